@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs meshrt's build and test dependencies from Debian 12 packages.
+# Idempotent: silent and quick when everything is already there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libcaf-dev libmsgpack-cxx-dev libspdlog-dev doctest-dev
+  nlohmann-json3-dev libcli11-dev
+  libenet-dev   # benchmark baseline only
+  clang         # libFuzzer target (make fuzz)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,79 @@
+// The meshrt program as a user runs it: real process, real exit codes.
+
+#include <algorithm>
+
+#include <doctest/doctest.h>
+
+#include "runtime/version.hpp"
+#include "support/command.hpp"
+#include "support/temp_dir.hpp"
+
+using meshrt::test::run_command;
+
+namespace {
+
+std::string cli(const std::string& args) {
+  return std::string{"timeout 20 "} + MESHRT_CLI + " " + args;
+}
+
+} // namespace
+
+TEST_SUITE("apps.meshrt") {
+
+  TEST_CASE("--version prints meshrt's and CAF's versions") {
+    auto r = run_command(cli("--version"));
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "meshrt " + meshrt::version() + " (CAF 0.17.6)\n");
+  }
+
+  TEST_CASE("--help lists the subcommands, and each has --help and --log-level") {
+    auto r = run_command(cli("--help"));
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("config") != std::string::npos);
+    for (const char* sub : {"config --help", "config check --help"}) {
+      CAPTURE(sub);
+      auto h = run_command(cli(sub));
+      CHECK(h.exit_code == 0);
+      CHECK(h.out.find("--log-level") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("config check prints the effective config") {
+    meshrt::test::temp_dir dir;
+    auto path = dir.write("node.json", R"({"port": "8100", "sendInterval": 5})");
+    auto r = run_command("MESH_MARS_PORT=7777 " + cli("config check " + path));
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("\"port\": 8100") != std::string::npos);
+    CHECK(r.out.find("\"marsPort\": 7777") != std::string::npos);
+    CHECK(r.out.find("\"sendInterval\": 17") != std::string::npos);
+    CHECK(r.out.find("\"storageRingSize\": 300") != std::string::npos);
+    // The raised sendInterval is reported on stderr, stdout stays pure JSON.
+    CHECK(r.err.find("sendInterval 5 ms is below the minimum") != std::string::npos);
+  }
+
+  TEST_CASE("config check on a bad file prints one line and exits 2") {
+    meshrt::test::temp_dir dir;
+    auto path = dir.write("bad.json", R"({"marsPort": "seventy"})");
+    auto r = run_command(cli("config check " + path));
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err
+          == "meshrt: config error: " + path
+               + ": key 'marsPort': expected a port number from 1 to 65535 (number or "
+                 "numeric string), got \"seventy\"\n");
+  }
+
+  TEST_CASE("usage errors are one line and a non-zero exit") {
+    for (const char* args :
+         {"", "no-such-command", "config check", "--log-level loud config check x"}) {
+      CAPTURE(args);
+      auto r = run_command(cli(args));
+      CHECK(r.exit_code == 2);
+      CHECK(r.err.rfind("meshrt: ", 0) == 0);
+      CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    }
+    auto r = run_command(cli("config check /tmp/x.json --log-level loud"));
+    CHECK(r.err.find("invalid log level 'loud'") != std::string::npos);
+  }
+
+} // TEST_SUITE

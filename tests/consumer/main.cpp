@@ -1,0 +1,11 @@
+// Uses the installed headers under both spellings and the installed library.
+#include <iostream>
+
+#include <meshrt/runtime/config.hpp>
+#include <runtime/version.hpp>
+
+int main() {
+  auto cfg = meshrt::parse_config(R"({"port": "8123"})", "<consumer>");
+  std::cout << "meshrt " << meshrt::version() << " port " << cfg.mesh.port << '\n';
+  return cfg.mesh.port == 8123 ? 0 : 1;
+}
