@@ -1,0 +1,569 @@
+#include "transport/session.hpp"
+
+#include <algorithm>
+
+namespace meshrt::transport {
+
+namespace {
+
+constexpr double min_cwnd = 4;
+constexpr double initial_cwnd = 32;
+constexpr double loss_backoff = 0.7; // multiplicative decrease per loss episode
+constexpr uint64_t initial_rto_us = 200'000;
+constexpr uint64_t reorder_threshold = 3; // later segments acked before a loss
+constexpr size_t max_partial_unreliable = 32;
+constexpr uint64_t min_probe_timeout_us = 500;
+
+} // namespace
+
+session::session(session_options opts, uint64_t epoch) :
+  opts_(opts),
+  epoch_(epoch),
+  snd_una_(opts.initial_seq),
+  snd_nxt_(opts.initial_seq),
+  peer_window_(opts.window),
+  cwnd_(initial_cwnd),
+  ssthresh_(opts.window),
+  rto_us_(std::min(initial_rto_us, opts.retry_interval_us)) {
+  // nop
+}
+
+uint64_t session::unwrap(uint32_t wire, uint64_t reference) {
+  auto delta = static_cast<int32_t>(wire - static_cast<uint32_t>(reference));
+  auto result = static_cast<int64_t>(reference) + delta;
+  return result < 0 ? 0 : static_cast<uint64_t>(result);
+}
+
+// ---- sending -------------------------------------------------------------------
+
+std::optional<uint64_t> session::send(byte_buffer data, reliability kind, uint64_t now_us,
+                                      bool track) {
+  if (data.size() > max_message_size)
+    return std::nullopt;
+  auto msg = std::make_shared<const byte_buffer>(std::move(data));
+  size_t size = msg->size();
+  // A message of up to max_segment_payload bytes is one segment; larger ones
+  // are split into full segments and a remainder.
+  size_t count = size == 0 ? 1 : (size + max_segment_payload - 1) / max_segment_payload;
+  if (kind == reliability::unreliable) {
+    uint32_t id = next_message_id_++;
+    for (size_t i = 0; i < count; ++i)
+      utx_.push_back({msg, id, static_cast<uint16_t>(i), static_cast<uint16_t>(count)});
+    return id;
+  }
+  uint64_t id = next_track_id_++;
+  for (size_t i = 0; i < count; ++i) {
+    tx_segment seg;
+    seg.msg = msg;
+    seg.offset = static_cast<uint32_t>(i * max_segment_payload);
+    seg.size = static_cast<uint16_t>(std::min(max_segment_payload, size - seg.offset));
+    seg.flags = i + 1 < count ? segment_flag_more : 0;
+    seg.track_id = (track && i + 1 == count) ? id : 0;
+    seg.queued_us = now_us;
+    tx_.push_back(std::move(seg));
+  }
+  return id;
+}
+
+uint32_t session::send_window() const {
+  auto w = std::min<double>({cwnd_, static_cast<double>(peer_window_),
+                             static_cast<double>(opts_.window)});
+  return std::max<uint32_t>(1, static_cast<uint32_t>(w));
+}
+
+void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, size_t)>& emit) {
+  check_timers(now_us);
+  packet_builder pb;
+  bool open = false;
+  auto ship = [&] {
+    if (open && pb.has_content()) {
+      emit(pb.data(), pb.size());
+      ++stats_.datagrams_out;
+      stats_.bytes_out += pb.size();
+    }
+    open = false;
+  };
+  auto start = [&] {
+    pb.begin(epoch_, static_cast<uint32_t>(snd_una_));
+    if (ack_pending_ && have_remote_) {
+      auto n = build_ack_ranges();
+      auto free_slots = opts_.window > out_of_order_.size() ? opts_.window - out_of_order_.size()
+                                                            : 0;
+      pb.put_ack(remote_epoch_, static_cast<uint32_t>(rcv_next_),
+                 static_cast<uint16_t>(std::min<size_t>(free_slots, UINT16_MAX)),
+                 ack_scratch_.data(), n);
+      ack_pending_ = false;
+    }
+    open = true;
+  };
+  auto room_for = [&](segment_type type, size_t size) {
+    if (open && !pb.fits(type, size))
+      ship();
+    if (!open)
+      start();
+  };
+  auto put = [&](tx_segment& seg, uint64_t seq) {
+    room_for(segment_type::reliable, seg.size);
+    pb.put_reliable(static_cast<uint32_t>(seq), seg.flags, seg.msg->data() + seg.offset,
+                    seg.size);
+    if (seg.transmits++ == 0)
+      seg.first_sent_us = now_us;
+    seg.last_sent_us = now_us;
+    seg.lost = false;
+  };
+  bool was_idle = snd_nxt_ == snd_una_;
+  // 1. Retransmissions of segments known lost, lowest sequence first.
+  if (!retransmit_.empty()) {
+    std::sort(retransmit_.begin(), retransmit_.end());
+    for (auto seq : retransmit_) {
+      if (seq < snd_una_ || seq >= snd_nxt_)
+        continue;
+      auto& seg = tx_[seq - snd_una_];
+      if (seg.acked || !seg.lost)
+        continue;
+      put(seg, seq);
+      ++stats_.retransmits;
+    }
+    retransmit_.clear();
+  }
+  // 2. New data, unless sendInterval holds it back.
+  if (opts_.send_interval_us == 0 || now_us >= next_send_due_) {
+    bool sent_any = false;
+    auto limit = snd_una_ + send_window();
+    while (snd_nxt_ < limit && snd_nxt_ - snd_una_ < tx_.size()) {
+      put(tx_[snd_nxt_ - snd_una_], snd_nxt_);
+      ++snd_nxt_;
+      sent_any = true;
+    }
+    while (!utx_.empty()) {
+      auto& f = utx_.front();
+      size_t offset = static_cast<size_t>(f.index) * max_segment_payload;
+      size_t size = std::min(max_segment_payload, f.msg->size() - offset);
+      room_for(segment_type::unreliable, size);
+      pb.put_unreliable(f.message_id, f.index, f.count, f.msg->data() + offset, size);
+      utx_.pop_front();
+      sent_any = true;
+    }
+    if (sent_any && opts_.send_interval_us > 0)
+      next_send_due_ = now_us + opts_.send_interval_us;
+  }
+  // 3. An acknowledgement that no data packet carried.
+  if (ack_pending_ && have_remote_ && !open)
+    start();
+  ship();
+  if (was_idle && snd_nxt_ != snd_una_)
+    arm_timers(now_us);
+}
+
+void session::arm_timers(uint64_t now_us) {
+  if (snd_nxt_ == snd_una_) {
+    rto_deadline_ = UINT64_MAX;
+    probe_deadline_ = UINT64_MAX;
+    return;
+  }
+  rto_deadline_ = now_us + rto_us_;
+  probe_deadline_ = now_us + probe_timeout();
+  probed_ = false;
+}
+
+uint64_t session::probe_timeout() const {
+  if (srtt_us_ == 0)
+    return rto_us_;
+  return std::min(std::max(2 * srtt_us_, min_probe_timeout_us), rto_us_);
+}
+
+uint64_t session::next_deadline() const {
+  if (ack_pending_ || !retransmit_.empty())
+    return 0;
+  uint64_t result = UINT64_MAX;
+  if (snd_nxt_ != snd_una_) {
+    result = std::min(result, rto_deadline_);
+    if (!probed_)
+      result = std::min(result, probe_deadline_);
+    const auto& front = tx_.front();
+    result = std::min(result, front.first_sent_us + opts_.retry_timeout_us);
+  }
+  bool waiting = snd_nxt_ - snd_una_ < tx_.size() || !utx_.empty();
+  if (waiting) {
+    if (opts_.send_interval_us > 0)
+      result = std::min(result, next_send_due_);
+    // Queued but never sent (zero window): give up on time all the same.
+    result = std::min(result, tx_.empty() ? UINT64_MAX
+                                          : tx_.front().queued_us + opts_.retry_timeout_us);
+  }
+  return result;
+}
+
+void session::check_timers(uint64_t now_us) {
+  if (!tx_.empty()) {
+    const auto& front = tx_.front();
+    uint64_t since = front.transmits > 0 ? front.first_sent_us : front.queued_us;
+    if (now_us >= since + opts_.retry_timeout_us) {
+      give_up();
+      return;
+    }
+  }
+  if (snd_nxt_ == snd_una_)
+    return;
+  if (!probed_ && now_us >= probe_deadline_ && now_us < rto_deadline_) {
+    // Silence for two round trips: resend the newest unacknowledged segment.
+    // Its ack (with selective ranges) reveals any other loss, so a lost ack
+    // or a lost tail costs one probe instead of a timeout.
+    probed_ = true;
+    for (uint64_t seq = snd_nxt_; seq-- > snd_una_;) {
+      auto& seg = tx_[seq - snd_una_];
+      if (!seg.acked) {
+        if (!seg.lost) {
+          seg.lost = true;
+          retransmit_.push_back(seq);
+        }
+        ++stats_.probes;
+        break;
+      }
+    }
+    return;
+  }
+  if (now_us < rto_deadline_)
+    return;
+  // The retransmission timer expired: everything in flight that has not been
+  // acknowledged within one RTO is presumed lost; back off and start over.
+  ++stats_.timeouts;
+  for (uint64_t seq = snd_una_; seq < snd_nxt_; ++seq) {
+    auto& seg = tx_[seq - snd_una_];
+    if (!seg.acked && !seg.lost && seg.last_sent_us + rto_us_ <= now_us) {
+      seg.lost = true;
+      retransmit_.push_back(seq);
+    }
+  }
+  ssthresh_ = std::max(min_cwnd, cwnd_ / 2);
+  cwnd_ = min_cwnd;
+  recovery_seq_ = snd_nxt_;
+  rto_us_ = std::min(rto_us_ * 2, opts_.retry_interval_us);
+  rto_deadline_ = now_us + rto_us_;
+  probed_ = true; // no probe before the backed-off timer
+}
+
+void session::give_up() {
+  ++stats_.give_ups;
+  for (auto& seg : tx_)
+    if (seg.track_id != 0)
+      completions_.push_back({seg.track_id, false});
+  // The peer may hold part of the stream; a new epoch tells it to start over
+  // at the next sequence instead of waiting for what will never come.
+  tx_.clear();
+  retransmit_.clear();
+  snd_una_ = snd_nxt_;
+  ++epoch_;
+  cwnd_ = initial_cwnd;
+  ssthresh_ = opts_.window;
+  recovery_seq_ = snd_nxt_;
+  rto_us_ = std::min(initial_rto_us, opts_.retry_interval_us);
+  arm_timers(0);
+}
+
+// ---- receiving -----------------------------------------------------------------
+
+decode_error session::input(const uint8_t* data, size_t size, uint64_t now_us) {
+  packet_reader reader;
+  auto err = reader.parse(data, size);
+  if (err != decode_error::none) {
+    ++stats_.rejected;
+    ++stats_.rejected_by[static_cast<size_t>(err)];
+    return err;
+  }
+  const auto& hdr = reader.header();
+  if (have_remote_ && hdr.epoch < remote_epoch_) {
+    ++stats_.stale_epoch;
+    return decode_error::none;
+  }
+  ++stats_.datagrams_in;
+  stats_.bytes_in += size;
+  if (!have_remote_ || hdr.epoch > remote_epoch_)
+    adopt_epoch(hdr.epoch, hdr.snd_una);
+  if (hdr.has_ack)
+    on_ack(reader.ack(), now_us);
+  segment_view seg;
+  while (reader.next(seg)) {
+    if (seg.type == segment_type::reliable)
+      on_reliable(seg);
+    else
+      on_unreliable(seg, now_us);
+  }
+  return decode_error::none;
+}
+
+void session::adopt_epoch(uint64_t epoch, uint32_t snd_una) {
+  if (have_remote_)
+    ++stats_.peer_resets;
+  have_remote_ = true;
+  remote_epoch_ = epoch;
+  // Whatever the peer's previous incarnation left half-delivered is gone; its
+  // new stream starts at its lowest unacknowledged sequence.
+  rcv_next_ = snd_una;
+  out_of_order_.clear();
+  ranges_.clear();
+  assembling_.clear();
+  discarding_ = false;
+  partial_.clear();
+}
+
+void session::on_reliable(const segment_view& seg) {
+  ack_pending_ = true;
+  uint64_t seq = unwrap(seg.seq, rcv_next_);
+  if (seq < rcv_next_) {
+    ++stats_.duplicates;
+    return;
+  }
+  if (seq >= rcv_next_ + opts_.window) {
+    ++stats_.out_of_window;
+    return;
+  }
+  if (seq > rcv_next_) {
+    auto [pos, added] = out_of_order_.try_emplace(seq);
+    if (!added) {
+      ++stats_.duplicates;
+      return;
+    }
+    pos->second.first = seg.flags;
+    pos->second.second.assign(seg.data, seg.data + seg.size);
+    // Merge [seq, seq + 1) into the received ranges.
+    auto next = ranges_.lower_bound(seq + 1);
+    uint64_t start = seq;
+    uint64_t end = seq + 1;
+    if (next != ranges_.end() && next->first == seq + 1) {
+      end = next->second;
+      next = ranges_.erase(next);
+    }
+    if (next != ranges_.begin()) {
+      auto prev = std::prev(next);
+      if (prev->second == seq) {
+        prev->second = end;
+        return;
+      }
+    }
+    ranges_.emplace(start, end);
+    return;
+  }
+  deliver(seg.flags, seg.data, seg.size);
+  ++rcv_next_;
+  // Pull in what had arrived early and is now in order.
+  while (!out_of_order_.empty() && out_of_order_.begin()->first == rcv_next_) {
+    auto node = out_of_order_.extract(out_of_order_.begin());
+    deliver_owned(node.mapped().first, std::move(node.mapped().second));
+    ++rcv_next_;
+  }
+  while (!ranges_.empty() && ranges_.begin()->second <= rcv_next_)
+    ranges_.erase(ranges_.begin());
+}
+
+void session::deliver(uint8_t flags, const uint8_t* data, size_t size) {
+  if (assembling_.empty() && !discarding_ && (flags & segment_flag_more) == 0) {
+    received_.push_back({byte_buffer(data, data + size), reliability::reliable});
+    return;
+  }
+  if (!discarding_) {
+    if (assembling_.size() + size > max_message_size) {
+      discarding_ = true;
+      assembling_ = byte_buffer{};
+    } else {
+      assembling_.insert(assembling_.end(), data, data + size);
+    }
+  }
+  if ((flags & segment_flag_more) == 0) {
+    if (discarding_)
+      ++stats_.oversized;
+    else
+      received_.push_back({std::move(assembling_), reliability::reliable});
+    assembling_ = byte_buffer{};
+    discarding_ = false;
+  }
+}
+
+void session::deliver_owned(uint8_t flags, byte_buffer&& data) {
+  if (assembling_.empty() && !discarding_ && (flags & segment_flag_more) == 0)
+    received_.push_back({std::move(data), reliability::reliable});
+  else
+    deliver(flags, data.data(), data.size());
+}
+
+void session::on_unreliable(const segment_view& seg, uint64_t now_us) {
+  if (seg.count == 1) {
+    received_.push_back({byte_buffer(seg.data, seg.data + seg.size), reliability::unreliable});
+    return;
+  }
+  // Every fragment but the last is full, so each one's place is known.
+  bool last = seg.index + 1 == seg.count;
+  if (last ? seg.size == 0 : seg.size != max_segment_payload)
+    return;
+  // Expire fragments that waited longer than a reliable message may.
+  for (auto i = partial_.begin(); i != partial_.end();) {
+    if (i->second.started_us + opts_.retry_timeout_us <= now_us) {
+      ++stats_.unreliable_dropped;
+      i = partial_.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  auto pos = partial_.find(seg.message_id);
+  if (pos == partial_.end()) {
+    if (partial_.size() >= max_partial_unreliable) {
+      auto oldest = std::min_element(partial_.begin(), partial_.end(), [](auto& a, auto& b) {
+        return a.second.started_us < b.second.started_us;
+      });
+      ++stats_.unreliable_dropped;
+      partial_.erase(oldest);
+    }
+    partial_unreliable fresh;
+    fresh.data.resize(static_cast<size_t>(seg.count) * max_segment_payload);
+    fresh.have.assign(seg.count, false);
+    fresh.missing = seg.count;
+    fresh.started_us = now_us;
+    pos = partial_.emplace(seg.message_id, std::move(fresh)).first;
+  }
+  auto& msg = pos->second;
+  if (msg.have.size() != seg.count || msg.have[seg.index])
+    return; // inconsistent count or duplicate fragment
+  std::copy(seg.data, seg.data + seg.size,
+            msg.data.begin() + static_cast<std::ptrdiff_t>(seg.index * max_segment_payload));
+  msg.have[seg.index] = true;
+  if (last)
+    msg.data.resize((seg.count - 1) * max_segment_payload + seg.size);
+  if (--msg.missing == 0) {
+    received_.push_back({std::move(msg.data), reliability::unreliable});
+    partial_.erase(pos);
+  }
+}
+
+size_t session::build_ack_ranges() {
+  ack_scratch_.clear();
+  for (const auto& [start, end] : ranges_) {
+    if (ack_scratch_.size() == max_ack_ranges)
+      break;
+    ack_scratch_.push_back({static_cast<uint32_t>(start), static_cast<uint16_t>(end - start)});
+  }
+  return ack_scratch_.size();
+}
+
+// ---- acknowledgements ------------------------------------------------------------
+
+void session::on_ack(const ack_block& ack, uint64_t now_us) {
+  if (ack.epoch != epoch_)
+    return; // for an incarnation of ours that is gone
+  uint64_t una = unwrap(ack.rcv_next, snd_una_);
+  if (una > snd_nxt_) {
+    ++stats_.bad_acks;
+    return;
+  }
+  peer_window_ = ack.window;
+  uint64_t newest_sent_us = 0;
+  uint64_t highest_acked = 0;
+  uint32_t newly = 0;
+  for (uint64_t seq = snd_una_; seq < una; ++seq)
+    mark_acked(seq, now_us, newest_sent_us, highest_acked, newly);
+  for (size_t i = 0; i < ack.range_count; ++i) {
+    uint64_t start = std::max(unwrap(ack.ranges[i].start, snd_una_), snd_una_);
+    uint64_t end = std::min<uint64_t>(unwrap(ack.ranges[i].start, snd_una_) + ack.ranges[i].length,
+                                      snd_nxt_);
+    for (uint64_t seq = start; seq < end; ++seq)
+      mark_acked(seq, now_us, newest_sent_us, highest_acked, newly);
+  }
+  // Retire the acknowledged prefix.
+  while (!tx_.empty() && snd_una_ < snd_nxt_ && tx_.front().acked) {
+    if (tx_.front().track_id != 0)
+      completions_.push_back({tx_.front().track_id, true});
+    tx_.pop_front();
+    ++snd_una_;
+  }
+  if (newly == 0)
+    return;
+  // Congestion window: slow start below ssthresh, then one segment per window.
+  if (cwnd_ < ssthresh_)
+    cwnd_ += newly;
+  else
+    cwnd_ += static_cast<double>(newly) / cwnd_;
+  cwnd_ = std::min(cwnd_, static_cast<double>(opts_.window));
+  detect_losses(newest_sent_us, highest_acked);
+  // Progress ends any backoff (RFC 6298 5.7 keeps it until a fresh sample,
+  // but retransmitted segments give none under heavy loss).
+  if (srtt_us_ != 0)
+    rto_us_ = base_rto();
+  arm_timers(now_us);
+}
+
+void session::mark_acked(uint64_t seq, uint64_t now_us, uint64_t& newest_sent_us,
+                         uint64_t& highest_acked, uint32_t& newly) {
+  auto& seg = tx_[seq - snd_una_];
+  if (seg.acked)
+    return;
+  seg.acked = true;
+  ++newly;
+  highest_acked = std::max(highest_acked, seq);
+  if (seg.last_sent_us >= newest_sent_us) {
+    newest_sent_us = seg.last_sent_us;
+    // Karn: only segments sent once give an unambiguous RTT sample.
+    if (seg.transmits == 1)
+      update_rtt(now_us - seg.last_sent_us);
+  }
+}
+
+void session::detect_losses(uint64_t newest_sent_us, uint64_t highest_acked) {
+  // A segment is lost if one sent later was acknowledged while it was not
+  // (allowing a quarter RTT for reordering), or if three segments sent no
+  // earlier and with higher sequence numbers were.
+  uint64_t reorder_window = srtt_us_ / 4;
+  for (uint64_t seq = snd_una_; seq < highest_acked; ++seq) {
+    auto& seg = tx_[seq - snd_una_];
+    if (seg.acked || seg.lost)
+      continue;
+    bool later_acked = seg.last_sent_us + reorder_window < newest_sent_us;
+    bool skipped = seg.last_sent_us <= newest_sent_us && seq + reorder_threshold <= highest_acked;
+    if (later_acked || skipped) {
+      seg.lost = true;
+      retransmit_.push_back(seq);
+      on_loss_episode(seq);
+    }
+  }
+}
+
+void session::on_loss_episode(uint64_t lost_seq) {
+  // One decrease per window of data: losses of segments sent before the last
+  // decrease belong to the same episode.
+  if (lost_seq < recovery_seq_)
+    return;
+  ssthresh_ = std::max(min_cwnd, cwnd_ * loss_backoff);
+  cwnd_ = ssthresh_;
+  recovery_seq_ = snd_nxt_;
+}
+
+void session::update_rtt(uint64_t sample_us) {
+  if (srtt_us_ == 0) {
+    srtt_us_ = sample_us;
+    rttvar_us_ = sample_us / 2;
+  } else {
+    uint64_t err = sample_us > srtt_us_ ? sample_us - srtt_us_ : srtt_us_ - sample_us;
+    rttvar_us_ = (3 * rttvar_us_ + err) / 4;
+    srtt_us_ = (7 * srtt_us_ + sample_us) / 8;
+  }
+  rto_us_ = base_rto();
+}
+
+uint64_t session::base_rto() const {
+  return std::clamp(srtt_us_ + std::max<uint64_t>(4 * rttvar_us_, 1000), opts_.min_rto_us,
+                    opts_.retry_interval_us);
+}
+
+// ---- results ---------------------------------------------------------------------
+
+std::vector<received_message> session::take_received() {
+  std::vector<received_message> result;
+  result.swap(received_);
+  return result;
+}
+
+std::vector<completion> session::take_completions() {
+  std::vector<completion> result;
+  result.swap(completions_);
+  return result;
+}
+
+} // namespace meshrt::transport

@@ -1,0 +1,225 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "transport/byte_buffer.hpp"
+#include "transport/wire.hpp"
+
+namespace meshrt::transport {
+
+/// Tunables of one session. Times are microseconds.
+struct session_options {
+  /// retryInterval: upper bound of the retransmission timeout.
+  uint64_t retry_interval_us = 1'000'000;
+  /// retryTimeout: a reliable message unacknowledged this long fails and the
+  /// session resets (new epoch).
+  uint64_t retry_timeout_us = 3'000'000;
+  /// sendInterval: 0 sends at once; otherwise new messages leave at most
+  /// once per interval (acks and retransmissions are never held back).
+  uint64_t send_interval_us = 0;
+  /// Lower bound of the retransmission timeout.
+  uint64_t min_rto_us = 2'000;
+  /// Segments the receiver holds out of order; also the largest send window.
+  uint32_t window = 8192;
+  /// First reliable sequence number (tests use it to exercise wrap-around).
+  uint32_t initial_seq = 0;
+};
+
+enum class reliability : uint8_t { reliable, unreliable };
+
+/// A message delivered by the session, in order for reliable ones.
+struct received_message {
+  byte_buffer data;
+  reliability kind = reliability::reliable;
+};
+
+/// The outcome of a reliable message sent with `track`.
+struct completion {
+  uint64_t message_id = 0;
+  bool delivered = false; // false: failed after retryTimeout
+};
+
+/// Counters for metrics and tests; they only grow.
+struct session_stats {
+  uint64_t datagrams_in = 0;
+  uint64_t datagrams_out = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  uint64_t rejected = 0;      // malformed datagrams (see rejected_by)
+  uint64_t stale_epoch = 0;   // datagrams of an older incarnation of the peer
+  uint64_t duplicates = 0;    // reliable segments received twice
+  uint64_t out_of_window = 0; // reliable segments too far ahead
+  uint64_t bad_acks = 0;      // acks of sequences never sent
+  uint64_t retransmits = 0;
+  uint64_t timeouts = 0;   // retransmission timer expiries
+  uint64_t probes = 0;     // tail-loss probes sent
+  uint64_t give_ups = 0;   // session resets after retryTimeout
+  uint64_t oversized = 0;  // received messages over max_message_size, dropped
+  uint64_t peer_resets = 0; // the peer came back with a new epoch
+  uint64_t unreliable_dropped = 0; // partial unreliable messages evicted
+  std::array<uint64_t, 11> rejected_by{}; // indexed by decode_error
+};
+
+/// One end of a reliable-UDP conversation with one peer, free of sockets and
+/// clocks: the caller passes received datagrams and the current time in, and
+/// takes packets, messages and completions out. Single-threaded.
+///
+/// Reliability works per segment: every reliable segment has a sequence
+/// number; the receiver acknowledges cumulatively plus selective ranges. A
+/// segment is retransmitted when a segment sent after it (by time, or three
+/// sequence numbers later) is acknowledged while it is not, when a tail-loss
+/// probe (after two round trips of silence) reveals it, or when the
+/// retransmission timeout (RFC 6298, capped by retryInterval) expires. A
+/// congestion window grows per acknowledged segment and shrinks once per loss
+/// episode, so a large transfer over a lossy link keeps moving.
+class session {
+public:
+  /// `epoch` identifies this incarnation; it must grow across restarts of the
+  /// process (the caller uses wall-clock microseconds).
+  session(session_options opts, uint64_t epoch);
+
+  /// Queues a message. Returns its id, or nullopt if it is larger than
+  /// max_message_size (nothing is queued then). With `track`, the message's
+  /// completion is reported by take_completions().
+  std::optional<uint64_t> send(byte_buffer data, reliability kind, uint64_t now_us,
+                               bool track = false);
+
+  /// Feeds one received datagram. A malformed or stale datagram is counted
+  /// and dropped whole; the return value says why (none if accepted).
+  decode_error input(const uint8_t* data, size_t size, uint64_t now_us);
+
+  /// Calls `emit` for every packet that is due: acknowledgements,
+  /// retransmissions, and new data within the send window.
+  void flush(uint64_t now_us, const std::function<void(const uint8_t*, size_t)>& emit);
+
+  /// The time at which flush() has work again if nothing else happens;
+  /// UINT64_MAX if none.
+  uint64_t next_deadline() const;
+
+  /// Messages received since the last call, in delivery order.
+  std::vector<received_message> take_received();
+
+  /// Completions of tracked messages since the last call.
+  std::vector<completion> take_completions();
+
+  const session_stats& stats() const {
+    return stats_;
+  }
+
+  uint64_t epoch() const {
+    return epoch_;
+  }
+
+  /// Reliable segments queued or in flight.
+  size_t pending_segments() const {
+    return tx_.size();
+  }
+
+  /// Smoothed round-trip time in microseconds (0 before the first sample).
+  uint64_t srtt_us() const {
+    return srtt_us_;
+  }
+
+  uint32_t congestion_window() const {
+    return static_cast<uint32_t>(cwnd_);
+  }
+
+private:
+  struct tx_segment {
+    std::shared_ptr<const byte_buffer> msg;
+    uint32_t offset = 0;
+    uint16_t size = 0;
+    uint8_t flags = 0;
+    bool acked = false;
+    bool lost = false;
+    uint16_t transmits = 0;
+    uint64_t track_id = 0; // on a tracked message's last segment
+    uint64_t queued_us = 0;
+    uint64_t first_sent_us = 0;
+    uint64_t last_sent_us = 0;
+  };
+
+  struct utx_fragment {
+    std::shared_ptr<const byte_buffer> msg;
+    uint32_t message_id = 0;
+    uint16_t index = 0;
+    uint16_t count = 0;
+  };
+
+  struct partial_unreliable {
+    byte_buffer data;
+    std::vector<bool> have;
+    uint16_t missing = 0;
+    uint64_t started_us = 0;
+  };
+
+  // Sequences are unwrapped to 64 bits inside; the wire carries the low 32.
+  static uint64_t unwrap(uint32_t wire, uint64_t reference);
+
+  void on_ack(const ack_block& ack, uint64_t now_us);
+  void mark_acked(uint64_t seq, uint64_t now_us, uint64_t& newest_sent_us,
+                  uint64_t& highest_acked, uint32_t& newly);
+  void detect_losses(uint64_t newest_sent_us, uint64_t highest_acked);
+  void on_loss_episode(uint64_t lost_seq);
+  void update_rtt(uint64_t sample_us);
+  uint64_t base_rto() const;
+  uint64_t probe_timeout() const;
+  void arm_timers(uint64_t now_us);
+  void on_reliable(const segment_view& seg);
+  void on_unreliable(const segment_view& seg, uint64_t now_us);
+  void deliver(uint8_t flags, const uint8_t* data, size_t size);
+  void deliver_owned(uint8_t flags, byte_buffer&& data);
+  void adopt_epoch(uint64_t epoch, uint32_t snd_una);
+  void check_timers(uint64_t now_us);
+  void give_up();
+  uint32_t send_window() const;
+  size_t build_ack_ranges();
+
+  session_options opts_;
+  uint64_t epoch_;
+  session_stats stats_;
+
+  // ---- sending: tx_[i] holds sequence snd_una_ + i; the first
+  // (snd_nxt_ - snd_una_) entries are in flight, the rest wait for the window.
+  std::deque<tx_segment> tx_;
+  uint64_t snd_una_;
+  uint64_t snd_nxt_;
+  std::vector<uint64_t> retransmit_; // sequences marked lost
+  std::deque<utx_fragment> utx_;
+  uint32_t next_message_id_ = 1;
+  uint64_t next_track_id_ = 1;
+  uint32_t peer_window_;
+  double cwnd_;
+  double ssthresh_;
+  uint64_t recovery_seq_ = 0; // losses below this belong to the current episode
+  uint64_t srtt_us_ = 0;
+  uint64_t rttvar_us_ = 0;
+  uint64_t rto_us_;
+  uint64_t rto_deadline_ = UINT64_MAX;
+  uint64_t probe_deadline_ = UINT64_MAX; // tail-loss probe, once per silence
+  bool probed_ = false;
+  uint64_t next_send_due_ = 0;
+
+  // ---- receiving
+  bool have_remote_ = false;
+  uint64_t remote_epoch_ = 0;
+  uint64_t rcv_next_ = 0;
+  std::map<uint64_t, std::pair<uint8_t, byte_buffer>> out_of_order_;
+  std::map<uint64_t, uint64_t> ranges_; // received [start, end) above rcv_next_
+  byte_buffer assembling_;              // fragments of the current message
+  bool discarding_ = false;             // current message exceeded the limit
+  bool ack_pending_ = false;
+  std::map<uint32_t, partial_unreliable> partial_;
+  std::vector<ack_range> ack_scratch_;
+  std::vector<received_message> received_;
+  std::vector<completion> completions_;
+};
+
+} // namespace meshrt::transport
