@@ -6,9 +6,11 @@ namespace meshrt::transport {
 
 namespace {
 
-constexpr double min_cwnd = 4;
-constexpr double initial_cwnd = 32;
-constexpr double loss_backoff = 0.7; // multiplicative decrease per loss episode
+constexpr double segment_bytes = max_segment_payload;
+constexpr double min_cwnd = 4 * segment_bytes;
+constexpr double initial_cwnd = 32 * segment_bytes;
+constexpr double loss_backoff = 0.7;            // multiplicative decrease on congestion
+constexpr uint32_t congestion_loss_divisor = 3; // a round losing > 1/3 is congested
 constexpr uint64_t initial_rto_us = 200'000;
 constexpr uint64_t reorder_threshold = 3; // later segments acked before a loss
 constexpr size_t max_partial_unreliable = 32;
@@ -17,13 +19,8 @@ constexpr uint64_t min_probe_timeout_us = 500;
 } // namespace
 
 session::session(session_options opts, uint64_t epoch) :
-  opts_(opts),
-  epoch_(epoch),
-  snd_una_(opts.initial_seq),
-  snd_nxt_(opts.initial_seq),
-  peer_window_(opts.window),
-  cwnd_(initial_cwnd),
-  ssthresh_(opts.window),
+  opts_(opts), epoch_(epoch), snd_una_(opts.initial_seq), snd_nxt_(opts.initial_seq),
+  peer_window_(opts.window), cwnd_(initial_cwnd), ssthresh_(opts.window * segment_bytes),
   rto_us_(std::min(initial_rto_us, opts.retry_interval_us)) {
   // nop
 }
@@ -66,9 +63,8 @@ std::optional<uint64_t> session::send(byte_buffer data, reliability kind, uint64
 }
 
 uint32_t session::send_window() const {
-  auto w = std::min<double>({cwnd_, static_cast<double>(peer_window_),
-                             static_cast<double>(opts_.window)});
-  return std::max<uint32_t>(1, static_cast<uint32_t>(w));
+  // In segments: the receiver's free slots bound how far ahead we may go.
+  return std::max<uint32_t>(1, std::min(peer_window_, opts_.window));
 }
 
 void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, size_t)>& emit) {
@@ -87,8 +83,8 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
     pb.begin(epoch_, static_cast<uint32_t>(snd_una_));
     if (ack_pending_ && have_remote_) {
       auto n = build_ack_ranges();
-      auto free_slots = opts_.window > out_of_order_.size() ? opts_.window - out_of_order_.size()
-                                                            : 0;
+      auto free_slots
+        = opts_.window > out_of_order_.size() ? opts_.window - out_of_order_.size() : 0;
       pb.put_ack(remote_epoch_, static_cast<uint32_t>(rcv_next_),
                  static_cast<uint16_t>(std::min<size_t>(free_slots, UINT16_MAX)),
                  ack_scratch_.data(), n);
@@ -104,10 +100,12 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
   };
   auto put = [&](tx_segment& seg, uint64_t seq) {
     room_for(segment_type::reliable, seg.size);
-    pb.put_reliable(static_cast<uint32_t>(seq), seg.flags, seg.msg->data() + seg.offset,
-                    seg.size);
-    if (seg.transmits++ == 0)
+    pb.put_reliable(static_cast<uint32_t>(seq), seg.flags, seg.msg->data() + seg.offset, seg.size);
+    if (seg.transmits++ == 0) {
       seg.first_sent_us = now_us;
+      inflight_bytes_ += seg.size;
+      ++round_sent_;
+    }
     seg.last_sent_us = now_us;
     seg.lost = false;
   };
@@ -130,7 +128,8 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
   if (opts_.send_interval_us == 0 || now_us >= next_send_due_) {
     bool sent_any = false;
     auto limit = snd_una_ + send_window();
-    while (snd_nxt_ < limit && snd_nxt_ - snd_una_ < tx_.size()) {
+    while (snd_nxt_ < limit && snd_nxt_ - snd_una_ < tx_.size()
+           && static_cast<double>(inflight_bytes_) < cwnd_) {
       put(tx_[snd_nxt_ - snd_una_], snd_nxt_);
       ++snd_nxt_;
       sent_any = true;
@@ -188,8 +187,8 @@ uint64_t session::next_deadline() const {
     if (opts_.send_interval_us > 0)
       result = std::min(result, next_send_due_);
     // Queued but never sent (zero window): give up on time all the same.
-    result = std::min(result, tx_.empty() ? UINT64_MAX
-                                          : tx_.front().queued_us + opts_.retry_timeout_us);
+    result
+      = std::min(result, tx_.empty() ? UINT64_MAX : tx_.front().queued_us + opts_.retry_timeout_us);
   }
   return result;
 }
@@ -236,8 +235,7 @@ void session::check_timers(uint64_t now_us) {
     }
   }
   ssthresh_ = std::max(min_cwnd, cwnd_ / 2);
-  cwnd_ = min_cwnd;
-  recovery_seq_ = snd_nxt_;
+  cwnd_ = ssthresh_;
   rto_us_ = std::min(rto_us_ * 2, opts_.retry_interval_us);
   rto_deadline_ = now_us + rto_us_;
   probed_ = true; // no probe before the backed-off timer
@@ -255,8 +253,11 @@ void session::give_up() {
   snd_una_ = snd_nxt_;
   ++epoch_;
   cwnd_ = initial_cwnd;
-  ssthresh_ = opts_.window;
-  recovery_seq_ = snd_nxt_;
+  ssthresh_ = opts_.window * segment_bytes;
+  inflight_bytes_ = 0;
+  round_end_ = snd_nxt_;
+  round_sent_ = 0;
+  round_lost_ = 0;
   rto_us_ = std::min(initial_rto_us, opts_.retry_interval_us);
   arm_timers(0);
 }
@@ -457,13 +458,13 @@ void session::on_ack(const ack_block& ack, uint64_t now_us) {
   peer_window_ = ack.window;
   uint64_t newest_sent_us = 0;
   uint64_t highest_acked = 0;
-  uint32_t newly = 0;
+  uint32_t newly = 0; // bytes
   for (uint64_t seq = snd_una_; seq < una; ++seq)
     mark_acked(seq, now_us, newest_sent_us, highest_acked, newly);
   for (size_t i = 0; i < ack.range_count; ++i) {
     uint64_t start = std::max(unwrap(ack.ranges[i].start, snd_una_), snd_una_);
-    uint64_t end = std::min<uint64_t>(unwrap(ack.ranges[i].start, snd_una_) + ack.ranges[i].length,
-                                      snd_nxt_);
+    uint64_t end
+      = std::min<uint64_t>(unwrap(ack.ranges[i].start, snd_una_) + ack.ranges[i].length, snd_nxt_);
     for (uint64_t seq = start; seq < end; ++seq)
       mark_acked(seq, now_us, newest_sent_us, highest_acked, newly);
   }
@@ -476,13 +477,14 @@ void session::on_ack(const ack_block& ack, uint64_t now_us) {
   }
   if (newly == 0)
     return;
-  // Congestion window: slow start below ssthresh, then one segment per window.
+  // Slow start below ssthresh, then one segment's worth per window.
   if (cwnd_ < ssthresh_)
     cwnd_ += newly;
   else
-    cwnd_ += static_cast<double>(newly) / cwnd_;
-  cwnd_ = std::min(cwnd_, static_cast<double>(opts_.window));
+    cwnd_ += segment_bytes * newly / cwnd_;
+  cwnd_ = std::min(cwnd_, opts_.window * segment_bytes);
   detect_losses(newest_sent_us, highest_acked);
+  end_round_if_due();
   // Progress ends any backoff (RFC 6298 5.7 keeps it until a fresh sample,
   // but retransmitted segments give none under heavy loss).
   if (srtt_us_ != 0)
@@ -496,7 +498,8 @@ void session::mark_acked(uint64_t seq, uint64_t now_us, uint64_t& newest_sent_us
   if (seg.acked)
     return;
   seg.acked = true;
-  ++newly;
+  inflight_bytes_ -= seg.size;
+  newly += std::max<uint32_t>(seg.size, 1);
   highest_acked = std::max(highest_acked, seq);
   if (seg.last_sent_us >= newest_sent_us) {
     newest_sent_us = seg.last_sent_us;
@@ -520,19 +523,23 @@ void session::detect_losses(uint64_t newest_sent_us, uint64_t highest_acked) {
     if (later_acked || skipped) {
       seg.lost = true;
       retransmit_.push_back(seq);
-      on_loss_episode(seq);
+      ++round_lost_;
     }
   }
 }
 
-void session::on_loss_episode(uint64_t lost_seq) {
-  // One decrease per window of data: losses of segments sent before the last
-  // decrease belong to the same episode.
-  if (lost_seq < recovery_seq_)
+void session::end_round_if_due() {
+  if (snd_una_ < round_end_)
     return;
-  ssthresh_ = std::max(min_cwnd, cwnd_ * loss_backoff);
-  cwnd_ = ssthresh_;
-  recovery_seq_ = snd_nxt_;
+  // Random loss scatters a few segments per round; a queue that overflows
+  // drops a large share of one. Only the latter means "slow down".
+  if (round_lost_ * congestion_loss_divisor > round_sent_) {
+    ssthresh_ = std::max(min_cwnd, cwnd_ * loss_backoff);
+    cwnd_ = ssthresh_;
+  }
+  round_end_ = snd_nxt_;
+  round_sent_ = 0;
+  round_lost_ = 0;
 }
 
 void session::update_rtt(uint64_t sample_us) {

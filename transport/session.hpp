@@ -58,12 +58,12 @@ struct session_stats {
   uint64_t out_of_window = 0; // reliable segments too far ahead
   uint64_t bad_acks = 0;      // acks of sequences never sent
   uint64_t retransmits = 0;
-  uint64_t timeouts = 0;   // retransmission timer expiries
-  uint64_t probes = 0;     // tail-loss probes sent
-  uint64_t give_ups = 0;   // session resets after retryTimeout
-  uint64_t oversized = 0;  // received messages over max_message_size, dropped
-  uint64_t peer_resets = 0; // the peer came back with a new epoch
-  uint64_t unreliable_dropped = 0; // partial unreliable messages evicted
+  uint64_t timeouts = 0;                  // retransmission timer expiries
+  uint64_t probes = 0;                    // tail-loss probes sent
+  uint64_t give_ups = 0;                  // session resets after retryTimeout
+  uint64_t oversized = 0;                 // received messages over max_message_size, dropped
+  uint64_t peer_resets = 0;               // the peer came back with a new epoch
+  uint64_t unreliable_dropped = 0;        // partial unreliable messages evicted
   std::array<uint64_t, 11> rejected_by{}; // indexed by decode_error
 };
 
@@ -76,9 +76,14 @@ struct session_stats {
 /// segment is retransmitted when a segment sent after it (by time, or three
 /// sequence numbers later) is acknowledged while it is not, when a tail-loss
 /// probe (after two round trips of silence) reveals it, or when the
-/// retransmission timeout (RFC 6298, capped by retryInterval) expires. A
-/// congestion window grows per acknowledged segment and shrinks once per loss
-/// episode, so a large transfer over a lossy link keeps moving.
+/// retransmission timeout (RFC 6298, capped by retryInterval) expires.
+///
+/// The congestion window counts bytes, so small messages are not held back
+/// by a segment count. It grows per acknowledged byte and shrinks when a
+/// round of data loses more than a third of its segments (the burst loss of
+/// an overflowing queue) or when the retransmission timer expires; scattered
+/// random loss alone does not shrink it, so a large transfer over a lossy
+/// link keeps its pace.
 class session {
 public:
   /// `epoch` identifies this incarnation; it must grow across restarts of the
@@ -127,6 +132,7 @@ public:
     return srtt_us_;
   }
 
+  /// The congestion window in bytes.
   uint32_t congestion_window() const {
     return static_cast<uint32_t>(cwnd_);
   }
@@ -164,10 +170,10 @@ private:
   static uint64_t unwrap(uint32_t wire, uint64_t reference);
 
   void on_ack(const ack_block& ack, uint64_t now_us);
-  void mark_acked(uint64_t seq, uint64_t now_us, uint64_t& newest_sent_us,
-                  uint64_t& highest_acked, uint32_t& newly);
+  void mark_acked(uint64_t seq, uint64_t now_us, uint64_t& newest_sent_us, uint64_t& highest_acked,
+                  uint32_t& newly);
   void detect_losses(uint64_t newest_sent_us, uint64_t highest_acked);
-  void on_loss_episode(uint64_t lost_seq);
+  void end_round_if_due();
   void update_rtt(uint64_t sample_us);
   uint64_t base_rto() const;
   uint64_t probe_timeout() const;
@@ -196,9 +202,12 @@ private:
   uint32_t next_message_id_ = 1;
   uint64_t next_track_id_ = 1;
   uint32_t peer_window_;
-  double cwnd_;
-  double ssthresh_;
-  uint64_t recovery_seq_ = 0; // losses below this belong to the current episode
+  double cwnd_;     // bytes
+  double ssthresh_; // bytes
+  uint64_t inflight_bytes_ = 0;
+  uint64_t round_end_ = 0; // a round ends when snd_una_ passes this
+  uint32_t round_sent_ = 0;
+  uint32_t round_lost_ = 0;
   uint64_t srtt_us_ = 0;
   uint64_t rttvar_us_ = 0;
   uint64_t rto_us_;

@@ -199,8 +199,7 @@ void packet_builder::put_ack(uint64_t epoch, uint32_t rcv_next, uint16_t window,
   size_ = static_cast<size_t>(p - buf_);
 }
 
-void packet_builder::put_reliable(uint32_t seq, uint8_t flags, const uint8_t* data,
-                                  size_t size) {
+void packet_builder::put_reliable(uint32_t seq, uint8_t flags, const uint8_t* data, size_t size) {
   uint8_t* p = buf_ + size_;
   p[0] = static_cast<uint8_t>(segment_type::reliable);
   p[1] = flags;

@@ -82,10 +82,9 @@ constexpr size_t unreliable_segment_header = 12;
 constexpr size_t max_fragments = (max_message_size + max_segment_payload - 1) / max_segment_payload;
 
 /// A full segment and a header always fit beside an ack of this many ranges.
-constexpr size_t ack_ranges_beside_data
-  = (max_packet_size - header_size - ack_fixed_size - unreliable_segment_header
-     - max_segment_payload)
-    / ack_range_size;
+constexpr size_t ack_ranges_beside_data = (max_packet_size - header_size - ack_fixed_size
+                                           - unreliable_segment_header - max_segment_payload)
+                                          / ack_range_size;
 
 static_assert(max_fragments <= UINT16_MAX, "fragment index must fit in u16");
 static_assert(header_size + ack_fixed_size + max_ack_ranges * ack_range_size <= max_packet_size,

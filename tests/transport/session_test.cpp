@@ -99,7 +99,7 @@ struct sim_link {
   }
 
   /// Runs until `done()` or `max_us` of virtual time passed; true if done.
-  template <class Pred>
+  template<class Pred>
   bool run(Pred done, uint64_t max_us = 60'000'000) {
     uint64_t end = now + max_us;
     while (now < end) {
@@ -116,336 +116,337 @@ struct sim_link {
 
 TEST_SUITE("transport.session") {
 
-TEST_CASE("reliable messages arrive once and in order") {
-  sim_link link;
-  for (uint32_t i = 0; i < 100; ++i)
-    REQUIRE(link.a.send(pattern(10 + i, i), reliability::reliable, link.now));
-  REQUIRE(link.run([&] { return link.at_b.size() == 100 && link.a.pending_segments() == 0; }));
-  for (uint32_t i = 0; i < 100; ++i)
-    CHECK(link.at_b[i].data == pattern(10 + i, i));
-  // 100 small messages (6.8 KB) coalesce into a few packets.
-  CHECK(link.packets_a_to_b <= 8);
-}
-
-TEST_CASE("both directions at once") {
-  sim_link link;
-  for (uint32_t i = 0; i < 50; ++i) {
-    link.a.send(pattern(100, i), reliability::reliable, link.now);
-    link.b.send(pattern(200, i), reliability::reliable, link.now);
-  }
-  REQUIRE(link.run([&] { return link.at_a.size() == 50 && link.at_b.size() == 50; }));
-  CHECK(link.at_a[49].data == pattern(200, 49));
-  CHECK(link.at_b[49].data == pattern(100, 49));
-}
-
-TEST_CASE("loss, duplication and reordering: still exactly once, in order") {
-  sim_link link;
-  link.drop = 0.2;
-  link.duplicate = 0.05;
-  link.reorder = 0.05;
-  constexpr uint32_t n = 5000;
-  for (uint32_t i = 0; i < n; ++i)
-    link.a.send(pattern(1 + i % 3000, i), reliability::reliable, link.now);
-  bool done = link.run([&] { return link.at_b.size() >= n && link.a.pending_segments() == 0; });
-  MESSAGE("received " << link.at_b.size() << " pending " << link.a.pending_segments() << " t "
-                      << link.now << " cwnd " << link.a.congestion_window() << " rtx "
-                      << link.a.stats().retransmits << " timeouts " << link.a.stats().timeouts
-                      << " giveups " << link.a.stats().give_ups << " dups "
-                      << link.b.stats().duplicates << " oow " << link.b.stats().out_of_window);
-  REQUIRE(done);
-  REQUIRE(link.at_b.size() == n);
-  for (uint32_t i = 0; i < n; ++i)
-    REQUIRE(link.at_b[i].data == pattern(1 + i % 3000, i));
-  CHECK(link.a.stats().retransmits > 0);
-  CHECK(link.b.stats().duplicates > 0);
-  CHECK(link.a.stats().give_ups == 0);
-}
-
-TEST_CASE("a lost packet is retransmitted after the timeout, capped by retryInterval") {
-  session_options opts;
-  opts.retry_interval_us = 50'000;
-  sim_link link{opts};
-  link.a_to_b_cut = true;
-  link.a.send(pattern(10, 1), reliability::reliable, link.now);
-  link.step(); // the only copy is lost
-  CHECK(link.packets_a_to_b == 1);
-  uint64_t sent = link.now;
-  link.a_to_b_cut = false;
-  REQUIRE(link.run([&] { return link.at_b.size() == 1; }));
-  // No RTT sample yet: the initial RTO (200 ms) is capped at 50 ms.
-  CHECK(link.now - sent >= 50'000);
-  CHECK(link.now - sent <= 50'000 + 2 * link.delay_us + 10);
-  CHECK(link.a.stats().timeouts == 1);
-  CHECK(link.a.stats().retransmits == 1);
-}
-
-TEST_CASE("the RTO adapts to the measured round trip") {
-  sim_link link;
-  link.delay_us = 2'000;
-  for (int i = 0; i < 20; ++i) {
-    link.a.send(pattern(10, i), reliability::reliable, link.now);
-    REQUIRE(link.run([&] { return link.at_b.size() == static_cast<size_t>(i + 1); }));
-  }
-  REQUIRE(link.run([&] { return link.a.pending_segments() == 0; }));
-  CHECK(link.a.srtt_us() >= 3'900);
-  CHECK(link.a.srtt_us() <= 4'200);
-}
-
-TEST_CASE("a gap is repaired by fast retransmit, well before the timeout") {
-  sim_link link;
-  link.a.send(pattern(1000, 0), reliability::reliable, link.now);
-  link.run([&] { return link.at_b.size() == 1 && link.a.pending_segments() == 0; });
-  // Lose exactly one packet among many.
-  link.a_to_b_cut = true;
-  link.a.send(pattern(1300, 1), reliability::reliable, link.now);
-  link.step();
-  link.a_to_b_cut = false;
-  for (int i = 2; i < 10; ++i)
-    link.a.send(pattern(1300, i), reliability::reliable, link.now);
-  uint64_t start = link.now;
-  REQUIRE(link.run([&] { return link.at_b.size() == 10; }));
-  CHECK(link.a.stats().timeouts == 0);
-  CHECK(link.now - start < 1'000);
-}
-
-TEST_CASE("an unacknowledged message fails after retryTimeout and the session recovers") {
-  session_options opts;
-  opts.retry_interval_us = 100'000;
-  opts.retry_timeout_us = 1'000'000;
-  sim_link link{opts};
-  link.a_to_b_cut = true;
-  auto id = link.a.send(pattern(10, 1), reliability::reliable, link.now, true);
-  REQUIRE(id);
-  uint64_t start = link.now;
-  auto epoch = link.a.epoch();
-  std::vector<completion> done;
-  REQUIRE(link.run([&] {
-    for (auto& c : link.a.take_completions())
-      done.push_back(c);
-    return !done.empty();
-  }));
-  REQUIRE(done.size() == 1);
-  CHECK(done[0].message_id == *id);
-  CHECK(!done[0].delivered);
-  CHECK(link.now - start >= 1'000'000);
-  CHECK(link.now - start <= 1'100'000);
-  CHECK(link.a.stats().give_ups == 1);
-  CHECK(link.a.epoch() == epoch + 1);
-  // The link heals: later messages arrive, the failed one never does.
-  link.a_to_b_cut = false;
-  auto id2 = link.a.send(pattern(20, 2), reliability::reliable, link.now, true);
-  REQUIRE(link.run([&] { return link.at_b.size() == 1; }));
-  CHECK(link.at_b[0].data == pattern(20, 2));
-  REQUIRE(link.run([&] {
-    for (auto& c : link.a.take_completions())
-      done.push_back(c);
-    return done.size() == 2;
-  }));
-  CHECK(done[1].message_id == *id2);
-  CHECK(done[1].delivered);
-}
-
-TEST_CASE("messages split above 1300 bytes and reassemble") {
-  for (size_t size : {0, 1, 1299, 1300, 1301, 2600, 2601}) {
-    CAPTURE(size);
+  TEST_CASE("reliable messages arrive once and in order") {
     sim_link link;
-    link.a.send(pattern(size, 7), reliability::reliable, link.now);
-    size_t expected_segments = size <= 1300 ? 1 : (size + 1299) / 1300;
-    CHECK(link.a.pending_segments() == expected_segments);
+    for (uint32_t i = 0; i < 100; ++i)
+      REQUIRE(link.a.send(pattern(10 + i, i), reliability::reliable, link.now));
+    REQUIRE(link.run([&] { return link.at_b.size() == 100 && link.a.pending_segments() == 0; }));
+    for (uint32_t i = 0; i < 100; ++i)
+      CHECK(link.at_b[i].data == pattern(10 + i, i));
+    // 100 small messages (6.8 KB) coalesce into a few packets.
+    CHECK(link.packets_a_to_b <= 8);
+  }
+
+  TEST_CASE("both directions at once") {
+    sim_link link;
+    for (uint32_t i = 0; i < 50; ++i) {
+      link.a.send(pattern(100, i), reliability::reliable, link.now);
+      link.b.send(pattern(200, i), reliability::reliable, link.now);
+    }
+    REQUIRE(link.run([&] { return link.at_a.size() == 50 && link.at_b.size() == 50; }));
+    CHECK(link.at_a[49].data == pattern(200, 49));
+    CHECK(link.at_b[49].data == pattern(100, 49));
+  }
+
+  TEST_CASE("loss, duplication and reordering: still exactly once, in order") {
+    sim_link link;
+    link.drop = 0.2;
+    link.duplicate = 0.05;
+    link.reorder = 0.05;
+    constexpr uint32_t n = 5000;
+    for (uint32_t i = 0; i < n; ++i)
+      link.a.send(pattern(1 + i % 3000, i), reliability::reliable, link.now);
+    bool done = link.run([&] { return link.at_b.size() >= n && link.a.pending_segments() == 0; });
+    MESSAGE("received " << link.at_b.size() << " pending " << link.a.pending_segments() << " t "
+                        << link.now << " cwnd " << link.a.congestion_window() << " rtx "
+                        << link.a.stats().retransmits << " timeouts " << link.a.stats().timeouts
+                        << " giveups " << link.a.stats().give_ups << " dups "
+                        << link.b.stats().duplicates << " oow " << link.b.stats().out_of_window);
+    REQUIRE(done);
+    REQUIRE(link.at_b.size() == n);
+    for (uint32_t i = 0; i < n; ++i)
+      REQUIRE(link.at_b[i].data == pattern(1 + i % 3000, i));
+    CHECK(link.a.stats().retransmits > 0);
+    CHECK(link.b.stats().duplicates > 0);
+    CHECK(link.a.stats().give_ups == 0);
+  }
+
+  TEST_CASE("a lost packet is retransmitted after the timeout, capped by retryInterval") {
+    session_options opts;
+    opts.retry_interval_us = 50'000;
+    sim_link link{opts};
+    link.a_to_b_cut = true;
+    link.a.send(pattern(10, 1), reliability::reliable, link.now);
+    link.step(); // the only copy is lost
+    CHECK(link.packets_a_to_b == 1);
+    uint64_t sent = link.now;
+    link.a_to_b_cut = false;
     REQUIRE(link.run([&] { return link.at_b.size() == 1; }));
-    CHECK(link.at_b[0].data == pattern(size, 7));
+    // No RTT sample yet: the initial RTO (200 ms) is capped at 50 ms.
+    CHECK(link.now - sent >= 50'000);
+    CHECK(link.now - sent <= 50'000 + 2 * link.delay_us + 10);
+    CHECK(link.a.stats().timeouts == 1);
+    CHECK(link.a.stats().retransmits == 1);
   }
-}
 
-TEST_CASE("10 MB is the largest message: it arrives, one byte more is refused") {
-  sim_link link;
-  CHECK(!link.a.send(byte_buffer(max_message_size + 1), reliability::reliable, link.now));
-  CHECK(!link.a.send(byte_buffer(max_message_size + 1), reliability::unreliable, link.now));
-  CHECK(link.a.pending_segments() == 0);
-  auto big = pattern(max_message_size, 3);
-  REQUIRE(link.a.send(big, reliability::reliable, link.now));
-  CHECK(link.a.pending_segments() == max_fragments);
-  REQUIRE(link.run([&] { return link.at_b.size() == 1; }));
-  CHECK(link.at_b[0].data == big);
-}
-
-TEST_CASE("10 MB through 10% loss") {
-  sim_link link;
-  link.drop = 0.1;
-  auto big = pattern(max_message_size, 5);
-  link.a.send(big, reliability::reliable, link.now);
-  REQUIRE(link.run([&] { return link.at_b.size() == 1; }));
-  CHECK(link.at_b[0].data == big);
-  CHECK(link.a.stats().give_ups == 0);
-}
-
-TEST_CASE("sequence numbers wrap around") {
-  session_options opts;
-  opts.initial_seq = 0xFFFFFFFF - 20;
-  sim_link link{opts};
-  link.drop = 0.1;
-  for (uint32_t i = 0; i < 200; ++i)
-    link.a.send(pattern(700, i), reliability::reliable, link.now);
-  REQUIRE(link.run([&] { return link.at_b.size() == 200; }));
-  for (uint32_t i = 0; i < 200; ++i)
-    REQUIRE(link.at_b[i].data == pattern(700, i));
-}
-
-TEST_CASE("acks carry selective ranges for the holes") {
-  sim_link link;
-  // Build five single-segment packets at A, deliver 0, 2, 4 only to B.
-  std::vector<byte_buffer> packets;
-  for (int i = 0; i < 5; ++i) {
-    link.a.send(pattern(1300, i), reliability::reliable, link.now);
-    link.a.flush(link.now, [&](const uint8_t* d, size_t n) { packets.emplace_back(d, d + n); });
+  TEST_CASE("the RTO adapts to the measured round trip") {
+    sim_link link;
+    link.delay_us = 2'000;
+    for (int i = 0; i < 20; ++i) {
+      link.a.send(pattern(10, i), reliability::reliable, link.now);
+      REQUIRE(link.run([&] { return link.at_b.size() == static_cast<size_t>(i + 1); }));
+    }
+    REQUIRE(link.run([&] { return link.a.pending_segments() == 0; }));
+    CHECK(link.a.srtt_us() >= 3'900);
+    CHECK(link.a.srtt_us() <= 4'200);
   }
-  REQUIRE(packets.size() == 5);
-  for (int i : {0, 2, 4})
-    link.b.input(packets[i].data(), packets[i].size(), link.now);
-  byte_buffer ack;
-  link.b.flush(link.now, [&](const uint8_t* d, size_t n) { ack.assign(d, d + n); });
-  packet_reader r;
-  REQUIRE(r.parse(ack.data(), ack.size()) == decode_error::none);
-  REQUIRE(r.header().has_ack);
-  CHECK(r.ack().epoch == link.a.epoch());
-  CHECK(r.ack().rcv_next == 1);
-  REQUIRE(r.ack().range_count == 2);
-  CHECK(r.ack().ranges[0].start == 2);
-  CHECK(r.ack().ranges[0].length == 1);
-  CHECK(r.ack().ranges[1].start == 4);
-  CHECK(r.ack().ranges[1].length == 1);
-  CHECK(link.b.take_received().size() == 1);
-  // Feeding the holes completes the stream in order.
-  for (int i : {3, 1})
-    link.b.input(packets[i].data(), packets[i].size(), link.now);
-  auto got = link.b.take_received();
-  REQUIRE(got.size() == 4);
-  for (int i = 0; i < 4; ++i)
-    CHECK(got[i].data == pattern(1300, i + 1));
-}
 
-TEST_CASE("a restarted peer picks up the stream where it stands") {
-  sim_link link;
-  for (uint32_t i = 0; i < 10; ++i)
-    link.a.send(pattern(50, i), reliability::reliable, link.now);
-  REQUIRE(link.run([&] { return link.at_b.size() == 10 && link.a.pending_segments() == 0; }));
-  // B restarts: a new session with a larger epoch; A keeps sending.
-  link.b = session{{}, 300};
-  for (uint32_t i = 10; i < 20; ++i)
-    link.a.send(pattern(50, i), reliability::reliable, link.now);
-  REQUIRE(link.run([&] { return link.at_b.size() == 20; }));
-  CHECK(link.at_b[19].data == pattern(50, 19));
-  // B's replies reach A too, which sees a peer reset.
-  link.b.send(pattern(5, 1), reliability::reliable, link.now);
-  REQUIRE(link.run([&] { return link.at_a.size() == 1; }));
-  CHECK(link.a.stats().peer_resets == 1);
-}
-
-TEST_CASE("datagrams of an older incarnation are dropped as stale") {
-  sim_link link;
-  std::vector<byte_buffer> old_packets;
-  link.a.send(pattern(10, 1), reliability::reliable, link.now);
-  link.a.flush(link.now, [&](const uint8_t* d, size_t n) { old_packets.emplace_back(d, d + n); });
-  link.b.input(old_packets[0].data(), old_packets[0].size(), link.now);
-  CHECK(link.b.take_received().size() == 1);
-  // A restarts with a larger epoch and sends; then the old packet is replayed.
-  link.a = session{{}, 150};
-  link.a.send(pattern(10, 2), reliability::reliable, link.now);
-  link.a.flush(link.now, [&](const uint8_t* d, size_t n) { link.b.input(d, n, link.now); });
-  CHECK(link.b.take_received().size() == 1);
-  link.b.input(old_packets[0].data(), old_packets[0].size(), link.now);
-  CHECK(link.b.take_received().empty());
-  CHECK(link.b.stats().stale_epoch == 1);
-  // A replay within the current incarnation is a duplicate.
-  link.a.send(pattern(10, 3), reliability::reliable, link.now);
-  byte_buffer current;
-  link.a.flush(link.now, [&](const uint8_t* d, size_t n) { current.assign(d, d + n); });
-  link.b.input(current.data(), current.size(), link.now);
-  link.b.input(current.data(), current.size(), link.now);
-  CHECK(link.b.take_received().size() == 1);
-  CHECK(link.b.stats().duplicates == 1);
-}
-
-TEST_CASE("a fragment chain longer than 10 MB is dropped, the stream goes on") {
-  session b{{}, 1};
-  std::vector<uint8_t> chunk(max_segment_payload, 1);
-  uint32_t seq = 0;
-  auto feed = [&](uint8_t flags, size_t size) {
-    packet_builder pb;
-    pb.begin(9, 0);
-    pb.put_reliable(seq++, flags, chunk.data(), size);
-    REQUIRE(b.input(pb.data(), pb.size(), 0) == decode_error::none);
-  };
-  for (size_t i = 0; i < max_fragments + 5; ++i)
-    feed(segment_flag_more, max_segment_payload);
-  feed(0, 10);
-  CHECK(b.take_received().empty());
-  CHECK(b.stats().oversized == 1);
-  feed(0, 3); // the next message is whole
-  auto got = b.take_received();
-  REQUIRE(got.size() == 1);
-  CHECK(got[0].data.size() == 3);
-}
-
-TEST_CASE("unreliable messages: delivered when they arrive, never retransmitted") {
-  sim_link link;
-  link.a.send(pattern(100, 1), reliability::unreliable, link.now);
-  link.a.send(pattern(5000, 2), reliability::unreliable, link.now); // 4 fragments
-  REQUIRE(link.run([&] { return link.at_b.size() == 2; }));
-  CHECK(link.at_b[0].kind == reliability::unreliable);
-  CHECK(link.at_b[0].data == pattern(100, 1));
-  CHECK(link.at_b[1].data == pattern(5000, 2));
-  link.a_to_b_cut = true;
-  link.a.send(pattern(100, 3), reliability::unreliable, link.now);
-  link.step();
-  link.a_to_b_cut = false;
-  link.run([] { return false; }, 2'000'000);
-  CHECK(link.at_b.size() == 2);
-  CHECK(link.a.stats().retransmits == 0);
-}
-
-TEST_CASE("sendInterval holds new messages and sends them together") {
-  session_options opts;
-  opts.send_interval_us = 20'000;
-  sim_link link{opts};
-  link.a.send(pattern(10, 0), reliability::reliable, link.now);
-  link.step(); // the first message leaves at once and opens the interval
-  size_t before = link.packets_a_to_b;
-  uint64_t start = link.now;
-  for (int i = 1; i <= 30; ++i) {
-    link.a.send(pattern(10, i), reliability::reliable, link.now);
-    link.now += 100;
+  TEST_CASE("a gap is repaired by fast retransmit, well before the timeout") {
+    sim_link link;
+    link.a.send(pattern(1000, 0), reliability::reliable, link.now);
+    link.run([&] { return link.at_b.size() == 1 && link.a.pending_segments() == 0; });
+    // Lose exactly one packet among many.
+    link.a_to_b_cut = true;
+    link.a.send(pattern(1300, 1), reliability::reliable, link.now);
     link.step();
+    link.a_to_b_cut = false;
+    for (int i = 2; i < 10; ++i)
+      link.a.send(pattern(1300, i), reliability::reliable, link.now);
+    uint64_t start = link.now;
+    REQUIRE(link.run([&] { return link.at_b.size() == 10; }));
+    CHECK(link.a.stats().timeouts == 0);
+    CHECK(link.now - start < 1'000);
   }
-  REQUIRE(link.run([&] { return link.at_b.size() == 31; }));
-  CHECK(link.now - start >= 20'000 - 1'000);
-  CHECK(link.packets_a_to_b - before <= 2); // the 30 left together
-}
 
-TEST_CASE("an ack for sequences never sent is ignored") {
-  session a{{}, 1};
-  a.send(pattern(10, 1), reliability::reliable, 0);
-  a.flush(0, [](const uint8_t*, size_t) {});
-  packet_builder pb;
-  pb.begin(5, 0);
-  pb.put_ack(1, 1000, 100, nullptr, 0);
-  a.input(pb.data(), pb.size(), 10);
-  CHECK(a.stats().bad_acks == 1);
-  CHECK(a.pending_segments() == 1);
-}
+  TEST_CASE("an unacknowledged message fails after retryTimeout and the session recovers") {
+    session_options opts;
+    opts.retry_interval_us = 100'000;
+    opts.retry_timeout_us = 1'000'000;
+    sim_link link{opts};
+    link.a_to_b_cut = true;
+    auto id = link.a.send(pattern(10, 1), reliability::reliable, link.now, true);
+    REQUIRE(id);
+    uint64_t start = link.now;
+    auto epoch = link.a.epoch();
+    std::vector<completion> done;
+    REQUIRE(link.run([&] {
+      for (auto& c : link.a.take_completions())
+        done.push_back(c);
+      return !done.empty();
+    }));
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].message_id == *id);
+    CHECK(!done[0].delivered);
+    CHECK(link.now - start >= 1'000'000);
+    CHECK(link.now - start <= 1'100'000);
+    CHECK(link.a.stats().give_ups == 1);
+    CHECK(link.a.epoch() == epoch + 1);
+    // The link heals: later messages arrive, the failed one never does.
+    link.a_to_b_cut = false;
+    auto id2 = link.a.send(pattern(20, 2), reliability::reliable, link.now, true);
+    REQUIRE(link.run([&] { return link.at_b.size() == 1; }));
+    CHECK(link.at_b[0].data == pattern(20, 2));
+    REQUIRE(link.run([&] {
+      for (auto& c : link.a.take_completions())
+        done.push_back(c);
+      return done.size() == 2;
+    }));
+    CHECK(done[1].message_id == *id2);
+    CHECK(done[1].delivered);
+  }
 
-TEST_CASE("an idle session is small") {
-  constexpr int n = 1000;
-  auto before = mallinfo2().uordblks;
-  std::vector<session> sessions;
-  sessions.reserve(n);
-  auto reserved = mallinfo2().uordblks;
-  for (int i = 0; i < n; ++i)
-    sessions.emplace_back(session_options{}, i);
-  auto per_session = (mallinfo2().uordblks - reserved) / n + sizeof(session);
-  MESSAGE("idle session: " << sizeof(session) << " bytes inline, " << per_session
-                           << " bytes with its heap (" << (reserved - before) / n << " reserved)");
-  CHECK(per_session < 4096);
-}
+  TEST_CASE("messages split above 1300 bytes and reassemble") {
+    for (size_t size : {0, 1, 1299, 1300, 1301, 2600, 2601}) {
+      CAPTURE(size);
+      sim_link link;
+      link.a.send(pattern(size, 7), reliability::reliable, link.now);
+      size_t expected_segments = size <= 1300 ? 1 : (size + 1299) / 1300;
+      CHECK(link.a.pending_segments() == expected_segments);
+      REQUIRE(link.run([&] { return link.at_b.size() == 1; }));
+      CHECK(link.at_b[0].data == pattern(size, 7));
+    }
+  }
+
+  TEST_CASE("10 MB is the largest message: it arrives, one byte more is refused") {
+    sim_link link;
+    CHECK(!link.a.send(byte_buffer(max_message_size + 1), reliability::reliable, link.now));
+    CHECK(!link.a.send(byte_buffer(max_message_size + 1), reliability::unreliable, link.now));
+    CHECK(link.a.pending_segments() == 0);
+    auto big = pattern(max_message_size, 3);
+    REQUIRE(link.a.send(big, reliability::reliable, link.now));
+    CHECK(link.a.pending_segments() == max_fragments);
+    REQUIRE(link.run([&] { return link.at_b.size() == 1; }));
+    CHECK(link.at_b[0].data == big);
+  }
+
+  TEST_CASE("10 MB through 10% loss") {
+    sim_link link;
+    link.drop = 0.1;
+    auto big = pattern(max_message_size, 5);
+    link.a.send(big, reliability::reliable, link.now);
+    REQUIRE(link.run([&] { return link.at_b.size() == 1; }));
+    CHECK(link.at_b[0].data == big);
+    CHECK(link.a.stats().give_ups == 0);
+  }
+
+  TEST_CASE("sequence numbers wrap around") {
+    session_options opts;
+    opts.initial_seq = 0xFFFFFFFF - 20;
+    sim_link link{opts};
+    link.drop = 0.1;
+    for (uint32_t i = 0; i < 200; ++i)
+      link.a.send(pattern(700, i), reliability::reliable, link.now);
+    REQUIRE(link.run([&] { return link.at_b.size() == 200; }));
+    for (uint32_t i = 0; i < 200; ++i)
+      REQUIRE(link.at_b[i].data == pattern(700, i));
+  }
+
+  TEST_CASE("acks carry selective ranges for the holes") {
+    sim_link link;
+    // Build five single-segment packets at A, deliver 0, 2, 4 only to B.
+    std::vector<byte_buffer> packets;
+    for (int i = 0; i < 5; ++i) {
+      link.a.send(pattern(1300, i), reliability::reliable, link.now);
+      link.a.flush(link.now, [&](const uint8_t* d, size_t n) { packets.emplace_back(d, d + n); });
+    }
+    REQUIRE(packets.size() == 5);
+    for (int i : {0, 2, 4})
+      link.b.input(packets[i].data(), packets[i].size(), link.now);
+    byte_buffer ack;
+    link.b.flush(link.now, [&](const uint8_t* d, size_t n) { ack.assign(d, d + n); });
+    packet_reader r;
+    REQUIRE(r.parse(ack.data(), ack.size()) == decode_error::none);
+    REQUIRE(r.header().has_ack);
+    CHECK(r.ack().epoch == link.a.epoch());
+    CHECK(r.ack().rcv_next == 1);
+    REQUIRE(r.ack().range_count == 2);
+    CHECK(r.ack().ranges[0].start == 2);
+    CHECK(r.ack().ranges[0].length == 1);
+    CHECK(r.ack().ranges[1].start == 4);
+    CHECK(r.ack().ranges[1].length == 1);
+    CHECK(link.b.take_received().size() == 1);
+    // Feeding the holes completes the stream in order.
+    for (int i : {3, 1})
+      link.b.input(packets[i].data(), packets[i].size(), link.now);
+    auto got = link.b.take_received();
+    REQUIRE(got.size() == 4);
+    for (int i = 0; i < 4; ++i)
+      CHECK(got[i].data == pattern(1300, i + 1));
+  }
+
+  TEST_CASE("a restarted peer picks up the stream where it stands") {
+    sim_link link;
+    for (uint32_t i = 0; i < 10; ++i)
+      link.a.send(pattern(50, i), reliability::reliable, link.now);
+    REQUIRE(link.run([&] { return link.at_b.size() == 10 && link.a.pending_segments() == 0; }));
+    // B restarts: a new session with a larger epoch; A keeps sending.
+    link.b = session{{}, 300};
+    for (uint32_t i = 10; i < 20; ++i)
+      link.a.send(pattern(50, i), reliability::reliable, link.now);
+    REQUIRE(link.run([&] { return link.at_b.size() == 20; }));
+    CHECK(link.at_b[19].data == pattern(50, 19));
+    // B's replies reach A too, which sees a peer reset.
+    link.b.send(pattern(5, 1), reliability::reliable, link.now);
+    REQUIRE(link.run([&] { return link.at_a.size() == 1; }));
+    CHECK(link.a.stats().peer_resets == 1);
+  }
+
+  TEST_CASE("datagrams of an older incarnation are dropped as stale") {
+    sim_link link;
+    std::vector<byte_buffer> old_packets;
+    link.a.send(pattern(10, 1), reliability::reliable, link.now);
+    link.a.flush(link.now, [&](const uint8_t* d, size_t n) { old_packets.emplace_back(d, d + n); });
+    link.b.input(old_packets[0].data(), old_packets[0].size(), link.now);
+    CHECK(link.b.take_received().size() == 1);
+    // A restarts with a larger epoch and sends; then the old packet is replayed.
+    link.a = session{{}, 150};
+    link.a.send(pattern(10, 2), reliability::reliable, link.now);
+    link.a.flush(link.now, [&](const uint8_t* d, size_t n) { link.b.input(d, n, link.now); });
+    CHECK(link.b.take_received().size() == 1);
+    link.b.input(old_packets[0].data(), old_packets[0].size(), link.now);
+    CHECK(link.b.take_received().empty());
+    CHECK(link.b.stats().stale_epoch == 1);
+    // A replay within the current incarnation is a duplicate.
+    link.a.send(pattern(10, 3), reliability::reliable, link.now);
+    byte_buffer current;
+    link.a.flush(link.now, [&](const uint8_t* d, size_t n) { current.assign(d, d + n); });
+    link.b.input(current.data(), current.size(), link.now);
+    link.b.input(current.data(), current.size(), link.now);
+    CHECK(link.b.take_received().size() == 1);
+    CHECK(link.b.stats().duplicates == 1);
+  }
+
+  TEST_CASE("a fragment chain longer than 10 MB is dropped, the stream goes on") {
+    session b{{}, 1};
+    std::vector<uint8_t> chunk(max_segment_payload, 1);
+    uint32_t seq = 0;
+    auto feed = [&](uint8_t flags, size_t size) {
+      packet_builder pb;
+      pb.begin(9, 0);
+      pb.put_reliable(seq++, flags, chunk.data(), size);
+      REQUIRE(b.input(pb.data(), pb.size(), 0) == decode_error::none);
+    };
+    for (size_t i = 0; i < max_fragments + 5; ++i)
+      feed(segment_flag_more, max_segment_payload);
+    feed(0, 10);
+    CHECK(b.take_received().empty());
+    CHECK(b.stats().oversized == 1);
+    feed(0, 3); // the next message is whole
+    auto got = b.take_received();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].data.size() == 3);
+  }
+
+  TEST_CASE("unreliable messages: delivered when they arrive, never retransmitted") {
+    sim_link link;
+    link.a.send(pattern(100, 1), reliability::unreliable, link.now);
+    link.a.send(pattern(5000, 2), reliability::unreliable, link.now); // 4 fragments
+    REQUIRE(link.run([&] { return link.at_b.size() == 2; }));
+    CHECK(link.at_b[0].kind == reliability::unreliable);
+    CHECK(link.at_b[0].data == pattern(100, 1));
+    CHECK(link.at_b[1].data == pattern(5000, 2));
+    link.a_to_b_cut = true;
+    link.a.send(pattern(100, 3), reliability::unreliable, link.now);
+    link.step();
+    link.a_to_b_cut = false;
+    link.run([] { return false; }, 2'000'000);
+    CHECK(link.at_b.size() == 2);
+    CHECK(link.a.stats().retransmits == 0);
+  }
+
+  TEST_CASE("sendInterval holds new messages and sends them together") {
+    session_options opts;
+    opts.send_interval_us = 20'000;
+    sim_link link{opts};
+    link.a.send(pattern(10, 0), reliability::reliable, link.now);
+    link.step(); // the first message leaves at once and opens the interval
+    size_t before = link.packets_a_to_b;
+    uint64_t start = link.now;
+    for (int i = 1; i <= 30; ++i) {
+      link.a.send(pattern(10, i), reliability::reliable, link.now);
+      link.now += 100;
+      link.step();
+    }
+    REQUIRE(link.run([&] { return link.at_b.size() == 31; }));
+    CHECK(link.now - start >= 20'000 - 1'000);
+    CHECK(link.packets_a_to_b - before <= 2); // the 30 left together
+  }
+
+  TEST_CASE("an ack for sequences never sent is ignored") {
+    session a{{}, 1};
+    a.send(pattern(10, 1), reliability::reliable, 0);
+    a.flush(0, [](const uint8_t*, size_t) {});
+    packet_builder pb;
+    pb.begin(5, 0);
+    pb.put_ack(1, 1000, 100, nullptr, 0);
+    a.input(pb.data(), pb.size(), 10);
+    CHECK(a.stats().bad_acks == 1);
+    CHECK(a.pending_segments() == 1);
+  }
+
+  TEST_CASE("an idle session is small") {
+    constexpr int n = 1000;
+    auto before = mallinfo2().uordblks;
+    std::vector<session> sessions;
+    sessions.reserve(n);
+    auto reserved = mallinfo2().uordblks;
+    for (int i = 0; i < n; ++i)
+      sessions.emplace_back(session_options{}, i);
+    auto per_session = (mallinfo2().uordblks - reserved) / n + sizeof(session);
+    MESSAGE("idle session: " << sizeof(session) << " bytes inline, " << per_session
+                             << " bytes with its heap (" << (reserved - before) / n
+                             << " reserved)");
+    CHECK(per_session < 4096);
+  }
 
 } // TEST_SUITE

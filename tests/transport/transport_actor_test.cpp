@@ -1,0 +1,341 @@
+// Live transports on real loopback sockets, driven through their actors.
+
+#include "transport/transport_actor.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include <caf/all.hpp>
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "transport/atoms.hpp"
+#include "transport/mesh_error.hpp"
+#include "transport/udp_socket.hpp"
+
+using namespace meshrt;
+using namespace meshrt::transport;
+using namespace std::chrono_literals;
+
+namespace {
+
+caf::actor_system_config& test_config() {
+  static caf::actor_system_config cfg = [] {
+    caf::actor_system_config c;
+    c.set("scheduler.max-threads", 2);
+    c.set("logger.verbosity", caf::atom("quiet"));
+    add_mesh_error_category(c);
+    return c;
+  }();
+  return cfg;
+}
+
+byte_buffer numbered(uint32_t i, size_t size) {
+  byte_buffer b(std::max<size_t>(size, 4), static_cast<uint8_t>(i));
+  std::memcpy(b.data(), &i, 4);
+  return b;
+}
+
+uint32_t number_of(const byte_buffer& b) {
+  uint32_t i = 0;
+  std::memcpy(&i, b.data(), 4);
+  return i;
+}
+
+/// Two transports on loopback, each delivering to its own scoped actor.
+struct pair_fixture {
+  caf::actor_system sys{test_config()};
+  caf::scoped_actor at_a{sys};
+  caf::scoped_actor at_b{sys};
+  caf::actor a;
+  caf::actor b;
+  uint16_t port_a = 0;
+  uint16_t port_b = 0;
+
+  explicit pair_fixture(transport_config cfg = {}, fault_options faults_b = {}) {
+    cfg.port = 47100;
+    a = spawn_transport(sys, cfg, at_a);
+    cfg.faults = faults_b;
+    b = spawn_transport(sys, cfg, at_b);
+    port_a = port_of(a);
+    port_b = port_of(b);
+  }
+
+  ~pair_fixture() {
+    at_a->send_exit(a, caf::exit_reason::user_shutdown);
+    at_a->send_exit(b, caf::exit_reason::user_shutdown);
+  }
+
+  uint16_t port_of(const caf::actor& t) {
+    uint16_t port = 0;
+    at_a->request(t, 5s, port_atom::value)
+      .receive([&](uint16_t p) { port = p; }, [&](caf::error&) {});
+    return port;
+  }
+
+  std::string addr_b() const {
+    return "127.0.0.1:" + std::to_string(port_b);
+  }
+
+  caf::actor link_a_to_b() {
+    caf::actor link;
+    at_a->request(a, 5s, peer_atom::value, addr_b())
+      .receive([&](caf::actor& l) { link = l; }, [&](caf::error&) {});
+    return link;
+  }
+
+  nlohmann::json stats(const caf::actor& t) {
+    nlohmann::json out;
+    at_a->request(t, 5s, stats_atom::value)
+      .receive([&](const std::string& s) { out = nlohmann::json::parse(s); }, [&](caf::error&) {});
+    return out;
+  }
+
+  /// Receives `n` messages at B within `limit`; checks order and content.
+  size_t receive_in_order(uint32_t n, std::chrono::seconds limit, size_t size = 0) {
+    uint32_t expected = 0;
+    bool timed_out = false;
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (expected < n && !timed_out) {
+      auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= 0s)
+        break;
+      at_b->receive(
+        [&](received_atom, const std::string&, const byte_buffer& data, bool reliable) {
+          REQUIRE(reliable);
+          REQUIRE(number_of(data) == expected);
+          if (size > 0)
+            REQUIRE(data == numbered(expected, size));
+          ++expected;
+        },
+        caf::after(std::chrono::duration_cast<std::chrono::milliseconds>(left)) >>
+          [&] { timed_out = true; });
+    }
+    return expected;
+  }
+};
+
+int raw_socket() {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  REQUIRE(fd >= 0);
+  return fd;
+}
+
+void raw_send(int fd, uint16_t port, const void* data, size_t size) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sendto(fd, data, size, 0, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+}
+
+size_t thread_count() {
+  size_t n = 0;
+  for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator{"/proc/self/task"})
+    ++n;
+  return n;
+}
+
+} // namespace
+
+TEST_SUITE("transport.live") {
+
+  TEST_CASE("binding scans upward to the first free port") {
+    auto first = udp_socket::bind_scan("127.0.0.1", 47200);
+    auto second = udp_socket::bind_scan("127.0.0.1", first.local().port);
+    CHECK(second.local().port > first.local().port);
+    CHECK(first.local().to_string() == "127.0.0.1:" + std::to_string(first.local().port));
+    CHECK_THROWS_WITH_AS(udp_socket::bind_scan("not-an-ip", 47200),
+                         "cannot bind mesh socket: 'not-an-ip' is not an IPv4 address",
+                         std::runtime_error);
+    CHECK_THROWS_AS(udp_socket::bind_scan("192.0.2.1", 47200), std::runtime_error);
+  }
+
+  TEST_CASE("100,000 reliable messages through 20% drop, 5% duplication, 5% reorder") {
+    transport_config cfg;
+    cfg.faults = {20, 5, 5, 7};
+    pair_fixture f{cfg, cfg.faults};
+    auto link = f.link_a_to_b();
+    REQUIRE(link);
+    constexpr uint32_t n = 100'000;
+    for (uint32_t i = 0; i < n; ++i)
+      f.at_a->send(link, mesh_send_atom::value, numbered(i, 40), true);
+    CHECK(f.receive_in_order(n, 60s, 40) == n);
+    // Nothing more arrives: every message was delivered exactly once.
+    bool extra = false;
+    f.at_b->receive(
+      [&](received_atom, const std::string&, const byte_buffer&, bool) { extra = true; },
+      caf::after(200ms) >> [] {});
+    CHECK(!extra);
+    auto s = f.stats(f.a)["peers"][f.addr_b()];
+    MESSAGE("sender link: " << s.dump());
+    CHECK(s["retransmits"].get<uint64_t>() > 0);
+    CHECK(s["give_ups"].get<uint64_t>() == 0);
+  }
+
+  TEST_CASE("a 10 MB message through 10% drop") {
+    transport_config cfg;
+    cfg.faults = {10, 0, 0, 3};
+    pair_fixture f{cfg, cfg.faults};
+    auto big = numbered(0, max_message_size);
+    for (size_t i = 4; i < big.size(); ++i)
+      big[i] = static_cast<uint8_t>(i * 7);
+    f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), big, true);
+    bool got = false;
+    f.at_b->receive(
+      [&](received_atom, const std::string& from, const byte_buffer& data, bool) {
+        got = true;
+        CHECK(from == "127.0.0.1:" + std::to_string(f.port_a));
+        CHECK(data == big);
+      },
+      caf::after(30s) >> [] {});
+    CHECK(got);
+  }
+
+  TEST_CASE("a storm of malformed datagrams does not disturb a real exchange") {
+    pair_fixture f;
+    auto link = f.link_a_to_b();
+    int fd = raw_socket();
+    std::mt19937 rng{99};
+    constexpr uint32_t n = 3000;
+    size_t garbage = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      f.at_a->send(link, mesh_send_atom::value, numbered(i, 200), true);
+      // Between real messages: random bytes, a truncated header, a valid
+      // header announcing huge segments, an oversized datagram.
+      std::vector<uint8_t> junk(1 + rng() % 1500);
+      for (auto& x : junk)
+        x = static_cast<uint8_t>(rng());
+      switch (i % 4) {
+        case 0:
+          break;
+        case 1:
+          junk.assign({0xA7, 1, 0, 0, 1, 2});
+          break;
+        case 2:
+          junk.assign(24, 0);
+          junk[0] = 0xA7;
+          junk[1] = 1;
+          junk[16] = 1;    // reliable segment
+          junk[18] = 0xFF; // of 65535 bytes
+          junk[19] = 0xFF;
+          break;
+        case 3:
+          junk.resize(4000, 0xA7);
+          break;
+      }
+      raw_send(fd, f.port_b, junk.data(), junk.size());
+      ++garbage;
+    }
+    CHECK(f.receive_in_order(n, 30s, 200) == n);
+    sockaddr_in me{};
+    socklen_t len = sizeof(me);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&me), &len);
+    auto junk_peer = "127.0.0.1:" + std::to_string(ntohs(me.sin_port));
+    auto s = f.stats(f.b);
+    MESSAGE("receiver: " << s.dump());
+    auto rejected = s["peers"][junk_peer]["rejected"].get<uint64_t>();
+    CHECK(rejected >= garbage * 9 / 10); // random bytes rarely parse, the rest never
+    CHECK(s["peers"]["127.0.0.1:" + std::to_string(f.port_a)]["rejected"].get<uint64_t>() == 0);
+    close(fd);
+  }
+
+  TEST_CASE("unreliable messages arrive") {
+    pair_fixture f;
+    for (uint32_t i = 0; i < 10; ++i)
+      f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), numbered(i, 3000), false);
+    size_t got = 0;
+    f.at_b->receive_for(got, size_t{10})(
+      [&](received_atom, const std::string&, const byte_buffer& data, bool reliable) {
+        CHECK(!reliable);
+        CHECK(data.size() == 3000);
+      },
+      caf::after(5s) >> [] {});
+    CHECK(got == 10);
+  }
+
+  TEST_CASE("a send without acknowledgement fails with a network error naming the peer") {
+    transport_config cfg;
+    cfg.session.retry_interval_us = 50'000;
+    cfg.session.retry_timeout_us = 300'000;
+    pair_fixture f{cfg};
+    int fd = raw_socket(); // bound, never answers
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
+    socklen_t len = sizeof(sa);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+    auto silent = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+    auto start = std::chrono::steady_clock::now();
+    f.at_a->send(f.a, mesh_send_atom::value, silent, numbered(1, 10), true);
+    bool failed = false;
+    f.at_a->receive(
+      [&](send_failed_atom, const std::string& peer, const caf::error& err) {
+        failed = true;
+        CHECK(peer == silent);
+        CHECK(is(err, mesh_errc::network_error));
+        CHECK(context_of(err)
+              == "no acknowledgement from " + silent + " within retryTimeout (300 ms)");
+        CHECK(f.sys.render(err).rfind("meshrt.network_error: no acknowledgement", 0) == 0);
+      },
+      caf::after(5s) >> [] {});
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    CHECK(failed);
+    CHECK(elapsed >= 300ms);
+    CHECK(elapsed < 1500ms);
+    close(fd);
+  }
+
+  TEST_CASE("too large and badly addressed sends fail at once") {
+    pair_fixture f;
+    f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), byte_buffer(max_message_size + 1), true);
+    f.at_a->receive(
+      [&](send_failed_atom, const std::string& peer, const caf::error& err) {
+        CHECK(peer == f.addr_b());
+        CHECK(is(err, mesh_errc::message_too_large));
+        CHECK(context_of(err)
+              == "message of 10000001 bytes exceeds MaxMessageSize (10000000 bytes)");
+      },
+      caf::after(2s) >> [] { FAIL("no failure reported"); });
+    f.at_a->send(f.a, mesh_send_atom::value, std::string{"localhost:80"}, byte_buffer(3), true);
+    f.at_a->receive([&](send_failed_atom, const std::string&,
+                        const caf::error& err) { CHECK(is(err, mesh_errc::invalid_address)); },
+                    caf::after(2s) >> [] { FAIL("no failure reported"); });
+    // The transport keeps working afterwards.
+    f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), numbered(0, 10), true);
+    CHECK(f.receive_in_order(1, 5s) == 1);
+  }
+
+  TEST_CASE("shutdown is quick and leaves nothing running") {
+    auto threads_before = thread_count();
+    uint16_t port = 0;
+    {
+      pair_fixture f;
+      port = f.port_b;
+      f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), numbered(0, 10), true);
+      REQUIRE(f.receive_in_order(1, 5s) == 1);
+      CHECK(thread_count() > threads_before);
+      f.at_a->monitor(f.b);
+      auto start = std::chrono::steady_clock::now();
+      f.at_a->send_exit(f.b, caf::exit_reason::user_shutdown);
+      bool down = false;
+      f.at_a->receive([&](caf::down_msg&) { down = true; }, caf::after(1s) >> [] {});
+      CHECK(down);
+      CHECK(std::chrono::steady_clock::now() - start < 500ms);
+    }
+    // The actor system is gone: its threads and the transports' are too, and
+    // the port is free again.
+    CHECK(thread_count() == threads_before);
+    auto again = udp_socket::bind_scan("127.0.0.1", port, 1);
+    CHECK(again.local().port == port);
+  }
+
+} // TEST_SUITE

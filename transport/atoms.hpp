@@ -1,0 +1,20 @@
+#pragma once
+
+// The atoms of the transport's actor messages. Each handler's message shape
+// is documented where the actor is declared (transport_actor.hpp).
+
+#include <caf/atom.hpp>
+
+namespace meshrt::transport {
+
+using mesh_send_atom = caf::atom_constant<caf::atom("mesh_send")>;
+using received_atom = caf::atom_constant<caf::atom("received")>;
+using send_failed_atom = caf::atom_constant<caf::atom("sendfailed")>;
+using datagram_atom = caf::atom_constant<caf::atom("datagram")>;
+using peer_atom = caf::atom_constant<caf::atom("peer")>;
+using port_atom = caf::atom_constant<caf::atom("port")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+} // namespace meshrt::transport

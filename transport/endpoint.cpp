@@ -1,0 +1,45 @@
+#include "transport/endpoint.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+namespace meshrt::transport {
+
+std::string endpoint::to_string() const {
+  in_addr a{};
+  a.s_addr = htonl(address);
+  char text[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &a, text, sizeof(text));
+  return std::string{text} + ":" + std::to_string(port);
+}
+
+std::optional<endpoint> endpoint::parse(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size() || text.size() - colon > 6)
+    return std::nullopt;
+  in_addr a{};
+  if (inet_pton(AF_INET, text.substr(0, colon).c_str(), &a) != 1)
+    return std::nullopt;
+  uint32_t port = 0;
+  for (size_t i = colon + 1; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9')
+      return std::nullopt;
+    port = port * 10 + static_cast<uint32_t>(text[i] - '0');
+  }
+  if (port == 0 || port > 65535)
+    return std::nullopt;
+  return endpoint{ntohl(a.s_addr), static_cast<uint16_t>(port)};
+}
+
+endpoint endpoint::from_sockaddr(const sockaddr_in& sa) {
+  return endpoint{ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)};
+}
+
+void endpoint::to_sockaddr(sockaddr_in& sa) const {
+  sa = sockaddr_in{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(address);
+  sa.sin_port = htons(port);
+}
+
+} // namespace meshrt::transport

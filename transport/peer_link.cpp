@@ -1,0 +1,212 @@
+#include "transport/peer_link.hpp"
+
+#include <chrono>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+
+#include "transport/atoms.hpp"
+#include "transport/mesh_error.hpp"
+#include "transport/udp_socket.hpp"
+
+namespace meshrt::transport {
+
+namespace {
+
+uint64_t now_us() {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(
+    duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count());
+}
+
+/// Wall-clock microseconds: larger in every later incarnation of a process.
+uint64_t fresh_epoch() {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(
+    duration_cast<microseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+std::string stats_json(const session& sess) {
+  const auto& s = sess.stats();
+  std::string out = "{";
+  auto field = [&](const char* name, uint64_t value) {
+    if (out.size() > 1)
+      out += ", ";
+    out += '"';
+    out += name;
+    out += "\": " + std::to_string(value);
+  };
+  field("datagrams_in", s.datagrams_in);
+  field("datagrams_out", s.datagrams_out);
+  field("bytes_in", s.bytes_in);
+  field("bytes_out", s.bytes_out);
+  field("rejected", s.rejected);
+  field("stale_epoch", s.stale_epoch);
+  field("duplicates", s.duplicates);
+  field("out_of_window", s.out_of_window);
+  field("bad_acks", s.bad_acks);
+  field("retransmits", s.retransmits);
+  field("timeouts", s.timeouts);
+  field("probes", s.probes);
+  field("give_ups", s.give_ups);
+  field("oversized", s.oversized);
+  field("peer_resets", s.peer_resets);
+  field("srtt_us", sess.srtt_us());
+  field("cwnd", sess.congestion_window());
+  field("pending_segments", sess.pending_segments());
+  return out + "}";
+}
+
+/// The link's parts; CAF constructs state empty, the behavior fills it in.
+struct link_parts {
+  link_parts(endpoint peer, std::shared_ptr<udp_socket> sock, caf::actor receiver,
+             session_options opts, fault_options faults) :
+    sess(opts, fresh_epoch()),
+    peer(peer), peer_name(peer.to_string()), sock(std::move(sock)), receiver(std::move(receiver)),
+    faults(faults), inject(faults.active()), retry_timeout_ms(opts.retry_timeout_us / 1000) {
+    out.reserve(64 * max_packet_size);
+  }
+
+  session sess;
+  endpoint peer;
+  std::string peer_name;
+  std::shared_ptr<udp_socket> sock;
+  caf::actor receiver;
+  fault_injector faults;
+  bool inject;
+  uint64_t retry_timeout_ms;
+  /// Senders of tracked messages, told if their message fails.
+  std::unordered_map<uint64_t, caf::strong_actor_ptr> senders;
+  bool flush_pending = false;
+  uint64_t timer_at = UINT64_MAX;
+  std::vector<uint8_t> out;
+  std::vector<size_t> out_sizes;
+};
+
+struct peer_link_state {
+  std::unique_ptr<link_parts> link;
+  static inline const char* name = "meshrt.peer_link";
+};
+
+using peer_link_actor = caf::stateful_actor<peer_link_state>;
+
+void send_out(link_parts& st) {
+  if (st.out_sizes.empty())
+    return;
+  std::vector<const uint8_t*> ptrs;
+  ptrs.reserve(st.out_sizes.size());
+  size_t offset = 0;
+  for (auto n : st.out_sizes) {
+    ptrs.push_back(st.out.data() + offset);
+    offset += n;
+  }
+  st.sock->send_batch(st.peer, ptrs.data(), st.out_sizes.data(), st.out_sizes.size());
+  st.out.clear();
+  st.out_sizes.clear();
+}
+
+/// Runs the session: flush, send what it produced, hand over what arrived,
+/// report completions, and arm the timer for the next deadline.
+void pump(peer_link_actor* self) {
+  auto& st = *self->state.link;
+  auto now = now_us();
+  auto append = [&](const uint8_t* data, size_t size) {
+    st.out.insert(st.out.end(), data, data + size);
+    st.out_sizes.push_back(size);
+  };
+  if (st.inject) {
+    std::function<void(const uint8_t*, size_t)> emit = append;
+    st.sess.flush(now, [&](const uint8_t* d, size_t n) { st.faults.submit(d, n, emit); });
+    st.faults.release(emit);
+  } else {
+    st.sess.flush(now, append);
+  }
+  send_out(st);
+  for (auto& msg : st.sess.take_received())
+    self->send(st.receiver, received_atom::value, st.peer_name, std::move(msg.data),
+               msg.kind == reliability::reliable);
+  for (auto& done : st.sess.take_completions()) {
+    auto i = st.senders.find(done.message_id);
+    if (i == st.senders.end())
+      continue;
+    if (!done.delivered)
+      caf::anon_send(caf::actor_cast<caf::actor>(i->second), send_failed_atom::value, st.peer_name,
+                     make_error(mesh_errc::network_error,
+                                "no acknowledgement from " + st.peer_name + " within retryTimeout ("
+                                  + std::to_string(st.retry_timeout_ms) + " ms)"));
+    st.senders.erase(i);
+  }
+  auto deadline = st.sess.next_deadline();
+  if (deadline < st.timer_at) {
+    st.timer_at = deadline;
+    auto delay = deadline > now ? deadline - now : 0;
+    self->delayed_send(self, std::chrono::microseconds{delay}, tick_atom::value);
+  }
+}
+
+/// Defers the flush to after the messages already in the mailbox, so that a
+/// burst of sends or datagrams is coalesced into as few packets as possible.
+void schedule_flush(peer_link_actor* self) {
+  auto& st = *self->state.link;
+  if (!st.flush_pending) {
+    st.flush_pending = true;
+    self->send(self, flush_atom::value);
+  }
+}
+
+caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<udp_socket> sock,
+                        caf::actor receiver, session_options opts, fault_options faults) {
+  // Each link injects its own faults, seeded by the run's seed and the peer.
+  faults.seed ^= std::hash<endpoint>{}(peer);
+  self->state.link
+    = std::make_unique<link_parts>(peer, std::move(sock), std::move(receiver), opts, faults);
+  return {
+    [=](datagram_atom, std::vector<byte_buffer>& datagrams) {
+      auto now = now_us();
+      for (auto& dg : datagrams)
+        self->state.link->sess.input(dg.data(), dg.size(), now);
+      schedule_flush(self);
+    },
+    [=](mesh_send_atom, byte_buffer& data, bool reliable) {
+      auto& st = *self->state.link;
+      auto size = data.size();
+      auto sender = self->current_sender();
+      bool track = reliable && sender != nullptr;
+      auto id
+        = st.sess.send(std::move(data), reliable ? reliability::reliable : reliability::unreliable,
+                       now_us(), track);
+      if (!id) {
+        if (sender)
+          caf::anon_send(caf::actor_cast<caf::actor>(sender), send_failed_atom::value, st.peer_name,
+                         make_error(mesh_errc::message_too_large,
+                                    "message of " + std::to_string(size)
+                                      + " bytes exceeds MaxMessageSize ("
+                                      + std::to_string(max_message_size) + " bytes)"));
+        return;
+      }
+      if (track)
+        st.senders.emplace(*id, std::move(sender));
+      schedule_flush(self);
+    },
+    [=](flush_atom) {
+      self->state.link->flush_pending = false;
+      pump(self);
+    },
+    [=](tick_atom) {
+      self->state.link->timer_at = UINT64_MAX;
+      pump(self);
+    },
+    [=](stats_atom) { return stats_json(self->state.link->sess); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_peer_link(caf::event_based_actor* self, endpoint peer,
+                           std::shared_ptr<udp_socket> sock, caf::actor receiver,
+                           session_options opts, fault_options faults) {
+  return self->spawn<caf::linked>(peer_link, peer, std::move(sock), std::move(receiver), opts,
+                                  faults);
+}
+
+} // namespace meshrt::transport

@@ -1,0 +1,130 @@
+#include "transport/transport_actor.hpp"
+
+#include <unordered_map>
+
+#include <caf/all.hpp>
+
+#include "runtime/logging.hpp"
+#include "transport/atoms.hpp"
+#include "transport/mesh_error.hpp"
+#include "transport/peer_directory.hpp"
+#include "transport/peer_link.hpp"
+#include "transport/receive_loop.hpp"
+#include "transport/udp_socket.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace meshrt::transport {
+
+namespace {
+
+struct transport_state {
+  std::shared_ptr<udp_socket> sock;
+  std::shared_ptr<peer_directory> directory = std::make_shared<peer_directory>();
+  std::shared_ptr<receive_loop> loop;
+  std::unordered_map<endpoint, caf::actor> links;
+  transport_config cfg;
+  caf::actor receiver;
+
+  static inline const char* name = "meshrt.transport";
+};
+
+using transport_actor = caf::stateful_actor<transport_state>;
+
+caf::actor link_for(transport_actor* self, const endpoint& peer) {
+  auto& st = self->state;
+  auto i = st.links.find(peer);
+  if (i != st.links.end())
+    return i->second;
+  auto link = spawn_peer_link(self, peer, st.sock, st.receiver, st.cfg.session, st.cfg.faults);
+  st.links.emplace(peer, link);
+  st.directory->add(peer, link);
+  return link;
+}
+
+caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
+                        transport_config cfg, caf::actor receiver) {
+  auto& st = self->state;
+  st.sock = std::move(sock);
+  st.cfg = std::move(cfg);
+  st.receiver = std::move(receiver);
+  st.loop
+    = std::make_shared<receive_loop>(st.sock, st.directory, caf::actor_cast<caf::actor>(self));
+  // Runs when the actor terminates, for whatever reason: the thread stops
+  // before the socket closes, and peer links are released.
+  self->attach_functor([loop = st.loop, directory = st.directory] {
+    loop->stop();
+    directory->clear();
+  });
+  logger("transport")->debug("mesh socket bound to {}", st.sock->local().to_string());
+  return {
+    [=](mesh_send_atom, const std::string& peer, byte_buffer& data, bool reliable) {
+      auto addr = endpoint::parse(peer);
+      if (!addr) {
+        if (auto sender = self->current_sender())
+          caf::anon_send(caf::actor_cast<caf::actor>(sender), send_failed_atom::value, peer,
+                         make_error(mesh_errc::invalid_address,
+                                    "'" + peer + "' is not a mesh address (a.b.c.d:port)"));
+        return;
+      }
+      self->delegate(link_for(self, *addr), mesh_send_atom::value, std::move(data), reliable);
+    },
+    [=](peer_atom, const std::string& peer) -> caf::result<caf::actor> {
+      auto addr = endpoint::parse(peer);
+      if (!addr)
+        return make_error(mesh_errc::invalid_address,
+                          "'" + peer + "' is not a mesh address (a.b.c.d:port)");
+      return link_for(self, *addr);
+    },
+    [=](datagram_atom, uint32_t address, uint16_t port, std::vector<byte_buffer>& datagrams) {
+      // First contact from a new address: its datagrams come through here
+      // once, later ones go to the new peer link directly.
+      self->send(link_for(self, endpoint{address, port}), datagram_atom::value,
+                 std::move(datagrams));
+    },
+    [=](port_atom) { return self->state.sock->local().port; },
+    [=](stats_atom) -> caf::result<std::string> {
+      auto& links = self->state.links;
+      auto rp = self->make_response_promise<std::string>();
+      auto collected = std::make_shared<std::vector<std::string>>();
+      auto head = "{\"port\": " + std::to_string(self->state.sock->local().port)
+                  + ", \"datagrams_received\": " + std::to_string(self->state.loop->datagrams())
+                  + ", \"peers\": {";
+      if (links.empty()) {
+        rp.deliver(head + "}}");
+        return rp;
+      }
+      auto expected = links.size();
+      for (auto& [peer, link] : links) {
+        auto name = peer.to_string();
+        self->request(link, caf::infinite, stats_atom::value)
+          .then(
+            [=](const std::string& json) mutable {
+              collected->push_back("\"" + name + "\": " + json);
+              if (collected->size() == expected) {
+                std::string out = head;
+                for (size_t i = 0; i < collected->size(); ++i)
+                  out += (i > 0 ? ", " : "") + (*collected)[i];
+                rp.deliver(out + "}}");
+              }
+            },
+            [=](caf::error&) mutable {
+              collected->push_back("\"" + name + "\": null");
+              if (collected->size() == expected)
+                rp.deliver(head + "}}");
+            });
+      }
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_transport(caf::actor_system& sys, const transport_config& cfg,
+                           const caf::actor& receiver) {
+  auto sock = std::make_shared<udp_socket>(udp_socket::bind_scan(cfg.address, cfg.port));
+  return sys.spawn(transport, std::move(sock), cfg, receiver);
+}
+
+} // namespace meshrt::transport

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "transport/fault_injector.hpp"
+#include "transport/session.hpp"
+
+namespace caf {
+class actor;
+class actor_system;
+} // namespace caf
+
+namespace meshrt::transport {
+
+/// What one node's transport needs to start.
+struct transport_config {
+  /// `address`: IPv4 address to bind.
+  std::string address = "127.0.0.1";
+  /// `port`: first port tried; the transport binds the first free one above.
+  uint16_t port = 8000;
+  /// retryInterval, retryTimeout, sendInterval, windows.
+  session_options session;
+  /// Seeded fault injection on outgoing datagrams (tests, benchmarks).
+  fault_options faults;
+};
+
+/// Spawns the transport of one node: a UDP socket bound to cfg.address and
+/// the first free port from cfg.port upward, a receive thread (epoll +
+/// recvmmsg), and one peer link actor per remote address, spawned on first
+/// contact. Throws std::runtime_error if no port can be bound.
+///
+/// Messages the transport actor handles:
+/// - (mesh_send_atom, std::string peer, byte_buffer data, bool reliable):
+///   sends to "a.b.c.d:port". If the sender is an actor, a failure comes
+///   back to it as (send_failed_atom, std::string peer, caf::error): a
+///   meshrt network_error when retryTimeout passes without acknowledgement,
+///   message_too_large above 10,000,000 bytes, invalid_address.
+/// - (peer_atom, std::string peer) -> caf::actor: the peer link, to which
+///   (mesh_send_atom, byte_buffer, bool reliable) can go directly.
+/// - (port_atom) -> uint16_t: the bound port.
+/// - (stats_atom) -> std::string: counters of the socket and every peer
+///   link as one JSON object.
+///
+/// Messages to `receiver`: (received_atom, std::string peer, byte_buffer
+/// data, bool reliable), reliable ones in the order they were sent.
+///
+/// Exiting the transport actor (e.g. anon_send_exit) stops the thread,
+/// closes the socket and ends every peer link.
+caf::actor spawn_transport(caf::actor_system& sys, const transport_config& cfg,
+                           const caf::actor& receiver);
+
+} // namespace meshrt::transport
