@@ -6,7 +6,7 @@ BUILD_ASAN  ?= build-asan
 GENERATOR   := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 JOBS        ?= $(shell nproc)
 
-.PHONY: all deps build build-asan test test-release test-asan demo tidy format clean
+.PHONY: all deps build build-asan test test-release test-asan demo fuzz tidy format clean
 
 all: build
 
@@ -39,6 +39,12 @@ demo: build
 	@$(BUILD)/bin/meshrt --version
 	@echo "meshrt demo: the embedded cluster demo (MARS, nodes, DM clients) arrives with"
 	@echo "the cluster issues; today meshrt validates configs: $(BUILD)/bin/meshrt config check FILE"
+
+FUZZ_SECONDS ?= 120
+
+# libFuzzer over the packet decoder and the session core, for FUZZ_SECONDS.
+fuzz: deps
+	tests/fuzz/run.sh $(CURDIR) $(CURDIR)/build-fuzz $(FUZZ_SECONDS)
 
 tidy: build
 	run-clang-tidy -quiet -p $(BUILD) '$(CURDIR)/(runtime|transport|actors|dm|apps)/'

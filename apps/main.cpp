@@ -1,12 +1,14 @@
 // The meshrt command-line program: one binary, one subcommand per job.
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "benchmarks/transport_bench.hpp"
 #include "runtime/config.hpp"
 #include "runtime/config_error.hpp"
 #include "runtime/logging.hpp"
@@ -38,6 +40,41 @@ int run_config_check(const std::string& path) {
   return 0;
 }
 
+/// Prints the figures and how they compare with the targets of the transport
+/// issue, as ratios measured in this run.
+void print_transport_ratios(const meshrt::bench::bench_report& r) {
+  auto ratio = [&](const char* sys_a, const char* metric_a, const char* sys_b,
+                   const char* metric_b) {
+    auto b = r.get(sys_b, metric_b);
+    return b > 0 ? r.get(sys_a, metric_a) / b : 0.0;
+  };
+  std::printf("\nratios (targets from the transport issue):\n");
+  std::printf("  RTT p50 meshrt / raw UDP         %6.2fx  (target <= 1.25x)\n",
+              ratio("meshrt", "rtt_p50_us", "raw_udp", "rtt_p50_us"));
+  std::printf("  bulk 10 MB meshrt / ENet         %6.2fx  (target >= 1.5x)\n",
+              ratio("meshrt", "bulk_goodput_mbps", "enet", "bulk_goodput_mbps"));
+  std::printf("  small-message rate meshrt / ENet %6.2fx  (target >= 2x)\n",
+              ratio("meshrt", "small_msg_rate", "enet", "small_msg_rate"));
+  std::printf("  goodput 10%% drop / loss-free     %6.2f   (target >= 0.5)\n",
+              ratio("meshrt", "lossy_goodput_mbps", "meshrt", "bulk_goodput_mbps"));
+}
+
+int run_bench(const std::string& scenario, const std::string& json_path) {
+  if (scenario != "transport")
+    throw std::invalid_argument("unknown bench scenario '" + scenario
+                                + "' (available: transport)");
+  auto report = meshrt::bench::run_transport_bench({});
+  std::cout << report.table();
+  print_transport_ratios(report);
+  if (!json_path.empty()) {
+    std::ofstream out{json_path};
+    out << report.json() << '\n';
+    if (!out)
+      throw std::runtime_error("cannot write " + json_path);
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -60,6 +97,14 @@ int main(int argc, char** argv) {
   check_cmd->add_option("FILE", config_path, "JSON config file")->required();
   add_log_level(*check_cmd, log_level);
 
+  auto* bench_cmd = app.add_subcommand(
+    "bench", "Run a benchmark scenario side by side with its baselines");
+  std::string scenario;
+  std::string json_path;
+  bench_cmd->add_option("SCENARIO", scenario, "Scenario: transport")->required();
+  bench_cmd->add_option("--json", json_path, "Also write the figures as JSON to FILE");
+  add_log_level(*bench_cmd, log_level);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -70,7 +115,12 @@ int main(int argc, char** argv) {
   try {
     if (*check_cmd)
       return run_config_check(config_path);
+    if (*bench_cmd)
+      return run_bench(scenario, json_path);
   } catch (const meshrt::config_error& e) {
+    std::fprintf(stderr, "meshrt: %s\n", e.what());
+    return exit_usage;
+  } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "meshrt: %s\n", e.what());
     return exit_usage;
   } catch (const std::exception& e) {

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace meshrt::bench {
+
+/// One measured figure of one system.
+struct figure {
+  std::string system; // "meshrt", "raw_udp", "enet", ...
+  std::string metric; // "rtt_p50_us", ...
+  double value = 0;
+  std::string unit; // "us", "MB/s", "msg/s"
+};
+
+/// The figures of one scenario run, printable as a table and as the JSON
+/// shape of ARCHITECTURE.md.
+class bench_report {
+public:
+  explicit bench_report(std::string scenario);
+
+  void add(std::string system, std::string metric, double value, std::string unit);
+
+  /// Value of a figure, or 0 if absent.
+  double get(const std::string& system, const std::string& metric) const;
+
+  /// A table: one row per metric, one column per system.
+  std::string table() const;
+
+  /// {"scenario", "date", "machine", "results": [...]}.
+  std::string json() const;
+
+private:
+  std::string scenario_;
+  std::vector<figure> figures_;
+};
+
+/// "2 cores, 24 GiB, <cpu model>".
+std::string machine_description();
+
+} // namespace meshrt::bench

@@ -1,0 +1,363 @@
+#include "benchmarks/transport_bench.hpp"
+
+#include <arpa/inet.h>
+#include <enet/enet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "transport/atoms.hpp"
+#include "transport/mesh_error.hpp"
+#include "transport/transport_actor.hpp"
+
+namespace meshrt::bench {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr size_t ping_size = 64;
+constexpr size_t big_size = 10'000'000;
+constexpr size_t mid_size = 1'000'000;
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  auto idx = static_cast<size_t>(p * static_cast<double>(v.size() - 1));
+  return v[idx];
+}
+
+void add_rtts(bench_report& r, const std::string& system, const std::vector<double>& rtts) {
+  r.add(system, "rtt_p50_us", percentile(rtts, 0.50), "us");
+  r.add(system, "rtt_p99_us", percentile(rtts, 0.99), "us");
+}
+
+// ---- raw UDP: the physical limit of loopback here ---------------------------------
+
+int bound_udp_socket() {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0)
+    throw std::runtime_error("raw UDP baseline: cannot bind a loopback socket");
+  timeval tv{2, 0}; // every wait is bounded
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+sockaddr_in address_of(int fd) {
+  sockaddr_in sa{};
+  socklen_t len = sizeof(sa);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  return sa;
+}
+
+void raw_udp(bench_report& r, int rounds) {
+  int client = bound_udp_socket();
+  int server = bound_udp_socket();
+  auto server_addr = address_of(server);
+  std::thread echo{[&] {
+    uint8_t buf[2048];
+    for (int i = 0; i < rounds; ++i) {
+      sockaddr_in from{};
+      socklen_t len = sizeof(from);
+      auto n = recvfrom(server, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n <= 0)
+        return;
+      sendto(server, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
+    }
+  }};
+  std::vector<double> rtts;
+  uint8_t buf[2048] = {};
+  for (int i = 0; i < rounds; ++i) {
+    auto t0 = clock_type::now();
+    sendto(client, buf, ping_size, 0, reinterpret_cast<sockaddr*>(&server_addr),
+           sizeof(server_addr));
+    if (recv(client, buf, sizeof(buf), 0) <= 0)
+      break;
+    rtts.push_back(seconds_since(t0) * 1e6);
+  }
+  echo.join();
+  close(client);
+  close(server);
+  add_rtts(r, "raw_udp", rtts);
+}
+
+// ---- ENet ---------------------------------------------------------------------------
+
+struct enet_pair {
+  ENetHost* server = nullptr;
+  ENetHost* client = nullptr;
+  ENetPeer* peer = nullptr; // client's view of the server
+  std::atomic<bool> stop{false};
+  std::thread server_thread;
+
+  enet_pair() {
+    ENetAddress addr{};
+    enet_address_set_host(&addr, "127.0.0.1");
+    addr.port = 0;
+    server = enet_host_create(&addr, 4, 2, 0, 0);
+    client = enet_host_create(nullptr, 1, 2, 0, 0);
+    if (server == nullptr || client == nullptr)
+      throw std::runtime_error("ENet baseline: cannot create hosts");
+    ENetAddress bound{};
+    enet_socket_get_address(server->socket, &bound);
+    enet_address_set_host(&bound, "127.0.0.1");
+    peer = enet_host_connect(client, &bound, 2, 0);
+  }
+
+  /// Runs the server: each received packet is handed to `on_packet`, which
+  /// may answer through the given peer.
+  template <class F>
+  void serve(F on_packet) {
+    server_thread = std::thread{[this, on_packet] {
+      ENetEvent ev;
+      while (!stop.load()) {
+        if (enet_host_service(server, &ev, 1) > 0 && ev.type == ENET_EVENT_TYPE_RECEIVE) {
+          on_packet(ev.peer, ev.packet);
+          enet_packet_destroy(ev.packet);
+          enet_host_flush(server);
+        }
+      }
+    }};
+    ENetEvent ev;
+    auto deadline = clock_type::now() + 5s;
+    while (clock_type::now() < deadline)
+      if (enet_host_service(client, &ev, 10) > 0 && ev.type == ENET_EVENT_TYPE_CONNECT)
+        return;
+    throw std::runtime_error("ENet baseline: no connection");
+  }
+
+  /// Services the client until a packet arrives (or 10 s pass).
+  bool await_packet(size_t* size = nullptr) {
+    ENetEvent ev;
+    auto deadline = clock_type::now() + 10s;
+    while (clock_type::now() < deadline) {
+      if (enet_host_service(client, &ev, 1) > 0 && ev.type == ENET_EVENT_TYPE_RECEIVE) {
+        if (size != nullptr)
+          *size = ev.packet->dataLength;
+        enet_packet_destroy(ev.packet);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  ~enet_pair() {
+    stop = true;
+    if (server_thread.joinable())
+      server_thread.join();
+    enet_host_destroy(client);
+    enet_host_destroy(server);
+  }
+};
+
+void send_enet(ENetPeer* peer, const uint8_t* data, size_t size) {
+  enet_peer_send(peer, 0, enet_packet_create(data, size, ENET_PACKET_FLAG_RELIABLE));
+}
+
+void enet(bench_report& r, const transport_bench_options& o) {
+  if (enet_initialize() != 0)
+    throw std::runtime_error("ENet baseline: enet_initialize failed");
+  std::vector<uint8_t> payload(big_size, 0x42);
+  { // ping-pong: the server echoes
+    enet_pair p;
+    p.serve([](ENetPeer* from, ENetPacket* pkt) { send_enet(from, pkt->data, pkt->dataLength); });
+    std::vector<double> rtts;
+    for (int i = 0; i < o.pingpong_rounds; ++i) {
+      auto t0 = clock_type::now();
+      send_enet(p.peer, payload.data(), ping_size);
+      enet_host_flush(p.client);
+      if (!p.await_packet())
+        break;
+      rtts.push_back(seconds_since(t0) * 1e6);
+    }
+    add_rtts(r, "enet", rtts);
+  }
+  // Bulk and small-message rate: the server answers after every `batch`
+  // packets with one byte, the client times until the last answer.
+  auto one_way = [&](size_t size, int count, int batch) {
+    enet_pair p;
+    auto received = std::make_shared<int>(0);
+    p.serve([received, batch](ENetPeer* from, ENetPacket*) {
+      if (++*received % batch == 0) {
+        uint8_t one = 1;
+        send_enet(from, &one, 1);
+      }
+    });
+    auto t0 = clock_type::now();
+    for (int i = 0; i < count; ++i) {
+      send_enet(p.peer, payload.data(), size);
+      if (i % 64 == 63)
+        enet_host_service(p.client, nullptr, 0);
+    }
+    enet_host_flush(p.client);
+    for (int answers = 0; answers < count / batch; ++answers)
+      if (!p.await_packet())
+        return 0.0;
+    return seconds_since(t0);
+  };
+  auto t = one_way(big_size, o.bulk_messages, 1);
+  r.add("enet", "bulk_goodput_mbps", t > 0 ? o.bulk_messages * big_size / t / 1e6 : 0, "MB/s");
+  t = one_way(mid_size, o.bulk_small_messages, 1);
+  r.add("enet", "bulk1m_goodput_mbps", t > 0 ? o.bulk_small_messages * mid_size / t / 1e6 : 0,
+        "MB/s");
+  t = one_way(ping_size, o.small_messages, o.small_messages);
+  r.add("enet", "small_msg_rate", t > 0 ? o.small_messages / t : 0, "msg/s");
+  enet_deinitialize();
+}
+
+// ---- meshrt ---------------------------------------------------------------------------
+
+using transport::mesh_send_atom;
+using transport::received_atom;
+using setup_atom = caf::atom_constant<caf::atom("setup")>;
+using start_atom = caf::atom_constant<caf::atom("start")>;
+
+/// Server side: echoes, or answers one byte after every `batch` messages.
+caf::behavior server_actor(caf::event_based_actor* self, int batch) {
+  auto transport = std::make_shared<caf::actor>();
+  auto received = std::make_shared<int>(0);
+  return {
+    [=](setup_atom, caf::actor t) { *transport = std::move(t); },
+    [=](received_atom, std::string& peer, byte_buffer& data, bool reliable) {
+      if (batch == 0)
+        self->send(*transport, mesh_send_atom::value, std::move(peer), std::move(data), reliable);
+      else if (++*received % batch == 0)
+        self->send(*transport, mesh_send_atom::value, std::move(peer), byte_buffer(1, 1), true);
+    },
+  };
+}
+
+/// Client side of the ping-pong: `rounds` round trips, then the RTTs go to
+/// `report_to`.
+caf::behavior pinger_actor(caf::event_based_actor* self, int rounds, caf::actor report_to) {
+  struct state_t {
+    caf::actor link;
+    std::vector<double> rtts;
+    clock_type::time_point t0;
+  };
+  auto st = std::make_shared<state_t>();
+  auto ping = [=] {
+    st->t0 = clock_type::now();
+    self->send(st->link, mesh_send_atom::value, byte_buffer(ping_size, 7), true);
+  };
+  return {
+    [=](start_atom, caf::actor link) {
+      st->link = std::move(link);
+      ping();
+    },
+    [=](received_atom, const std::string&, const byte_buffer&, bool) {
+      st->rtts.push_back(seconds_since(st->t0) * 1e6);
+      if (static_cast<int>(st->rtts.size()) < rounds)
+        ping();
+      else
+        self->send(report_to, std::move(st->rtts));
+    },
+  };
+}
+
+struct meshrt_pair {
+  caf::actor_system& sys;
+  caf::scoped_actor self{sys};
+  caf::actor server;
+  caf::actor client_receiver;
+  caf::actor ta;
+  caf::actor tb;
+  caf::actor link; // client -> server
+
+  meshrt_pair(caf::actor_system& sys, caf::actor server_actor, caf::actor client_receiver,
+              transport::fault_options faults = {}) :
+    sys(sys), server(std::move(server_actor)), client_receiver(std::move(client_receiver)) {
+    transport::transport_config cfg;
+    cfg.port = 47500;
+    cfg.faults = faults;
+    ta = transport::spawn_transport(sys, cfg, this->client_receiver);
+    tb = transport::spawn_transport(sys, cfg, server);
+    self->send(server, setup_atom::value, tb);
+    uint16_t port = 0;
+    self->request(tb, 5s, transport::port_atom::value).receive([&](uint16_t p) { port = p; },
+                                                               [](caf::error&) {});
+    self->request(ta, 5s, transport::peer_atom::value, "127.0.0.1:" + std::to_string(port))
+      .receive([&](caf::actor& l) { link = l; }, [](caf::error&) {});
+    if (!link)
+      throw std::runtime_error("meshrt: no peer link");
+  }
+
+  ~meshrt_pair() {
+    self->send_exit(ta, caf::exit_reason::user_shutdown);
+    self->send_exit(tb, caf::exit_reason::user_shutdown);
+    self->send_exit(server, caf::exit_reason::user_shutdown);
+  }
+};
+
+void meshrt(bench_report& r, const transport_bench_options& o) {
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 2);
+  add_mesh_error_category(cfg);
+  caf::actor_system sys{cfg};
+  { // ping-pong between event-based actors
+    caf::scoped_actor self{sys};
+    auto pinger = sys.spawn(pinger_actor, o.pingpong_rounds, caf::actor{self});
+    meshrt_pair p{sys, sys.spawn(server_actor, 0), pinger};
+    self->send(pinger, start_atom::value, p.link);
+    std::vector<double> rtts;
+    self->receive([&](std::vector<double>& v) { rtts = std::move(v); },
+                  caf::after(30s) >> [] {});
+    self->send_exit(pinger, caf::exit_reason::user_shutdown);
+    add_rtts(r, "meshrt", rtts);
+  }
+  auto one_way = [&](size_t size, int count, int batch, transport::fault_options faults) {
+    caf::scoped_actor self{sys};
+    meshrt_pair p{sys, sys.spawn(server_actor, batch), self, faults};
+    byte_buffer payload(size, 0x42);
+    auto t0 = clock_type::now();
+    for (int i = 0; i < count; ++i)
+      self->send(p.link, mesh_send_atom::value, payload, true);
+    int answers = 0;
+    bool late = false;
+    while (answers < count / batch && !late)
+      self->receive([&](received_atom, const std::string&, const byte_buffer&, bool) { ++answers; },
+                    caf::after(20s) >> [&] { late = true; });
+    return late ? 0.0 : seconds_since(t0);
+  };
+  auto t = one_way(big_size, o.bulk_messages, 1, {});
+  r.add("meshrt", "bulk_goodput_mbps", t > 0 ? o.bulk_messages * big_size / t / 1e6 : 0, "MB/s");
+  t = one_way(mid_size, o.bulk_small_messages, 1, {});
+  r.add("meshrt", "bulk1m_goodput_mbps", t > 0 ? o.bulk_small_messages * mid_size / t / 1e6 : 0,
+        "MB/s");
+  t = one_way(ping_size, o.small_messages, o.small_messages, {});
+  r.add("meshrt", "small_msg_rate", t > 0 ? o.small_messages / t : 0, "msg/s");
+  t = one_way(big_size, o.lossy_messages, 1, {10, 0, 0, 11});
+  r.add("meshrt", "lossy_goodput_mbps", t > 0 ? o.lossy_messages * big_size / t / 1e6 : 0,
+        "MB/s");
+}
+
+} // namespace
+
+bench_report run_transport_bench(const transport_bench_options& opts) {
+  bench_report report{"transport"};
+  raw_udp(report, opts.pingpong_rounds);
+  enet(report, opts);
+  meshrt(report, opts);
+  return report;
+}
+
+} // namespace meshrt::bench

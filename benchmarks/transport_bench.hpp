@@ -1,0 +1,21 @@
+#pragma once
+
+#include "benchmarks/bench_report.hpp"
+
+namespace meshrt::bench {
+
+/// Sizes of the `meshrt bench transport` scenario.
+struct transport_bench_options {
+  int pingpong_rounds = 5000;     // 64-byte round trips per system
+  int small_messages = 100'000;   // 64-byte reliable messages, pipelined
+  int bulk_messages = 3;          // 10 MB messages
+  int bulk_small_messages = 20;   // 1 MB messages
+  int lossy_messages = 2;         // 10 MB messages through 10% drop
+};
+
+/// Runs raw UDP, ENet and meshrt side by side on loopback and returns the
+/// figures: rtt_p50_us, rtt_p99_us, bulk_goodput_mbps (10 MB messages),
+/// bulk1m_goodput_mbps, small_msg_rate, lossy_goodput_mbps.
+bench_report run_transport_bench(const transport_bench_options& opts);
+
+} // namespace meshrt::bench
