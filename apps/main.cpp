@@ -43,11 +43,11 @@ int run_config_check(const std::string& path) {
 /// Prints the figures and how they compare with the targets of the transport
 /// issue, as ratios measured in this run.
 void print_transport_ratios(const meshrt::bench::bench_report& r) {
-  auto ratio = [&](const char* sys_a, const char* metric_a, const char* sys_b,
-                   const char* metric_b) {
-    auto b = r.get(sys_b, metric_b);
-    return b > 0 ? r.get(sys_a, metric_a) / b : 0.0;
-  };
+  auto ratio
+    = [&](const char* sys_a, const char* metric_a, const char* sys_b, const char* metric_b) {
+        auto b = r.get(sys_b, metric_b);
+        return b > 0 ? r.get(sys_a, metric_a) / b : 0.0;
+      };
   std::printf("\nratios (targets from the transport issue):\n");
   std::printf("  RTT p50 meshrt / raw UDP         %6.2fx  (target <= 1.25x)\n",
               ratio("meshrt", "rtt_p50_us", "raw_udp", "rtt_p50_us"));
@@ -59,13 +59,15 @@ void print_transport_ratios(const meshrt::bench::bench_report& r) {
               ratio("meshrt", "lossy_goodput_mbps", "meshrt", "bulk_goodput_mbps"));
 }
 
-int run_bench(const std::string& scenario, const std::string& json_path) {
+int run_bench(const std::string& scenario, const std::string& json_path, const std::string& only) {
   if (scenario != "transport")
-    throw std::invalid_argument("unknown bench scenario '" + scenario
-                                + "' (available: transport)");
-  auto report = meshrt::bench::run_transport_bench({});
+    throw std::invalid_argument("unknown bench scenario '" + scenario + "' (available: transport)");
+  meshrt::bench::transport_bench_options opts;
+  opts.only = only;
+  auto report = meshrt::bench::run_transport_bench(opts);
   std::cout << report.table();
-  print_transport_ratios(report);
+  if (only.empty())
+    print_transport_ratios(report);
   if (!json_path.empty()) {
     std::ofstream out{json_path};
     out << report.json() << '\n';
@@ -97,12 +99,14 @@ int main(int argc, char** argv) {
   check_cmd->add_option("FILE", config_path, "JSON config file")->required();
   add_log_level(*check_cmd, log_level);
 
-  auto* bench_cmd = app.add_subcommand(
-    "bench", "Run a benchmark scenario side by side with its baselines");
+  auto* bench_cmd
+    = app.add_subcommand("bench", "Run a benchmark scenario side by side with its baselines");
   std::string scenario;
   std::string json_path;
   bench_cmd->add_option("SCENARIO", scenario, "Scenario: transport")->required();
   bench_cmd->add_option("--json", json_path, "Also write the figures as JSON to FILE");
+  std::string only;
+  bench_cmd->add_option("--only", only, "Run one system only (meshrt, raw_udp, enet)");
   add_log_level(*bench_cmd, log_level);
 
   try {
@@ -116,7 +120,7 @@ int main(int argc, char** argv) {
     if (*check_cmd)
       return run_config_check(config_path);
     if (*bench_cmd)
-      return run_bench(scenario, json_path);
+      return run_bench(scenario, json_path, only);
   } catch (const meshrt::config_error& e) {
     std::fprintf(stderr, "meshrt: %s\n", e.what());
     return exit_usage;

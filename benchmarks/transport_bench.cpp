@@ -16,6 +16,7 @@
 
 #include <caf/all.hpp>
 
+#include "runtime/system_config.hpp"
 #include "transport/atoms.hpp"
 #include "transport/mesh_error.hpp"
 #include "transport/transport_actor.hpp"
@@ -125,7 +126,7 @@ struct enet_pair {
 
   /// Runs the server: each received packet is handed to `on_packet`, which
   /// may answer through the given peer.
-  template <class F>
+  template<class F>
   void serve(F on_packet) {
     server_thread = std::thread{[this, on_packet] {
       ENetEvent ev;
@@ -285,7 +286,8 @@ struct meshrt_pair {
 
   meshrt_pair(caf::actor_system& sys, caf::actor server_actor, caf::actor client_receiver,
               transport::fault_options faults = {}) :
-    sys(sys), server(std::move(server_actor)), client_receiver(std::move(client_receiver)) {
+    sys(sys),
+    server(std::move(server_actor)), client_receiver(std::move(client_receiver)) {
     transport::transport_config cfg;
     cfg.port = 47500;
     cfg.faults = faults;
@@ -293,8 +295,8 @@ struct meshrt_pair {
     tb = transport::spawn_transport(sys, cfg, server);
     self->send(server, setup_atom::value, tb);
     uint16_t port = 0;
-    self->request(tb, 5s, transport::port_atom::value).receive([&](uint16_t p) { port = p; },
-                                                               [](caf::error&) {});
+    self->request(tb, 5s, transport::port_atom::value)
+      .receive([&](uint16_t p) { port = p; }, [](caf::error&) {});
     self->request(ta, 5s, transport::peer_atom::value, "127.0.0.1:" + std::to_string(port))
       .receive([&](caf::actor& l) { link = l; }, [](caf::error&) {});
     if (!link)
@@ -311,7 +313,7 @@ struct meshrt_pair {
 void meshrt(bench_report& r, const transport_bench_options& o) {
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", 2);
-  add_mesh_error_category(cfg);
+  apply_meshrt_defaults(cfg);
   caf::actor_system sys{cfg};
   { // ping-pong between event-based actors
     caf::scoped_actor self{sys};
@@ -319,8 +321,7 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
     meshrt_pair p{sys, sys.spawn(server_actor, 0), pinger};
     self->send(pinger, start_atom::value, p.link);
     std::vector<double> rtts;
-    self->receive([&](std::vector<double>& v) { rtts = std::move(v); },
-                  caf::after(30s) >> [] {});
+    self->receive([&](std::vector<double>& v) { rtts = std::move(v); }, caf::after(30s) >> [] {});
     self->send_exit(pinger, caf::exit_reason::user_shutdown);
     add_rtts(r, "meshrt", rtts);
   }
@@ -346,17 +347,23 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
   t = one_way(ping_size, o.small_messages, o.small_messages, {});
   r.add("meshrt", "small_msg_rate", t > 0 ? o.small_messages / t : 0, "msg/s");
   t = one_way(big_size, o.lossy_messages, 1, {10, 0, 0, 11});
-  r.add("meshrt", "lossy_goodput_mbps", t > 0 ? o.lossy_messages * big_size / t / 1e6 : 0,
-        "MB/s");
+  r.add("meshrt", "lossy_goodput_mbps", t > 0 ? o.lossy_messages * big_size / t / 1e6 : 0, "MB/s");
 }
 
 } // namespace
 
 bench_report run_transport_bench(const transport_bench_options& opts) {
+  if (!opts.only.empty() && opts.only != "meshrt" && opts.only != "raw_udp" && opts.only != "enet")
+    throw std::invalid_argument("unknown system '" + opts.only
+                                + "' (transport has: meshrt, raw_udp, enet)");
   bench_report report{"transport"};
-  raw_udp(report, opts.pingpong_rounds);
-  enet(report, opts);
-  meshrt(report, opts);
+  auto wanted = [&](const char* system) { return opts.only.empty() || opts.only == system; };
+  if (wanted("raw_udp"))
+    raw_udp(report, opts.pingpong_rounds);
+  if (wanted("enet"))
+    enet(report, opts);
+  if (wanted("meshrt"))
+    meshrt(report, opts);
   return report;
 }
 

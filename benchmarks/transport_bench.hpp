@@ -1,16 +1,20 @@
 #pragma once
 
+#include <string>
+
 #include "benchmarks/bench_report.hpp"
 
 namespace meshrt::bench {
 
 /// Sizes of the `meshrt bench transport` scenario.
 struct transport_bench_options {
-  int pingpong_rounds = 5000;     // 64-byte round trips per system
-  int small_messages = 100'000;   // 64-byte reliable messages, pipelined
-  int bulk_messages = 3;          // 10 MB messages
-  int bulk_small_messages = 20;   // 1 MB messages
-  int lossy_messages = 2;         // 10 MB messages through 10% drop
+  int pingpong_rounds = 5000;   // 64-byte round trips per system
+  int small_messages = 100'000; // 64-byte reliable messages, pipelined
+  int bulk_messages = 3;        // 10 MB messages
+  int bulk_small_messages = 20; // 1 MB messages
+  int lossy_messages = 2;       // 10 MB messages through 10% drop
+  /// Run only this system ("meshrt", "raw_udp", "enet"); empty runs all.
+  std::string only;
 };
 
 /// Runs raw UDP, ENet and meshrt side by side on loopback and returns the

@@ -13,6 +13,10 @@ namespace meshrt::transport {
 
 namespace {
 
+/// New-data packets per flush (about 180 KB): a burst goes out in slices with
+/// the link's mailbox (acks) served in between.
+constexpr size_t packets_per_flush = 128;
+
 uint64_t now_us() {
   using namespace std::chrono;
   return static_cast<uint64_t>(
@@ -136,6 +140,12 @@ void pump(peer_link_actor* self) {
                                   + std::to_string(st.retry_timeout_ms) + " ms)"));
     st.senders.erase(i);
   }
+  // A burst larger than one flush's budget continues behind whatever has
+  // arrived meanwhile (acks first).
+  if (st.sess.has_sendable() && !st.flush_pending) {
+    st.flush_pending = true;
+    self->send(self, flush_atom::value);
+  }
   auto deadline = st.sess.next_deadline();
   if (deadline < st.timer_at) {
     st.timer_at = deadline;
@@ -144,10 +154,15 @@ void pump(peer_link_actor* self) {
   }
 }
 
-/// Defers the flush to after the messages already in the mailbox, so that a
-/// burst of sends or datagrams is coalesced into as few packets as possible.
+/// Flushes at once when nothing else waits in the mailbox (latency);
+/// otherwise defers the flush to after the waiting messages, so that a burst
+/// of sends or datagrams is coalesced into as few packets as possible.
 void schedule_flush(peer_link_actor* self) {
   auto& st = *self->state.link;
+  if (!st.flush_pending && self->mailbox().empty()) {
+    pump(self);
+    return;
+  }
   if (!st.flush_pending) {
     st.flush_pending = true;
     self->send(self, flush_atom::value);
@@ -158,6 +173,7 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
                         caf::actor receiver, session_options opts, fault_options faults) {
   // Each link injects its own faults, seeded by the run's seed and the peer.
   faults.seed ^= std::hash<endpoint>{}(peer);
+  opts.flush_budget = std::min(opts.flush_budget, packets_per_flush);
   self->state.link
     = std::make_unique<link_parts>(peer, std::move(sock), std::move(receiver), opts, faults);
   return {
@@ -193,8 +209,10 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
       pump(self);
     },
     [=](tick_atom) {
+      // Timers are judged after the datagrams already waiting: an ack in the
+      // mailbox must not lose the race against the retransmission timer.
       self->state.link->timer_at = UINT64_MAX;
-      pump(self);
+      schedule_flush(self);
     },
     [=](stats_atom) { return stats_json(self->state.link->sess); },
   };

@@ -15,6 +15,7 @@ constexpr uint64_t initial_rto_us = 200'000;
 constexpr uint64_t reorder_threshold = 3; // later segments acked before a loss
 constexpr size_t max_partial_unreliable = 32;
 constexpr uint64_t min_probe_timeout_us = 500;
+constexpr uint64_t hystart_margin_us = 1000;
 
 } // namespace
 
@@ -110,6 +111,9 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
     seg.lost = false;
   };
   bool was_idle = snd_nxt_ == snd_una_;
+  size_t budget = opts_.flush_budget;
+  size_t emitted_before = stats_.datagrams_out;
+  auto within_budget = [&] { return stats_.datagrams_out - emitted_before < budget; };
   // 1. Retransmissions of segments known lost, lowest sequence first.
   if (!retransmit_.empty()) {
     std::sort(retransmit_.begin(), retransmit_.end());
@@ -129,12 +133,12 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
     bool sent_any = false;
     auto limit = snd_una_ + send_window();
     while (snd_nxt_ < limit && snd_nxt_ - snd_una_ < tx_.size()
-           && static_cast<double>(inflight_bytes_) < cwnd_) {
+           && static_cast<double>(inflight_bytes_) < cwnd_ && within_budget()) {
       put(tx_[snd_nxt_ - snd_una_], snd_nxt_);
       ++snd_nxt_;
       sent_any = true;
     }
-    while (!utx_.empty()) {
+    while (!utx_.empty() && within_budget()) {
       auto& f = utx_.front();
       size_t offset = static_cast<size_t>(f.index) * max_segment_payload;
       size_t size = std::min(max_segment_payload, f.msg->size() - offset);
@@ -152,6 +156,12 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
   ship();
   if (was_idle && snd_nxt_ != snd_una_)
     arm_timers(now_us);
+}
+
+bool session::has_sendable() const {
+  bool reliable_ready = snd_nxt_ - snd_una_ < tx_.size() && snd_nxt_ < snd_una_ + send_window()
+                        && static_cast<double>(inflight_bytes_) < cwnd_;
+  return reliable_ready || !utx_.empty();
 }
 
 void session::arm_timers(uint64_t now_us) {
@@ -224,14 +234,19 @@ void session::check_timers(uint64_t now_us) {
   }
   if (now_us < rto_deadline_)
     return;
-  // The retransmission timer expired: everything in flight that has not been
-  // acknowledged within one RTO is presumed lost; back off and start over.
+  // The retransmission timer expired: resend the oldest unacknowledged
+  // segment only (RFC 6298 5.4). The ack it draws, with its selective ranges,
+  // lets loss detection find whatever else is missing; marking everything in
+  // flight would resend what a deep queue merely delays.
   ++stats_.timeouts;
   for (uint64_t seq = snd_una_; seq < snd_nxt_; ++seq) {
     auto& seg = tx_[seq - snd_una_];
-    if (!seg.acked && !seg.lost && seg.last_sent_us + rto_us_ <= now_us) {
-      seg.lost = true;
-      retransmit_.push_back(seq);
+    if (!seg.acked) {
+      if (!seg.lost) {
+        seg.lost = true;
+        retransmit_.push_back(seq);
+      }
+      break;
     }
   }
   ssthresh_ = std::max(min_cwnd, cwnd_ / 2);
@@ -543,6 +558,11 @@ void session::end_round_if_due() {
 }
 
 void session::update_rtt(uint64_t sample_us) {
+  min_rtt_us_ = std::min(min_rtt_us_, sample_us);
+  // Leave slow start once queueing shows: the round trip grew well past its
+  // floor (HyStart's delay signal), before a burst fills every buffer.
+  if (cwnd_ < ssthresh_ && sample_us > 2 * min_rtt_us_ + hystart_margin_us)
+    ssthresh_ = cwnd_;
   if (srtt_us_ == 0) {
     srtt_us_ = sample_us;
     rttvar_us_ = sample_us / 2;

@@ -25,11 +25,15 @@ struct session_options {
   /// once per interval (acks and retransmissions are never held back).
   uint64_t send_interval_us = 0;
   /// Lower bound of the retransmission timeout.
-  uint64_t min_rto_us = 2'000;
+  uint64_t min_rto_us = 10'000;
   /// Segments the receiver holds out of order; also the largest send window.
   uint32_t window = 8192;
   /// First reliable sequence number (tests use it to exercise wrap-around).
   uint32_t initial_seq = 0;
+  /// Most packets of new data one flush() emits; the caller flushes again
+  /// while has_sendable() says so. Bounds how long one flush holds the
+  /// thread, so acknowledgements are not left waiting behind a large burst.
+  size_t flush_budget = SIZE_MAX;
 };
 
 enum class reliability : uint8_t { reliable, unreliable };
@@ -103,6 +107,9 @@ public:
   /// Calls `emit` for every packet that is due: acknowledgements,
   /// retransmissions, and new data within the send window.
   void flush(uint64_t now_us, const std::function<void(const uint8_t*, size_t)>& emit);
+
+  /// True if new data is queued and the window would let some of it go.
+  bool has_sendable() const;
 
   /// The time at which flush() has work again if nothing else happens;
   /// UINT64_MAX if none.
@@ -209,6 +216,7 @@ private:
   uint32_t round_sent_ = 0;
   uint32_t round_lost_ = 0;
   uint64_t srtt_us_ = 0;
+  uint64_t min_rtt_us_ = UINT64_MAX;
   uint64_t rttvar_us_ = 0;
   uint64_t rto_us_;
   uint64_t rto_deadline_ = UINT64_MAX;

@@ -102,9 +102,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 3: {
         now += static_cast<uint64_t>(in.byte()) * 400;
         size_t len = static_cast<size_t>(in.byte()) * 40;
-        s.send(byte_buffer(len, 0x5A), in.byte() % 2 ? reliability::reliable
-                                                     : reliability::unreliable,
-               now, true);
+        s.send(byte_buffer(len, 0x5A),
+               in.byte() % 2 ? reliability::reliable : reliability::unreliable, now, true);
         s.flush(now, sink);
         break;
       }

@@ -16,6 +16,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "runtime/system_config.hpp"
 #include "transport/atoms.hpp"
 #include "transport/mesh_error.hpp"
 #include "transport/udp_socket.hpp"
@@ -31,7 +32,7 @@ caf::actor_system_config& test_config() {
     caf::actor_system_config c;
     c.set("scheduler.max-threads", 2);
     c.set("logger.verbosity", caf::atom("quiet"));
-    add_mesh_error_category(c);
+    apply_meshrt_defaults(c);
     return c;
   }();
   return cfg;

@@ -1,0 +1,18 @@
+#include "runtime/system_config.hpp"
+
+#include <caf/actor_system_config.hpp>
+
+#include "transport/mesh_error.hpp"
+
+namespace meshrt {
+
+void apply_meshrt_defaults(caf::actor_system_config& cfg) {
+  add_mesh_error_category(cfg);
+  // Busy-poll longer before sleeping: the next message of a conversation
+  // usually comes within a round trip, and a sleeping worker costs a wakeup.
+  cfg.set("work-stealing.aggressive-poll-attempts", 20000);
+  // Then sleep on a condition variable at once, not in 50 us naps.
+  cfg.set("work-stealing.moderate-poll-attempts", 0);
+}
+
+} // namespace meshrt

@@ -1,0 +1,21 @@
+#pragma once
+
+namespace caf {
+class actor_system_config;
+} // namespace caf
+
+namespace meshrt {
+
+/// Applies meshrt's settings to a CAF configuration before the actor system
+/// is built: the meshrt error category, and a scheduler tuned for latency.
+///
+/// CAF 0.17's workers poll 100 times, then nap in 50 us steps, then wait on a
+/// condition variable. Each nap adds up to 50 us to a hop that finds its
+/// worker idle, and a loopback round trip crosses four such hops. meshrt
+/// polls 20,000 times (about 130 us of CPU per burst of activity) and then
+/// waits on the condition variable at once. Measured on the 2-core machines
+/// here: ping-pong p50 from ~170 us to ~90 us (raw UDP: ~90 us); an idle
+/// node stays at 0.8% of a core; 100 requests/s cost 3.1% instead of 1.8%.
+void apply_meshrt_defaults(caf::actor_system_config& cfg);
+
+} // namespace meshrt
