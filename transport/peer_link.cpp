@@ -1,7 +1,7 @@
 #include "transport/peer_link.hpp"
 
 #include <chrono>
-#include <unordered_map>
+#include <deque>
 
 #include <caf/all.hpp>
 
@@ -79,8 +79,9 @@ struct link_parts {
   fault_injector faults;
   bool inject;
   uint64_t retry_timeout_ms;
-  /// Senders of tracked messages, told if their message fails.
-  std::unordered_map<uint64_t, caf::strong_actor_ptr> senders;
+  /// Senders of tracked messages, told if their message fails. Reliable
+  /// messages complete in the order they were sent, so a FIFO suffices.
+  std::deque<std::pair<uint64_t, caf::strong_actor_ptr>> senders;
   bool flush_pending = false;
   uint64_t timer_at = UINT64_MAX;
   std::vector<uint8_t> out;
@@ -130,15 +131,17 @@ void pump(peer_link_actor* self) {
     self->send(st.receiver, received_atom::value, st.peer_name, std::move(msg.data),
                msg.kind == reliability::reliable);
   for (auto& done : st.sess.take_completions()) {
-    auto i = st.senders.find(done.message_id);
-    if (i == st.senders.end())
+    while (!st.senders.empty() && st.senders.front().first < done.message_id)
+      st.senders.pop_front(); // defensive: every tracked id completes in order
+    if (st.senders.empty() || st.senders.front().first != done.message_id)
       continue;
+    auto i = st.senders.begin();
     if (!done.delivered)
       caf::anon_send(caf::actor_cast<caf::actor>(i->second), send_failed_atom::value, st.peer_name,
                      make_error(mesh_errc::network_error,
                                 "no acknowledgement from " + st.peer_name + " within retryTimeout ("
                                   + std::to_string(st.retry_timeout_ms) + " ms)"));
-    st.senders.erase(i);
+    st.senders.pop_front();
   }
   // A burst larger than one flush's budget continues behind whatever has
   // arrived meanwhile (acks first).
@@ -201,7 +204,7 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
         return;
       }
       if (track)
-        st.senders.emplace(*id, std::move(sender));
+        st.senders.emplace_back(*id, std::move(sender));
       schedule_flush(self);
     },
     [=](flush_atom) {

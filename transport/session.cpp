@@ -38,23 +38,37 @@ std::optional<uint64_t> session::send(byte_buffer data, reliability kind, uint64
                                       bool track) {
   if (data.size() > max_message_size)
     return std::nullopt;
-  auto msg = std::make_shared<const byte_buffer>(std::move(data));
-  size_t size = msg->size();
+  size_t size = data.size();
   // A message of up to max_segment_payload bytes is one segment; larger ones
   // are split into full segments and a remainder.
   size_t count = size == 0 ? 1 : (size + max_segment_payload - 1) / max_segment_payload;
+  std::shared_ptr<const byte_buffer> shared;
+  if (count > 1)
+    shared = std::make_shared<const byte_buffer>(std::move(data));
+  auto body = [&](size_t i) {
+    payload p;
+    if (count == 1)
+      p.own = std::move(data);
+    else
+      p.shared = shared;
+    p.offset = static_cast<uint32_t>(i * max_segment_payload);
+    return p;
+  };
+  auto segment_size = [&](size_t i) {
+    return static_cast<uint16_t>(std::min(max_segment_payload, size - i * max_segment_payload));
+  };
   if (kind == reliability::unreliable) {
     uint32_t id = next_message_id_++;
     for (size_t i = 0; i < count; ++i)
-      utx_.push_back({msg, id, static_cast<uint16_t>(i), static_cast<uint16_t>(count)});
+      utx_.push_back(
+        {body(i), segment_size(i), id, static_cast<uint16_t>(i), static_cast<uint16_t>(count)});
     return id;
   }
   uint64_t id = next_track_id_++;
   for (size_t i = 0; i < count; ++i) {
     tx_segment seg;
-    seg.msg = msg;
-    seg.offset = static_cast<uint32_t>(i * max_segment_payload);
-    seg.size = static_cast<uint16_t>(std::min(max_segment_payload, size - seg.offset));
+    seg.body = body(i);
+    seg.size = segment_size(i);
     seg.flags = i + 1 < count ? segment_flag_more : 0;
     seg.track_id = (track && i + 1 == count) ? id : 0;
     seg.queued_us = now_us;
@@ -101,7 +115,7 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
   };
   auto put = [&](tx_segment& seg, uint64_t seq) {
     room_for(segment_type::reliable, seg.size);
-    pb.put_reliable(static_cast<uint32_t>(seq), seg.flags, seg.msg->data() + seg.offset, seg.size);
+    pb.put_reliable(static_cast<uint32_t>(seq), seg.flags, seg.body.data(), seg.size);
     if (seg.transmits++ == 0) {
       seg.first_sent_us = now_us;
       inflight_bytes_ += seg.size;
@@ -140,10 +154,8 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
     }
     while (!utx_.empty() && within_budget()) {
       auto& f = utx_.front();
-      size_t offset = static_cast<size_t>(f.index) * max_segment_payload;
-      size_t size = std::min(max_segment_payload, f.msg->size() - offset);
-      room_for(segment_type::unreliable, size);
-      pb.put_unreliable(f.message_id, f.index, f.count, f.msg->data() + offset, size);
+      room_for(segment_type::unreliable, f.size);
+      pb.put_unreliable(f.message_id, f.index, f.count, f.body.data(), f.size);
       utx_.pop_front();
       sent_any = true;
     }

@@ -145,9 +145,20 @@ public:
   }
 
 private:
-  struct tx_segment {
-    std::shared_ptr<const byte_buffer> msg;
+  /// The bytes of one segment: a message that fits one segment keeps its own
+  /// buffer (no extra allocation); a split message's segments share one.
+  struct payload {
+    std::shared_ptr<const byte_buffer> shared;
+    byte_buffer own;
     uint32_t offset = 0;
+
+    const uint8_t* data() const {
+      return shared ? shared->data() + offset : own.data();
+    }
+  };
+
+  struct tx_segment {
+    payload body;
     uint16_t size = 0;
     uint8_t flags = 0;
     bool acked = false;
@@ -160,7 +171,8 @@ private:
   };
 
   struct utx_fragment {
-    std::shared_ptr<const byte_buffer> msg;
+    payload body;
+    uint16_t size = 0;
     uint32_t message_id = 0;
     uint16_t index = 0;
     uint16_t count = 0;
