@@ -25,7 +25,7 @@ struct session_options {
   /// once per interval (acks and retransmissions are never held back).
   uint64_t send_interval_us = 0;
   /// Lower bound of the retransmission timeout.
-  uint64_t min_rto_us = 10'000;
+  uint64_t min_rto_us = 3'000;
   /// Segments the receiver holds out of order; also the largest send window.
   uint32_t window = 8192;
   /// First reliable sequence number (tests use it to exercise wrap-around).
