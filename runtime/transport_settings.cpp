@@ -1,0 +1,23 @@
+#include "runtime/transport_settings.hpp"
+
+namespace meshrt {
+
+namespace {
+
+uint64_t micros(std::chrono::milliseconds ms) {
+  return static_cast<uint64_t>(ms.count()) * 1000;
+}
+
+} // namespace
+
+transport::transport_config transport_settings(const mesh_config& mesh) {
+  transport::transport_config result;
+  result.address = mesh.address;
+  result.port = mesh.port;
+  result.session.retry_interval_us = micros(mesh.retry_interval);
+  result.session.retry_timeout_us = micros(mesh.retry_timeout);
+  result.session.send_interval_us = micros(mesh.send_interval);
+  return result;
+}
+
+} // namespace meshrt
