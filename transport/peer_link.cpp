@@ -127,9 +127,17 @@ void pump(peer_link_actor* self) {
     st.sess.flush(now, append);
   }
   send_out(st);
+  // Everything this flush produced goes to the receiver in one message per
+  // kind (reliable ones in order): one actor message per flush, not per
+  // message, is what lets small messages flow at millions per second.
+  std::vector<byte_buffer> reliable;
+  std::vector<byte_buffer> unreliable;
   for (auto& msg : st.sess.take_received())
-    self->send(st.receiver, received_atom::value, st.peer_name, std::move(msg.data),
-               msg.kind == reliability::reliable);
+    (msg.kind == reliability::reliable ? reliable : unreliable).push_back(std::move(msg.data));
+  if (!reliable.empty())
+    self->send(st.receiver, received_atom::value, st.peer_name, std::move(reliable), true);
+  if (!unreliable.empty())
+    self->send(st.receiver, received_atom::value, st.peer_name, std::move(unreliable), false);
   for (auto& done : st.sess.take_completions()) {
     while (!st.senders.empty() && st.senders.front().first < done.message_id)
       st.senders.pop_front(); // defensive: every tracked id completes in order
@@ -155,6 +163,29 @@ void pump(peer_link_actor* self) {
     auto delay = deadline > now ? deadline - now : 0;
     self->delayed_send(self, std::chrono::microseconds{delay}, tick_atom::value);
   }
+}
+
+/// Queues one message; a message over the limit is refused at once and its
+/// sender told. Reliable messages of an actor are tracked so that a failure
+/// can be reported to it.
+void enqueue(peer_link_actor* self, byte_buffer&& data, bool reliable, uint64_t now) {
+  auto& st = *self->state.link;
+  auto size = data.size();
+  auto sender = self->current_sender();
+  bool track = reliable && sender != nullptr;
+  auto id = st.sess.send(std::move(data),
+                         reliable ? reliability::reliable : reliability::unreliable, now, track);
+  if (!id) {
+    if (sender)
+      caf::anon_send(caf::actor_cast<caf::actor>(sender), send_failed_atom::value, st.peer_name,
+                     make_error(mesh_errc::message_too_large, "message of " + std::to_string(size)
+                                                                + " bytes exceeds MaxMessageSize ("
+                                                                + std::to_string(max_message_size)
+                                                                + " bytes)"));
+    return;
+  }
+  if (track)
+    st.senders.emplace_back(*id, std::move(sender));
 }
 
 /// Flushes at once when nothing else waits in the mailbox (latency);
@@ -187,24 +218,13 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
       schedule_flush(self);
     },
     [=](mesh_send_atom, byte_buffer& data, bool reliable) {
-      auto& st = *self->state.link;
-      auto size = data.size();
-      auto sender = self->current_sender();
-      bool track = reliable && sender != nullptr;
-      auto id
-        = st.sess.send(std::move(data), reliable ? reliability::reliable : reliability::unreliable,
-                       now_us(), track);
-      if (!id) {
-        if (sender)
-          caf::anon_send(caf::actor_cast<caf::actor>(sender), send_failed_atom::value, st.peer_name,
-                         make_error(mesh_errc::message_too_large,
-                                    "message of " + std::to_string(size)
-                                      + " bytes exceeds MaxMessageSize ("
-                                      + std::to_string(max_message_size) + " bytes)"));
-        return;
-      }
-      if (track)
-        st.senders.emplace_back(*id, std::move(sender));
+      enqueue(self, std::move(data), reliable, now_us());
+      schedule_flush(self);
+    },
+    [=](mesh_send_atom, std::vector<byte_buffer>& batch, bool reliable) {
+      auto now = now_us(); // one clock read per batch
+      for (auto& data : batch)
+        enqueue(self, std::move(data), reliable, now);
       schedule_flush(self);
     },
     [=](flush_atom) {

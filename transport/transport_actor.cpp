@@ -42,6 +42,18 @@ caf::actor link_for(transport_actor* self, const endpoint& peer) {
   return link;
 }
 
+/// The peer link of a mesh address; a malformed one is reported to the
+/// sender and yields an invalid handle.
+caf::actor link_or_report(transport_actor* self, const std::string& peer) {
+  if (auto addr = endpoint::parse(peer))
+    return link_for(self, *addr);
+  if (auto sender = self->current_sender())
+    caf::anon_send(caf::actor_cast<caf::actor>(sender), send_failed_atom::value, peer,
+                   make_error(mesh_errc::invalid_address,
+                              "'" + peer + "' is not a mesh address (a.b.c.d:port)"));
+  return {};
+}
+
 caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
                         transport_config cfg, caf::actor receiver) {
   auto& st = self->state;
@@ -59,15 +71,12 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
   logger("transport")->debug("mesh socket bound to {}", st.sock->local().to_string());
   return {
     [=](mesh_send_atom, const std::string& peer, byte_buffer& data, bool reliable) {
-      auto addr = endpoint::parse(peer);
-      if (!addr) {
-        if (auto sender = self->current_sender())
-          caf::anon_send(caf::actor_cast<caf::actor>(sender), send_failed_atom::value, peer,
-                         make_error(mesh_errc::invalid_address,
-                                    "'" + peer + "' is not a mesh address (a.b.c.d:port)"));
-        return;
-      }
-      self->delegate(link_for(self, *addr), mesh_send_atom::value, std::move(data), reliable);
+      if (auto link = link_or_report(self, peer))
+        self->delegate(link, mesh_send_atom::value, std::move(data), reliable);
+    },
+    [=](mesh_send_atom, const std::string& peer, std::vector<byte_buffer>& batch, bool reliable) {
+      if (auto link = link_or_report(self, peer))
+        self->delegate(link, mesh_send_atom::value, std::move(batch), reliable);
     },
     [=](peer_atom, const std::string& peer) -> caf::result<caf::actor> {
       auto addr = endpoint::parse(peer);

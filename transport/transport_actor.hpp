@@ -36,14 +36,20 @@ struct transport_config {
 ///   back to it as (send_failed_atom, std::string peer, caf::error): a
 ///   meshrt network_error when retryTimeout passes without acknowledgement,
 ///   message_too_large above 10,000,000 bytes, invalid_address.
+/// - (mesh_send_atom, std::string peer, std::vector<byte_buffer>, bool
+///   reliable): the same for several messages, in order, in one actor message.
 /// - (peer_atom, std::string peer) -> caf::actor: the peer link, to which
-///   (mesh_send_atom, byte_buffer, bool reliable) can go directly.
+///   (mesh_send_atom, byte_buffer or std::vector<byte_buffer>, bool reliable)
+///   can go directly.
 /// - (port_atom) -> uint16_t: the bound port.
 /// - (stats_atom) -> std::string: counters of the socket and every peer
 ///   link as one JSON object.
 ///
-/// Messages to `receiver`: (received_atom, std::string peer, byte_buffer
-/// data, bool reliable), reliable ones in the order they were sent.
+/// Messages to `receiver`: (received_atom, std::string peer,
+/// std::vector<byte_buffer> messages, bool reliable): what arrived from one
+/// peer since the last delivery, reliable ones in the order they were sent.
+/// Batching here is what keeps small messages cheap: one actor message per
+/// burst, not per message.
 ///
 /// Exiting the transport actor (e.g. anon_send_exit) stops the thread,
 /// closes the socket and ends every peer link.
