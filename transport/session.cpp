@@ -42,16 +42,19 @@ std::optional<uint64_t> session::send(byte_buffer data, reliability kind, uint64
   // A message of up to max_segment_payload bytes is one segment; larger ones
   // are split into full segments and a remainder.
   size_t count = size == 0 ? 1 : (size + max_segment_payload - 1) / max_segment_payload;
+  // A single segment keeps the buffer itself; split segments share it.
   std::shared_ptr<const byte_buffer> shared;
+  byte_buffer single;
   if (count > 1)
     shared = std::make_shared<const byte_buffer>(std::move(data));
+  else
+    single = std::move(data);
   auto body = [&](size_t i) {
     payload p;
-    if (count == 1)
-      p.own = std::move(data);
-    else
-      p.shared = shared;
+    p.shared = shared;
     p.offset = static_cast<uint32_t>(i * max_segment_payload);
+    if (!shared)
+      p.own.swap(single);
     return p;
   };
   auto segment_size = [&](size_t i) {
@@ -94,15 +97,18 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
     }
     open = false;
   };
-  auto start = [&] {
+  // Opens a packet; a pending ack rides along with as many ranges as leave
+  // `reserve` bytes for the segment the packet is opened for.
+  auto start = [&](size_t reserve) {
     pb.begin(epoch_, static_cast<uint32_t>(snd_una_));
     if (ack_pending_ && have_remote_) {
-      auto n = build_ack_ranges();
+      auto ranges
+        = std::min(build_ack_ranges(), (pb.room() - ack_fixed_size - reserve) / ack_range_size);
       auto free_slots
         = opts_.window > out_of_order_.size() ? opts_.window - out_of_order_.size() : 0;
       pb.put_ack(remote_epoch_, static_cast<uint32_t>(rcv_next_),
                  static_cast<uint16_t>(std::min<size_t>(free_slots, UINT16_MAX)),
-                 ack_scratch_.data(), n);
+                 ack_scratch_.data(), ranges);
       ack_pending_ = false;
     }
     open = true;
@@ -111,11 +117,12 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
     if (open && !pb.fits(type, size))
       ship();
     if (!open)
-      start();
+      start(packet_builder::segment_header_size(type) + size);
   };
   auto put = [&](tx_segment& seg, uint64_t seq) {
     room_for(segment_type::reliable, seg.size);
-    pb.put_reliable(static_cast<uint32_t>(seq), seg.flags, seg.body.data(), seg.size);
+    if (!pb.put_reliable(static_cast<uint32_t>(seq), seg.flags, seg.body.data(), seg.size))
+      return; // unreachable: room_for opened a packet with room for it
     if (seg.transmits++ == 0) {
       seg.first_sent_us = now_us;
       inflight_bytes_ += seg.size;
@@ -155,7 +162,8 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
     while (!utx_.empty() && within_budget()) {
       auto& f = utx_.front();
       room_for(segment_type::unreliable, f.size);
-      pb.put_unreliable(f.message_id, f.index, f.count, f.body.data(), f.size);
+      [[maybe_unused]] bool put
+        = pb.put_unreliable(f.message_id, f.index, f.count, f.body.data(), f.size);
       utx_.pop_front();
       sent_any = true;
     }
@@ -164,7 +172,7 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
   }
   // 3. An acknowledgement that no data packet carried.
   if (ack_pending_ && have_remote_ && !open)
-    start();
+    start(0);
   ship();
   if (was_idle && snd_nxt_ != snd_una_)
     arm_timers(now_us);

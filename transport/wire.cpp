@@ -180,6 +180,8 @@ void packet_builder::begin(uint64_t epoch, uint32_t snd_una) {
 
 void packet_builder::put_ack(uint64_t epoch, uint32_t rcv_next, uint16_t window,
                              const ack_range* ranges, size_t count) {
+  if (size_ + ack_fixed_size > max_packet_size)
+    return;
   size_t fit = (max_packet_size - size_ - ack_fixed_size) / ack_range_size;
   if (count > fit)
     count = fit;
@@ -199,7 +201,9 @@ void packet_builder::put_ack(uint64_t epoch, uint32_t rcv_next, uint16_t window,
   size_ = static_cast<size_t>(p - buf_);
 }
 
-void packet_builder::put_reliable(uint32_t seq, uint8_t flags, const uint8_t* data, size_t size) {
+bool packet_builder::put_reliable(uint32_t seq, uint8_t flags, const uint8_t* data, size_t size) {
+  if (size > max_segment_payload || !fits(segment_type::reliable, size))
+    return false;
   uint8_t* p = buf_ + size_;
   p[0] = static_cast<uint8_t>(segment_type::reliable);
   p[1] = flags;
@@ -208,10 +212,13 @@ void packet_builder::put_reliable(uint32_t seq, uint8_t flags, const uint8_t* da
   if (size > 0)
     std::memcpy(p + reliable_segment_header, data, size);
   size_ += reliable_segment_header + size;
+  return true;
 }
 
-void packet_builder::put_unreliable(uint32_t message_id, uint16_t index, uint16_t count,
+bool packet_builder::put_unreliable(uint32_t message_id, uint16_t index, uint16_t count,
                                     const uint8_t* data, size_t size) {
+  if (size > max_segment_payload || !fits(segment_type::unreliable, size))
+    return false;
   uint8_t* p = buf_ + size_;
   p[0] = static_cast<uint8_t>(segment_type::unreliable);
   p[1] = 0;
@@ -222,6 +229,7 @@ void packet_builder::put_unreliable(uint32_t message_id, uint16_t index, uint16_
   if (size > 0)
     std::memcpy(p + unreliable_segment_header, data, size);
   size_ += unreliable_segment_header + size;
+  return true;
 }
 
 } // namespace meshrt::transport

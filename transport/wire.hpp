@@ -178,8 +178,9 @@ private:
 
 // ---- encoding --------------------------------------------------------------------
 
-/// Builds one packet in a fixed buffer. Callers check fits_*() before each
-/// put; the builder never writes past max_packet_size.
+/// Builds one packet in a fixed buffer. Callers check fits() before each
+/// put; a put that would not fit writes nothing and returns false, so the
+/// builder never writes past max_packet_size.
 class packet_builder {
 public:
   void begin(uint64_t epoch, uint32_t snd_una);
@@ -194,9 +195,9 @@ public:
     return size_ + segment_header_size(type) + payload_size <= max_packet_size;
   }
 
-  void put_reliable(uint32_t seq, uint8_t flags, const uint8_t* data, size_t size);
+  bool put_reliable(uint32_t seq, uint8_t flags, const uint8_t* data, size_t size);
 
-  void put_unreliable(uint32_t message_id, uint16_t index, uint16_t count, const uint8_t* data,
+  bool put_unreliable(uint32_t message_id, uint16_t index, uint16_t count, const uint8_t* data,
                       size_t size);
 
   /// Bytes that are free for segments.

@@ -324,6 +324,36 @@ TEST_SUITE("transport.session") {
       CHECK(got[i].data == pattern(1300, i + 1));
   }
 
+  TEST_CASE("a full segment beside an ack with many ranges still fits one packet") {
+    // Found by the fuzzer: a packet opened with a large piggybacked ack had no
+    // room left for the full segment it was opened for.
+    session b{{}, 1};
+    std::vector<uint8_t> chunk(10, 1);
+    for (uint32_t seq = 1; seq < 120; seq += 2) { // 60 holes: 60 ranges to report
+      packet_builder pb;
+      pb.begin(9, 0);
+      REQUIRE(pb.put_reliable(seq, 0, chunk.data(), chunk.size()));
+      REQUIRE(b.input(pb.data(), pb.size(), 0) == decode_error::none);
+    }
+    b.send(pattern(max_segment_payload, 1), reliability::reliable, 0);
+    size_t packets = 0;
+    bool saw_ack = false;
+    bool saw_data = false;
+    b.flush(0, [&](const uint8_t* d, size_t n) {
+      ++packets;
+      REQUIRE(n <= max_packet_size);
+      packet_reader r;
+      REQUIRE(r.parse(d, n) == decode_error::none);
+      saw_ack |= r.header().has_ack;
+      segment_view seg;
+      while (r.next(seg))
+        saw_data |= seg.size == max_segment_payload;
+    });
+    CHECK(saw_ack);
+    CHECK(saw_data);
+    CHECK(packets == 1);
+  }
+
   TEST_CASE("a restarted peer picks up the stream where it stands") {
     sim_link link;
     for (uint32_t i = 0; i < 10; ++i)
