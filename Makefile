@@ -47,7 +47,7 @@ fuzz: deps
 	tests/fuzz/run.sh $(CURDIR) $(CURDIR)/build-fuzz $(FUZZ_SECONDS)
 
 tidy: build
-	run-clang-tidy -quiet -p $(BUILD) '$(CURDIR)/(runtime|transport|actors|dm|apps)/'
+	run-clang-tidy -quiet -p $(BUILD) '$(CURDIR)/(runtime|transport|actors|dm|apps|benchmarks)/'
 
 format:
 	clang-format -i $$(git ls-files '*.hpp' '*.cpp')

@@ -36,6 +36,16 @@ double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
+/// MB/s for `count` messages of `size` bytes in `seconds` (0 if it failed).
+double goodput_mbps(int count, size_t size, double seconds) {
+  return seconds > 0 ? static_cast<double>(count) * static_cast<double>(size) / seconds / 1e6 : 0;
+}
+
+/// Messages per second (0 if it failed).
+double rate(int count, double seconds) {
+  return seconds > 0 ? count / seconds : 0;
+}
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty())
     return 0;
@@ -216,12 +226,11 @@ void enet(bench_report& r, const transport_bench_options& o) {
     return seconds_since(t0);
   };
   auto t = one_way(big_size, o.bulk_messages, 1);
-  r.add("enet", "bulk_goodput_mbps", t > 0 ? o.bulk_messages * big_size / t / 1e6 : 0, "MB/s");
+  r.add("enet", "bulk_goodput_mbps", goodput_mbps(o.bulk_messages, big_size, t), "MB/s");
   t = one_way(mid_size, o.bulk_small_messages, 1);
-  r.add("enet", "bulk1m_goodput_mbps", t > 0 ? o.bulk_small_messages * mid_size / t / 1e6 : 0,
-        "MB/s");
+  r.add("enet", "bulk1m_goodput_mbps", goodput_mbps(o.bulk_small_messages, mid_size, t), "MB/s");
   t = one_way(ping_size, o.small_messages, o.small_messages);
-  r.add("enet", "small_msg_rate", t > 0 ? o.small_messages / t : 0, "msg/s");
+  r.add("enet", "small_msg_rate", rate(o.small_messages, t), "msg/s");
   enet_deinitialize();
 }
 
@@ -254,7 +263,7 @@ caf::behavior server_actor(caf::event_based_actor* self, int batch) {
 
 /// Client side of the ping-pong: `rounds` round trips, then the RTTs go to
 /// `report_to`.
-caf::behavior pinger_actor(caf::event_based_actor* self, int rounds, caf::actor report_to) {
+caf::behavior pinger_actor(caf::event_based_actor* self, int rounds, const caf::actor& report_to) {
   struct state_t {
     caf::actor link;
     std::vector<double> rtts;
@@ -354,16 +363,15 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
         return late ? 0.0 : seconds_since(t0);
       };
   auto t = one_way(big_size, o.bulk_messages, 1, {});
-  r.add("meshrt", "bulk_goodput_mbps", t > 0 ? o.bulk_messages * big_size / t / 1e6 : 0, "MB/s");
+  r.add("meshrt", "bulk_goodput_mbps", goodput_mbps(o.bulk_messages, big_size, t), "MB/s");
   t = one_way(mid_size, o.bulk_small_messages, 1, {});
-  r.add("meshrt", "bulk1m_goodput_mbps", t > 0 ? o.bulk_small_messages * mid_size / t / 1e6 : 0,
-        "MB/s");
+  r.add("meshrt", "bulk1m_goodput_mbps", goodput_mbps(o.bulk_small_messages, mid_size, t), "MB/s");
   t = one_way(ping_size, o.small_messages, o.small_messages, {}, 256);
-  r.add("meshrt", "small_msg_rate", t > 0 ? o.small_messages / t : 0, "msg/s");
+  r.add("meshrt", "small_msg_rate", rate(o.small_messages, t), "msg/s");
   t = one_way(ping_size, o.small_messages, o.small_messages, {});
-  r.add("meshrt", "small_msg_rate_single", t > 0 ? o.small_messages / t : 0, "msg/s");
+  r.add("meshrt", "small_msg_rate_single", rate(o.small_messages, t), "msg/s");
   t = one_way(big_size, o.lossy_messages, 1, {10, 0, 0, 11});
-  r.add("meshrt", "lossy_goodput_mbps", t > 0 ? o.lossy_messages * big_size / t / 1e6 : 0, "MB/s");
+  r.add("meshrt", "lossy_goodput_mbps", goodput_mbps(o.lossy_messages, big_size, t), "MB/s");
 }
 
 } // namespace

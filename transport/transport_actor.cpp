@@ -109,11 +109,12 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
         self->request(link, caf::infinite, stats_atom::value)
           .then(
             [=](const std::string& json) mutable {
-              collected->push_back("\"" + name + "\": " + json);
+              collected->push_back('"' + name);
+              collected->back().append("\": ").append(json);
               if (collected->size() == expected) {
                 std::string out = head;
                 for (size_t i = 0; i < collected->size(); ++i)
-                  out += (i > 0 ? ", " : "") + (*collected)[i];
+                  out.append(i > 0 ? ", " : "").append((*collected)[i]);
                 rp.deliver(out + "}}");
               }
             },
