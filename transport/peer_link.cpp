@@ -84,8 +84,10 @@ struct link_parts {
   std::deque<std::pair<uint64_t, caf::strong_actor_ptr>> senders;
   bool flush_pending = false;
   uint64_t timer_at = UINT64_MAX;
+  /// Packets of the current flush, back to back, for one sendmmsg.
   std::vector<uint8_t> out;
   std::vector<size_t> out_sizes;
+  std::vector<const uint8_t*> out_ptrs;
 };
 
 struct peer_link_state {
@@ -98,16 +100,16 @@ using peer_link_actor = caf::stateful_actor<peer_link_state>;
 void send_out(link_parts& st) {
   if (st.out_sizes.empty())
     return;
-  std::vector<const uint8_t*> ptrs;
-  ptrs.reserve(st.out_sizes.size());
+  // Pointers are taken only now: `out` may have moved while it grew.
   size_t offset = 0;
   for (auto n : st.out_sizes) {
-    ptrs.push_back(st.out.data() + offset);
+    st.out_ptrs.push_back(st.out.data() + offset);
     offset += n;
   }
-  st.sock->send_batch(st.peer, ptrs.data(), st.out_sizes.data(), st.out_sizes.size());
+  st.sock->send_batch(st.peer, st.out_ptrs.data(), st.out_sizes.data(), st.out_sizes.size());
   st.out.clear();
   st.out_sizes.clear();
+  st.out_ptrs.clear();
 }
 
 /// Runs the session: flush, send what it produced, hand over what arrived,

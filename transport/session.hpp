@@ -62,13 +62,13 @@ struct session_stats {
   uint64_t out_of_window = 0; // reliable segments too far ahead
   uint64_t bad_acks = 0;      // acks of sequences never sent
   uint64_t retransmits = 0;
-  uint64_t timeouts = 0;                  // retransmission timer expiries
-  uint64_t probes = 0;                    // tail-loss probes sent
-  uint64_t give_ups = 0;                  // session resets after retryTimeout
-  uint64_t oversized = 0;                 // received messages over max_message_size, dropped
-  uint64_t peer_resets = 0;               // the peer came back with a new epoch
-  uint64_t unreliable_dropped = 0;        // partial unreliable messages evicted
-  std::array<uint64_t, 11> rejected_by{}; // indexed by decode_error
+  uint64_t timeouts = 0;           // retransmission timer expiries
+  uint64_t probes = 0;             // tail-loss probes sent
+  uint64_t give_ups = 0;           // session resets after retryTimeout
+  uint64_t oversized = 0;          // received messages over max_message_size, dropped
+  uint64_t peer_resets = 0;        // the peer came back with a new epoch
+  uint64_t unreliable_dropped = 0; // partial unreliable messages evicted
+  std::array<uint64_t, decode_error_count> rejected_by{}; // indexed by decode_error
 };
 
 /// One end of a reliable-UDP conversation with one peer, free of sockets and

@@ -42,6 +42,11 @@ caf::actor link_for(transport_actor* self, const endpoint& peer) {
   return link;
 }
 
+caf::error invalid_address(const std::string& peer) {
+  return make_error(mesh_errc::invalid_address,
+                    "'" + peer + "' is not a mesh address (a.b.c.d:port)");
+}
+
 /// The peer link of a mesh address; a malformed one is reported to the
 /// sender and yields an invalid handle.
 caf::actor link_or_report(transport_actor* self, const std::string& peer) {
@@ -49,8 +54,7 @@ caf::actor link_or_report(transport_actor* self, const std::string& peer) {
     return link_for(self, *addr);
   if (auto sender = self->current_sender())
     caf::anon_send(caf::actor_cast<caf::actor>(sender), send_failed_atom::value, peer,
-                   make_error(mesh_errc::invalid_address,
-                              "'" + peer + "' is not a mesh address (a.b.c.d:port)"));
+                   invalid_address(peer));
   return {};
 }
 
@@ -81,8 +85,7 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
     [=](peer_atom, const std::string& peer) -> caf::result<caf::actor> {
       auto addr = endpoint::parse(peer);
       if (!addr)
-        return make_error(mesh_errc::invalid_address,
-                          "'" + peer + "' is not a mesh address (a.b.c.d:port)");
+        return invalid_address(peer);
       return link_for(self, *addr);
     },
     [=](datagram_atom, uint32_t address, uint16_t port, std::vector<byte_buffer>& datagrams) {

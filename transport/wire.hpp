@@ -139,6 +139,9 @@ enum class decode_error : uint8_t {
   bad_fragment,      // unreliable index >= count, count 0 or > max_fragments
 };
 
+/// How many decode_error values there are (for per-reason counters).
+constexpr size_t decode_error_count = static_cast<size_t>(decode_error::bad_fragment) + 1;
+
 /// A short name for logs and counters, e.g. "bad_magic".
 const char* to_string(decode_error err);
 
