@@ -152,9 +152,7 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
   // 2. New data, unless sendInterval holds it back.
   if (opts_.send_interval_us == 0 || now_us >= next_send_due_) {
     bool sent_any = false;
-    auto limit = snd_una_ + send_window();
-    while (snd_nxt_ < limit && snd_nxt_ - snd_una_ < tx_.size()
-           && static_cast<double>(inflight_bytes_) < cwnd_ && within_budget()) {
+    while (window_open() && within_budget()) {
       put(tx_[snd_nxt_ - snd_una_], snd_nxt_);
       ++snd_nxt_;
       sent_any = true;
@@ -162,7 +160,8 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
     while (!utx_.empty() && within_budget()) {
       auto& f = utx_.front();
       room_for(segment_type::unreliable, f.size);
-      [[maybe_unused]] bool put
+      // Cannot fail: room_for opened a packet with room for it.
+      [[maybe_unused]] bool added
         = pb.put_unreliable(f.message_id, f.index, f.count, f.body.data(), f.size);
       utx_.pop_front();
       sent_any = true;
@@ -178,10 +177,13 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
     arm_timers(now_us);
 }
 
+bool session::window_open() const {
+  return snd_nxt_ - snd_una_ < tx_.size() && snd_nxt_ < snd_una_ + send_window()
+         && static_cast<double>(inflight_bytes_) < cwnd_;
+}
+
 bool session::has_sendable() const {
-  bool reliable_ready = snd_nxt_ - snd_una_ < tx_.size() && snd_nxt_ < snd_una_ + send_window()
-                        && static_cast<double>(inflight_bytes_) < cwnd_;
-  return reliable_ready || !utx_.empty();
+  return window_open() || !utx_.empty();
 }
 
 void session::arm_timers(uint64_t now_us) {

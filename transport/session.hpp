@@ -205,6 +205,8 @@ private:
   void check_timers(uint64_t now_us);
   void give_up();
   uint32_t send_window() const;
+  /// A queued reliable segment may go: receive window and cwnd allow it.
+  bool window_open() const;
   size_t build_ack_ranges();
 
   session_options opts_;
