@@ -1,0 +1,116 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "actors/node_record.hpp"
+#include "actors/view_delta.hpp"
+
+namespace meshrt {
+
+/// The longest shared data key (mesh-api.txt, SetSharedData).
+constexpr size_t max_shared_key_length = 54;
+
+/// MARS's registry, free of sockets and clocks: soft-state node records and
+/// shared data per app namespace (SetAppName), with heartbeat expiry and
+/// versioned deltas.
+///
+/// Every real change (a node joins, changes its record, leaves or expires; a
+/// shared value is set or removed) gets the app's next version number. A
+/// heartbeat that changes nothing only refreshes the node's last-seen time,
+/// so at steady state a node's "what changed since version V" is empty and
+/// MARS traffic stays a few bytes per node and heartbeat however large the
+/// cluster. Removals leave tombstones for `tombstone_us`; a node asking from
+/// before the oldest tombstone still kept gets the full view instead.
+class registry {
+public:
+  struct options {
+    /// A node silent this long is removed (default: 3 heartbeats of 500 ms).
+    uint64_t expiry_us = 1'500'000;
+    /// How long removals are remembered for deltas.
+    uint64_t tombstone_us = 30'000'000;
+    /// This registry's incarnation; MARS uses its start time (wall clock),
+    /// so a restarted MARS never continues an old numbering.
+    uint64_t epoch = 1;
+  };
+
+  /// One node as `meshrt status` shows it.
+  struct node_entry {
+    node_record record;
+    uint64_t last_seen_us = 0;
+  };
+
+  registry() = default;
+  explicit registry(options opts);
+
+  /// A node's announcement or heartbeat. Returns true if the view changed
+  /// (new node or different record).
+  bool announce(const std::string& app, node_record record, uint64_t now_us);
+
+  /// A node leaves on purpose (shutdown). Returns true if it was known.
+  bool remove(const std::string& app, const std::string& mesh_address, uint64_t now_us);
+
+  /// Removes every node silent for longer than expiry_us and forgets old
+  /// tombstones. Returns (app, mesh address) of the removed nodes.
+  std::vector<std::pair<std::string, std::string>> expire(uint64_t now_us);
+
+  /// SetSharedData. Throws std::invalid_argument if `key` is empty or longer
+  /// than max_shared_key_length. Returns true if the value changed.
+  bool set_shared(const std::string& app, const std::string& key, int16_t value);
+
+  /// RemoveSharedData. Returns true if the key existed.
+  bool remove_shared(const std::string& app, const std::string& key);
+
+  /// What changed in `app` after version `since` of incarnation `epoch`.
+  /// Version 0, another incarnation or a version from before the oldest
+  /// tombstone gives the full view.
+  view_delta delta_since(const std::string& app, uint64_t epoch, uint64_t since) const;
+
+  /// The current version of `app`'s view (0 if the app is unknown).
+  uint64_t version(const std::string& app) const;
+
+  /// Every node of `app`, ordered by mesh address.
+  std::vector<node_entry> nodes(const std::string& app) const;
+
+  /// Every app with at least one node or shared value.
+  std::vector<std::string> apps() const;
+
+private:
+  struct stamped_record {
+    node_record record;
+    uint64_t changed_at = 0; // version
+    uint64_t last_seen_us = 0;
+  };
+
+  struct stamped_value {
+    int16_t value = 0;
+    uint64_t changed_at = 0;
+  };
+
+  struct tombstone {
+    uint64_t version = 0;
+    uint64_t at_us = 0;
+  };
+
+  struct app_state {
+    uint64_t version = 0;
+    /// Versions at or below this may have lost tombstones: deltas from
+    /// there are sent full.
+    uint64_t floor = 0;
+    std::map<std::string, stamped_record> nodes;
+    std::map<std::string, tombstone> removed_nodes;
+    std::map<std::string, stamped_value> shared;
+    std::map<std::string, tombstone> removed_shared;
+  };
+
+  void bury(app_state& st, std::map<std::string, tombstone>& graves, const std::string& name,
+            uint64_t now_us);
+
+  options opts_;
+  uint64_t now_hint_us_ = 0; // latest time seen, for shared data tombstones
+  std::map<std::string, app_state> apps_;
+};
+
+} // namespace meshrt
