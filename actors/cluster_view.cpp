@@ -93,28 +93,27 @@ const node_record* cluster_view::find_by_public_endpoint(const std::string& endp
   return nullptr;
 }
 
-std::vector<std::string> cluster_view::addresses(const std::vector<std::string>& ignore) const {
+template<class Predicate>
+std::vector<std::string> cluster_view::addresses_where(Predicate pred) const {
   std::vector<std::string> result;
   for (const auto& [addr, rec] : nodes_)
-    if (std::find(ignore.begin(), ignore.end(), addr) == ignore.end())
+    if (pred(rec))
       result.push_back(addr);
   return result;
+}
+
+std::vector<std::string> cluster_view::addresses(const std::vector<std::string>& ignore) const {
+  return addresses_where([&](const node_record& rec) {
+    return std::find(ignore.begin(), ignore.end(), rec.mesh_address) == ignore.end();
+  });
 }
 
 std::vector<std::string> cluster_view::addresses_by_type(const std::string& type) const {
-  std::vector<std::string> result;
-  for (const auto& [addr, rec] : nodes_)
-    if (rec.type == type)
-      result.push_back(addr);
-  return result;
+  return addresses_where([&](const node_record& rec) { return rec.type == type; });
 }
 
 std::vector<std::string> cluster_view::addresses_by_role(const std::string& role) const {
-  std::vector<std::string> result;
-  for (const auto& [addr, rec] : nodes_)
-    if (rec.role == role)
-      result.push_back(addr);
-  return result;
+  return addresses_where([&](const node_record& rec) { return rec.role == role; });
 }
 
 std::vector<std::string> cluster_view::types() const {

@@ -90,6 +90,9 @@ public:
   std::optional<int16_t> shared(const std::string& key) const;
 
 private:
+  template<class Predicate>
+  std::vector<std::string> addresses_where(Predicate pred) const;
+
   uint64_t epoch_ = 0;
   uint64_t version_ = 0;
   std::map<std::string, node_record> nodes_;
