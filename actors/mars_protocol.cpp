@@ -1,0 +1,139 @@
+#include "actors/mars_protocol.hpp"
+
+#include <map>
+#include <tuple>
+#include <vector>
+
+#include <msgpack.hpp>
+
+namespace meshrt {
+
+namespace {
+
+enum class kind : uint8_t { announce = 1, leave = 2, shared = 3, view = 4 };
+
+// The wire shapes, as msgpack arrays.
+using record_t = std::tuple<std::string, std::string, std::string, std::string, uint8_t,
+                            std::map<std::string, byte_buffer>>;
+using announce_t = std::tuple<uint8_t, std::string, record_t, uint64_t, uint64_t>;
+using leave_t = std::tuple<uint8_t, std::string, std::string>;
+using shared_t = std::tuple<uint8_t, std::string, std::string, int16_t, bool>;
+using view_t
+  = std::tuple<uint8_t, uint64_t, uint64_t, bool, std::vector<record_t>, std::vector<std::string>,
+               std::vector<std::pair<std::string, int16_t>>, std::vector<std::string>>;
+
+record_t to_tuple(const node_record& r) {
+  return {r.mesh_address, r.public_endpoint, r.type, r.role, static_cast<uint8_t>(r.status),
+          r.values};
+}
+
+std::optional<node_record> from_tuple(record_t&& t) {
+  auto status = std::get<4>(t);
+  if (status > static_cast<uint8_t>(node_status::offline))
+    return std::nullopt;
+  node_record r;
+  r.mesh_address = std::move(std::get<0>(t));
+  r.public_endpoint = std::move(std::get<1>(t));
+  r.type = std::move(std::get<2>(t));
+  r.role = std::move(std::get<3>(t));
+  r.status = static_cast<node_status>(status);
+  r.values = std::move(std::get<5>(t));
+  return r;
+}
+
+template<class T>
+byte_buffer pack(const T& x) {
+  msgpack::sbuffer buf;
+  msgpack::pack(buf, x);
+  return byte_buffer(buf.data(), buf.data() + buf.size());
+}
+
+struct encoder {
+  byte_buffer operator()(const mars_announce& m) const {
+    return pack(announce_t{static_cast<uint8_t>(kind::announce), m.app, to_tuple(m.record), m.epoch,
+                           m.version});
+  }
+  byte_buffer operator()(const mars_leave& m) const {
+    return pack(leave_t{static_cast<uint8_t>(kind::leave), m.app, m.mesh_address});
+  }
+  byte_buffer operator()(const mars_shared& m) const {
+    return pack(shared_t{static_cast<uint8_t>(kind::shared), m.app, m.key, m.value, m.remove});
+  }
+  byte_buffer operator()(const view_delta& d) const {
+    std::vector<record_t> upserts;
+    upserts.reserve(d.upserts.size());
+    for (const auto& r : d.upserts)
+      upserts.push_back(to_tuple(r));
+    return pack(view_t{static_cast<uint8_t>(kind::view), d.epoch, d.version, d.full, upserts,
+                       d.removed, d.shared_set, d.shared_removed});
+  }
+};
+
+std::optional<mars_message> decode(const msgpack::object& obj, std::string& error) {
+  if (obj.type != msgpack::type::ARRAY || obj.via.array.size == 0
+      || obj.via.array.ptr[0].type != msgpack::type::POSITIVE_INTEGER) {
+    error = "not a MARS message (expected an array starting with a kind)";
+    return std::nullopt;
+  }
+  switch (static_cast<kind>(obj.via.array.ptr[0].via.u64)) {
+    case kind::announce: {
+      auto t = obj.as<announce_t>();
+      auto rec = from_tuple(std::move(std::get<2>(t)));
+      if (!rec) {
+        error = "announce with an unknown node status";
+        return std::nullopt;
+      }
+      return mars_announce{std::move(std::get<1>(t)), std::move(*rec), std::get<3>(t),
+                           std::get<4>(t)};
+    }
+    case kind::leave: {
+      auto t = obj.as<leave_t>();
+      return mars_leave{std::move(std::get<1>(t)), std::move(std::get<2>(t))};
+    }
+    case kind::shared: {
+      auto t = obj.as<shared_t>();
+      return mars_shared{std::move(std::get<1>(t)), std::move(std::get<2>(t)), std::get<3>(t),
+                         std::get<4>(t)};
+    }
+    case kind::view: {
+      auto t = obj.as<view_t>();
+      view_delta d;
+      d.epoch = std::get<1>(t);
+      d.version = std::get<2>(t);
+      d.full = std::get<3>(t);
+      for (auto& r : std::get<4>(t)) {
+        auto rec = from_tuple(std::move(r));
+        if (!rec) {
+          error = "view with an unknown node status";
+          return std::nullopt;
+        }
+        d.upserts.push_back(std::move(*rec));
+      }
+      d.removed = std::move(std::get<5>(t));
+      d.shared_set = std::move(std::get<6>(t));
+      d.shared_removed = std::move(std::get<7>(t));
+      return d;
+    }
+  }
+  error = "unknown MARS message kind " + std::to_string(obj.via.array.ptr[0].via.u64);
+  return std::nullopt;
+}
+
+} // namespace
+
+byte_buffer encode(const mars_message& msg) {
+  return std::visit(encoder{}, msg);
+}
+
+std::optional<mars_message> decode_mars(const byte_buffer& bytes, std::string& error) {
+  try {
+    auto handle = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    return decode(handle.get(), error);
+  } catch (const std::exception& e) {
+    // msgpack throws on truncated input and on shapes that do not convert.
+    error = std::string{"malformed MARS message: "} + e.what();
+    return std::nullopt;
+  }
+}
+
+} // namespace meshrt
