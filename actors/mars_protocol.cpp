@@ -127,7 +127,13 @@ byte_buffer encode(const mars_message& msg) {
 
 std::optional<mars_message> decode_mars(const byte_buffer& bytes, std::string& error) {
   try {
-    auto handle = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    // No declared size may exceed what the input could hold (an element
+    // takes at least one byte): a few hostile bytes announcing a huge array
+    // must not make msgpack allocate gigabytes.
+    auto n = bytes.size();
+    msgpack::unpack_limit limit{n, n / 2, n, n, 0, 16};
+    auto handle
+      = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), n, nullptr, nullptr, limit);
     return decode(handle.get(), error);
   } catch (const std::exception& e) {
     // msgpack throws on truncated input and on shapes that do not convert.

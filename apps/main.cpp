@@ -5,13 +5,18 @@
 #include <iostream>
 #include <string>
 
+#include <csignal>
+
 #include <CLI/CLI.hpp>
+#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/mars_actor.hpp"
 #include "benchmarks/transport_bench.hpp"
 #include "runtime/config.hpp"
 #include "runtime/config_error.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/system_config.hpp"
 #include "runtime/version.hpp"
 
 namespace {
@@ -57,6 +62,26 @@ void print_transport_ratios(const meshrt::bench::bench_report& r) {
               ratio("meshrt", "small_msg_rate", "enet", "small_msg_rate"));
   std::printf("  goodput 10%% drop / loss-free     %6.2f   (target >= 0.5)\n",
               ratio("meshrt", "lossy_goodput_mbps", "meshrt", "bulk_goodput_mbps"));
+}
+
+/// Runs MARS until SIGINT or SIGTERM.
+int run_mars(const meshrt::mars_config& cfg) {
+  // Block the stop signals before any thread starts, so they all inherit the
+  // mask and the signals wait for sigwait below.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  caf::actor_system_config sys_cfg;
+  meshrt::apply_meshrt_defaults(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  auto mars = meshrt::spawn_mars(sys, cfg);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  meshrt::logger("mars")->info("stopping on signal {}", sig);
+  caf::anon_send_exit(mars, caf::exit_reason::user_shutdown);
+  return 0;
 }
 
 int run_bench(const std::string& scenario, const std::string& json_path, const std::string& only) {
@@ -109,6 +134,18 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--only", only, "Run one system only (meshrt, raw_udp, enet)");
   add_log_level(*bench_cmd, log_level);
 
+  auto* mars_cmd = app.add_subcommand("mars", "Run the MARS registry server");
+  meshrt::mars_config mars_cfg;
+  mars_cmd->add_option("--address", mars_cfg.address, "IPv4 address to bind")
+    ->capture_default_str();
+  mars_cmd->add_option("--port", mars_cfg.port, "First port to try (scans upward)")
+    ->capture_default_str();
+  mars_cmd
+    ->add_option("--metrics-interval", mars_cfg.metrics_interval_s,
+                 "Seconds between metrics lines (0: none)")
+    ->capture_default_str();
+  add_log_level(*mars_cmd, log_level);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -121,6 +158,8 @@ int main(int argc, char** argv) {
       return run_config_check(config_path);
     if (*bench_cmd)
       return run_bench(scenario, json_path, only);
+    if (*mars_cmd)
+      return run_mars(mars_cfg);
   } catch (const meshrt::config_error& e) {
     std::fprintf(stderr, "meshrt: %s\n", e.what());
     return exit_usage;

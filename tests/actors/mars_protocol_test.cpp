@@ -88,6 +88,11 @@ TEST_SUITE("actors.mars_protocol") {
     CHECK(!decode_mars({0x91, 0x09}, error)); // unknown kind
     CHECK(error == "unknown MARS message kind 9");
     CHECK(!decode_mars({0xa3, 'a', 'b', 'c'}, error)); // not an array
+    // Five bytes announcing an array of 4 billion elements: refused, not
+    // allocated (the ASan build would abort on a 32 GB allocation).
+    CHECK(!decode_mars({0xdd, 0xff, 0xff, 0xff, 0xff}, error));
+    CHECK(error.rfind("malformed MARS message: ", 0) == 0);
+    CHECK(!decode_mars({0xdf, 0xff, 0xff, 0xff, 0xff}, error)); // the same as a map
     auto bad_status = encode(mars_message{mars_announce{"a", sample(), 0, 0}});
     // The record is [address, endpoint, type, role, status, values]: the status
     // is the byte right after the role, the second "UDP" (0xa3 'U' 'D' 'P').

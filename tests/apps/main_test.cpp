@@ -30,7 +30,8 @@ TEST_SUITE("apps.meshrt") {
     auto r = run_command(cli("--help"));
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("config") != std::string::npos);
-    for (const char* sub : {"config --help", "config check --help"}) {
+    for (const char* sub :
+         {"config --help", "config check --help", "mars --help", "bench --help"}) {
       CAPTURE(sub);
       auto h = run_command(cli(sub));
       CHECK(h.exit_code == 0);
@@ -61,6 +62,18 @@ TEST_SUITE("apps.meshrt") {
           == "meshrt: config error: " + path
                + ": key 'marsPort': expected a port number from 1 to 65535 (number or "
                  "numeric string), got \"seventy\"\n");
+  }
+
+  TEST_CASE("meshrt mars serves until SIGTERM, then exits cleanly") {
+    auto r = run_command("(" + cli("mars --port 47870 --metrics-interval 1")
+                         + " & pid=$!; sleep 1.3; kill -TERM $pid; wait $pid; echo exit=$?)");
+    CHECK(r.out == "exit=0\n");
+    CHECK(r.err.find("MARS listening on 127.0.0.1:") != std::string::npos);
+    CHECK(r.err.find("metrics: apps=0 nodes=0") != std::string::npos);
+    CHECK(r.err.find("stopping on signal 15") != std::string::npos);
+    auto bad = run_command(cli("mars --address not-an-ip"));
+    CHECK(bad.exit_code != 0);
+    CHECK(bad.err == "meshrt: cannot bind mesh socket: 'not-an-ip' is not an IPv4 address\n");
   }
 
   TEST_CASE("usage errors are one line and a non-zero exit") {

@@ -1,0 +1,166 @@
+#include "actors/mars_actor.hpp"
+
+#include <chrono>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/mars_protocol.hpp"
+#include "actors/registry.hpp"
+#include "runtime/logging.hpp"
+#include "transport/atoms.hpp"
+#include "transport/transport_actor.hpp"
+
+namespace meshrt {
+
+namespace {
+
+using transport::mesh_send_atom;
+using transport::port_atom;
+using transport::received_atom;
+using transport::tick_atom;
+using setup_atom = caf::atom_constant<caf::atom("setup")>;
+using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
+
+uint64_t steady_us() {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(
+    duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count());
+}
+
+uint64_t wall_us() {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(
+    duration_cast<microseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+struct mars_state {
+  std::unique_ptr<registry> reg;
+  caf::actor transport;
+  uint16_t port = 0;
+  mars_config cfg;
+  uint64_t messages_in = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  uint64_t rejected = 0;
+
+  static inline const char* name = "meshrt.mars";
+};
+
+using mars_actor = caf::stateful_actor<mars_state>;
+
+void answer(mars_actor* self, const std::string& peer, const std::string& app, uint64_t epoch,
+            uint64_t version) {
+  auto& st = self->state;
+  auto reply = encode(mars_message{st.reg->delta_since(app, epoch, version)});
+  st.bytes_out += reply.size();
+  self->send(st.transport, mesh_send_atom::value, peer, std::move(reply), true);
+}
+
+void handle(mars_actor* self, const std::string& peer, const byte_buffer& bytes) {
+  auto& st = self->state;
+  auto log = logger("mars");
+  ++st.messages_in;
+  st.bytes_in += bytes.size();
+  std::string error;
+  auto msg = decode_mars(bytes, error);
+  if (!msg) {
+    ++st.rejected;
+    log->warn("dropped a message from {}: {}", peer, error);
+    return;
+  }
+  if (auto* a = std::get_if<mars_announce>(&*msg)) {
+    // The address MARS sees is the one others can reach: it is authoritative.
+    a->record.mesh_address = peer;
+    if (st.reg->announce(a->app, a->record, steady_us()))
+      log->debug("{} in app '{}': {} {} {}", peer, a->app, a->record.type, a->record.role,
+                 to_string(a->record.status));
+    answer(self, peer, a->app, a->epoch, a->version);
+  } else if (auto* l = std::get_if<mars_leave>(&*msg)) {
+    if (st.reg->remove(l->app, peer, steady_us()))
+      log->info("{} left app '{}'", peer, l->app);
+  } else if (auto* s = std::get_if<mars_shared>(&*msg)) {
+    try {
+      if (s->remove)
+        st.reg->remove_shared(s->app, s->key);
+      else
+        st.reg->set_shared(s->app, s->key, s->value);
+    } catch (const std::invalid_argument& e) {
+      ++st.rejected;
+      log->warn("dropped shared data from {}: {}", peer, e.what());
+    }
+  } else {
+    ++st.rejected;
+    log->warn("dropped a message from {}: views go from MARS to nodes, not back", peer);
+  }
+}
+
+caf::behavior mars(mars_actor* self, const mars_config& cfg) {
+  auto& st = self->state;
+  st.cfg = cfg;
+  registry::options opts;
+  opts.expiry_us = cfg.expiry_us;
+  opts.epoch = wall_us(); // a restarted MARS never continues an old numbering
+  st.reg = std::make_unique<registry>(opts);
+  self->send(self, tick_atom::value);
+  if (cfg.metrics_interval_s > 0)
+    self->delayed_send(self, std::chrono::seconds{cfg.metrics_interval_s}, metrics_atom::value);
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    self->send_exit(self->state.transport, caf::exit_reason::user_shutdown);
+    self->quit(msg.reason);
+  });
+  return {
+    [=](setup_atom, caf::actor transport, uint16_t port) {
+      self->state.transport = std::move(transport);
+      self->state.port = port;
+      logger("mars")->info("MARS listening on {}:{}", self->state.cfg.address, port);
+    },
+    [=](received_atom, const std::string& peer, const std::vector<byte_buffer>& messages, bool) {
+      for (const auto& bytes : messages)
+        handle(self, peer, bytes);
+    },
+    [=](tick_atom) {
+      for (const auto& [app, addr] : self->state.reg->expire(steady_us()))
+        logger("mars")->info("{} expired from app '{}' (silent for {} ms)", addr, app,
+                             self->state.cfg.expiry_us / 1000);
+      self->delayed_send(self, std::chrono::microseconds{self->state.cfg.sweep_interval_us},
+                         tick_atom::value);
+    },
+    [=](metrics_atom) {
+      auto& s = self->state;
+      size_t nodes = 0;
+      for (const auto& app : s.reg->apps())
+        nodes += s.reg->nodes(app).size();
+      logger("mars")->info("metrics: apps={} nodes={} messages_in={} bytes_in={} bytes_out={} "
+                           "rejected={}",
+                           s.reg->apps().size(), nodes, s.messages_in, s.bytes_in, s.bytes_out,
+                           s.rejected);
+      self->delayed_send(self, std::chrono::seconds{s.cfg.metrics_interval_s}, metrics_atom::value);
+    },
+    [=](port_atom) { return self->state.port; },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_mars(caf::actor_system& sys, const mars_config& cfg) {
+  auto registry_actor = sys.spawn(mars, cfg);
+  transport::transport_config tc;
+  tc.address = cfg.address;
+  tc.port = cfg.port;
+  caf::actor t;
+  try {
+    t = transport::spawn_transport(sys, tc, registry_actor);
+  } catch (...) {
+    caf::anon_send_exit(registry_actor, caf::exit_reason::user_shutdown);
+    throw;
+  }
+  caf::scoped_actor self{sys};
+  uint16_t port = 0;
+  self->request(t, caf::infinite, port_atom::value)
+    .receive([&](uint16_t p) { port = p; }, [](caf::error&) {});
+  self->send(registry_actor, setup_atom::value, t, port);
+  return registry_actor;
+}
+
+} // namespace meshrt

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace caf {
+class actor;
+class actor_system;
+} // namespace caf
+
+namespace meshrt {
+
+/// Settings of `meshrt mars`.
+struct mars_config {
+  /// Address and first port of MARS's mesh socket (scans upward if taken).
+  std::string address = "127.0.0.1";
+  uint16_t port = 6789;
+  /// A node silent this long is removed (3 heartbeats of 500 ms).
+  uint64_t expiry_us = 1'500'000;
+  /// How often silent nodes are looked for.
+  uint64_t sweep_interval_us = 100'000;
+  /// Seconds between metrics lines on the "mars" logger; 0: none.
+  uint32_t metrics_interval_s = 0;
+};
+
+/// Spawns MARS: the registry actor with a transport of its own. Nodes
+/// announce themselves (mars_announce) and get back what changed in their
+/// app's view since the version they hold (view_delta); silent nodes expire.
+/// Throws std::runtime_error if no port can be bound.
+///
+/// The registry actor answers (transport::port_atom) -> uint16_t, the bound
+/// port. Exiting it stops its transport.
+caf::actor spawn_mars(caf::actor_system& sys, const mars_config& cfg);
+
+} // namespace meshrt

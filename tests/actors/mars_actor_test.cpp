@@ -1,0 +1,122 @@
+// MARS on a real socket, nodes announcing over their own transports.
+
+#include "actors/mars_actor.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <doctest/doctest.h>
+
+#include "actors/cluster_view.hpp"
+#include "actors/mars_protocol.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/system_config.hpp"
+#include "transport/atoms.hpp"
+#include "transport/transport_actor.hpp"
+
+using namespace meshrt;
+using namespace meshrt::transport;
+using namespace std::chrono_literals;
+
+namespace {
+
+caf::actor_system_config& mars_test_config() {
+  static caf::actor_system_config cfg = [] {
+    caf::actor_system_config c;
+    c.set("scheduler.max-threads", 2);
+    apply_meshrt_defaults(c);
+    return c;
+  }();
+  return cfg;
+}
+
+/// A node reduced to what talks to MARS: a transport, a view, a record.
+struct test_node {
+  caf::scoped_actor self;
+  caf::actor transport;
+  cluster_view view;
+  node_record record;
+  std::string mars;
+
+  test_node(caf::actor_system& sys, const std::string& mars_addr, const std::string& type) :
+    self(sys), mars(mars_addr) {
+    transport_config cfg;
+    cfg.port = 47700;
+    transport = spawn_transport(sys, cfg, self);
+    record.type = type;
+    record.role = type;
+  }
+
+  ~test_node() {
+    self->send_exit(transport, caf::exit_reason::user_shutdown);
+  }
+
+  /// One heartbeat and its answer; false if none came within a second.
+  bool heartbeat(const std::string& app = "app") {
+    auto msg = encode(mars_message{mars_announce{app, record, view.epoch(), view.version()}});
+    self->send(transport, mesh_send_atom::value, mars, std::move(msg), true);
+    bool answered = false;
+    self->receive(
+      [&](received_atom, const std::string&, const std::vector<byte_buffer>& batch, bool) {
+        for (const auto& bytes : batch) {
+          std::string error;
+          auto decoded = decode_mars(bytes, error);
+          REQUIRE_MESSAGE(decoded, error);
+          view.apply(std::get<view_delta>(*decoded));
+          answered = true;
+        }
+      },
+      caf::after(1s) >> [] {});
+    return answered;
+  }
+};
+
+} // namespace
+
+TEST_SUITE("actors.mars") {
+
+  TEST_CASE("nodes find each other through MARS; a silent node expires") {
+    set_log_level("warn");
+    caf::actor_system sys{mars_test_config()};
+    mars_config cfg;
+    cfg.port = 47650;
+    cfg.expiry_us = 300'000;
+    cfg.sweep_interval_us = 50'000;
+    auto mars = spawn_mars(sys, cfg);
+    caf::scoped_actor self{sys};
+    uint16_t port = 0;
+    self->request(mars, 5s, port_atom::value)
+      .receive([&](uint16_t p) { port = p; }, [](caf::error&) {});
+    REQUIRE(port >= 47650);
+    auto addr = "127.0.0.1:" + std::to_string(port);
+    {
+      test_node a{sys, addr, "HTTP"};
+      test_node b{sys, addr, "UDP"};
+      test_node other_app{sys, addr, "TCP"};
+      for (int round = 0; round < 2; ++round) {
+        REQUIRE(a.heartbeat());
+        REQUIRE(b.heartbeat());
+        REQUIRE(other_app.heartbeat("elsewhere"));
+      }
+      CHECK(a.view.size() == 2);
+      CHECK(b.view.size() == 2);
+      CHECK(a.view.addresses_by_type("UDP").size() == 1);
+      CHECK(other_app.view.size() == 1); // namespaces are separate
+      // MARS shrugs off garbage and keeps answering.
+      self->send(a.transport, mesh_send_atom::value, addr, byte_buffer{0xc1, 0x00}, true);
+      // b goes silent; a keeps beating and sees b gone after the expiry.
+      auto b_addr = b.view.addresses_by_type("UDP").at(0);
+      bool gone = false;
+      for (int i = 0; i < 20 && !gone; ++i) {
+        std::this_thread::sleep_for(50ms);
+        REQUIRE(a.heartbeat());
+        gone = a.view.find(b_addr) == nullptr;
+      }
+      CHECK(gone);
+      CHECK(a.view.size() == 1);
+    }
+    self->send_exit(mars, caf::exit_reason::user_shutdown);
+  }
+
+} // TEST_SUITE
