@@ -89,9 +89,18 @@ void handle(mars_actor* self, const std::string& peer, const byte_buffer& bytes)
       ++st.rejected;
       log->warn("dropped shared data from {}: {}", peer, e.what());
     }
+  } else if (auto* q = std::get_if<mars_status_request>(&*msg)) {
+    mars_status reply;
+    auto now = steady_us();
+    for (auto& e : st.reg->nodes(q->app))
+      reply.nodes.push_back({std::move(e.record), (now - std::min(now, e.last_seen_us)) / 1000});
+    reply.shared = st.reg->shared(q->app);
+    auto bytes = encode(mars_message{std::move(reply)});
+    st.bytes_out += bytes.size();
+    self->send(st.transport, mesh_send_atom::value, peer, std::move(bytes), true);
   } else {
     ++st.rejected;
-    log->warn("dropped a message from {}: views go from MARS to nodes, not back", peer);
+    log->warn("dropped a message from {}: views and status go from MARS, not to it", peer);
   }
 }
 

@@ -10,7 +10,14 @@ namespace meshrt {
 
 namespace {
 
-enum class kind : uint8_t { announce = 1, leave = 2, shared = 3, view = 4 };
+enum class kind : uint8_t {
+  announce = 1,
+  leave = 2,
+  shared = 3,
+  view = 4,
+  status_request = 5,
+  status = 6,
+};
 
 // The wire shapes, as msgpack arrays.
 using record_t = std::tuple<std::string, std::string, std::string, std::string, uint8_t,
@@ -21,6 +28,9 @@ using shared_t = std::tuple<uint8_t, std::string, std::string, int16_t, bool>;
 using view_t
   = std::tuple<uint8_t, uint64_t, uint64_t, bool, std::vector<record_t>, std::vector<std::string>,
                std::vector<std::pair<std::string, int16_t>>, std::vector<std::string>>;
+using status_request_t = std::tuple<uint8_t, std::string>;
+using status_t = std::tuple<uint8_t, std::vector<std::pair<record_t, uint64_t>>,
+                            std::vector<std::pair<std::string, int16_t>>>;
 
 record_t to_tuple(const node_record& r) {
   return {r.mesh_address, r.public_endpoint, r.type, r.role, static_cast<uint8_t>(r.status),
@@ -66,6 +76,16 @@ struct encoder {
       upserts.push_back(to_tuple(r));
     return pack(view_t{static_cast<uint8_t>(kind::view), d.epoch, d.version, d.full, upserts,
                        d.removed, d.shared_set, d.shared_removed});
+  }
+  byte_buffer operator()(const mars_status_request& m) const {
+    return pack(status_request_t{static_cast<uint8_t>(kind::status_request), m.app});
+  }
+  byte_buffer operator()(const mars_status& m) const {
+    std::vector<std::pair<record_t, uint64_t>> nodes;
+    nodes.reserve(m.nodes.size());
+    for (const auto& e : m.nodes)
+      nodes.emplace_back(to_tuple(e.record), e.last_seen_ms);
+    return pack(status_t{static_cast<uint8_t>(kind::status), nodes, m.shared});
   }
 };
 
@@ -113,6 +133,24 @@ std::optional<mars_message> decode(const msgpack::object& obj, std::string& erro
       d.shared_set = std::move(std::get<6>(t));
       d.shared_removed = std::move(std::get<7>(t));
       return d;
+    }
+    case kind::status_request: {
+      auto t = obj.as<status_request_t>();
+      return mars_status_request{std::move(std::get<1>(t))};
+    }
+    case kind::status: {
+      auto t = obj.as<status_t>();
+      mars_status st;
+      for (auto& [rec_t, age] : std::get<1>(t)) {
+        auto rec = from_tuple(std::move(rec_t));
+        if (!rec) {
+          error = "status with an unknown node status";
+          return std::nullopt;
+        }
+        st.nodes.push_back({std::move(*rec), age});
+      }
+      st.shared = std::move(std::get<2>(t));
+      return st;
     }
   }
   error = "unknown MARS message kind " + std::to_string(obj.via.array.ptr[0].via.u64);

@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "actors/node_record.hpp"
 #include "actors/view_delta.hpp"
@@ -33,9 +34,26 @@ struct mars_shared {
   bool remove = false;
 };
 
+/// An operator's question (`meshrt status`): every node of `app` with the age
+/// of its last heartbeat, and the shared data. Registers nothing.
+struct mars_status_request {
+  std::string app;
+};
+
+/// MARS's answer to mars_status_request.
+struct mars_status {
+  struct entry {
+    node_record record;
+    uint64_t last_seen_ms = 0; // age of the last heartbeat
+  };
+  std::vector<entry> nodes;
+  std::vector<std::pair<std::string, int16_t>> shared;
+};
+
 /// Everything that travels between nodes and MARS. MARS answers every
-/// announce with a view_delta.
-using mars_message = std::variant<mars_announce, mars_leave, mars_shared, view_delta>;
+/// announce with a view_delta and every status request with a status.
+using mars_message = std::variant<mars_announce, mars_leave, mars_shared, view_delta,
+                                  mars_status_request, mars_status>;
 
 /// msgpack: an array whose first element names the kind.
 byte_buffer encode(const mars_message& msg);

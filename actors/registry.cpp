@@ -131,6 +131,15 @@ std::vector<registry::node_entry> registry::nodes(const std::string& app) const 
   return result;
 }
 
+std::vector<std::pair<std::string, int16_t>> registry::shared(const std::string& app) const {
+  std::vector<std::pair<std::string, int16_t>> result;
+  auto a = apps_.find(app);
+  if (a != apps_.end())
+    for (const auto& [key, entry] : a->second.shared)
+      result.emplace_back(key, entry.value);
+  return result;
+}
+
 std::vector<std::string> registry::apps() const {
   std::vector<std::string> result;
   for (const auto& [app, st] : apps_)

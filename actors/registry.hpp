@@ -74,6 +74,9 @@ public:
   /// Every node of `app`, ordered by mesh address.
   std::vector<node_entry> nodes(const std::string& app) const;
 
+  /// The shared data of `app`, ordered by key.
+  std::vector<std::pair<std::string, int16_t>> shared(const std::string& app) const;
+
   /// Every app with at least one node or shared value.
   std::vector<std::string> apps() const;
 

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/mars_actor.hpp"
+#include "apps/status_command.hpp"
 #include "benchmarks/transport_bench.hpp"
 #include "runtime/config.hpp"
 #include "runtime/config_error.hpp"
@@ -146,6 +147,14 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   add_log_level(*mars_cmd, log_level);
 
+  auto* status_cmd = app.add_subcommand("status", "Show the cluster as MARS sees it");
+  meshrt::cli::status_options status_opts;
+  status_cmd->add_option("--mars", status_opts.mars, "MARS address, a.b.c.d:port")
+    ->capture_default_str();
+  status_cmd->add_option("--app", status_opts.app, "App name (SetAppName); default: none");
+  status_cmd->add_flag("--json", status_opts.json, "Print JSON");
+  add_log_level(*status_cmd, log_level);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -160,6 +169,8 @@ int main(int argc, char** argv) {
       return run_bench(scenario, json_path, only);
     if (*mars_cmd)
       return run_mars(mars_cfg);
+    if (*status_cmd)
+      return meshrt::cli::run_status(status_opts);
   } catch (const meshrt::config_error& e) {
     std::fprintf(stderr, "meshrt: %s\n", e.what());
     return exit_usage;

@@ -3,6 +3,7 @@
 #include "actors/mars_actor.hpp"
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -103,6 +104,33 @@ TEST_SUITE("actors.mars") {
       CHECK(b.view.size() == 2);
       CHECK(a.view.addresses_by_type("UDP").size() == 1);
       CHECK(other_app.view.size() == 1); // namespaces are separate
+      // Shared data set by one node reaches the others with their next heartbeat.
+      self->send(a.transport, mesh_send_atom::value, addr,
+                 encode(mars_message{mars_shared{"app", "rooms", 3, false}}), true);
+      bool shared_seen = false;
+      for (int i = 0; i < 20 && !shared_seen; ++i) {
+        REQUIRE(b.heartbeat());
+        shared_seen = b.view.shared("rooms") == std::optional<int16_t>{3};
+      }
+      CHECK(shared_seen);
+      // An operator's status request: both nodes, fresh heartbeats, the data.
+      self->send(a.transport, mesh_send_atom::value, addr,
+                 encode(mars_message{mars_status_request{"app"}}), true);
+      bool got_status = false;
+      a.self->receive(
+        [&](received_atom, const std::string&, const std::vector<byte_buffer>& batch, bool) {
+          std::string error;
+          auto msg = decode_mars(batch.at(0), error);
+          REQUIRE_MESSAGE(msg, error);
+          const auto& st = std::get<mars_status>(*msg);
+          CHECK(st.nodes.size() == 2);
+          for (const auto& e : st.nodes)
+            CHECK(e.last_seen_ms < 1000);
+          CHECK(st.shared == std::vector<std::pair<std::string, int16_t>>{{"rooms", 3}});
+          got_status = true;
+        },
+        caf::after(2s) >> [] {});
+      CHECK(got_status);
       // MARS shrugs off garbage and keeps answering.
       self->send(a.transport, mesh_send_atom::value, addr, byte_buffer{0xc1, 0x00}, true);
       // b goes silent; a keeps beating and sees b gone after the expiry.

@@ -31,7 +31,7 @@ TEST_SUITE("apps.meshrt") {
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("config") != std::string::npos);
     for (const char* sub :
-         {"config --help", "config check --help", "mars --help", "bench --help"}) {
+         {"config --help", "config check --help", "mars --help", "status --help", "bench --help"}) {
       CAPTURE(sub);
       auto h = run_command(cli(sub));
       CHECK(h.exit_code == 0);
@@ -64,13 +64,25 @@ TEST_SUITE("apps.meshrt") {
                  "numeric string), got \"seventy\"\n");
   }
 
-  TEST_CASE("meshrt mars serves until SIGTERM, then exits cleanly") {
+  TEST_CASE("meshrt mars serves until SIGTERM; meshrt status asks it") {
     auto r = run_command("(" + cli("mars --port 47870 --metrics-interval 1")
                          + " & pid=$!; sleep 1.3; kill -TERM $pid; wait $pid; echo exit=$?)");
     CHECK(r.out == "exit=0\n");
     CHECK(r.err.find("MARS listening on 127.0.0.1:") != std::string::npos);
     CHECK(r.err.find("metrics: apps=0 nodes=0") != std::string::npos);
     CHECK(r.err.find("stopping on signal 15") != std::string::npos);
+    // status against a live MARS, then against nothing, then with a bad address.
+    auto st = run_command("(" + cli("mars --port 47890 --log-level warn") + " & pid=$!; sleep 0.5; "
+                          + cli("status --mars 127.0.0.1:47890 --json")
+                          + "; echo status=$?; kill -TERM $pid; wait $pid)");
+    CHECK(st.out == "{\n  \"nodes\": [],\n  \"shared_data\": {}\n}\nstatus=0\n");
+    auto none = run_command(cli("status --mars 127.0.0.1:47999"));
+    CHECK(none.exit_code == 1);
+    CHECK(none.err.rfind("meshrt: cannot reach MARS at 127.0.0.1:47999: no acknowledgement", 0)
+          == 0);
+    auto malformed = run_command(cli("status --mars nope"));
+    CHECK(malformed.exit_code == 2);
+    CHECK(malformed.err == "meshrt: --mars: expected a.b.c.d:port, got 'nope'\n");
     auto bad = run_command(cli("mars --address not-an-ip"));
     CHECK(bad.exit_code != 0);
     CHECK(bad.err == "meshrt: cannot bind mesh socket: 'not-an-ip' is not an IPv4 address\n");
