@@ -49,12 +49,12 @@ struct mars_state {
 
 using mars_actor = caf::stateful_actor<mars_state>;
 
-void answer(mars_actor* self, const std::string& peer, const std::string& app, uint64_t epoch,
-            uint64_t version) {
+/// Sends one message back to a node (or an operator's status client).
+void reply(mars_actor* self, const std::string& peer, const mars_message& msg) {
   auto& st = self->state;
-  auto reply = encode(mars_message{st.reg->delta_since(app, epoch, version)});
-  st.bytes_out += reply.size();
-  self->send(st.transport, mesh_send_atom::value, peer, std::move(reply), true);
+  auto bytes = encode(msg);
+  st.bytes_out += bytes.size();
+  self->send(st.transport, mesh_send_atom::value, peer, std::move(bytes), true);
 }
 
 void handle(mars_actor* self, const std::string& peer, const byte_buffer& bytes) {
@@ -75,7 +75,7 @@ void handle(mars_actor* self, const std::string& peer, const byte_buffer& bytes)
     if (st.reg->announce(a->app, a->record, steady_us()))
       log->debug("{} in app '{}': {} {} {}", peer, a->app, a->record.type, a->record.role,
                  to_string(a->record.status));
-    answer(self, peer, a->app, a->epoch, a->version);
+    reply(self, peer, st.reg->delta_since(a->app, a->epoch, a->version));
   } else if (auto* l = std::get_if<mars_leave>(&*msg)) {
     if (st.reg->remove(l->app, peer, steady_us()))
       log->info("{} left app '{}'", peer, l->app);
@@ -90,14 +90,12 @@ void handle(mars_actor* self, const std::string& peer, const byte_buffer& bytes)
       log->warn("dropped shared data from {}: {}", peer, e.what());
     }
   } else if (auto* q = std::get_if<mars_status_request>(&*msg)) {
-    mars_status reply;
+    mars_status status;
     auto now = steady_us();
     for (auto& e : st.reg->nodes(q->app))
-      reply.nodes.push_back({std::move(e.record), (now - std::min(now, e.last_seen_us)) / 1000});
-    reply.shared = st.reg->shared(q->app);
-    auto bytes = encode(mars_message{std::move(reply)});
-    st.bytes_out += bytes.size();
-    self->send(st.transport, mesh_send_atom::value, peer, std::move(bytes), true);
+      status.nodes.push_back({std::move(e.record), (now - std::min(now, e.last_seen_us)) / 1000});
+    status.shared = st.reg->shared(q->app);
+    reply(self, peer, status);
   } else {
     ++st.rejected;
     log->warn("dropped a message from {}: views and status go from MARS, not to it", peer);
