@@ -12,6 +12,20 @@ std::string host_of(const std::string& endpoint) {
   return colon == std::string::npos ? endpoint : endpoint.substr(0, colon);
 }
 
+/// Erases the entries of `map` whose key is not in `keep`, reporting each.
+template<class Map>
+void drop_missing(Map& map, const std::set<std::string>& keep, view_event::kind what,
+                  std::vector<view_event>& events) {
+  for (auto i = map.begin(); i != map.end();) {
+    if (keep.count(i->first) == 0) {
+      events.push_back({what, i->first});
+      i = map.erase(i);
+    } else {
+      ++i;
+    }
+  }
+}
+
 } // namespace
 
 std::vector<view_event> cluster_view::apply(const view_delta& delta) {
@@ -43,28 +57,14 @@ std::vector<view_event> cluster_view::apply(const view_delta& delta) {
   };
   if (delta.full) {
     // Whatever the full view lacks is gone.
-    std::set<std::string> present;
+    std::set<std::string> addresses;
     for (const auto& rec : delta.upserts)
-      present.insert(rec.mesh_address);
-    for (auto i = nodes_.begin(); i != nodes_.end();) {
-      if (present.count(i->first) == 0) {
-        events.push_back({kind::node_left, i->first});
-        i = nodes_.erase(i);
-      } else {
-        ++i;
-      }
-    }
+      addresses.insert(rec.mesh_address);
+    drop_missing(nodes_, addresses, kind::node_left, events);
     std::set<std::string> keys;
     for (const auto& kv : delta.shared_set)
       keys.insert(kv.first);
-    for (auto i = shared_.begin(); i != shared_.end();) {
-      if (keys.count(i->first) == 0) {
-        events.push_back({kind::shared_removed, i->first});
-        i = shared_.erase(i);
-      } else {
-        ++i;
-      }
-    }
+    drop_missing(shared_, keys, kind::shared_removed, events);
   }
   for (const auto& rec : delta.upserts)
     upsert(rec);

@@ -9,6 +9,7 @@
 #include "actors/registry.hpp"
 #include "runtime/logging.hpp"
 #include "transport/atoms.hpp"
+#include "transport/clock.hpp"
 #include "transport/transport_actor.hpp"
 
 namespace meshrt {
@@ -21,18 +22,6 @@ using transport::received_atom;
 using transport::tick_atom;
 using setup_atom = caf::atom_constant<caf::atom("setup")>;
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
-
-uint64_t steady_us() {
-  using namespace std::chrono;
-  return static_cast<uint64_t>(
-    duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count());
-}
-
-uint64_t wall_us() {
-  using namespace std::chrono;
-  return static_cast<uint64_t>(
-    duration_cast<microseconds>(system_clock::now().time_since_epoch()).count());
-}
 
 struct mars_state {
   std::unique_ptr<registry> reg;
@@ -72,12 +61,12 @@ void handle(mars_actor* self, const std::string& peer, const byte_buffer& bytes)
   if (auto* a = std::get_if<mars_announce>(&*msg)) {
     // The address MARS sees is the one others can reach: it is authoritative.
     a->record.mesh_address = peer;
-    if (st.reg->announce(a->app, a->record, steady_us()))
+    if (st.reg->announce(a->app, a->record, steady_micros()))
       log->debug("{} in app '{}': {} {} {}", peer, a->app, a->record.type, a->record.role,
                  to_string(a->record.status));
     reply(self, peer, st.reg->delta_since(a->app, a->epoch, a->version));
   } else if (auto* l = std::get_if<mars_leave>(&*msg)) {
-    if (st.reg->remove(l->app, peer, steady_us()))
+    if (st.reg->remove(l->app, peer, steady_micros()))
       log->info("{} left app '{}'", peer, l->app);
   } else if (auto* s = std::get_if<mars_shared>(&*msg)) {
     try {
@@ -91,7 +80,7 @@ void handle(mars_actor* self, const std::string& peer, const byte_buffer& bytes)
     }
   } else if (auto* q = std::get_if<mars_status_request>(&*msg)) {
     mars_status status;
-    auto now = steady_us();
+    auto now = steady_micros();
     for (auto& e : st.reg->nodes(q->app))
       status.nodes.push_back({std::move(e.record), (now - std::min(now, e.last_seen_us)) / 1000});
     status.shared = st.reg->shared(q->app);
@@ -107,7 +96,7 @@ caf::behavior mars(mars_actor* self, const mars_config& cfg) {
   st.cfg = cfg;
   registry::options opts;
   opts.expiry_us = cfg.expiry_us;
-  opts.epoch = wall_us(); // a restarted MARS never continues an old numbering
+  opts.epoch = wall_micros(); // a restarted MARS never continues an old numbering
   st.reg = std::make_unique<registry>(opts);
   self->send(self, tick_atom::value);
   if (cfg.metrics_interval_s > 0)
@@ -127,7 +116,7 @@ caf::behavior mars(mars_actor* self, const mars_config& cfg) {
         handle(self, peer, bytes);
     },
     [=](tick_atom) {
-      for (const auto& [app, addr] : self->state.reg->expire(steady_us()))
+      for (const auto& [app, addr] : self->state.reg->expire(steady_micros()))
         logger("mars")->info("{} expired from app '{}' (silent for {} ms)", addr, app,
                              self->state.cfg.expiry_us / 1000);
       self->delayed_send(self, std::chrono::microseconds{self->state.cfg.sweep_interval_us},

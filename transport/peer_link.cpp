@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include "transport/atoms.hpp"
+#include "transport/clock.hpp"
 #include "transport/mesh_error.hpp"
 #include "transport/udp_socket.hpp"
 
@@ -16,19 +17,6 @@ namespace {
 /// New-data packets per flush (about 180 KB): a burst goes out in slices with
 /// the link's mailbox (acks) served in between.
 constexpr size_t packets_per_flush = 128;
-
-uint64_t now_us() {
-  using namespace std::chrono;
-  return static_cast<uint64_t>(
-    duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count());
-}
-
-/// Wall-clock microseconds: larger in every later incarnation of a process.
-uint64_t fresh_epoch() {
-  using namespace std::chrono;
-  return static_cast<uint64_t>(
-    duration_cast<microseconds>(system_clock::now().time_since_epoch()).count());
-}
 
 std::string stats_json(const session& sess) {
   const auto& s = sess.stats();
@@ -65,7 +53,7 @@ std::string stats_json(const session& sess) {
 struct link_parts {
   link_parts(endpoint peer, std::shared_ptr<udp_socket> sock, caf::actor receiver,
              session_options opts, fault_options faults) :
-    sess(opts, fresh_epoch()),
+    sess(opts, wall_micros()),
     peer(peer), peer_name(peer.to_string()), sock(std::move(sock)), receiver(std::move(receiver)),
     faults(faults), inject(faults.active()), retry_timeout_ms(opts.retry_timeout_us / 1000) {
     out.reserve(64 * max_packet_size);
@@ -116,7 +104,7 @@ void send_out(link_parts& st) {
 /// report completions, and arm the timer for the next deadline.
 void pump(peer_link_actor* self) {
   auto& st = *self->state.link;
-  auto now = now_us();
+  auto now = steady_micros();
   auto append = [&](const uint8_t* data, size_t size) {
     st.out.insert(st.out.end(), data, data + size);
     st.out_sizes.push_back(size);
@@ -214,17 +202,17 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
     = std::make_unique<link_parts>(peer, std::move(sock), std::move(receiver), opts, faults);
   return {
     [=](datagram_atom, std::vector<byte_buffer>& datagrams) {
-      auto now = now_us();
+      auto now = steady_micros();
       for (auto& dg : datagrams)
         self->state.link->sess.input(dg.data(), dg.size(), now);
       schedule_flush(self);
     },
     [=](mesh_send_atom, byte_buffer& data, bool reliable) {
-      enqueue(self, std::move(data), reliable, now_us());
+      enqueue(self, std::move(data), reliable, steady_micros());
       schedule_flush(self);
     },
     [=](mesh_send_atom, std::vector<byte_buffer>& batch, bool reliable) {
-      auto now = now_us(); // one clock read per batch
+      auto now = steady_micros(); // one clock read per batch
       for (auto& data : batch)
         enqueue(self, std::move(data), reliable, now);
       schedule_flush(self);

@@ -12,7 +12,7 @@
 #include "actors/cluster_view.hpp"
 #include "actors/mars_protocol.hpp"
 #include "runtime/logging.hpp"
-#include "runtime/system_config.hpp"
+#include "support/test_system.hpp"
 #include "transport/atoms.hpp"
 #include "transport/transport_actor.hpp"
 
@@ -21,16 +21,6 @@ using namespace meshrt::transport;
 using namespace std::chrono_literals;
 
 namespace {
-
-caf::actor_system_config& mars_test_config() {
-  static caf::actor_system_config cfg = [] {
-    caf::actor_system_config c;
-    c.set("scheduler.max-threads", 2);
-    apply_meshrt_defaults(c);
-    return c;
-  }();
-  return cfg;
-}
 
 /// A node reduced to what talks to MARS: a transport, a view, a record.
 struct test_node {
@@ -79,7 +69,7 @@ TEST_SUITE("actors.mars") {
 
   TEST_CASE("nodes find each other through MARS; a silent node expires") {
     set_log_level("warn");
-    caf::actor_system sys{mars_test_config()};
+    caf::actor_system sys{test::test_system_config()};
     mars_config cfg;
     cfg.port = 47650;
     cfg.expiry_us = 300'000;

@@ -18,7 +18,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include "runtime/system_config.hpp"
+#include "support/test_system.hpp"
 #include "transport/atoms.hpp"
 #include "transport/mesh_error.hpp"
 #include "transport/udp_socket.hpp"
@@ -28,17 +28,6 @@ using namespace meshrt::transport;
 using namespace std::chrono_literals;
 
 namespace {
-
-caf::actor_system_config& test_config() {
-  static caf::actor_system_config cfg = [] {
-    caf::actor_system_config c;
-    c.set("scheduler.max-threads", 2);
-    c.set("logger.verbosity", caf::atom("quiet"));
-    apply_meshrt_defaults(c);
-    return c;
-  }();
-  return cfg;
-}
 
 byte_buffer numbered(uint32_t i, size_t size) {
   byte_buffer b(std::max<size_t>(size, 4), static_cast<uint8_t>(i));
@@ -54,7 +43,7 @@ uint32_t number_of(const byte_buffer& b) {
 
 /// Two transports on loopback, each delivering to its own scoped actor.
 struct pair_fixture {
-  caf::actor_system sys{test_config()};
+  caf::actor_system sys{test::test_system_config()};
   caf::scoped_actor at_a{sys};
   caf::scoped_actor at_b{sys};
   caf::actor a;

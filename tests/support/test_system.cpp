@@ -1,0 +1,19 @@
+#include "support/test_system.hpp"
+
+#include <caf/actor_system_config.hpp>
+
+#include "runtime/system_config.hpp"
+
+namespace meshrt::test {
+
+caf::actor_system_config& test_system_config() {
+  static caf::actor_system_config cfg = [] {
+    caf::actor_system_config c;
+    c.set("scheduler.max-threads", 2);
+    apply_meshrt_defaults(c);
+    return c;
+  }();
+  return cfg;
+}
+
+} // namespace meshrt::test

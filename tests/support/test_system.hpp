@@ -1,0 +1,13 @@
+#pragma once
+
+namespace caf {
+class actor_system_config;
+} // namespace caf
+
+namespace meshrt::test {
+
+/// The CAF configuration of live tests: two scheduler threads, as on the
+/// machines here, and meshrt's defaults (error category, scheduler tuning).
+caf::actor_system_config& test_system_config();
+
+} // namespace meshrt::test
