@@ -42,9 +42,11 @@ demo: build
 
 FUZZ_SECONDS ?= 120
 
-# libFuzzer over the packet decoder and the session core, for FUZZ_SECONDS.
+# libFuzzer over the packet decoder and session core, then over MARS's
+# decoder, FUZZ_SECONDS each.
 fuzz: deps
-	tests/fuzz/run.sh $(CURDIR) $(CURDIR)/build-fuzz $(FUZZ_SECONDS)
+	tests/fuzz/run.sh $(CURDIR) $(CURDIR)/build-fuzz $(FUZZ_SECONDS) session
+	tests/fuzz/run.sh $(CURDIR) $(CURDIR)/build-fuzz $(FUZZ_SECONDS) mars
 
 tidy: build
 	run-clang-tidy -quiet -p $(BUILD) '$(CURDIR)/(runtime|transport|actors|dm|apps|benchmarks)/'
