@@ -71,7 +71,7 @@ void handle(mars_actor* self, const std::string& peer, const byte_buffer& bytes)
   } else if (auto* s = std::get_if<mars_shared>(&*msg)) {
     try {
       if (s->remove)
-        st.reg->remove_shared(s->app, s->key);
+        st.reg->remove_shared(s->app, s->key, steady_micros());
       else
         st.reg->set_shared(s->app, s->key, s->value);
     } catch (const std::invalid_argument& e) {

@@ -9,7 +9,6 @@ registry::registry(options opts) : opts_(opts) {
 }
 
 bool registry::announce(const std::string& app, node_record record, uint64_t now_us) {
-  now_hint_us_ = std::max(now_hint_us_, now_us);
   auto& st = apps_[app];
   auto key = record.mesh_address;
   auto i = st.nodes.find(key);
@@ -27,7 +26,6 @@ bool registry::announce(const std::string& app, node_record record, uint64_t now
 }
 
 bool registry::remove(const std::string& app, const std::string& mesh_address, uint64_t now_us) {
-  now_hint_us_ = std::max(now_hint_us_, now_us);
   auto a = apps_.find(app);
   if (a == apps_.end() || a->second.nodes.erase(mesh_address) == 0)
     return false;
@@ -41,7 +39,6 @@ void registry::bury(app_state& st, std::map<std::string, tombstone>& graves,
 }
 
 std::vector<std::pair<std::string, std::string>> registry::expire(uint64_t now_us) {
-  now_hint_us_ = std::max(now_hint_us_, now_us);
   std::vector<std::pair<std::string, std::string>> gone;
   for (auto& [app, st] : apps_) {
     for (auto i = st.nodes.begin(); i != st.nodes.end();) {
@@ -82,11 +79,11 @@ bool registry::set_shared(const std::string& app, const std::string& key, int16_
   return true;
 }
 
-bool registry::remove_shared(const std::string& app, const std::string& key) {
+bool registry::remove_shared(const std::string& app, const std::string& key, uint64_t now_us) {
   auto a = apps_.find(app);
   if (a == apps_.end() || a->second.shared.erase(key) == 0)
     return false;
-  bury(a->second, a->second.removed_shared, key, now_hint_us_);
+  bury(a->second, a->second.removed_shared, key, now_us);
   return true;
 }
 

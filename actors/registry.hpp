@@ -61,7 +61,7 @@ public:
   bool set_shared(const std::string& app, const std::string& key, int16_t value);
 
   /// RemoveSharedData. Returns true if the key existed.
-  bool remove_shared(const std::string& app, const std::string& key);
+  bool remove_shared(const std::string& app, const std::string& key, uint64_t now_us);
 
   /// What changed in `app` after version `since` of incarnation `epoch`.
   /// Version 0, another incarnation or a version from before the oldest
@@ -112,7 +112,6 @@ private:
             uint64_t now_us);
 
   options opts_;
-  uint64_t now_hint_us_ = 0; // latest time seen, for shared data tombstones
   std::map<std::string, app_state> apps_;
 };
 

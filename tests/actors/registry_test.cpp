@@ -99,7 +99,7 @@ TEST_SUITE("actors.registry") {
       std::invalid_argument);
     CHECK_THROWS_AS(reg.set_shared("app", "", 1), std::invalid_argument);
     auto v = reg.version("app");
-    CHECK(reg.remove_shared("app", std::string(54, 'k')));
+    CHECK(reg.remove_shared("app", std::string(54, 'k'), 0));
     CHECK(reg.delta_since("app", 1, v).shared_removed.size() == 1);
   }
 
