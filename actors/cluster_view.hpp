@@ -89,6 +89,11 @@ public:
   /// GetSharedData.
   std::optional<int16_t> shared(const std::string& key) const;
 
+  /// Every shared value, by key.
+  const std::map<std::string, int16_t>& shared_data() const {
+    return shared_;
+  }
+
 private:
   template<class Predicate>
   std::vector<std::string> addresses_where(Predicate pred) const;

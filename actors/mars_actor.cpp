@@ -7,6 +7,7 @@
 
 #include "actors/mars_protocol.hpp"
 #include "actors/registry.hpp"
+#include "actors/transport_owner.hpp"
 #include "runtime/logging.hpp"
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
@@ -20,7 +21,6 @@ using transport::mesh_send_atom;
 using transport::port_atom;
 using transport::received_atom;
 using transport::tick_atom;
-using setup_atom = caf::atom_constant<caf::atom("setup")>;
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
 
 struct mars_state {
@@ -32,6 +32,7 @@ struct mars_state {
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   uint64_t rejected = 0;
+  uint64_t started_us = 0;
 
   static inline const char* name = "meshrt.mars";
 };
@@ -58,20 +59,28 @@ void handle(mars_actor* self, const std::string& peer, const byte_buffer& bytes)
     log->warn("dropped a message from {}: {}", peer, error);
     return;
   }
+  auto now = steady_micros();
   if (auto* a = std::get_if<mars_announce>(&*msg)) {
-    // The address MARS sees is the one others can reach: it is authoritative.
-    a->record.mesh_address = peer;
-    if (st.reg->announce(a->app, a->record, steady_micros()))
-      log->debug("{} in app '{}': {} {} {}", peer, a->app, a->record.type, a->record.role,
-                 to_string(a->record.status));
-    reply(self, peer, st.reg->delta_since(a->app, a->epoch, a->version));
+    if (!a->restore_shared.empty()) {
+      if (auto n = st.reg->restore_shared(a->app, a->restore_shared, now); n > 0)
+        log->info("{} restored {} shared value(s) of app '{}'", peer, n, a->app);
+    }
+    // A guest reads the view without being listed in it.
+    if (!a->guest) {
+      // The address MARS sees is the one others can reach: it is authoritative.
+      a->record.mesh_address = peer;
+      if (st.reg->announce(a->app, a->record, now))
+        log->debug("{} in app '{}': {} {} {}", peer, a->app, a->record.type, a->record.role,
+                   to_string(a->record.status));
+    }
+    reply(self, peer, st.reg->answer(a->app, a->epoch, a->version, now));
   } else if (auto* l = std::get_if<mars_leave>(&*msg)) {
-    if (st.reg->remove(l->app, peer, steady_micros()))
+    if (st.reg->remove(l->app, peer, now))
       log->info("{} left app '{}'", peer, l->app);
   } else if (auto* s = std::get_if<mars_shared>(&*msg)) {
     try {
       if (s->remove)
-        st.reg->remove_shared(s->app, s->key, steady_micros());
+        st.reg->remove_shared(s->app, s->key, now);
       else
         st.reg->set_shared(s->app, s->key, s->value);
     } catch (const std::invalid_argument& e) {
@@ -80,10 +89,13 @@ void handle(mars_actor* self, const std::string& peer, const byte_buffer& bytes)
     }
   } else if (auto* q = std::get_if<mars_status_request>(&*msg)) {
     mars_status status;
-    auto now = steady_micros();
     for (auto& e : st.reg->nodes(q->app))
       status.nodes.push_back({std::move(e.record), (now - std::min(now, e.last_seen_us)) / 1000});
     status.shared = st.reg->shared(q->app);
+    status.uptime_ms = (now - st.started_us) / 1000;
+    status.messages_in = st.messages_in;
+    status.bytes_in = st.bytes_in;
+    status.bytes_out = st.bytes_out;
     reply(self, peer, status);
   } else {
     ++st.rejected;
@@ -97,16 +109,14 @@ caf::behavior mars(mars_actor* self, const mars_config& cfg) {
   registry::options opts;
   opts.expiry_us = cfg.expiry_us;
   opts.epoch = wall_micros(); // a restarted MARS never continues an old numbering
+  st.started_us = steady_micros();
+  opts.warmup_until_us = st.started_us + cfg.warmup_us;
   st.reg = std::make_unique<registry>(opts);
   self->send(self, tick_atom::value);
   if (cfg.metrics_interval_s > 0)
     self->delayed_send(self, std::chrono::seconds{cfg.metrics_interval_s}, metrics_atom::value);
-  self->set_exit_handler([=](caf::exit_msg& msg) {
-    self->send_exit(self->state.transport, caf::exit_reason::user_shutdown);
-    self->quit(msg.reason);
-  });
   return {
-    [=](setup_atom, caf::actor transport, uint16_t port) {
+    [=](transport_ready_atom, caf::actor transport, uint16_t port) {
       self->state.transport = std::move(transport);
       self->state.port = port;
       logger("mars")->info("MARS listening on {}:{}", self->state.cfg.address, port);
@@ -144,18 +154,9 @@ caf::actor spawn_mars(caf::actor_system& sys, const mars_config& cfg) {
   transport::transport_config tc;
   tc.address = cfg.address;
   tc.port = cfg.port;
-  caf::actor t;
-  try {
-    t = transport::spawn_transport(sys, tc, registry_actor);
-  } catch (...) {
-    caf::anon_send_exit(registry_actor, caf::exit_reason::user_shutdown);
-    throw;
-  }
-  caf::scoped_actor self{sys};
-  uint16_t port = 0;
-  self->request(t, caf::infinite, port_atom::value)
-    .receive([&](uint16_t p) { port = p; }, [](caf::error&) {});
-  self->send(registry_actor, setup_atom::value, t, port);
+  // Nodes know MARS by its port: it binds that one or fails, never another.
+  tc.port_attempts = 1;
+  attach_transport(sys, registry_actor, tc);
   return registry_actor;
 }
 

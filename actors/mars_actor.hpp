@@ -12,11 +12,15 @@ namespace meshrt {
 
 /// Settings of `meshrt mars`.
 struct mars_config {
-  /// Address and first port of MARS's mesh socket (scans upward if taken).
+  /// Address and port of MARS's mesh socket (exactly that port: nodes are
+  /// configured with it).
   std::string address = "127.0.0.1";
   uint16_t port = 6789;
   /// A node silent this long is removed (3 heartbeats of 500 ms).
   uint64_t expiry_us = 1'500'000;
+  /// After a start, how long nodes holding a view of an earlier MARS keep it
+  /// (registry::options::warmup_until_us); one expiry period by default.
+  uint64_t warmup_us = 1'500'000;
   /// How often silent nodes are looked for.
   uint64_t sweep_interval_us = 100'000;
   /// Seconds between metrics lines on the "mars" logger; 0: none.

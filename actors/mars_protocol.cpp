@@ -22,15 +22,17 @@ enum class kind : uint8_t {
 // The wire shapes, as msgpack arrays.
 using record_t = std::tuple<std::string, std::string, std::string, std::string, uint8_t,
                             std::map<std::string, byte_buffer>>;
-using announce_t = std::tuple<uint8_t, std::string, record_t, uint64_t, uint64_t>;
+using shared_list_t = std::vector<std::pair<std::string, int16_t>>;
+using announce_t
+  = std::tuple<uint8_t, std::string, record_t, uint64_t, uint64_t, bool, shared_list_t>;
 using leave_t = std::tuple<uint8_t, std::string, std::string>;
 using shared_t = std::tuple<uint8_t, std::string, std::string, int16_t, bool>;
 using view_t
   = std::tuple<uint8_t, uint64_t, uint64_t, bool, std::vector<record_t>, std::vector<std::string>,
                std::vector<std::pair<std::string, int16_t>>, std::vector<std::string>>;
 using status_request_t = std::tuple<uint8_t, std::string>;
-using status_t = std::tuple<uint8_t, std::vector<std::pair<record_t, uint64_t>>,
-                            std::vector<std::pair<std::string, int16_t>>>;
+using status_t = std::tuple<uint8_t, std::vector<std::pair<record_t, uint64_t>>, shared_list_t,
+                            uint64_t, uint64_t, uint64_t, uint64_t>;
 
 record_t to_tuple(const node_record& r) {
   return {r.mesh_address, r.public_endpoint, r.type, r.role, static_cast<uint8_t>(r.status),
@@ -61,7 +63,7 @@ byte_buffer pack(const T& x) {
 struct encoder {
   byte_buffer operator()(const mars_announce& m) const {
     return pack(announce_t{static_cast<uint8_t>(kind::announce), m.app, to_tuple(m.record), m.epoch,
-                           m.version});
+                           m.version, m.guest, m.restore_shared});
   }
   byte_buffer operator()(const mars_leave& m) const {
     return pack(leave_t{static_cast<uint8_t>(kind::leave), m.app, m.mesh_address});
@@ -85,7 +87,8 @@ struct encoder {
     nodes.reserve(m.nodes.size());
     for (const auto& e : m.nodes)
       nodes.emplace_back(to_tuple(e.record), e.last_seen_ms);
-    return pack(status_t{static_cast<uint8_t>(kind::status), nodes, m.shared});
+    return pack(status_t{static_cast<uint8_t>(kind::status), nodes, m.shared, m.uptime_ms,
+                         m.messages_in, m.bytes_in, m.bytes_out});
   }
 };
 
@@ -103,8 +106,9 @@ std::optional<mars_message> decode(const msgpack::object& obj, std::string& erro
         error = "announce with an unknown node status";
         return std::nullopt;
       }
-      return mars_announce{std::move(std::get<1>(t)), std::move(*rec), std::get<3>(t),
-                           std::get<4>(t)};
+      return mars_announce{
+        std::move(std::get<1>(t)), std::move(*rec), std::get<3>(t), std::get<4>(t), std::get<5>(t),
+        std::move(std::get<6>(t))};
     }
     case kind::leave: {
       auto t = obj.as<leave_t>();
@@ -150,6 +154,10 @@ std::optional<mars_message> decode(const msgpack::object& obj, std::string& erro
         st.nodes.push_back({std::move(*rec), age});
       }
       st.shared = std::move(std::get<2>(t));
+      st.uptime_ms = std::get<3>(t);
+      st.messages_in = std::get<4>(t);
+      st.bytes_in = std::get<5>(t);
+      st.bytes_out = std::get<6>(t);
       return st;
     }
   }

@@ -18,6 +18,12 @@ struct mars_announce {
   node_record record;
   uint64_t epoch = 0;
   uint64_t version = 0;
+  /// A guest (mesh-api.txt, Guest) gets the view but is not listed in it.
+  bool guest = false;
+  /// After a MARS restart: the shared data the node's view still holds, so
+  /// that a restarted MARS gets back what it forgot (it keeps shared data in
+  /// memory only). Empty otherwise.
+  std::vector<std::pair<std::string, int16_t>> restore_shared;
 };
 
 /// A node leaving on purpose (after SIGTERM and draining).
@@ -48,6 +54,11 @@ struct mars_status {
   };
   std::vector<entry> nodes;
   std::vector<std::pair<std::string, int16_t>> shared;
+  /// MARS's own counters, for operators and `meshrt bench membership`.
+  uint64_t uptime_ms = 0;
+  uint64_t messages_in = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
 };
 
 /// Everything that travels between nodes and MARS. MARS answers every

@@ -114,6 +114,33 @@ view_delta registry::delta_since(const std::string& app, uint64_t epoch, uint64_
   return result;
 }
 
+view_delta registry::answer(const std::string& app, uint64_t epoch, uint64_t since,
+                            uint64_t now_us) const {
+  if (warming_up(now_us) && epoch != 0 && epoch != opts_.epoch) {
+    view_delta keep_yours;
+    keep_yours.epoch = opts_.epoch;
+    return keep_yours;
+  }
+  return delta_since(app, epoch, since);
+}
+
+size_t registry::restore_shared(const std::string& app,
+                                const std::vector<std::pair<std::string, int16_t>>& values,
+                                uint64_t now_us) {
+  if (!warming_up(now_us))
+    return 0;
+  size_t taken = 0;
+  auto& st = apps_[app];
+  for (const auto& [key, value] : values) {
+    if (key.empty() || key.size() > max_shared_key_length || st.shared.count(key) > 0
+        || st.removed_shared.count(key) > 0)
+      continue;
+    st.shared[key] = stamped_value{value, ++st.version};
+    ++taken;
+  }
+  return taken;
+}
+
 uint64_t registry::version(const std::string& app) const {
   auto a = apps_.find(app);
   return a == apps_.end() ? 0 : a->second.version;

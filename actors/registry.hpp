@@ -34,6 +34,12 @@ public:
     /// This registry's incarnation; MARS uses its start time (wall clock),
     /// so a restarted MARS never continues an old numbering.
     uint64_t epoch = 1;
+    /// Until this time (same clock as every `now_us`), the registry is
+    /// warming up after a start: nodes that hold a view of an earlier
+    /// incarnation get an empty answer instead of a full view, so that they
+    /// do not see every node that has not re-announced yet leave and come
+    /// back. One expiry period is enough for every live node to re-announce.
+    uint64_t warmup_until_us = 0;
   };
 
   /// One node as `meshrt status` shows it.
@@ -67,6 +73,29 @@ public:
   /// Version 0, another incarnation or a version from before the oldest
   /// tombstone gives the full view.
   view_delta delta_since(const std::string& app, uint64_t epoch, uint64_t since) const;
+
+  /// The answer to a node's heartbeat holding version `since` of incarnation
+  /// `epoch`: delta_since, except while warming up, when a node holding a
+  /// view of an earlier incarnation gets an empty, partial delta of this one
+  /// (it keeps its view; cluster_view ignores such a delta).
+  view_delta answer(const std::string& app, uint64_t epoch, uint64_t since, uint64_t now_us) const;
+
+  /// While warming up: shared data a node's view still holds from before a
+  /// restart is taken back, unless the key is known or was removed since.
+  /// Keys longer than max_shared_key_length are skipped. Returns how many
+  /// were taken.
+  size_t restore_shared(const std::string& app,
+                        const std::vector<std::pair<std::string, int16_t>>& values,
+                        uint64_t now_us);
+
+  /// True until options::warmup_until_us.
+  bool warming_up(uint64_t now_us) const {
+    return now_us < opts_.warmup_until_us;
+  }
+
+  uint64_t epoch() const {
+    return opts_.epoch;
+  }
 
   /// The current version of `app`'s view (0 if the app is unknown).
   uint64_t version(const std::string& app) const;

@@ -1,7 +1,9 @@
 #include "transport/endpoint.hpp"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 namespace meshrt::transport {
 
@@ -40,6 +42,20 @@ void endpoint::to_sockaddr(sockaddr_in& sa) const {
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(address);
   sa.sin_port = htons(port);
+}
+
+std::optional<std::string> resolve_ipv4(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr)
+    return std::nullopt;
+  char text[INET_ADDRSTRLEN] = {};
+  const auto* sa = reinterpret_cast<const sockaddr_in*>(found->ai_addr);
+  inet_ntop(AF_INET, &sa->sin_addr, text, sizeof(text));
+  freeaddrinfo(found);
+  return std::string{text};
 }
 
 } // namespace meshrt::transport

@@ -31,6 +31,10 @@ struct endpoint {
   }
 };
 
+/// The first IPv4 address of a host name or dotted address (getaddrinfo;
+/// may block on DNS); nullopt if it does not resolve.
+std::optional<std::string> resolve_ipv4(const std::string& host);
+
 } // namespace meshrt::transport
 
 template<>

@@ -19,6 +19,10 @@ std::string to_string(mesh_errc code) {
       return "message_too_large";
     case mesh_errc::invalid_address:
       return "invalid_address";
+    case mesh_errc::unknown_node:
+      return "unknown_node";
+    case mesh_errc::invalid_argument:
+      return "invalid_argument";
   }
   return "unknown_error";
 }

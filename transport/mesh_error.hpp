@@ -20,6 +20,12 @@ enum class mesh_errc : uint8_t {
   message_too_large = 2,
   /// A mesh address that is not "a.b.c.d:port".
   invalid_address = 3,
+  /// A node query named a mesh address or public endpoint that is not in
+  /// the cluster view.
+  unknown_node = 4,
+  /// An argument the reference rejects, e.g. a shared data key over 54
+  /// characters.
+  invalid_argument = 5,
 };
 
 /// "network_error", ...

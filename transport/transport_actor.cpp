@@ -136,7 +136,8 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
 
 caf::actor spawn_transport(caf::actor_system& sys, const transport_config& cfg,
                            const caf::actor& receiver) {
-  auto sock = std::make_shared<udp_socket>(udp_socket::bind_scan(cfg.address, cfg.port));
+  auto sock
+    = std::make_shared<udp_socket>(udp_socket::bind_scan(cfg.address, cfg.port, cfg.port_attempts));
   return sys.spawn(transport, std::move(sock), cfg, receiver);
 }
 

@@ -19,6 +19,8 @@ struct transport_config {
   std::string address = "127.0.0.1";
   /// `port`: first port tried; the transport binds the first free one above.
   uint16_t port = 8000;
+  /// How many ports from `port` upward are tried (1: exactly `port`).
+  int port_attempts = 100;
   /// retryInterval, retryTimeout, sendInterval, windows.
   session_options session;
   /// Seeded fault injection on outgoing datagrams (tests, benchmarks).

@@ -45,7 +45,8 @@ struct test_node {
 
   /// One heartbeat and its answer; false if none came within a second.
   bool heartbeat(const std::string& app = "app") {
-    auto msg = encode(mars_message{mars_announce{app, record, view.epoch(), view.version()}});
+    auto msg
+      = encode(mars_message{mars_announce{app, record, view.epoch(), view.version(), false, {}}});
     self->send(transport, mesh_send_atom::value, mars, std::move(msg), true);
     bool answered = false;
     self->receive(

@@ -35,11 +35,15 @@ T round_trip(const T& x) {
 TEST_SUITE("actors.mars_protocol") {
 
   TEST_CASE("every message round-trips") {
-    auto a = round_trip(mars_announce{"game", sample(), 77, 12});
+    auto a = round_trip(mars_announce{"game", sample(), 77, 12, false, {{"k", 3}}});
     CHECK(a.app == "game");
     CHECK(a.record == sample());
     CHECK(a.epoch == 77);
     CHECK(a.version == 12);
+    CHECK_FALSE(a.guest);
+    REQUIRE(a.restore_shared.size() == 1);
+    CHECK(a.restore_shared[0].second == 3);
+    CHECK(round_trip(mars_announce{"game", sample(), 0, 0, true, {}}).guest);
     auto l = round_trip(mars_leave{"game", "127.0.0.1:8000"});
     CHECK(l.mesh_address == "127.0.0.1:8000");
     auto s = round_trip(mars_shared{"game", "rooms", -3, true});
@@ -61,6 +65,21 @@ TEST_SUITE("actors.mars_protocol") {
     CHECK(v.removed == d.removed);
     CHECK(v.shared_set == d.shared_set);
     CHECK(v.shared_removed == d.shared_removed);
+    mars_status st;
+    st.nodes.push_back({sample(), 120});
+    st.shared = {{"rooms", 4}};
+    st.uptime_ms = 9000;
+    st.messages_in = 10;
+    st.bytes_in = 490;
+    st.bytes_out = 190;
+    auto back = round_trip(st);
+    REQUIRE(back.nodes.size() == 1);
+    CHECK(back.nodes[0].last_seen_ms == 120);
+    CHECK(back.shared == st.shared);
+    CHECK(back.uptime_ms == 9000);
+    CHECK(back.messages_in == 10);
+    CHECK(back.bytes_in == 490);
+    CHECK(back.bytes_out == 190);
   }
 
   TEST_CASE("a heartbeat and an empty answer are small") {
@@ -68,7 +87,7 @@ TEST_SUITE("actors.mars_protocol") {
     r.mesh_address = "10.20.30.40:8000";
     r.type = "HTTP";
     r.role = "HTTP";
-    auto heartbeat = encode(mars_announce{"app", r, 1763700000000000, 1234});
+    auto heartbeat = encode(mars_announce{"app", r, 1763700000000000, 1234, false, {}});
     view_delta empty;
     empty.epoch = 1763700000000000;
     empty.version = 1234;
@@ -93,7 +112,7 @@ TEST_SUITE("actors.mars_protocol") {
     CHECK(!decode_mars({0xdd, 0xff, 0xff, 0xff, 0xff}, error));
     CHECK(error.rfind("malformed MARS message: ", 0) == 0);
     CHECK(!decode_mars({0xdf, 0xff, 0xff, 0xff, 0xff}, error)); // the same as a map
-    auto bad_status = encode(mars_message{mars_announce{"a", sample(), 0, 0}});
+    auto bad_status = encode(mars_message{mars_announce{"a", sample(), 0, 0, false, {}}});
     // The record is [address, endpoint, type, role, status, values]: the status
     // is the byte right after the role, the second "UDP" (0xa3 'U' 'D' 'P').
     const uint8_t role[] = {0xa3, 'U', 'D', 'P'};
@@ -105,7 +124,7 @@ TEST_SUITE("actors.mars_protocol") {
     CHECK(error == "announce with an unknown node status");
     std::mt19937 rng{5};
     for (int i = 0; i < 2000; ++i) {
-      auto bytes = encode(mars_message{mars_announce{"app", sample(), 1, 2}});
+      auto bytes = encode(mars_message{mars_announce{"app", sample(), 1, 2, false, {}}});
       bytes[rng() % bytes.size()] = static_cast<uint8_t>(rng());
       bytes.resize(rng() % (bytes.size() + 1));
       decode_mars(bytes, error); // must return, whatever it decides

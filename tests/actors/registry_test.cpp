@@ -44,7 +44,7 @@ TEST_SUITE("actors.registry") {
   }
 
   TEST_CASE("silent nodes expire; removals reach deltas") {
-    registry reg{{1'500'000, 30'000'000, 1}};
+    registry reg{{1'500'000, 30'000'000, 1, 0}};
     reg.announce("app", node("a:1"), 0);
     reg.announce("app", node("b:1"), 0);
     auto v = reg.version("app");
@@ -61,7 +61,7 @@ TEST_SUITE("actors.registry") {
   }
 
   TEST_CASE("full views: first contact, forgotten tombstones, another incarnation") {
-    registry reg{{1'000'000, 2'000'000, 7}};
+    registry reg{{1'000'000, 2'000'000, 7, 0}};
     reg.announce("app", node("a:1"), 0);
     reg.announce("app", node("b:1"), 0);
     CHECK(reg.delta_since("app", 7, 0).full);
@@ -103,9 +103,33 @@ TEST_SUITE("actors.registry") {
     CHECK(reg.delta_since("app", 1, v).shared_removed.size() == 1);
   }
 
+  TEST_CASE("a warming registry keeps old views and takes back what it forgot") {
+    registry reg{{1'500'000, 30'000'000, 9, 1'000'000}};
+    reg.announce("app", node("10.0.0.1:8000", "HTTP"), 0);
+    // A node holding a view of incarnation 8 keeps it for now...
+    auto keep = reg.answer("app", 8, 40, 500'000);
+    CHECK(keep.epoch == 9);
+    CHECK(!keep.full);
+    CHECK(keep.empty());
+    // ...a fresh node gets what there is, and so does everyone once warm.
+    CHECK(reg.answer("app", 0, 0, 500'000).full);
+    CHECK(reg.answer("app", 8, 40, 1'000'000).full);
+    // Forgotten shared data comes back while warming, never over a newer
+    // value or a removal, and not once warm.
+    REQUIRE(reg.set_shared("app", "newer", 1));
+    REQUIRE(reg.set_shared("app", "gone", 1));
+    REQUIRE(reg.remove_shared("app", "gone", 0));
+    std::vector<std::pair<std::string, int16_t>> old_values{
+      {"rooms", 5}, {"newer", 7}, {"gone", 3}, {std::string(55, 'k'), 1}};
+    CHECK(reg.restore_shared("app", old_values, 500'000) == 1);
+    CHECK(reg.shared("app")
+          == std::vector<std::pair<std::string, int16_t>>{{"newer", 1}, {"rooms", 5}});
+    CHECK(reg.restore_shared("app", {{"late", 1}}, 1'000'000) == 0);
+  }
+
   TEST_CASE("200 nodes converge; steady state sends nothing; failures and restarts heal") {
     constexpr int n = 200;
-    registry mars{{1'500'000, 30'000'000, 1}};
+    registry mars{{1'500'000, 30'000'000, 1, 0}};
     std::vector<cluster_view> views(n);
     std::vector<node_record> records;
     for (int i = 0; i < n; ++i)
@@ -138,23 +162,39 @@ TEST_SUITE("actors.registry") {
     for (int i = 0; i < n; ++i)
       if (i != 7)
         REQUIRE(views[i].find(records[7].mesh_address) == nullptr);
-    // MARS restarts empty with a new incarnation; nodes re-announce.
-    mars = registry{{1'500'000, 30'000'000, 2}};
+    // MARS restarts empty with a new incarnation and warms up for one
+    // expiry period. Nodes re-announce one by one, each applying its answer
+    // at once, and offer back the shared data their views hold.
+    REQUIRE(mars.set_shared("app", "rooms", 12));
+    heartbeat_round(7);
+    mars = registry{{1'500'000, 30'000'000, 2, now + 1'500'000}};
     std::vector<size_t> spurious(n);
-    for (int i = 0; i < n; ++i) {
-      if (i == 7)
-        continue;
-      mars.announce("app", records[i], now);
+    std::vector<uint64_t> answering(n);
+    for (int round = 0; round < 5; ++round) {
+      for (int i = 0; i < n; ++i) {
+        if (i == 7)
+          continue;
+        std::vector<std::pair<std::string, int16_t>> restore;
+        if (answering[i] != 0 && answering[i] != views[i].epoch())
+          restore.assign(views[i].shared_data().begin(), views[i].shared_data().end());
+        mars.restore_shared("app", restore, now);
+        mars.announce("app", records[i], now);
+        auto d = mars.answer("app", views[i].epoch(), views[i].version(), now);
+        answering[i] = d.epoch;
+        spurious[i] += views[i].apply(d).size();
+      }
+      mars.expire(now);
+      now += 500'000;
     }
+    // The view came back whole with the shared data, and nobody saw nodes
+    // leave and rejoin.
     for (int i = 0; i < n; ++i) {
       if (i == 7)
         continue;
-      auto events = views[i].apply(mars.delta_since("app", views[i].epoch(), views[i].version()));
-      spurious[i] = events.size();
       REQUIRE(views[i].size() == n - 1);
       CHECK(views[i].epoch() == 2);
+      CHECK(views[i].shared("rooms") == int16_t{12});
     }
-    // The view came back whole, and nobody saw nodes leave and rejoin.
     CHECK(*std::max_element(spurious.begin(), spurious.end()) == 0);
   }
 

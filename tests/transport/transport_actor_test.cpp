@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <random>
 #include <thread>
 
@@ -136,18 +135,6 @@ size_t thread_count() {
   for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator{"/proc/self/task"})
     ++n;
   return n;
-}
-
-/// The names of this process's threads, for failure messages.
-std::string thread_names() {
-  std::string out;
-  for (auto& entry : std::filesystem::directory_iterator{"/proc/self/task"}) {
-    std::ifstream comm{entry.path() / "comm"};
-    std::string name;
-    std::getline(comm, name);
-    out += name + " ";
-  }
-  return out;
 }
 
 } // namespace

@@ -1,0 +1,116 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "runtime/config.hpp"
+
+namespace caf {
+class actor;
+class actor_system;
+} // namespace caf
+
+namespace meshrt {
+
+/// What a node is, beyond the mesh settings of its config file.
+struct node_options {
+  /// The namespace in MARS (SetAppName); nodes of other apps are invisible.
+  std::string app = "default";
+  /// Node type: "HTTP", "UDP", "TCP" or a custom one (SetNodeType).
+  std::string type = "HTTP";
+  /// Node role (the server's protocol: HTTP, UDP, TCP or DGS). Empty: the
+  /// type, when the type is one of those, else "HTTP".
+  std::string role;
+  /// Where clients reach this node ("host:port"; SetEndPoint); may be empty.
+  std::string public_endpoint;
+  /// Guest: sends and receives mesh messages, reads the view, is not listed.
+  bool guest = false;
+  /// Heartbeat to MARS; MARS removes a node silent for 3 of them.
+  std::chrono::milliseconds heartbeat{500};
+  /// After `leave`: how long the node stays listed as offline before it
+  /// leaves MARS, so that peers see "offline, then gone".
+  std::chrono::milliseconds drain{1000};
+};
+
+/// The role a node of `type` has when none is given.
+std::string default_role(const std::string& type);
+
+/// Spawns a mesh node: a transport bound to cfg.mesh.address and the first
+/// free port from cfg.mesh.port, heartbeats to MARS (cfg.mesh.mars_address,
+/// mars_port; the name is resolved again after marsAddressCacheTTL), and the
+/// cached cluster view. Throws std::runtime_error if no port can be bound.
+///
+/// Queries, answered from the view (refreshed every heartbeat; the
+/// reference's "cache is two seconds"):
+/// - (whoami_atom) -> node_record: this node (GetMyEndPoint,
+///   GetMyNodeEndPoint, GetNodeType, GetNodeRole, GetMyNodeValue,
+///   IsMyNodeOnline / Taken / Offline).
+/// - (node_atom, std::string mesh_address) -> node_record, or the error
+///   mesh_errc::unknown_node (GetNode, GetNodeEndPoint, GetNodeTypeByAddress,
+///   GetNodeRoleByAddress, GetNodeValue(s), IsNodeOnline / Taken / Offline).
+/// - (by_endpoint_atom, std::string public_endpoint) -> node_record, or
+///   unknown_node (GetNodeByEndPoint, GetNodeMeshEndpoint).
+/// - (addresses_atom, std::vector<std::string> ignore) ->
+///   std::vector<std::string> (GetNodeAddresses).
+/// - (by_type_atom, std::string type) -> std::vector<std::string>, any
+///   status (GetNodeAddressesByType).
+/// - (by_role_atom, std::string role) -> std::vector<std::string>.
+/// - (types_atom) -> std::vector<std::string> (GetNodeTypes).
+/// - (role_of_type_atom, std::string type) -> std::string (GetNodeRoleByType).
+/// - (random_node_atom, std::string type) -> std::string: an online node of
+///   that type, "" if none (GetRandomNodeAddressByType).
+/// - (sibling_atom) -> std::string: an online node of this node's type other
+///   than itself, "" if none (GetSiblingNodeAddress).
+/// - (other_public_atom) -> std::vector<std::string>
+///   (GetNodesWithDifferentPublicAddr).
+/// - (shared_atom, std::string key) -> (int16_t value, bool found)
+///   (GetSharedData).
+/// - (member_atom) -> bool: MARS answered within the last 2 s
+///   (IsPartOfCluster).
+/// - (stats_atom) -> std::string: counters as one JSON object.
+///
+/// Commands, each answered with caf::unit (or an error) once applied locally;
+/// MARS and the other nodes learn them with the next heartbeat, which is
+/// sent at once:
+/// - (set_value_atom, std::string name, byte_buffer msgpack_value)
+///   (SetNodeValue; the value is one msgpack object).
+/// - (set_type_atom, std::string type) (SetNodeType; the role stays).
+/// - (set_role_atom, std::string role) (SetNodeRole).
+/// - (set_endpoint_atom, std::string public_endpoint) (SetEndPoint).
+/// - (set_status_atom, node_status) (SetStatus).
+/// - (set_shared_atom, std::string key, int16_t value) (SetSharedData):
+///   keys of 1 to 54 characters, else mesh_errc::invalid_argument.
+/// - (remove_shared_atom, std::string key) -> bool: whether the view held
+///   the key (RemoveSharedData).
+/// - (subscribe_atom, caf::actor) / (unsubscribe_atom, caf::actor): events
+///   below go to the actor; one that subscribes after ready or the initial
+///   sync gets those at once.
+/// - (wait_latest_atom) -> caf::unit once two more updates from MARS have
+///   been applied (WaitForLatestNodeData).
+/// - (handle_atom, uint16_t command, caf::actor handler): mesh messages with
+///   that command go to `handler` as (mesh_message_atom, uint16_t command,
+///   std::string sender, byte_buffer payload).
+/// - (send_atom, uint16_t command, std::string mesh_address, byte_buffer
+///   payload) and (usend_atom, ...): a reliable / unreliable mesh message
+///   (Send, USend). A reliable send that fails comes back to the sender as
+///   (transport::send_failed_atom, std::string peer, caf::error).
+/// - (leave_atom) -> caf::unit: SIGTERM's path: status offline at once,
+///   `drain` later a leave message to MARS, then the node exits.
+///
+/// Events: (ready_atom) once the socket is bound; (initial_sync_atom) after
+/// the first view from MARS; (update_atom) before and (updated_atom) after
+/// each answer from MARS is applied; (shared_updated_atom, std::string key,
+/// int16_t value); (shared_removed_atom, std::string key);
+/// (node_joined_atom, std::string addr); (node_left_atom, std::string addr);
+/// (node_status_atom, std::string addr, node_status);
+/// (node_changed_atom, std::string addr) for type, role, endpoint or values;
+/// (mars_sync_atom, uint64_t incarnation) when the node first syncs with a
+/// MARS incarnation (the initial sync and after each MARS restart);
+/// (mars_lost_atom) when MARS stops answering.
+///
+/// With cfg.mesh.strict_check_for_external, mesh messages from addresses
+/// that are neither in the view nor MARS are dropped and counted.
+caf::actor spawn_node(caf::actor_system& sys, const config& cfg, const node_options& opts);
+
+} // namespace meshrt

@@ -1,0 +1,68 @@
+#pragma once
+
+// The vocabulary of the node actor: what an application sends it, and the
+// events it sends to subscribers. The shape of each message is documented
+// with spawn_node (actors/node_actor.hpp).
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include "actors/node_record.hpp"
+
+namespace meshrt {
+
+// -- queries (answered from the cached view) ---------------------------------
+
+using whoami_atom = caf::atom_constant<caf::atom("whoami")>;
+using node_atom = caf::atom_constant<caf::atom("node")>;
+using by_endpoint_atom = caf::atom_constant<caf::atom("byendpoint")>;
+using addresses_atom = caf::atom_constant<caf::atom("addresses")>;
+using by_type_atom = caf::atom_constant<caf::atom("bytype")>;
+using by_role_atom = caf::atom_constant<caf::atom("byrole")>;
+using types_atom = caf::atom_constant<caf::atom("types")>;
+using role_of_type_atom = caf::atom_constant<caf::atom("roleoftype")>;
+using random_node_atom = caf::atom_constant<caf::atom("randomnode")>;
+using sibling_atom = caf::atom_constant<caf::atom("sibling")>;
+using other_public_atom = caf::atom_constant<caf::atom("otherpub")>;
+using shared_atom = caf::atom_constant<caf::atom("shared")>;
+using member_atom = caf::atom_constant<caf::atom("member")>;
+
+// -- commands ----------------------------------------------------------------
+
+using set_value_atom = caf::atom_constant<caf::atom("setvalue")>;
+using set_type_atom = caf::atom_constant<caf::atom("settype")>;
+using set_role_atom = caf::atom_constant<caf::atom("setrole")>;
+using set_endpoint_atom = caf::atom_constant<caf::atom("setendpt")>;
+using set_status_atom = caf::atom_constant<caf::atom("setstatus")>;
+using set_shared_atom = caf::atom_constant<caf::atom("setshared")>;
+using remove_shared_atom = caf::atom_constant<caf::atom("rmshared")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscrib")>;
+using wait_latest_atom = caf::atom_constant<caf::atom("waitlatest")>;
+using handle_atom = caf::atom_constant<caf::atom("handle")>;
+using send_atom = caf::atom_constant<caf::atom("send")>;
+using usend_atom = caf::atom_constant<caf::atom("usend")>;
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+// -- events (to subscribers) -------------------------------------------------
+
+using ready_atom = caf::atom_constant<caf::atom("ready")>;
+using initial_sync_atom = caf::atom_constant<caf::atom("initsync")>;
+using update_atom = caf::atom_constant<caf::atom("update")>;
+using updated_atom = caf::atom_constant<caf::atom("updated")>;
+using shared_updated_atom = caf::atom_constant<caf::atom("sharedset")>;
+using shared_removed_atom = caf::atom_constant<caf::atom("sharedrm")>;
+using node_joined_atom = caf::atom_constant<caf::atom("joined")>;
+using node_left_atom = caf::atom_constant<caf::atom("left")>;
+using node_status_atom = caf::atom_constant<caf::atom("nodestatus")>;
+using node_changed_atom = caf::atom_constant<caf::atom("nodechange")>;
+using mars_sync_atom = caf::atom_constant<caf::atom("marssync")>;
+using mars_lost_atom = caf::atom_constant<caf::atom("marslost")>;
+using mesh_message_atom = caf::atom_constant<caf::atom("meshmsg")>;
+
+} // namespace meshrt
+
+// Node records and statuses travel between actors of one process only.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshrt::node_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshrt::node_status)

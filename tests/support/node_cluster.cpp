@@ -1,0 +1,125 @@
+#include "support/node_cluster.hpp"
+
+#include <algorithm>
+
+#include "actors/node_atoms.hpp"
+
+namespace meshrt::test {
+
+void event_log::add(std::string line) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  lines_.push_back(std::move(line));
+}
+
+std::vector<std::string> event_log::lines() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return lines_;
+}
+
+size_t event_log::count(const std::string& line) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return static_cast<size_t>(std::count(lines_.begin(), lines_.end(), line));
+}
+
+int event_log::index_of(const std::string& line) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = std::find(lines_.begin(), lines_.end(), line);
+  return i == lines_.end() ? -1 : static_cast<int>(i - lines_.begin());
+}
+
+caf::actor spawn_event_recorder(caf::actor_system& sys, std::shared_ptr<event_log> log) {
+  return sys.spawn([log](caf::event_based_actor*) -> caf::behavior {
+    auto updates = std::make_shared<int>(0);
+    return {
+      [=](ready_atom) { log->add("ready"); },
+      [=](initial_sync_atom) { log->add("initial_sync"); },
+      [=](update_atom) {},
+      [=](updated_atom) { ++*updates; },
+      [=](shared_updated_atom, const std::string& key, int16_t value) {
+        log->add("shared " + key + "=" + std::to_string(value));
+      },
+      [=](shared_removed_atom, const std::string& key) { log->add("shared_removed " + key); },
+      [=](node_joined_atom, const std::string& addr) { log->add("joined " + addr); },
+      [=](node_left_atom, const std::string& addr) { log->add("left " + addr); },
+      [=](node_status_atom, const std::string& addr, node_status status) {
+        log->add("status " + addr + " " + to_string(status));
+      },
+      [=](node_changed_atom, const std::string& addr) { log->add("changed " + addr); },
+      [=](mars_sync_atom, uint64_t) { log->add("mars_sync"); },
+      [=](mars_lost_atom) { log->add("mars_lost"); },
+    };
+  });
+}
+
+node_cluster::node_cluster(caf::actor_system& sys, uint16_t base_port) :
+  sys_(sys), self_(sys), base_port_(base_port) {
+  // nop
+}
+
+node_cluster::~node_cluster() {
+  for (const auto& n : nodes_)
+    self_->send_exit(n, caf::exit_reason::user_shutdown);
+  if (mars_)
+    self_->send_exit(mars_, caf::exit_reason::user_shutdown);
+}
+
+void node_cluster::start_mars() {
+  mars_config mc;
+  mc.port = base_port_;
+  // A killed MARS's socket closes a moment after the actor ends.
+  REQUIRE(eventually([&] {
+    try {
+      mars_ = spawn_mars(sys_, mc);
+      return true;
+    } catch (const std::runtime_error&) {
+      return false;
+    }
+  }));
+}
+
+void node_cluster::kill_mars() {
+  self_->send_exit(mars_, caf::exit_reason::kill);
+  mars_ = nullptr;
+}
+
+config node_cluster::node_config() const {
+  config cfg;
+  cfg.mesh.mars_address = "127.0.0.1";
+  cfg.mesh.mars_port = base_port_;
+  cfg.mesh.port = static_cast<uint16_t>(base_port_ + 1);
+  return cfg;
+}
+
+caf::actor node_cluster::add_node(const std::string& type, const std::string& app) {
+  node_options opts;
+  opts.type = type;
+  opts.app = app;
+  return add_node(node_config(), opts);
+}
+
+caf::actor node_cluster::add_node(const config& cfg, const node_options& opts) {
+  auto n = spawn_node(sys_, cfg, opts);
+  nodes_.push_back(n);
+  return n;
+}
+
+bool node_cluster::converged(const std::vector<caf::actor>& nodes, size_t expected,
+                             std::chrono::milliseconds limit) {
+  return eventually(
+    [&] {
+      for (const auto& n : nodes)
+        if (ask<std::vector<std::string>>(self_, n, addresses_atom::value,
+                                          std::vector<std::string>{})
+              .size()
+            != expected)
+          return false;
+      return true;
+    },
+    limit);
+}
+
+std::string node_cluster::address_of(const caf::actor& node) {
+  return ask<node_record>(self_, node, whoami_atom::value).mesh_address;
+}
+
+} // namespace meshrt::test

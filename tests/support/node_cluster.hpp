@@ -1,0 +1,123 @@
+#pragma once
+
+// A MARS and mesh nodes in the test process, on real loopback sockets, and
+// the helpers live tests need to talk to them: bounded waits, blocking
+// queries, an event recorder.
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <doctest/doctest.h>
+
+#include "actors/mars_actor.hpp"
+#include "actors/node_actor.hpp"
+#include "actors/node_atoms.hpp"
+#include "runtime/config.hpp"
+
+namespace meshrt::test {
+
+/// Calls `pred` every 20 ms until it holds or `limit` passes.
+template<class Predicate>
+bool eventually(Predicate pred, std::chrono::milliseconds limit = std::chrono::seconds{6}) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  return true;
+}
+
+/// Sends a request and waits up to 3 s for a reply of type T; fails the
+/// test on an error or a timeout.
+template<class T, class... Ts>
+T ask(caf::scoped_actor& self, const caf::actor& dst, Ts&&... xs) {
+  T result{};
+  self->request(dst, std::chrono::seconds{3}, std::forward<Ts>(xs)...)
+    .receive([&](T& x) { result = std::move(x); },
+             [&](caf::error& err) { FAIL("request failed: " << to_string(err)); });
+  return result;
+}
+
+/// Sends a request and returns the error it fails with (none if it did not).
+template<class... Ts>
+caf::error ask_error(caf::scoped_actor& self, const caf::actor& dst, Ts&&... xs) {
+  caf::error result;
+  self->request(dst, std::chrono::seconds{3}, std::forward<Ts>(xs)...)
+    .receive([](const caf::message&) {}, [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+/// What an event subscriber saw, one line per event ("joined 127.0.0.1:8000").
+class event_log {
+public:
+  void add(std::string line);
+  std::vector<std::string> lines() const;
+  /// How many lines equal `line`.
+  size_t count(const std::string& line) const;
+  /// The position of the first line equal to `line`, or -1.
+  int index_of(const std::string& line) const;
+
+private:
+  mutable std::mutex mtx_;
+  std::vector<std::string> lines_;
+};
+
+/// An actor that writes every node event it receives into `log`, except
+/// update / updated (two per heartbeat), which it counts in "updated N".
+caf::actor spawn_event_recorder(caf::actor_system& sys, std::shared_ptr<event_log> log);
+
+/// MARS and nodes of one test. Every test case takes its own `base_port`
+/// (ctest runs cases in parallel): MARS binds base_port, nodes scan from
+/// base_port + 1.
+class node_cluster {
+public:
+  node_cluster(caf::actor_system& sys, uint16_t base_port);
+  ~node_cluster();
+
+  /// Starts (or restarts) MARS on base_port.
+  void start_mars();
+
+  /// Stops MARS as a crash would: no goodbye to anyone.
+  void kill_mars();
+
+  /// The config a node of this cluster starts with.
+  config node_config() const;
+
+  /// Spawns a node of `type` in `app`.
+  caf::actor add_node(const std::string& type, const std::string& app = "default");
+
+  /// Spawns a node with explicit config and options.
+  caf::actor add_node(const config& cfg, const node_options& opts);
+
+  /// Waits until every listed node sees exactly `expected` nodes.
+  bool converged(const std::vector<caf::actor>& nodes, size_t expected,
+                 std::chrono::milliseconds limit = std::chrono::seconds{8});
+
+  /// The mesh address of a node.
+  std::string address_of(const caf::actor& node);
+
+  caf::scoped_actor& self() {
+    return self_;
+  }
+  caf::actor_system& system() {
+    return sys_;
+  }
+  uint16_t mars_port() const {
+    return base_port_;
+  }
+
+private:
+  caf::actor_system& sys_;
+  caf::scoped_actor self_;
+  uint16_t base_port_;
+  caf::actor mars_;
+  std::vector<caf::actor> nodes_;
+};
+
+} // namespace meshrt::test
