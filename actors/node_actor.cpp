@@ -64,6 +64,8 @@ struct node_state {
   uint64_t synced_epoch = 0;    // the incarnation the view last synced with
   bool initial_synced = false;
   bool left = false; // sent mars_leave: no more heartbeats
+  uint64_t started_us = 0;
+  bool warned_unanswered = false;
 
   std::vector<caf::actor> subscribers;
   std::map<uint16_t, caf::actor> handlers;
@@ -162,6 +164,13 @@ void heartbeat(node_actor* self) {
 
 void check_mars_silence(node_actor* self, uint64_t now) {
   auto& st = self->state;
+  if (st.last_answer_us == 0 && !st.warned_unanswered && now - st.started_us > mars_silence_us) {
+    st.warned_unanswered = true;
+    logger("node")->warn("MARS at {} does not answer; not part of the cluster yet, asking again "
+                         "every {} ms",
+                         st.mars.empty() ? st.cfg.mesh.mars_address : st.mars,
+                         st.opts.heartbeat.count());
+  }
   if (st.mars_answering && now - st.last_answer_us > mars_silence_us) {
     st.mars_answering = false;
     logger("node")->warn("MARS at {} has not answered for {} ms; keeping the last view", st.mars,
@@ -177,7 +186,10 @@ void on_view(node_actor* self, const view_delta& delta) {
   st.last_answer_us = now;
   if (!st.mars_answering) {
     st.mars_answering = true;
-    logger("node")->info("MARS at {} answers (incarnation {})", st.mars, delta.epoch);
+    if (st.answers == 1)
+      logger("node")->info("part of the cluster: MARS at {} answers", st.mars);
+    else
+      logger("node")->info("part of the cluster again: MARS at {} answers", st.mars);
   }
   st.answering_epoch = delta.epoch;
   publish(self, update_atom::value);
@@ -303,6 +315,7 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
       st.transport = std::move(transport);
       st.self_record.mesh_address = st.cfg.mesh.address + ":" + std::to_string(port);
       st.ready = true;
+      st.started_us = steady_micros();
       logger("node")->info("{} node {} ({}) of app '{}', MARS {}:{}",
                            st.opts.guest ? "guest" : "mesh", st.self_record.mesh_address,
                            st.self_record.type, st.opts.app, st.cfg.mesh.mars_address,

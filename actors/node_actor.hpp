@@ -16,7 +16,8 @@ namespace meshrt {
 /// What a node is, beyond the mesh settings of its config file.
 struct node_options {
   /// The namespace in MARS (SetAppName); nodes of other apps are invisible.
-  std::string app = "default";
+  /// Empty, as without SetAppName, is a namespace like any other.
+  std::string app;
   /// Node type: "HTTP", "UDP", "TCP" or a custom one (SetNodeType).
   std::string type = "HTTP";
   /// Node role (the server's protocol: HTTP, UDP, TCP or DGS). Empty: the
@@ -70,7 +71,7 @@ std::string default_role(const std::string& type);
 ///   (IsPartOfCluster).
 /// - (stats_atom) -> std::string: counters as one JSON object.
 ///
-/// Commands, each answered with caf::unit (or an error) once applied locally;
+/// Commands, each answered with an empty message (or an error) once applied locally;
 /// MARS and the other nodes learn them with the next heartbeat, which is
 /// sent at once:
 /// - (set_value_atom, std::string name, byte_buffer msgpack_value)
@@ -86,7 +87,7 @@ std::string default_role(const std::string& type);
 /// - (subscribe_atom, caf::actor) / (unsubscribe_atom, caf::actor): events
 ///   below go to the actor; one that subscribes after ready or the initial
 ///   sync gets those at once.
-/// - (wait_latest_atom) -> caf::unit once two more updates from MARS have
+/// - (wait_latest_atom) -> (), once two more updates from MARS have
 ///   been applied (WaitForLatestNodeData).
 /// - (handle_atom, uint16_t command, caf::actor handler): mesh messages with
 ///   that command go to `handler` as (mesh_message_atom, uint16_t command,
@@ -95,7 +96,7 @@ std::string default_role(const std::string& type);
 ///   payload) and (usend_atom, ...): a reliable / unreliable mesh message
 ///   (Send, USend). A reliable send that fails comes back to the sender as
 ///   (transport::send_failed_atom, std::string peer, caf::error).
-/// - (leave_atom) -> caf::unit: SIGTERM's path: status offline at once,
+/// - (leave_atom) -> (): SIGTERM's path: status offline at once,
 ///   `drain` later a leave message to MARS, then the node exits.
 ///
 /// Events: (ready_atom) once the socket is bound; (initial_sync_atom) after

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/mars_actor.hpp"
+#include "apps/node_command.hpp"
 #include "apps/status_command.hpp"
 #include "benchmarks/transport_bench.hpp"
 #include "runtime/config.hpp"
@@ -139,13 +140,30 @@ int main(int argc, char** argv) {
   meshrt::mars_config mars_cfg;
   mars_cmd->add_option("--address", mars_cfg.address, "IPv4 address to bind")
     ->capture_default_str();
-  mars_cmd->add_option("--port", mars_cfg.port, "First port to try (scans upward)")
+  mars_cmd->add_option("--port", mars_cfg.port, "UDP port to bind (exactly this one)")
     ->capture_default_str();
   mars_cmd
     ->add_option("--metrics-interval", mars_cfg.metrics_interval_s,
                  "Seconds between metrics lines (0: none)")
     ->capture_default_str();
   add_log_level(*mars_cmd, log_level);
+
+  auto* node_cmd = app.add_subcommand("node", "Run a mesh node until SIGTERM");
+  meshrt::cli::node_command_options node_opts;
+  node_cmd->add_option("--config", node_opts.config_path, "JSON config file (mesh and DM keys)");
+  node_cmd->add_option("--type", node_opts.type, "Node type: HTTP, UDP, TCP or a custom one")
+    ->capture_default_str();
+  node_cmd->add_option("--address", node_opts.address, "IPv4 address to bind (config: address)");
+  node_cmd->add_option("--port", node_opts.port,
+                       "First port to try, scanning upward (config: port)");
+  node_cmd->add_option("--mars", node_opts.mars,
+                       "MARS as HOST:PORT (config: marsAddress, marsPort)");
+  node_cmd->add_option("--app", node_opts.app, "App name (SetAppName); default: none");
+  node_cmd->add_option("--client-port", node_opts.client_port,
+                       "Port clients use; the public endpoint is ADDRESS:PORT");
+  node_cmd->add_flag("--guest", node_opts.guest,
+                     "Send and receive mesh messages without being listed");
+  add_log_level(*node_cmd, log_level);
 
   auto* status_cmd = app.add_subcommand("status", "Show the cluster as MARS sees it");
   meshrt::cli::status_options status_opts;
@@ -169,6 +187,8 @@ int main(int argc, char** argv) {
       return run_bench(scenario, json_path, only);
     if (*mars_cmd)
       return run_mars(mars_cfg);
+    if (*node_cmd)
+      return meshrt::cli::run_node(node_opts);
     if (*status_cmd)
       return meshrt::cli::run_status(status_opts);
   } catch (const meshrt::config_error& e) {

@@ -90,6 +90,10 @@ void print_json(const mars_status& st) {
   doc["shared_data"] = json::object();
   for (const auto& [key, value] : st.shared)
     doc["shared_data"][key] = value;
+  doc["mars"] = {{"uptime_ms", st.uptime_ms},
+                 {"messages_in", st.messages_in},
+                 {"bytes_in", st.bytes_in},
+                 {"bytes_out", st.bytes_out}};
   std::cout << doc.dump(2) << '\n';
 }
 
@@ -110,7 +114,11 @@ void print_table(const mars_status& st, const std::string& app) {
     std::printf(" none");
   for (const auto& [key, value] : st.shared)
     std::printf(" %s=%d", key.c_str(), value);
-  std::printf("\n");
+  std::printf("\nMARS: up %llu s, %llu messages in, %llu bytes in, %llu bytes out (all apps)\n",
+              static_cast<unsigned long long>(st.uptime_ms / 1000),
+              static_cast<unsigned long long>(st.messages_in),
+              static_cast<unsigned long long>(st.bytes_in),
+              static_cast<unsigned long long>(st.bytes_out));
 }
 
 } // namespace

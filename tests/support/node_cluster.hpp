@@ -90,7 +90,7 @@ public:
   config node_config() const;
 
   /// Spawns a node of `type` in `app`.
-  caf::actor add_node(const std::string& type, const std::string& app = "default");
+  caf::actor add_node(const std::string& type, const std::string& app = "");
 
   /// Spawns a node with explicit config and options.
   caf::actor add_node(const config& cfg, const node_options& opts);

@@ -1,0 +1,108 @@
+#include "apps/node_command.hpp"
+
+#include <csignal>
+#include <stdexcept>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/node_actor.hpp"
+#include "actors/node_atoms.hpp"
+#include "runtime/config.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/system_config.hpp"
+
+namespace meshrt::cli {
+
+namespace {
+
+/// Applies the flags over the config file, the file over the defaults.
+config effective_config(const node_command_options& opts) {
+  auto cfg = load_config(opts.config_path);
+  for (const auto& warning : cfg.warnings)
+    logger("config")->warn("{}: {}", opts.config_path, warning);
+  if (opts.address)
+    cfg.mesh.address = *opts.address;
+  if (opts.port)
+    cfg.mesh.port = *opts.port;
+  if (opts.mars) {
+    auto colon = opts.mars->rfind(':');
+    int port = 0;
+    try {
+      port = colon == std::string::npos ? 0 : std::stoi(opts.mars->substr(colon + 1));
+    } catch (const std::exception&) {
+      port = 0;
+    }
+    if (colon == 0 || port < 1 || port > 65535)
+      throw std::invalid_argument("--mars: expected HOST:PORT, got '" + *opts.mars + "'");
+    cfg.mesh.mars_address = opts.mars->substr(0, colon);
+    cfg.mesh.mars_port = static_cast<uint16_t>(port);
+  }
+  return cfg;
+}
+
+/// Writes each change of the node's view as one log line: what an operator
+/// reads to follow the cluster from one node.
+caf::behavior view_logger(caf::event_based_actor*) {
+  auto log = logger("node");
+  return {
+    [=](ready_atom) {},
+    [=](initial_sync_atom) { log->info("view: first sync with MARS"); },
+    [=](update_atom) {},
+    [=](updated_atom) {},
+    [=](node_joined_atom, const std::string& addr) { log->info("view: joined {}", addr); },
+    [=](node_left_atom, const std::string& addr) { log->info("view: left {}", addr); },
+    [=](node_status_atom, const std::string& addr, node_status status) {
+      log->info("view: {} is {}", addr, to_string(status));
+    },
+    [=](node_changed_atom, const std::string& addr) { log->info("view: {} changed", addr); },
+    [=](shared_updated_atom, const std::string& key, int16_t value) {
+      log->info("view: shared {} = {}", key, value);
+    },
+    [=](shared_removed_atom, const std::string& key) { log->info("view: shared {} removed", key); },
+    [=](mars_sync_atom, uint64_t incarnation) {
+      log->info("view: synced with MARS incarnation {}", incarnation);
+    },
+    [=](mars_lost_atom) { log->warn("view: MARS lost; keeping the last view"); },
+  };
+}
+
+} // namespace
+
+int run_node(const node_command_options& opts) {
+  auto cfg = effective_config(opts);
+  // Block the stop signals before any thread starts, so they all inherit the
+  // mask and the signals wait for sigwait below.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  caf::actor_system_config sys_cfg;
+  apply_meshrt_defaults(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  node_options nopts;
+  nopts.app = opts.app;
+  nopts.type = opts.type;
+  nopts.guest = opts.guest;
+  if (opts.client_port)
+    nopts.public_endpoint = cfg.mesh.address + ":" + std::to_string(*opts.client_port);
+  auto node = spawn_node(sys, cfg, nopts);
+  auto watcher = sys.spawn(view_logger);
+  caf::anon_send(node, subscribe_atom::value, watcher);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  logger("node")->info("stopping on signal {}", sig);
+  caf::scoped_actor self{sys};
+  bool left = false;
+  self->request(node, std::chrono::seconds{10}, leave_atom::value)
+    .receive(
+      [&] { left = true; },
+      [&](caf::error& err) { logger("node")->warn("leaving did not finish: {}", to_string(err)); });
+  if (!left)
+    self->send_exit(node, caf::exit_reason::user_shutdown);
+  self->send_exit(watcher, caf::exit_reason::user_shutdown);
+  return left ? 0 : 1;
+}
+
+} // namespace meshrt::cli

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace meshrt::cli {
+
+/// `meshrt node [--config FILE] [--type TYPE] [--address A] [--port P]
+/// [--mars HOST:PORT] [--app NAME] [--client-port P] [--guest]`.
+struct node_command_options {
+  std::string config_path;
+  std::string type = "HTTP";
+  std::optional<std::string> address;
+  std::optional<uint16_t> port;
+  /// "host:port"; overrides marsAddress / marsPort and their environment.
+  std::optional<std::string> mars;
+  std::string app;
+  /// Where clients reach the node: the public endpoint is address:client_port.
+  std::optional<uint16_t> client_port;
+  bool guest = false;
+};
+
+/// Runs a mesh node until SIGINT or SIGTERM, then leaves the cluster the
+/// reference's way: offline first, gone after draining. Logs every change
+/// of its view on the "node" logger. Throws config_error for a bad config
+/// and std::invalid_argument for bad flags.
+int run_node(const node_command_options& opts);
+
+} // namespace meshrt::cli

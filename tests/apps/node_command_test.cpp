@@ -1,0 +1,182 @@
+// `meshrt mars` and `meshrt node` as separate processes on loopback: what an
+// operator does to a cluster (kill -9, SIGTERM, restarting MARS), and what
+// each node's log says about its view.
+
+#include "apps/node_command.hpp"
+
+#include <signal.h>
+
+#include <regex>
+#include <set>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/child_process.hpp"
+#include "support/command.hpp"
+#include "support/node_cluster.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace meshrt::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string cli = MESHRT_CLI;
+
+/// A `meshrt node` process and what its log says.
+struct node_process {
+  std::unique_ptr<child_process> proc;
+
+  /// The mesh address the node bound ("" until it logged it).
+  std::string address() const {
+    static const std::regex bound{R"(mesh node (\S+) )"};
+    std::smatch m;
+    auto log = proc->log();
+    return std::regex_search(log, m, bound) ? m[1].str() : std::string{};
+  }
+
+  /// The node's view as its log tells it: joins minus departures.
+  std::set<std::string> view() const {
+    static const std::regex change{R"(view: (joined|left) (\S+))"};
+    std::set<std::string> result;
+    auto log = proc->log();
+    for (std::sregex_iterator i{log.begin(), log.end(), change}, end; i != end; ++i) {
+      if ((*i)[1] == "joined")
+        result.insert((*i)[2]);
+      else
+        result.erase((*i)[2]);
+    }
+    return result;
+  }
+
+  size_t count(const std::string& text) const {
+    auto log = proc->log();
+    size_t n = 0;
+    for (auto pos = log.find(text); pos != std::string::npos; pos = log.find(text, pos + 1))
+      ++n;
+    return n;
+  }
+};
+
+std::unique_ptr<child_process> start_mars(const temp_dir& dir, uint16_t port, int generation) {
+  return std::make_unique<child_process>(
+    std::vector<std::string>{cli, "mars", "--port", std::to_string(port)},
+    dir.path() + "/mars" + std::to_string(generation) + ".log");
+}
+
+node_process start_node(const temp_dir& dir, uint16_t mars_port, uint16_t port,
+                        const std::string& type, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args{cli,      "node",
+                                "--type", type,
+                                "--port", std::to_string(port),
+                                "--mars", "127.0.0.1:" + std::to_string(mars_port)};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return {
+    std::make_unique<child_process>(args, dir.path() + "/node" + std::to_string(port) + ".log")};
+}
+
+nlohmann::json status_of(uint16_t mars_port) {
+  auto r = run_command("timeout 10 " + cli
+                       + " status --json --mars 127.0.0.1:" + std::to_string(mars_port));
+  if (r.exit_code != 0)
+    return nlohmann::json::object();
+  return nlohmann::json::parse(r.out);
+}
+
+} // namespace
+
+TEST_SUITE("apps.node") {
+
+  TEST_CASE("a cluster of processes survives kill -9, SIGTERM and a MARS restart") {
+    temp_dir dir;
+    constexpr uint16_t mars_port = 46000;
+    auto mars = start_mars(dir, mars_port, 1);
+    std::vector<node_process> nodes;
+    const char* types[] = {"HTTP", "UDP", "TCP", "MATCH", "MATCH"};
+    for (uint16_t i = 0; i < 5; ++i)
+      nodes.push_back(start_node(dir, mars_port, static_cast<uint16_t>(46001 + i), types[i]));
+    auto guest = start_node(dir, mars_port, 46010, "HTTP", {"--guest"});
+    std::set<std::string> all;
+    REQUIRE(eventually([&] {
+      all.clear();
+      for (const auto& n : nodes)
+        all.insert(n.address());
+      return all.size() == 5 && all.count("") == 0;
+    }));
+    // Every node's view, and the guest's, holds the five members.
+    for (const auto& n : nodes)
+      REQUIRE_MESSAGE(eventually([&] { return n.view() == all; }, 8s), n.proc->log());
+    REQUIRE_MESSAGE(eventually([&] { return guest.view() == all; }), guest.proc->log());
+    auto st = status_of(mars_port);
+    REQUIRE(st["nodes"].size() == 5);
+    std::multiset<std::string> seen_types;
+    for (const auto& n : st["nodes"])
+      seen_types.insert(n["type"].get<std::string>());
+    CHECK(seen_types == std::multiset<std::string>{"HTTP", "MATCH", "MATCH", "TCP", "UDP"});
+
+    // kill -9: every other node sees it gone within 3 s.
+    auto victim = nodes[4].address();
+    nodes[4].proc->signal(SIGKILL);
+    auto killed_at = std::chrono::steady_clock::now();
+    for (int i = 0; i < 4; ++i)
+      REQUIRE(eventually([&] { return nodes[i].view().count(victim) == 0; }, 6s));
+    CHECK(std::chrono::steady_clock::now() - killed_at < 3s);
+
+    // SIGTERM: offline first, then gone; the process exits 0.
+    auto leaver = nodes[3].address();
+    nodes[3].proc->signal(SIGTERM);
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(eventually([&] { return nodes[i].view().count(leaver) == 0; }, 5s));
+      auto log = nodes[i].proc->log();
+      auto offline = log.find("view: " + leaver + " is offline");
+      CHECK(offline != std::string::npos);
+      CHECK(offline < log.find("view: left " + leaver));
+    }
+    CHECK(nodes[3].proc->wait(5s) == 0);
+
+    // MARS dies hard and comes back: the views heal with no node restarted,
+    // and nobody saw the survivors leave.
+    mars->signal(SIGKILL);
+    REQUIRE(mars->wait(2s));
+    for (int i = 0; i < 3; ++i)
+      REQUIRE(eventually([&] { return nodes[i].count("MARS lost") == 1; }, 4s));
+    mars = start_mars(dir, mars_port, 2);
+    auto restarted_at = std::chrono::steady_clock::now();
+    for (int i = 0; i < 3; ++i)
+      REQUIRE_MESSAGE(
+        eventually([&] { return nodes[i].count("synced with MARS incarnation") == 2; }, 5s),
+        nodes[i].proc->log());
+    CHECK(std::chrono::steady_clock::now() - restarted_at < 3s);
+    REQUIRE(eventually([&] { return status_of(mars_port)["nodes"].size() == 3; }));
+    for (int i = 0; i < 3; ++i) {
+      CHECK(nodes[i].view().size() == 3);
+      CHECK(nodes[i].count("view: left") == 2); // the killed node and the leaver only
+    }
+    CHECK(mars->log().find("error") == std::string::npos);
+  }
+
+  TEST_CASE("a node with no MARS says it is not part of the cluster and probes calmly") {
+    temp_dir dir;
+    auto lonely = start_node(dir, 46098, 46090, "HTTP"); // nothing listens on 46098
+    REQUIRE(eventually([&] { return lonely.count("does not answer") == 1; }, 5s));
+    // Idle while it waits: a probe per heartbeat, no busy loop.
+    auto cpu_before = lonely.proc->cpu_seconds();
+    std::this_thread::sleep_for(2s);
+    auto cpu_used = lonely.proc->cpu_seconds() - cpu_before;
+    CHECK_MESSAGE(cpu_used < 0.2, "CPU seconds used in 2 s: " << cpu_used);
+    CHECK(lonely.count("part of the cluster:") == 0);
+    lonely.proc->signal(SIGTERM);
+    CHECK(lonely.proc->wait(5s) == 0);
+  }
+
+  TEST_CASE("meshrt node rejects bad flags and configs in one line") {
+    auto r = run_command("timeout 10 " + cli + " node --mars nowhere");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--mars") != std::string::npos);
+    r = run_command("timeout 10 " + cli + " node --config /nonexistent.json");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("/nonexistent.json") != std::string::npos);
+  }
+
+} // TEST_SUITE

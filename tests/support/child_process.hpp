@@ -1,0 +1,46 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace meshrt::test {
+
+/// A program run by a test, its stdout and stderr going to a log file. The
+/// destructor kills it (SIGKILL) if it still runs, so no test leaves a
+/// process behind.
+class child_process {
+public:
+  child_process(const std::vector<std::string>& args, std::string log_path);
+  ~child_process();
+
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  pid_t pid() const {
+    return pid_;
+  }
+
+  /// Sends a signal (SIGTERM, SIGKILL, ...).
+  void signal(int sig);
+
+  /// Waits up to `limit` for the program to end; its exit code, 128 + the
+  /// signal if a signal ended it, nullopt if it still runs.
+  std::optional<int> wait(std::chrono::milliseconds limit);
+
+  /// Everything the program wrote so far.
+  std::string log() const;
+
+  /// CPU time (user + system) the program used so far, in seconds.
+  double cpu_seconds() const;
+
+private:
+  pid_t pid_ = -1;
+  std::optional<int> exit_code_;
+  std::string log_path_;
+};
+
+} // namespace meshrt::test
