@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/mars_protocol.hpp"
@@ -20,6 +21,7 @@ namespace {
 using transport::mesh_send_atom;
 using transport::port_atom;
 using transport::received_atom;
+using transport::stats_atom;
 using transport::tick_atom;
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
 
@@ -29,8 +31,8 @@ struct mars_state {
   uint16_t port = 0;
   mars_config cfg;
   uint64_t messages_in = 0;
-  uint64_t bytes_in = 0;
-  uint64_t bytes_out = 0;
+  uint64_t payload_in = 0; // bytes of decoded messages
+  uint64_t payload_out = 0;
   uint64_t rejected = 0;
   uint64_t started_us = 0;
 
@@ -43,15 +45,53 @@ using mars_actor = caf::stateful_actor<mars_state>;
 void reply(mars_actor* self, const std::string& peer, const mars_message& msg) {
   auto& st = self->state;
   auto bytes = encode(msg);
-  st.bytes_out += bytes.size();
+  st.payload_out += bytes.size();
   self->send(st.transport, mesh_send_atom::value, peer, std::move(bytes), true);
+}
+
+/// `app`'s nodes and shared data, and MARS's counters. `wire` holds the
+/// bytes MARS's transport sent and received (datagrams with their headers
+/// and acknowledgements, every peer).
+mars_status status_of(mars_actor* self, const std::string& app,
+                      std::pair<uint64_t, uint64_t> wire) {
+  auto& st = self->state;
+  auto now = steady_micros();
+  mars_status status;
+  for (auto& e : st.reg->nodes(app))
+    status.nodes.push_back({std::move(e.record), (now - std::min(now, e.last_seen_us)) / 1000});
+  status.shared = st.reg->shared(app);
+  status.uptime_ms = (now - st.started_us) / 1000;
+  status.messages_in = st.messages_in;
+  status.bytes_in = wire.first;
+  status.bytes_out = wire.second;
+  return status;
+}
+
+/// Answers a status request once the transport has counted its bytes.
+void answer_status(mars_actor* self, const std::string& peer, const std::string& app) {
+  self->request(self->state.transport, std::chrono::seconds{1}, stats_atom::value)
+    .then(
+      [=](const std::string& stats) {
+        std::pair<uint64_t, uint64_t> wire{0, 0};
+        auto doc = nlohmann::json::parse(stats, nullptr, false);
+        if (doc.is_object() && doc["peers"].is_object())
+          for (const auto& [addr, link] : doc["peers"].items())
+            if (link.is_object()) {
+              wire.first += link.value("bytes_in", uint64_t{0});
+              wire.second += link.value("bytes_out", uint64_t{0});
+            }
+        reply(self, peer, status_of(self, app, wire));
+      },
+      [=](caf::error&) {
+        reply(self, peer, status_of(self, app, {0, 0}));
+      });
 }
 
 void handle(mars_actor* self, const std::string& peer, const byte_buffer& bytes) {
   auto& st = self->state;
   auto log = logger("mars");
   ++st.messages_in;
-  st.bytes_in += bytes.size();
+  st.payload_in += bytes.size();
   std::string error;
   auto msg = decode_mars(bytes, error);
   if (!msg) {
@@ -88,15 +128,7 @@ void handle(mars_actor* self, const std::string& peer, const byte_buffer& bytes)
       log->warn("dropped shared data from {}: {}", peer, e.what());
     }
   } else if (auto* q = std::get_if<mars_status_request>(&*msg)) {
-    mars_status status;
-    for (auto& e : st.reg->nodes(q->app))
-      status.nodes.push_back({std::move(e.record), (now - std::min(now, e.last_seen_us)) / 1000});
-    status.shared = st.reg->shared(q->app);
-    status.uptime_ms = (now - st.started_us) / 1000;
-    status.messages_in = st.messages_in;
-    status.bytes_in = st.bytes_in;
-    status.bytes_out = st.bytes_out;
-    reply(self, peer, status);
+    answer_status(self, peer, q->app);
   } else {
     ++st.rejected;
     log->warn("dropped a message from {}: views and status go from MARS, not to it", peer);
@@ -137,9 +169,9 @@ caf::behavior mars(mars_actor* self, const mars_config& cfg) {
       size_t nodes = 0;
       for (const auto& app : s.reg->apps())
         nodes += s.reg->nodes(app).size();
-      logger("mars")->info("metrics: apps={} nodes={} messages_in={} bytes_in={} bytes_out={} "
+      logger("mars")->info("metrics: apps={} nodes={} messages_in={} payload_in={} payload_out={} "
                            "rejected={}",
-                           s.reg->apps().size(), nodes, s.messages_in, s.bytes_in, s.bytes_out,
+                           s.reg->apps().size(), nodes, s.messages_in, s.payload_in, s.payload_out,
                            s.rejected);
       self->delayed_send(self, std::chrono::seconds{s.cfg.metrics_interval_s}, metrics_atom::value);
     },

@@ -54,7 +54,9 @@ struct mars_status {
   };
   std::vector<entry> nodes;
   std::vector<std::pair<std::string, int16_t>> shared;
-  /// MARS's own counters, for operators and `meshrt bench membership`.
+  /// MARS's own counters (all apps), for operators and `meshrt bench
+  /// membership`: messages decoded, and bytes on the wire (UDP payloads:
+  /// RUDP headers, acknowledgements and retransmissions included).
   uint64_t uptime_ms = 0;
   uint64_t messages_in = 0;
   uint64_t bytes_in = 0;

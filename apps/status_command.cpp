@@ -8,19 +8,15 @@
 #include <msgpack.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/mars_client.hpp"
 #include "actors/mars_protocol.hpp"
 #include "runtime/system_config.hpp"
-#include "transport/atoms.hpp"
-#include "transport/endpoint.hpp"
-#include "transport/mesh_error.hpp"
-#include "transport/transport_actor.hpp"
 
 namespace meshrt::cli {
 
 namespace {
 
 using json = nlohmann::json;
-using namespace std::chrono_literals;
 
 json to_json(const msgpack::object& o) {
   switch (o.type) {
@@ -124,41 +120,11 @@ void print_table(const mars_status& st, const std::string& app) {
 } // namespace
 
 int run_status(const status_options& opts) {
-  if (!transport::endpoint::parse(opts.mars))
-    throw std::invalid_argument("--mars: expected a.b.c.d:port, got '" + opts.mars + "'");
   caf::actor_system_config cfg;
   apply_meshrt_defaults(cfg);
   caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
-  transport::transport_config tc;
-  tc.port = 0; // any free port: this is a client
-  tc.session.retry_timeout_us = 2'000'000;
-  auto t = transport::spawn_transport(sys, tc, self);
-  self->send(t, transport::mesh_send_atom::value, opts.mars,
-             encode(mars_message{mars_status_request{opts.app}}), true);
-  std::string failure;
-  bool done = false;
-  while (!done && failure.empty())
-    self->receive(
-      [&](transport::received_atom, const std::string&, const std::vector<byte_buffer>& batch,
-          bool) {
-        for (const auto& bytes : batch) {
-          std::string error;
-          auto msg = decode_mars(bytes, error);
-          if (!msg || !std::holds_alternative<mars_status>(*msg))
-            continue; // not the answer; keep waiting
-          const auto& st = std::get<mars_status>(*msg);
-          opts.json ? print_json(st) : print_table(st, opts.app);
-          done = true;
-        }
-      },
-      [&](transport::send_failed_atom, const std::string&, const caf::error& err) {
-        failure = "cannot reach MARS at " + opts.mars + ": " + context_of(err);
-      },
-      caf::after(3s) >> [&] { failure = "no answer from MARS at " + opts.mars + " within 3 s"; });
-  self->send_exit(t, caf::exit_reason::user_shutdown);
-  if (!failure.empty())
-    throw std::runtime_error(failure);
+  auto st = query_mars_status(sys, opts.mars, opts.app);
+  opts.json ? print_json(st) : print_table(st, opts.app);
   return 0;
 }
 
