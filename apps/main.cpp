@@ -14,6 +14,7 @@
 #include "actors/mars_actor.hpp"
 #include "apps/node_command.hpp"
 #include "apps/status_command.hpp"
+#include "benchmarks/membership_bench.hpp"
 #include "benchmarks/transport_bench.hpp"
 #include "runtime/config.hpp"
 #include "runtime/config_error.hpp"
@@ -76,7 +77,7 @@ int run_mars(const meshrt::mars_config& cfg) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   caf::actor_system_config sys_cfg;
-  meshrt::apply_meshrt_defaults(sys_cfg);
+  meshrt::apply_meshrt_defaults(sys_cfg, meshrt::scheduling::efficiency);
   caf::actor_system sys{sys_cfg};
   auto mars = meshrt::spawn_mars(sys, cfg);
   int sig = 0;
@@ -86,15 +87,37 @@ int run_mars(const meshrt::mars_config& cfg) {
   return 0;
 }
 
+/// Prints the membership figures against the targets of the membership issue.
+void print_membership_targets(const meshrt::bench::bench_report& r) {
+  auto line = [&](const char* what, const char* metric, double target, const char* unit) {
+    auto v = r.get("meshrt", metric);
+    std::printf("  %-34s %9.1f %-4s (target <= %.0f %s): %s\n", what, v, unit, target, unit,
+                v >= 0 && v <= target ? "met" : "NOT met");
+  };
+  std::printf("\ntargets (membership issue):\n");
+  line("failure seen by all", "failure_seen_ms", 3000, "ms");
+  line("every node part of the cluster", "heal_member_ms", 3000, "ms");
+  line("every view synced with new MARS", "heal_synced_ms", 3000, "ms");
+  line("MARS traffic per node, steady", "mars_bytes_per_node_s", 1024, "B/s");
+}
+
 int run_bench(const std::string& scenario, const std::string& json_path, const std::string& only) {
-  if (scenario != "transport")
-    throw std::invalid_argument("unknown bench scenario '" + scenario + "' (available: transport)");
-  meshrt::bench::transport_bench_options opts;
-  opts.only = only;
-  auto report = meshrt::bench::run_transport_bench(opts);
-  std::cout << report.table();
-  if (only.empty())
-    print_transport_ratios(report);
+  meshrt::bench::bench_report report{scenario};
+  if (scenario == "transport") {
+    meshrt::bench::transport_bench_options opts;
+    opts.only = only;
+    report = meshrt::bench::run_transport_bench(opts);
+    std::cout << report.table();
+    if (only.empty())
+      print_transport_ratios(report);
+  } else if (scenario == "membership") {
+    report = meshrt::bench::run_membership_bench({});
+    std::cout << report.table();
+    print_membership_targets(report);
+  } else {
+    throw std::invalid_argument("unknown bench scenario '" + scenario
+                                + "' (available: transport, membership)");
+  }
   if (!json_path.empty()) {
     std::ofstream out{json_path};
     out << report.json() << '\n';
@@ -130,7 +153,7 @@ int main(int argc, char** argv) {
     = app.add_subcommand("bench", "Run a benchmark scenario side by side with its baselines");
   std::string scenario;
   std::string json_path;
-  bench_cmd->add_option("SCENARIO", scenario, "Scenario: transport")->required();
+  bench_cmd->add_option("SCENARIO", scenario, "Scenario: transport, membership")->required();
   bench_cmd->add_option("--json", json_path, "Also write the figures as JSON to FILE");
   std::string only;
   bench_cmd->add_option("--only", only, "Run one system only (meshrt, raw_udp, enet)");

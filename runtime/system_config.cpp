@@ -6,11 +6,13 @@
 
 namespace meshrt {
 
-void apply_meshrt_defaults(caf::actor_system_config& cfg) {
+void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode) {
   add_mesh_error_category(cfg);
   // Busy-poll longer before sleeping: the next message of a conversation
   // usually comes within a round trip, and a sleeping worker costs a wakeup.
-  cfg.set("work-stealing.aggressive-poll-attempts", 20000);
+  // A server that answers independent small messages (MARS) has no next
+  // message to wait for and keeps CAF's short poll.
+  cfg.set("work-stealing.aggressive-poll-attempts", mode == scheduling::latency ? 20000 : 100);
   // Then sleep on a condition variable at once, not in 50 us naps.
   cfg.set("work-stealing.moderate-poll-attempts", 0);
 }

@@ -12,11 +12,12 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include "support/child_process.hpp"
+#include "benchmarks/child_process.hpp"
 #include "support/command.hpp"
 #include "support/node_cluster.hpp"
 #include "support/temp_dir.hpp"
 
+using namespace meshrt::bench;
 using namespace meshrt::test;
 using namespace std::chrono_literals;
 

@@ -1,4 +1,4 @@
-#include "support/child_process.hpp"
+#include "benchmarks/child_process.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -13,7 +13,7 @@
 
 extern char** environ;
 
-namespace meshrt::test {
+namespace meshrt::bench {
 
 child_process::child_process(const std::vector<std::string>& args, std::string log_path) :
   log_path_(std::move(log_path)) {
@@ -88,4 +88,4 @@ double child_process::cpu_seconds() const {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-} // namespace meshrt::test
+} // namespace meshrt::bench

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-namespace meshrt::test {
+namespace meshrt::bench {
 
-/// A program run by a test, its stdout and stderr going to a log file. The
-/// destructor kills it (SIGKILL) if it still runs, so no test leaves a
-/// process behind.
+/// A program run by a benchmark or a test (MARS, a node), its stdout and
+/// stderr going to a log file. The destructor kills it (SIGKILL) if it still
+/// runs, so nothing is left behind.
 class child_process {
 public:
   child_process(const std::vector<std::string>& args, std::string log_path);
@@ -43,4 +43,4 @@ private:
   std::string log_path_;
 };
 
-} // namespace meshrt::test
+} // namespace meshrt::bench
