@@ -43,8 +43,7 @@ config effective_config(const node_command_options& opts) {
 
 /// Writes each change of the node's view as one log line: what an operator
 /// reads to follow the cluster from one node.
-caf::behavior view_logger(caf::event_based_actor*) {
-  auto log = logger("node");
+caf::behavior view_logger(caf::event_based_actor*, std::shared_ptr<spdlog::logger> log) {
   return {
     [=](ready_atom) {},
     [=](initial_sync_atom) { log->info("view: first sync with MARS"); },
@@ -88,7 +87,9 @@ int run_node(const node_command_options& opts) {
   if (opts.client_port)
     nopts.public_endpoint = cfg.mesh.address + ":" + std::to_string(*opts.client_port);
   auto node = spawn_node(sys, cfg, nopts);
-  auto watcher = sys.spawn(view_logger);
+  // The logger goes in as a spawn argument: CAF 0.17 spawning a function of
+  // no arguments binds a null reference (UBSan reports it).
+  auto watcher = sys.spawn(view_logger, logger("node"));
   caf::anon_send(node, subscribe_atom::value, watcher);
   int sig = 0;
   sigwait(&stop, &sig);

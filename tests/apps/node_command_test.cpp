@@ -6,8 +6,8 @@
 
 #include <signal.h>
 
-#include <regex>
 #include <set>
+#include <sstream>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -25,28 +25,33 @@ namespace {
 
 const std::string cli = MESHRT_CLI;
 
+/// The word that follows `marker` in `text`, or "".
+std::string word_after(const std::string& text, const std::string& marker) {
+  auto pos = text.find(marker);
+  if (pos == std::string::npos)
+    return {};
+  pos += marker.size();
+  return text.substr(pos, text.find_first_of(" \n", pos) - pos);
+}
+
 /// A `meshrt node` process and what its log says.
 struct node_process {
   std::unique_ptr<child_process> proc;
 
   /// The mesh address the node bound ("" until it logged it).
   std::string address() const {
-    static const std::regex bound{R"(mesh node (\S+) )"};
-    std::smatch m;
-    auto log = proc->log();
-    return std::regex_search(log, m, bound) ? m[1].str() : std::string{};
+    return word_after(proc->log(), "mesh node ");
   }
 
   /// The node's view as its log tells it: joins minus departures.
   std::set<std::string> view() const {
-    static const std::regex change{R"(view: (joined|left) (\S+))"};
     std::set<std::string> result;
-    auto log = proc->log();
-    for (std::sregex_iterator i{log.begin(), log.end(), change}, end; i != end; ++i) {
-      if ((*i)[1] == "joined")
-        result.insert((*i)[2]);
-      else
-        result.erase((*i)[2]);
+    std::istringstream lines{proc->log()};
+    for (std::string line; std::getline(lines, line);) {
+      if (auto joined = word_after(line, "view: joined "); !joined.empty())
+        result.insert(joined);
+      else if (auto left = word_after(line, "view: left "); !left.empty())
+        result.erase(left);
     }
     return result;
   }

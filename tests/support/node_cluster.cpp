@@ -28,27 +28,31 @@ int event_log::index_of(const std::string& line) const {
 }
 
 caf::actor spawn_event_recorder(caf::actor_system& sys, std::shared_ptr<event_log> log) {
-  return sys.spawn([log](caf::event_based_actor*) -> caf::behavior {
-    auto updates = std::make_shared<int>(0);
-    return {
-      [=](ready_atom) { log->add("ready"); },
-      [=](initial_sync_atom) { log->add("initial_sync"); },
-      [=](update_atom) {},
-      [=](updated_atom) { ++*updates; },
-      [=](shared_updated_atom, const std::string& key, int16_t value) {
-        log->add("shared " + key + "=" + std::to_string(value));
-      },
-      [=](shared_removed_atom, const std::string& key) { log->add("shared_removed " + key); },
-      [=](node_joined_atom, const std::string& addr) { log->add("joined " + addr); },
-      [=](node_left_atom, const std::string& addr) { log->add("left " + addr); },
-      [=](node_status_atom, const std::string& addr, node_status status) {
-        log->add("status " + addr + " " + to_string(status));
-      },
-      [=](node_changed_atom, const std::string& addr) { log->add("changed " + addr); },
-      [=](mars_sync_atom, uint64_t) { log->add("mars_sync"); },
-      [=](mars_lost_atom) { log->add("mars_lost"); },
-    };
-  });
+  // The log goes in as a spawn argument: CAF 0.17 spawning a function of no
+  // arguments binds a null reference (UBSan reports it).
+  return sys.spawn(
+    [](caf::event_based_actor*, std::shared_ptr<event_log> log) -> caf::behavior {
+      auto updates = std::make_shared<int>(0);
+      return {
+        [=](ready_atom) { log->add("ready"); },
+        [=](initial_sync_atom) { log->add("initial_sync"); },
+        [=](update_atom) {},
+        [=](updated_atom) { ++*updates; },
+        [=](shared_updated_atom, const std::string& key, int16_t value) {
+          log->add("shared " + key + "=" + std::to_string(value));
+        },
+        [=](shared_removed_atom, const std::string& key) { log->add("shared_removed " + key); },
+        [=](node_joined_atom, const std::string& addr) { log->add("joined " + addr); },
+        [=](node_left_atom, const std::string& addr) { log->add("left " + addr); },
+        [=](node_status_atom, const std::string& addr, node_status status) {
+          log->add("status " + addr + " " + to_string(status));
+        },
+        [=](node_changed_atom, const std::string& addr) { log->add("changed " + addr); },
+        [=](mars_sync_atom, uint64_t) { log->add("mars_sync"); },
+        [=](mars_lost_atom) { log->add("mars_lost"); },
+      };
+    },
+    log);
 }
 
 node_cluster::node_cluster(caf::actor_system& sys, uint16_t base_port) :
