@@ -5,8 +5,6 @@
 #include <iostream>
 #include <string>
 
-#include <csignal>
-
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -14,6 +12,7 @@
 #include "actors/mars_actor.hpp"
 #include "apps/node_command.hpp"
 #include "apps/status_command.hpp"
+#include "apps/stop_signals.hpp"
 #include "benchmarks/membership_bench.hpp"
 #include "benchmarks/transport_bench.hpp"
 #include "runtime/config.hpp"
@@ -69,19 +68,12 @@ void print_transport_ratios(const meshrt::bench::bench_report& r) {
 
 /// Runs MARS until SIGINT or SIGTERM.
 int run_mars(const meshrt::mars_config& cfg) {
-  // Block the stop signals before any thread starts, so they all inherit the
-  // mask and the signals wait for sigwait below.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  meshrt::cli::stop_signals stop; // before the actor system starts its threads
   caf::actor_system_config sys_cfg;
   meshrt::apply_meshrt_defaults(sys_cfg, meshrt::scheduling::efficiency);
   caf::actor_system sys{sys_cfg};
   auto mars = meshrt::spawn_mars(sys, cfg);
-  int sig = 0;
-  sigwait(&stop, &sig);
+  auto sig = stop.wait();
   meshrt::logger("mars")->info("stopping on signal {}", sig);
   caf::anon_send_exit(mars, caf::exit_reason::user_shutdown);
   return 0;

@@ -1,6 +1,5 @@
 #include "apps/node_command.hpp"
 
-#include <csignal>
 #include <stdexcept>
 
 #include <caf/all.hpp>
@@ -8,6 +7,7 @@
 
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
+#include "apps/stop_signals.hpp"
 #include "runtime/config.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/system_config.hpp"
@@ -70,13 +70,7 @@ caf::behavior view_logger(caf::event_based_actor*, std::shared_ptr<spdlog::logge
 
 int run_node(const node_command_options& opts) {
   auto cfg = effective_config(opts);
-  // Block the stop signals before any thread starts, so they all inherit the
-  // mask and the signals wait for sigwait below.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  stop_signals stop; // before the actor system starts its threads
   caf::actor_system_config sys_cfg;
   apply_meshrt_defaults(sys_cfg);
   caf::actor_system sys{sys_cfg};
@@ -91,8 +85,7 @@ int run_node(const node_command_options& opts) {
   // no arguments binds a null reference (UBSan reports it).
   auto watcher = sys.spawn(view_logger, logger("node"));
   caf::anon_send(node, subscribe_atom::value, watcher);
-  int sig = 0;
-  sigwait(&stop, &sig);
+  auto sig = stop.wait();
   logger("node")->info("stopping on signal {}", sig);
   caf::scoped_actor self{sys};
   bool left = false;
