@@ -43,7 +43,7 @@ config effective_config(const node_command_options& opts) {
 
 /// Writes each change of the node's view as one log line: what an operator
 /// reads to follow the cluster from one node.
-caf::behavior view_logger(caf::event_based_actor*, std::shared_ptr<spdlog::logger> log) {
+caf::behavior view_logger(caf::event_based_actor*, const std::shared_ptr<spdlog::logger>& log) {
   return {
     [=](ready_atom) {},
     [=](initial_sync_atom) { log->info("view: first sync with MARS"); },

@@ -11,8 +11,6 @@
 #include <stdexcept>
 #include <thread>
 
-extern char** environ;
-
 namespace meshrt::bench {
 
 child_process::child_process(const std::vector<std::string>& args, std::string log_path) :
@@ -23,6 +21,7 @@ child_process::child_process(const std::vector<std::string>& args, std::string l
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const auto& a : args)
     argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);

@@ -1,8 +1,8 @@
 #include "benchmarks/membership_bench.hpp"
 
 #include <arpa/inet.h>
-#include <signal.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -203,7 +203,8 @@ double raw_heartbeat_round_ms(int n, size_t heartbeat_size, size_t answer_size) 
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0)
+      throw std::runtime_error("raw UDP baseline: cannot bind a loopback socket");
     timeval tv{0, 200'000};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     return fd;
@@ -227,6 +228,7 @@ double raw_heartbeat_round_ms(int n, size_t heartbeat_size, size_t answer_size) 
     }
   }};
   std::vector<int> clients;
+  clients.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i)
     clients.push_back(make_socket());
   std::vector<uint8_t> heartbeat(heartbeat_size, 0x17);
