@@ -3,17 +3,35 @@
 // The mesh layer's framing: what one RUDP message between two nodes holds.
 // MARS traffic is msgpack (mars_protocol.hpp) and is told apart by its
 // sender, MARS's address; everything between nodes starts with this header.
+// Integers are big endian; a string is a u8 length and its bytes.
 //
-//   offset  size  field
-//   0       u8    kind      1: message (Send / USend, no answer expected)
-//   1       u16   command   the application's command id (big endian)
-//   3       ...   payload   the application's bytes, as given
+//   kind 1, message (Send / USend; no answer):
+//     u8 kind | u16 command | payload
+//   kind 2, request (SendRPC / SendRequest / typed commands):
+//     u8 kind | u16 command | u64 request id | u32 timeout ms | payload
+//     The timeout tells the answering node how long its handlers may take
+//     before nobody waits for the answer any more.
+//   kind 3, response:
+//     u8 kind | u8 status | u64 request id | payload
+//     status 0: payload is the handler's answer; otherwise payload is the
+//     error text: 1 handler error, 2 no handler, 3 invalid data.
+//   kind 4, fan-out (SendMany / USendMany):
+//     u8 kind | u16 command | u8 flags | u16 limit | u8 hops | u64 fan-out id
+//     | string origin | u16 branch count | branch count strings | payload
+//     flags bit 0: reliable. The receiver delivers the payload and forwards
+//     the message to at most `limit` nodes of its branch, each with its own
+//     share of the rest; `hops` counts the hops from the origin.
+//   kind 5, fan-out report (a forwarder could not reach a node):
+//     u8 kind | u64 fan-out id | string unreachable address
 //
-// A message that is shorter than the header or has an unknown kind is
-// dropped, counted and logged in one line by the node.
+// A message that is truncated, has an unknown kind or status, or carries
+// more than it declares where nothing may follow, is refused: the node
+// drops it, counts it and logs one line.
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "transport/byte_buffer.hpp"
 
@@ -22,23 +40,54 @@ namespace meshrt {
 /// What a mesh message is for.
 enum class envelope_kind : uint8_t {
   message = 1,
+  request = 2,
+  response = 3,
+  fanout = 4,
+  fanout_report = 5,
 };
 
-/// The bytes before the payload.
-constexpr size_t envelope_header_size = 3;
+/// How a request went, as the answering node reports it.
+enum class response_status : uint8_t {
+  ok = 0,
+  handler_error = 1,
+  no_handler = 2,
+  invalid_data = 3,
+};
 
-/// A decoded mesh message.
+/// The command id of the built-in health check (the reference's
+/// MeshHealthCheck); applications cannot register a handler for it.
+constexpr uint16_t health_check_command = 0xFFFF;
+
+/// A decoded mesh message; which fields mean something depends on `kind`.
 struct envelope {
   envelope_kind kind = envelope_kind::message;
   uint16_t command = 0;
+  /// request, response: the request id; fanout, fanout_report: the fan-out id.
+  uint64_t id = 0;
+  /// request: ms the caller waits.
+  uint32_t timeout_ms = 0;
+  /// response.
+  response_status status = response_status::ok;
+  /// fanout.
+  bool reliable = true;
+  uint16_t limit = 0;
+  uint8_t hops = 0;
+  /// fanout: the node that called SendMany; fanout_report: the address
+  /// that could not be reached.
+  std::string address;
+  /// fanout: the nodes this receiver forwards to.
+  std::vector<std::string> branch;
   byte_buffer payload;
 };
 
-/// Header followed by `payload`.
-byte_buffer encode_envelope(envelope_kind kind, uint16_t command, const byte_buffer& payload);
+/// The wire bytes of `env` (only the fields of its kind are written).
+byte_buffer encode_envelope(const envelope& env);
 
-/// Splits a message into header and payload; nullopt if it is too short or
-/// of an unknown kind.
-std::optional<envelope> decode_envelope(const byte_buffer& bytes);
+/// A kind 1 message, without building an envelope first.
+byte_buffer encode_message(uint16_t command, const byte_buffer& payload);
+
+/// Decodes one mesh message; nullopt if it is malformed (see above), with
+/// the reason in `error`.
+std::optional<envelope> decode_envelope(const byte_buffer& bytes, std::string& error);
 
 } // namespace meshrt

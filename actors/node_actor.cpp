@@ -9,10 +9,12 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/cluster_view.hpp"
+#include "actors/fanout_plan.hpp"
 #include "actors/mars_protocol.hpp"
 #include "actors/mesh_envelope.hpp"
 #include "actors/node_atoms.hpp"
 #include "actors/registry.hpp"
+#include "actors/request_correlator.hpp"
 #include "actors/transport_owner.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/transport_settings.hpp"
@@ -47,6 +49,30 @@ constexpr uint64_t mars_silence_us = 2'000'000;
 /// drops are only counted.
 constexpr size_t max_named_strangers = 64;
 
+/// How long the node that called SendMany relays reports of unreachable
+/// nodes to its caller: each level of the tree may wait retryTimeout before
+/// it routes around a dead node.
+constexpr uint64_t fanout_report_window_us = 60'000'000;
+
+/// A fan-out message this node forwarded, kept until the transport could
+/// report its child unreachable (retryTimeout), to route around it.
+struct forwarded_fanout {
+  uint64_t id = 0;
+  std::string origin;
+  uint16_t command = 0;
+  uint16_t limit = 0;
+  uint8_t hops = 0; // this node's hop count
+  std::vector<std::string> branch;
+  std::shared_ptr<const byte_buffer> payload;
+  uint64_t expires_us = 0;
+};
+
+/// A SendMany this node started: whom to tell of unreachable nodes.
+struct started_fanout {
+  caf::actor caller;
+  uint64_t expires_us = 0;
+};
+
 struct node_state {
   config cfg;
   node_options opts;
@@ -67,8 +93,12 @@ struct node_state {
   uint64_t started_us = 0;
   bool warned_unanswered = false;
 
+  caf::actor correlator;
   std::vector<caf::actor> subscribers;
-  std::map<uint16_t, caf::actor> handlers;
+  /// Handlers per command, in registration order.
+  std::map<uint16_t, std::vector<caf::actor>> handlers;
+  std::unordered_multimap<std::string, forwarded_fanout> forwarded; // by child
+  std::unordered_map<uint64_t, started_fanout> started;
   std::vector<std::pair<int, caf::response_promise>> latest_waiters;
   caf::response_promise leave_promise;
   std::unique_ptr<std::mt19937_64> rng;
@@ -82,6 +112,12 @@ struct node_state {
   uint64_t malformed = 0;
   uint64_t unhandled = 0;
   uint64_t mars_send_failures = 0;
+  uint64_t requests_in = 0;
+  uint64_t handler_timeouts = 0;
+  uint64_t fanout_in = 0;
+  uint64_t fanout_last_hops = 0;
+  uint64_t fanout_max_hops = 0;
+  uint64_t fanout_rerouted = 0;
 
   static inline const char* name = "meshrt.node";
 };
@@ -226,24 +262,214 @@ void on_mars_message(node_actor* self, const byte_buffer& bytes) {
                        msg ? "not a view" : error);
 }
 
-void on_mesh_message(node_actor* self, const std::string& peer, const byte_buffer& bytes) {
+/// What a handler chain ends with: the last handler's answer, or the first
+/// error.
+using answer_fn = std::function<void(caf::expected<byte_buffer>)>;
+
+/// Asks the handlers of `command` in registration order; each gets the
+/// request, the answer is the last one's, the first failure ends the chain.
+void call_handler(node_actor* self, std::shared_ptr<const std::vector<caf::actor>> chain,
+                  size_t index, uint16_t command, std::shared_ptr<const std::string> sender,
+                  std::shared_ptr<const byte_buffer> payload, std::chrono::milliseconds timeout,
+                  answer_fn answer) {
+  self->request((*chain)[index], timeout, mesh_request_atom::value, command, *sender, *payload)
+    .then(
+      [=](byte_buffer& out) {
+        if (index + 1 < chain->size())
+          call_handler(self, chain, index + 1, command, sender, payload, timeout, answer);
+        else
+          answer(std::move(out));
+      },
+      [=](caf::error& err) {
+        if (err == caf::sec::request_timeout)
+          answer(make_error(mesh_errc::request_timeout,
+                            "the handler of command " + std::to_string(command)
+                              + " did not answer within " + std::to_string(timeout.count())
+                              + " ms"));
+        else
+          answer(std::move(err));
+      });
+}
+
+void run_handlers(node_actor* self, uint16_t command, std::string sender, byte_buffer payload,
+                  std::chrono::milliseconds timeout, answer_fn answer) {
   auto& st = self->state;
-  auto env = decode_envelope(bytes);
-  if (!env) {
-    ++st.malformed;
-    logger("node")->warn("dropped a malformed mesh message of {} bytes from {}", bytes.size(),
-                         peer);
+  auto i = st.handlers.find(command);
+  if (i == st.handlers.end() || i->second.empty()) {
+    ++st.unhandled;
+    answer(make_error(mesh_errc::no_handler, "no handler for command " + std::to_string(command)));
     return;
   }
-  auto i = st.handlers.find(env->command);
-  if (i == st.handlers.end()) {
+  call_handler(self, std::make_shared<const std::vector<caf::actor>>(i->second), 0, command,
+               std::make_shared<const std::string>(std::move(sender)),
+               std::make_shared<const byte_buffer>(std::move(payload)), timeout,
+               std::move(answer));
+}
+
+/// Hands a one-way message (Send, USend, a fan-out) to every handler of its
+/// command.
+void deliver(node_actor* self, uint16_t command, const std::string& sender,
+             const byte_buffer& payload) {
+  auto& st = self->state;
+  auto i = st.handlers.find(command);
+  if (i == st.handlers.end() || i->second.empty()) {
     ++st.unhandled;
-    logger("node")->warn("dropped a mesh message from {}: no handler for command {}", peer,
-                         env->command);
+    logger("node")->warn("dropped a mesh message from {}: no handler for command {}", sender,
+                         command);
     return;
   }
   ++st.mesh_in;
-  self->send(i->second, mesh_message_atom::value, env->command, peer, std::move(env->payload));
+  for (const auto& h : i->second)
+    self->send(h, mesh_message_atom::value, command, sender, payload);
+}
+
+void send_envelope(node_actor* self, const std::string& peer, const envelope& env, bool reliable) {
+  self->send(self->state.transport, mesh_send_atom::value, peer, encode_envelope(env), reliable);
+}
+
+void on_request(node_actor* self, const std::string& peer, envelope&& req) {
+  auto& st = self->state;
+  ++st.requests_in;
+  auto respond = [self, peer, id = req.id](response_status status, byte_buffer payload) {
+    envelope resp;
+    resp.kind = envelope_kind::response;
+    resp.status = status;
+    resp.id = id;
+    resp.payload = std::move(payload);
+    send_envelope(self, peer, resp, true);
+  };
+  if (req.command == health_check_command) {
+    respond(response_status::ok, {});
+    return;
+  }
+  run_handlers(self, req.command, peer, std::move(req.payload),
+               std::chrono::milliseconds{req.timeout_ms},
+               [self, respond](caf::expected<byte_buffer> result) {
+                 if (result) {
+                   respond(response_status::ok, std::move(*result));
+                 } else if (is(result.error(), mesh_errc::request_timeout)) {
+                   // The caller has stopped waiting; nothing to answer.
+                   ++self->state.handler_timeouts;
+                   logger("node")->debug("{}", context_of(result.error()));
+                 } else {
+                   auto [status, text] = to_response(result.error());
+                   respond(status, byte_buffer(text.begin(), text.end()));
+                 }
+               });
+}
+
+/// Sends a fan-out message on to the next level of the tree, from a node
+/// `hops` hops away from the origin.
+void forward_fanout(node_actor* self, const envelope& base, uint8_t hops,
+                    const std::vector<std::string>& targets,
+                    const std::shared_ptr<const byte_buffer>& payload) {
+  auto& st = self->state;
+  auto expires = steady_micros() + static_cast<uint64_t>(st.cfg.mesh.retry_timeout.count()) * 1000
+                 + 1'000'000;
+  for (auto& step : plan_fanout(targets, base.limit)) {
+    envelope e;
+    e.kind = envelope_kind::fanout;
+    e.command = base.command;
+    e.reliable = base.reliable;
+    e.limit = base.limit;
+    e.hops = hops == UINT8_MAX ? hops : static_cast<uint8_t>(hops + 1);
+    e.id = base.id;
+    e.address = base.address;
+    e.branch = step.branch;
+    e.payload = *payload;
+    send_envelope(self, step.child, e, base.reliable);
+    if (base.reliable)
+      st.forwarded.emplace(step.child,
+                           forwarded_fanout{base.id, base.address, base.command, base.limit, hops,
+                                            std::move(step.branch), payload, expires});
+  }
+}
+
+/// Tells whoever called SendMany that `unreachable` was not reached.
+void report_unreachable(node_actor* self, uint64_t id, const std::string& origin,
+                        const std::string& unreachable, const caf::error& err) {
+  auto& st = self->state;
+  if (origin != st.self_record.mesh_address) {
+    envelope report;
+    report.kind = envelope_kind::fanout_report;
+    report.id = id;
+    report.address = unreachable;
+    send_envelope(self, origin, report, true);
+    return;
+  }
+  if (auto i = st.started.find(id); i != st.started.end())
+    self->send(i->second.caller, send_failed_atom::value, unreachable, err);
+}
+
+/// A child of a fan-out could not be reached: its branch is sent from here,
+/// and the origin learns which node was missed.
+void route_around(node_actor* self, const std::string& child, const caf::error& err) {
+  auto& st = self->state;
+  auto range = st.forwarded.equal_range(child);
+  std::vector<forwarded_fanout> lost;
+  auto now = steady_micros();
+  for (auto i = range.first; i != range.second; ++i)
+    if (i->second.expires_us > now)
+      lost.push_back(std::move(i->second));
+  st.forwarded.erase(range.first, range.second);
+  for (auto& f : lost) {
+    ++st.fanout_rerouted;
+    logger("node")->warn("SendMany: {} unreachable; sending its branch of {} node(s) from here",
+                         child, f.branch.size());
+    report_unreachable(self, f.id, f.origin, child, err);
+    envelope base;
+    base.command = f.command;
+    base.reliable = true;
+    base.limit = f.limit;
+    base.id = f.id;
+    base.address = f.origin;
+    forward_fanout(self, base, f.hops, f.branch, f.payload);
+  }
+}
+
+void on_fanout(node_actor* self, envelope&& env) {
+  auto& st = self->state;
+  ++st.fanout_in;
+  st.fanout_last_hops = env.hops;
+  st.fanout_max_hops = std::max<uint64_t>(st.fanout_max_hops, env.hops);
+  auto payload = std::make_shared<const byte_buffer>(std::move(env.payload));
+  deliver(self, env.command, env.address, *payload);
+  if (!env.branch.empty())
+    forward_fanout(self, env, env.hops, env.branch, payload);
+}
+
+void on_mesh_message(node_actor* self, const std::string& peer, const byte_buffer& bytes) {
+  auto& st = self->state;
+  std::string error;
+  auto env = decode_envelope(bytes, error);
+  if (!env) {
+    ++st.malformed;
+    logger("node")->warn("dropped a malformed mesh message of {} bytes from {}: {}", bytes.size(),
+                         peer, error);
+    return;
+  }
+  switch (env->kind) {
+    case envelope_kind::message:
+      deliver(self, env->command, peer, env->payload);
+      break;
+    case envelope_kind::request:
+      on_request(self, peer, std::move(*env));
+      break;
+    case envelope_kind::response:
+      self->send(st.correlator, response_atom::value, peer, env->id,
+                 static_cast<uint8_t>(env->status), std::move(env->payload));
+      break;
+    case envelope_kind::fanout:
+      on_fanout(self, std::move(*env));
+      break;
+    case envelope_kind::fanout_report:
+      if (auto i = st.started.find(env->id); i != st.started.end())
+        self->send(i->second.caller, send_failed_atom::value, env->address,
+                   make_error(mesh_errc::network_error,
+                              env->address + " did not acknowledge a SendMany message (reported by "
+                                + peer + ")"));
+      break;
+  }
 }
 
 /// strictCheckForExternal: is `peer` allowed to send mesh messages here?
@@ -261,13 +487,96 @@ bool admitted(node_actor* self, const std::string& peer, size_t count) {
 
 /// Send / USend. Delegating keeps the application's actor as the sender, so
 /// the transport reports a failed delivery to it rather than to the node.
+/// A node sending to itself skips the network.
 void send_mesh(node_actor* self, uint16_t command, const std::string& addr,
                const byte_buffer& payload, bool reliable) {
+  if (addr == self->state.self_record.mesh_address) {
+    deliver(self, command, addr, payload);
+    return;
+  }
   self->delegate(self->state.transport, mesh_send_atom::value, addr,
-                 encode_envelope(envelope_kind::message, command, payload), reliable);
+                 encode_message(command, payload), reliable);
 }
 
-std::string stats_json(node_actor* self) {
+/// SendRPC / SendRequest / typed commands. The correlator answers the
+/// caller directly; a node calling itself runs its handlers in place.
+caf::result<byte_buffer> call(node_actor* self, uint16_t command, const std::string& addr,
+                              byte_buffer& payload, caf::timespan timeout) {
+  auto& st = self->state;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+  auto timeout_ms = static_cast<uint32_t>(std::clamp<int64_t>(ms, 1, UINT32_MAX));
+  if (addr != st.self_record.mesh_address) {
+    if (!st.correlator)
+      return make_error(mesh_errc::network_error, "the node is not ready yet");
+    self->delegate(st.correlator, rpc_atom::value, command, addr, std::move(payload), timeout_ms);
+    return caf::delegated<byte_buffer>{};
+  }
+  auto rp = self->make_response_promise<byte_buffer>();
+  if (command == health_check_command) {
+    rp.deliver(byte_buffer{});
+    return rp;
+  }
+  run_handlers(self, command, addr, std::move(payload), std::chrono::milliseconds{timeout_ms},
+               [rp, addr, command](caf::expected<byte_buffer> result) mutable {
+                 if (result) {
+                   rp.deliver(std::move(*result));
+                 } else if (is(result.error(), mesh_errc::request_timeout)) {
+                   rp.deliver(std::move(result.error()));
+                 } else {
+                   auto [status, text] = to_response(result.error());
+                   rp.deliver(from_response(status, text, addr, command));
+                 }
+               });
+  return rp;
+}
+
+/// SendMany / USendMany: the tree of plan_fanout, started here.
+caf::result<caf::unit_t> send_many(node_actor* self, uint16_t command,
+                                   const std::vector<std::string>& addrs,
+                                   const byte_buffer& payload, uint16_t limit, bool reliable) {
+  auto& st = self->state;
+  if (limit == 0)
+    return make_error(mesh_errc::invalid_argument, "SendMany needs a limit of at least 1");
+  bool had_self = false;
+  auto targets = fanout_targets(addrs, st.self_record.mesh_address, had_self);
+  auto caller = caf::actor_cast<caf::actor>(self->current_sender());
+  std::vector<std::string> valid;
+  valid.reserve(targets.size());
+  for (auto& t : targets) {
+    if (transport::endpoint::parse(t)) {
+      valid.push_back(std::move(t));
+    } else if (caller) {
+      self->send(caller, send_failed_atom::value, t,
+                 make_error(mesh_errc::invalid_address,
+                            "'" + t + "' is not a mesh address (a.b.c.d:port)"));
+    }
+  }
+  if (had_self)
+    deliver(self, command, st.self_record.mesh_address, payload);
+  if (valid.empty())
+    return caf::unit;
+  envelope base;
+  base.command = command;
+  base.reliable = reliable;
+  base.limit = limit;
+  base.id = (*st.rng)();
+  base.address = st.self_record.mesh_address;
+  if (reliable && caller)
+    st.started[base.id] = {caller, steady_micros() + fanout_report_window_us};
+  forward_fanout(self, base, 0, valid, std::make_shared<const byte_buffer>(payload));
+  return caf::unit;
+}
+
+/// Forgets fan-outs whose failures can no longer be reported.
+void prune_fanouts(node_actor* self, uint64_t now) {
+  auto& st = self->state;
+  for (auto i = st.forwarded.begin(); i != st.forwarded.end();)
+    i = i->second.expires_us <= now ? st.forwarded.erase(i) : std::next(i);
+  for (auto i = st.started.begin(); i != st.started.end();)
+    i = i->second.expires_us <= now ? st.started.erase(i) : std::next(i);
+}
+
+nlohmann::json stats_json(node_actor* self) {
   auto& st = self->state;
   nlohmann::json j{{"mesh_address", st.self_record.mesh_address},
                    {"app", st.opts.app},
@@ -283,8 +592,14 @@ std::string stats_json(node_actor* self) {
                    {"dropped_external", st.dropped_external},
                    {"malformed", st.malformed},
                    {"unhandled", st.unhandled},
-                   {"mars_send_failures", st.mars_send_failures}};
-  return j.dump();
+                   {"mars_send_failures", st.mars_send_failures},
+                   {"requests_in", st.requests_in},
+                   {"handler_timeouts", st.handler_timeouts},
+                   {"fanout_in", st.fanout_in},
+                   {"fanout_last_hops", st.fanout_last_hops},
+                   {"fanout_max_hops", st.fanout_max_hops},
+                   {"fanout_rerouted", st.fanout_rerouted}};
+  return j;
 }
 
 /// Applies a change to this node's record and tells MARS at once.
@@ -306,8 +621,8 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
   self->set_down_handler([=](const caf::down_msg& msg) {
     auto& subs = self->state.subscribers;
     subs.erase(std::remove(subs.begin(), subs.end(), msg.source), subs.end());
-    for (auto i = self->state.handlers.begin(); i != self->state.handlers.end();)
-      i = i->second == msg.source ? self->state.handlers.erase(i) : std::next(i);
+    for (auto& [command, chain] : self->state.handlers)
+      chain.erase(std::remove(chain.begin(), chain.end(), msg.source), chain.end());
   });
   return {
     [=](transport_ready_atom, caf::actor transport, uint16_t port) {
@@ -316,6 +631,7 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
       st.self_record.mesh_address = st.cfg.mesh.address + ":" + std::to_string(port);
       st.ready = true;
       st.started_us = steady_micros();
+      st.correlator = spawn_request_correlator(self, st.transport, correlator_options{});
       logger("node")->info("{} node {} ({}) of app '{}', MARS {}:{}",
                            st.opts.guest ? "guest" : "mesh", st.self_record.mesh_address,
                            st.self_record.type, st.opts.app, st.cfg.mesh.mars_address,
@@ -326,6 +642,7 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
     [=](tick_atom) {
       auto now = steady_micros();
       check_mars_silence(self, now);
+      prune_fanouts(self, now);
       heartbeat(self);
       self->delayed_send(self, self->state.opts.heartbeat, tick_atom::value);
     },
@@ -342,8 +659,12 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
         on_mesh_message(self, peer, bytes);
     },
     [=](send_failed_atom, const std::string& peer, const caf::error& err) {
-      // Only MARS traffic is sent on the node's own behalf.
-      ++self->state.mars_send_failures;
+      // What the node sends on its own behalf: MARS traffic, responses and
+      // fan-out messages.
+      if (peer == self->state.mars)
+        ++self->state.mars_send_failures;
+      else
+        route_around(self, peer, err);
       logger("node")->debug("a message to {} failed: {}", peer, to_string(err));
     },
     // -- queries ------------------------------------------------------------
@@ -384,7 +705,22 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
       auto& st = self->state;
       return st.last_answer_us != 0 && steady_micros() - st.last_answer_us <= mars_silence_us;
     },
-    [=](stats_atom) { return stats_json(self); },
+    [=](stats_atom) {
+      auto rp = self->make_response_promise<std::string>();
+      auto j = stats_json(self);
+      if (!self->state.correlator) {
+        rp.deliver(j.dump());
+        return rp;
+      }
+      self->request(self->state.correlator, std::chrono::seconds{1}, stats_atom::value)
+        .then(
+          [=](const std::string& requests) mutable {
+            j["correlator"] = nlohmann::json::parse(requests);
+            rp.deliver(j.dump());
+          },
+          [=](caf::error&) mutable { rp.deliver(j.dump()); });
+      return rp;
+    },
     // -- commands -----------------------------------------------------------
     [=](set_value_atom, const std::string& name, const byte_buffer& value) {
       return change_record(self, [&](node_record& r) { r.values[name] = value; });
@@ -441,9 +777,32 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
       self->state.latest_waiters.emplace_back(2, rp);
       return rp;
     },
-    [=](handle_atom, uint16_t command, const caf::actor& handler) {
-      self->state.handlers[command] = handler;
+    [=](handle_atom, uint16_t command, const caf::actor& handler) -> caf::result<caf::unit_t> {
+      if (command == health_check_command)
+        return make_error(mesh_errc::invalid_argument,
+                          "command " + std::to_string(command)
+                            + " is the built-in health check (MeshHealthCheck)");
+      self->state.handlers[command].push_back(handler);
       self->monitor(handler);
+      return caf::unit;
+    },
+    [=](is_duplicate_atom, uint16_t command) {
+      auto& handlers = self->state.handlers;
+      auto i = handlers.find(command);
+      return command == health_check_command || (i != handlers.end() && !i->second.empty());
+    },
+    [=](rpc_atom, uint16_t command, const std::string& addr, byte_buffer& payload) {
+      return call(self, command, addr, payload, default_request_timeout);
+    },
+    [=](rpc_atom, uint16_t command, const std::string& addr, byte_buffer& payload,
+        caf::timespan timeout) { return call(self, command, addr, payload, timeout); },
+    [=](send_many_atom, uint16_t command, const std::vector<std::string>& addrs,
+        const byte_buffer& payload, uint16_t limit) {
+      return send_many(self, command, addrs, payload, limit, true);
+    },
+    [=](usend_many_atom, uint16_t command, const std::vector<std::string>& addrs,
+        const byte_buffer& payload, uint16_t limit) {
+      return send_many(self, command, addrs, payload, limit, false);
     },
     [=](send_atom, uint16_t command, const std::string& addr, const byte_buffer& payload) {
       send_mesh(self, command, addr, payload, true);

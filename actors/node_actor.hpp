@@ -34,6 +34,10 @@ struct node_options {
   std::chrono::milliseconds drain{1000};
 };
 
+/// How long a request waits for its response unless the call says
+/// otherwise (the reference's SendRPC default).
+constexpr std::chrono::seconds default_request_timeout{3};
+
 /// The role a node of `type` has when none is given.
 std::string default_role(const std::string& type);
 
@@ -89,13 +93,43 @@ std::string default_role(const std::string& type);
 ///   sync gets those at once.
 /// - (wait_latest_atom) -> (), once two more updates from MARS have
 ///   been applied (WaitForLatestNodeData).
-/// - (handle_atom, uint16_t command, caf::actor handler): mesh messages with
-///   that command go to `handler` as (mesh_message_atom, uint16_t command,
-///   std::string sender, byte_buffer payload).
+/// - (handle_atom, uint16_t command, caf::actor handler): adds `handler` for
+///   that command (HandleRPC, HandleCommand, SetCommandHandler); a command
+///   may have several, called in registration order. One-way messages go to
+///   every handler as (mesh_message_atom, uint16_t command, std::string
+///   sender, byte_buffer payload). Requests go to each handler in turn as
+///   (mesh_request_atom, uint16_t command, std::string sender, byte_buffer
+///   payload) -> byte_buffer: the last handler's answer is the response,
+///   the first error ends the chain and is the caller's error (a meshrt
+///   invalid_data error stays one; any other is a handler_error with its
+///   text). Command 0xFFFF (health_check_command) is refused with
+///   invalid_argument. runtime/handlers.hpp makes handlers of functions.
+/// - (is_duplicate_atom, uint16_t command) -> bool: a handler is already
+///   registered for it (IsCommandDuplicate).
+/// - (rpc_atom, uint16_t command, std::string mesh_address, byte_buffer
+///   payload [, caf::timespan timeout]) -> byte_buffer: a request (SendRPC,
+///   SendRPCWithContext, SendRequest), answered by the node's request
+///   correlator with the response or a meshrt error: handler_error,
+///   no_handler, invalid_data, request_timeout (after `timeout`, default
+///   3 s), unhealthy, network_error, message_too_large, invalid_address.
+///   runtime/command.hpp wraps this for typed commands.
 /// - (send_atom, uint16_t command, std::string mesh_address, byte_buffer
 ///   payload) and (usend_atom, ...): a reliable / unreliable mesh message
 ///   (Send, USend). A reliable send that fails comes back to the sender as
 ///   (transport::send_failed_atom, std::string peer, caf::error).
+/// - (send_many_atom, uint16_t command, std::vector<std::string> addresses,
+///   byte_buffer payload, uint16_t limit) and (usend_many_atom, ...):
+///   SendMany / USendMany. This node sends to at most `limit` of the
+///   addresses, each forwards to at most `limit` of its branch, and so on
+///   (actors/fanout_plan.hpp): each address gets the message once, with the
+///   caller's node as the sender, within ceil(log_limit(N)) hops. A node of
+///   the tree that cannot be reached is routed around by the node that sent
+///   to it (its branch is sent from there), and the caller of a reliable
+///   SendMany gets (transport::send_failed_atom, std::string address,
+///   caf::error) for it. Duplicates and this node's own address are
+///   delivered once; limit 0 is invalid_argument.
+///
+/// Calls a node makes to its own address skip the network.
 /// - (leave_atom) -> (): SIGTERM's path: status offline at once,
 ///   `drain` later a leave message to MARS, then the node exits.
 ///

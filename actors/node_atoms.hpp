@@ -43,6 +43,10 @@ using handle_atom = caf::atom_constant<caf::atom("handle")>;
 using send_atom = caf::atom_constant<caf::atom("send")>;
 using usend_atom = caf::atom_constant<caf::atom("usend")>;
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
+using rpc_atom = caf::atom_constant<caf::atom("rpc")>;
+using send_many_atom = caf::atom_constant<caf::atom("sendmany")>;
+using usend_many_atom = caf::atom_constant<caf::atom("usendmany")>;
+using is_duplicate_atom = caf::atom_constant<caf::atom("cmddup")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 
 // -- events (to subscribers) -------------------------------------------------
@@ -60,6 +64,12 @@ using node_changed_atom = caf::atom_constant<caf::atom("nodechange")>;
 using mars_sync_atom = caf::atom_constant<caf::atom("marssync")>;
 using mars_lost_atom = caf::atom_constant<caf::atom("marslost")>;
 using mesh_message_atom = caf::atom_constant<caf::atom("meshmsg")>;
+
+// -- to handlers ---------------------------------------------------------------
+
+/// (mesh_request_atom, uint16_t command, std::string sender, byte_buffer
+/// payload) -> byte_buffer: a request for a handler to answer.
+using mesh_request_atom = caf::atom_constant<caf::atom("meshreq")>;
 
 } // namespace meshrt
 

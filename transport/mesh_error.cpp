@@ -23,6 +23,16 @@ std::string to_string(mesh_errc code) {
       return "unknown_node";
     case mesh_errc::invalid_argument:
       return "invalid_argument";
+    case mesh_errc::handler_error:
+      return "handler_error";
+    case mesh_errc::request_timeout:
+      return "request_timeout";
+    case mesh_errc::unhealthy:
+      return "unhealthy";
+    case mesh_errc::invalid_data:
+      return "invalid_data";
+    case mesh_errc::no_handler:
+      return "no_handler";
   }
   return "unknown_error";
 }
@@ -33,6 +43,27 @@ caf::error make_error(mesh_errc code, std::string context) {
 
 bool is(const caf::error& err, mesh_errc code) {
   return err.category() == category && err.code() == static_cast<uint8_t>(code);
+}
+
+bool is_request_error(const caf::error& err) {
+  for (auto code : {mesh_errc::handler_error, mesh_errc::no_handler, mesh_errc::invalid_data,
+                    mesh_errc::request_timeout, mesh_errc::unhealthy})
+    if (is(err, code))
+      return true;
+  return false;
+}
+
+bool is_request_timeout_error(const caf::error& err) {
+  return is(err, mesh_errc::request_timeout);
+}
+
+bool is_send_error(const caf::error& err) {
+  return is(err, mesh_errc::network_error) || is(err, mesh_errc::message_too_large)
+         || is(err, mesh_errc::invalid_address);
+}
+
+bool is_unhealthy_error(const caf::error& err) {
+  return is(err, mesh_errc::unhealthy);
 }
 
 std::string context_of(const caf::error& err) {

@@ -26,6 +26,20 @@ enum class mesh_errc : uint8_t {
   /// An argument the reference rejects, e.g. a shared data key over 54
   /// characters.
   invalid_argument = 5,
+  /// The handler of a request failed; the context is its message (the
+  /// reference's "Handler error").
+  handler_error = 6,
+  /// No response within the request's timeout (3 s unless the call says
+  /// otherwise).
+  request_timeout = 7,
+  /// The target node did not answer the built-in health check: requests to
+  /// it fail at once until it answers one again.
+  unhealthy = 8,
+  /// A payload that does not decode as the command's type (the reference's
+  /// "Invalid data type").
+  invalid_data = 9,
+  /// The target node has no handler for the command.
+  no_handler = 10,
 };
 
 /// "network_error", ...
@@ -36,6 +50,22 @@ caf::error make_error(mesh_errc code, std::string context);
 
 /// True if `err` is a meshrt error of kind `code`.
 bool is(const caf::error& err, mesh_errc code);
+
+/// IsRequestError: the error came back from a request (handler error, no
+/// handler, invalid data, timeout, unhealthy target). A request that could
+/// not be delivered fails with a send error instead.
+bool is_request_error(const caf::error& err);
+
+/// IsRequestTimeoutError.
+bool is_request_timeout_error(const caf::error& err);
+
+/// IsSendError: a message or request could not be delivered (network error,
+/// message too large, invalid address); used by Send, USend, SendMany,
+/// USendMany and requests alike.
+bool is_send_error(const caf::error& err);
+
+/// IsUnhealthyError.
+bool is_unhealthy_error(const caf::error& err);
 
 /// The context line of a meshrt error ("" otherwise).
 std::string context_of(const caf::error& err);

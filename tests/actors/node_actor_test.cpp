@@ -242,7 +242,7 @@ TEST_SUITE("actors.node") {
     int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
     REQUIRE(fd >= 0);
     transport::session stranger{transport::session_options{}, wall_micros()};
-    REQUIRE(stranger.send(encode_envelope(envelope_kind::message, 9, bytes_of("from outside")),
+    REQUIRE(stranger.send(encode_message(9, bytes_of("from outside")),
                           transport::reliability::reliable, 0));
     auto target = *transport::endpoint::parse(strict_addr);
     sockaddr_in sa{};

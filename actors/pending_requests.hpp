@@ -1,0 +1,102 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace meshrt {
+
+/// The request correlator's table, free of actors and clocks: request ids,
+/// deadlines and matching. Each entry leaves the table exactly once — by its
+/// response (`take`), its deadline (`expire`) or its peer's failure
+/// (`take_peer`) — so a request is never answered twice, and a response that
+/// comes after the deadline finds nothing.
+///
+/// `Waiter` is whatever answers the caller (a response promise in the
+/// actor, a plain value in tests).
+template<class Waiter>
+class pending_requests {
+public:
+  struct entry {
+    uint64_t id = 0;
+    std::string peer;
+    uint16_t command = 0;
+    uint64_t deadline_us = 0;
+    Waiter waiter;
+  };
+
+  /// Files a request to `peer` that expires at `deadline_us`; returns its id.
+  uint64_t add(std::string peer, uint16_t command, uint64_t deadline_us, Waiter waiter) {
+    auto id = next_id_++;
+    auto pos = deadlines_.emplace(deadline_us, id);
+    entries_.emplace(id, stored{entry{id, std::move(peer), command, deadline_us, std::move(waiter)},
+                                pos});
+    return id;
+  }
+
+  /// The entry a response with `id` answers, removed; nullopt if the id is
+  /// unknown, already answered or expired.
+  std::optional<entry> take(uint64_t id) {
+    auto i = entries_.find(id);
+    if (i == entries_.end())
+      return std::nullopt;
+    deadlines_.erase(i->second.deadline_pos);
+    auto result = std::move(i->second.value);
+    entries_.erase(i);
+    return result;
+  }
+
+  /// Every entry whose deadline is at or before `now_us`, removed, earliest
+  /// first.
+  std::vector<entry> expire(uint64_t now_us) {
+    std::vector<entry> result;
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now_us) {
+      auto id = deadlines_.begin()->second;
+      auto i = entries_.find(id);
+      deadlines_.erase(deadlines_.begin());
+      result.push_back(std::move(i->second.value));
+      entries_.erase(i);
+    }
+    return result;
+  }
+
+  /// Every entry waiting on `peer`, removed (the peer cannot be reached).
+  std::vector<entry> take_peer(const std::string& peer) {
+    std::vector<entry> result;
+    for (auto i = entries_.begin(); i != entries_.end();) {
+      if (i->second.value.peer == peer) {
+        deadlines_.erase(i->second.deadline_pos);
+        result.push_back(std::move(i->second.value));
+        i = entries_.erase(i);
+      } else {
+        ++i;
+      }
+    }
+    return result;
+  }
+
+  /// The earliest deadline, UINT64_MAX when nothing is pending.
+  uint64_t next_deadline() const {
+    return deadlines_.empty() ? UINT64_MAX : deadlines_.begin()->first;
+  }
+
+  size_t size() const {
+    return entries_.size();
+  }
+
+private:
+  struct stored {
+    entry value;
+    std::multimap<uint64_t, uint64_t>::iterator deadline_pos;
+  };
+
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, stored> entries_;
+  std::multimap<uint64_t, uint64_t> deadlines_; // deadline -> id
+};
+
+} // namespace meshrt

@@ -1,0 +1,266 @@
+#include "actors/request_correlator.hpp"
+
+#include <unordered_map>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/node_atoms.hpp"
+#include "actors/pending_requests.hpp"
+#include "runtime/logging.hpp"
+#include "transport/atoms.hpp"
+#include "transport/clock.hpp"
+#include "transport/endpoint.hpp"
+#include "transport/mesh_error.hpp"
+#include "transport/wire.hpp"
+
+namespace meshrt {
+
+std::pair<response_status, std::string> to_response(const caf::error& err) {
+  if (is(err, mesh_errc::invalid_data))
+    return {response_status::invalid_data, context_of(err)};
+  if (is(err, mesh_errc::no_handler))
+    return {response_status::no_handler, context_of(err)};
+  if (is(err, mesh_errc::handler_error))
+    return {response_status::handler_error, context_of(err)};
+  // Any other error a handler answers with (its own category, CAF's
+  // unexpected_message, ...) is the handler's failure, told in words.
+  return {response_status::handler_error, to_string(err)};
+}
+
+caf::error from_response(response_status status, const std::string& text, const std::string& peer,
+                         uint16_t command) {
+  auto where = " (command " + std::to_string(command) + " on " + peer + ")";
+  switch (status) {
+    case response_status::no_handler:
+      return make_error(mesh_errc::no_handler, text + where);
+    case response_status::invalid_data:
+      return make_error(mesh_errc::invalid_data, text + where);
+    case response_status::handler_error:
+    case response_status::ok:
+      break;
+  }
+  return make_error(mesh_errc::handler_error, text + where);
+}
+
+namespace {
+
+using transport::mesh_send_atom;
+using transport::send_failed_atom;
+using transport::stats_atom;
+using transport::tick_atom;
+using recheck_atom = caf::atom_constant<caf::atom("recheck")>;
+
+/// A caller's promise; empty (not pending) for the correlator's own health
+/// checks.
+using waiter = caf::response_promise;
+
+struct peer_health {
+  bool checking = false;
+  bool unhealthy = false;
+  uint64_t last_request_us = 0;
+};
+
+struct correlator_state {
+  caf::actor transport;
+  correlator_options opts;
+  pending_requests<waiter> table;
+  std::unordered_map<std::string, peer_health> health;
+  uint64_t timer_at = UINT64_MAX;
+
+  uint64_t requests = 0;
+  uint64_t responses = 0;
+  uint64_t timeouts = 0;
+  uint64_t late_responses = 0;
+  uint64_t network_failures = 0;
+  uint64_t refused_unhealthy = 0;
+  uint64_t health_checks = 0;
+
+  static inline const char* name = "meshrt.correlator";
+};
+
+using correlator_actor = caf::stateful_actor<correlator_state>;
+
+void arm_timer(correlator_actor* self, uint64_t now) {
+  auto& st = self->state;
+  auto deadline = st.table.next_deadline();
+  if (deadline >= st.timer_at)
+    return;
+  st.timer_at = deadline;
+  auto delay = deadline > now ? deadline - now : 0;
+  self->delayed_send(self, std::chrono::microseconds{delay}, tick_atom::value);
+}
+
+void send_request(correlator_actor* self, const std::string& peer, uint16_t command,
+                  const byte_buffer& payload, uint32_t timeout_ms, waiter w) {
+  auto& st = self->state;
+  auto now = steady_micros();
+  envelope env;
+  env.kind = envelope_kind::request;
+  env.command = command;
+  env.timeout_ms = timeout_ms;
+  env.id = st.table.add(peer, command, now + uint64_t{timeout_ms} * 1000, std::move(w));
+  env.payload = payload;
+  ++st.requests;
+  self->send(st.transport, mesh_send_atom::value, peer, encode_envelope(env), true);
+  arm_timer(self, now);
+}
+
+void start_health_check(correlator_actor* self, const std::string& peer) {
+  auto& h = self->state.health[peer];
+  if (h.checking)
+    return;
+  h.checking = true;
+  ++self->state.health_checks;
+  auto timeout = static_cast<uint32_t>(self->state.opts.health_timeout.count());
+  send_request(self, peer, health_check_command, {}, timeout, waiter{});
+}
+
+/// The peer answered something: it is alive.
+void mark_healthy(correlator_actor* self, const std::string& peer) {
+  auto& health = self->state.health;
+  auto i = health.find(peer);
+  if (i == health.end())
+    return;
+  if (i->second.unhealthy)
+    logger("node")->info("{} answers again: healthy", peer);
+  health.erase(i);
+}
+
+/// A health check of `peer` went unanswered.
+void mark_unhealthy(correlator_actor* self, const std::string& peer) {
+  auto& st = self->state;
+  auto& h = st.health[peer];
+  h.checking = false;
+  auto now = steady_micros();
+  if (!h.unhealthy) {
+    h.unhealthy = true;
+    h.last_request_us = now;
+    logger("node")->warn("{} did not answer its health check within {} ms: unhealthy, requests "
+                         "to it fail at once until it answers one",
+                         peer, st.opts.health_timeout.count());
+  }
+  if (now - h.last_request_us > static_cast<uint64_t>(st.opts.forget_after.count()) * 1000) {
+    st.health.erase(peer); // nobody asks for it any more
+    return;
+  }
+  self->delayed_send(self, st.opts.recheck_interval, recheck_atom::value, peer);
+}
+
+/// Ends a pending request without a response.
+void fail(correlator_actor* self, pending_requests<waiter>::entry& e, const caf::error& err) {
+  if (e.waiter.pending()) {
+    e.waiter.deliver(err);
+    return;
+  }
+  mark_unhealthy(self, e.peer); // one of our own health checks
+}
+
+caf::behavior correlator(correlator_actor* self, caf::actor transport, correlator_options opts) {
+  self->state.transport = std::move(transport);
+  self->state.opts = opts;
+  return {
+    [=](rpc_atom, uint16_t command, const std::string& peer, const byte_buffer& payload,
+        uint32_t timeout_ms) -> caf::result<byte_buffer> {
+      auto& st = self->state;
+      if (!transport::endpoint::parse(peer))
+        return make_error(mesh_errc::invalid_address,
+                          "'" + peer + "' is not a mesh address (a.b.c.d:port)");
+      if (payload.size() + 15 > transport::max_message_size)
+        return make_error(mesh_errc::message_too_large,
+                          "request of " + std::to_string(payload.size())
+                            + " bytes exceeds MaxMessageSize ("
+                            + std::to_string(transport::max_message_size) + " bytes)");
+      if (auto i = st.health.find(peer); i != st.health.end() && i->second.unhealthy) {
+        i->second.last_request_us = steady_micros();
+        ++st.refused_unhealthy;
+        return make_error(mesh_errc::unhealthy,
+                          peer + " did not answer its health check; retrying it every "
+                            + std::to_string(st.opts.recheck_interval.count()) + " ms");
+      }
+      auto rp = self->make_response_promise();
+      send_request(self, peer, command, payload, timeout_ms, rp);
+      return rp;
+    },
+    [=](response_atom, const std::string& peer, uint64_t id, uint8_t status,
+        byte_buffer& payload) {
+      auto& st = self->state;
+      auto entry = st.table.take(id);
+      if (!entry || entry->peer != peer) {
+        // Its deadline passed (or a confused peer answers someone else's
+        // id): the caller has its answer already and gets no second one.
+        ++st.late_responses;
+        logger("node")->debug("dropped a response from {} to request {}: no longer pending", peer,
+                              id);
+        return;
+      }
+      ++st.responses;
+      mark_healthy(self, peer);
+      if (!entry->waiter.pending())
+        return; // our own health check
+      auto s = static_cast<response_status>(status);
+      if (s == response_status::ok)
+        entry->waiter.deliver(std::move(payload));
+      else
+        entry->waiter.deliver(
+          from_response(s, std::string(payload.begin(), payload.end()), peer, entry->command));
+    },
+    [=](send_failed_atom, const std::string& peer, const caf::error& err) {
+      auto& st = self->state;
+      auto failed = st.table.take_peer(peer);
+      st.network_failures += failed.size();
+      for (auto& e : failed)
+        fail(self, e, err);
+      if (!failed.empty())
+        start_health_check(self, peer);
+    },
+    [=](tick_atom) {
+      auto& st = self->state;
+      auto now = steady_micros();
+      st.timer_at = UINT64_MAX;
+      for (auto& e : st.table.expire(now)) {
+        if (e.waiter.pending()) {
+          ++st.timeouts;
+          e.waiter.deliver(make_error(mesh_errc::request_timeout,
+                                      "no response from " + e.peer + " to command "
+                                        + std::to_string(e.command) + " in time"));
+          start_health_check(self, e.peer);
+        } else {
+          mark_unhealthy(self, e.peer);
+        }
+      }
+      arm_timer(self, now);
+    },
+    [=](recheck_atom, const std::string& peer) {
+      auto i = self->state.health.find(peer);
+      if (i != self->state.health.end() && i->second.unhealthy)
+        start_health_check(self, peer);
+    },
+    [=](stats_atom) {
+      auto& st = self->state;
+      size_t unhealthy = 0;
+      for (const auto& kv : st.health)
+        unhealthy += kv.second.unhealthy ? 1 : 0;
+      nlohmann::json j{{"requests", st.requests},
+                       {"responses", st.responses},
+                       {"pending", st.table.size()},
+                       {"timeouts", st.timeouts},
+                       {"late_responses", st.late_responses},
+                       {"network_failures", st.network_failures},
+                       {"refused_unhealthy", st.refused_unhealthy},
+                       {"health_checks", st.health_checks},
+                       {"unhealthy_peers", unhealthy}};
+      return j.dump();
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_request_correlator(caf::event_based_actor* owner, caf::actor transport,
+                                    correlator_options opts) {
+  return owner->spawn<caf::linked>(correlator, std::move(transport), opts);
+}
+
+} // namespace meshrt

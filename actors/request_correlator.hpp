@@ -1,0 +1,71 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+
+#include "actors/mesh_envelope.hpp"
+
+namespace caf {
+class actor;
+class event_based_actor;
+} // namespace caf
+
+namespace meshrt {
+
+/// (response_atom, std::string peer, uint64_t request_id, uint8_t status,
+/// byte_buffer payload): a response envelope, from the node to its
+/// correlator.
+using response_atom = caf::atom_constant<caf::atom("response")>;
+
+/// How the correlator judges a peer's health.
+struct correlator_options {
+  /// How long the built-in health check may take before the peer counts as
+  /// unhealthy.
+  std::chrono::milliseconds health_timeout{1000};
+  /// How often an unhealthy peer is checked again.
+  std::chrono::milliseconds recheck_interval{1000};
+  /// An unhealthy peer nobody sent a request to for this long is forgotten
+  /// (and no longer checked).
+  std::chrono::milliseconds forget_after{30000};
+};
+
+/// Spawns the request correlator of a node, linked to `owner` (the node
+/// actor), sending through `transport`. It owns request ids, the pending
+/// table with deadlines, and the health of peers.
+///
+/// Handles:
+/// - (rpc_atom, uint16_t command, std::string peer, byte_buffer payload,
+///   uint32_t timeout_ms) -> byte_buffer: sends a request envelope and
+///   answers with the response's payload, or with a meshrt error:
+///   handler_error, no_handler, invalid_data (as the peer reports them),
+///   request_timeout, network_error (the transport gave up on the peer),
+///   unhealthy (the peer did not answer a health check; such requests fail
+///   at once until it answers one again), message_too_large,
+///   invalid_address. The node delegates requests here, so the answer goes
+///   straight to the application's actor.
+/// - (response_atom, ...) from the node: matched by id; a response to an
+///   expired or unknown id is dropped and counted (`late_responses`).
+/// - (stats_atom) -> std::string: counters as a JSON object.
+///
+/// A request that times out, or whose peer cannot be reached, makes the
+/// correlator send that peer the built-in health check (at most one at a
+/// time); unanswered within health_timeout, the peer is unhealthy, and is
+/// checked again every recheck_interval until it answers.
+caf::actor spawn_request_correlator(caf::event_based_actor* owner, caf::actor transport,
+                                    correlator_options opts);
+
+/// What the answering node puts on the wire for a handler's failure: the
+/// status and the error text.
+std::pair<response_status, std::string> to_response(const caf::error& err);
+
+/// The error a caller receives for a response of `status` (not ok) with
+/// error text `text`, from `peer` for `command`.
+caf::error from_response(response_status status, const std::string& text,
+                         const std::string& peer, uint16_t command);
+
+} // namespace meshrt

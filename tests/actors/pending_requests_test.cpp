@@ -1,0 +1,70 @@
+#include "actors/pending_requests.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace meshrt;
+
+TEST_SUITE("actors.pending_requests") {
+
+  TEST_CASE("a response takes its entry once; a second or late one finds nothing") {
+    pending_requests<int> table;
+    auto a = table.add("p1", 7, 1000, 1);
+    auto b = table.add("p1", 8, 2000, 2);
+    CHECK(a != b);
+    CHECK(table.size() == 2);
+    auto e = table.take(a);
+    REQUIRE(e);
+    CHECK(e->waiter == 1);
+    CHECK(e->command == 7);
+    CHECK(e->peer == "p1");
+    CHECK_FALSE(table.take(a));
+    CHECK(table.next_deadline() == 2000);
+    CHECK(table.expire(2000).size() == 1);
+    CHECK_FALSE(table.take(b)); // after its deadline
+    CHECK(table.size() == 0);
+    CHECK(table.next_deadline() == UINT64_MAX);
+  }
+
+  TEST_CASE("deadlines expire in order, only those due") {
+    pending_requests<int> table;
+    table.add("p", 1, 300, 3);
+    table.add("p", 1, 100, 1);
+    table.add("p", 1, 200, 2);
+    table.add("p", 1, 200, 4);
+    auto due = table.expire(200);
+    REQUIRE(due.size() == 3);
+    CHECK(due[0].waiter == 1);
+    CHECK(due[0].deadline_us == 100);
+    CHECK(due[1].deadline_us == 200);
+    CHECK(due[2].deadline_us == 200);
+    CHECK(table.expire(299).empty());
+    CHECK(table.next_deadline() == 300);
+  }
+
+  TEST_CASE("a failed peer takes all its entries and nobody else's") {
+    pending_requests<int> table;
+    table.add("dead", 1, 100, 1);
+    auto live = table.add("live", 1, 100, 2);
+    table.add("dead", 1, 500, 3);
+    auto failed = table.take_peer("dead");
+    CHECK(failed.size() == 2);
+    CHECK(table.size() == 1);
+    CHECK(table.next_deadline() == 100);
+    CHECK(table.take(live));
+    CHECK(table.expire(UINT64_MAX).empty());
+  }
+
+  TEST_CASE("ten thousand outstanding requests match their own responses") {
+    pending_requests<uint64_t> table;
+    std::vector<uint64_t> ids;
+    for (uint64_t i = 0; i < 10000; ++i)
+      ids.push_back(table.add("p", 1, 1000 + i, i));
+    // Answered in reverse order.
+    for (size_t i = ids.size(); i-- > 0;) {
+      auto e = table.take(ids[i]);
+      REQUIRE(e);
+      CHECK(e->waiter == i);
+    }
+    CHECK(table.size() == 0);
+  }
+}
