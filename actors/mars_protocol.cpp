@@ -6,6 +6,8 @@
 
 #include <msgpack.hpp>
 
+#include "actors/msgpack_input.hpp"
+
 namespace meshrt {
 
 namespace {
@@ -173,13 +175,7 @@ byte_buffer encode(const mars_message& msg) {
 
 std::optional<mars_message> decode_mars(const byte_buffer& bytes, std::string& error) {
   try {
-    // No declared size may exceed what the input could hold (an element
-    // takes at least one byte): a few hostile bytes announcing a huge array
-    // must not make msgpack allocate gigabytes.
-    auto n = bytes.size();
-    msgpack::unpack_limit limit{n, n / 2, n, n, 0, 16};
-    auto handle
-      = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), n, nullptr, nullptr, limit);
+    auto handle = unpack_untrusted(bytes.data(), bytes.size());
     return decode(handle.get(), error);
   } catch (const std::exception& e) {
     // msgpack throws on truncated input and on shapes that do not convert.

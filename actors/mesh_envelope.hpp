@@ -9,8 +9,8 @@
 //     u8 kind | u16 command | payload
 //   kind 2, request (SendRPC / SendRequest / typed commands):
 //     u8 kind | u16 command | u64 request id | u32 timeout ms | payload
-//     The timeout tells the answering node how long its handlers may take
-//     before nobody waits for the answer any more.
+//     The timeout tells the answering node how long the caller waits: its
+//     handlers get that long and a grace second, then it stops waiting.
 //   kind 3, response:
 //     u8 kind | u8 status | u64 request id | payload
 //     status 0: payload is the handler's answer; otherwise payload is the

@@ -49,6 +49,9 @@ constexpr uint64_t mars_silence_us = 2'000'000;
 /// drops are only counted.
 constexpr size_t max_named_strangers = 64;
 
+/// How much longer than the caller's timeout a node waits for its handlers.
+constexpr uint64_t handler_grace_ms = 1000;
+
 /// How long the node that called SendMany relays reports of unreachable
 /// nodes to its caller: each level of the tree may wait retryTimeout before
 /// it routes around a dead node.
@@ -342,8 +345,11 @@ void on_request(node_actor* self, const std::string& peer, envelope&& req) {
     respond(response_status::ok, {});
     return;
   }
+  // Handlers get the caller's timeout and a grace second: an answer that
+  // misses the caller's deadline by a little is dropped and counted there;
+  // one later than that is not waited for.
   run_handlers(self, req.command, peer, std::move(req.payload),
-               std::chrono::milliseconds{req.timeout_ms},
+               std::chrono::milliseconds{uint64_t{req.timeout_ms} + handler_grace_ms},
                [self, respond](caf::expected<byte_buffer> result) {
                  if (result) {
                    respond(response_status::ok, std::move(*result));

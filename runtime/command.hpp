@@ -1,0 +1,134 @@
+#pragma once
+
+// Typed commands: a 16-bit command id bound to a request and a response
+// type, both msgpack-serialisable (MSGPACK_DEFINE or a msgpack adaptor).
+//
+//   struct greet_request { std::string name; MSGPACK_DEFINE(name); };
+//   struct greet_response { std::string text; MSGPACK_DEFINE(text); };
+//   constexpr meshrt::command<greet_request, greet_response> greet{100};
+//
+//   // on the answering node
+//   self->send(node, meshrt::handle_atom::value, greet.id,
+//              meshrt::spawn_command_handler(sys, greet,
+//                [](const greet_request& r, const std::string& sender) {
+//                  return greet_response{"hello, " + r.name};
+//                }));
+//
+//   // from any actor, to a node's mesh address
+//   meshrt::request(self, node, greet, addr, greet_request{"ann"})
+//     .then([](greet_response& r) { ... }, [](caf::error& e) { ... });
+
+#include <chrono>
+#include <string>
+#include <utility>
+
+#include <caf/actor.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/timespan.hpp>
+#include <msgpack.hpp>
+
+#include "actors/msgpack_input.hpp"
+#include "actors/node_actor.hpp"
+#include "actors/node_atoms.hpp"
+#include "runtime/handlers.hpp"
+#include "transport/mesh_error.hpp"
+
+namespace meshrt {
+
+/// A command id with its request and response types.
+template<class Request, class Response>
+struct command {
+  uint16_t id;
+};
+
+/// The msgpack bytes of `x` (CreateSendBytes, CreateReturnBytes).
+template<class T>
+byte_buffer pack(const T& x) {
+  msgpack::sbuffer buf;
+  msgpack::pack(buf, x);
+  return byte_buffer(buf.data(), buf.data() + buf.size());
+}
+
+/// `bytes` as a T, or a meshrt invalid_data error saying why not.
+template<class T>
+caf::expected<T> unpack(const byte_buffer& bytes) {
+  try {
+    auto handle = unpack_untrusted(bytes.data(), bytes.size());
+    return handle.get().as<T>();
+  } catch (const std::exception& e) {
+    return make_error(mesh_errc::invalid_data,
+                      "cannot decode " + std::to_string(bytes.size()) + " bytes as the command's "
+                        + "type: " + e.what());
+  }
+}
+
+/// Spawns a handler for `cmd` from `f(const Request&, const std::string&
+/// sender)`, which returns a Response or a caf::expected<Response>. A
+/// request that does not decode as Request is answered with invalid_data;
+/// an exception in `f` with handler_error.
+template<class Request, class Response, class F>
+caf::actor spawn_command_handler(caf::actor_system& sys, command<Request, Response>, F f) {
+  return spawn_handler(sys, [f](const byte_buffer& data,
+                                const std::string& sender) -> caf::expected<byte_buffer> {
+    auto req = unpack<Request>(data);
+    if (!req)
+      return std::move(req.error());
+    caf::expected<Response> resp = f(*req, sender);
+    if (!resp)
+      return std::move(resp.error());
+    return pack(*resp);
+  });
+}
+
+/// The pending answer of a typed request: `then` (event-based actors) and
+/// `receive` (blocking actors) take a handler of Response& and one of
+/// caf::error&. A response that does not decode as Response is an
+/// invalid_data error.
+template<class Handle, class Response>
+class typed_response {
+public:
+  explicit typed_response(Handle h) : handle_(std::move(h)) {
+  }
+
+  template<class OnValue, class OnError>
+  void then(OnValue on_value, OnError on_error) {
+    handle_.then(decoding(std::move(on_value), on_error), on_error);
+  }
+
+  template<class OnValue, class OnError>
+  void receive(OnValue on_value, OnError on_error) {
+    handle_.receive(decoding(std::move(on_value), on_error), on_error);
+  }
+
+private:
+  template<class OnValue, class OnError>
+  static auto decoding(OnValue on_value, OnError on_error) {
+    return [on_value, on_error](byte_buffer& bytes) mutable {
+      auto resp = unpack<Response>(bytes);
+      if (resp)
+        on_value(*resp);
+      else
+        on_error(resp.error());
+    };
+  }
+
+  Handle handle_;
+};
+
+/// Calls `cmd` on the node at `addr` through this process's `node`: the
+/// typed form of SendRPC / SendRequest. Errors are meshrt errors (see
+/// spawn_node's rpc_atom). `self` is any CAF actor, blocking or not (a
+/// pointer such as event_based_actor*, or a scoped_actor).
+template<class Self, class Request, class Response>
+auto request(Self&& self, const caf::actor& node, command<Request, Response> cmd,
+             const std::string& addr, const Request& req,
+             caf::timespan timeout = default_request_timeout) {
+  // The node answers by `timeout`; the margin only guards against a node
+  // that is gone.
+  auto handle = self->request(node, timeout + std::chrono::seconds{1}, rpc_atom::value, cmd.id,
+                              addr, pack(req), timeout);
+  return typed_response<decltype(handle), Response>{std::move(handle)};
+}
+
+} // namespace meshrt
