@@ -362,3 +362,104 @@ TEST_SUITE("actors.node_messaging") {
                        5s));
   }
 }
+
+TEST_SUITE("actors.node_fanout") {
+
+  TEST_CASE("SendMany reaches 64 nodes once each, in the expected hops, for limits 1, 2, 4, 8") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 47500};
+    c.start_mars();
+    auto& self = c.self();
+    auto origin = c.add_node("HTTP");
+    constexpr size_t n = 64;
+    std::vector<caf::actor> nodes;
+    std::vector<std::shared_ptr<event_log>> logs;
+    for (size_t i = 0; i < n; ++i) {
+      nodes.push_back(c.add_node("UDP"));
+      logs.push_back(std::make_shared<event_log>());
+      self->send(nodes.back(), handle_atom::value, uint16_t{20}, recorder(sys, logs.back()));
+    }
+    REQUIRE(c.converged({origin}, n + 1, 20s));
+    std::vector<std::string> addrs;
+    for (const auto& node : nodes)
+      addrs.push_back(c.address_of(node));
+    auto from = c.address_of(origin);
+    for (uint16_t limit : {1, 2, 4, 8}) {
+      CAPTURE(limit);
+      auto line = "20 " + from + " limit " + std::to_string(limit);
+      self->send(origin, send_many_atom::value, uint16_t{20}, addrs,
+                 bytes_of("limit " + std::to_string(limit)), limit);
+      REQUIRE(eventually([&] {
+        for (const auto& log : logs)
+          if (log->count(line) == 0)
+            return false;
+        return true;
+      }));
+      size_t deepest = 0;
+      for (size_t i = 0; i < n; ++i) {
+        CHECK(logs[i]->count(line) == 1);
+        deepest = std::max(deepest, stats_of(self, nodes[i])["fanout_last_hops"].get<size_t>());
+      }
+      CHECK(deepest == fanout_depth(n, limit));
+    }
+    // USendMany takes the same tree, unreliably (nothing is lost on loopback).
+    self->send(origin, usend_many_atom::value, uint16_t{20}, addrs, bytes_of("unreliable"),
+               uint16_t{4});
+    REQUIRE(eventually([&] {
+      for (const auto& log : logs)
+        if (log->count("20 " + from + " unreliable") != 1)
+          return false;
+      return true;
+    }));
+    // Limit 0 is refused.
+    CHECK(is(ask_error(self, origin, send_many_atom::value, uint16_t{20}, addrs, bytes_of("x"),
+                       uint16_t{0}),
+             mesh_errc::invalid_argument));
+  }
+
+  TEST_CASE("SendMany routes around a dead branch node and tells the caller which it missed") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 47700};
+    c.start_mars();
+    auto& self = c.self();
+    auto cfg = c.node_config();
+    cfg.mesh.retry_timeout = 500ms;
+    auto origin = c.add_node(cfg, node_options{});
+    constexpr size_t n = 16;
+    std::vector<caf::actor> nodes;
+    std::vector<std::shared_ptr<event_log>> logs;
+    for (size_t i = 0; i < n; ++i) {
+      nodes.push_back(c.add_node(cfg, node_options{}));
+      logs.push_back(std::make_shared<event_log>());
+      self->send(nodes.back(), handle_atom::value, uint16_t{21}, recorder(sys, logs.back()));
+    }
+    REQUIRE(c.converged({origin}, n + 1, 10s));
+    std::vector<std::string> addrs;
+    for (const auto& node : nodes)
+      addrs.push_back(c.address_of(node));
+    // With limit 2, addrs[0] heads the first half: 7 nodes hang below it;
+    // addrs[9] heads a subtree of the second half, one level down.
+    self->send_exit(nodes[0], caf::exit_reason::kill);
+    self->send_exit(nodes[9], caf::exit_reason::kill);
+    REQUIRE(c.converged({origin}, n - 1, 10s));
+    auto caller_log = std::make_shared<event_log>();
+    auto caller = recorder(sys, caller_log);
+    caf::send_as(caller, origin, send_many_atom::value, uint16_t{21}, addrs, bytes_of("news"),
+                 uint16_t{2});
+    auto from = c.address_of(origin);
+    REQUIRE(eventually(
+      [&] {
+        for (size_t i = 0; i < n; ++i)
+          if (i != 0 && i != 9 && logs[i]->count("21 " + from + " news") != 1)
+            return false;
+        return true;
+      },
+      10s));
+    REQUIRE(eventually([&] {
+      return caller_log->count("failed " + addrs[0] + " network_error") == 1
+             && caller_log->count("failed " + addrs[9] + " network_error") == 1;
+    }));
+    CHECK(logs[0]->lines().empty());
+    CHECK(logs[9]->lines().empty());
+  }
+}
