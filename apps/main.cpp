@@ -11,6 +11,7 @@
 
 #include "actors/mars_actor.hpp"
 #include "apps/node_command.hpp"
+#include "apps/ping_command.hpp"
 #include "apps/status_command.hpp"
 #include "apps/stop_signals.hpp"
 #include "benchmarks/membership_bench.hpp"
@@ -188,6 +189,19 @@ int main(int argc, char** argv) {
   status_cmd->add_flag("--json", status_opts.json, "Print JSON");
   add_log_level(*status_cmd, log_level);
 
+  auto* ping_cmd
+    = app.add_subcommand("ping", "Send health checks to a node and print the round trips");
+  meshrt::cli::ping_options ping_opts;
+  ping_cmd->add_option("--mars", ping_opts.mars, "MARS address, HOST:PORT")->capture_default_str();
+  ping_cmd->add_option("--node", ping_opts.node, "Mesh address of the node, a.b.c.d:port")
+    ->required();
+  ping_cmd->add_option("--count", ping_opts.count, "Health checks to send")->capture_default_str();
+  ping_cmd->add_option("--timeout", ping_opts.timeout_ms, "Milliseconds to wait for each")
+    ->capture_default_str();
+  ping_cmd->add_option("--app", ping_opts.app, "App name (SetAppName); default: none");
+  ping_cmd->add_flag("--json", ping_opts.json, "Print JSON");
+  add_log_level(*ping_cmd, log_level);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -206,6 +220,8 @@ int main(int argc, char** argv) {
       return meshrt::cli::run_node(node_opts);
     if (*status_cmd)
       return meshrt::cli::run_status(status_opts);
+    if (*ping_cmd)
+      return meshrt::cli::run_ping(ping_opts);
   } catch (const meshrt::config_error& e) {
     std::fprintf(stderr, "meshrt: %s\n", e.what());
     return exit_usage;

@@ -1,0 +1,164 @@
+#include "apps/ping_command.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <stdexcept>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/mesh_envelope.hpp"
+#include "actors/node_actor.hpp"
+#include "actors/node_atoms.hpp"
+#include "runtime/config.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/system_config.hpp"
+#include "transport/endpoint.hpp"
+#include "transport/mesh_error.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace meshrt::cli {
+
+namespace {
+
+using run_atom = caf::atom_constant<caf::atom("run")>;
+
+/// What one round of pings measured: round trips in us, error counts by kind.
+struct ping_results {
+  std::vector<double> rtt_us;
+  std::map<std::string, int> errors;
+};
+
+/// The error's kind as the JSON output names it.
+std::string kind_of(const caf::error& err) {
+  if (err.category() == caf::atom("meshrt")) {
+    auto code = static_cast<mesh_errc>(err.code());
+    return code == mesh_errc::request_timeout ? "timeout" : to_string(code);
+  }
+  return err == caf::sec::request_timeout ? "timeout" : to_string(err);
+}
+
+/// Sends the checks one after another from an event-based actor, so the
+/// round trips measure the mesh, not a blocking receive.
+caf::behavior pinger(caf::event_based_actor* self, caf::actor node, std::string target,
+                     ping_options opts, std::shared_ptr<ping_results> results) {
+  return {
+    [=](run_atom) {
+      auto rp = self->make_response_promise();
+      auto timeout = caf::timespan{std::chrono::milliseconds{opts.timeout_ms}};
+      auto next = std::make_shared<std::function<void(int)>>();
+      *next = [=](int seq) mutable {
+        if (seq > opts.count) {
+          rp.deliver(caf::unit);
+          return;
+        }
+        auto t0 = std::chrono::steady_clock::now();
+        auto elapsed_us = [t0] {
+          return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+            .count();
+        };
+        self
+          ->request(node, timeout + std::chrono::seconds{1}, rpc_atom::value,
+                    health_check_command, target, byte_buffer{}, timeout)
+          .then(
+            [=](const byte_buffer&) {
+              auto us = elapsed_us();
+              results->rtt_us.push_back(us);
+              if (!opts.json)
+                std::printf("%s: seq=%d rtt=%.1f us\n", target.c_str(), seq, us);
+              (*next)(seq + 1);
+            },
+            [=](caf::error& err) {
+              auto kind = kind_of(err);
+              ++results->errors[kind];
+              if (!opts.json)
+                std::printf("%s: seq=%d error=%s: %s\n", target.c_str(), seq, kind.c_str(),
+                            (context_of(err).empty() ? to_string(err) : context_of(err)).c_str());
+              (*next)(seq + 1);
+            });
+      };
+      (*next)(1);
+      return rp;
+    },
+  };
+}
+
+double percentile(std::vector<double> xs, double p) {
+  if (xs.empty())
+    return 0;
+  std::sort(xs.begin(), xs.end());
+  auto idx = static_cast<size_t>(p * static_cast<double>(xs.size() - 1) + 0.5);
+  return xs[std::min(idx, xs.size() - 1)];
+}
+
+} // namespace
+
+int run_ping(const ping_options& opts) {
+  if (!transport::endpoint::parse(opts.node))
+    throw std::invalid_argument("--node: '" + opts.node
+                                + "' is not a mesh address (a.b.c.d:port)");
+  auto colon = opts.mars.rfind(':');
+  if (colon == std::string::npos)
+    throw std::invalid_argument("--mars: '" + opts.mars + "' is not HOST:PORT");
+  if (opts.count < 1)
+    throw std::invalid_argument("--count must be at least 1");
+  if (opts.timeout_ms < 1)
+    throw std::invalid_argument("--timeout must be at least 1 ms");
+  config cfg;
+  cfg.mesh.mars_address = opts.mars.substr(0, colon);
+  try {
+    cfg.mesh.mars_port = static_cast<uint16_t>(std::stoi(opts.mars.substr(colon + 1)));
+  } catch (const std::exception&) {
+    throw std::invalid_argument("--mars: '" + opts.mars + "' is not HOST:PORT");
+  }
+  caf::actor_system_config sys_cfg;
+  apply_meshrt_defaults(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  node_options nopts;
+  nopts.app = opts.app;
+  nopts.guest = true;
+  auto node = spawn_node(sys, cfg, nopts);
+  caf::scoped_actor self{sys};
+  // Join first, as the reference's Guest does; a target that is reachable
+  // answers even if MARS does not, so a silent MARS is only a warning.
+  bool member = false;
+  for (int i = 0; i < 40 && !member; ++i) {
+    self->request(node, std::chrono::seconds{1}, member_atom::value)
+      .receive([&](bool m) { member = m; }, [](caf::error&) {});
+    if (!member)
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  if (!member)
+    logger("node")->warn("MARS at {} did not answer within 2 s; pinging anyway", opts.mars);
+  auto results = std::make_shared<ping_results>();
+  auto p = sys.spawn(pinger, node, opts.node, opts, results);
+  auto total = std::chrono::milliseconds{(opts.timeout_ms + 1000) * opts.count + 5000};
+  self->request(p, total, run_atom::value).receive([] {}, [](caf::error&) {});
+  self->send_exit(p, caf::exit_reason::user_shutdown);
+  self->send_exit(node, caf::exit_reason::user_shutdown);
+  const auto& rtt = results->rtt_us;
+  auto p50 = percentile(rtt, 0.50);
+  auto p99 = percentile(rtt, 0.99);
+  auto max = rtt.empty() ? 0.0 : *std::max_element(rtt.begin(), rtt.end());
+  if (opts.json) {
+    nlohmann::json errors = nlohmann::json::object();
+    errors["timeout"] = 0;
+    for (const auto& [kind, n] : results->errors)
+      errors[kind] = n;
+    nlohmann::json j{{"node", opts.node},
+                     {"count", opts.count},
+                     {"ok", rtt.size()},
+                     {"rtt_us", {{"p50", p50}, {"p99", p99}, {"max", max}}},
+                     {"errors", errors}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("--- %s: %d sent, %zu answered; rtt p50 %.1f us, p99 %.1f us, max %.1f us\n",
+                opts.node.c_str(), opts.count, rtt.size(), p50, p99, max);
+  }
+  return static_cast<int>(rtt.size()) == opts.count ? 0 : 1;
+}
+
+} // namespace meshrt::cli
