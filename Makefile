@@ -42,11 +42,12 @@ demo: build
 
 FUZZ_SECONDS ?= 120
 
-# libFuzzer over the packet decoder and session core, then over MARS's
-# decoder, FUZZ_SECONDS each.
+# libFuzzer over the packet decoder and session core, MARS's decoder and the
+# mesh envelope decoder, FUZZ_SECONDS each.
 fuzz: deps
 	tests/fuzz/run.sh $(CURDIR) $(CURDIR)/build-fuzz $(FUZZ_SECONDS) session
 	tests/fuzz/run.sh $(CURDIR) $(CURDIR)/build-fuzz $(FUZZ_SECONDS) mars
+	tests/fuzz/run.sh $(CURDIR) $(CURDIR)/build-fuzz $(FUZZ_SECONDS) mesh
 
 tidy: build
 	run-clang-tidy -quiet -p $(BUILD) '$(CURDIR)/(runtime|transport|actors|dm|apps|benchmarks)/'

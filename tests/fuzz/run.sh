@@ -3,14 +3,18 @@
 # bounded time. Usage: run.sh SOURCE_DIR WORK_DIR SECONDS [TARGET]
 #   session  the packet decoder and the RUDP session core (default)
 #   mars     MARS's message decoder
+#   mesh     the mesh envelope decoder (messages between nodes)
 set -euo pipefail
 src=$1 work=$2 seconds=$3 target=${4:-session}
 case "$target" in
   session) sources=("$src/transport/session.cpp" "$src/transport/wire.cpp")
            seeds=("$src/tests/fuzz/regressions") ;;
-  mars)    sources=("$src/actors/mars_protocol.cpp" "$src/actors/node_record.cpp")
+  mars)    sources=("$src/actors/mars_protocol.cpp" "$src/actors/node_record.cpp"
+                    "$src/actors/msgpack_input.cpp")
            seeds=() ;;
-  *) echo "run.sh: unknown fuzz target '$target' (session, mars)" >&2; exit 2 ;;
+  mesh)    sources=("$src/actors/mesh_envelope.cpp")
+           seeds=() ;;
+  *) echo "run.sh: unknown fuzz target '$target' (session, mars, mesh)" >&2; exit 2 ;;
 esac
 mkdir -p "$work/$target-corpus"
 clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
