@@ -6,7 +6,7 @@
 
 #include <msgpack.hpp>
 
-#include "actors/msgpack_input.hpp"
+#include "actors/msgpack_codec.hpp"
 
 namespace meshrt {
 
@@ -53,13 +53,6 @@ std::optional<node_record> from_tuple(record_t&& t) {
   r.status = static_cast<node_status>(status);
   r.values = std::move(std::get<5>(t));
   return r;
-}
-
-template<class T>
-byte_buffer pack(const T& x) {
-  msgpack::sbuffer buf;
-  msgpack::pack(buf, x);
-  return byte_buffer(buf.data(), buf.data() + buf.size());
 }
 
 struct encoder {

@@ -50,8 +50,7 @@ private:
 /// and every later read returns zero.
 class reader {
 public:
-  explicit reader(const byte_buffer& in) : in_(in) {
-  }
+  explicit reader(const byte_buffer& in) : in_(in) {}
 
   bool ok() const {
     return ok_;

@@ -305,8 +305,7 @@ void run_handlers(node_actor* self, uint16_t command, std::string sender, byte_b
   }
   call_handler(self, std::make_shared<const std::vector<caf::actor>>(i->second), 0, command,
                std::make_shared<const std::string>(std::move(sender)),
-               std::make_shared<const byte_buffer>(std::move(payload)), timeout,
-               std::move(answer));
+               std::make_shared<const byte_buffer>(std::move(payload)), timeout, std::move(answer));
 }
 
 /// Hands a one-way message (Send, USend, a fan-out) to every handler of its
@@ -370,8 +369,8 @@ void forward_fanout(node_actor* self, const envelope& base, uint8_t hops,
                     const std::vector<std::string>& targets,
                     const std::shared_ptr<const byte_buffer>& payload) {
   auto& st = self->state;
-  auto expires = steady_micros() + static_cast<uint64_t>(st.cfg.mesh.retry_timeout.count()) * 1000
-                 + 1'000'000;
+  auto expires
+    = steady_micros() + static_cast<uint64_t>(st.cfg.mesh.retry_timeout.count()) * 1000 + 1'000'000;
   for (auto& step : plan_fanout(targets, base.limit)) {
     envelope e;
     e.kind = envelope_kind::fanout;
@@ -552,9 +551,9 @@ caf::result<caf::unit_t> send_many(node_actor* self, uint16_t command,
     if (transport::endpoint::parse(t)) {
       valid.push_back(std::move(t));
     } else if (caller) {
-      self->send(caller, send_failed_atom::value, t,
-                 make_error(mesh_errc::invalid_address,
-                            "'" + t + "' is not a mesh address (a.b.c.d:port)"));
+      self->send(
+        caller, send_failed_atom::value, t,
+        make_error(mesh_errc::invalid_address, "'" + t + "' is not a mesh address (a.b.c.d:port)"));
     }
   }
   if (had_self)
@@ -803,13 +802,11 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
     [=](rpc_atom, uint16_t command, const std::string& addr, byte_buffer& payload,
         caf::timespan timeout) { return call(self, command, addr, payload, timeout); },
     [=](send_many_atom, uint16_t command, const std::vector<std::string>& addrs,
-        const byte_buffer& payload, uint16_t limit) {
-      return send_many(self, command, addrs, payload, limit, true);
-    },
+        const byte_buffer& payload,
+        uint16_t limit) { return send_many(self, command, addrs, payload, limit, true); },
     [=](usend_many_atom, uint16_t command, const std::vector<std::string>& addrs,
-        const byte_buffer& payload, uint16_t limit) {
-      return send_many(self, command, addrs, payload, limit, false);
-    },
+        const byte_buffer& payload,
+        uint16_t limit) { return send_many(self, command, addrs, payload, limit, false); },
     [=](send_atom, uint16_t command, const std::string& addr, const byte_buffer& payload) {
       send_mesh(self, command, addr, payload, true);
     },

@@ -33,8 +33,8 @@ public:
   uint64_t add(std::string peer, uint16_t command, uint64_t deadline_us, Waiter waiter) {
     auto id = next_id_++;
     auto pos = deadlines_.emplace(deadline_us, id);
-    entries_.emplace(id, stored{entry{id, std::move(peer), command, deadline_us, std::move(waiter)},
-                                pos});
+    entries_.emplace(
+      id, stored{entry{id, std::move(peer), command, deadline_us, std::move(waiter)}, pos});
     return id;
   }
 

@@ -183,8 +183,7 @@ caf::behavior correlator(correlator_actor* self, caf::actor transport, correlato
       send_request(self, peer, command, payload, timeout_ms, rp);
       return rp;
     },
-    [=](response_atom, const std::string& peer, uint64_t id, uint8_t status,
-        byte_buffer& payload) {
+    [=](response_atom, const std::string& peer, uint64_t id, uint8_t status, byte_buffer& payload) {
       auto& st = self->state;
       auto entry = st.table.take(id);
       if (!entry || entry->peer != peer) {
@@ -222,9 +221,9 @@ caf::behavior correlator(correlator_actor* self, caf::actor transport, correlato
       for (auto& e : st.table.expire(now)) {
         if (e.waiter.pending()) {
           ++st.timeouts;
-          e.waiter.deliver(make_error(mesh_errc::request_timeout,
-                                      "no response from " + e.peer + " to command "
-                                        + std::to_string(e.command) + " in time"));
+          e.waiter.deliver(
+            make_error(mesh_errc::request_timeout, "no response from " + e.peer + " to command "
+                                                     + std::to_string(e.command) + " in time"));
           start_health_check(self, e.peer);
         } else {
           mark_unhealthy(self, e.peer);

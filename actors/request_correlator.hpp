@@ -65,7 +65,7 @@ std::pair<response_status, std::string> to_response(const caf::error& err);
 
 /// The error a caller receives for a response of `status` (not ok) with
 /// error text `text`, from `peer` for `command`.
-caf::error from_response(response_status status, const std::string& text,
-                         const std::string& peer, uint16_t command);
+caf::error from_response(response_status status, const std::string& text, const std::string& peer,
+                         uint16_t command);
 
 } // namespace meshrt

@@ -61,8 +61,8 @@ caf::behavior pinger(caf::event_based_actor* self, caf::actor node, std::string 
             .count();
         };
         self
-          ->request(node, timeout + std::chrono::seconds{1}, rpc_atom::value,
-                    health_check_command, target, byte_buffer{}, timeout)
+          ->request(node, timeout + std::chrono::seconds{1}, rpc_atom::value, health_check_command,
+                    target, byte_buffer{}, timeout)
           .then(
             [=](const byte_buffer&) {
               auto us = elapsed_us();
@@ -98,8 +98,7 @@ double percentile(std::vector<double> xs, double p) {
 
 int run_ping(const ping_options& opts) {
   if (!transport::endpoint::parse(opts.node))
-    throw std::invalid_argument("--node: '" + opts.node
-                                + "' is not a mesh address (a.b.c.d:port)");
+    throw std::invalid_argument("--node: '" + opts.node + "' is not a mesh address (a.b.c.d:port)");
   auto colon = opts.mars.rfind(':');
   if (colon == std::string::npos)
     throw std::invalid_argument("--mars: '" + opts.mars + "' is not HOST:PORT");

@@ -28,7 +28,7 @@
 #include <caf/timespan.hpp>
 #include <msgpack.hpp>
 
-#include "actors/msgpack_input.hpp"
+#include "actors/msgpack_codec.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
 #include "runtime/handlers.hpp"
@@ -42,13 +42,7 @@ struct command {
   uint16_t id;
 };
 
-/// The msgpack bytes of `x` (CreateSendBytes, CreateReturnBytes).
-template<class T>
-byte_buffer pack(const T& x) {
-  msgpack::sbuffer buf;
-  msgpack::pack(buf, x);
-  return byte_buffer(buf.data(), buf.data() + buf.size());
-}
+// pack(x), the msgpack bytes of x, comes from actors/msgpack_codec.hpp.
 
 /// `bytes` as a T, or a meshrt invalid_data error saying why not.
 template<class T>
@@ -57,9 +51,9 @@ caf::expected<T> unpack(const byte_buffer& bytes) {
     auto handle = unpack_untrusted(bytes.data(), bytes.size());
     return handle.get().as<T>();
   } catch (const std::exception& e) {
-    return make_error(mesh_errc::invalid_data,
-                      "cannot decode " + std::to_string(bytes.size()) + " bytes as the command's "
-                        + "type: " + e.what());
+    return make_error(mesh_errc::invalid_data, "cannot decode " + std::to_string(bytes.size())
+                                                 + " bytes as the command's "
+                                                 + "type: " + e.what());
   }
 }
 
@@ -69,16 +63,16 @@ caf::expected<T> unpack(const byte_buffer& bytes) {
 /// an exception in `f` with handler_error.
 template<class Request, class Response, class F>
 caf::actor spawn_command_handler(caf::actor_system& sys, command<Request, Response>, F f) {
-  return spawn_handler(sys, [f](const byte_buffer& data,
-                                const std::string& sender) -> caf::expected<byte_buffer> {
-    auto req = unpack<Request>(data);
-    if (!req)
-      return std::move(req.error());
-    caf::expected<Response> resp = f(*req, sender);
-    if (!resp)
-      return std::move(resp.error());
-    return pack(*resp);
-  });
+  return spawn_handler(
+    sys, [f](const byte_buffer& data, const std::string& sender) -> caf::expected<byte_buffer> {
+      auto req = unpack<Request>(data);
+      if (!req)
+        return std::move(req.error());
+      caf::expected<Response> resp = f(*req, sender);
+      if (!resp)
+        return std::move(resp.error());
+      return pack(*resp);
+    });
 }
 
 /// The pending answer of a typed request: `then` (event-based actors) and
@@ -88,8 +82,7 @@ caf::actor spawn_command_handler(caf::actor_system& sys, command<Request, Respon
 template<class Handle, class Response>
 class typed_response {
 public:
-  explicit typed_response(Handle h) : handle_(std::move(h)) {
-  }
+  explicit typed_response(Handle h) : handle_(std::move(h)) {}
 
   template<class OnValue, class OnError>
   void then(OnValue on_value, OnError on_error) {

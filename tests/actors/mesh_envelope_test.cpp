@@ -149,7 +149,7 @@ TEST_SUITE("actors.mesh_envelope") {
       }
       if (!junk.empty())
         junk[0] = static_cast<uint8_t>(1 + i % 6); // mostly known kinds
-      (void) decode_envelope(junk, error);
+      (void)decode_envelope(junk, error);
     }
   }
 }

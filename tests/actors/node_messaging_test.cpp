@@ -168,16 +168,16 @@ TEST_SUITE("actors.node_messaging") {
     auto& self = c.self();
     auto addr_b = c.address_of(b);
     // Handler error: the handler throws, or answers with an error.
-    self->send(b, handle_atom::value, uint16_t{1},
-               spawn_handler(sys, [](const byte_buffer&, const std::string&)
-                                    -> caf::expected<byte_buffer> {
-                 throw std::runtime_error("the dice are on fire");
-               }));
-    self->send(b, handle_atom::value, uint16_t{2},
-               spawn_handler(sys, [](const byte_buffer&, const std::string&)
-                                    -> caf::expected<byte_buffer> {
-                 return make_error(mesh_errc::handler_error, "room is full");
-               }));
+    self->send(
+      b, handle_atom::value, uint16_t{1},
+      spawn_handler(sys, [](const byte_buffer&, const std::string&) -> caf::expected<byte_buffer> {
+        throw std::runtime_error("the dice are on fire");
+      }));
+    self->send(
+      b, handle_atom::value, uint16_t{2},
+      spawn_handler(sys, [](const byte_buffer&, const std::string&) -> caf::expected<byte_buffer> {
+        return make_error(mesh_errc::handler_error, "room is full");
+      }));
     self->send(b, handle_atom::value, greet.id, greeter(sys));
     self->send(b, handle_atom::value, uint16_t{4}, slow_handler(sys, 800ms));
     auto thrown = call_bytes(self, a, 1, addr_b, {});
@@ -358,8 +358,7 @@ TEST_SUITE("actors.node_messaging") {
         };
       },
       a, addr_b, log);
-    REQUIRE(eventually([&] { return log->count("failed " + addr_b + " network_error") == 1; },
-                       5s));
+    REQUIRE(eventually([&] { return log->count("failed " + addr_b + " network_error") == 1; }, 5s));
   }
 }
 

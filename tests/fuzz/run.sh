@@ -10,7 +10,7 @@ case "$target" in
   session) sources=("$src/transport/session.cpp" "$src/transport/wire.cpp")
            seeds=("$src/tests/fuzz/regressions") ;;
   mars)    sources=("$src/actors/mars_protocol.cpp" "$src/actors/node_record.cpp"
-                    "$src/actors/msgpack_input.cpp")
+                    "$src/actors/msgpack_codec.cpp")
            seeds=() ;;
   mesh)    sources=("$src/actors/mesh_envelope.cpp")
            seeds=() ;;

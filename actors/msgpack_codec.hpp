@@ -5,7 +5,18 @@
 
 #include <msgpack.hpp>
 
+#include "transport/byte_buffer.hpp"
+
 namespace meshrt {
+
+/// The msgpack bytes of `x`: MARS's records, typed commands' payloads
+/// (CreateSendBytes, CreateReturnBytes).
+template<class T>
+byte_buffer pack(const T& x) {
+  msgpack::sbuffer buf;
+  msgpack::pack(buf, x);
+  return byte_buffer(buf.data(), buf.data() + buf.size());
+}
 
 /// Unpacks one msgpack object from bytes that came off the network. No
 /// declared size may exceed what the input could hold (an element takes at

@@ -1,4 +1,4 @@
-#include "actors/msgpack_input.hpp"
+#include "actors/msgpack_codec.hpp"
 
 namespace meshrt {
 
