@@ -25,6 +25,7 @@ namespace meshrt::cli {
 namespace {
 
 using run_atom = caf::atom_constant<caf::atom("run")>;
+using next_atom = caf::atom_constant<caf::atom("next")>;
 
 /// What one round of pings measured: round trips in us, error counts by kind.
 struct ping_results {
@@ -45,43 +46,43 @@ std::string kind_of(const caf::error& err) {
 /// round trips measure the mesh, not a blocking receive.
 caf::behavior pinger(caf::event_based_actor* self, caf::actor node, std::string target,
                      ping_options opts, std::shared_ptr<ping_results> results) {
+  auto done = std::make_shared<caf::response_promise>();
+  auto timeout = caf::timespan{std::chrono::milliseconds{opts.timeout_ms}};
   return {
     [=](run_atom) {
-      auto rp = self->make_response_promise();
-      auto timeout = caf::timespan{std::chrono::milliseconds{opts.timeout_ms}};
-      auto next = std::make_shared<std::function<void(int)>>();
-      *next = [=](int seq) mutable {
-        if (seq > opts.count) {
-          rp.deliver(caf::unit);
-          return;
-        }
-        auto t0 = std::chrono::steady_clock::now();
-        auto elapsed_us = [t0] {
-          return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
-            .count();
-        };
-        self
-          ->request(node, timeout + std::chrono::seconds{1}, rpc_atom::value, health_check_command,
-                    target, byte_buffer{}, timeout)
-          .then(
-            [=](const byte_buffer&) {
-              auto us = elapsed_us();
-              results->rtt_us.push_back(us);
-              if (!opts.json)
-                std::printf("%s: seq=%d rtt=%.1f us\n", target.c_str(), seq, us);
-              (*next)(seq + 1);
-            },
-            [=](caf::error& err) {
-              auto kind = kind_of(err);
-              ++results->errors[kind];
-              if (!opts.json)
-                std::printf("%s: seq=%d error=%s: %s\n", target.c_str(), seq, kind.c_str(),
-                            (context_of(err).empty() ? to_string(err) : context_of(err)).c_str());
-              (*next)(seq + 1);
-            });
+      *done = self->make_response_promise();
+      self->send(self, next_atom::value, 1);
+      return *done;
+    },
+    [=](next_atom, int seq) {
+      if (seq > opts.count) {
+        done->deliver(caf::unit);
+        return;
+      }
+      auto t0 = std::chrono::steady_clock::now();
+      auto elapsed_us = [t0] {
+        return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+          .count();
       };
-      (*next)(1);
-      return rp;
+      self
+        ->request(node, timeout + std::chrono::seconds{1}, rpc_atom::value, health_check_command,
+                  target, byte_buffer{}, timeout)
+        .then(
+          [=](const byte_buffer&) {
+            auto us = elapsed_us();
+            results->rtt_us.push_back(us);
+            if (!opts.json)
+              std::printf("%s: seq=%d rtt=%.1f us\n", target.c_str(), seq, us);
+            self->send(self, next_atom::value, seq + 1);
+          },
+          [=](caf::error& err) {
+            auto kind = kind_of(err);
+            ++results->errors[kind];
+            if (!opts.json)
+              std::printf("%s: seq=%d error=%s: %s\n", target.c_str(), seq, kind.c_str(),
+                          (context_of(err).empty() ? to_string(err) : context_of(err)).c_str());
+            self->send(self, next_atom::value, seq + 1);
+          });
     },
   };
 }
