@@ -22,6 +22,7 @@
 #include "actors/mars_protocol.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
+#include "benchmarks/bench_util.hpp"
 #include "benchmarks/child_process.hpp"
 #include "runtime/system_config.hpp"
 
@@ -29,12 +30,7 @@ namespace meshrt::bench {
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-double ms_since(clock_type::time_point t0) {
-  return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
-}
 
 /// Polls `pred` every 10 ms for up to `limit`; the milliseconds it took, or
 /// -1 if it never held.
@@ -47,14 +43,6 @@ double time_until(Predicate pred, clock_type::time_point t0,
     std::this_thread::sleep_for(10ms);
   }
   return ms_since(t0);
-}
-
-std::string self_exe() {
-  char buf[PATH_MAX] = {};
-  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0)
-    throw std::runtime_error("cannot find the meshrt executable (/proc/self/exe)");
-  return std::string(buf, static_cast<size_t>(n));
 }
 
 /// A MARS process, and what the bench asks of it.
@@ -198,17 +186,7 @@ private:
 /// echo thread that answers with an answer-sized one; the median time of a
 /// whole round over 20 rounds.
 double raw_heartbeat_round_ms(int n, size_t heartbeat_size, size_t answer_size) {
-  auto make_socket = [] {
-    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0)
-      throw std::runtime_error("raw UDP baseline: cannot bind a loopback socket");
-    timeval tv{0, 200'000};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    return fd;
-  };
+  auto make_socket = [] { return bound_udp_socket(200); };
   int echo = make_socket();
   sockaddr_in echo_addr{};
   socklen_t len = sizeof(echo_addr);

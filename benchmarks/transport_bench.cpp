@@ -16,6 +16,7 @@
 
 #include <caf/all.hpp>
 
+#include "benchmarks/bench_util.hpp"
 #include "runtime/system_config.hpp"
 #include "transport/atoms.hpp"
 #include "transport/mesh_error.hpp"
@@ -25,16 +26,11 @@ namespace meshrt::bench {
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 constexpr size_t ping_size = 64;
 constexpr size_t big_size = 10'000'000;
 constexpr size_t mid_size = 1'000'000;
-
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
 
 /// MB/s for `count` messages of `size` bytes in `seconds` (0 if it failed).
 double goodput_mbps(int count, size_t size, double seconds) {
@@ -46,69 +42,10 @@ double rate(int count, double seconds) {
   return seconds > 0 ? count / seconds : 0;
 }
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty())
-    return 0;
-  std::sort(v.begin(), v.end());
-  auto idx = static_cast<size_t>(p * static_cast<double>(v.size() - 1));
-  return v[idx];
-}
-
-void add_rtts(bench_report& r, const std::string& system, const std::vector<double>& rtts) {
-  r.add(system, "rtt_p50_us", percentile(rtts, 0.50), "us");
-  r.add(system, "rtt_p99_us", percentile(rtts, 0.99), "us");
-}
-
 // ---- raw UDP: the physical limit of loopback here ---------------------------------
 
-int bound_udp_socket() {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0)
-    throw std::runtime_error("raw UDP baseline: cannot bind a loopback socket");
-  timeval tv{2, 0}; // every wait is bounded
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  return fd;
-}
-
-sockaddr_in address_of(int fd) {
-  sockaddr_in sa{};
-  socklen_t len = sizeof(sa);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  return sa;
-}
-
 void raw_udp(bench_report& r, int rounds) {
-  int client = bound_udp_socket();
-  int server = bound_udp_socket();
-  auto server_addr = address_of(server);
-  std::thread echo{[&] {
-    uint8_t buf[2048];
-    for (int i = 0; i < rounds; ++i) {
-      sockaddr_in from{};
-      socklen_t len = sizeof(from);
-      auto n = recvfrom(server, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
-      if (n <= 0)
-        return;
-      sendto(server, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
-    }
-  }};
-  std::vector<double> rtts;
-  uint8_t buf[2048] = {};
-  for (int i = 0; i < rounds; ++i) {
-    auto t0 = clock_type::now();
-    sendto(client, buf, ping_size, 0, reinterpret_cast<sockaddr*>(&server_addr),
-           sizeof(server_addr));
-    if (recv(client, buf, sizeof(buf), 0) <= 0)
-      break;
-    rtts.push_back(seconds_since(t0) * 1e6);
-  }
-  echo.join();
-  close(client);
-  close(server);
-  add_rtts(r, "raw_udp", rtts);
+  add_rtts(r, "raw_udp", raw_udp_pingpong(rounds, ping_size));
 }
 
 // ---- ENet ---------------------------------------------------------------------------
@@ -326,8 +263,8 @@ struct meshrt_pair {
 
 void meshrt(bench_report& r, const transport_bench_options& o) {
   caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", 2);
   apply_meshrt_defaults(cfg);
+  cfg.set("scheduler.max-threads", 2); // the figures in the README were measured so
   caf::actor_system sys{cfg};
   { // ping-pong between event-based actors
     caf::scoped_actor self{sys};

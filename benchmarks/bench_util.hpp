@@ -1,0 +1,43 @@
+#pragma once
+
+// What every `meshrt bench` scenario measures with: clocks, percentiles, the
+// raw UDP floor, the path of the meshrt program for child processes.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "benchmarks/bench_report.hpp"
+
+namespace meshrt::bench {
+
+using clock_type = std::chrono::steady_clock;
+
+inline double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+inline double ms_since(clock_type::time_point t0) {
+  return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+}
+
+/// The p-quantile (0..1) of `v`, 0 when empty.
+double percentile(std::vector<double> v, double p);
+
+/// Adds rtt_p50_us and rtt_p99_us of `rtts` (microseconds) for `system`.
+void add_rtts(bench_report& r, const std::string& system, const std::vector<double>& rtts);
+
+/// `rounds` ping-pongs of `size` bytes between two plain UDP sockets on
+/// loopback, an echo thread answering: the round trips in microseconds,
+/// the physical limit here. Every wait is bounded.
+std::vector<double> raw_udp_pingpong(int rounds, size_t size);
+
+/// A UDP socket bound to an ephemeral loopback port, receives bounded by
+/// `timeout_ms`.
+int bound_udp_socket(int timeout_ms = 2000);
+
+/// The path of the running meshrt program (/proc/self/exe).
+std::string self_exe();
+
+} // namespace meshrt::bench
