@@ -13,6 +13,7 @@
 #include "actors/mars_protocol.hpp"
 #include "actors/mesh_envelope.hpp"
 #include "actors/node_atoms.hpp"
+#include "actors/peer_links.hpp"
 #include "actors/registry.hpp"
 #include "actors/request_correlator.hpp"
 #include "actors/transport_owner.hpp"
@@ -97,6 +98,7 @@ struct node_state {
   bool warned_unanswered = false;
 
   caf::actor correlator;
+  peer_links links;
   std::vector<caf::actor> subscribers;
   /// Handlers per command, in registration order.
   std::map<uint16_t, std::vector<caf::actor>> handlers;
@@ -326,7 +328,8 @@ void deliver(node_actor* self, uint16_t command, const std::string& sender,
 }
 
 void send_envelope(node_actor* self, const std::string& peer, const envelope& env, bool reliable) {
-  self->send(self->state.transport, mesh_send_atom::value, peer, encode_envelope(env), reliable);
+  auto& st = self->state;
+  st.links.send(self, st.transport, peer, encode_envelope(env), reliable);
 }
 
 void on_request(node_actor* self, const std::string& peer, envelope&& req) {

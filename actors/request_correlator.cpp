@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/node_atoms.hpp"
+#include "actors/peer_links.hpp"
 #include "actors/pending_requests.hpp"
 #include "runtime/logging.hpp"
 #include "transport/atoms.hpp"
@@ -64,6 +65,7 @@ struct peer_health {
 
 struct correlator_state {
   caf::actor transport;
+  peer_links links;
   correlator_options opts;
   pending_requests<waiter> table;
   std::unordered_map<std::string, peer_health> health;
@@ -103,7 +105,7 @@ void send_request(correlator_actor* self, const std::string& peer, uint16_t comm
   env.id = st.table.add(peer, command, now + uint64_t{timeout_ms} * 1000, std::move(w));
   env.payload = payload;
   ++st.requests;
-  self->send(st.transport, mesh_send_atom::value, peer, encode_envelope(env), true);
+  st.links.send(self, st.transport, peer, encode_envelope(env), true);
   arm_timer(self, now);
 }
 

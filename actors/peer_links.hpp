@@ -1,0 +1,31 @@
+#pragma once
+
+#include <string>
+#include <unordered_map>
+
+#include "transport/byte_buffer.hpp"
+
+namespace caf {
+class actor;
+class event_based_actor;
+} // namespace caf
+
+namespace meshrt {
+
+/// The peer link actors an actor sends to, learned from the transport: a
+/// message to a known peer goes straight to its link, one hop fewer than
+/// through the transport actor. The first message to a peer goes through
+/// the transport while its link is asked for. Failures reach the sending
+/// actor either way (transport::send_failed_atom).
+class peer_links {
+public:
+  /// Sends `bytes` to `peer` ("a.b.c.d:port") on behalf of `self`.
+  void send(caf::event_based_actor* self, const caf::actor& transport, const std::string& peer,
+            byte_buffer bytes, bool reliable);
+
+private:
+  /// Known links; an invalid handle while the transport is being asked.
+  std::unordered_map<std::string, caf::actor> links_;
+};
+
+} // namespace meshrt
