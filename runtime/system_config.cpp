@@ -1,5 +1,8 @@
 #include "runtime/system_config.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include <caf/actor_system_config.hpp>
 
 #include "transport/mesh_error.hpp"
@@ -15,6 +18,12 @@ void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode) {
   cfg.set("work-stealing.aggressive-poll-attempts", mode == scheduling::latency ? 20000 : 100);
   // Then sleep on a condition variable at once, not in 50 us naps.
   cfg.set("work-stealing.moderate-poll-attempts", 0);
+  if (mode == scheduling::latency) {
+    // Each node has a receive thread of its own: leave it a core. Polling
+    // workers that outnumber the cores take CPU from the threads with work.
+    auto cores = std::max(2u, std::thread::hardware_concurrency());
+    cfg.set("scheduler.max-threads", cores - 1);
+  }
 }
 
 } // namespace meshrt

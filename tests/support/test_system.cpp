@@ -9,8 +9,8 @@ namespace meshrt::test {
 caf::actor_system_config& test_system_config() {
   static caf::actor_system_config cfg = [] {
     caf::actor_system_config c;
-    c.set("scheduler.max-threads", 2);
     apply_meshrt_defaults(c);
+    c.set("scheduler.max-threads", 2);
     return c;
   }();
   return cfg;
