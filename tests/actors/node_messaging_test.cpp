@@ -307,8 +307,13 @@ TEST_SUITE("actors.node_messaging") {
                   ++*matched;
                 else
                   ++*failed;
+                if (*matched + *failed == total)
+                  client->quit(); // its request timers go with it
               },
-              [=](caf::error&) { ++*failed; });
+              [=](caf::error&) {
+                if (++*failed + *matched == total)
+                  client->quit();
+              });
         }
         return {[](const caf::message&) {}};
       },
