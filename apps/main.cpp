@@ -15,6 +15,7 @@
 #include "apps/status_command.hpp"
 #include "apps/stop_signals.hpp"
 #include "benchmarks/membership_bench.hpp"
+#include "benchmarks/rpc_bench.hpp"
 #include "benchmarks/transport_bench.hpp"
 #include "runtime/config.hpp"
 #include "runtime/config_error.hpp"
@@ -67,6 +68,23 @@ void print_transport_ratios(const meshrt::bench::bench_report& r) {
               ratio("meshrt", "lossy_goodput_mbps", "meshrt", "bulk_goodput_mbps"));
 }
 
+/// Prints the RPC figures against the targets of the messaging issue.
+void print_rpc_ratios(const meshrt::bench::bench_report& r) {
+  auto ratio = [&](const char* metric, const char* sys_b) {
+    auto b = r.get(sys_b, metric);
+    return b > 0 ? r.get("meshrt", metric) / b : 0.0;
+  };
+  std::printf("\nratios (targets from the messaging issue):\n");
+  std::printf("  RTT p50 meshrt / raw UDP                 %6.2fx  (target <= 1.5x)\n",
+              ratio("rtt_p50_us", "raw_udp"));
+  std::printf("  RTT p50 CAF remote / raw UDP             %6.2fx\n",
+              r.get("raw_udp", "rtt_p50_us") > 0
+                ? r.get("caf_remote", "rtt_p50_us") / r.get("raw_udp", "rtt_p50_us")
+                : 0.0);
+  std::printf("  throughput (256 out) meshrt / CAF remote %6.2fx  (target >= 3x)\n",
+              ratio("throughput_rps", "caf_remote"));
+}
+
 /// Runs MARS until SIGINT or SIGTERM.
 int run_mars(const meshrt::mars_config& cfg) {
   meshrt::cli::stop_signals stop; // before the actor system starts its threads
@@ -107,9 +125,16 @@ int run_bench(const std::string& scenario, const std::string& json_path, const s
     report = meshrt::bench::run_membership_bench({});
     std::cout << report.table();
     print_membership_targets(report);
+  } else if (scenario == "rpc") {
+    report = meshrt::bench::run_rpc_bench({});
+    std::cout << report.table();
+    print_rpc_ratios(report);
+  } else if (scenario == "fanout") {
+    report = meshrt::bench::run_fanout_bench({});
+    std::cout << report.table();
   } else {
     throw std::invalid_argument("unknown bench scenario '" + scenario
-                                + "' (available: transport, membership)");
+                                + "' (available: transport, membership, rpc, fanout)");
   }
   if (!json_path.empty()) {
     std::ofstream out{json_path};
@@ -146,11 +171,22 @@ int main(int argc, char** argv) {
     = app.add_subcommand("bench", "Run a benchmark scenario side by side with its baselines");
   std::string scenario;
   std::string json_path;
-  bench_cmd->add_option("SCENARIO", scenario, "Scenario: transport, membership")->required();
+  bench_cmd->add_option("SCENARIO", scenario, "Scenario: transport, membership, rpc, fanout")
+    ->required();
   bench_cmd->add_option("--json", json_path, "Also write the figures as JSON to FILE");
   std::string only;
   bench_cmd->add_option("--only", only, "Run one system only (meshrt, raw_udp, enet)");
   add_log_level(*bench_cmd, log_level);
+
+  // The other process of `meshrt bench rpc`; not for people.
+  auto* peer_cmd = app.add_subcommand("bench-peer", "")->group("");
+  std::string peer_kind;
+  uint16_t peer_port = 0;
+  std::string peer_mars;
+  peer_cmd->add_option("--kind", peer_kind)->required();
+  peer_cmd->add_option("--port", peer_port);
+  peer_cmd->add_option("--mars", peer_mars);
+  add_log_level(*peer_cmd, log_level);
 
   auto* mars_cmd = app.add_subcommand("mars", "Run the MARS registry server");
   meshrt::mars_config mars_cfg;
@@ -214,6 +250,8 @@ int main(int argc, char** argv) {
       return run_config_check(config_path);
     if (*bench_cmd)
       return run_bench(scenario, json_path, only);
+    if (*peer_cmd)
+      return meshrt::bench::run_bench_peer(peer_kind, peer_port, peer_mars);
     if (*mars_cmd)
       return run_mars(mars_cfg);
     if (*node_cmd)

@@ -1,0 +1,409 @@
+#include "benchmarks/rpc_bench.hpp"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/mars_actor.hpp"
+#include "actors/node_actor.hpp"
+#include "actors/node_atoms.hpp"
+#include "benchmarks/bench_util.hpp"
+#include "benchmarks/child_process.hpp"
+#include "runtime/handlers.hpp"
+#include "runtime/system_config.hpp"
+
+namespace meshrt::bench {
+
+namespace {
+
+using namespace std::chrono_literals;
+using start_atom = caf::atom_constant<caf::atom("start")>;
+
+constexpr size_t payload_size = 64;
+constexpr uint16_t echo_command = 1;
+
+// ---- a request driver: sequential round trips, or a window of outstanding ---------
+
+/// Issues one request from `self` and calls `done(ok)` when it is answered.
+using issue_fn = std::function<void(caf::event_based_actor*, std::function<void(bool)>)>;
+
+struct drive_state {
+  issue_fn issue;
+  int total = 0;
+  int window = 1;
+  int issued = 0;
+  int finished = 0;
+  int failed = 0;
+  std::vector<double> rtts_us;
+  clock_type::time_point started;
+  caf::response_promise rp;
+};
+
+void fire(caf::event_based_actor* self, const std::shared_ptr<drive_state>& st) {
+  ++st->issued;
+  auto t0 = clock_type::now();
+  st->issue(self, [self, st, t0](bool ok) {
+    if (st->window == 1)
+      st->rtts_us.push_back(seconds_since(t0) * 1e6);
+    ++st->finished;
+    if (!ok)
+      ++st->failed;
+    if (st->issued < st->total)
+      fire(self, st);
+    else if (st->finished == st->total)
+      st->rp.deliver(seconds_since(st->started), st->rtts_us, st->failed);
+  });
+}
+
+/// (start_atom, int total, int window) -> (double seconds, std::vector<double>
+/// rtts_us, int failed). Round trips are recorded with window 1 only.
+caf::behavior driver(caf::event_based_actor* self, issue_fn issue) {
+  return {
+    [=](start_atom, int total, int window) {
+      auto st = std::make_shared<drive_state>();
+      st->issue = issue;
+      st->total = total;
+      st->window = window;
+      st->rp = self->make_response_promise();
+      st->started = clock_type::now();
+      for (int i = 0; i < std::min(window, total); ++i)
+        fire(self, st);
+      return st->rp;
+    },
+  };
+}
+
+struct drive_result {
+  double seconds = 0;
+  std::vector<double> rtts_us;
+  int failed = 0;
+};
+
+drive_result drive(caf::actor_system& sys, const issue_fn& issue, int total, int window) {
+  auto d = sys.spawn(driver, issue);
+  caf::scoped_actor self{sys};
+  drive_result r;
+  self->request(d, 60s, start_atom::value, total, window)
+    .receive(
+      [&](double s, std::vector<double>& rtts, int failed) {
+        r.seconds = s;
+        r.rtts_us = std::move(rtts);
+        r.failed = failed;
+      },
+      [&](caf::error&) { r.failed = total; });
+  self->send_exit(d, caf::exit_reason::user_shutdown);
+  return r;
+}
+
+/// Round trips (after a warm-up) and throughput at 1, 16 and 256
+/// outstanding requests of one system.
+void measure(bench_report& r, const std::string& system, caf::actor_system& sys,
+             const issue_fn& issue, const rpc_bench_options& o) {
+  drive(sys, issue, 500, 1); // warm-up: connections, caches, congestion windows
+  auto seq = drive(sys, issue, o.rounds, 1);
+  if (seq.failed > 0)
+    throw std::runtime_error(system + ": " + std::to_string(seq.failed) + " requests failed");
+  add_rtts(r, system, seq.rtts_us);
+  for (int window : {1, 16, 256}) {
+    auto run = drive(sys, issue, o.pipelined, window);
+    auto rps = run.failed == 0 && run.seconds > 0 ? o.pipelined / run.seconds : 0.0;
+    r.add(system, window == 256 ? "throughput_rps" : "throughput_rps_" + std::to_string(window),
+          rps, "req/s");
+  }
+}
+
+/// The peer process, and what it printed after "ready ".
+struct peer_process {
+  std::unique_ptr<child_process> proc;
+  std::string ready;
+
+  peer_process(const std::string& exe, const std::string& kind, uint16_t port,
+               const std::string& mars) {
+    proc = std::make_unique<child_process>(
+      std::vector<std::string>{exe, "bench-peer", "--kind", kind, "--port", std::to_string(port),
+                               "--mars", mars, "--log-level", "warn"},
+      "/tmp/meshrt-bench-peer-" + kind + "-" + std::to_string(::getpid()) + ".log");
+    auto t0 = clock_type::now();
+    while (seconds_since(t0) < 15) {
+      auto log = proc->log();
+      auto pos = log.find("ready ");
+      if (pos != std::string::npos && log.find('\n', pos) != std::string::npos) {
+        ready = log.substr(pos + 6, log.find('\n', pos) - pos - 6);
+        return;
+      }
+      if (proc->wait(10ms))
+        break;
+    }
+    throw std::runtime_error("the " + kind + " peer did not come up: " + proc->log());
+  }
+};
+
+// ---- systems ------------------------------------------------------------------------
+
+void caf_remote(bench_report& r, const rpc_bench_options& o, const std::string& exe) {
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>(); // CAF as it ships: its own scheduler defaults
+  caf::actor_system sys{cfg};
+  peer_process peer{exe, "caf", 0, ""};
+  auto remote = sys.middleman().remote_actor("127.0.0.1", static_cast<uint16_t>(std::stoi(peer.ready)));
+  if (!remote)
+    throw std::runtime_error("CAF remote actor: " + sys.render(remote.error()));
+  auto server = *remote;
+  auto payload = std::string(payload_size, 'x');
+  measure(r, "caf_remote", sys,
+          [server, payload](caf::event_based_actor* self, std::function<void(bool)> done) {
+            self->request(server, 10s, payload)
+              .then([done](const std::string&) { done(true); },
+                    [done](caf::error&) { done(false); });
+          },
+          o);
+}
+
+caf::actor start_mars(caf::actor_system& sys, uint16_t& port) {
+  for (int attempt = 0; attempt < 50; ++attempt, ++port) {
+    try {
+      mars_config mc;
+      mc.port = port;
+      return spawn_mars(sys, mc);
+    } catch (const std::runtime_error&) {
+      // taken; the next one
+    }
+  }
+  throw std::runtime_error("no free port for MARS");
+}
+
+void meshrt_rpc(bench_report& r, const rpc_bench_options& o, const std::string& exe) {
+  caf::actor_system_config cfg;
+  apply_meshrt_defaults(cfg);
+  caf::actor_system sys{cfg};
+  uint16_t mars_port = 46600;
+  auto mars = start_mars(sys, mars_port);
+  auto mars_addr = "127.0.0.1:" + std::to_string(mars_port);
+  peer_process peer{exe, "mesh", 46620, mars_addr};
+  config ncfg;
+  ncfg.mesh.mars_port = mars_port;
+  ncfg.mesh.port = 46650;
+  node_options nopts;
+  nopts.type = "BENCH";
+  auto node = spawn_node(sys, ncfg, nopts);
+  auto target = peer.ready;
+  auto payload = byte_buffer(payload_size, 0x42);
+  measure(r, "meshrt", sys,
+          [node, target, payload](caf::event_based_actor* self, std::function<void(bool)> done) {
+            self
+              ->request(node, 10s, rpc_atom::value, echo_command, target, payload,
+                        caf::timespan{5s})
+              .then([done](const byte_buffer&) { done(true); },
+                    [done](caf::error&) { done(false); });
+          },
+          o);
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(mars, caf::exit_reason::user_shutdown);
+}
+
+// ---- fan-out ------------------------------------------------------------------------
+
+/// Counts acknowledgements; wakes the bench when a round is complete.
+struct ack_counter {
+  std::mutex mtx;
+  std::condition_variable cv;
+  int count = 0;
+
+  bool wait_for(int n, std::chrono::milliseconds limit) {
+    std::unique_lock<std::mutex> guard{mtx};
+    return cv.wait_for(guard, limit, [&] { return count >= n; });
+  }
+};
+
+double raw_udp_fanout_ms(int nodes, int rounds) {
+  int sender = bound_udp_socket();
+  std::vector<int> echoes;
+  std::vector<sockaddr_in> addrs;
+  for (int i = 0; i < nodes; ++i) {
+    echoes.push_back(bound_udp_socket());
+    sockaddr_in sa{};
+    socklen_t len = sizeof(sa);
+    getsockname(echoes.back(), reinterpret_cast<sockaddr*>(&sa), &len);
+    addrs.push_back(sa);
+  }
+  std::atomic<bool> stop{false};
+  std::thread echo{[&] {
+    std::vector<pollfd> fds;
+    for (int fd : echoes)
+      fds.push_back({fd, POLLIN, 0});
+    uint8_t buf[2048];
+    while (!stop) {
+      if (::poll(fds.data(), fds.size(), 100) <= 0)
+        continue;
+      for (auto& p : fds) {
+        if ((p.revents & POLLIN) == 0)
+          continue;
+        sockaddr_in from{};
+        socklen_t len = sizeof(from);
+        auto n = recvfrom(p.fd, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+        if (n > 0)
+          sendto(p.fd, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
+      }
+    }
+  }};
+  std::vector<double> times;
+  uint8_t buf[2048] = {};
+  for (int round = 0; round < rounds; ++round) {
+    auto t0 = clock_type::now();
+    for (const auto& a : addrs)
+      sendto(sender, buf, payload_size, 0, reinterpret_cast<const sockaddr*>(&a), sizeof(a));
+    int got = 0;
+    while (got < nodes && recv(sender, buf, sizeof(buf), 0) > 0)
+      ++got;
+    if (got == nodes)
+      times.push_back(ms_since(t0));
+  }
+  stop = true;
+  echo.join();
+  close(sender);
+  for (int fd : echoes)
+    close(fd);
+  return percentile(times, 0.5);
+}
+
+} // namespace
+
+bench_report run_rpc_bench(const rpc_bench_options& opts) {
+  auto exe = opts.meshrt_exe.empty() ? self_exe() : opts.meshrt_exe;
+  bench_report report{"rpc"};
+  add_rtts(report, "raw_udp", raw_udp_pingpong(opts.rounds, payload_size));
+  caf_remote(report, opts, exe);
+  meshrt_rpc(report, opts, exe);
+  return report;
+}
+
+bench_report run_fanout_bench(const fanout_bench_options& opts) {
+  bench_report report{"fanout"};
+  report.add("raw_udp", "fanout64_ms", raw_udp_fanout_ms(opts.nodes, opts.rounds), "ms");
+  caf::actor_system_config cfg;
+  apply_meshrt_defaults(cfg);
+  caf::actor_system sys{cfg};
+  uint16_t mars_port = 46700;
+  auto mars = start_mars(sys, mars_port);
+  config ncfg;
+  ncfg.mesh.mars_port = mars_port;
+  ncfg.mesh.port = 46710;
+  auto acks = std::make_shared<ack_counter>();
+  auto origin = spawn_node(sys, ncfg, node_options{});
+  caf::anon_send(origin, handle_atom::value, uint16_t{3},
+                 spawn_handler(sys, [acks](const byte_buffer&, const std::string&) {
+                   {
+                     std::lock_guard<std::mutex> guard{acks->mtx};
+                     ++acks->count;
+                   }
+                   acks->cv.notify_one();
+                   return caf::expected<byte_buffer>{byte_buffer{}};
+                 }));
+  std::vector<caf::actor> nodes;
+  std::vector<std::string> addrs;
+  caf::scoped_actor self{sys};
+  for (int i = 0; i < opts.nodes; ++i) {
+    auto n = spawn_node(sys, ncfg, node_options{});
+    // Each node acknowledges with a Send to the caller (the message's sender).
+    caf::anon_send(n, handle_atom::value, uint16_t{2},
+                   spawn_handler(sys, [n](const byte_buffer&, const std::string& sender) {
+                     caf::anon_send(n, send_atom::value, uint16_t{3}, sender, byte_buffer{});
+                     return caf::expected<byte_buffer>{byte_buffer{}};
+                   }));
+    self->request(n, 5s, whoami_atom::value)
+      .receive([&](const node_record& rec) { addrs.push_back(rec.mesh_address); },
+               [](caf::error&) {});
+    nodes.push_back(n);
+  }
+  auto payload = byte_buffer(payload_size, 0x42);
+  int expected = 0;
+  // Warm-up: every link is set up before anything is timed.
+  for (uint16_t limit : {uint16_t{64}, uint16_t{64}}) {
+    self->send(origin, send_many_atom::value, uint16_t{2}, addrs, payload, limit);
+    expected += opts.nodes;
+    acks->wait_for(expected, 5s);
+  }
+  for (uint16_t limit : {1, 2, 4, 8, 64}) {
+    std::vector<double> times;
+    for (int round = 0; round < opts.rounds; ++round) {
+      auto t0 = clock_type::now();
+      self->send(origin, send_many_atom::value, uint16_t{2}, addrs, payload, limit);
+      expected += opts.nodes;
+      if (acks->wait_for(expected, 5s))
+        times.push_back(ms_since(t0));
+      else
+        expected = acks->count; // a lost round is not timed
+    }
+    auto ms = percentile(times, 0.5);
+    report.add("meshrt", "fanout64_ms_limit" + std::to_string(limit), ms, "ms");
+    if (limit == 4)
+      report.add("meshrt", "fanout64_ms", ms, "ms");
+  }
+  for (const auto& n : nodes)
+    self->send_exit(n, caf::exit_reason::user_shutdown);
+  self->send_exit(origin, caf::exit_reason::user_shutdown);
+  self->send_exit(mars, caf::exit_reason::user_shutdown);
+  return report;
+}
+
+int run_bench_peer(const std::string& kind, uint16_t port, const std::string& mars) {
+  // Never outlive the benchmark that started this process.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (kind == "caf") {
+    caf::actor_system_config cfg;
+    cfg.load<caf::io::middleman>();
+    caf::actor_system sys{cfg};
+    auto echo = sys.spawn([](caf::event_based_actor*, int) -> caf::behavior {
+      return {[](std::string& s) { return std::move(s); }};
+    }, 0);
+    auto bound = sys.middleman().publish(echo, port, "127.0.0.1");
+    if (!bound)
+      throw std::runtime_error("cannot publish: " + sys.render(bound.error()));
+    std::printf("ready %u\n", *bound);
+    std::fflush(stdout);
+    for (;;)
+      ::pause();
+  }
+  if (kind != "mesh")
+    throw std::invalid_argument("--kind: expected mesh or caf, got '" + kind + "'");
+  auto colon = mars.rfind(':');
+  if (colon == std::string::npos)
+    throw std::invalid_argument("--mars: expected HOST:PORT, got '" + mars + "'");
+  config cfg;
+  cfg.mesh.mars_address = mars.substr(0, colon);
+  cfg.mesh.mars_port = static_cast<uint16_t>(std::stoi(mars.substr(colon + 1)));
+  cfg.mesh.port = port;
+  caf::actor_system_config sys_cfg;
+  apply_meshrt_defaults(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  node_options nopts;
+  nopts.type = "BENCH";
+  auto node = spawn_node(sys, cfg, nopts);
+  caf::anon_send(node, handle_atom::value, echo_command,
+                 spawn_handler(sys, [](const byte_buffer& data, const std::string&) {
+                   return caf::expected<byte_buffer>{data};
+                 }));
+  caf::scoped_actor self{sys};
+  std::string addr;
+  self->request(node, 5s, whoami_atom::value)
+    .receive([&](const node_record& rec) { addr = rec.mesh_address; }, [](caf::error&) {});
+  std::printf("ready %s\n", addr.c_str());
+  std::fflush(stdout);
+  for (;;)
+    ::pause();
+}
+
+} // namespace meshrt::bench
