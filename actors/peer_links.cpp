@@ -21,8 +21,7 @@ void peer_links::send(caf::event_based_actor* self, const caf::actor& transport,
   // A malformed address is answered with an error: the entry stays empty
   // and every message keeps going through the transport, which reports it.
   self->request(transport, caf::infinite, transport::peer_atom::value, peer)
-    .then([this, peer](caf::actor& link) { links_[peer] = std::move(link); },
-          [](caf::error&) {});
+    .then([this, peer](caf::actor& link) { links_[peer] = std::move(link); }, [](caf::error&) {});
 }
 
 } // namespace meshrt

@@ -158,18 +158,19 @@ void caf_remote(bench_report& r, const rpc_bench_options& o, const std::string& 
   cfg.load<caf::io::middleman>(); // CAF as it ships: its own scheduler defaults
   caf::actor_system sys{cfg};
   peer_process peer{exe, "caf", 0, ""};
-  auto remote = sys.middleman().remote_actor("127.0.0.1", static_cast<uint16_t>(std::stoi(peer.ready)));
+  auto remote
+    = sys.middleman().remote_actor("127.0.0.1", static_cast<uint16_t>(std::stoi(peer.ready)));
   if (!remote)
     throw std::runtime_error("CAF remote actor: " + sys.render(remote.error()));
   auto server = *remote;
   auto payload = std::string(payload_size, 'x');
-  measure(r, "caf_remote", sys,
-          [server, payload](caf::event_based_actor* self, std::function<void(bool)> done) {
-            self->request(server, 10s, payload)
-              .then([done](const std::string&) { done(true); },
-                    [done](caf::error&) { done(false); });
-          },
-          o);
+  measure(
+    r, "caf_remote", sys,
+    [server, payload](caf::event_based_actor* self, std::function<void(bool)> done) {
+      self->request(server, 10s, payload)
+        .then([done](const std::string&) { done(true); }, [done](caf::error&) { done(false); });
+    },
+    o);
 }
 
 caf::actor start_mars(caf::actor_system& sys, uint16_t& port) {
@@ -201,15 +202,13 @@ void meshrt_rpc(bench_report& r, const rpc_bench_options& o, const std::string& 
   auto node = spawn_node(sys, ncfg, nopts);
   auto target = peer.ready;
   auto payload = byte_buffer(payload_size, 0x42);
-  measure(r, "meshrt", sys,
-          [node, target, payload](caf::event_based_actor* self, std::function<void(bool)> done) {
-            self
-              ->request(node, 10s, rpc_atom::value, echo_command, target, payload,
-                        caf::timespan{5s})
-              .then([done](const byte_buffer&) { done(true); },
-                    [done](caf::error&) { done(false); });
-          },
-          o);
+  measure(
+    r, "meshrt", sys,
+    [node, target, payload](caf::event_based_actor* self, std::function<void(bool)> done) {
+      self->request(node, 10s, rpc_atom::value, echo_command, target, payload, caf::timespan{5s})
+        .then([done](const byte_buffer&) { done(true); }, [done](caf::error&) { done(false); });
+    },
+    o);
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(mars, caf::exit_reason::user_shutdown);
 }
@@ -366,9 +365,11 @@ int run_bench_peer(const std::string& kind, uint16_t port, const std::string& ma
     caf::actor_system_config cfg;
     cfg.load<caf::io::middleman>();
     caf::actor_system sys{cfg};
-    auto echo = sys.spawn([](caf::event_based_actor*, int) -> caf::behavior {
-      return {[](std::string& s) { return std::move(s); }};
-    }, 0);
+    auto echo = sys.spawn(
+      [](caf::event_based_actor*, int) -> caf::behavior {
+        return {[](std::string& s) { return std::move(s); }};
+      },
+      0);
     auto bound = sys.middleman().publish(echo, port, "127.0.0.1");
     if (!bound)
       throw std::runtime_error("cannot publish: " + sys.render(bound.error()));

@@ -9,9 +9,9 @@ namespace meshrt::bench {
 
 /// Sizes of the `meshrt bench rpc` scenario.
 struct rpc_bench_options {
-  int rounds = 3000;        // sequential 64-byte requests per system (round trips)
-  int pipelined = 20000;    // requests per throughput run
-  std::string meshrt_exe;   // the program for the peer process; empty: this one
+  int rounds = 3000;      // sequential 64-byte requests per system (round trips)
+  int pipelined = 20000;  // requests per throughput run
+  std::string meshrt_exe; // the program for the peer process; empty: this one
 };
 
 /// Request/response between two processes on loopback, side by side: raw

@@ -57,6 +57,19 @@ caf::expected<T> unpack(const byte_buffer& bytes) {
   }
 }
 
+/// How a command's request or response type becomes bytes and back:
+/// msgpack by default (pack / unpack); map-style requests
+/// (runtime/request_data.hpp) and TransportData bring their own.
+template<class T>
+struct codec {
+  static byte_buffer encode(const T& x) {
+    return pack(x);
+  }
+  static caf::expected<T> decode(const byte_buffer& bytes) {
+    return unpack<T>(bytes);
+  }
+};
+
 /// Spawns a handler for `cmd` from `f(const Request&, const std::string&
 /// sender)`, which returns a Response or a caf::expected<Response>. A
 /// request that does not decode as Request is answered with invalid_data;
@@ -65,13 +78,13 @@ template<class Request, class Response, class F>
 caf::actor spawn_command_handler(caf::actor_system& sys, command<Request, Response>, F f) {
   return spawn_handler(
     sys, [f](const byte_buffer& data, const std::string& sender) -> caf::expected<byte_buffer> {
-      auto req = unpack<Request>(data);
+      auto req = codec<Request>::decode(data);
       if (!req)
         return std::move(req.error());
       caf::expected<Response> resp = f(*req, sender);
       if (!resp)
         return std::move(resp.error());
-      return pack(*resp);
+      return codec<Response>::encode(*resp);
     });
 }
 
@@ -98,7 +111,7 @@ private:
   template<class OnValue, class OnError>
   static auto decoding(OnValue on_value, OnError on_error) {
     return [on_value, on_error](byte_buffer& bytes) mutable {
-      auto resp = unpack<Response>(bytes);
+      auto resp = codec<Response>::decode(bytes);
       if (resp)
         on_value(*resp);
       else
@@ -120,7 +133,7 @@ auto request(Self&& self, const caf::actor& node, command<Request, Response> cmd
   // The node answers by `timeout`; the margin only guards against a node
   // that is gone.
   auto handle = self->request(node, timeout + std::chrono::seconds{1}, rpc_atom::value, cmd.id,
-                              addr, pack(req), timeout);
+                              addr, codec<Request>::encode(req), timeout);
   return typed_response<decltype(handle), Response>{std::move(handle)};
 }
 

@@ -10,6 +10,8 @@
 #include "actors/fanout_plan.hpp"
 #include "actors/mesh_envelope.hpp"
 #include "runtime/command.hpp"
+#include "runtime/request_data.hpp"
+#include "runtime/transport_data.hpp"
 #include "support/node_cluster.hpp"
 #include "support/test_system.hpp"
 #include "transport/atoms.hpp"
@@ -244,6 +246,72 @@ TEST_SUITE("actors.node_messaging") {
     auto huge = call_bytes(self, a, 1, addr_b, byte_buffer(10'000'001));
     REQUIRE_FALSE(huge);
     CHECK(is(huge.error(), mesh_errc::message_too_large));
+  }
+
+  TEST_CASE("map-style requests and TransportData cross the wire") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 47800};
+    c.start_mars();
+    auto a = c.add_node("HTTP");
+    auto b = c.add_node("HTTP");
+    REQUIRE(c.converged({a, b}, 2));
+    auto& self = c.self();
+    auto addr_b = c.address_of(b);
+    // HandleCommand / SendRequest: a map in, a map out.
+    constexpr command<request_data, request_data> join{30};
+    self->send(
+      b, handle_atom::value, join.id,
+      spawn_command_handler(
+        sys, join, [](const request_data& req, const std::string&) -> caf::expected<request_data> {
+          auto room = req.get_string("room");
+          auto seats = req.get_uint8("seats");
+          if (!room || !seats)
+            return room ? seats.error() : room.error();
+          return request_data{}.set("joined", "room " + *room).set("seats_left", *seats - 1);
+        }));
+    request_data answer;
+    caf::error failure;
+    request(self, a, join, addr_b, request_data{}.set("room", "lobby").set("seats", 4))
+      .receive([&](request_data& r) { answer = std::move(r); },
+               [&](caf::error& e) { failure = std::move(e); });
+    REQUIRE_MESSAGE(!failure, to_string(failure));
+    CHECK(*answer.get_string("joined") == "room lobby");
+    CHECK(*answer.get_int("seats_left") == 3);
+    // A wrong type in the request is the handler's invalid_data, named.
+    request(self, a, join, addr_b, request_data{}.set("room", "lobby").set("seats", "many"))
+      .receive([&](request_data&) { FAIL("a wrong type was accepted"); },
+               [&](caf::error& e) { failure = std::move(e); });
+    CHECK(is(failure, mesh_errc::invalid_data));
+    CHECK(context_of(failure).find("key 'seats'") != std::string::npos);
+    // Bytes that are no map at all: invalid data before the handler runs.
+    auto not_a_map = call_bytes(self, a, join.id, addr_b, pack(42));
+    REQUIRE_FALSE(not_a_map);
+    CHECK(is(not_a_map.error(), mesh_errc::invalid_data));
+    // SendRPC with TransportData, as in the reference's example.
+    transport_data_schema profile{{{"name", property_type::string},
+                                   {"counter", property_type::int64},
+                                   {"list", property_type::uint32_array}}};
+    self->send(
+      b, handle_atom::value, uint16_t{31},
+      spawn_handler(
+        sys, [profile](const byte_buffer& data, const std::string&) -> caf::expected<byte_buffer> {
+          auto td = profile.make();
+          if (auto err = td.unpack(data))
+            return err;
+          td.set_as_int("counter", *td.get_as_int("counter") + 1);
+          return td.pack();
+        }));
+    auto td = profile.make();
+    td.set_as_string("name", "John");
+    td.set_as_int("counter", 41);
+    td.set_as_uint32_array("list", {10, 20, 2});
+    auto reply = call_bytes(self, a, 31, addr_b, td.pack());
+    REQUIRE(reply);
+    auto back = profile.make();
+    REQUIRE_FALSE(back.unpack(*reply));
+    CHECK(*back.get_as_string("name") == "John");
+    CHECK(*back.get_as_int("counter") == 42);
+    CHECK(*back.get_as_uint32_array("list") == std::vector<uint32_t>{10, 20, 2});
   }
 
   TEST_CASE("several handlers on one command: one-way to all, requests through the chain") {

@@ -1,0 +1,212 @@
+#include "runtime/transport_data.hpp"
+
+#include <set>
+#include <stdexcept>
+
+#include "transport/mesh_error.hpp"
+
+namespace meshrt {
+
+namespace {
+
+const char* type_name(property_type t) {
+  switch (t) {
+    case property_type::string:
+      return "string";
+    case property_type::int64:
+      return "int";
+    case property_type::uint64:
+      return "uint";
+    case property_type::float64:
+      return "float64";
+    case property_type::boolean:
+      return "bool";
+    case property_type::bytes:
+      return "bytes";
+    case property_type::uint32_array:
+      return "uint32 array";
+    case property_type::string_array:
+      return "string array";
+    case property_type::bytes_array:
+      return "bytes array";
+  }
+  return "unknown";
+}
+
+} // namespace
+
+transport_data_schema::transport_data_schema(std::vector<property> properties) {
+  std::set<std::string> names;
+  for (const auto& p : properties) {
+    if (p.name.empty())
+      throw std::invalid_argument("transport data property with an empty name");
+    if (!names.insert(p.name).second)
+      throw std::invalid_argument("transport data property '" + p.name + "' defined twice");
+  }
+  properties_ = std::make_shared<const std::vector<property>>(std::move(properties));
+}
+
+transport_data transport_data_schema::make() const {
+  return transport_data{*this};
+}
+
+int transport_data_schema::index_of(const std::string& name) const {
+  for (size_t i = 0; i < properties_->size(); ++i)
+    if ((*properties_)[i].name == name)
+      return static_cast<int>(i);
+  return -1;
+}
+
+transport_data::transport_data(transport_data_schema schema) :
+  schema_(std::move(schema)), values_(schema_.properties().size()) {}
+
+template<class T>
+caf::error transport_data::set(const std::string& name, property_type type, T&& x) {
+  auto i = schema_.index_of(name);
+  if (i < 0)
+    return make_error(mesh_errc::invalid_argument, "no transport data property '" + name + "'");
+  auto declared = schema_.properties()[static_cast<size_t>(i)].type;
+  if (declared != type)
+    return make_error(mesh_errc::invalid_argument, "property '" + name + "' is a "
+                                                     + type_name(declared) + ", not a "
+                                                     + type_name(type));
+  values_[static_cast<size_t>(i)] = std::forward<T>(x);
+  return {};
+}
+
+template<class T>
+caf::expected<T> transport_data::get(const std::string& name, property_type type) const {
+  auto i = schema_.index_of(name);
+  if (i < 0)
+    return make_error(mesh_errc::invalid_argument, "no transport data property '" + name + "'");
+  auto declared = schema_.properties()[static_cast<size_t>(i)].type;
+  if (declared != type)
+    return make_error(mesh_errc::invalid_argument, "property '" + name + "' is a "
+                                                     + type_name(declared) + ", not a "
+                                                     + type_name(type));
+  const auto& v = values_[static_cast<size_t>(i)];
+  if (std::holds_alternative<std::monostate>(v))
+    return make_error(mesh_errc::invalid_data, "property '" + name + "' is not set");
+  return std::get<T>(v);
+}
+
+#define MESHRT_TD_ACCESSORS(suffix, type_tag, T)                                                   \
+  caf::error transport_data::set_as_##suffix(const std::string& name, T value) {                   \
+    return set(name, property_type::type_tag, std::move(value));                                   \
+  }                                                                                                \
+  caf::expected<T> transport_data::get_as_##suffix(const std::string& name) const {                \
+    return get<T>(name, property_type::type_tag);                                                  \
+  }
+
+MESHRT_TD_ACCESSORS(string, string, std::string)
+MESHRT_TD_ACCESSORS(int, int64, int64_t)
+MESHRT_TD_ACCESSORS(uint, uint64, uint64_t)
+MESHRT_TD_ACCESSORS(float64, float64, double)
+MESHRT_TD_ACCESSORS(bool, boolean, bool)
+MESHRT_TD_ACCESSORS(bytes, bytes, byte_buffer)
+MESHRT_TD_ACCESSORS(uint32_array, uint32_array, std::vector<uint32_t>)
+MESHRT_TD_ACCESSORS(string_array, string_array, std::vector<std::string>)
+MESHRT_TD_ACCESSORS(bytes_array, bytes_array, std::vector<byte_buffer>)
+
+#undef MESHRT_TD_ACCESSORS
+
+bool transport_data::has(const std::string& name) const {
+  auto i = schema_.index_of(name);
+  return i >= 0 && !std::holds_alternative<std::monostate>(values_[static_cast<size_t>(i)]);
+}
+
+void transport_data::clear() {
+  for (auto& v : values_)
+    v = std::monostate{};
+}
+
+byte_buffer transport_data::pack() const {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk{buf};
+  pk.pack_array(static_cast<uint32_t>(values_.size()));
+  for (const auto& v : values_) {
+    std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          pk.pack_nil();
+        } else if constexpr (std::is_same_v<T, byte_buffer>) {
+          pk.pack_bin(static_cast<uint32_t>(x.size()));
+          pk.pack_bin_body(reinterpret_cast<const char*>(x.data()),
+                           static_cast<uint32_t>(x.size()));
+        } else if constexpr (std::is_same_v<T, std::vector<byte_buffer>>) {
+          pk.pack_array(static_cast<uint32_t>(x.size()));
+          for (const auto& b : x) {
+            pk.pack_bin(static_cast<uint32_t>(b.size()));
+            pk.pack_bin_body(reinterpret_cast<const char*>(b.data()),
+                             static_cast<uint32_t>(b.size()));
+          }
+        } else {
+          pk.pack(x);
+        }
+      },
+      v);
+  }
+  return byte_buffer(buf.data(), buf.data() + buf.size());
+}
+
+caf::error transport_data::unpack(const byte_buffer& bytes) {
+  clear();
+  auto fail = [&](const std::string& why) {
+    clear();
+    return make_error(mesh_errc::invalid_data, "transport data: " + why);
+  };
+  try {
+    auto handle = unpack_untrusted(bytes.data(), bytes.size());
+    const auto& o = handle.get();
+    if (o.type != msgpack::type::ARRAY)
+      return fail("expected an array of properties");
+    const auto& props = schema_.properties();
+    if (o.via.array.size != props.size())
+      return fail(std::to_string(o.via.array.size) + " values for a schema of "
+                  + std::to_string(props.size()) + " properties");
+    for (size_t i = 0; i < props.size(); ++i) {
+      const auto& e = o.via.array.ptr[i];
+      if (e.type == msgpack::type::NIL)
+        continue;
+      try {
+        switch (props[i].type) {
+          case property_type::string:
+            values_[i] = e.as<std::string>();
+            break;
+          case property_type::int64:
+            values_[i] = e.as<int64_t>();
+            break;
+          case property_type::uint64:
+            values_[i] = e.as<uint64_t>();
+            break;
+          case property_type::float64:
+            values_[i] = e.as<double>();
+            break;
+          case property_type::boolean:
+            values_[i] = e.as<bool>();
+            break;
+          case property_type::bytes:
+            values_[i] = e.as<byte_buffer>();
+            break;
+          case property_type::uint32_array:
+            values_[i] = e.as<std::vector<uint32_t>>();
+            break;
+          case property_type::string_array:
+            values_[i] = e.as<std::vector<std::string>>();
+            break;
+          case property_type::bytes_array:
+            values_[i] = e.as<std::vector<byte_buffer>>();
+            break;
+        }
+      } catch (const std::exception&) {
+        return fail("property '" + props[i].name + "' is not a " + type_name(props[i].type));
+      }
+    }
+    return {};
+  } catch (const std::exception& e) {
+    return fail(std::string{"malformed: "} + e.what());
+  }
+}
+
+} // namespace meshrt

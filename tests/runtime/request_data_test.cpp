@@ -1,0 +1,78 @@
+#include "runtime/request_data.hpp"
+
+#include <doctest/doctest.h>
+
+#include "transport/mesh_error.hpp"
+
+using namespace meshrt;
+
+TEST_SUITE("runtime.request_data") {
+
+  TEST_CASE("values round-trip through the msgpack map") {
+    request_data d;
+    d.set("name", std::string{"ann"})
+      .set("level", 42)
+      .set("score", -7)
+      .set("ratio", 0.5)
+      .set("ok", true)
+      .set("blob", byte_buffer{1, 2, 3})
+      .set("list", std::vector<int>{1, 2});
+    auto back = request_data::unpack_map(d.pack_map());
+    REQUIRE(back);
+    CHECK(back->keys()
+          == std::vector<std::string>{"blob", "level", "list", "name", "ok", "ratio", "score"});
+    CHECK(*back->get_string("name") == "ann");
+    CHECK(*back->get_int("level") == 42);
+    CHECK(*back->get_uint8("level") == 42);
+    CHECK(*back->get_int8("score") == -7);
+    CHECK(*back->get_float64("ratio") == 0.5);
+    CHECK(*back->get_float64("level") == 42.0);
+    CHECK(*back->get_bool("ok"));
+    CHECK(*back->get_bytes("blob") == byte_buffer{1, 2, 3});
+    CHECK(*back->get<std::vector<int>>("list") == std::vector<int>{1, 2});
+  }
+
+  TEST_CASE("a missing key is the zero value, as in the reference") {
+    request_data d;
+    CHECK_FALSE(d.has("x"));
+    CHECK(*d.get_int("x") == 0);
+    CHECK(d.get_string("x")->empty());
+    CHECK_FALSE(*d.get_bool("x"));
+    CHECK(d.get_bytes("x")->empty());
+  }
+
+  TEST_CASE("a wrong type or an out-of-range number is invalid_data naming the key") {
+    request_data d;
+    d.set("name", std::string{"ann"})
+      .set("big", 300)
+      .set("neg", -1)
+      .set("half", 1.5)
+      .set("whole", 3.0);
+    auto e = d.get_int("name");
+    REQUIRE_FALSE(e);
+    CHECK(is(e.error(), mesh_errc::invalid_data));
+    CHECK(context_of(e.error()) == "key 'name': expected an integer, got string");
+    auto r = d.get_int8("big");
+    REQUIRE_FALSE(r);
+    CHECK(context_of(r.error()) == "key 'big': 300 is out of range for int8");
+    CHECK_FALSE(d.get_uint32("neg"));
+    CHECK_FALSE(d.get_int("half"));
+    CHECK(*d.get_int("whole") == 3); // Go's JSON numbers are float64
+    CHECK_FALSE(d.get_bool("name"));
+    CHECK_FALSE(d.get_bytes("big"));
+    CHECK_FALSE(d.get_float64("name"));
+    CHECK_FALSE(d.get<std::vector<int>>("name"));
+  }
+
+  TEST_CASE("only maps with string keys are request data (ValidateDataType)") {
+    CHECK(is(request_data::unpack_map(pack(42)).error(), mesh_errc::invalid_data));
+    CHECK(is(request_data::unpack_map(pack(std::map<int, int>{{1, 2}})).error(),
+             mesh_errc::invalid_data));
+    CHECK(is(request_data::unpack_map(byte_buffer{0x81}).error(), mesh_errc::invalid_data));
+    CHECK(is_valid_request_data(request_data{}.set("a", 1).pack_map()));
+    CHECK(is_valid_request_data(pack(std::make_tuple(1, std::string{"struct"}))));
+    CHECK_FALSE(is_valid_request_data(pack(7)));
+    CHECK_FALSE(is_valid_request_data(pack(std::map<int, int>{{1, 2}})));
+    CHECK_FALSE(is_valid_request_data(byte_buffer{0xc1}));
+  }
+}
