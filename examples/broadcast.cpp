@@ -1,0 +1,139 @@
+// A fan-out broadcast: one node tells every listener, through the
+// reference's SendMany tree, and learns of any it could not reach.
+//
+//   broadcast listen --mars 127.0.0.1:6789            prints what it hears, until SIGTERM
+//   broadcast send   --mars 127.0.0.1:6789 TEXT LIMIT tells every listener
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "actors/node_actor.hpp"
+#include "actors/node_atoms.hpp"
+#include "runtime/handlers.hpp"
+#include "runtime/system_config.hpp"
+#include "transport/atoms.hpp"
+#include "transport/mesh_error.hpp"
+
+using namespace std::chrono_literals;
+
+constexpr uint16_t news = 200;
+
+namespace {
+
+int usage() {
+  std::fprintf(stderr, "usage: broadcast listen --mars HOST:PORT [--port P] | "
+                       "broadcast send --mars HOST:PORT [--port P] TEXT LIMIT\n");
+  return 2;
+}
+
+/// MODE --mars HOST:PORT [--port P] and positional arguments.
+struct arguments {
+  std::string mode;
+  meshrt::config cfg;
+  std::vector<std::string> rest;
+  bool ok = false;
+};
+
+arguments parse(int argc, char** argv) {
+  arguments args;
+  if (argc < 2)
+    return args;
+  args.mode = argv[1];
+  bool have_mars = false;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if ((a == "--mars" || a == "--port") && i + 1 < argc) {
+      std::string v = argv[++i];
+      if (a == "--port") {
+        args.cfg.mesh.port = static_cast<uint16_t>(std::stoi(v));
+        continue;
+      }
+      auto colon = v.rfind(':');
+      if (colon == std::string::npos)
+        return args;
+      args.cfg.mesh.mars_address = v.substr(0, colon);
+      args.cfg.mesh.mars_port = static_cast<uint16_t>(std::stoi(v.substr(colon + 1)));
+      have_mars = true;
+    } else {
+      args.rest.push_back(a);
+    }
+  }
+  args.ok = have_mars;
+  return args;
+}
+
+int listen(caf::actor_system& sys, const meshrt::config& cfg, const sigset_t& stop) {
+  auto node = meshrt::spawn_node(sys, cfg, {"", "LISTENER"});
+  caf::scoped_actor self{sys};
+  std::string me;
+  self->request(node, 5s, meshrt::whoami_atom::value)
+    .receive([&](const meshrt::node_record& r) { me = r.mesh_address; }, [](caf::error&) {});
+  self->send(
+    node, meshrt::handle_atom::value, news,
+    meshrt::spawn_handler(sys, [me](const meshrt::byte_buffer& text, const std::string& from) {
+      std::printf("%s heard from %s: %s\n", me.c_str(), from.c_str(),
+                  std::string(text.begin(), text.end()).c_str());
+      std::fflush(stdout);
+      return caf::expected<meshrt::byte_buffer>{meshrt::byte_buffer{}};
+    }));
+  std::printf("listener %s ready\n", me.c_str());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  self->request(node, 10s, meshrt::leave_atom::value).receive([] {}, [](caf::error&) {});
+  return 0;
+}
+
+int send(caf::actor_system& sys, const meshrt::config& cfg, const std::string& text,
+         uint16_t limit) {
+  meshrt::node_options opts;
+  opts.guest = true;
+  auto node = meshrt::spawn_node(sys, cfg, opts);
+  caf::scoped_actor self{sys};
+  // WaitForLatestNodeData, then every listener the view holds.
+  self->request(node, 10s, meshrt::wait_latest_atom::value).receive([] {}, [](caf::error&) {});
+  std::vector<std::string> listeners;
+  self->request(node, 5s, meshrt::by_type_atom::value, std::string{"LISTENER"})
+    .receive([&](std::vector<std::string>& addrs) { listeners = std::move(addrs); },
+             [](caf::error&) {});
+  self->send(node, meshrt::send_many_atom::value, news, listeners,
+             meshrt::byte_buffer(text.begin(), text.end()), limit);
+  std::printf("sent to %zu listeners with limit %u\n", listeners.size(), limit);
+  // Unreachable listeners are reported within retryTimeout per level.
+  int missed = 0;
+  bool quiet = false;
+  self->receive_while([&] { return !quiet; })(
+    [&](meshrt::transport::send_failed_atom, const std::string& addr, const caf::error& err) {
+      ++missed;
+      std::printf("missed %s: %s\n", addr.c_str(), meshrt::context_of(err).c_str());
+    },
+    caf::after(std::chrono::milliseconds{cfg.mesh.retry_timeout.count() * 2}) >>
+      [&] { quiet = true; });
+  self->send_exit(node, caf::exit_reason::user_shutdown);
+  return missed == 0 ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto args = parse(argc, argv);
+  if (!args.ok
+      || !((args.mode == "listen" && args.rest.empty())
+           || (args.mode == "send" && args.rest.size() == 2)))
+    return usage();
+  // Every thread CAF starts inherits this mask: SIGTERM reaches sigwait only.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  caf::actor_system_config sys_cfg;
+  meshrt::apply_meshrt_defaults(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  if (args.mode == "listen")
+    return listen(sys, args.cfg, stop);
+  return send(sys, args.cfg, args.rest[0], static_cast<uint16_t>(std::stoi(args.rest[1])));
+}

@@ -1,0 +1,147 @@
+// A greeter between mesh nodes: the smallest useful meshrt program.
+//
+//   greeter serve --mars 127.0.0.1:6789            a node that greets, until SIGTERM
+//   greeter call  --mars 127.0.0.1:6789 NAME       asks every greeter in the cluster
+//
+// The request and response are plain structs; the command binds them to an
+// id. Errors come back as caf::error in the meshrt category.
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "actors/node_actor.hpp"
+#include "actors/node_atoms.hpp"
+#include "runtime/command.hpp"
+#include "runtime/system_config.hpp"
+#include "transport/mesh_error.hpp"
+
+using namespace std::chrono_literals;
+
+struct greet_request {
+  std::string name;
+  MSGPACK_DEFINE(name);
+};
+
+struct greet_response {
+  std::string text;
+  MSGPACK_DEFINE(text);
+};
+
+constexpr meshrt::command<greet_request, greet_response> greet{100};
+
+namespace {
+
+int usage() {
+  std::fprintf(stderr, "usage: greeter serve --mars HOST:PORT [--port P] | "
+                       "greeter call --mars HOST:PORT [--port P] NAME\n");
+  return 2;
+}
+
+/// MODE --mars HOST:PORT [--port P] and positional arguments.
+struct arguments {
+  std::string mode;
+  meshrt::config cfg;
+  std::vector<std::string> rest;
+  bool ok = false;
+};
+
+arguments parse(int argc, char** argv) {
+  arguments args;
+  if (argc < 2)
+    return args;
+  args.mode = argv[1];
+  bool have_mars = false;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if ((a == "--mars" || a == "--port") && i + 1 < argc) {
+      std::string v = argv[++i];
+      if (a == "--port") {
+        args.cfg.mesh.port = static_cast<uint16_t>(std::stoi(v));
+        continue;
+      }
+      auto colon = v.rfind(':');
+      if (colon == std::string::npos)
+        return args;
+      args.cfg.mesh.mars_address = v.substr(0, colon);
+      args.cfg.mesh.mars_port = static_cast<uint16_t>(std::stoi(v.substr(colon + 1)));
+      have_mars = true;
+    } else {
+      args.rest.push_back(a);
+    }
+  }
+  args.ok = have_mars;
+  return args;
+}
+
+int serve(caf::actor_system& sys, const meshrt::config& cfg, const sigset_t& stop) {
+  auto node = meshrt::spawn_node(sys, cfg, {"", "GREETER"});
+  caf::scoped_actor self{sys};
+  std::string me;
+  self->request(node, 5s, meshrt::whoami_atom::value)
+    .receive([&](const meshrt::node_record& r) { me = r.mesh_address; }, [](caf::error&) {});
+  self->send(
+    node, meshrt::handle_atom::value, greet.id,
+    meshrt::spawn_command_handler(sys, greet, [me](const greet_request& req, const std::string&) {
+      return greet_response{"hello, " + req.name + " (from " + me + ")"};
+    }));
+  std::printf("greeter %s ready\n", me.c_str());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  // Offline first, so callers stop choosing this node, then leave.
+  self->request(node, 10s, meshrt::leave_atom::value).receive([] {}, [](caf::error&) {});
+  return 0;
+}
+
+int call(caf::actor_system& sys, const meshrt::config& cfg, const std::string& name) {
+  meshrt::node_options opts;
+  opts.guest = true; // asks, is not asked
+  auto node = meshrt::spawn_node(sys, cfg, opts);
+  caf::scoped_actor self{sys};
+  // WaitForLatestNodeData: the view is current, then ask every greeter in it.
+  self->request(node, 10s, meshrt::wait_latest_atom::value).receive([] {}, [](caf::error&) {});
+  std::vector<std::string> greeters;
+  self->request(node, 5s, meshrt::by_type_atom::value, std::string{"GREETER"})
+    .receive([&](std::vector<std::string>& addrs) { greeters = std::move(addrs); },
+             [](caf::error&) {});
+  if (greeters.empty()) {
+    std::fprintf(stderr, "greeter: no greeter in the cluster\n");
+    return 1;
+  }
+  int failures = 0;
+  for (const auto& addr : greeters)
+    meshrt::request(self, node, greet, addr, greet_request{name}, 2s)
+      .receive([](greet_response& r) { std::printf("%s\n", r.text.c_str()); },
+               [&](caf::error& e) {
+                 ++failures;
+                 std::fprintf(stderr, "greeter: %s: %s\n", addr.c_str(),
+                              meshrt::context_of(e).c_str());
+               });
+  self->send_exit(node, caf::exit_reason::user_shutdown);
+  return failures == 0 ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto args = parse(argc, argv);
+  if (!args.ok
+      || !((args.mode == "serve" && args.rest.empty())
+           || (args.mode == "call" && args.rest.size() == 1)))
+    return usage();
+  // Every thread CAF starts inherits this mask: SIGTERM reaches sigwait only.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  caf::actor_system_config sys_cfg;
+  meshrt::apply_meshrt_defaults(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  if (args.mode == "serve")
+    return serve(sys, args.cfg, stop);
+  return call(sys, args.cfg, args.rest[0]);
+}

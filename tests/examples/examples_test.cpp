@@ -1,0 +1,117 @@
+// The examples, run as a user runs them: `meshrt mars` and several example
+// processes on loopback. This is also the multi-process test of requests
+// and SendMany between separate node processes.
+
+#include <signal.h>
+
+#include <doctest/doctest.h>
+
+#include "benchmarks/child_process.hpp"
+#include "support/command.hpp"
+#include "support/node_cluster.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace meshrt::bench;
+using namespace meshrt::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string examples = MESHRT_EXAMPLES_DIR;
+
+std::unique_ptr<child_process> start(const temp_dir& dir, const std::string& name,
+                                     const std::vector<std::string>& args) {
+  static int n = 0;
+  return std::make_unique<child_process>(args,
+                                         dir.path() + "/" + name + std::to_string(++n) + ".log");
+}
+
+/// The mesh address a process printed in its "<what> ADDR ready" line.
+std::string ready_address(const child_process& p, const std::string& what) {
+  auto log = p.log();
+  auto pos = log.find(what + " ");
+  auto end = log.find(" ready", pos);
+  if (pos == std::string::npos || end == std::string::npos)
+    return {};
+  return log.substr(pos + what.size() + 1, end - pos - what.size() - 1);
+}
+
+} // namespace
+
+TEST_SUITE("examples") {
+
+  TEST_CASE("greeter: a guest calls every greeter process; a killed one is reported") {
+    temp_dir dir;
+    const std::string mars = "127.0.0.1:46400";
+    auto m = start(dir, "mars", {MESHRT_CLI, "mars", "--port", "46400"});
+    auto g1 = start(dir, "greeter", {examples + "/greeter", "serve", "--mars", mars});
+    auto g2 = start(dir, "greeter", {examples + "/greeter", "serve", "--mars", mars});
+    REQUIRE(eventually([&] {
+      return !ready_address(*g1, "greeter").empty() && !ready_address(*g2, "greeter").empty();
+    }));
+    auto a1 = ready_address(*g1, "greeter");
+    auto a2 = ready_address(*g2, "greeter");
+    // Callers take ports of their own: a killed node's port must not be
+    // taken over by the next process that scans up from 8000.
+    auto call = run_command("timeout 30 " + examples + "/greeter call --mars " + mars
+                            + " --port 46420 ann 2>/dev/null");
+    CHECK(call.exit_code == 0);
+    CHECK(call.out.find("hello, ann (from " + a1 + ")\n") != std::string::npos);
+    CHECK(call.out.find("hello, ann (from " + a2 + ")\n") != std::string::npos);
+    // kill -9 one greeter: the next call still reaches the other, and names
+    // the dead one with the error kind it met.
+    g2->signal(SIGKILL);
+    auto after
+      = run_command("timeout 30 " + examples + "/greeter call --mars " + mars + " --port 46420 bo");
+    CHECK(after.out.find("hello, bo (from " + a1 + ")\n") != std::string::npos);
+    if (after.out.find(a2) == std::string::npos) { // still in the view: an error
+      CHECK(after.exit_code == 1);
+      CHECK(after.err.find("greeter: " + a2 + ": ") != std::string::npos);
+    }
+    // SIGTERM: the greeter leaves the cluster cleanly.
+    g1->signal(SIGTERM);
+    CHECK(g1->wait(5s) == 0);
+  }
+
+  TEST_CASE("broadcast: SendMany reaches every listener process once; a killed one is missed") {
+    temp_dir dir;
+    const std::string mars = "127.0.0.1:46450";
+    auto m = start(dir, "mars", {MESHRT_CLI, "mars", "--port", "46450"});
+    std::vector<std::unique_ptr<child_process>> listeners;
+    for (int i = 0; i < 5; ++i)
+      listeners.push_back(
+        start(dir, "listener", {examples + "/broadcast", "listen", "--mars", mars}));
+    REQUIRE(eventually([&] {
+      for (const auto& l : listeners)
+        if (ready_address(*l, "listener").empty())
+          return false;
+      return true;
+    }));
+    auto send = run_command("timeout 30 " + examples + "/broadcast send --mars " + mars
+                            + " --port 46470 'doors open' 2 2>/dev/null");
+    CHECK(send.exit_code == 0);
+    CHECK(send.out.find("sent to 5 listeners with limit 2") != std::string::npos);
+    auto heard = [](const child_process& l, const std::string& text) {
+      auto log = l.log();
+      size_t n = 0;
+      for (auto pos = log.find(": " + text); pos != std::string::npos;
+           pos = log.find(": " + text, pos + 1))
+        ++n;
+      return n;
+    };
+    for (const auto& l : listeners)
+      CHECK(heard(*l, "doors open") == 1);
+    // kill -9 the first listener: the others still hear, the sender is
+    // told which one it missed.
+    auto dead = ready_address(*listeners[0], "listener");
+    listeners[0]->signal(SIGKILL);
+    auto again = run_command("timeout 30 " + examples + "/broadcast send --mars " + mars
+                             + " --port 46470 'last call' 2 2>/dev/null");
+    for (size_t i = 1; i < listeners.size(); ++i)
+      CHECK(heard(*listeners[i], "last call") == 1);
+    if (again.out.find("sent to 5 listeners") != std::string::npos) { // the view still had it
+      CHECK(again.exit_code == 1);
+      CHECK(again.out.find("missed " + dead + ": ") != std::string::npos);
+    }
+  }
+}
