@@ -35,10 +35,10 @@ test-asan: build-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
 
+# An embedded cluster on loopback: MARS and four nodes, showing the mesh at work.
 demo: build
 	@$(BUILD)/bin/meshrt --version
-	@echo "meshrt demo: the embedded cluster demo (MARS, nodes, DM clients) arrives with"
-	@echo "the cluster issues; today meshrt validates configs: $(BUILD)/bin/meshrt config check FILE"
+	@$(BUILD)/bin/meshrt demo --log-level warn
 
 FUZZ_SECONDS ?= 120
 

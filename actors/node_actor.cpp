@@ -302,7 +302,8 @@ void run_handlers(node_actor* self, uint16_t command, std::string sender, byte_b
   auto i = st.handlers.find(command);
   if (i == st.handlers.end() || i->second.empty()) {
     ++st.unhandled;
-    answer(make_error(mesh_errc::no_handler, "no handler for command " + std::to_string(command)));
+    // The caller's error names the command and this node.
+    answer(make_error(mesh_errc::no_handler, "no handler registered"));
     return;
   }
   call_handler(self, std::make_shared<const std::vector<caf::actor>>(i->second), 0, command,

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/mars_actor.hpp"
+#include "apps/demo_command.hpp"
 #include "apps/node_command.hpp"
 #include "apps/ping_command.hpp"
 #include "apps/status_command.hpp"
@@ -225,6 +226,13 @@ int main(int argc, char** argv) {
   status_cmd->add_flag("--json", status_opts.json, "Print JSON");
   add_log_level(*status_cmd, log_level);
 
+  auto* demo_cmd = app.add_subcommand(
+    "demo", "Run an embedded cluster on loopback (MARS and four nodes) and show the mesh at work");
+  uint16_t demo_port = 47900;
+  demo_cmd->add_option("--port", demo_port, "MARS's port; nodes take the ports above it")
+    ->capture_default_str();
+  add_log_level(*demo_cmd, log_level);
+
   auto* ping_cmd
     = app.add_subcommand("ping", "Send health checks to a node and print the round trips");
   meshrt::cli::ping_options ping_opts;
@@ -260,6 +268,8 @@ int main(int argc, char** argv) {
       return meshrt::cli::run_status(status_opts);
     if (*ping_cmd)
       return meshrt::cli::run_ping(ping_opts);
+    if (*demo_cmd)
+      return meshrt::cli::run_demo(demo_port);
   } catch (const meshrt::config_error& e) {
     std::fprintf(stderr, "meshrt: %s\n", e.what());
     return exit_usage;

@@ -1,0 +1,35 @@
+// `meshrt demo`, the quick start's main job, as `make demo` runs it.
+
+#include "apps/demo_command.hpp"
+
+#include <doctest/doctest.h>
+
+#include "support/command.hpp"
+
+using namespace meshrt::test;
+
+TEST_SUITE("apps.demo") {
+
+  TEST_CASE("meshrt demo runs every step on an embedded cluster and exits 0") {
+    auto r = run_command(std::string{"timeout 60 "} + MESHRT_CLI
+                         + " demo --port 46300 --log-level warn");
+    CHECK(r.exit_code == 0);
+    for (const char* line :
+         {"MARS 127.0.0.1:46300; nodes 127.0.0.1:46301, 127.0.0.1:46302, 127.0.0.1:46303, "
+          "127.0.0.1:46304\n",
+          "hello, demo (asked by 127.0.0.1:46301)",
+          "command 42 on 127.0.0.1:46302: no_handler (no handler registered (command 42 on "
+          "127.0.0.1:46302))\n",
+          "127.0.0.1:46302 heard from 127.0.0.1:46301: the arena opens in 5 minutes\n",
+          "127.0.0.1:46303 heard from 127.0.0.1:46301: the arena opens in 5 minutes\n",
+          "127.0.0.1:46304 heard from 127.0.0.1:46301: the arena opens in 5 minutes\n",
+          "rooms_open on 127.0.0.1:46304 = 12\n", "127.0.0.1:46303 is offline in the view of",
+          "127.0.0.1:46303 is gone; the view holds 127.0.0.1:46301, 127.0.0.1:46302, "
+          "127.0.0.1:46304\n",
+          "demo: every step worked\n"}) {
+      CAPTURE(line);
+      CHECK(r.out.find(line) != std::string::npos);
+    }
+    CHECK(r.out.find("FAILED") == std::string::npos);
+  }
+}
