@@ -33,6 +33,19 @@ const char* type_name(property_type t) {
   return "unknown";
 }
 
+/// Converts `e` to the alternative of `v` that holds values of type `t`:
+/// property_type lists its types in the order of the variant's
+/// alternatives after std::monostate. Throws msgpack's type_error.
+template<class Variant, size_t I = 1>
+void assign(Variant& v, property_type t, const msgpack::object& e) {
+  if constexpr (I < std::variant_size_v<Variant>) {
+    if (static_cast<size_t>(t) + 1 == I)
+      v.template emplace<I>(e.as<std::variant_alternative_t<I, Variant>>());
+    else
+      assign<Variant, I + 1>(v, t, e);
+  }
+}
+
 } // namespace
 
 transport_data_schema::transport_data_schema(std::vector<property> properties) {
@@ -127,23 +140,10 @@ byte_buffer transport_data::pack() const {
   for (const auto& v : values_) {
     std::visit(
       [&](const auto& x) {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::monostate>)
           pk.pack_nil();
-        } else if constexpr (std::is_same_v<T, byte_buffer>) {
-          pk.pack_bin(static_cast<uint32_t>(x.size()));
-          pk.pack_bin_body(reinterpret_cast<const char*>(x.data()),
-                           static_cast<uint32_t>(x.size()));
-        } else if constexpr (std::is_same_v<T, std::vector<byte_buffer>>) {
-          pk.pack_array(static_cast<uint32_t>(x.size()));
-          for (const auto& b : x) {
-            pk.pack_bin(static_cast<uint32_t>(b.size()));
-            pk.pack_bin_body(reinterpret_cast<const char*>(b.data()),
-                             static_cast<uint32_t>(b.size()));
-          }
-        } else {
-          pk.pack(x);
-        }
+        else
+          pk.pack(x); // byte buffers become msgpack bin
       },
       v);
   }
@@ -170,35 +170,7 @@ caf::error transport_data::unpack(const byte_buffer& bytes) {
       if (e.type == msgpack::type::NIL)
         continue;
       try {
-        switch (props[i].type) {
-          case property_type::string:
-            values_[i] = e.as<std::string>();
-            break;
-          case property_type::int64:
-            values_[i] = e.as<int64_t>();
-            break;
-          case property_type::uint64:
-            values_[i] = e.as<uint64_t>();
-            break;
-          case property_type::float64:
-            values_[i] = e.as<double>();
-            break;
-          case property_type::boolean:
-            values_[i] = e.as<bool>();
-            break;
-          case property_type::bytes:
-            values_[i] = e.as<byte_buffer>();
-            break;
-          case property_type::uint32_array:
-            values_[i] = e.as<std::vector<uint32_t>>();
-            break;
-          case property_type::string_array:
-            values_[i] = e.as<std::vector<std::string>>();
-            break;
-          case property_type::bytes_array:
-            values_[i] = e.as<std::vector<byte_buffer>>();
-            break;
-        }
+        assign(values_[i], props[i].type, e);
       } catch (const std::exception&) {
         return fail("property '" + props[i].name + "' is not a " + type_name(props[i].type));
       }
