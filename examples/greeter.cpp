@@ -12,6 +12,8 @@
 
 #include <caf/all.hpp>
 
+#include "examples/example_args.hpp"
+
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
 #include "runtime/command.hpp"
@@ -40,44 +42,10 @@ int usage() {
   return 2;
 }
 
-/// MODE --mars HOST:PORT [--port P] and positional arguments.
-struct arguments {
-  std::string mode;
-  meshrt::config cfg;
-  std::vector<std::string> rest;
-  bool ok = false;
-};
-
-arguments parse(int argc, char** argv) {
-  arguments args;
-  if (argc < 2)
-    return args;
-  args.mode = argv[1];
-  bool have_mars = false;
-  for (int i = 2; i < argc; ++i) {
-    std::string a = argv[i];
-    if ((a == "--mars" || a == "--port") && i + 1 < argc) {
-      std::string v = argv[++i];
-      if (a == "--port") {
-        args.cfg.mesh.port = static_cast<uint16_t>(std::stoi(v));
-        continue;
-      }
-      auto colon = v.rfind(':');
-      if (colon == std::string::npos)
-        return args;
-      args.cfg.mesh.mars_address = v.substr(0, colon);
-      args.cfg.mesh.mars_port = static_cast<uint16_t>(std::stoi(v.substr(colon + 1)));
-      have_mars = true;
-    } else {
-      args.rest.push_back(a);
-    }
-  }
-  args.ok = have_mars;
-  return args;
-}
-
 int serve(caf::actor_system& sys, const meshrt::config& cfg, const sigset_t& stop) {
-  auto node = meshrt::spawn_node(sys, cfg, {"", "GREETER"});
+  meshrt::node_options opts;
+  opts.type = "GREETER";
+  auto node = meshrt::spawn_node(sys, cfg, opts);
   caf::scoped_actor self{sys};
   std::string me;
   self->request(node, 5s, meshrt::whoami_atom::value)
@@ -127,17 +95,13 @@ int call(caf::actor_system& sys, const meshrt::config& cfg, const std::string& n
 } // namespace
 
 int main(int argc, char** argv) {
-  auto args = parse(argc, argv);
+  auto args = example::parse(argc, argv);
   if (!args.ok
       || !((args.mode == "serve" && args.rest.empty())
            || (args.mode == "call" && args.rest.size() == 1)))
     return usage();
-  // Every thread CAF starts inherits this mask: SIGTERM reaches sigwait only.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // Before CAF starts its threads: SIGTERM reaches sigwait only.
+  auto stop = example::block_stop_signals();
   caf::actor_system_config sys_cfg;
   meshrt::apply_meshrt_defaults(sys_cfg);
   caf::actor_system sys{sys_cfg};
