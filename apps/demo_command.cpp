@@ -94,8 +94,12 @@ int run_demo(uint16_t port) {
   cfg.mesh.mars_port = port;
   cfg.mesh.port = static_cast<uint16_t>(port + 1);
   std::vector<caf::actor> nodes;
-  for (const char* type : {"HTTP", "UDP", "UDP", "MATCH"})
-    nodes.push_back(spawn_node(sys, cfg, {"demo", type}));
+  for (const char* type : {"HTTP", "UDP", "UDP", "MATCH"}) {
+    node_options opts;
+    opts.app = "demo";
+    opts.type = type;
+    nodes.push_back(spawn_node(sys, cfg, opts));
+  }
   std::vector<std::string> addrs;
   for (const auto& n : nodes)
     addrs.push_back(ask<node_record>(self, n, whoami_atom::value).mesh_address);
