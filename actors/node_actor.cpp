@@ -769,9 +769,15 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
         return;
       st.subscribers.push_back(sub);
       self->monitor(sub);
-      // Late subscribers learn what already happened.
+      // Late subscribers learn what already happened, in the order it
+      // would have reached them: every node now in the view as joined,
+      // every shared value as set, then the sync.
       if (st.ready)
         self->send(sub, ready_atom::value);
+      for (const auto& addr : st.view.addresses())
+        self->send(sub, node_joined_atom::value, addr);
+      for (const auto& [key, value] : st.view.shared_data())
+        self->send(sub, shared_updated_atom::value, key, value);
       if (st.initial_synced) {
         self->send(sub, initial_sync_atom::value);
         self->send(sub, mars_sync_atom::value, st.synced_epoch);

@@ -89,8 +89,9 @@ std::string default_role(const std::string& type);
 /// - (remove_shared_atom, std::string key) -> bool: whether the view held
 ///   the key (RemoveSharedData).
 /// - (subscribe_atom, caf::actor) / (unsubscribe_atom, caf::actor): events
-///   below go to the actor; one that subscribes after ready or the initial
-///   sync gets those at once.
+///   below go to the actor. One that subscribes late learns the present at
+///   once: ready, a node_joined for every node in the view, a
+///   shared_updated for every shared value, then the initial sync.
 /// - (wait_latest_atom) -> (), once two more updates from MARS have
 ///   been applied (WaitForLatestNodeData).
 /// - (handle_atom, uint16_t command, caf::actor handler): adds `handler` for

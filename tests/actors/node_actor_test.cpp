@@ -363,6 +363,35 @@ TEST_SUITE("actors.node") {
     CHECK(log->count("shared_removed season") == 0);
   }
 
+  TEST_CASE("a late subscriber learns the present view, shared data and sync at once") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 44950};
+    c.start_mars();
+    auto a = c.add_node("HTTP");
+    auto b = c.add_node("UDP");
+    REQUIRE(c.converged({a, b}, 2));
+    auto& self = c.self();
+    self->request(a, 3s, set_shared_atom::value, std::string{"rooms"}, int16_t{7})
+      .receive([] {}, [](caf::error& err) { FAIL(to_string(err)); });
+    REQUIRE(eventually([&] {
+      bool found = false;
+      self->request(b, 3s, shared_atom::value, std::string{"rooms"})
+        .receive([&](int16_t, bool f) { found = f; }, [](caf::error&) {});
+      return found;
+    }));
+    auto log = std::make_shared<event_log>();
+    self->send(b, subscribe_atom::value, spawn_event_recorder(sys, log));
+    auto joined_a = "joined " + c.address_of(a);
+    auto joined_b = "joined " + c.address_of(b);
+    REQUIRE(eventually([&] { return log->count("mars_sync") == 1; }));
+    CHECK(log->index_of("ready") == 0);
+    CHECK(log->count(joined_a) == 1);
+    CHECK(log->count(joined_b) == 1);
+    CHECK(log->count("shared rooms=7") == 1);
+    CHECK(log->index_of(joined_a) < log->index_of("initial_sync"));
+    CHECK(log->index_of("shared rooms=7") < log->index_of("initial_sync"));
+  }
+
   TEST_CASE("with no MARS a node is not part of the cluster and probes calmly") {
     caf::actor_system sys{test_system_config()};
     node_cluster c{sys, 44900}; // MARS never starts
