@@ -67,9 +67,15 @@ struct link_parts {
   fault_injector faults;
   bool inject;
   uint64_t retry_timeout_ms;
-  /// Senders of tracked messages, told if their message fails. Reliable
-  /// messages complete in the order they were sent, so a FIFO suffices.
-  std::deque<std::pair<uint64_t, caf::strong_actor_ptr>> senders;
+  /// Senders of tracked messages (and their tags), told if their message
+  /// fails. Reliable messages complete in the order they were sent, so a
+  /// FIFO suffices.
+  struct tracked {
+    uint64_t message_id;
+    caf::strong_actor_ptr sender;
+    uint64_t tag;
+  };
+  std::deque<tracked> senders;
   bool flush_pending = false;
   uint64_t timer_at = UINT64_MAX;
   /// Packets of the current flush, back to back, for one sendmmsg.
@@ -84,6 +90,17 @@ struct peer_link_state {
 };
 
 using peer_link_actor = caf::stateful_actor<peer_link_state>;
+
+/// Tells the sender of a message that it failed: (send_failed_atom, peer,
+/// error), with the sender's tag appended if it gave one.
+void report_failure(const link_parts& st, const caf::strong_actor_ptr& sender, uint64_t tag,
+                    caf::error err) {
+  auto dst = caf::actor_cast<caf::actor>(sender);
+  if (tag == 0)
+    caf::anon_send(dst, send_failed_atom::value, st.peer_name, std::move(err));
+  else
+    caf::anon_send(dst, send_failed_atom::value, st.peer_name, std::move(err), tag);
+}
 
 void send_out(link_parts& st) {
   if (st.out_sizes.empty())
@@ -129,13 +146,12 @@ void pump(peer_link_actor* self) {
   if (!unreliable.empty())
     self->send(st.receiver, received_atom::value, st.peer_name, std::move(unreliable), false);
   for (auto& done : st.sess.take_completions()) {
-    while (!st.senders.empty() && st.senders.front().first < done.message_id)
+    while (!st.senders.empty() && st.senders.front().message_id < done.message_id)
       st.senders.pop_front(); // defensive: every tracked id completes in order
-    if (st.senders.empty() || st.senders.front().first != done.message_id)
+    if (st.senders.empty() || st.senders.front().message_id != done.message_id)
       continue;
-    auto i = st.senders.begin();
     if (!done.delivered)
-      caf::anon_send(caf::actor_cast<caf::actor>(i->second), send_failed_atom::value, st.peer_name,
+      report_failure(st, st.senders.front().sender, st.senders.front().tag,
                      make_error(mesh_errc::network_error,
                                 "no acknowledgement from " + st.peer_name + " within retryTimeout ("
                                   + std::to_string(st.retry_timeout_ms) + " ms)"));
@@ -158,7 +174,8 @@ void pump(peer_link_actor* self) {
 /// Queues one message; a message over the limit is refused at once and its
 /// sender told. Reliable messages of an actor are tracked so that a failure
 /// can be reported to it.
-void enqueue(peer_link_actor* self, byte_buffer&& data, bool reliable, uint64_t now) {
+void enqueue(peer_link_actor* self, byte_buffer&& data, bool reliable, uint64_t now,
+             uint64_t tag = 0) {
   auto& st = *self->state.link;
   auto size = data.size();
   auto sender = self->current_sender();
@@ -167,7 +184,7 @@ void enqueue(peer_link_actor* self, byte_buffer&& data, bool reliable, uint64_t 
                          reliable ? reliability::reliable : reliability::unreliable, now, track);
   if (!id) {
     if (sender)
-      caf::anon_send(caf::actor_cast<caf::actor>(sender), send_failed_atom::value, st.peer_name,
+      report_failure(st, sender, tag,
                      make_error(mesh_errc::message_too_large, "message of " + std::to_string(size)
                                                                 + " bytes exceeds MaxMessageSize ("
                                                                 + std::to_string(max_message_size)
@@ -175,7 +192,7 @@ void enqueue(peer_link_actor* self, byte_buffer&& data, bool reliable, uint64_t 
     return;
   }
   if (track)
-    st.senders.emplace_back(*id, std::move(sender));
+    st.senders.push_back({*id, std::move(sender), tag});
 }
 
 /// Flushes at once when nothing else waits in the mailbox (latency);
@@ -209,6 +226,10 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
     },
     [=](mesh_send_atom, byte_buffer& data, bool reliable) {
       enqueue(self, std::move(data), reliable, steady_micros());
+      schedule_flush(self);
+    },
+    [=](mesh_send_atom, byte_buffer& data, bool reliable, uint64_t tag) {
+      enqueue(self, std::move(data), reliable, steady_micros(), tag);
       schedule_flush(self);
     },
     [=](mesh_send_atom, std::vector<byte_buffer>& batch, bool reliable) {

@@ -20,7 +20,7 @@ class udp_socket;
 /// the RUDP session with that peer and runs its timers.
 ///
 /// Handles: (datagram_atom, std::vector<byte_buffer>) from the receive
-/// thread; (mesh_send_atom, byte_buffer, bool reliable) and (mesh_send_atom,
+/// thread; (mesh_send_atom, byte_buffer, bool reliable [, uint64_t tag]) and (mesh_send_atom,
 /// std::vector<byte_buffer>, bool reliable) from senders; (stats_atom) ->
 /// std::string, the session's counters as a JSON object.
 caf::actor spawn_peer_link(caf::event_based_actor* self, endpoint peer,

@@ -78,6 +78,10 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
       if (auto link = link_or_report(self, peer))
         self->delegate(link, mesh_send_atom::value, std::move(data), reliable);
     },
+    [=](mesh_send_atom, const std::string& peer, byte_buffer& data, bool reliable, uint64_t tag) {
+      if (auto link = link_or_report(self, peer))
+        self->delegate(link, mesh_send_atom::value, std::move(data), reliable, tag);
+    },
     [=](mesh_send_atom, const std::string& peer, std::vector<byte_buffer>& batch, bool reliable) {
       if (auto link = link_or_report(self, peer))
         self->delegate(link, mesh_send_atom::value, std::move(batch), reliable);

@@ -38,11 +38,15 @@ struct transport_config {
 ///   back to it as (send_failed_atom, std::string peer, caf::error): a
 ///   meshrt network_error when retryTimeout passes without acknowledgement,
 ///   message_too_large above 10,000,000 bytes, invalid_address.
+/// - (mesh_send_atom, std::string peer, byte_buffer data, bool reliable,
+///   uint64_t tag): the same, and a failure comes back as (send_failed_atom,
+///   std::string peer, caf::error, uint64_t tag): the sender learns which
+///   of its messages failed (tag 0 means none is given).
 /// - (mesh_send_atom, std::string peer, std::vector<byte_buffer>, bool
 ///   reliable): the same for several messages, in order, in one actor message.
 /// - (peer_atom, std::string peer) -> caf::actor: the peer link, to which
-///   (mesh_send_atom, byte_buffer or std::vector<byte_buffer>, bool reliable)
-///   can go directly.
+///   (mesh_send_atom, byte_buffer or std::vector<byte_buffer>, bool reliable
+///   [, uint64_t tag]) can go directly.
 /// - (port_atom) -> uint16_t: the bound port.
 /// - (stats_atom) -> std::string: counters of the socket and every peer
 ///   link as one JSON object.

@@ -302,6 +302,23 @@ TEST_SUITE("transport.live") {
     CHECK(failed);
     CHECK(elapsed >= 300ms);
     CHECK(elapsed < 1500ms);
+    // Tagged sends: each failure names its message by the sender's tag, in
+    // the order they were sent; an untagged one in between stays untagged.
+    f.at_a->send(f.a, mesh_send_atom::value, silent, numbered(2, 10), true, uint64_t{41});
+    f.at_a->send(f.a, mesh_send_atom::value, silent, numbered(3, 10), true);
+    f.at_a->send(f.a, mesh_send_atom::value, silent, numbered(4, 10), true, uint64_t{42});
+    std::vector<uint64_t> tags;
+    int untagged = 0;
+    for (int i = 0; i < 3; ++i)
+      f.at_a->receive(
+        [&](send_failed_atom, const std::string&, const caf::error& err, uint64_t tag) {
+          CHECK(is(err, mesh_errc::network_error));
+          tags.push_back(tag);
+        },
+        [&](send_failed_atom, const std::string&, const caf::error&) { ++untagged; },
+        caf::after(5s) >> [] {});
+    CHECK(tags == std::vector<uint64_t>{41, 42});
+    CHECK(untagged == 1);
     close(fd);
   }
 
