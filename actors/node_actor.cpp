@@ -58,9 +58,16 @@ constexpr uint64_t handler_grace_ms = 1000;
 /// it routes around a dead node.
 constexpr uint64_t fanout_report_window_us = 60'000'000;
 
-/// A fan-out message this node forwarded, kept until the transport could
-/// report its child unreachable (retryTimeout), to route around it.
+/// How long after retryTimeout a forwarded fan-out is kept: a failure
+/// reaches the node within retryTimeout plus timer and mailbox delays, so
+/// one not reported by then was delivered.
+constexpr uint64_t forwarded_grace_us = 5'000'000;
+
+/// A fan-out message this node forwarded, kept (under the tag its send
+/// carries) until the transport could no longer report it failed, to route
+/// around its child.
 struct forwarded_fanout {
+  std::string child;
   uint64_t id = 0;
   std::string origin;
   uint16_t command = 0;
@@ -68,7 +75,7 @@ struct forwarded_fanout {
   uint8_t hops = 0; // this node's hop count
   std::vector<std::string> branch;
   std::shared_ptr<const byte_buffer> payload;
-  uint64_t expires_us = 0;
+  uint64_t sent_us = 0;
 };
 
 /// A SendMany this node started: whom to tell of unreachable nodes.
@@ -102,7 +109,8 @@ struct node_state {
   std::vector<caf::actor> subscribers;
   /// Handlers per command, in registration order.
   std::map<uint16_t, std::vector<caf::actor>> handlers;
-  std::unordered_multimap<std::string, forwarded_fanout> forwarded; // by child
+  std::unordered_map<uint64_t, forwarded_fanout> forwarded; // by send tag
+  uint64_t next_tag = 1;
   std::unordered_map<uint64_t, started_fanout> started;
   std::vector<std::pair<int, caf::response_promise>> latest_waiters;
   caf::response_promise leave_promise;
@@ -328,9 +336,10 @@ void deliver(node_actor* self, uint16_t command, const std::string& sender,
     self->send(h, mesh_message_atom::value, command, sender, payload);
 }
 
-void send_envelope(node_actor* self, const std::string& peer, const envelope& env, bool reliable) {
+void send_envelope(node_actor* self, const std::string& peer, const envelope& env, bool reliable,
+                   uint64_t tag = 0) {
   auto& st = self->state;
-  st.links.send(self, st.transport, peer, encode_envelope(env), reliable);
+  st.links.send(self, st.transport, peer, encode_envelope(env), reliable, tag);
 }
 
 void on_request(node_actor* self, const std::string& peer, envelope&& req) {
@@ -373,8 +382,7 @@ void forward_fanout(node_actor* self, const envelope& base, uint8_t hops,
                     const std::vector<std::string>& targets,
                     const std::shared_ptr<const byte_buffer>& payload) {
   auto& st = self->state;
-  auto expires
-    = steady_micros() + static_cast<uint64_t>(st.cfg.mesh.retry_timeout.count()) * 1000 + 1'000'000;
+  auto now = steady_micros();
   for (auto& step : plan_fanout(targets, base.limit)) {
     envelope e;
     e.kind = envelope_kind::fanout;
@@ -386,11 +394,15 @@ void forward_fanout(node_actor* self, const envelope& base, uint8_t hops,
     e.address = base.address;
     e.branch = step.branch;
     e.payload = *payload;
-    send_envelope(self, step.child, e, base.reliable);
-    if (base.reliable)
-      st.forwarded.emplace(step.child,
-                           forwarded_fanout{base.id, base.address, base.command, base.limit, hops,
-                                            std::move(step.branch), payload, expires});
+    if (!base.reliable) {
+      send_envelope(self, step.child, e, false);
+      continue;
+    }
+    auto tag = st.next_tag++;
+    send_envelope(self, step.child, e, true, tag);
+    st.forwarded.emplace(tag,
+                         forwarded_fanout{step.child, base.id, base.address, base.command,
+                                          base.limit, hops, std::move(step.branch), payload, now});
   }
 }
 
@@ -410,30 +422,27 @@ void report_unreachable(node_actor* self, uint64_t id, const std::string& origin
     self->send(i->second.caller, send_failed_atom::value, unreachable, err);
 }
 
-/// A child of a fan-out could not be reached: its branch is sent from here,
-/// and the origin learns which node was missed.
-void route_around(node_actor* self, const std::string& child, const caf::error& err) {
+/// The fan-out message sent under `tag` could not be delivered: its
+/// child's branch is sent from here, and the origin learns which node was
+/// missed.
+void route_around(node_actor* self, uint64_t tag, const caf::error& err) {
   auto& st = self->state;
-  auto range = st.forwarded.equal_range(child);
-  std::vector<forwarded_fanout> lost;
-  auto now = steady_micros();
-  for (auto i = range.first; i != range.second; ++i)
-    if (i->second.expires_us > now)
-      lost.push_back(std::move(i->second));
-  st.forwarded.erase(range.first, range.second);
-  for (auto& f : lost) {
-    ++st.fanout_rerouted;
-    logger("node")->warn("SendMany: {} unreachable; sending its branch of {} node(s) from here",
-                         child, f.branch.size());
-    report_unreachable(self, f.id, f.origin, child, err);
-    envelope base;
-    base.command = f.command;
-    base.reliable = true;
-    base.limit = f.limit;
-    base.id = f.id;
-    base.address = f.origin;
-    forward_fanout(self, base, f.hops, f.branch, f.payload);
-  }
+  auto i = st.forwarded.find(tag);
+  if (i == st.forwarded.end())
+    return;
+  auto f = std::move(i->second);
+  st.forwarded.erase(i);
+  ++st.fanout_rerouted;
+  logger("node")->warn("SendMany: {} unreachable; sending its branch of {} node(s) from here",
+                       f.child, f.branch.size());
+  report_unreachable(self, f.id, f.origin, f.child, err);
+  envelope base;
+  base.command = f.command;
+  base.reliable = true;
+  base.limit = f.limit;
+  base.id = f.id;
+  base.address = f.origin;
+  forward_fanout(self, base, f.hops, f.branch, f.payload);
 }
 
 void on_fanout(node_actor* self, envelope&& env) {
@@ -579,8 +588,10 @@ caf::result<caf::unit_t> send_many(node_actor* self, uint16_t command,
 /// Forgets fan-outs whose failures can no longer be reported.
 void prune_fanouts(node_actor* self, uint64_t now) {
   auto& st = self->state;
+  auto keep_us
+    = static_cast<uint64_t>(st.cfg.mesh.retry_timeout.count()) * 1000 + forwarded_grace_us;
   for (auto i = st.forwarded.begin(); i != st.forwarded.end();)
-    i = i->second.expires_us <= now ? st.forwarded.erase(i) : std::next(i);
+    i = now - i->second.sent_us > keep_us ? st.forwarded.erase(i) : std::next(i);
   for (auto i = st.started.begin(); i != st.started.end();)
     i = i->second.expires_us <= now ? st.started.erase(i) : std::next(i);
 }
@@ -668,13 +679,14 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
         on_mesh_message(self, peer, bytes);
     },
     [=](send_failed_atom, const std::string& peer, const caf::error& err) {
-      // What the node sends on its own behalf: MARS traffic, responses and
-      // fan-out messages.
+      // What the node sends on its own behalf, untagged: MARS traffic and
+      // responses (whose callers time out).
       if (peer == self->state.mars)
         ++self->state.mars_send_failures;
-      else
-        route_around(self, peer, err);
       logger("node")->debug("a message to {} failed: {}", peer, to_string(err));
+    },
+    [=](send_failed_atom, const std::string&, const caf::error& err, uint64_t tag) {
+      route_around(self, tag, err); // a forwarded fan-out message
     },
     // -- queries ------------------------------------------------------------
     [=](whoami_atom) { return self->state.self_record; },

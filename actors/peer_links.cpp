@@ -7,14 +7,20 @@
 namespace meshrt {
 
 void peer_links::send(caf::event_based_actor* self, const caf::actor& transport,
-                      const std::string& peer, byte_buffer bytes, bool reliable) {
+                      const std::string& peer, byte_buffer bytes, bool reliable, uint64_t tag) {
   using transport::mesh_send_atom;
   auto i = links_.find(peer);
   if (i != links_.end() && i->second) {
-    self->send(i->second, mesh_send_atom::value, std::move(bytes), reliable);
+    if (tag == 0)
+      self->send(i->second, mesh_send_atom::value, std::move(bytes), reliable);
+    else
+      self->send(i->second, mesh_send_atom::value, std::move(bytes), reliable, tag);
     return;
   }
-  self->send(transport, mesh_send_atom::value, peer, std::move(bytes), reliable);
+  if (tag == 0)
+    self->send(transport, mesh_send_atom::value, peer, std::move(bytes), reliable);
+  else
+    self->send(transport, mesh_send_atom::value, peer, std::move(bytes), reliable, tag);
   if (i != links_.end())
     return; // already asked
   links_.emplace(peer, caf::actor{});

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <unordered_map>
 
@@ -19,9 +20,11 @@ namespace meshrt {
 /// actor either way (transport::send_failed_atom).
 class peer_links {
 public:
-  /// Sends `bytes` to `peer` ("a.b.c.d:port") on behalf of `self`.
+  /// Sends `bytes` to `peer` ("a.b.c.d:port") on behalf of `self`. A
+  /// non-zero `tag` comes back with the failure of this message
+  /// (transport_actor.hpp).
   void send(caf::event_based_actor* self, const caf::actor& transport, const std::string& peer,
-            byte_buffer bytes, bool reliable);
+            byte_buffer bytes, bool reliable, uint64_t tag = 0);
 
 private:
   /// Known links; an invalid handle while the transport is being asked.

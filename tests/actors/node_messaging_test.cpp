@@ -489,6 +489,48 @@ TEST_SUITE("actors.node_fanout") {
              mesh_errc::invalid_argument));
   }
 
+  TEST_CASE("only the fan-out that was lost is routed around, never one already delivered") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 47650};
+    c.start_mars();
+    auto& self = c.self();
+    auto cfg = c.node_config();
+    cfg.mesh.retry_timeout = 500ms;
+    auto origin = c.add_node(cfg, node_options{});
+    auto child = c.add_node(cfg, node_options{});
+    auto leaf = c.add_node(cfg, node_options{});
+    REQUIRE(c.converged({origin}, 3));
+    auto child_log = std::make_shared<event_log>();
+    auto leaf_log = std::make_shared<event_log>();
+    self->send(child, handle_atom::value, uint16_t{22}, recorder(sys, child_log));
+    self->send(leaf, handle_atom::value, uint16_t{22}, recorder(sys, leaf_log));
+    std::vector<std::string> chain{c.address_of(child), c.address_of(leaf)};
+    auto from = c.address_of(origin);
+    auto caller_log = std::make_shared<event_log>();
+    auto caller = recorder(sys, caller_log);
+    // Limit 1: origin -> child -> leaf. The first goes through whole.
+    caf::send_as(caller, origin, send_many_atom::value, uint16_t{22}, chain, bytes_of("first"),
+                 uint16_t{1});
+    REQUIRE(eventually([&] { return leaf_log->count("22 " + from + " first") == 1; }));
+    // The child dies within retryTimeout of acknowledging; the next one to
+    // it is lost and routed around: the leaf gets it, and not the first
+    // one again.
+    self->send_exit(child, caf::exit_reason::kill);
+    // Its socket closes within milliseconds; well within retryTimeout of
+    // the first message, which must still not be sent twice.
+    std::this_thread::sleep_for(200ms);
+    caf::send_as(caller, origin, send_many_atom::value, uint16_t{22}, chain, bytes_of("second"),
+                 uint16_t{1});
+    REQUIRE(eventually([&] { return leaf_log->count("22 " + from + " second") == 1; }));
+    REQUIRE(
+      eventually([&] { return caller_log->count("failed " + chain[0] + " network_error") == 1; }));
+    std::this_thread::sleep_for(700ms); // a wrongful second re-route would land by now
+    CHECK(leaf_log->count("22 " + from + " first") == 1);
+    CHECK(leaf_log->count("22 " + from + " second") == 1);
+    CHECK(caller_log->count("failed " + chain[0] + " network_error") == 1);
+    CHECK(stats_of(self, origin)["fanout_rerouted"] == 1);
+  }
+
   TEST_CASE("SendMany routes around a dead branch node and tells the caller which it missed") {
     caf::actor_system sys{test_system_config()};
     node_cluster c{sys, 47700};
