@@ -456,7 +456,10 @@ void on_fanout(node_actor* self, envelope&& env) {
     forward_fanout(self, env, env.hops, env.branch, payload);
 }
 
-void on_mesh_message(node_actor* self, const std::string& peer, const byte_buffer& bytes) {
+/// Handles one message from `peer`; responses are collected in `responses`
+/// for the correlator, one actor message per received batch.
+void on_mesh_message(node_actor* self, const std::string& peer, const byte_buffer& bytes,
+                     std::vector<response_record>& responses) {
   auto& st = self->state;
   std::string error;
   auto env = decode_envelope(bytes, error);
@@ -474,8 +477,7 @@ void on_mesh_message(node_actor* self, const std::string& peer, const byte_buffe
       on_request(self, peer, std::move(*env));
       break;
     case envelope_kind::response:
-      self->send(st.correlator, response_atom::value, peer, env->id,
-                 static_cast<uint8_t>(env->status), std::move(env->payload));
+      responses.push_back({env->id, env->status, std::move(env->payload)});
       break;
     case envelope_kind::fanout:
       on_fanout(self, std::move(*env));
@@ -675,8 +677,11 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
       }
       if (!admitted(self, peer, messages.size()))
         return;
+      std::vector<response_record> responses;
       for (const auto& bytes : messages)
-        on_mesh_message(self, peer, bytes);
+        on_mesh_message(self, peer, bytes, responses);
+      if (!responses.empty())
+        self->send(st.correlator, response_atom::value, peer, std::move(responses));
     },
     [=](send_failed_atom, const std::string& peer, const caf::error& err) {
       // What the node sends on its own behalf, untagged: MARS traffic and

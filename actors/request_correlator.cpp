@@ -159,6 +159,29 @@ void fail(correlator_actor* self, pending_requests<waiter>::entry& e, const caf:
   mark_unhealthy(self, e.peer); // one of our own health checks
 }
 
+/// Answers the request `r` responds to; one whose deadline passed (or a
+/// confused peer answering someone else's id) is dropped and counted: the
+/// caller has its answer already and gets no second one.
+void on_response(correlator_actor* self, const std::string& peer, response_record& r) {
+  auto& st = self->state;
+  auto entry = st.table.take(r.id);
+  if (!entry || entry->peer != peer) {
+    ++st.late_responses;
+    logger("node")->debug("dropped a response from {} to request {}: no longer pending", peer,
+                          r.id);
+    return;
+  }
+  ++st.responses;
+  mark_healthy(self, peer);
+  if (!entry->waiter.pending())
+    return; // our own health check
+  if (r.status == response_status::ok)
+    entry->waiter.deliver(std::move(r.payload));
+  else
+    entry->waiter.deliver(from_response(r.status, std::string(r.payload.begin(), r.payload.end()),
+                                        peer, entry->command));
+}
+
 caf::behavior correlator(correlator_actor* self, caf::actor transport, correlator_options opts) {
   self->state.transport = std::move(transport);
   self->state.opts = opts;
@@ -185,27 +208,9 @@ caf::behavior correlator(correlator_actor* self, caf::actor transport, correlato
       send_request(self, peer, command, payload, timeout_ms, rp);
       return rp;
     },
-    [=](response_atom, const std::string& peer, uint64_t id, uint8_t status, byte_buffer& payload) {
-      auto& st = self->state;
-      auto entry = st.table.take(id);
-      if (!entry || entry->peer != peer) {
-        // Its deadline passed (or a confused peer answers someone else's
-        // id): the caller has its answer already and gets no second one.
-        ++st.late_responses;
-        logger("node")->debug("dropped a response from {} to request {}: no longer pending", peer,
-                              id);
-        return;
-      }
-      ++st.responses;
-      mark_healthy(self, peer);
-      if (!entry->waiter.pending())
-        return; // our own health check
-      auto s = static_cast<response_status>(status);
-      if (s == response_status::ok)
-        entry->waiter.deliver(std::move(payload));
-      else
-        entry->waiter.deliver(
-          from_response(s, std::string(payload.begin(), payload.end()), peer, entry->command));
+    [=](response_atom, const std::string& peer, std::vector<response_record>& batch) {
+      for (auto& r : batch)
+        on_response(self, peer, r);
     },
     [=](send_failed_atom, const std::string& peer, const caf::error& err) {
       auto& st = self->state;

@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
 
@@ -17,9 +19,16 @@ class event_based_actor;
 
 namespace meshrt {
 
-/// (response_atom, std::string peer, uint64_t request_id, uint8_t status,
-/// byte_buffer payload): a response envelope, from the node to its
-/// correlator.
+/// One response envelope, as the node hands it to its correlator.
+struct response_record {
+  uint64_t id = 0;
+  response_status status = response_status::ok;
+  byte_buffer payload;
+};
+
+/// (response_atom, std::string peer, std::vector<response_record>): the
+/// responses of one received batch from `peer`, from the node to its
+/// correlator in one message.
 using response_atom = caf::atom_constant<caf::atom("response")>;
 
 /// How the correlator judges a peer's health.
@@ -48,8 +57,9 @@ struct correlator_options {
 ///   at once until it answers one again), message_too_large,
 ///   invalid_address. The node delegates requests here, so the answer goes
 ///   straight to the application's actor.
-/// - (response_atom, ...) from the node: matched by id; a response to an
-///   expired or unknown id is dropped and counted (`late_responses`).
+/// - (response_atom, std::string peer, std::vector<response_record>) from
+///   the node: each matched by id; a response to an expired or unknown id
+///   is dropped and counted (`late_responses`).
 /// - (stats_atom) -> std::string: counters as a JSON object.
 ///
 /// A request that times out, or whose peer cannot be reached, makes the
@@ -69,3 +79,6 @@ caf::error from_response(response_status status, const std::string& text, const 
                          uint16_t command);
 
 } // namespace meshrt
+
+// Responses travel between the actors of one node only.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<meshrt::response_record>)
