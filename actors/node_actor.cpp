@@ -10,6 +10,7 @@
 
 #include "actors/cluster_view.hpp"
 #include "actors/fanout_plan.hpp"
+#include "actors/handler_function.hpp"
 #include "actors/mars_protocol.hpp"
 #include "actors/mesh_envelope.hpp"
 #include "actors/node_atoms.hpp"
@@ -78,6 +79,14 @@ struct forwarded_fanout {
   uint64_t sent_us = 0;
 };
 
+/// A registered handler: an actor, or a function the node runs itself.
+struct handler_entry {
+  caf::actor actor;
+  std::shared_ptr<const handler_function> fn;
+};
+
+using handler_chain = std::vector<handler_entry>;
+
 /// A SendMany this node started: whom to tell of unreachable nodes.
 struct started_fanout {
   caf::actor caller;
@@ -108,7 +117,7 @@ struct node_state {
   peer_links links;
   std::vector<caf::actor> subscribers;
   /// Handlers per command, in registration order.
-  std::map<uint16_t, std::vector<caf::actor>> handlers;
+  std::map<uint16_t, handler_chain> handlers;
   std::unordered_map<uint64_t, forwarded_fanout> forwarded; // by send tag
   uint64_t next_tag = 1;
   std::unordered_map<uint64_t, started_fanout> started;
@@ -279,13 +288,31 @@ void on_mars_message(node_actor* self, const byte_buffer& bytes) {
 /// error.
 using answer_fn = std::function<void(caf::expected<byte_buffer>)>;
 
+/// The built-in health check's command cannot be taken over by a handler.
+caf::error refuse_reserved(uint16_t command) {
+  if (command != health_check_command)
+    return {};
+  return make_error(mesh_errc::invalid_argument,
+                    "command " + std::to_string(command)
+                      + " is the built-in health check (MeshHealthCheck)");
+}
+
 /// Asks the handlers of `command` in registration order; each gets the
 /// request, the answer is the last one's, the first failure ends the chain.
-void call_handler(node_actor* self, std::shared_ptr<const std::vector<caf::actor>> chain,
-                  size_t index, uint16_t command, std::shared_ptr<const std::string> sender,
+void call_handler(node_actor* self, std::shared_ptr<const handler_chain> chain, size_t index,
+                  uint16_t command, std::shared_ptr<const std::string> sender,
                   std::shared_ptr<const byte_buffer> payload, std::chrono::milliseconds timeout,
                   answer_fn answer) {
-  self->request((*chain)[index], timeout, mesh_request_atom::value, command, *sender, *payload)
+  // Functions answer in place; the chain goes on until an actor is asked.
+  for (; index < chain->size() && (*chain)[index].fn; ++index) {
+    auto result = invoke_handler(*(*chain)[index].fn, *payload, *sender);
+    if (!result || index + 1 == chain->size()) {
+      answer(std::move(result));
+      return;
+    }
+  }
+  self
+    ->request((*chain)[index].actor, timeout, mesh_request_atom::value, command, *sender, *payload)
     .then(
       [=](byte_buffer& out) {
         if (index + 1 < chain->size())
@@ -314,7 +341,7 @@ void run_handlers(node_actor* self, uint16_t command, std::string sender, byte_b
     answer(make_error(mesh_errc::no_handler, "no handler registered"));
     return;
   }
-  call_handler(self, std::make_shared<const std::vector<caf::actor>>(i->second), 0, command,
+  call_handler(self, std::make_shared<const handler_chain>(i->second), 0, command,
                std::make_shared<const std::string>(std::move(sender)),
                std::make_shared<const byte_buffer>(std::move(payload)), timeout, std::move(answer));
 }
@@ -332,8 +359,16 @@ void deliver(node_actor* self, uint16_t command, const std::string& sender,
     return;
   }
   ++st.mesh_in;
-  for (const auto& h : i->second)
-    self->send(h, mesh_message_atom::value, command, sender, payload);
+  for (const auto& h : i->second) {
+    if (!h.fn) {
+      self->send(h.actor, mesh_message_atom::value, command, sender, payload);
+      continue;
+    }
+    auto result = invoke_handler(*h.fn, payload, sender);
+    if (!result)
+      logger("node")->warn("the handler of command {} failed on a message from {}: {}", command,
+                           sender, context_of(result.error()));
+  }
 }
 
 void send_envelope(node_actor* self, const std::string& peer, const envelope& env, bool reliable,
@@ -644,7 +679,9 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
     auto& subs = self->state.subscribers;
     subs.erase(std::remove(subs.begin(), subs.end(), msg.source), subs.end());
     for (auto& [command, chain] : self->state.handlers)
-      chain.erase(std::remove(chain.begin(), chain.end(), msg.source), chain.end());
+      chain.erase(std::remove_if(chain.begin(), chain.end(),
+                                 [&](const handler_entry& h) { return h.actor == msg.source; }),
+                  chain.end());
   });
   return {
     [=](transport_ready_atom, caf::actor transport, uint16_t port) {
@@ -810,12 +847,17 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
       return rp;
     },
     [=](handle_atom, uint16_t command, const caf::actor& handler) -> caf::result<caf::unit_t> {
-      if (command == health_check_command)
-        return make_error(mesh_errc::invalid_argument,
-                          "command " + std::to_string(command)
-                            + " is the built-in health check (MeshHealthCheck)");
-      self->state.handlers[command].push_back(handler);
+      if (auto err = refuse_reserved(command))
+        return err;
+      self->state.handlers[command].push_back({handler, nullptr});
       self->monitor(handler);
+      return caf::unit;
+    },
+    [=](handle_atom, uint16_t command, handler_function& fn) -> caf::result<caf::unit_t> {
+      if (auto err = refuse_reserved(command))
+        return err;
+      self->state.handlers[command].push_back(
+        {caf::actor{}, std::make_shared<const handler_function>(std::move(fn))});
       return caf::unit;
     },
     [=](is_duplicate_atom, uint16_t command) {

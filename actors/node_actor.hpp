@@ -104,7 +104,11 @@ std::string default_role(const std::string& type);
 ///   the first error ends the chain and is the caller's error (a meshrt
 ///   invalid_data error stays one; any other is a handler_error with its
 ///   text). Command 0xFFFF (health_check_command) is refused with
-///   invalid_argument. runtime/handlers.hpp makes handlers of functions.
+///   invalid_argument. runtime/handlers.hpp makes handler actors of
+///   functions.
+/// - (handle_atom, uint16_t command, handler_function fn): the same, but
+///   the node runs `fn` itself (two actor messages fewer per request; it
+///   must return quickly); an exception in it is a handler_error.
 /// - (is_duplicate_atom, uint16_t command) -> bool: a handler is already
 ///   registered for it (IsCommandDuplicate).
 /// - (rpc_atom, uint16_t command, std::string mesh_address, byte_buffer

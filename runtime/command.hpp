@@ -70,22 +70,29 @@ struct codec {
   }
 };
 
-/// Spawns a handler for `cmd` from `f(const Request&, const std::string&
+/// A handler function for `cmd` from `f(const Request&, const std::string&
 /// sender)`, which returns a Response or a caf::expected<Response>. A
 /// request that does not decode as Request is answered with invalid_data;
-/// an exception in `f` with handler_error.
+/// an exception in `f` with handler_error. Register it with (handle_atom,
+/// cmd.id, function) to run it inside the node (it must return quickly).
 template<class Request, class Response, class F>
-caf::actor spawn_command_handler(caf::actor_system& sys, command<Request, Response>, F f) {
-  return spawn_handler(
-    sys, [f](const byte_buffer& data, const std::string& sender) -> caf::expected<byte_buffer> {
-      auto req = codec<Request>::decode(data);
-      if (!req)
-        return std::move(req.error());
-      caf::expected<Response> resp = f(*req, sender);
-      if (!resp)
-        return std::move(resp.error());
-      return codec<Response>::encode(*resp);
-    });
+handler_function command_function(command<Request, Response>, F f) {
+  return [f](const byte_buffer& data, const std::string& sender) -> caf::expected<byte_buffer> {
+    auto req = codec<Request>::decode(data);
+    if (!req)
+      return std::move(req.error());
+    caf::expected<Response> resp = f(*req, sender);
+    if (!resp)
+      return std::move(resp.error());
+    return codec<Response>::encode(*resp);
+  };
+}
+
+/// The same as an actor of its own (spawn_handler): for handlers that may
+/// take their time without holding up the node.
+template<class Request, class Response, class F>
+caf::actor spawn_command_handler(caf::actor_system& sys, command<Request, Response> cmd, F f) {
+  return spawn_handler(sys, command_function(cmd, std::move(f)));
 }
 
 /// The pending answer of a typed request: `then` (event-based actors) and

@@ -12,28 +12,17 @@ namespace meshrt {
 
 namespace {
 
-caf::expected<byte_buffer> run(const handler_function& fn, const byte_buffer& data,
-                               const std::string& sender) {
-  try {
-    return fn(data, sender);
-  } catch (const std::exception& e) {
-    return make_error(mesh_errc::handler_error, e.what());
-  } catch (...) {
-    return make_error(mesh_errc::handler_error, "the handler threw a non-standard exception");
-  }
-}
-
 caf::behavior function_handler(caf::event_based_actor*, handler_function fn) {
   return {
     [fn](mesh_request_atom, uint16_t, const std::string& sender,
          const byte_buffer& data) -> caf::result<byte_buffer> {
-      auto result = run(fn, data, sender);
+      auto result = invoke_handler(fn, data, sender);
       if (!result)
         return std::move(result.error());
       return std::move(*result);
     },
     [fn](mesh_message_atom, uint16_t command, const std::string& sender, const byte_buffer& data) {
-      auto result = run(fn, data, sender);
+      auto result = invoke_handler(fn, data, sender);
       if (!result)
         logger("node")->warn("the handler of command {} failed on a message from {}: {}", command,
                              sender, to_string(result.error()));

@@ -3,9 +3,7 @@
 #include <functional>
 #include <string>
 
-#include <caf/expected.hpp>
-
-#include "transport/byte_buffer.hpp"
+#include "actors/handler_function.hpp"
 
 namespace caf {
 class actor;
@@ -14,13 +12,6 @@ class actor_system;
 
 namespace meshrt {
 
-/// A handler written as a function (HandleRPC, HandleCommand,
-/// SetCommandHandler): the request's bytes and the sender's mesh address in,
-/// the response's bytes or an error out. For one-way messages (Send, USend,
-/// SendMany) the result is ignored.
-using handler_function
-  = std::function<caf::expected<byte_buffer>(const byte_buffer& data, const std::string& sender)>;
-
 /// Spawns an actor that answers the node's handler messages with `fn`:
 /// (mesh_request_atom, command, sender, payload) -> byte_buffer and
 /// (mesh_message_atom, command, sender, payload). An exception thrown by
@@ -28,6 +19,10 @@ using handler_function
 /// (handle_atom, command, actor) on the node. `fn` runs on CAF's scheduler:
 /// work that waits for something belongs in an actor of its own that
 /// answers later through a response promise.
+///
+/// A function can also go to the node itself, (handle_atom, command,
+/// handler_function): it then runs inside the node actor, two actor
+/// messages fewer per request, and must return quickly.
 caf::actor spawn_handler(caf::actor_system& sys, handler_function fn);
 
 } // namespace meshrt

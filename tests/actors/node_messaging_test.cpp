@@ -314,7 +314,8 @@ TEST_SUITE("actors.node_messaging") {
     CHECK(*back.get_as_uint32_array("list") == std::vector<uint32_t>{10, 20, 2});
   }
 
-  TEST_CASE("several handlers on one command: one-way to all, requests through the chain") {
+  TEST_CASE("several handlers on one command: one-way to all, requests through the chain; "
+            "functions run inside the node") {
     caf::actor_system sys{test_system_config()};
     node_cluster c{sys, 47200};
     c.start_mars();
@@ -331,14 +332,40 @@ TEST_SUITE("actors.node_messaging") {
       log->add("second " + text_of(data));
       return caf::expected<byte_buffer>{bytes_of("from second")};
     });
+    // A function the node runs itself, between the two actors.
+    handler_function inline_fn = [log](const byte_buffer& data, const std::string&) {
+      log->add("inline " + text_of(data));
+      return caf::expected<byte_buffer>{bytes_of("from inline")};
+    };
     self->send(b, handle_atom::value, uint16_t{9}, first);
+    self->send(b, handle_atom::value, uint16_t{9}, inline_fn);
     self->send(b, handle_atom::value, uint16_t{9}, second);
     auto r = call_bytes(self, a, 9, c.address_of(b), bytes_of("q"));
     REQUIRE(r);
     CHECK(text_of(*r) == "from second");
-    CHECK(log->lines() == std::vector<std::string>{"first q", "second q"});
+    CHECK(log->lines() == std::vector<std::string>{"first q", "inline q", "second q"});
+    // An in-node function alone answers; one that throws is a handler error
+    // and the node goes on.
+    self->send(b, handle_atom::value, uint16_t{10}, inline_fn);
+    auto in_node = call_bytes(self, a, 10, c.address_of(b), bytes_of("r"));
+    REQUIRE(in_node);
+    CHECK(text_of(*in_node) == "from inline");
+    self->send(
+      b, handle_atom::value, uint16_t{11},
+      handler_function{[](const byte_buffer&, const std::string&) -> caf::expected<byte_buffer> {
+        throw std::runtime_error("inline trouble");
+      }});
+    auto thrown = call_bytes(self, a, 11, c.address_of(b), {});
+    REQUIRE_FALSE(thrown);
+    CHECK(is(thrown.error(), mesh_errc::handler_error));
+    CHECK(context_of(thrown.error()).find("inline trouble") != std::string::npos);
+    CHECK(is(ask_error(self, b, handle_atom::value, health_check_command, inline_fn),
+             mesh_errc::invalid_argument));
     self->send(a, send_atom::value, uint16_t{9}, c.address_of(b), bytes_of("m"));
-    REQUIRE(eventually([&] { return log->count("first m") == 1 && log->count("second m") == 1; }));
+    REQUIRE(eventually([&] {
+      return log->count("first m") == 1 && log->count("inline m") == 1
+             && log->count("second m") == 1;
+    }));
   }
 
   TEST_CASE("10,000 concurrent requests complete with their own responses") {
