@@ -73,8 +73,7 @@ int transport_data_schema::index_of(const std::string& name) const {
 transport_data::transport_data(transport_data_schema schema) :
   schema_(std::move(schema)), values_(schema_.properties().size()) {}
 
-template<class T>
-caf::error transport_data::set(const std::string& name, property_type type, T&& x) {
+caf::expected<size_t> transport_data::slot(const std::string& name, property_type type) const {
   auto i = schema_.index_of(name);
   if (i < 0)
     return make_error(mesh_errc::invalid_argument, "no transport data property '" + name + "'");
@@ -83,21 +82,24 @@ caf::error transport_data::set(const std::string& name, property_type type, T&& 
     return make_error(mesh_errc::invalid_argument, "property '" + name + "' is a "
                                                      + type_name(declared) + ", not a "
                                                      + type_name(type));
-  values_[static_cast<size_t>(i)] = std::forward<T>(x);
+  return static_cast<size_t>(i);
+}
+
+template<class T>
+caf::error transport_data::set(const std::string& name, property_type type, T&& x) {
+  auto i = slot(name, type);
+  if (!i)
+    return std::move(i.error());
+  values_[*i] = std::forward<T>(x);
   return {};
 }
 
 template<class T>
 caf::expected<T> transport_data::get(const std::string& name, property_type type) const {
-  auto i = schema_.index_of(name);
-  if (i < 0)
-    return make_error(mesh_errc::invalid_argument, "no transport data property '" + name + "'");
-  auto declared = schema_.properties()[static_cast<size_t>(i)].type;
-  if (declared != type)
-    return make_error(mesh_errc::invalid_argument, "property '" + name + "' is a "
-                                                     + type_name(declared) + ", not a "
-                                                     + type_name(type));
-  const auto& v = values_[static_cast<size_t>(i)];
+  auto i = slot(name, type);
+  if (!i)
+    return std::move(i.error());
+  const auto& v = values_[*i];
   if (std::holds_alternative<std::monostate>(v))
     return make_error(mesh_errc::invalid_data, "property '" + name + "' is not set");
   return std::get<T>(v);

@@ -109,6 +109,10 @@ private:
     = std::variant<std::monostate, std::string, int64_t, uint64_t, double, bool, byte_buffer,
                    std::vector<uint32_t>, std::vector<std::string>, std::vector<byte_buffer>>;
 
+  /// The index of property `name` if it has type `type`; else the error
+  /// the setters and getters return.
+  caf::expected<size_t> slot(const std::string& name, property_type type) const;
+
   template<class T>
   caf::error set(const std::string& name, property_type type, T&& x);
 
