@@ -115,30 +115,34 @@ byte_buffer encode_message(uint16_t command, const byte_buffer& payload) {
 }
 
 byte_buffer encode_envelope(const envelope& env) {
+  return encode_envelope(env, env.payload);
+}
+
+byte_buffer encode_envelope(const envelope& env, const byte_buffer& payload) {
   switch (env.kind) {
     case envelope_kind::message:
-      return encode_message(env.command, env.payload);
+      return encode_message(env.command, payload);
     case envelope_kind::request: {
-      writer w{15 + env.payload.size()};
+      writer w{15 + payload.size()};
       w.u8(static_cast<uint8_t>(env.kind));
       w.u16(env.command);
       w.u64(env.id);
       w.u32(env.timeout_ms);
-      w.bytes(env.payload);
+      w.bytes(payload);
       return w.take();
     }
     case envelope_kind::response: {
-      writer w{10 + env.payload.size()};
+      writer w{10 + payload.size()};
       w.u8(static_cast<uint8_t>(env.kind));
       w.u8(static_cast<uint8_t>(env.status));
       w.u64(env.id);
-      w.bytes(env.payload);
+      w.bytes(payload);
       return w.take();
     }
     case envelope_kind::fanout: {
       if (env.branch.size() > UINT16_MAX)
         throw std::invalid_argument("fan-out branch of more than 65535 nodes");
-      size_t size = 18 + env.address.size() + env.payload.size();
+      size_t size = 18 + env.address.size() + payload.size();
       for (const auto& addr : env.branch)
         size += 1 + addr.size();
       writer w{size};
@@ -152,7 +156,7 @@ byte_buffer encode_envelope(const envelope& env) {
       w.u16(static_cast<uint16_t>(env.branch.size()));
       for (const auto& addr : env.branch)
         w.str(addr);
-      w.bytes(env.payload);
+      w.bytes(payload);
       return w.take();
     }
     case envelope_kind::fanout_report: {

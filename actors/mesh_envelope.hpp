@@ -83,6 +83,10 @@ struct envelope {
 /// The wire bytes of `env` (only the fields of its kind are written).
 byte_buffer encode_envelope(const envelope& env);
 
+/// The wire bytes of `header` followed by `payload`; header.payload is not
+/// read. Senders that hold the payload elsewhere copy it once, here.
+byte_buffer encode_envelope(const envelope& header, const byte_buffer& payload);
+
 /// A kind 1 message, without building an envelope first.
 byte_buffer encode_message(uint16_t command, const byte_buffer& payload);
 

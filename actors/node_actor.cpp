@@ -377,6 +377,13 @@ void send_envelope(node_actor* self, const std::string& peer, const envelope& en
   st.links.send(self, st.transport, peer, encode_envelope(env), reliable, tag);
 }
 
+/// The same for a fan-out, whose payload is shared by all its sends.
+void send_fanout(node_actor* self, const std::string& child, const envelope& header,
+                 const byte_buffer& payload, uint64_t tag) {
+  auto& st = self->state;
+  st.links.send(self, st.transport, child, encode_envelope(header, payload), header.reliable, tag);
+}
+
 void on_request(node_actor* self, const std::string& peer, envelope&& req) {
   auto& st = self->state;
   ++st.requests_in;
@@ -428,13 +435,12 @@ void forward_fanout(node_actor* self, const envelope& base, uint8_t hops,
     e.id = base.id;
     e.address = base.address;
     e.branch = step.branch;
-    e.payload = *payload;
     if (!base.reliable) {
-      send_envelope(self, step.child, e, false);
+      send_fanout(self, step.child, e, *payload, 0);
       continue;
     }
     auto tag = st.next_tag++;
-    send_envelope(self, step.child, e, true, tag);
+    send_fanout(self, step.child, e, *payload, tag);
     st.forwarded.emplace(tag,
                          forwarded_fanout{step.child, base.id, base.address, base.command,
                                           base.limit, hops, std::move(step.branch), payload, now});

@@ -103,9 +103,8 @@ void send_request(correlator_actor* self, const std::string& peer, uint16_t comm
   env.command = command;
   env.timeout_ms = timeout_ms;
   env.id = st.table.add(peer, command, now + uint64_t{timeout_ms} * 1000, std::move(w));
-  env.payload = payload;
   ++st.requests;
-  st.links.send(self, st.transport, peer, encode_envelope(env), true);
+  st.links.send(self, st.transport, peer, encode_envelope(env, payload), true);
   arm_timer(self, now);
 }
 
