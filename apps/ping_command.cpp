@@ -12,6 +12,7 @@
 #include "actors/mesh_envelope.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
+#include "benchmarks/bench_util.hpp"
 #include "runtime/config.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/system_config.hpp"
@@ -87,14 +88,6 @@ caf::behavior pinger(caf::event_based_actor* self, caf::actor node, std::string 
   };
 }
 
-double percentile(std::vector<double> xs, double p) {
-  if (xs.empty())
-    return 0;
-  std::sort(xs.begin(), xs.end());
-  auto idx = static_cast<size_t>(p * static_cast<double>(xs.size() - 1) + 0.5);
-  return xs[std::min(idx, xs.size() - 1)];
-}
-
 } // namespace
 
 int run_ping(const ping_options& opts) {
@@ -140,8 +133,8 @@ int run_ping(const ping_options& opts) {
   self->send_exit(p, caf::exit_reason::user_shutdown);
   self->send_exit(node, caf::exit_reason::user_shutdown);
   const auto& rtt = results->rtt_us;
-  auto p50 = percentile(rtt, 0.50);
-  auto p99 = percentile(rtt, 0.99);
+  auto p50 = bench::percentile(rtt, 0.50);
+  auto p99 = bench::percentile(rtt, 0.99);
   auto max = rtt.empty() ? 0.0 : *std::max_element(rtt.begin(), rtt.end());
   if (opts.json) {
     nlohmann::json errors = nlohmann::json::object();
