@@ -216,15 +216,30 @@ void meshrt_rpc(bench_report& r, const rpc_bench_options& o, const std::string& 
 // ---- fan-out ------------------------------------------------------------------------
 
 /// Counts acknowledgements; wakes the bench when a round is complete.
-struct ack_counter {
-  std::mutex mtx;
-  std::condition_variable cv;
-  int count = 0;
+class ack_counter {
+public:
+  void add() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      ++count_;
+    }
+    cv_.notify_one();
+  }
+
+  int value() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return count_;
+  }
 
   bool wait_for(int n, std::chrono::milliseconds limit) {
-    std::unique_lock<std::mutex> guard{mtx};
-    return cv.wait_for(guard, limit, [&] { return count >= n; });
+    std::unique_lock<std::mutex> guard{mtx_};
+    return cv_.wait_for(guard, limit, [&] { return count_ >= n; });
   }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  int count_ = 0;
 };
 
 double raw_udp_fanout_ms(int nodes, int rounds) {
@@ -304,11 +319,7 @@ bench_report run_fanout_bench(const fanout_bench_options& opts) {
   auto origin = spawn_node(sys, ncfg, node_options{});
   caf::anon_send(origin, handle_atom::value, uint16_t{3},
                  spawn_handler(sys, [acks](const byte_buffer&, const std::string&) {
-                   {
-                     std::lock_guard<std::mutex> guard{acks->mtx};
-                     ++acks->count;
-                   }
-                   acks->cv.notify_one();
+                   acks->add();
                    return caf::expected<byte_buffer>{byte_buffer{}};
                  }));
   std::vector<caf::actor> nodes;
@@ -344,7 +355,7 @@ bench_report run_fanout_bench(const fanout_bench_options& opts) {
       if (acks->wait_for(expected, 5s))
         times.push_back(ms_since(t0));
       else
-        expected = acks->count; // a lost round is not timed
+        expected = acks->value(); // a lost round is not timed
     }
     auto ms = percentile(times, 0.5);
     report.add("meshrt", "fanout64_ms_limit" + std::to_string(limit), ms, "ms");
