@@ -7,6 +7,7 @@
 
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
+#include "transport/deferred_flush.hpp"
 #include "transport/mesh_error.hpp"
 #include "transport/udp_socket.hpp"
 
@@ -76,7 +77,7 @@ struct link_parts {
     uint64_t tag;
   };
   std::deque<tracked> senders;
-  bool flush_pending = false;
+  deferred_flush deferred;
   uint64_t timer_at = UINT64_MAX;
   /// Packets of the current flush, back to back, for one sendmmsg.
   std::vector<uint8_t> out;
@@ -159,10 +160,8 @@ void pump(peer_link_actor* self) {
   }
   // A burst larger than one flush's budget continues behind whatever has
   // arrived meanwhile (acks first).
-  if (st.sess.has_sendable() && !st.flush_pending) {
-    st.flush_pending = true;
-    self->send(self, flush_atom::value);
-  }
+  if (st.sess.has_sendable())
+    st.deferred.later(self);
   auto deadline = st.sess.next_deadline();
   if (deadline < st.timer_at) {
     st.timer_at = deadline;
@@ -199,15 +198,8 @@ void enqueue(peer_link_actor* self, byte_buffer&& data, bool reliable, uint64_t 
 /// otherwise defers the flush to after the waiting messages, so that a burst
 /// of sends or datagrams is coalesced into as few packets as possible.
 void schedule_flush(peer_link_actor* self) {
-  auto& st = *self->state.link;
-  if (!st.flush_pending && self->mailbox().empty()) {
+  if (self->state.link->deferred.now_or_later(self))
     pump(self);
-    return;
-  }
-  if (!st.flush_pending) {
-    st.flush_pending = true;
-    self->send(self, flush_atom::value);
-  }
 }
 
 caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<udp_socket> sock,
@@ -239,7 +231,7 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
       schedule_flush(self);
     },
     [=](flush_atom) {
-      self->state.link->flush_pending = false;
+      self->state.link->deferred.arrived();
       pump(self);
     },
     [=](tick_atom) {
