@@ -22,6 +22,7 @@
 #include "runtime/transport_settings.hpp"
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
+#include "transport/deferred_flush.hpp"
 #include "transport/endpoint.hpp"
 #include "transport/mesh_error.hpp"
 #include "transport/transport_actor.hpp"
@@ -37,6 +38,7 @@ std::string default_role(const std::string& type) {
 
 namespace {
 
+using transport::flush_atom;
 using transport::mesh_send_atom;
 using transport::received_atom;
 using transport::send_failed_atom;
@@ -115,6 +117,11 @@ struct node_state {
 
   caf::actor correlator;
   peer_links links;
+  /// Responses leave in one batch per peer: those of one received batch
+  /// together, later ones (from handler actors) once the mailbox is
+  /// worked through.
+  transport::deferred_flush deferred;
+  bool receiving = false;
   std::vector<caf::actor> subscribers;
   /// Handlers per command, in registration order.
   std::map<uint16_t, handler_chain> handlers;
@@ -123,6 +130,10 @@ struct node_state {
   std::unordered_map<uint64_t, started_fanout> started;
   std::vector<std::pair<int, caf::response_promise>> latest_waiters;
   caf::response_promise leave_promise;
+  /// Calls this node made to itself whose handler actors have not answered
+  /// yet, by a key of their own: answered with an error if the node stops.
+  std::unordered_map<uint64_t, caf::response_promise> self_calls;
+  uint64_t next_self_call = 1;
   std::unique_ptr<std::mt19937_64> rng;
   std::set<std::string> named_strangers;
 
@@ -341,7 +352,18 @@ void run_handlers(node_actor* self, uint16_t command, std::string sender, byte_b
     answer(make_error(mesh_errc::no_handler, "no handler registered"));
     return;
   }
-  call_handler(self, std::make_shared<const handler_chain>(i->second), 0, command,
+  const auto& chain = i->second;
+  if (std::all_of(chain.begin(), chain.end(), [](const handler_entry& h) { return h.fn; })) {
+    // Functions only: the whole chain answers in place, nothing to keep.
+    for (size_t k = 0; k < chain.size(); ++k) {
+      auto result = invoke_handler(*chain[k].fn, payload, sender);
+      if (!result || k + 1 == chain.size()) {
+        answer(std::move(result));
+        return;
+      }
+    }
+  }
+  call_handler(self, std::make_shared<const handler_chain>(chain), 0, command,
                std::make_shared<const std::string>(std::move(sender)),
                std::make_shared<const byte_buffer>(std::move(payload)), timeout, std::move(answer));
 }
@@ -377,6 +399,13 @@ void send_envelope(node_actor* self, const std::string& peer, const envelope& en
   st.links.send(self, st.transport, peer, encode_envelope(env), reliable, tag);
 }
 
+/// Sends the responses queued so far, now or after the waiting messages.
+void flush_responses(node_actor* self) {
+  auto& st = self->state;
+  if (st.links.queued() && st.deferred.now_or_later(self))
+    st.links.flush(self, st.transport);
+}
+
 /// The same for a fan-out, whose payload is shared by all its sends.
 void send_fanout(node_actor* self, const std::string& child, const envelope& header,
                  const byte_buffer& payload, uint64_t tag) {
@@ -393,7 +422,10 @@ void on_request(node_actor* self, const std::string& peer, envelope&& req) {
     resp.status = status;
     resp.id = id;
     resp.payload = std::move(payload);
-    send_envelope(self, peer, resp, true);
+    auto& st = self->state;
+    st.links.queue(self, st.transport, peer, encode_envelope(resp), true);
+    if (!st.receiving)
+      flush_responses(self);
   };
   if (req.command == health_check_command) {
     respond(response_status::ok, {});
@@ -564,21 +596,28 @@ void send_mesh(node_actor* self, uint16_t command, const std::string& addr,
 caf::result<byte_buffer> call(node_actor* self, uint16_t command, const std::string& addr,
                               byte_buffer& payload, caf::timespan timeout) {
   auto& st = self->state;
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
-  auto timeout_ms = static_cast<uint32_t>(std::clamp<int64_t>(ms, 1, UINT32_MAX));
   if (addr != st.self_record.mesh_address) {
     if (!st.correlator)
       return make_error(mesh_errc::network_error, "the node is not ready yet");
-    self->delegate(st.correlator, rpc_atom::value, command, addr, std::move(payload), timeout_ms);
+    self->delegate(st.correlator, rpc_atom::value, command, addr, std::move(payload), timeout);
     return caf::delegated<byte_buffer>{};
   }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+  auto timeout_ms = static_cast<uint32_t>(std::clamp<int64_t>(ms, 1, UINT32_MAX));
   auto rp = self->make_response_promise<byte_buffer>();
   if (command == health_check_command) {
     rp.deliver(byte_buffer{});
     return rp;
   }
+  auto key = st.next_self_call++;
+  st.self_calls.emplace(key, rp);
   run_handlers(self, command, addr, std::move(payload), std::chrono::milliseconds{timeout_ms},
-               [rp, addr, command](caf::expected<byte_buffer> result) mutable {
+               [self, key, addr, command](caf::expected<byte_buffer> result) {
+                 auto i = self->state.self_calls.find(key);
+                 if (i == self->state.self_calls.end())
+                   return;
+                 auto rp = std::move(i->second);
+                 self->state.self_calls.erase(i);
                  if (result) {
                    rp.deliver(std::move(*result));
                  } else if (is(result.error(), mesh_errc::request_timeout)) {
@@ -589,6 +628,14 @@ caf::result<byte_buffer> call(node_actor* self, uint16_t command, const std::str
                  }
                });
   return rp;
+}
+
+/// Answers the calls to itself still pending: the node is stopping.
+void fail_self_calls(node_actor* self) {
+  for (auto& [key, rp] : self->state.self_calls)
+    rp.deliver(
+      make_error(mesh_errc::network_error, "the node stopped while a call to itself was pending"));
+  self->state.self_calls.clear();
 }
 
 /// SendMany / USendMany: the tree of plan_fanout, started here.
@@ -681,6 +728,14 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
   st.self_record.role = opts.role.empty() ? default_role(opts.type) : opts.role;
   st.self_record.public_endpoint = opts.public_endpoint;
   st.rng = std::make_unique<std::mt19937_64>(std::random_device{}());
+  // As CAF's default (an exit message of a normal reason is ignored), but
+  // no caller of a self-addressed request is left waiting.
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    if (!msg.reason)
+      return;
+    fail_self_calls(self);
+    self->quit(msg.reason);
+  });
   self->set_down_handler([=](const caf::down_msg& msg) {
     auto& subs = self->state.subscribers;
     subs.erase(std::remove(subs.begin(), subs.end(), msg.source), subs.end());
@@ -696,7 +751,8 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
       st.self_record.mesh_address = st.cfg.mesh.address + ":" + std::to_string(port);
       st.ready = true;
       st.started_us = steady_micros();
-      st.correlator = spawn_request_correlator(self, st.transport, correlator_options{});
+      st.correlator = spawn_request_correlator(self, st.transport, st.self_record.mesh_address,
+                                               correlator_options{});
       logger("node")->info("{} node {} ({}) of app '{}', MARS {}:{}",
                            st.opts.guest ? "guest" : "mesh", st.self_record.mesh_address,
                            st.self_record.type, st.opts.app, st.cfg.mesh.mars_address,
@@ -721,10 +777,18 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
       if (!admitted(self, peer, messages.size()))
         return;
       std::vector<response_record> responses;
+      st.receiving = true;
       for (const auto& bytes : messages)
         on_mesh_message(self, peer, bytes, responses);
+      st.receiving = false;
+      flush_responses(self);
       if (!responses.empty())
         self->send(st.correlator, response_atom::value, peer, std::move(responses));
+    },
+    [=](flush_atom) {
+      auto& st = self->state;
+      st.deferred.arrived();
+      st.links.flush(self, st.transport);
     },
     [=](send_failed_atom, const std::string& peer, const caf::error& err) {
       // What the node sends on its own behalf, untagged: MARS traffic and
@@ -738,6 +802,11 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
     },
     // -- queries ------------------------------------------------------------
     [=](whoami_atom) { return self->state.self_record; },
+    [=](requester_atom) -> caf::result<caf::actor> {
+      if (!self->state.correlator)
+        return make_error(mesh_errc::network_error, "the node is not ready yet");
+      return self->state.correlator;
+    },
     [=](node_atom, const std::string& addr) -> caf::result<node_record> {
       if (const auto* rec = self->state.view.find(addr))
         return *rec;
@@ -913,6 +982,7 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
       }
       logger("node")->info("{} left the cluster", st.self_record.mesh_address);
       st.leave_promise.deliver(caf::unit);
+      fail_self_calls(self);
       self->quit();
     },
   };

@@ -117,7 +117,12 @@ std::string default_role(const std::string& type);
 ///   correlator with the response or a meshrt error: handler_error,
 ///   no_handler, invalid_data, request_timeout (after `timeout`, default
 ///   3 s), unhealthy, network_error, message_too_large, invalid_address.
-///   runtime/command.hpp wraps this for typed commands.
+///   runtime/command.hpp wraps this for typed commands. The node answers
+///   every request (by its timeout at the latest), so callers need no CAF
+///   request timeout of their own.
+/// - (requester_atom) -> caf::actor: the node's request correlator, which
+///   takes the same rpc_atom messages one actor hop sooner (for callers on
+///   a hot path; runtime/command.hpp's request takes either).
 /// - (send_atom, uint16_t command, std::string mesh_address, byte_buffer
 ///   payload) and (usend_atom, ...): a reliable / unreliable mesh message
 ///   (Send, USend). A reliable send that fails comes back to the sender as

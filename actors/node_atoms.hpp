@@ -26,6 +26,7 @@ using sibling_atom = caf::atom_constant<caf::atom("sibling")>;
 using other_public_atom = caf::atom_constant<caf::atom("otherpub")>;
 using shared_atom = caf::atom_constant<caf::atom("shared")>;
 using member_atom = caf::atom_constant<caf::atom("member")>;
+using requester_atom = caf::atom_constant<caf::atom("requester")>;
 
 // -- commands ----------------------------------------------------------------
 

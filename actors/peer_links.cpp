@@ -6,28 +6,63 @@
 
 namespace meshrt {
 
-void peer_links::send(caf::event_based_actor* self, const caf::actor& transport,
-                      const std::string& peer, byte_buffer bytes, bool reliable, uint64_t tag) {
-  using transport::mesh_send_atom;
+using transport::mesh_send_atom;
+
+const caf::actor* peer_links::link_of(caf::event_based_actor* self, const caf::actor& transport,
+                                      const std::string& peer) {
   auto i = links_.find(peer);
-  if (i != links_.end() && i->second) {
-    if (tag == 0)
-      self->send(i->second, mesh_send_atom::value, std::move(bytes), reliable);
-    else
-      self->send(i->second, mesh_send_atom::value, std::move(bytes), reliable, tag);
-    return;
-  }
-  if (tag == 0)
-    self->send(transport, mesh_send_atom::value, peer, std::move(bytes), reliable);
-  else
-    self->send(transport, mesh_send_atom::value, peer, std::move(bytes), reliable, tag);
   if (i != links_.end())
-    return; // already asked
+    return i->second ? &i->second : nullptr;
   links_.emplace(peer, caf::actor{});
   // A malformed address is answered with an error: the entry stays empty
   // and every message keeps going through the transport, which reports it.
   self->request(transport, caf::infinite, transport::peer_atom::value, peer)
     .then([this, peer](caf::actor& link) { links_[peer] = std::move(link); }, [](caf::error&) {});
+  return nullptr;
+}
+
+void peer_links::send(caf::event_based_actor* self, const caf::actor& transport,
+                      const std::string& peer, byte_buffer bytes, bool reliable, uint64_t tag) {
+  if (auto h = held_.find(peer); h != held_.end()) {
+    send_batch(self, transport, peer, h->second); // what was queued first goes first
+    held_.erase(h);
+  }
+  if (const auto* link = link_of(self, transport, peer)) {
+    if (tag == 0)
+      self->send(*link, mesh_send_atom::value, std::move(bytes), reliable);
+    else
+      self->send(*link, mesh_send_atom::value, std::move(bytes), reliable, tag);
+  } else if (tag == 0) {
+    self->send(transport, mesh_send_atom::value, peer, std::move(bytes), reliable);
+  } else {
+    self->send(transport, mesh_send_atom::value, peer, std::move(bytes), reliable, tag);
+  }
+}
+
+void peer_links::queue(caf::event_based_actor* self, const caf::actor& transport,
+                       const std::string& peer, byte_buffer bytes, bool reliable) {
+  auto& h = held_[peer];
+  if (!h.batch.empty() && h.reliable != reliable)
+    send_batch(self, transport, peer, h);
+  h.reliable = reliable;
+  h.batch.push_back(std::move(bytes));
+}
+
+void peer_links::flush(caf::event_based_actor* self, const caf::actor& transport) {
+  for (auto& [peer, h] : held_)
+    send_batch(self, transport, peer, h);
+  held_.clear();
+}
+
+void peer_links::send_batch(caf::event_based_actor* self, const caf::actor& transport,
+                            const std::string& peer, held& h) {
+  if (h.batch.empty())
+    return;
+  if (const auto* link = link_of(self, transport, peer))
+    self->send(*link, mesh_send_atom::value, std::move(h.batch), h.reliable);
+  else
+    self->send(transport, mesh_send_atom::value, peer, std::move(h.batch), h.reliable);
+  h.batch.clear();
 }
 
 } // namespace meshrt

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "transport/byte_buffer.hpp"
 
@@ -26,9 +27,36 @@ public:
   void send(caf::event_based_actor* self, const caf::actor& transport, const std::string& peer,
             byte_buffer bytes, bool reliable, uint64_t tag = 0);
 
+  /// Holds `bytes` for `peer` until flush(): the messages an actor produces
+  /// for one peer while it works through its mailbox leave in one actor
+  /// message, not one each. Messages to a peer keep their order across
+  /// queue() and send().
+  void queue(caf::event_based_actor* self, const caf::actor& transport, const std::string& peer,
+             byte_buffer bytes, bool reliable);
+
+  /// Sends what queue() holds, one batch per peer.
+  void flush(caf::event_based_actor* self, const caf::actor& transport);
+
+  /// Whether queue() holds anything.
+  bool queued() const {
+    return !held_.empty();
+  }
+
 private:
+  /// The messages held for one peer, all of one reliability.
+  struct held {
+    std::vector<byte_buffer> batch;
+    bool reliable = true;
+  };
+
+  const caf::actor* link_of(caf::event_based_actor* self, const caf::actor& transport,
+                            const std::string& peer);
+  void send_batch(caf::event_based_actor* self, const caf::actor& transport,
+                  const std::string& peer, held& h);
+
   /// Known links; an invalid handle while the transport is being asked.
   std::unordered_map<std::string, caf::actor> links_;
+  std::unordered_map<std::string, held> held_;
 };
 
 } // namespace meshrt

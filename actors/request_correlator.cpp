@@ -6,12 +6,14 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
 #include "actors/peer_links.hpp"
 #include "actors/pending_requests.hpp"
 #include "runtime/logging.hpp"
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
+#include "transport/deferred_flush.hpp"
 #include "transport/endpoint.hpp"
 #include "transport/mesh_error.hpp"
 #include "transport/wire.hpp"
@@ -47,7 +49,7 @@ caf::error from_response(response_status status, const std::string& text, const 
 
 namespace {
 
-using transport::mesh_send_atom;
+using transport::flush_atom;
 using transport::send_failed_atom;
 using transport::stats_atom;
 using transport::tick_atom;
@@ -65,7 +67,11 @@ struct peer_health {
 
 struct correlator_state {
   caf::actor transport;
+  caf::actor node;          // the owner, which answers calls to itself
+  std::string self_address; // the node's mesh address
   peer_links links;
+  /// Requests of one pass through the mailbox leave in one batch per peer.
+  transport::deferred_flush deferred;
   correlator_options opts;
   pending_requests<waiter> table;
   std::unordered_map<std::string, peer_health> health;
@@ -104,7 +110,9 @@ void send_request(correlator_actor* self, const std::string& peer, uint16_t comm
   env.timeout_ms = timeout_ms;
   env.id = st.table.add(peer, command, now + uint64_t{timeout_ms} * 1000, std::move(w));
   ++st.requests;
-  st.links.send(self, st.transport, peer, encode_envelope(env, payload), true);
+  st.links.queue(self, st.transport, peer, encode_envelope(env, payload), true);
+  if (st.deferred.now_or_later(self))
+    st.links.flush(self, st.transport);
   arm_timer(self, now);
 }
 
@@ -181,31 +189,64 @@ void on_response(correlator_actor* self, const std::string& peer, response_recor
                                         peer, entry->command));
 }
 
-caf::behavior correlator(correlator_actor* self, caf::actor transport, correlator_options opts) {
+/// A request of the application's: sent to `peer`, or handed to the node
+/// if it is the node's own address (handlers run there, no network).
+caf::result<byte_buffer> call(correlator_actor* self, uint16_t command, const std::string& peer,
+                              byte_buffer& payload, caf::timespan timeout) {
+  auto& st = self->state;
+  if (peer == st.self_address) {
+    self->delegate(st.node, rpc_atom::value, command, peer, std::move(payload), timeout);
+    return caf::delegated<byte_buffer>{};
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+  auto timeout_ms = static_cast<uint32_t>(std::clamp<int64_t>(ms, 1, UINT32_MAX));
+  if (!transport::endpoint::parse(peer))
+    return make_error(mesh_errc::invalid_address,
+                      "'" + peer + "' is not a mesh address (a.b.c.d:port)");
+  if (payload.size() + 15 > transport::max_message_size)
+    return make_error(mesh_errc::message_too_large, "request of " + std::to_string(payload.size())
+                                                      + " bytes exceeds MaxMessageSize ("
+                                                      + std::to_string(transport::max_message_size)
+                                                      + " bytes)");
+  if (auto i = st.health.find(peer); i != st.health.end() && i->second.unhealthy) {
+    i->second.last_request_us = steady_micros();
+    ++st.refused_unhealthy;
+    return make_error(mesh_errc::unhealthy,
+                      peer + " did not answer its health check; retrying it every "
+                        + std::to_string(st.opts.recheck_interval.count()) + " ms");
+  }
+  auto rp = self->make_response_promise();
+  send_request(self, peer, command, payload, timeout_ms, rp);
+  return rp;
+}
+
+caf::behavior correlator(correlator_actor* self, caf::actor node, caf::actor transport,
+                         std::string self_address, correlator_options opts) {
+  self->state.node = std::move(node);
   self->state.transport = std::move(transport);
+  self->state.self_address = std::move(self_address);
   self->state.opts = opts;
+  // Every caller gets an answer, also when the node stops (the correlator is
+  // linked to it): callers need no timer of their own.
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    for (auto& e : self->state.table.expire(UINT64_MAX))
+      if (e.waiter.pending())
+        e.waiter.deliver(make_error(mesh_errc::network_error, "the node stopped while a request to "
+                                                                + e.peer + " was pending"));
+    self->quit(msg.reason);
+  });
   return {
-    [=](rpc_atom, uint16_t command, const std::string& peer, const byte_buffer& payload,
-        uint32_t timeout_ms) -> caf::result<byte_buffer> {
-      auto& st = self->state;
-      if (!transport::endpoint::parse(peer))
-        return make_error(mesh_errc::invalid_address,
-                          "'" + peer + "' is not a mesh address (a.b.c.d:port)");
-      if (payload.size() + 15 > transport::max_message_size)
-        return make_error(mesh_errc::message_too_large,
-                          "request of " + std::to_string(payload.size())
-                            + " bytes exceeds MaxMessageSize ("
-                            + std::to_string(transport::max_message_size) + " bytes)");
-      if (auto i = st.health.find(peer); i != st.health.end() && i->second.unhealthy) {
-        i->second.last_request_us = steady_micros();
-        ++st.refused_unhealthy;
-        return make_error(mesh_errc::unhealthy,
-                          peer + " did not answer its health check; retrying it every "
-                            + std::to_string(st.opts.recheck_interval.count()) + " ms");
-      }
-      auto rp = self->make_response_promise();
-      send_request(self, peer, command, payload, timeout_ms, rp);
-      return rp;
+    [=](rpc_atom, uint16_t command, const std::string& peer,
+        byte_buffer& payload) -> caf::result<byte_buffer> {
+      return call(self, command, peer, payload, default_request_timeout);
+    },
+    [=](rpc_atom, uint16_t command, const std::string& peer, byte_buffer& payload,
+        caf::timespan timeout) -> caf::result<byte_buffer> {
+      return call(self, command, peer, payload, timeout);
+    },
+    [=](flush_atom) {
+      self->state.deferred.arrived();
+      self->state.links.flush(self, self->state.transport);
     },
     [=](response_atom, const std::string& peer, std::vector<response_record>& batch) {
       for (auto& r : batch)
@@ -264,8 +305,9 @@ caf::behavior correlator(correlator_actor* self, caf::actor transport, correlato
 } // namespace
 
 caf::actor spawn_request_correlator(caf::event_based_actor* owner, caf::actor transport,
-                                    correlator_options opts) {
-  return owner->spawn<caf::linked>(correlator, std::move(transport), opts);
+                                    std::string self_address, correlator_options opts) {
+  return owner->spawn<caf::linked>(correlator, caf::actor_cast<caf::actor>(owner),
+                                   std::move(transport), std::move(self_address), opts);
 }
 
 } // namespace meshrt

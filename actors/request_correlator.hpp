@@ -44,30 +44,37 @@ struct correlator_options {
 };
 
 /// Spawns the request correlator of a node, linked to `owner` (the node
-/// actor), sending through `transport`. It owns request ids, the pending
-/// table with deadlines, and the health of peers.
+/// actor at `self_address`), sending through `transport`. It owns request
+/// ids, the pending table with deadlines, and the health of peers.
 ///
 /// Handles:
-/// - (rpc_atom, uint16_t command, std::string peer, byte_buffer payload,
-///   uint32_t timeout_ms) -> byte_buffer: sends a request envelope and
-///   answers with the response's payload, or with a meshrt error:
-///   handler_error, no_handler, invalid_data (as the peer reports them),
-///   request_timeout, network_error (the transport gave up on the peer),
-///   unhealthy (the peer did not answer a health check; such requests fail
-///   at once until it answers one again), message_too_large,
-///   invalid_address. The node delegates requests here, so the answer goes
-///   straight to the application's actor.
+/// - (rpc_atom, uint16_t command, std::string peer, byte_buffer payload
+///   [, caf::timespan timeout]) -> byte_buffer: the node's own request
+///   message (spawn_node). Sends a request envelope and answers with the
+///   response's payload, or with a meshrt error: handler_error, no_handler,
+///   invalid_data (as the peer reports them), request_timeout,
+///   network_error (the transport gave up on the peer), unhealthy (the peer
+///   did not answer a health check; such requests fail at once until it
+///   answers one again), message_too_large, invalid_address. The node
+///   delegates requests here, so the answer goes straight to the
+///   application's actor; an application on a hot path may send here
+///   directly (the node's requester_atom), one actor message fewer per
+///   request. A request to `self_address` goes back to the node.
 /// - (response_atom, std::string peer, std::vector<response_record>) from
 ///   the node: each matched by id; a response to an expired or unknown id
 ///   is dropped and counted (`late_responses`).
 /// - (stats_atom) -> std::string: counters as a JSON object.
+///
+/// Every request is answered exactly once: by its response, its deadline,
+/// its peer's failure, or (network_error) the node stopping. Callers need
+/// no CAF request timeout of their own.
 ///
 /// A request that times out, or whose peer cannot be reached, makes the
 /// correlator send that peer the built-in health check (at most one at a
 /// time); unanswered within health_timeout, the peer is unhealthy, and is
 /// checked again every recheck_interval until it answers.
 caf::actor spawn_request_correlator(caf::event_based_actor* owner, caf::actor transport,
-                                    correlator_options opts);
+                                    std::string self_address, correlator_options opts);
 
 /// What the answering node puts on the wire for a handler's failure: the
 /// status and the error text.

@@ -129,7 +129,8 @@ private:
   Handle handle_;
 };
 
-/// Calls `cmd` on the node at `addr` through this process's `node`: the
+/// Calls `cmd` on the node at `addr` through this process's `node` (or
+/// its requester, spawn_node's requester_atom: one actor hop fewer): the
 /// typed form of SendRPC / SendRequest. Errors are meshrt errors (see
 /// spawn_node's rpc_atom). `self` is any CAF actor, blocking or not (a
 /// pointer such as event_based_actor*, or a scoped_actor).
@@ -137,10 +138,12 @@ template<class Self, class Request, class Response>
 auto request(Self&& self, const caf::actor& node, command<Request, Response> cmd,
              const std::string& addr, const Request& req,
              caf::timespan timeout = default_request_timeout) {
-  // The node answers by `timeout`; the margin only guards against a node
-  // that is gone.
-  auto handle = self->request(node, timeout + std::chrono::seconds{1}, rpc_atom::value, cmd.id,
-                              addr, codec<Request>::encode(req), timeout);
+  // No CAF timer: the node's correlator answers every request by `timeout`
+  // (or with an error if the node stops), and CAF answers a request to a
+  // node that is gone. A timer per request would cost a trip through CAF's
+  // clock thread.
+  auto handle = self->request(node, caf::infinite, rpc_atom::value, cmd.id, addr,
+                              codec<Request>::encode(req), timeout);
   return typed_response<decltype(handle), Response>{std::move(handle)};
 }
 

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <map>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -124,11 +125,10 @@ TEST_SUITE("actors.node_messaging") {
   TEST_CASE("typed commands between three nodes, and to oneself without the network") {
     caf::actor_system sys{test_system_config()};
     node_cluster c{sys, 47000};
-    c.start_mars();
-    auto a = c.add_node("HTTP");
-    auto b = c.add_node("UDP");
-    auto d = c.add_node("MATCH");
-    REQUIRE(c.converged({a, b, d}, 3));
+    auto nodes = c.start({"HTTP", "UDP", "MATCH"});
+    auto a = nodes[0];
+    auto b = nodes[1];
+    auto d = nodes[2];
     auto& self = c.self();
     self->send(b, handle_atom::value, greet.id, greeter(sys));
     CHECK_FALSE(ask<bool>(self, a, is_duplicate_atom::value, greet.id));
@@ -251,10 +251,9 @@ TEST_SUITE("actors.node_messaging") {
   TEST_CASE("map-style requests and TransportData cross the wire") {
     caf::actor_system sys{test_system_config()};
     node_cluster c{sys, 47800};
-    c.start_mars();
-    auto a = c.add_node("HTTP");
-    auto b = c.add_node("HTTP");
-    REQUIRE(c.converged({a, b}, 2));
+    auto nodes = c.start({"HTTP", "HTTP"});
+    auto a = nodes[0];
+    auto b = nodes[1];
     auto& self = c.self();
     auto addr_b = c.address_of(b);
     // HandleCommand / SendRequest: a map in, a map out.
@@ -318,10 +317,9 @@ TEST_SUITE("actors.node_messaging") {
             "functions run inside the node") {
     caf::actor_system sys{test_system_config()};
     node_cluster c{sys, 47200};
-    c.start_mars();
-    auto a = c.add_node("HTTP");
-    auto b = c.add_node("HTTP");
-    REQUIRE(c.converged({a, b}, 2));
+    auto nodes = c.start({"HTTP", "HTTP"});
+    auto a = nodes[0];
+    auto b = nodes[1];
     auto& self = c.self();
     auto log = std::make_shared<event_log>();
     auto first = spawn_handler(sys, [log](const byte_buffer& data, const std::string&) {
@@ -368,13 +366,65 @@ TEST_SUITE("actors.node_messaging") {
     }));
   }
 
+  TEST_CASE("the requester takes the node's requests one hop sooner; every caller is answered, "
+            "also when the node stops") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 47250};
+    auto nodes = c.start({"HTTP", "HTTP"});
+    auto a = nodes[0];
+    auto b = nodes[1];
+    auto& self = c.self();
+    auto addr_a = c.address_of(a);
+    auto addr_b = c.address_of(b);
+    self->send(a, handle_atom::value, greet.id, greeter(sys));
+    self->send(b, handle_atom::value, greet.id, greeter(sys));
+    self->send(a, handle_atom::value, uint16_t{4}, slow_handler(sys, 5s));
+    self->send(b, handle_atom::value, uint16_t{4}, slow_handler(sys, 5s));
+    auto requester = ask<caf::actor>(self, a, requester_atom::value);
+    REQUIRE(requester);
+    CHECK(requester != a);
+    // The same messages as the node's, the same answers.
+    auto remote = call_greet(self, requester, addr_b, "ann");
+    REQUIRE_MESSAGE(remote, to_string(remote.error()));
+    CHECK(remote->text == "hello, ann");
+    auto before = stats_of(self, a);
+    auto own = call_greet(self, requester, addr_a, "me"); // handed back to the node
+    REQUIRE(own);
+    CHECK(own->text == "hello, me");
+    CHECK(stats_of(self, a)["correlator"]["requests"] == before["correlator"]["requests"]);
+    CHECK(is(ask_error(self, requester, rpc_atom::value, uint16_t{1}, std::string{"nowhere"},
+                       byte_buffer{}),
+             mesh_errc::invalid_address));
+    // Requests pending in the correlator (to b) and in the node itself (to
+    // its own slow handler) when the node stops: each caller hears of it
+    // at once, long before the requests' own 10 s deadline.
+    std::vector<caf::error> answers;
+    auto collect = [&](const std::string& addr) {
+      return self->request(a, 4s, rpc_atom::value, uint16_t{4}, addr, bytes_of("x"),
+                           caf::timespan{10s});
+    };
+    auto to_b = collect(addr_b);
+    auto to_self = collect(addr_a);
+    std::this_thread::sleep_for(200ms); // both are under way
+    auto t0 = std::chrono::steady_clock::now();
+    self->send_exit(a, caf::exit_reason::user_shutdown);
+    for (auto* pending : {&to_b, &to_self})
+      pending->receive([&](byte_buffer&) { answers.emplace_back(); },
+                       [&](caf::error& e) { answers.push_back(e); });
+    CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+    REQUIRE(answers.size() == 2);
+    for (const auto& e : answers) {
+      CHECK_MESSAGE(is(e, mesh_errc::network_error), to_string(e));
+      CHECK(context_of(e).find("stopped") != std::string::npos);
+    }
+  }
+
   TEST_CASE("10,000 concurrent requests complete with their own responses") {
     caf::actor_system sys{test_system_config()};
     node_cluster c{sys, 47300};
-    c.start_mars();
-    auto a = c.add_node("HTTP");
-    auto b = c.add_node("HTTP");
-    REQUIRE(c.converged({a, b}, 2));
+    auto nodes = c.start({"HTTP", "HTTP"});
+    auto a = nodes[0];
+    auto b = nodes[1];
     auto& self = c.self();
     // The handler echoes the request.
     self->send(b, handle_atom::value, uint16_t{5},

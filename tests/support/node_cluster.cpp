@@ -107,6 +107,15 @@ caf::actor node_cluster::add_node(const config& cfg, const node_options& opts) {
   return n;
 }
 
+std::vector<caf::actor> node_cluster::start(const std::vector<std::string>& types) {
+  start_mars();
+  std::vector<caf::actor> result;
+  for (const auto& type : types)
+    result.push_back(add_node(type));
+  REQUIRE(converged(result, result.size()));
+  return result;
+}
+
 bool node_cluster::converged(const std::vector<caf::actor>& nodes, size_t expected,
                              std::chrono::milliseconds limit) {
   return eventually(

@@ -95,6 +95,10 @@ public:
   /// Spawns a node with explicit config and options.
   caf::actor add_node(const config& cfg, const node_options& opts);
 
+  /// The usual start of a test: MARS, then one node of each of `types`,
+  /// required to see each other.
+  std::vector<caf::actor> start(const std::vector<std::string>& types);
+
   /// Waits until every listed node sees exactly `expected` nodes.
   bool converged(const std::vector<caf::actor>& nodes, size_t expected,
                  std::chrono::milliseconds limit = std::chrono::seconds{8});
