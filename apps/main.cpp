@@ -127,9 +127,12 @@ int run_bench(const std::string& scenario, const std::string& json_path, const s
     std::cout << report.table();
     print_membership_targets(report);
   } else if (scenario == "rpc") {
-    report = meshrt::bench::run_rpc_bench({});
+    meshrt::bench::rpc_bench_options opts;
+    opts.only = only;
+    report = meshrt::bench::run_rpc_bench(opts);
     std::cout << report.table();
-    print_rpc_ratios(report);
+    if (only.empty())
+      print_rpc_ratios(report);
   } else if (scenario == "fanout") {
     report = meshrt::bench::run_fanout_bench({});
     std::cout << report.table();
@@ -176,7 +179,9 @@ int main(int argc, char** argv) {
     ->required();
   bench_cmd->add_option("--json", json_path, "Also write the figures as JSON to FILE");
   std::string only;
-  bench_cmd->add_option("--only", only, "Run one system only (meshrt, raw_udp, enet)");
+  bench_cmd->add_option(
+    "--only", only,
+    "Run one system only (meshrt, raw_udp, and enet for transport or caf_remote for rpc)");
   add_log_level(*bench_cmd, log_level);
 
   // The other process of `meshrt bench rpc`; not for people.

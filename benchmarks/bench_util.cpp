@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,13 +39,59 @@ int bound_udp_socket(int timeout_ms) {
   return fd;
 }
 
-std::vector<double> raw_udp_pingpong(int rounds, size_t size) {
+namespace {
+
+/// Pins the calling thread to `cpu`; false if it cannot run there.
+bool pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
+}
+
+/// The calling thread's CPUs, restored when this goes out of scope.
+class affinity_guard {
+public:
+  affinity_guard() {
+    ok_ = pthread_getaffinity_np(pthread_self(), sizeof(saved_), &saved_) == 0;
+  }
+  ~affinity_guard() {
+    if (ok_)
+      pthread_setaffinity_np(pthread_self(), sizeof(saved_), &saved_);
+  }
+  affinity_guard(const affinity_guard&) = delete;
+  affinity_guard& operator=(const affinity_guard&) = delete;
+
+  /// The n-th CPU this thread may run on, or -1.
+  int cpu(int n) const {
+    if (!ok_)
+      return -1;
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &saved_) && n-- == 0)
+        return c;
+    return -1;
+  }
+
+private:
+  cpu_set_t saved_;
+  bool ok_ = false;
+};
+
+} // namespace
+
+std::vector<double> raw_udp_pingpong(int rounds, size_t size, placement where) {
+  affinity_guard guard;
+  int client_cpu = guard.cpu(0);
+  int echo_cpu = where == placement::same_core ? client_cpu : guard.cpu(1);
+  bool pinned = client_cpu >= 0 && echo_cpu >= 0 && pin_to(client_cpu);
   int client = bound_udp_socket();
   int server = bound_udp_socket();
   sockaddr_in server_addr{};
   socklen_t addr_len = sizeof(server_addr);
   getsockname(server, reinterpret_cast<sockaddr*>(&server_addr), &addr_len);
   std::thread echo{[&] {
+    if (pinned)
+      pin_to(echo_cpu);
     uint8_t buf[2048];
     for (int i = 0; i < rounds; ++i) {
       sockaddr_in from{};
@@ -69,6 +117,12 @@ std::vector<double> raw_udp_pingpong(int rounds, size_t size) {
   close(client);
   close(server);
   return rtts;
+}
+
+void add_raw_udp_rtts(bench_report& r, int rounds, size_t size) {
+  add_rtts(r, "raw_udp", raw_udp_pingpong(rounds, size, placement::cross_core));
+  r.add("raw_udp", "rtt_p50_us_same_core",
+        percentile(raw_udp_pingpong(rounds, size, placement::same_core), 0.5), "us");
 }
 
 std::string self_exe() {

@@ -28,10 +28,30 @@ double percentile(std::vector<double> v, double p);
 /// Adds rtt_p50_us and rtt_p99_us of `rtts` (microseconds) for `system`.
 void add_rtts(bench_report& r, const std::string& system, const std::vector<double>& rtts);
 
+/// Where the two threads of the raw UDP ping-pong run.
+enum class placement {
+  /// On two different cores, as two node processes on a machine with idle
+  /// cores run: each round trip wakes a thread on the other core. This is
+  /// the floor the benchmarks' ratios are taken against.
+  cross_core,
+  /// Both on one core: the kernel hands each datagram straight to the
+  /// waiting thread without waking another core (a few microseconds here).
+  /// Left alone, the scheduler picks this or cross_core from run to run,
+  /// which is why the threads are pinned.
+  same_core,
+};
+
 /// `rounds` ping-pongs of `size` bytes between two plain UDP sockets on
 /// loopback, an echo thread answering: the round trips in microseconds,
-/// the physical limit here. Every wait is bounded.
-std::vector<double> raw_udp_pingpong(int rounds, size_t size);
+/// the physical limit here. Every wait is bounded. With fewer than two
+/// cores available, cross_core runs unpinned.
+std::vector<double> raw_udp_pingpong(int rounds, size_t size,
+                                     placement where = placement::cross_core);
+
+/// Both raw UDP floors of `rounds` `size`-byte ping-pongs for the report:
+/// rtt_p50_us and rtt_p99_us across cores (the baseline of the ratios),
+/// rtt_p50_us_same_core on one core.
+void add_raw_udp_rtts(bench_report& r, int rounds, size_t size);
 
 /// A UDP socket bound to an ephemeral loopback port, receives bounded by
 /// `timeout_ms`.

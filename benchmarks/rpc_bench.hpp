@@ -9,8 +9,13 @@ namespace meshrt::bench {
 
 /// Sizes of the `meshrt bench rpc` scenario.
 struct rpc_bench_options {
-  int rounds = 3000;      // sequential 64-byte requests per system (round trips)
-  int pipelined = 20000;  // requests per throughput run
+  int rounds = 3000;     // sequential 64-byte requests per system (round trips)
+  int pipelined = 20000; // requests per throughput run with 1 and 16 outstanding
+  /// Requests of the run with 256 outstanding: at a few hundred thousand
+  /// per second it must last long enough not to measure the warm-up.
+  int pipelined_wide = 200000;
+  /// Run only this system ("meshrt", "raw_udp", "caf_remote"); empty runs all.
+  std::string only;
   std::string meshrt_exe; // the program for the peer process; empty: this one
 };
 

@@ -45,7 +45,7 @@ double rate(int count, double seconds) {
 // ---- raw UDP: the physical limit of loopback here ---------------------------------
 
 void raw_udp(bench_report& r, int rounds) {
-  add_rtts(r, "raw_udp", raw_udp_pingpong(rounds, ping_size));
+  add_raw_udp_rtts(r, rounds, ping_size);
 }
 
 // ---- ENet ---------------------------------------------------------------------------
