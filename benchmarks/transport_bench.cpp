@@ -20,6 +20,7 @@
 #include "runtime/system_config.hpp"
 #include "transport/atoms.hpp"
 #include "transport/mesh_error.hpp"
+#include "transport/session.hpp"
 #include "transport/transport_actor.hpp"
 
 namespace meshrt::bench {
@@ -173,6 +174,38 @@ void enet(bench_report& r, const transport_bench_options& o) {
 
 // ---- meshrt ---------------------------------------------------------------------------
 
+/// The protocol alone: two sessions in this thread, packets handed from one
+/// to the other in memory, `count` 64-byte reliable messages 256 at a time.
+/// The ceiling of the small-message rate without sockets, threads or actors.
+double session_core_rate(int count) {
+  transport::session a{transport::session_options{}, 1};
+  transport::session b{transport::session_options{}, 2};
+  byte_buffer payload(ping_size, 0x42);
+  std::vector<byte_buffer> to_b;
+  std::vector<byte_buffer> to_a;
+  uint64_t now = 1000;
+  int sent = 0;
+  int received = 0;
+  auto t0 = clock_type::now();
+  // Every pass moves data and its acks; a stalled pair ends the loop.
+  for (int stalled = 0; received < count && stalled < 1000; now += 5) {
+    for (int i = 0; i < 256 && sent < count; ++i, ++sent)
+      a.send(payload, transport::reliability::reliable, now);
+    a.flush(now, [&](const uint8_t* d, size_t n) { to_b.emplace_back(d, d + n); });
+    for (const auto& p : to_b)
+      b.input(p.data(), p.size(), now);
+    to_b.clear();
+    auto got = b.take_received().size();
+    received += static_cast<int>(got);
+    stalled = got == 0 ? stalled + 1 : 0;
+    b.flush(now, [&](const uint8_t* d, size_t n) { to_a.emplace_back(d, d + n); });
+    for (const auto& p : to_a)
+      a.input(p.data(), p.size(), now);
+    to_a.clear();
+  }
+  return received == count ? rate(count, seconds_since(t0)) : 0.0;
+}
+
 using transport::mesh_send_atom;
 using transport::received_atom;
 using setup_atom = caf::atom_constant<caf::atom("setup")>;
@@ -307,6 +340,7 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
   r.add("meshrt", "small_msg_rate", rate(o.small_messages, t), "msg/s");
   t = one_way(ping_size, o.small_messages, o.small_messages, {});
   r.add("meshrt", "small_msg_rate_single", rate(o.small_messages, t), "msg/s");
+  r.add("meshrt", "core_msg_rate", session_core_rate(o.small_messages), "msg/s");
   t = one_way(big_size, o.lossy_messages, 1, {10, 0, 0, 11});
   r.add("meshrt", "lossy_goodput_mbps", goodput_mbps(o.lossy_messages, big_size, t), "MB/s");
 }

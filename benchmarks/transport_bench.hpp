@@ -8,11 +8,11 @@ namespace meshrt::bench {
 
 /// Sizes of the `meshrt bench transport` scenario.
 struct transport_bench_options {
-  int pingpong_rounds = 5000;   // 64-byte round trips per system
-  int small_messages = 100'000; // 64-byte reliable messages, pipelined
-  int bulk_messages = 3;        // 10 MB messages
-  int bulk_small_messages = 20; // 1 MB messages
-  int lossy_messages = 2;       // 10 MB messages through 10% drop
+  int pingpong_rounds = 5000;     // 64-byte round trips per system
+  int small_messages = 1'000'000; // 64-byte reliable messages, pipelined
+  int bulk_messages = 3;          // 10 MB messages
+  int bulk_small_messages = 20;   // 1 MB messages
+  int lossy_messages = 2;         // 10 MB messages through 10% drop
   /// Run only this system ("meshrt", "raw_udp", "enet"); empty runs all.
   std::string only;
 };
@@ -21,7 +21,8 @@ struct transport_bench_options {
 /// figures: rtt_p50_us, rtt_p99_us, bulk_goodput_mbps (10 MB messages),
 /// bulk1m_goodput_mbps, small_msg_rate (meshrt: 256 messages per actor
 /// message; ENet: one enet_peer_send each), small_msg_rate_single (meshrt:
-/// one actor message per message), lossy_goodput_mbps.
+/// one actor message per message), core_msg_rate (meshrt's
+/// session core alone, two sessions in one thread), lossy_goodput_mbps.
 bench_report run_transport_bench(const transport_bench_options& opts);
 
 } // namespace meshrt::bench
