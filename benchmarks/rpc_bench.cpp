@@ -206,11 +206,10 @@ void meshrt_rpc(bench_report& r, const rpc_bench_options& o, const std::string& 
   // Requests go to the node's correlator directly, as a caller on a hot
   // path does (spawn_node: requester_atom).
   caf::actor requester;
-  caf::scoped_actor {
-    sys
-    } -> request(node, 5s, requester_atom::value)
-      .receive([&](caf::actor& r) { requester = std::move(r); },
-               [](caf::error& err) { throw std::runtime_error("meshrt: " + to_string(err)); });
+  caf::scoped_actor asker{sys};
+  asker->request(node, 5s, requester_atom::value)
+    .receive([&](caf::actor& r) { requester = std::move(r); },
+             [](caf::error& err) { throw std::runtime_error("meshrt: " + to_string(err)); });
   auto target = peer.ready;
   auto payload = byte_buffer(payload_size, 0x42);
   measure(

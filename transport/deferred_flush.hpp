@@ -27,11 +27,6 @@ public:
     pending_ = false;
   }
 
-  /// A (flush_atom) is on its way.
-  bool pending() const {
-    return pending_;
-  }
-
 private:
   bool pending_ = false;
 };
