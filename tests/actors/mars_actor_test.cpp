@@ -68,7 +68,7 @@ struct test_node {
 
 TEST_SUITE("actors.mars") {
 
-  TEST_CASE("nodes find each other through MARS; a silent node expires") {
+  TEST_CASE("nodes find each other through MARS, a silent node expires") {
     set_log_level("warn");
     caf::actor_system sys{test::test_system_config()};
     mars_config cfg;

@@ -258,7 +258,7 @@ TEST_SUITE("actors.node") {
     CHECK(log->lines().size() == 2);
   }
 
-  TEST_CASE("without strict check a non-member's message is accepted; bad ones are counted") {
+  TEST_CASE("without strict check a non-member's message is accepted, bad ones are counted") {
     caf::actor_system sys{test_system_config()};
     node_cluster c{sys, 44500};
     c.start_mars();

@@ -6,7 +6,7 @@ using namespace meshrt;
 
 TEST_SUITE("actors.pending_requests") {
 
-  TEST_CASE("a response takes its entry once; a second or late one finds nothing") {
+  TEST_CASE("a response takes its entry once, a second or late one finds nothing") {
     pending_requests<int> table;
     auto a = table.add("p1", 7, 1000, 1);
     auto b = table.add("p1", 8, 2000, 2);

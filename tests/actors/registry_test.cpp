@@ -43,7 +43,7 @@ TEST_SUITE("actors.registry") {
     CHECK(d.upserts[0].status == node_status::taken);
   }
 
-  TEST_CASE("silent nodes expire; removals reach deltas") {
+  TEST_CASE("silent nodes expire, removals reach deltas") {
     registry reg{{1'500'000, 30'000'000, 1, 0}};
     reg.announce("app", node("a:1"), 0);
     reg.announce("app", node("b:1"), 0);
@@ -127,7 +127,7 @@ TEST_SUITE("actors.registry") {
     CHECK(reg.restore_shared("app", {{"late", 1}}, 1'000'000) == 0);
   }
 
-  TEST_CASE("200 nodes converge; steady state sends nothing; failures and restarts heal") {
+  TEST_CASE("200 nodes converge, steady state sends nothing, failures and restarts heal") {
     constexpr int n = 200;
     registry mars{{1'500'000, 30'000'000, 1, 0}};
     std::vector<cluster_view> views(n);

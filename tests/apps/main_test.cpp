@@ -65,7 +65,7 @@ TEST_SUITE("apps.meshrt") {
                  "numeric string), got \"seventy\"\n");
   }
 
-  TEST_CASE("meshrt mars serves until SIGTERM; meshrt status asks it") {
+  TEST_CASE("meshrt mars serves until SIGTERM, meshrt status asks it") {
     auto r = run_command("(" + cli("mars --port 47870 --metrics-interval 1")
                          + " & pid=$!; sleep 1.3; kill -TERM $pid; wait $pid; echo exit=$?)");
     CHECK(r.out == "exit=0\n");

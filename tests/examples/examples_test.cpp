@@ -40,7 +40,7 @@ std::string ready_address(const child_process& p, const std::string& what) {
 
 TEST_SUITE("examples") {
 
-  TEST_CASE("greeter: a guest calls every greeter process; a killed one is reported") {
+  TEST_CASE("greeter: a guest calls every greeter process, a killed one is reported") {
     temp_dir dir;
     const std::string mars = "127.0.0.1:46400";
     auto m = start(dir, "mars", {MESHRT_CLI, "mars", "--port", "46400"});
@@ -73,7 +73,7 @@ TEST_SUITE("examples") {
     CHECK(g1->wait(5s) == 0);
   }
 
-  TEST_CASE("broadcast: SendMany reaches every listener process once; a killed one is missed") {
+  TEST_CASE("broadcast: SendMany reaches every listener process once, a killed one is missed") {
     temp_dir dir;
     const std::string mars = "127.0.0.1:46450";
     auto m = start(dir, "mars", {MESHRT_CLI, "mars", "--port", "46450"});

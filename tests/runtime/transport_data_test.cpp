@@ -57,7 +57,7 @@ TEST_SUITE("runtime.transport_data") {
     CHECK(*u.get_as_string("SID") == "s2");
   }
 
-  TEST_CASE("every type round-trips; unset properties stay unset") {
+  TEST_CASE("every type round-trips, unset properties stay unset") {
     transport_data_schema all{{{"s", property_type::string},
                                {"i", property_type::int64},
                                {"u", property_type::uint64},
