@@ -60,13 +60,9 @@ int send(caf::actor_system& sys, const meshrt::config& cfg, const std::string& t
   meshrt::node_options opts;
   opts.guest = true;
   auto node = meshrt::spawn_node(sys, cfg, opts);
-  caf::scoped_actor self{sys};
   // WaitForLatestNodeData, then every listener the view holds.
-  self->request(node, 10s, meshrt::wait_latest_atom::value).receive([] {}, [](caf::error&) {});
-  std::vector<std::string> listeners;
-  self->request(node, 5s, meshrt::by_type_atom::value, std::string{"LISTENER"})
-    .receive([&](std::vector<std::string>& addrs) { listeners = std::move(addrs); },
-             [](caf::error&) {});
+  auto listeners = example::current_nodes_of_type(sys, node, "LISTENER");
+  caf::scoped_actor self{sys};
   self->send(node, meshrt::send_many_atom::value, news, listeners,
              meshrt::byte_buffer(text.begin(), text.end()), limit);
   std::printf("sent to %zu listeners with limit %u\n", listeners.size(), limit);

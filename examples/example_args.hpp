@@ -1,12 +1,17 @@
 #pragma once
 
 // What the examples share: MODE --mars HOST:PORT [--port P] and positional
-// arguments, and the signal mask that lets a thread wait for SIGTERM.
+// arguments, the signal mask that lets a thread wait for SIGTERM, and the
+// nodes of a type in a current view.
 
+#include <chrono>
 #include <csignal>
 #include <string>
 #include <vector>
 
+#include <caf/all.hpp>
+
+#include "actors/node_atoms.hpp"
 #include "runtime/config.hpp"
 
 namespace example {
@@ -60,6 +65,23 @@ inline sigset_t block_stop_signals() {
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   return stop;
+}
+
+/// WaitForLatestNodeData, then the mesh addresses of every node of `type`
+/// the view holds.
+inline std::vector<std::string>
+current_nodes_of_type(caf::actor_system& sys, const caf::actor& node, const std::string& type) {
+  using namespace std::chrono_literals;
+  // An actor of its own for timed requests: in CAF 0.17 a request's timer
+  // that fires after the answer lands in a blocking actor's mailbox, and the
+  // actor leaks with it. This one is gone before any timer fires.
+  caf::scoped_actor asker{sys};
+  asker->request(node, 10s, meshrt::wait_latest_atom::value).receive([] {}, [](caf::error&) {});
+  std::vector<std::string> result;
+  asker->request(node, 5s, meshrt::by_type_atom::value, type)
+    .receive([&](std::vector<std::string>& addrs) { result = std::move(addrs); },
+             [](caf::error&) {});
+  return result;
 }
 
 } // namespace example

@@ -68,13 +68,9 @@ int call(caf::actor_system& sys, const meshrt::config& cfg, const std::string& n
   meshrt::node_options opts;
   opts.guest = true; // asks, is not asked
   auto node = meshrt::spawn_node(sys, cfg, opts);
-  caf::scoped_actor self{sys};
   // WaitForLatestNodeData: the view is current, then ask every greeter in it.
-  self->request(node, 10s, meshrt::wait_latest_atom::value).receive([] {}, [](caf::error&) {});
-  std::vector<std::string> greeters;
-  self->request(node, 5s, meshrt::by_type_atom::value, std::string{"GREETER"})
-    .receive([&](std::vector<std::string>& addrs) { greeters = std::move(addrs); },
-             [](caf::error&) {});
+  auto greeters = example::current_nodes_of_type(sys, node, "GREETER");
+  caf::scoped_actor self{sys};
   if (greeters.empty()) {
     std::fprintf(stderr, "greeter: no greeter in the cluster\n");
     return 1;

@@ -495,8 +495,11 @@ TEST_SUITE("actors.node_messaging") {
              && log->count("3 " + addr_a + " unreliable") == 1
              && log->count("3 " + addr_a + " to myself") == 1;
     }));
-    // A reliable send to a killed node: the sending actor is told.
+    // A reliable send to a killed node: the sending actor is told. Once the
+    // cluster sees it gone its socket is long closed (a message sent in the
+    // instant before would be acknowledged by the dying transport).
     self->send_exit(b, caf::exit_reason::kill);
+    REQUIRE(c.converged({a}, 1));
     sys.spawn(
       [](caf::event_based_actor* sender, caf::actor node, std::string to,
          std::shared_ptr<event_log> log) -> caf::behavior {
