@@ -18,20 +18,9 @@
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
 #include "runtime/config.hpp"
+#include "support/eventually.hpp"
 
 namespace meshrt::test {
-
-/// Calls `pred` every 20 ms until it holds or `limit` passes.
-template<class Predicate>
-bool eventually(Predicate pred, std::chrono::milliseconds limit = std::chrono::seconds{6}) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds{20});
-  }
-  return true;
-}
 
 /// Sends a request and waits up to 3 s for a reply of type T; fails the
 /// test on an error or a timeout.
