@@ -12,14 +12,17 @@ struct transport_bench_options {
   int small_messages = 1'000'000; // 64-byte reliable messages, pipelined
   int bulk_messages = 3;          // 10 MB messages
   int bulk_small_messages = 20;   // 1 MB messages
-  int lossy_messages = 2;         // 10 MB messages through 10% drop
+  int streamed_messages = 10;     // 10 MB messages, at most streamed_window unanswered
+  int streamed_window = 2;
+  int lossy_messages = 2; // 10 MB messages through 10% drop
   /// Run only this system ("meshrt", "raw_udp", "enet"); empty runs all.
   std::string only;
 };
 
 /// Runs raw UDP, ENet and meshrt side by side on loopback and returns the
 /// figures: rtt_p50_us, rtt_p99_us, bulk_goodput_mbps (10 MB messages),
-/// bulk1m_goodput_mbps, small_msg_rate (meshrt: 256 messages per actor
+/// bulk1m_goodput_mbps, bulk_streamed_mbps (10 MB messages, at most two
+/// unanswered), small_msg_rate (meshrt: 256 messages per actor
 /// message; ENet: one enet_peer_send each), small_msg_rate_single (meshrt:
 /// one actor message per message), core_msg_rate (meshrt's
 /// session core alone, two sessions in one thread), lossy_goodput_mbps.
