@@ -602,8 +602,7 @@ caf::result<byte_buffer> call(node_actor* self, uint16_t command, const std::str
     self->delegate(st.correlator, rpc_atom::value, command, addr, std::move(payload), timeout);
     return caf::delegated<byte_buffer>{};
   }
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
-  auto timeout_ms = static_cast<uint32_t>(std::clamp<int64_t>(ms, 1, UINT32_MAX));
+  auto timeout_ms = wire_timeout_ms(timeout);
   auto rp = self->make_response_promise<byte_buffer>();
   if (command == health_check_command) {
     rp.deliver(byte_buffer{});

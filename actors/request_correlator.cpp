@@ -1,5 +1,6 @@
 #include "actors/request_correlator.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -19,6 +20,11 @@
 #include "transport/wire.hpp"
 
 namespace meshrt {
+
+uint32_t wire_timeout_ms(caf::timespan timeout) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+  return static_cast<uint32_t>(std::clamp<int64_t>(ms, 1, UINT32_MAX));
+}
 
 std::pair<response_status, std::string> to_response(const caf::error& err) {
   if (is(err, mesh_errc::invalid_data))
@@ -198,8 +204,7 @@ caf::result<byte_buffer> call(correlator_actor* self, uint16_t command, const st
     self->delegate(st.node, rpc_atom::value, command, peer, std::move(payload), timeout);
     return caf::delegated<byte_buffer>{};
   }
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
-  auto timeout_ms = static_cast<uint32_t>(std::clamp<int64_t>(ms, 1, UINT32_MAX));
+  auto timeout_ms = wire_timeout_ms(timeout);
   if (!transport::endpoint::parse(peer))
     return make_error(mesh_errc::invalid_address,
                       "'" + peer + "' is not a mesh address (a.b.c.d:port)");

@@ -9,6 +9,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
+#include <caf/timespan.hpp>
 
 #include "actors/mesh_envelope.hpp"
 
@@ -75,6 +76,10 @@ struct correlator_options {
 /// checked again every recheck_interval until it answers.
 caf::actor spawn_request_correlator(caf::event_based_actor* owner, caf::actor transport,
                                     std::string self_address, correlator_options opts);
+
+/// A request's timeout as the wire carries it: whole milliseconds, at least
+/// 1, at most UINT32_MAX.
+uint32_t wire_timeout_ms(caf::timespan timeout);
 
 /// What the answering node puts on the wire for a handler's failure: the
 /// status and the error text.
