@@ -125,6 +125,18 @@ void add_raw_udp_rtts(bench_report& r, int rounds, size_t size) {
         percentile(raw_udp_pingpong(rounds, size, placement::same_core), 0.5), "us");
 }
 
+std::function<bool(const char*)> system_filter(const std::string& scenario, const std::string& only,
+                                               const std::vector<std::string>& systems) {
+  if (!only.empty() && std::find(systems.begin(), systems.end(), only) == systems.end()) {
+    std::string names;
+    for (const auto& s : systems)
+      names += (names.empty() ? "" : ", ") + s;
+    throw std::invalid_argument("unknown system '" + only + "' (" + scenario + " has: " + names
+                                + ")");
+  }
+  return [only](const char* system) { return only.empty() || only == system; };
+}
+
 std::string self_exe() {
   char buf[PATH_MAX] = {};
   auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,12 @@ void add_raw_udp_rtts(bench_report& r, int rounds, size_t size);
 /// A UDP socket bound to an ephemeral loopback port, receives bounded by
 /// `timeout_ms`.
 int bound_udp_socket(int timeout_ms = 2000);
+
+/// The systems a scenario's `--only` selects: all when `only` is empty,
+/// else the one it names. An unknown name is an std::invalid_argument that
+/// lists the scenario's `systems`.
+std::function<bool(const char*)> system_filter(const std::string& scenario, const std::string& only,
+                                               const std::vector<std::string>& systems);
 
 /// The path of the running meshrt program (/proc/self/exe).
 std::string self_exe();

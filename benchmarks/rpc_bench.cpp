@@ -310,11 +310,7 @@ double raw_udp_fanout_ms(int nodes, int rounds) {
 
 bench_report run_rpc_bench(const rpc_bench_options& opts) {
   auto exe = opts.meshrt_exe.empty() ? self_exe() : opts.meshrt_exe;
-  if (!opts.only.empty() && opts.only != "meshrt" && opts.only != "raw_udp"
-      && opts.only != "caf_remote")
-    throw std::invalid_argument("unknown system '" + opts.only
-                                + "' (available: meshrt, raw_udp, caf_remote)");
-  auto wanted = [&](const char* system) { return opts.only.empty() || opts.only == system; };
+  auto wanted = system_filter("rpc", opts.only, {"meshrt", "raw_udp", "caf_remote"});
   bench_report report{"rpc"};
   if (wanted("raw_udp"))
     add_raw_udp_rtts(report, opts.rounds, payload_size);

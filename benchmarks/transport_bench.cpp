@@ -388,11 +388,8 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
 } // namespace
 
 bench_report run_transport_bench(const transport_bench_options& opts) {
-  if (!opts.only.empty() && opts.only != "meshrt" && opts.only != "raw_udp" && opts.only != "enet")
-    throw std::invalid_argument("unknown system '" + opts.only
-                                + "' (transport has: meshrt, raw_udp, enet)");
+  auto wanted = system_filter("transport", opts.only, {"meshrt", "raw_udp", "enet"});
   bench_report report{"transport"};
-  auto wanted = [&](const char* system) { return opts.only.empty() || opts.only == system; };
   if (wanted("raw_udp"))
     raw_udp(report, opts.pingpong_rounds);
   if (wanted("enet"))
