@@ -19,8 +19,6 @@
 #include "transport/atoms.hpp"
 #include "transport/mesh_error.hpp"
 
-using namespace std::chrono_literals;
-
 constexpr uint16_t news = 200;
 
 namespace {
@@ -35,11 +33,8 @@ int listen(caf::actor_system& sys, const meshrt::config& cfg, const sigset_t& st
   meshrt::node_options opts;
   opts.type = "LISTENER";
   auto node = meshrt::spawn_node(sys, cfg, opts);
-  caf::scoped_actor self{sys};
-  std::string me;
-  self->request(node, 5s, meshrt::whoami_atom::value)
-    .receive([&](const meshrt::node_record& r) { me = r.mesh_address; }, [](caf::error&) {});
-  self->send(
+  auto me = example::mesh_address_of(sys, node);
+  caf::anon_send(
     node, meshrt::handle_atom::value, news,
     meshrt::spawn_handler(sys, [me](const meshrt::byte_buffer& text, const std::string& from) {
       std::printf("%s heard from %s: %s\n", me.c_str(), from.c_str(),
@@ -49,9 +44,7 @@ int listen(caf::actor_system& sys, const meshrt::config& cfg, const sigset_t& st
     }));
   std::printf("listener %s ready\n", me.c_str());
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop, &sig);
-  self->request(node, 10s, meshrt::leave_atom::value).receive([] {}, [](caf::error&) {});
+  example::leave_on_signal(sys, node, stop);
   return 0;
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 
 // What the examples share: MODE --mars HOST:PORT [--port P] and positional
-// arguments, the signal mask that lets a thread wait for SIGTERM, and the
-// nodes of a type in a current view.
+// arguments, the signal mask that lets a thread wait for SIGTERM, leaving
+// on it, a node's own address and the nodes of a type in a current view.
 
 #include <chrono>
 #include <csignal>
@@ -65,6 +65,27 @@ inline sigset_t block_stop_signals() {
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   return stop;
+}
+
+/// The node's own mesh address.
+inline std::string mesh_address_of(caf::actor_system& sys, const caf::actor& node) {
+  using namespace std::chrono_literals;
+  caf::scoped_actor asker{sys}; // short-lived: see current_nodes_of_type
+  std::string result;
+  asker->request(node, 5s, meshrt::whoami_atom::value)
+    .receive([&](const meshrt::node_record& r) { result = r.mesh_address; }, [](caf::error&) {});
+  return result;
+}
+
+/// Waits for SIGTERM or SIGINT (`stop`, from block_stop_signals), then
+/// leaves the cluster: offline first, so callers stop choosing this node,
+/// then gone.
+inline void leave_on_signal(caf::actor_system& sys, const caf::actor& node, const sigset_t& stop) {
+  using namespace std::chrono_literals;
+  int sig = 0;
+  sigwait(&stop, &sig);
+  caf::scoped_actor self{sys};
+  self->request(node, 10s, meshrt::leave_atom::value).receive([] {}, [](caf::error&) {});
 }
 
 /// WaitForLatestNodeData, then the mesh addresses of every node of `type`

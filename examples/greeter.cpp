@@ -46,21 +46,15 @@ int serve(caf::actor_system& sys, const meshrt::config& cfg, const sigset_t& sto
   meshrt::node_options opts;
   opts.type = "GREETER";
   auto node = meshrt::spawn_node(sys, cfg, opts);
-  caf::scoped_actor self{sys};
-  std::string me;
-  self->request(node, 5s, meshrt::whoami_atom::value)
-    .receive([&](const meshrt::node_record& r) { me = r.mesh_address; }, [](caf::error&) {});
-  self->send(
+  auto me = example::mesh_address_of(sys, node);
+  caf::anon_send(
     node, meshrt::handle_atom::value, greet.id,
     meshrt::spawn_command_handler(sys, greet, [me](const greet_request& req, const std::string&) {
       return greet_response{"hello, " + req.name + " (from " + me + ")"};
     }));
   std::printf("greeter %s ready\n", me.c_str());
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop, &sig);
-  // Offline first, so callers stop choosing this node, then leave.
-  self->request(node, 10s, meshrt::leave_atom::value).receive([] {}, [](caf::error&) {});
+  example::leave_on_signal(sys, node, stop);
   return 0;
 }
 
