@@ -88,7 +88,7 @@ void receive_loop::dispatch() {
         caf::anon_send(transport_, datagram_atom::value, from.address, from.port,
                        std::move(datagrams));
     }
-    if (batch.size() < udp_socket::max_batch)
+    if (!sock_->batch_was_full())
       return;
   }
 }

@@ -2,12 +2,15 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "transport/wire.hpp"
 
@@ -18,6 +21,16 @@ namespace {
 // Room for a datagram a little over the limit, so oversized ones are seen
 // (and rejected) rather than silently truncated into something valid.
 constexpr size_t rx_slot_size = max_packet_size + 64;
+// With receive offload a buffer may hold a whole train: the largest UDP
+// payload, and any single datagram fits as well.
+constexpr size_t rx_train_slot_size = 65536;
+constexpr size_t rx_train_slots = 32;
+// A train: at most 64 segments (the kernel's UDP_MAX_SEGMENTS on older
+// kernels) and at most the largest UDP payload.
+constexpr size_t max_train_segments = 64;
+constexpr size_t max_train_bytes = 65507;
+// Packets per sendmmsg when trains are sent.
+constexpr size_t max_send_iov = 256;
 constexpr int socket_buffer_bytes = 8 * 1024 * 1024;
 
 void set_buffer(int fd, int force_opt, int opt) {
@@ -25,6 +38,18 @@ void set_buffer(int fd, int force_opt, int opt) {
   // As root the FORCE variant passes the system's rmem_max / wmem_max.
   if (setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof(size)) != 0)
     setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
+}
+
+/// True if the kernel knows UDP_SEGMENT (asking for a segment size of 0,
+/// "no segmentation", changes nothing).
+bool kernel_segments(int fd) {
+  int none = 0;
+  return setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &none, sizeof(none)) == 0;
+}
+
+bool enable_coalescing(int fd) {
+  int one = 1;
+  return setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
 }
 
 } // namespace
@@ -52,7 +77,12 @@ udp_socket udp_socket::bind_scan(const std::string& address, uint16_t first_port
       socklen_t len = sizeof(bound);
       getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
       result.local_ = endpoint::from_sockaddr(bound);
-      result.rx_buffers_.resize(max_batch * rx_slot_size);
+      result.segmentation_.store(kernel_segments(fd));
+      result.coalescing_ = enable_coalescing(fd);
+      result.rx_slots_ = result.coalescing_ ? rx_train_slots : max_batch;
+      result.rx_slot_size_ = result.coalescing_ ? rx_train_slot_size : rx_slot_size;
+      // Not value-initialised: pages the kernel never writes stay unmapped.
+      result.rx_buffers_.reset(new uint8_t[result.rx_slots_ * result.rx_slot_size_]);
       result.rx_views_.reserve(max_batch);
       return result;
     }
@@ -66,21 +96,23 @@ udp_socket udp_socket::bind_scan(const std::string& address, uint16_t first_port
                            + std::strerror(last_errno));
 }
 
-udp_socket::udp_socket(udp_socket&& other) noexcept :
-  fd_(other.fd_), local_(other.local_), rx_buffers_(std::move(other.rx_buffers_)),
-  rx_views_(std::move(other.rx_views_)) {
-  other.fd_ = -1;
+udp_socket::udp_socket(udp_socket&& other) noexcept {
+  *this = std::move(other);
 }
 
 udp_socket& udp_socket::operator=(udp_socket&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0)
       close(fd_);
-    fd_ = other.fd_;
+    fd_ = std::exchange(other.fd_, -1);
     local_ = other.local_;
+    segmentation_.store(other.segmentation_.load());
+    coalescing_ = other.coalescing_;
+    batch_was_full_ = other.batch_was_full_;
+    rx_slots_ = other.rx_slots_;
+    rx_slot_size_ = other.rx_slot_size_;
     rx_buffers_ = std::move(other.rx_buffers_);
     rx_views_ = std::move(other.rx_views_);
-    other.fd_ = -1;
   }
   return *this;
 }
@@ -94,6 +126,68 @@ size_t udp_socket::send_batch(const endpoint& to, const uint8_t* const* packets,
                               const size_t* sizes, size_t count) {
   sockaddr_in sa{};
   to.to_sockaddr(sa);
+  if (!sends_trains())
+    return send_each(&sa, packets, sizes, count);
+  mmsghdr msgs[max_batch];
+  size_t train_length[max_batch];
+  iovec iov[max_send_iov];
+  alignas(cmsghdr) uint8_t control[max_batch][CMSG_SPACE(sizeof(uint16_t))];
+  size_t sent = 0;
+  while (sent < count) {
+    // Trains of consecutive packets of one size; the last packet of a train
+    // may be shorter (the kernel cuts the buffer into segments of the first
+    // size and the rest).
+    size_t trains = 0;
+    size_t used_iov = 0;
+    for (size_t next = sent; next < count && trains < max_batch && used_iov < max_send_iov;) {
+      auto segment = sizes[next];
+      auto limit = std::min({max_train_segments, max_train_bytes / std::max<size_t>(segment, 1),
+                             max_send_iov - used_iov});
+      size_t k = 1;
+      while (k < limit && next + k < count && sizes[next + k - 1] == segment
+             && sizes[next + k] <= segment)
+        ++k;
+      auto& hdr = msgs[trains].msg_hdr;
+      msgs[trains] = mmsghdr{};
+      hdr.msg_name = &sa;
+      hdr.msg_namelen = sizeof(sa);
+      hdr.msg_iov = &iov[used_iov];
+      hdr.msg_iovlen = k;
+      for (size_t i = 0; i < k; ++i)
+        iov[used_iov + i] = {const_cast<uint8_t*>(packets[next + i]), sizes[next + i]};
+      if (k > 1) {
+        hdr.msg_control = control[trains];
+        hdr.msg_controllen = sizeof(control[trains]);
+        auto* cm = CMSG_FIRSTHDR(&hdr);
+        cm->cmsg_level = IPPROTO_UDP;
+        cm->cmsg_type = UDP_SEGMENT;
+        cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        auto segment_size = static_cast<uint16_t>(segment);
+        std::memcpy(CMSG_DATA(cm), &segment_size, sizeof(segment_size));
+      }
+      train_length[trains++] = k;
+      used_iov += k;
+      next += k;
+    }
+    int rc = sendmmsg(fd_, msgs, static_cast<unsigned>(trains), 0);
+    if (rc < 0 && errno == EINTR)
+      continue;
+    if (rc < 0 && (errno == EIO || errno == EINVAL) && train_length[0] > 1) {
+      // This route cannot segment (no checksum offload, or a kernel limit):
+      // from now on every packet goes as a datagram of its own.
+      disable_segmentation();
+      return sent + send_each(&sa, packets + sent, sizes + sent, count - sent);
+    }
+    if (rc <= 0)
+      return sent; // a full send buffer drops the rest; the protocol sees loss
+    for (int i = 0; i < rc; ++i)
+      sent += train_length[i];
+  }
+  return sent;
+}
+
+size_t udp_socket::send_each(const void* sa, const uint8_t* const* packets, const size_t* sizes,
+                             size_t count) {
   mmsghdr msgs[max_batch];
   iovec iov[max_batch];
   size_t sent = 0;
@@ -103,8 +197,8 @@ size_t udp_socket::send_batch(const endpoint& to, const uint8_t* const* packets,
       iov[i].iov_base = const_cast<uint8_t*>(packets[sent + i]);
       iov[i].iov_len = sizes[sent + i];
       msgs[i] = mmsghdr{};
-      msgs[i].msg_hdr.msg_name = &sa;
-      msgs[i].msg_hdr.msg_namelen = sizeof(sa);
+      msgs[i].msg_hdr.msg_name = const_cast<void*>(sa);
+      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
       msgs[i].msg_hdr.msg_iov = &iov[i];
       msgs[i].msg_hdr.msg_iovlen = 1;
     }
@@ -125,24 +219,48 @@ const std::vector<datagram_view>& udp_socket::receive_batch() {
   mmsghdr msgs[max_batch];
   iovec iov[max_batch];
   sockaddr_in from[max_batch];
-  for (size_t i = 0; i < max_batch; ++i) {
-    iov[i].iov_base = rx_buffers_.data() + i * rx_slot_size;
-    iov[i].iov_len = rx_slot_size;
+  alignas(cmsghdr) uint8_t control[max_batch][CMSG_SPACE(sizeof(int))];
+  for (size_t i = 0; i < rx_slots_; ++i) {
+    iov[i].iov_base = rx_buffers_.get() + i * rx_slot_size_;
+    iov[i].iov_len = rx_slot_size_;
     msgs[i] = mmsghdr{};
     msgs[i].msg_hdr.msg_name = &from[i];
     msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
     msgs[i].msg_hdr.msg_iov = &iov[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
+    if (coalescing_) {
+      msgs[i].msg_hdr.msg_control = control[i];
+      msgs[i].msg_hdr.msg_controllen = sizeof(control[i]);
+    }
   }
-  int rc = recvmmsg(fd_, msgs, max_batch, MSG_DONTWAIT, nullptr);
+  int rc = recvmmsg(fd_, msgs, static_cast<unsigned>(rx_slots_), MSG_DONTWAIT, nullptr);
+  batch_was_full_ = rc == static_cast<int>(rx_slots_);
   for (int i = 0; i < rc; ++i) {
-    if (msgs[i].msg_hdr.msg_namelen != sizeof(sockaddr_in))
+    auto& hdr = msgs[i].msg_hdr;
+    if (hdr.msg_namelen != sizeof(sockaddr_in))
       continue;
+    auto sender = endpoint::from_sockaddr(from[i]);
+    const auto* data = static_cast<const uint8_t*>(iov[i].iov_base);
     // A datagram cut by MSG_TRUNC is larger than any valid packet: keep
     // its true length so the decoder rejects it as too long.
-    size_t size = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0 ? rx_slot_size : msgs[i].msg_len;
-    rx_views_.push_back({endpoint::from_sockaddr(from[i]),
-                         rx_buffers_.data() + static_cast<size_t>(i) * rx_slot_size, size});
+    size_t size = (hdr.msg_flags & MSG_TRUNC) != 0 ? rx_slot_size_ : msgs[i].msg_len;
+    // A train comes with the size of its datagrams; each but the last has
+    // exactly that size.
+    size_t segment = 0;
+    for (auto* cm = coalescing_ ? CMSG_FIRSTHDR(&hdr) : nullptr; cm != nullptr;
+         cm = CMSG_NXTHDR(&hdr, cm)) {
+      if (cm->cmsg_level == IPPROTO_UDP && cm->cmsg_type == UDP_GRO) {
+        int value = 0;
+        std::memcpy(&value, CMSG_DATA(cm), sizeof(value));
+        segment = value > 0 ? static_cast<size_t>(value) : 0;
+      }
+    }
+    if (segment == 0 || segment >= size) {
+      rx_views_.push_back({sender, data, size});
+      continue;
+    }
+    for (size_t offset = 0; offset < size; offset += segment)
+      rx_views_.push_back({sender, data + offset, std::min(segment, size - offset)});
   }
   return rx_views_;
 }

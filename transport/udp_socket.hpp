@@ -1,7 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,17 @@ struct datagram_view {
 
 /// A non-blocking IPv4 UDP socket. Sending is safe from any thread (the
 /// kernel serialises sendto on one socket); receiving belongs to one thread.
+///
+/// Where the kernel offers it, the socket hands datagrams to the kernel in
+/// trains and takes them back the same way (UDP generic segmentation and
+/// receive offload, UDP_SEGMENT / UDP_GRO): consecutive packets of one size
+/// to one destination go down the stack as one buffer and are cut into
+/// datagrams of that size at the device, and datagrams of one flow may come
+/// up as one buffer that receive_batch() cuts again. On the wire nothing
+/// changes, every datagram is still at most max_packet_size; what changes is
+/// that the kernel's per-packet cost is paid once per train. A kernel or
+/// device that refuses a train turns segmentation off for the socket and the
+/// packets go one by one.
 class udp_socket {
 public:
   /// Binds `address`, trying `first_port`, then the next ports upward, up to
@@ -46,16 +59,45 @@ public:
   size_t send_batch(const endpoint& to, const uint8_t* const* packets, const size_t* sizes,
                     size_t count);
 
-  /// Receives up to max_batch datagrams without blocking; the views stay
-  /// valid until the next call.
+  /// Receives what the socket holds without blocking, up to max_batch
+  /// buffers from the kernel (each a datagram, or a train of them); the views
+  /// stay valid until the next call.
   const std::vector<datagram_view>& receive_batch();
+
+  /// True if the last receive_batch() took all the buffers it had room for:
+  /// more may be waiting.
+  bool batch_was_full() const {
+    return batch_was_full_;
+  }
+
+  /// Whether trains are sent (UDP_SEGMENT) and taken in (UDP_GRO).
+  bool sends_trains() const {
+    return segmentation_.load(std::memory_order_relaxed);
+  }
+  bool receives_trains() const {
+    return coalescing_;
+  }
+
+  /// Sends every packet as a datagram of its own from now on (tests, and
+  /// the fallback when the kernel refuses a train).
+  void disable_segmentation() {
+    segmentation_.store(false, std::memory_order_relaxed);
+  }
 
   static constexpr size_t max_batch = 64;
 
 private:
+  size_t send_each(const void* sa, const uint8_t* const* packets, const size_t* sizes,
+                   size_t count);
+
   int fd_ = -1;
   endpoint local_;
-  std::vector<uint8_t> rx_buffers_;
+  std::atomic<bool> segmentation_{false};
+  bool coalescing_ = false;
+  bool batch_was_full_ = false;
+  size_t rx_slots_ = 0;
+  size_t rx_slot_size_ = 0;
+  std::unique_ptr<uint8_t[]> rx_buffers_;
   std::vector<datagram_view> rx_views_;
 };
 
