@@ -67,6 +67,8 @@ std::optional<uint64_t> session::send(byte_buffer data, reliability kind, uint64
         {body(i), segment_size(i), id, static_cast<uint16_t>(i), static_cast<uint16_t>(count)});
     return id;
   }
+  if (size <= max_bundled_message && bundle_into_tail(single.data(), size, track))
+    return next_track_id_ - 1;
   uint64_t id = next_track_id_++;
   for (size_t i = 0; i < count; ++i) {
     tx_segment seg;
@@ -78,6 +80,63 @@ std::optional<uint64_t> session::send(byte_buffer data, reliability kind, uint64
     tx_.push_back(std::move(seg));
   }
   return id;
+}
+
+namespace {
+
+void put_bundle_entry(byte_buffer& bundle, const uint8_t* data, size_t size) {
+  bundle.push_back(static_cast<uint8_t>(size));
+  bundle.push_back(static_cast<uint8_t>(size >> 8));
+  bundle.insert(bundle.end(), data, data + size);
+}
+
+} // namespace
+
+std::optional<uint64_t> session::send(const uint8_t* data, size_t size, reliability kind,
+                                      uint64_t now_us, bool track) {
+  if (kind == reliability::reliable && size <= max_bundled_message
+      && bundle_into_tail(data, size, track))
+    return next_track_id_ - 1;
+  if (size > max_message_size)
+    return std::nullopt;
+  return send(byte_buffer(data, data + size), kind, now_us, track);
+}
+
+bool session::bundle_into_tail(const uint8_t* data, size_t size, bool track) {
+  // Only a segment that has not left yet can grow, and only one that holds
+  // small whole messages tracked the same way as this one.
+  if (snd_nxt_ - snd_una_ >= tx_.size())
+    return false;
+  auto& tail = tx_.back();
+  bool bundled = (tail.flags & segment_flag_bundle) != 0;
+  if (tail.body.shared || (tail.flags & segment_flag_more) != 0
+      || (!bundled && tail.size > max_bundled_message) || (tail.track_id != 0) != track)
+    return false;
+  size_t grown
+    = (bundled ? tail.size : bundle_entry_header + tail.size) + bundle_entry_header + size;
+  if (grown > max_segment_payload)
+    return false;
+  if (!bundled) {
+    byte_buffer bundle;
+    bundle.reserve(max_segment_payload);
+    put_bundle_entry(bundle, tail.body.own.data(), tail.size);
+    tail.body.own.swap(bundle);
+    tail.flags |= segment_flag_bundle;
+  }
+  put_bundle_entry(tail.body.own, data, size);
+  tail.size = static_cast<uint16_t>(grown);
+  ++tail.messages;
+  uint64_t id = next_track_id_++;
+  if (track)
+    tail.track_id = id;
+  return true;
+}
+
+void session::complete(const tx_segment& seg, bool delivered) {
+  if (seg.track_id == 0)
+    return;
+  for (uint64_t id = seg.track_id + 1 - seg.messages; id <= seg.track_id; ++id)
+    completions_.push_back({id, delivered});
 }
 
 uint32_t session::send_window() const {
@@ -281,8 +340,7 @@ void session::check_timers(uint64_t now_us) {
 void session::give_up() {
   ++stats_.give_ups;
   for (auto& seg : tx_)
-    if (seg.track_id != 0)
-      completions_.push_back({seg.track_id, false});
+    complete(seg, false);
   // The peer may hold part of the stream; a new epoch tells it to start over
   // at the next sequence instead of waiting for what will never come.
   tx_.clear();
@@ -395,6 +453,18 @@ void session::on_reliable(const segment_view& seg) {
 }
 
 void session::deliver(uint8_t flags, const uint8_t* data, size_t size) {
+  if ((flags & segment_flag_bundle) != 0) {
+    // A bundle holds whole messages; a sender never puts one inside a split
+    // message, so what was being assembled cannot be completed: drop it.
+    if (!assembling_.empty() || discarding_)
+      ++stats_.interrupted;
+    assembling_ = byte_buffer{};
+    discarding_ = false;
+    for_each_bundled(data, size, [this](const uint8_t* message, size_t n) {
+      received_.push_back({byte_buffer(message, message + n), reliability::reliable});
+    });
+    return;
+  }
   if (assembling_.empty() && !discarding_ && (flags & segment_flag_more) == 0) {
     received_.push_back({byte_buffer(data, data + size), reliability::reliable});
     return;
@@ -418,7 +488,8 @@ void session::deliver(uint8_t flags, const uint8_t* data, size_t size) {
 }
 
 void session::deliver_owned(uint8_t flags, byte_buffer&& data) {
-  if (assembling_.empty() && !discarding_ && (flags & segment_flag_more) == 0)
+  if (assembling_.empty() && !discarding_
+      && (flags & (segment_flag_more | segment_flag_bundle)) == 0)
     received_.push_back({std::move(data), reliability::reliable});
   else
     deliver(flags, data.data(), data.size());
@@ -507,8 +578,7 @@ void session::on_ack(const ack_block& ack, uint64_t now_us) {
   }
   // Retire the acknowledged prefix.
   while (!tx_.empty() && snd_una_ < snd_nxt_ && tx_.front().acked) {
-    if (tx_.front().track_id != 0)
-      completions_.push_back({tx_.front().track_id, true});
+    complete(tx_.front(), true);
     tx_.pop_front();
     ++snd_una_;
   }
@@ -606,6 +676,9 @@ uint64_t session::base_rto() const {
 std::vector<received_message> session::take_received() {
   std::vector<received_message> result;
   result.swap(received_);
+  // The next burst is likely as large: one allocation instead of a doubling
+  // series.
+  received_.reserve(result.size());
   return result;
 }
 

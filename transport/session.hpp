@@ -66,6 +66,7 @@ struct session_stats {
   uint64_t probes = 0;             // tail-loss probes sent
   uint64_t give_ups = 0;           // session resets after retryTimeout
   uint64_t oversized = 0;          // received messages over max_message_size, dropped
+  uint64_t interrupted = 0;        // split messages cut short by a bundle, dropped
   uint64_t peer_resets = 0;        // the peer came back with a new epoch
   uint64_t unreliable_dropped = 0; // partial unreliable messages evicted
   std::array<uint64_t, decode_error_count> rejected_by{}; // indexed by decode_error
@@ -81,6 +82,12 @@ struct session_stats {
 /// sequence numbers later) is acknowledged while it is not, when a tail-loss
 /// probe (after two round trips of silence) reveals it, or when the
 /// retransmission timeout (RFC 6298, capped by retryInterval) expires.
+///
+/// Small reliable messages queued while an unsent segment holds small whole
+/// messages join that segment as a bundle (up to max_segment_payload bytes):
+/// a burst of 64-byte messages costs one sequence number, one ack and one
+/// retransmission record per ~19 messages. A message sent alone keeps its
+/// own buffer and goes unchanged.
 ///
 /// The congestion window counts bytes, so small messages are not held back
 /// by a segment count. It grows per acknowledged byte and shrinks when a
@@ -98,6 +105,11 @@ public:
   /// max_message_size (nothing is queued then). With `track`, the message's
   /// completion is reported by take_completions().
   std::optional<uint64_t> send(byte_buffer data, reliability kind, uint64_t now_us,
+                               bool track = false);
+
+  /// The same for bytes the caller keeps: a small reliable message that
+  /// joins a bundle is copied there without an allocation of its own.
+  std::optional<uint64_t> send(const uint8_t* data, size_t size, reliability kind, uint64_t now_us,
                                bool track = false);
 
   /// Feeds one received datagram. A malformed or stale datagram is counted
@@ -164,7 +176,10 @@ private:
     bool acked = false;
     bool lost = false;
     uint16_t transmits = 0;
-    uint64_t track_id = 0; // on a tracked message's last segment
+    uint16_t messages = 1; // whole messages in a bundle
+    uint64_t track_id = 0; // on a tracked message's last segment; a tracked
+                           // bundle's messages are track_id - messages + 1 ..
+                           // track_id, all tracked
     uint64_t queued_us = 0;
     uint64_t first_sent_us = 0;
     uint64_t last_sent_us = 0;
@@ -188,6 +203,8 @@ private:
   // Sequences are unwrapped to 64 bits inside; the wire carries the low 32.
   static uint64_t unwrap(uint32_t wire, uint64_t reference);
 
+  bool bundle_into_tail(const uint8_t* data, size_t size, bool track);
+  void complete(const tx_segment& seg, bool delivered);
   void on_ack(const ack_block& ack, uint64_t now_us);
   void mark_acked(uint64_t seq, uint64_t now_us, uint64_t& newest_sent_us, uint64_t& highest_acked,
                   uint32_t& newly);

@@ -61,6 +61,8 @@ const char* to_string(decode_error err) {
       return "bad_segment_size";
     case decode_error::bad_fragment:
       return "bad_fragment";
+    case decode_error::bad_bundle:
+      return "bad_bundle";
   }
   return "unknown";
 }
@@ -125,6 +127,27 @@ bool packet_reader::next(segment_view& out) {
   return read_segment(out) == decode_error::none;
 }
 
+namespace {
+
+/// At least one entry, and entries that end exactly where the payload ends.
+bool valid_bundle(const uint8_t* data, size_t size) {
+  size_t pos = 0;
+  size_t entries = 0;
+  while (pos < size) {
+    if (size - pos < bundle_entry_header)
+      return false;
+    size_t n = load16(data + pos);
+    pos += bundle_entry_header;
+    if (n > size - pos)
+      return false;
+    pos += n;
+    ++entries;
+  }
+  return entries > 0;
+}
+
+} // namespace
+
 decode_error packet_reader::read_segment(segment_view& out) {
   size_t left = size_ - pos_;
   const uint8_t* p = data_ + pos_;
@@ -138,7 +161,8 @@ decode_error packet_reader::read_segment(segment_view& out) {
     hdr = reliable_segment_header;
     if (left < hdr)
       return decode_error::truncated_segment;
-    if ((out.flags & ~segment_flag_more) != 0)
+    if ((out.flags & ~(segment_flag_more | segment_flag_bundle)) != 0
+        || out.flags == (segment_flag_more | segment_flag_bundle))
       return decode_error::bad_flags;
     out.type = segment_type::reliable;
     out.seq = load32(p + 4);
@@ -162,6 +186,8 @@ decode_error packet_reader::read_segment(segment_view& out) {
   if (left - hdr < out.size)
     return decode_error::truncated_segment;
   out.data = p + hdr;
+  if ((out.flags & segment_flag_bundle) != 0 && !valid_bundle(out.data, out.size))
+    return decode_error::bad_bundle;
   pos_ += hdr + out.size;
   return decode_error::none;
 }

@@ -34,9 +34,16 @@
 //   1   u8   flags             more = 0x01: the next sequence continues this
 //                              message (messages over max_segment_payload
 //                              bytes are split into consecutive segments)
+//                              bundle = 0x02: the payload is several whole
+//                              small messages (never together with more)
 //   2   u16  size              payload bytes, 0 .. max_segment_payload
 //   4   u32  seq               sequence number, wraps around
 //   8   payload
+//
+// bundle payload: small reliable messages queued back to back share one
+// sequence number, so acks, retransmission and bookkeeping cost once per
+// bundle rather than once per message
+//   { u16 size, size bytes } * n    n >= 1, exactly filling the payload
 //
 // unreliable segment: no order, no retransmission
 //   0   u8   type              segment_type::unreliable
@@ -68,6 +75,7 @@ constexpr uint8_t protocol_version = 1;
 
 constexpr uint8_t header_flag_has_ack = 0x01;
 constexpr uint8_t segment_flag_more = 0x01;
+constexpr uint8_t segment_flag_bundle = 0x02;
 
 enum class segment_type : uint8_t { reliable = 1, unreliable = 2 };
 
@@ -77,6 +85,10 @@ constexpr size_t ack_range_size = 6;
 constexpr size_t max_ack_ranges = 200;
 constexpr size_t reliable_segment_header = 8;
 constexpr size_t unreliable_segment_header = 12;
+constexpr size_t bundle_entry_header = 2;
+/// The largest message a sender puts into a bundle; larger ones keep a
+/// segment of their own.
+constexpr size_t max_bundled_message = 512;
 
 /// The most fragments a message can have (10 MB / 1300 B rounds up to 7693).
 constexpr size_t max_fragments = (max_message_size + max_segment_payload - 1) / max_segment_payload;
@@ -137,10 +149,11 @@ enum class decode_error : uint8_t {
   truncated_segment, // a segment header or payload runs past the datagram
   bad_segment_size,  // payload larger than max_segment_payload
   bad_fragment,      // unreliable index >= count, count 0 or > max_fragments
+  bad_bundle,        // a bundle's entries do not exactly fill its payload
 };
 
 /// How many decode_error values there are (for per-reason counters).
-constexpr size_t decode_error_count = static_cast<size_t>(decode_error::bad_fragment) + 1;
+constexpr size_t decode_error_count = static_cast<size_t>(decode_error::bad_bundle) + 1;
 
 /// A short name for logs and counters, e.g. "bad_magic".
 const char* to_string(decode_error err);
@@ -178,6 +191,17 @@ private:
   packet_header header_;
   ack_block ack_;
 };
+
+/// Calls f(data, size) for each message of a bundle payload, in order. The
+/// payload must have been validated (packet_reader does).
+template<class F>
+void for_each_bundled(const uint8_t* data, size_t size, F&& f) {
+  for (size_t pos = 0; pos + bundle_entry_header <= size;) {
+    size_t n = static_cast<size_t>(data[pos]) | (static_cast<size_t>(data[pos + 1]) << 8);
+    f(data + pos + bundle_entry_header, n);
+    pos += bundle_entry_header + n;
+  }
+}
 
 // ---- encoding --------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ struct sim_link {
   std::deque<in_flight> wire;
   std::vector<received_message> at_a;
   std::vector<received_message> at_b;
+  std::vector<completion> done_at_a; // completions of A's tracked messages
   size_t packets_a_to_b = 0;
 
   explicit sim_link(session_options opts = {}, uint64_t epoch_a = 100, uint64_t epoch_b = 200) :
@@ -86,6 +87,8 @@ struct sim_link {
       at_a.push_back(std::move(m));
     for (auto& m : b.take_received())
       at_b.push_back(std::move(m));
+    for (auto& c : a.take_completions())
+      done_at_a.push_back(c);
   }
 
   /// Advances virtual time to the next event (packet arrival or timer).
@@ -112,6 +115,17 @@ struct sim_link {
   }
 };
 
+/// A link whose direction from A to B is cut; retryTimeout 1 s, retries at
+/// most 100 ms apart.
+sim_link cut_link() {
+  session_options opts;
+  opts.retry_interval_us = 100'000;
+  opts.retry_timeout_us = 1'000'000;
+  sim_link link{opts};
+  link.a_to_b_cut = true;
+  return link;
+}
+
 } // namespace
 
 TEST_SUITE("transport.session") {
@@ -125,6 +139,115 @@ TEST_SUITE("transport.session") {
       CHECK(link.at_b[i].data == pattern(10 + i, i));
     // 100 small messages (6.8 KB) coalesce into a few packets.
     CHECK(link.packets_a_to_b <= 8);
+  }
+
+  TEST_CASE("small messages queued together share bundles, one sent alone goes as itself") {
+    sim_link link;
+    std::vector<byte_buffer> payloads;
+    for (uint32_t i = 0; i < 100; ++i)
+      payloads.push_back(pattern(64, i));
+    // A lone message: a plain segment, no bundle framing on the wire.
+    REQUIRE(link.a.send(payloads[0], reliability::reliable, link.now));
+    size_t lone_packet = 0;
+    link.a.flush(link.now, [&](const uint8_t*, size_t n) { lone_packet = n; });
+    CHECK(lone_packet == header_size + reliable_segment_header + 64);
+    // 99 more, queued before a flush: 64 + 2 bytes each, 19 to a bundle.
+    for (uint32_t i = 1; i < 100; ++i)
+      REQUIRE(link.a.send(payloads[i], reliability::reliable, link.now));
+    CHECK(link.a.pending_segments() == 1 + 6);
+    REQUIRE(link.run([&] { return link.at_b.size() == 100 && link.a.pending_segments() == 0; }));
+    for (uint32_t i = 0; i < 100; ++i)
+      CHECK(link.at_b[i].data == payloads[i]);
+  }
+
+  TEST_CASE("bundles keep order beside split and larger messages") {
+    sim_link link;
+    std::vector<size_t> sizes = {10, 20, 2000, 30, 0, 600, 40, 512, 513, 1, 1300, 5};
+    for (uint32_t i = 0; i < sizes.size(); ++i)
+      REQUIRE(link.a.send(pattern(sizes[i], i), reliability::reliable, link.now));
+    // [10 20] [2000: two segments] [30 0] [600] [40 512] [513] [1] [1300] [5]
+    CHECK(link.a.pending_segments() == 10);
+    REQUIRE(link.run([&] { return link.at_b.size() == sizes.size(); }));
+    for (uint32_t i = 0; i < sizes.size(); ++i)
+      CHECK(link.at_b[i].data == pattern(sizes[i], i));
+  }
+
+  TEST_CASE("a message queued after its neighbour left starts a segment of its own") {
+    sim_link link;
+    link.a.send(pattern(10, 1), reliability::reliable, link.now);
+    link.a.flush(link.now, [](const uint8_t*, size_t) {});
+    link.a.send(pattern(10, 2), reliability::reliable, link.now);
+    CHECK(link.a.pending_segments() == 2);
+  }
+
+  TEST_CASE("each tracked message of a bundle completes, and untracked ones stay apart") {
+    sim_link link;
+    std::vector<uint64_t> tracked;
+    for (int i = 0; i < 3; ++i)
+      tracked.push_back(*link.a.send(pattern(10, i), reliability::reliable, link.now, true));
+    link.a.send(pattern(10, 3), reliability::reliable, link.now);
+    link.a.send(pattern(10, 4), reliability::reliable, link.now);
+    tracked.push_back(*link.a.send(pattern(10, 5), reliability::reliable, link.now, true));
+    CHECK(link.a.pending_segments() == 3);
+    REQUIRE(link.run([&] { return link.done_at_a.size() >= 4 && link.at_b.size() == 6; }));
+    auto& done = link.done_at_a;
+    REQUIRE(done.size() == 4);
+    for (size_t i = 0; i < 4; ++i) {
+      CHECK(done[i].message_id == tracked[i]);
+      CHECK(done[i].delivered);
+    }
+  }
+
+  TEST_CASE("a bundle that is never acknowledged fails every tracked message in it") {
+    auto link = cut_link();
+    std::vector<uint64_t> ids;
+    for (int i = 0; i < 5; ++i)
+      ids.push_back(*link.a.send(pattern(10, i), reliability::reliable, link.now, true));
+    CHECK(link.a.pending_segments() == 1);
+    REQUIRE(link.run([&] { return !link.done_at_a.empty(); }));
+    auto& done = link.done_at_a;
+    REQUIRE(done.size() == 5);
+    for (size_t i = 0; i < 5; ++i) {
+      CHECK(done[i].message_id == ids[i]);
+      CHECK(!done[i].delivered);
+    }
+  }
+
+  TEST_CASE("sending bytes the caller keeps: bundled, split or refused like owned ones") {
+    sim_link link;
+    auto small = pattern(64, 1);
+    auto split = pattern(3000, 2);
+    REQUIRE(link.a.send(small.data(), small.size(), reliability::reliable, link.now));
+    REQUIRE(link.a.send(small.data(), small.size(), reliability::reliable, link.now));
+    REQUIRE(link.a.send(split.data(), split.size(), reliability::reliable, link.now));
+    REQUIRE(link.a.send(small.data(), small.size(), reliability::unreliable, link.now));
+    CHECK(link.a.pending_segments() == 1 + 3);
+    byte_buffer huge(max_message_size + 1);
+    CHECK(!link.a.send(huge.data(), huge.size(), reliability::reliable, link.now));
+    REQUIRE(link.run([&] { return link.at_b.size() == 4; }));
+    CHECK(link.at_b[0].data == small);
+    CHECK(link.at_b[1].data == small);
+    bool split_arrived = false;
+    for (auto& m : link.at_b)
+      split_arrived = split_arrived || m.data == split;
+    CHECK(split_arrived);
+  }
+
+  TEST_CASE("a bundle inside a split message drops the unfinished message") {
+    session b{session_options{}, 2};
+    const uint8_t part[max_segment_payload] = {};
+    const uint8_t bundle[] = {2, 0, 'h', 'i'};
+    packet_builder pb;
+    pb.begin(1, 0);
+    pb.put_reliable(0, segment_flag_more, part, sizeof(part));
+    REQUIRE(b.input(pb.data(), pb.size(), 1000) == decode_error::none);
+    pb.begin(1, 0);
+    pb.put_reliable(1, segment_flag_bundle, bundle, sizeof(bundle));
+    REQUIRE(b.input(pb.data(), pb.size(), 1000) == decode_error::none);
+    auto got = b.take_received();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].data == byte_buffer{'h', 'i'});
+    CHECK(b.stats().interrupted == 1);
   }
 
   TEST_CASE("both directions at once") {
@@ -209,21 +332,13 @@ TEST_SUITE("transport.session") {
   }
 
   TEST_CASE("an unacknowledged message fails after retryTimeout and the session recovers") {
-    session_options opts;
-    opts.retry_interval_us = 100'000;
-    opts.retry_timeout_us = 1'000'000;
-    sim_link link{opts};
-    link.a_to_b_cut = true;
+    auto link = cut_link();
     auto id = link.a.send(pattern(10, 1), reliability::reliable, link.now, true);
     REQUIRE(id);
     uint64_t start = link.now;
     auto epoch = link.a.epoch();
-    std::vector<completion> done;
-    REQUIRE(link.run([&] {
-      for (auto& c : link.a.take_completions())
-        done.push_back(c);
-      return !done.empty();
-    }));
+    REQUIRE(link.run([&] { return !link.done_at_a.empty(); }));
+    auto& done = link.done_at_a;
     REQUIRE(done.size() == 1);
     CHECK(done[0].message_id == *id);
     CHECK(!done[0].delivered);
@@ -236,11 +351,7 @@ TEST_SUITE("transport.session") {
     auto id2 = link.a.send(pattern(20, 2), reliability::reliable, link.now, true);
     REQUIRE(link.run([&] { return link.at_b.size() == 1; }));
     CHECK(link.at_b[0].data == pattern(20, 2));
-    REQUIRE(link.run([&] {
-      for (auto& c : link.a.take_completions())
-        done.push_back(c);
-      return done.size() == 2;
-    }));
+    REQUIRE(link.run([&] { return done.size() == 2; }));
     CHECK(done[1].message_id == *id2);
     CHECK(done[1].delivered);
   }

@@ -1,6 +1,7 @@
 #include "transport/wire.hpp"
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -124,8 +125,14 @@ TEST_SUITE("transport.wire") {
     b[header_size] = 7; // segment type
     CHECK(parse(b) == decode_error::bad_segment_type);
     b = good;
-    b[header_size + 1] = 0x02; // unknown segment flag
+    b[header_size + 1] = 0x04; // unknown segment flag
     CHECK(parse(b) == decode_error::bad_flags);
+    b = good;
+    b[header_size + 1] = segment_flag_more | segment_flag_bundle; // a bundle is never split
+    CHECK(parse(b) == decode_error::bad_flags);
+    b = good;
+    b[header_size + 1] = segment_flag_bundle; // entry of 0x0909 bytes in a 4-byte payload
+    CHECK(parse(b) == decode_error::bad_bundle);
     b = good;
     b[header_size + 2] = 5; // payload size 5 > 4 present
     CHECK(parse(b) == decode_error::truncated_segment);
@@ -140,6 +147,31 @@ TEST_SUITE("transport.wire") {
     b[header_size + 3] = 0x05;
     b.resize(header_size + reliable_segment_header + 1301, 0);
     CHECK(parse(b) == decode_error::bad_segment_size);
+  }
+
+  TEST_CASE("a bundle's entries are read back, and only exactly filled bundles pass") {
+    auto bundle_packet = [](std::vector<uint8_t> payload) {
+      packet_builder pb;
+      pb.begin(1, 0);
+      pb.put_reliable(0, segment_flag_bundle, payload.data(), payload.size());
+      return bytes_of(pb);
+    };
+    // Entries of 3, 0 and 1 bytes.
+    auto good = bundle_packet({3, 0, 'a', 'b', 'c', 0, 0, 1, 0, 'z'});
+    packet_reader r;
+    REQUIRE(r.parse(good.data(), good.size()) == decode_error::none);
+    segment_view seg;
+    REQUIRE(r.next(seg));
+    CHECK(seg.flags == segment_flag_bundle);
+    std::vector<std::string> entries;
+    for_each_bundled(seg.data, seg.size, [&](const uint8_t* data, size_t size) {
+      entries.emplace_back(reinterpret_cast<const char*>(data), size);
+    });
+    CHECK(entries == std::vector<std::string>{"abc", "", "z"});
+    CHECK(parse(bundle_packet({})) == decode_error::bad_bundle);               // no entry
+    CHECK(parse(bundle_packet({3, 0, 'a', 'b'})) == decode_error::bad_bundle); // entry cut short
+    CHECK(parse(bundle_packet({1, 0, 'a', 7})) == decode_error::bad_bundle);   // stray byte
+    CHECK(std::string{to_string(decode_error::bad_bundle)} == "bad_bundle");
   }
 
   TEST_CASE("malformed acks and fragments are rejected") {
