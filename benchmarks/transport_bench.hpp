@@ -22,9 +22,11 @@ struct transport_bench_options {
 /// Runs raw UDP, ENet and meshrt side by side on loopback and returns the
 /// figures: rtt_p50_us, rtt_p99_us, bulk_goodput_mbps (10 MB messages),
 /// bulk1m_goodput_mbps, bulk_streamed_mbps (10 MB messages, at most two
-/// unanswered), small_msg_rate (meshrt: 256 messages per actor
-/// message; ENet: one enet_peer_send each), small_msg_rate_single (meshrt:
-/// one actor message per message), core_msg_rate (meshrt's
+/// unanswered), small_msg_rate (meshrt: 256 messages packed into one
+/// buffer per actor message; ENet: one enet_peer_send each),
+/// small_msg_rate_vector (meshrt: 256 buffers per actor message),
+/// small_msg_rate_single (meshrt: one actor message per message),
+/// core_msg_rate (meshrt's
 /// session core alone, two sessions in one thread), lossy_goodput_mbps.
 bench_report run_transport_bench(const transport_bench_options& opts);
 

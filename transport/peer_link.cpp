@@ -43,6 +43,7 @@ std::string stats_json(const session& sess) {
   field("probes", s.probes);
   field("give_ups", s.give_ups);
   field("oversized", s.oversized);
+  field("interrupted", s.interrupted);
   field("peer_resets", s.peer_resets);
   field("srtt_us", sess.srtt_us());
   field("cwnd", sess.congestion_window());
@@ -103,6 +104,12 @@ void report_failure(const link_parts& st, const caf::strong_actor_ptr& sender, u
     caf::anon_send(dst, send_failed_atom::value, st.peer_name, std::move(err), tag);
 }
 
+caf::error too_large(size_t size) {
+  return make_error(mesh_errc::message_too_large, "message of " + std::to_string(size)
+                                                    + " bytes exceeds MaxMessageSize ("
+                                                    + std::to_string(max_message_size) + " bytes)");
+}
+
 void send_out(link_parts& st) {
   if (st.out_sizes.empty())
     return;
@@ -140,7 +147,9 @@ void pump(peer_link_actor* self) {
   // message, is what lets small messages flow at millions per second.
   std::vector<byte_buffer> reliable;
   std::vector<byte_buffer> unreliable;
-  for (auto& msg : st.sess.take_received())
+  auto received = st.sess.take_received();
+  reliable.reserve(received.size());
+  for (auto& msg : received)
     (msg.kind == reliability::reliable ? reliable : unreliable).push_back(std::move(msg.data));
   if (!reliable.empty())
     self->send(st.receiver, received_atom::value, st.peer_name, std::move(reliable), true);
@@ -183,15 +192,48 @@ void enqueue(peer_link_actor* self, byte_buffer&& data, bool reliable, uint64_t 
                          reliable ? reliability::reliable : reliability::unreliable, now, track);
   if (!id) {
     if (sender)
-      report_failure(st, sender, tag,
-                     make_error(mesh_errc::message_too_large, "message of " + std::to_string(size)
-                                                                + " bytes exceeds MaxMessageSize ("
-                                                                + std::to_string(max_message_size)
-                                                                + " bytes)"));
+      report_failure(st, sender, tag, too_large(size));
     return;
   }
   if (track)
     st.senders.push_back({*id, std::move(sender), tag});
+}
+
+/// Queues messages packed back to back in one buffer (`sizes` gives each
+/// one's length): small ones are copied straight into bundles, with no
+/// allocation per message. A failure is reported once for the batch.
+void enqueue_packed(peer_link_actor* self, const byte_buffer& packed,
+                    const std::vector<uint32_t>& sizes, bool reliable, uint64_t now) {
+  auto& st = *self->state.link;
+  auto sender = self->current_sender();
+  uint64_t total = 0;
+  for (auto n : sizes)
+    total += n;
+  if (total != packed.size()) {
+    if (sender)
+      report_failure(st, sender, 0,
+                     make_error(mesh_errc::invalid_argument,
+                                "packed messages of " + std::to_string(total)
+                                  + " bytes in a buffer of " + std::to_string(packed.size())
+                                  + " bytes; nothing was sent"));
+    return;
+  }
+  bool track = reliable && sender != nullptr;
+  auto kind = reliable ? reliability::reliable : reliability::unreliable;
+  std::optional<uint64_t> last;
+  const uint8_t* pos = packed.data();
+  for (auto n : sizes) {
+    auto id = st.sess.send(pos, n, kind, now, track);
+    if (!id && sender)
+      report_failure(st, sender, 0, too_large(n));
+    if (id)
+      last = id;
+    pos += n;
+  }
+  // Every message of the batch is tracked, so that they share bundles; the
+  // last one stands for the batch: should any fail, it fails as well.
+  if (track && last)
+    st.senders.push_back({*last, std::move(sender), 0});
 }
 
 /// Flushes at once when nothing else waits in the mailbox (latency);
@@ -228,6 +270,11 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
       auto now = steady_micros(); // one clock read per batch
       for (auto& data : batch)
         enqueue(self, std::move(data), reliable, now);
+      schedule_flush(self);
+    },
+    [=](mesh_send_atom, const byte_buffer& packed, const std::vector<uint32_t>& sizes,
+        bool reliable) {
+      enqueue_packed(self, packed, sizes, reliable, steady_micros());
       schedule_flush(self);
     },
     [=](flush_atom) {

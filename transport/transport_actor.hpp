@@ -44,9 +44,18 @@ struct transport_config {
 ///   of its messages failed (tag 0 means none is given).
 /// - (mesh_send_atom, std::string peer, std::vector<byte_buffer>, bool
 ///   reliable): the same for several messages, in order, in one actor message.
+/// - (mesh_send_atom, std::string peer, byte_buffer packed,
+///   std::vector<uint32_t> sizes, bool reliable): several messages packed
+///   back to back in one buffer, `sizes` giving each one's length in order.
+///   The cheapest way to send many small messages: they are copied into the
+///   session's bundles with no allocation per message. A failure of the
+///   batch comes back once, as (send_failed_atom, std::string peer,
+///   caf::error); sizes that do not add up to the buffer's size send
+///   nothing and fail with invalid_argument.
 /// - (peer_atom, std::string peer) -> caf::actor: the peer link, to which
 ///   (mesh_send_atom, byte_buffer or std::vector<byte_buffer>, bool reliable
-///   [, uint64_t tag]) can go directly.
+///   [, uint64_t tag]) and (mesh_send_atom, byte_buffer packed,
+///   std::vector<uint32_t> sizes, bool reliable) can go directly.
 /// - (port_atom) -> uint16_t: the bound port.
 /// - (stats_atom) -> std::string: counters of the socket and every peer
 ///   link as one JSON object.

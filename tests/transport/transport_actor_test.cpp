@@ -253,6 +253,48 @@ TEST_SUITE("transport.live") {
     CHECK(f.receive_in_order(500, 10s, 64) == 500);
   }
 
+  TEST_CASE("packed messages arrive one by one, whole and in order") {
+    pair_fixture f;
+    // Small ones share bundles, a split one and a mid-sized one go on their
+    // own: all of them come out as the messages they were.
+    std::vector<size_t> sizes_of;
+    for (uint32_t i = 0; i < 2000; ++i)
+      sizes_of.push_back(i == 700 ? 5000 : i == 701 ? 600 : 64);
+    byte_buffer packed;
+    std::vector<uint32_t> sizes;
+    for (uint32_t i = 0; i < sizes_of.size(); ++i) {
+      auto m = numbered(i, sizes_of[i]);
+      packed.insert(packed.end(), m.begin(), m.end());
+      sizes.push_back(static_cast<uint32_t>(m.size()));
+    }
+    f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), packed, sizes, true);
+    uint32_t expected = 0;
+    bool late = false;
+    while (expected < sizes_of.size() && !late)
+      f.at_b->receive(
+        [&](received_atom, const std::string&, const std::vector<byte_buffer>& batch, bool) {
+          for (const auto& data : batch) {
+            REQUIRE(data == numbered(expected, sizes_of[expected]));
+            ++expected;
+          }
+        },
+        caf::after(5s) >> [&] { late = true; });
+    CHECK(expected == sizes_of.size());
+    // Sizes that do not add up to the buffer send nothing and say why.
+    sizes.back() += 1;
+    f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), packed, sizes, true);
+    f.at_a->receive(
+      [&](send_failed_atom, const std::string& peer, const caf::error& err) {
+        CHECK(peer == f.addr_b());
+        CHECK(is(err, mesh_errc::invalid_argument));
+        CHECK(context_of(err).find("nothing was sent") != std::string::npos);
+      },
+      caf::after(2s) >> [] { FAIL("no failure reported"); });
+    bool extra = false;
+    f.at_b->receive([&](caf::message&) { extra = true; }, caf::after(200ms) >> [] {});
+    CHECK(!extra);
+  }
+
   TEST_CASE("unreliable messages arrive") {
     pair_fixture f;
     for (uint32_t i = 0; i < 10; ++i)
@@ -320,6 +362,20 @@ TEST_SUITE("transport.live") {
         caf::after(5s) >> [] {});
     CHECK(tags == std::vector<uint64_t>{41, 42});
     CHECK(untagged == 1);
+    // A packed batch fails once, however many messages it held.
+    byte_buffer packed(30 * 10, 1);
+    f.at_a->send(f.a, mesh_send_atom::value, silent, packed, std::vector<uint32_t>(30, 10), true);
+    int batch_failures = 0;
+    f.at_a->receive(
+      [&](send_failed_atom, const std::string&, const caf::error& err) {
+        CHECK(is(err, mesh_errc::network_error));
+        ++batch_failures;
+      },
+      caf::after(5s) >> [] {});
+    f.at_a->receive(
+      [&](send_failed_atom, const std::string&, const caf::error&) { ++batch_failures; },
+      caf::after(500ms) >> [] {});
+    CHECK(batch_failures == 1);
     close(fd);
   }
 
