@@ -87,7 +87,7 @@ void answer_status(mars_actor* self, const std::string& peer, const std::string&
       });
 }
 
-void handle(mars_actor* self, const std::string& peer, const byte_buffer& bytes) {
+void handle(mars_actor* self, const std::string& peer, byte_view bytes) {
   auto& st = self->state;
   auto log = logger("mars");
   ++st.messages_in;
@@ -153,8 +153,8 @@ caf::behavior mars(mars_actor* self, const mars_config& cfg) {
       self->state.port = port;
       logger("mars")->info("MARS listening on {}:{}", self->state.cfg.address, port);
     },
-    [=](received_atom, const std::string& peer, const std::vector<byte_buffer>& messages, bool) {
-      for (const auto& bytes : messages)
+    [=](received_atom, const std::string& peer, const packed_messages& messages, bool) {
+      for (auto bytes : messages.views())
         handle(self, peer, bytes);
     },
     [=](tick_atom) {

@@ -29,9 +29,8 @@ mars_status query_mars_status(caf::actor_system& sys, const std::string& mars,
   std::string failure;
   while (!answer && failure.empty())
     self->receive(
-      [&](transport::received_atom, const std::string&, const std::vector<byte_buffer>& batch,
-          bool) {
-        for (const auto& bytes : batch) {
+      [&](transport::received_atom, const std::string&, const packed_messages& batch, bool) {
+        for (auto bytes : batch.views()) {
           std::string error;
           auto msg = decode_mars(bytes, error);
           if (msg && std::holds_alternative<mars_status>(*msg))

@@ -166,7 +166,7 @@ byte_buffer encode(const mars_message& msg) {
   return std::visit(encoder{}, msg);
 }
 
-std::optional<mars_message> decode_mars(const byte_buffer& bytes, std::string& error) {
+std::optional<mars_message> decode_mars(byte_view bytes, std::string& error) {
   try {
     auto handle = unpack_untrusted(bytes.data(), bytes.size());
     return decode(handle.get(), error);

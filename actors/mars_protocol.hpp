@@ -8,6 +8,7 @@
 #include "actors/node_record.hpp"
 #include "actors/view_delta.hpp"
 #include "transport/byte_buffer.hpp"
+#include "transport/byte_view.hpp"
 
 namespace meshrt {
 
@@ -73,6 +74,6 @@ byte_buffer encode(const mars_message& msg);
 
 /// Decodes one message. Returns nullopt and sets `error` (one line) on any
 /// malformed input; never throws.
-std::optional<mars_message> decode_mars(const byte_buffer& bytes, std::string& error);
+std::optional<mars_message> decode_mars(byte_view bytes, std::string& error);
 
 } // namespace meshrt

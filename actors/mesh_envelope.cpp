@@ -50,7 +50,7 @@ private:
 /// and every later read returns zero.
 class reader {
 public:
-  explicit reader(const byte_buffer& in) : in_(in) {}
+  explicit reader(byte_view in) : in_(in) {}
 
   bool ok() const {
     return ok_;
@@ -99,7 +99,7 @@ private:
     return x;
   }
 
-  const byte_buffer& in_;
+  byte_view in_;
   size_t pos_ = 0;
   bool ok_ = true;
 };
@@ -170,7 +170,7 @@ byte_buffer encode_envelope(const envelope& env, const byte_buffer& payload) {
   throw std::invalid_argument("unknown envelope kind");
 }
 
-std::optional<envelope> decode_envelope(const byte_buffer& bytes, std::string& error) {
+std::optional<envelope> decode_envelope(byte_view bytes, std::string& error) {
   reader r{bytes};
   envelope env;
   auto kind = r.u8();

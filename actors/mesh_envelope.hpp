@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "transport/byte_buffer.hpp"
+#include "transport/byte_view.hpp"
 
 namespace meshrt {
 
@@ -92,6 +93,6 @@ byte_buffer encode_message(uint16_t command, const byte_buffer& payload);
 
 /// Decodes one mesh message; nullopt if it is malformed (see above), with
 /// the reason in `error`.
-std::optional<envelope> decode_envelope(const byte_buffer& bytes, std::string& error);
+std::optional<envelope> decode_envelope(byte_view bytes, std::string& error);
 
 } // namespace meshrt

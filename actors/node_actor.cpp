@@ -282,7 +282,7 @@ void on_view(node_actor* self, const view_delta& delta) {
     waiters.end());
 }
 
-void on_mars_message(node_actor* self, const byte_buffer& bytes) {
+void on_mars_message(node_actor* self, byte_view bytes) {
   auto& st = self->state;
   std::string error;
   auto msg = decode_mars(bytes, error);
@@ -531,7 +531,7 @@ void on_fanout(node_actor* self, envelope&& env) {
 
 /// Handles one message from `peer`; responses are collected in `responses`
 /// for the correlator, one actor message per received batch.
-void on_mesh_message(node_actor* self, const std::string& peer, const byte_buffer& bytes,
+void on_mesh_message(node_actor* self, const std::string& peer, byte_view bytes,
                      std::vector<response_record>& responses) {
   auto& st = self->state;
   std::string error;
@@ -766,10 +766,10 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
       heartbeat(self);
       self->delayed_send(self, self->state.opts.heartbeat, tick_atom::value);
     },
-    [=](received_atom, const std::string& peer, const std::vector<byte_buffer>& messages, bool) {
+    [=](received_atom, const std::string& peer, const packed_messages& messages, bool) {
       auto& st = self->state;
       if (peer == st.mars) {
-        for (const auto& bytes : messages)
+        for (auto bytes : messages.views())
           on_mars_message(self, bytes);
         return;
       }
@@ -777,7 +777,7 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
         return;
       std::vector<response_record> responses;
       st.receiving = true;
-      for (const auto& bytes : messages)
+      for (auto bytes : messages.views())
         on_mesh_message(self, peer, bytes, responses);
       st.receiving = false;
       flush_responses(self);

@@ -216,7 +216,9 @@ double session_core_rate(int count) {
     for (const auto& p : to_b)
       b.input(p.data(), p.size(), now);
     to_b.clear();
-    auto got = b.take_received().size();
+    size_t got = 0;
+    for (const auto& batch : b.take_batches())
+      got += batch.messages.size();
     received += static_cast<int>(got);
     stalled = got == 0 ? stalled + 1 : 0;
     b.flush(now, [&](const uint8_t* d, size_t n) { to_a.emplace_back(d, d + n); });
@@ -238,7 +240,7 @@ caf::behavior server_actor(caf::event_based_actor* self, int batch) {
   auto received = std::make_shared<int>(0);
   return {
     [=](setup_atom, caf::actor t) { *transport = std::move(t); },
-    [=](received_atom, std::string& peer, std::vector<byte_buffer>& messages, bool reliable) {
+    [=](received_atom, std::string& peer, packed_messages& messages, bool reliable) {
       if (batch == 0) {
         self->send(*transport, mesh_send_atom::value, std::move(peer), std::move(messages),
                    reliable);
@@ -270,7 +272,7 @@ caf::behavior pinger_actor(caf::event_based_actor* self, int rounds, const caf::
       st->link = std::move(link);
       ping();
     },
-    [=](received_atom, const std::string&, const std::vector<byte_buffer>&, bool) {
+    [=](received_atom, const std::string&, const packed_messages&, bool) {
       st->rtts.push_back(seconds_since(st->t0) * 1e6);
       if (static_cast<int>(st->rtts.size()) < rounds)
         ping();
@@ -346,18 +348,17 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
       } else if (how == sending::vector) {
         self->send(p.link, mesh_send_atom::value, std::vector<byte_buffer>(n, payload), true);
       } else {
-        byte_buffer packed;
-        packed.reserve(static_cast<size_t>(n) * size);
+        packed_messages packed;
+        packed.reserve(n, static_cast<size_t>(n) * size);
         for (int k = 0; k < n; ++k)
-          packed.insert(packed.end(), payload.begin(), payload.end());
-        self->send(p.link, mesh_send_atom::value, std::move(packed),
-                   std::vector<uint32_t>(n, static_cast<uint32_t>(size)), true);
+          packed.add(payload);
+        self->send(p.link, mesh_send_atom::value, std::move(packed), true);
       }
     }
     int answers = 0;
     bool late = false;
     while (answers < count / batch && !late)
-      self->receive([&](received_atom, const std::string&, const std::vector<byte_buffer>& m,
+      self->receive([&](received_atom, const std::string&, const packed_messages& m,
                         bool) { answers += static_cast<int>(m.size()); },
                     caf::after(20s) >> [&] { late = true; });
     return late ? 0.0 : seconds_since(t0);
@@ -373,7 +374,7 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
     while (answers < count && !late) {
       for (; sent < count && sent - answers < window; ++sent)
         self->send(p.link, mesh_send_atom::value, payload, true);
-      self->receive([&](received_atom, const std::string&, const std::vector<byte_buffer>& m,
+      self->receive([&](received_atom, const std::string&, const packed_messages& m,
                         bool) { answers += static_cast<int>(m.size()); },
                     caf::after(20s) >> [&] { late = true; });
     }

@@ -142,19 +142,13 @@ void pump(peer_link_actor* self) {
     st.sess.flush(now, append);
   }
   send_out(st);
-  // Everything this flush produced goes to the receiver in one message per
-  // kind (reliable ones in order): one actor message per flush, not per
-  // message, is what lets small messages flow at millions per second.
-  std::vector<byte_buffer> reliable;
-  std::vector<byte_buffer> unreliable;
-  auto received = st.sess.take_received();
-  reliable.reserve(received.size());
-  for (auto& msg : received)
-    (msg.kind == reliability::reliable ? reliable : unreliable).push_back(std::move(msg.data));
-  if (!reliable.empty())
-    self->send(st.receiver, received_atom::value, st.peer_name, std::move(reliable), true);
-  if (!unreliable.empty())
-    self->send(st.receiver, received_atom::value, st.peer_name, std::move(unreliable), false);
+  // What this flush delivered goes to the receiver packed, one actor message
+  // per run of one kind (reliable ones in order): one message and one buffer
+  // per burst, not per message, is what lets small messages flow at millions
+  // per second.
+  for (auto& batch : st.sess.take_batches())
+    self->send(st.receiver, received_atom::value, st.peer_name, std::move(batch.messages),
+               batch.kind == reliability::reliable);
   for (auto& done : st.sess.take_completions()) {
     while (!st.senders.empty() && st.senders.front().message_id < done.message_id)
       st.senders.pop_front(); // defensive: every tracked id completes in order
@@ -199,36 +193,21 @@ void enqueue(peer_link_actor* self, byte_buffer&& data, bool reliable, uint64_t 
     st.senders.push_back({*id, std::move(sender), tag});
 }
 
-/// Queues messages packed back to back in one buffer (`sizes` gives each
-/// one's length): small ones are copied straight into bundles, with no
-/// allocation per message. A failure is reported once for the batch.
-void enqueue_packed(peer_link_actor* self, const byte_buffer& packed,
-                    const std::vector<uint32_t>& sizes, bool reliable, uint64_t now) {
+/// Queues packed messages: small ones are copied straight into bundles, with
+/// no allocation per message. A failure is reported once for the batch.
+void enqueue_packed(peer_link_actor* self, const packed_messages& messages, bool reliable,
+                    uint64_t now) {
   auto& st = *self->state.link;
   auto sender = self->current_sender();
-  uint64_t total = 0;
-  for (auto n : sizes)
-    total += n;
-  if (total != packed.size()) {
-    if (sender)
-      report_failure(st, sender, 0,
-                     make_error(mesh_errc::invalid_argument,
-                                "packed messages of " + std::to_string(total)
-                                  + " bytes in a buffer of " + std::to_string(packed.size())
-                                  + " bytes; nothing was sent"));
-    return;
-  }
   bool track = reliable && sender != nullptr;
   auto kind = reliable ? reliability::reliable : reliability::unreliable;
   std::optional<uint64_t> last;
-  const uint8_t* pos = packed.data();
-  for (auto n : sizes) {
-    auto id = st.sess.send(pos, n, kind, now, track);
+  for (auto message : messages.views()) {
+    auto id = st.sess.send(message.data(), message.size(), kind, now, track);
     if (!id && sender)
-      report_failure(st, sender, 0, too_large(n));
+      report_failure(st, sender, 0, too_large(message.size()));
     if (id)
       last = id;
-    pos += n;
   }
   // Every message of the batch is tracked, so that they share bundles; the
   // last one stands for the batch: should any fail, it fails as well.
@@ -272,9 +251,8 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
         enqueue(self, std::move(data), reliable, now);
       schedule_flush(self);
     },
-    [=](mesh_send_atom, const byte_buffer& packed, const std::vector<uint32_t>& sizes,
-        bool reliable) {
-      enqueue_packed(self, packed, sizes, reliable, steady_micros());
+    [=](mesh_send_atom, const packed_messages& messages, bool reliable) {
+      enqueue_packed(self, messages, reliable, steady_micros());
       schedule_flush(self);
     },
     [=](flush_atom) {

@@ -445,7 +445,8 @@ void session::on_reliable(const segment_view& seg) {
   // Pull in what had arrived early and is now in order.
   while (!out_of_order_.empty() && out_of_order_.begin()->first == rcv_next_) {
     auto node = out_of_order_.extract(out_of_order_.begin());
-    deliver_owned(node.mapped().first, std::move(node.mapped().second));
+    const auto& [flags, data] = node.mapped();
+    deliver(flags, data.data(), data.size());
     ++rcv_next_;
   }
   while (!ranges_.empty() && ranges_.begin()->second <= rcv_next_)
@@ -461,12 +462,12 @@ void session::deliver(uint8_t flags, const uint8_t* data, size_t size) {
     assembling_ = byte_buffer{};
     discarding_ = false;
     for_each_bundled(data, size, [this](const uint8_t* message, size_t n) {
-      received_.push_back({byte_buffer(message, message + n), reliability::reliable});
+      deliver_copy(reliability::reliable, message, n);
     });
     return;
   }
   if (assembling_.empty() && !discarding_ && (flags & segment_flag_more) == 0) {
-    received_.push_back({byte_buffer(data, data + size), reliability::reliable});
+    deliver_copy(reliability::reliable, data, size);
     return;
   }
   if (!discarding_) {
@@ -481,23 +482,15 @@ void session::deliver(uint8_t flags, const uint8_t* data, size_t size) {
     if (discarding_)
       ++stats_.oversized;
     else
-      received_.push_back({std::move(assembling_), reliability::reliable});
+      deliver_adopted(reliability::reliable, std::move(assembling_));
     assembling_ = byte_buffer{};
     discarding_ = false;
   }
 }
 
-void session::deliver_owned(uint8_t flags, byte_buffer&& data) {
-  if (assembling_.empty() && !discarding_
-      && (flags & (segment_flag_more | segment_flag_bundle)) == 0)
-    received_.push_back({std::move(data), reliability::reliable});
-  else
-    deliver(flags, data.data(), data.size());
-}
-
 void session::on_unreliable(const segment_view& seg, uint64_t now_us) {
   if (seg.count == 1) {
-    received_.push_back({byte_buffer(seg.data, seg.data + seg.size), reliability::unreliable});
+    deliver_copy(reliability::unreliable, seg.data, seg.size);
     return;
   }
   // Every fragment but the last is full, so each one's place is known.
@@ -538,7 +531,7 @@ void session::on_unreliable(const segment_view& seg, uint64_t now_us) {
   if (last)
     msg.data.resize((seg.count - 1) * max_segment_payload + seg.size);
   if (--msg.missing == 0) {
-    received_.push_back({std::move(msg.data), reliability::unreliable});
+    deliver_adopted(reliability::unreliable, std::move(msg.data));
     partial_.erase(pos);
   }
 }
@@ -673,12 +666,39 @@ uint64_t session::base_rto() const {
 
 // ---- results ---------------------------------------------------------------------
 
+void session::deliver_copy(reliability kind, const uint8_t* data, size_t size) {
+  // Runs of one kind share a buffer; a run ends at a message of the other
+  // kind and at an adopted one.
+  if (received_.empty() || received_.back().kind != kind || last_adopted_) {
+    received_.push_back({packed_messages{}, kind});
+    // The next burst is likely as large as the last: one allocation.
+    received_.back().messages.reserve(last_batch_messages_, last_batch_bytes_);
+    last_adopted_ = false;
+  }
+  received_.back().messages.add({data, size});
+}
+
+void session::deliver_adopted(reliability kind, byte_buffer&& data) {
+  received_.push_back({packed_messages{std::move(data)}, kind});
+  last_adopted_ = true;
+}
+
+std::vector<received_batch> session::take_batches() {
+  std::vector<received_batch> result;
+  result.swap(received_);
+  last_adopted_ = false;
+  if (!result.empty() && result.back().messages.size() > 1) {
+    last_batch_messages_ = result.back().messages.size();
+    last_batch_bytes_ = result.back().messages.bytes();
+  }
+  return result;
+}
+
 std::vector<received_message> session::take_received() {
   std::vector<received_message> result;
-  result.swap(received_);
-  // The next burst is likely as large: one allocation instead of a doubling
-  // series.
-  received_.reserve(result.size());
+  for (auto& batch : take_batches())
+    for (auto message : batch.messages.views())
+      result.push_back({message.to_buffer(), batch.kind});
   return result;
 }
 

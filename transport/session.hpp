@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "transport/byte_buffer.hpp"
+#include "transport/packed_messages.hpp"
 #include "transport/wire.hpp"
 
 namespace meshrt::transport {
@@ -41,6 +42,12 @@ enum class reliability : uint8_t { reliable, unreliable };
 /// A message delivered by the session, in order for reliable ones.
 struct received_message {
   byte_buffer data;
+  reliability kind = reliability::reliable;
+};
+
+/// Messages delivered by the session, packed together, all of one kind.
+struct received_batch {
+  packed_messages messages;
   reliability kind = reliability::reliable;
 };
 
@@ -130,6 +137,12 @@ public:
   /// Messages received since the last call, in delivery order.
   std::vector<received_message> take_received();
 
+  /// The same, packed: runs of messages of one kind share a buffer (one
+  /// allocation per run, not per message); a message reassembled from
+  /// fragments keeps its own buffer in a batch of its own, so a large
+  /// message is never copied. Reliable batches are in delivery order.
+  std::vector<received_batch> take_batches();
+
   /// Completions of tracked messages since the last call.
   std::vector<completion> take_completions();
 
@@ -217,7 +230,8 @@ private:
   void on_reliable(const segment_view& seg);
   void on_unreliable(const segment_view& seg, uint64_t now_us);
   void deliver(uint8_t flags, const uint8_t* data, size_t size);
-  void deliver_owned(uint8_t flags, byte_buffer&& data);
+  void deliver_copy(reliability kind, const uint8_t* data, size_t size);
+  void deliver_adopted(reliability kind, byte_buffer&& data);
   void adopt_epoch(uint64_t epoch, uint32_t snd_una);
   void check_timers(uint64_t now_us);
   void give_up();
@@ -266,7 +280,10 @@ private:
   bool ack_pending_ = false;
   std::map<uint32_t, partial_unreliable> partial_;
   std::vector<ack_range> ack_scratch_;
-  std::vector<received_message> received_;
+  std::vector<received_batch> received_;
+  bool last_adopted_ = false; // the last batch holds one adopted message
+  size_t last_batch_messages_ = 0;
+  size_t last_batch_bytes_ = 0;
   std::vector<completion> completions_;
 };
 

@@ -86,10 +86,9 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
       if (auto link = link_or_report(self, peer))
         self->delegate(link, mesh_send_atom::value, std::move(batch), reliable);
     },
-    [=](mesh_send_atom, const std::string& peer, byte_buffer& packed, std::vector<uint32_t>& sizes,
-        bool reliable) {
+    [=](mesh_send_atom, const std::string& peer, packed_messages& messages, bool reliable) {
       if (auto link = link_or_report(self, peer))
-        self->delegate(link, mesh_send_atom::value, std::move(packed), std::move(sizes), reliable);
+        self->delegate(link, mesh_send_atom::value, std::move(messages), reliable);
     },
     [=](peer_atom, const std::string& peer) -> caf::result<caf::actor> {
       auto addr = endpoint::parse(peer);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "transport/fault_injector.hpp"
+#include "transport/packed_messages.hpp"
 #include "transport/session.hpp"
 
 namespace caf {
@@ -44,27 +45,25 @@ struct transport_config {
 ///   of its messages failed (tag 0 means none is given).
 /// - (mesh_send_atom, std::string peer, std::vector<byte_buffer>, bool
 ///   reliable): the same for several messages, in order, in one actor message.
-/// - (mesh_send_atom, std::string peer, byte_buffer packed,
-///   std::vector<uint32_t> sizes, bool reliable): several messages packed
-///   back to back in one buffer, `sizes` giving each one's length in order.
-///   The cheapest way to send many small messages: they are copied into the
-///   session's bundles with no allocation per message. A failure of the
-///   batch comes back once, as (send_failed_atom, std::string peer,
-///   caf::error); sizes that do not add up to the buffer's size send
-///   nothing and fail with invalid_argument.
+/// - (mesh_send_atom, std::string peer, packed_messages, bool reliable):
+///   several messages in one buffer, the cheapest way to send many small
+///   ones: they are copied into the session's bundles with no allocation per
+///   message. A failure of the batch comes back once, as (send_failed_atom,
+///   std::string peer, caf::error).
 /// - (peer_atom, std::string peer) -> caf::actor: the peer link, to which
 ///   (mesh_send_atom, byte_buffer or std::vector<byte_buffer>, bool reliable
-///   [, uint64_t tag]) and (mesh_send_atom, byte_buffer packed,
-///   std::vector<uint32_t> sizes, bool reliable) can go directly.
+///   [, uint64_t tag]) and (mesh_send_atom, packed_messages, bool reliable)
+///   can go directly.
 /// - (port_atom) -> uint16_t: the bound port.
 /// - (stats_atom) -> std::string: counters of the socket and every peer
 ///   link as one JSON object.
 ///
 /// Messages to `receiver`: (received_atom, std::string peer,
-/// std::vector<byte_buffer> messages, bool reliable): what arrived from one
-/// peer since the last delivery, reliable ones in the order they were sent.
-/// Batching here is what keeps small messages cheap: one actor message per
-/// burst, not per message.
+/// packed_messages messages, bool reliable): what arrived from one peer
+/// since the last delivery, reliable ones in the order they were sent.
+/// Packing here is what keeps small messages cheap: one actor message and
+/// one buffer per burst, not per message; a message reassembled from
+/// fragments comes in a packed_messages of its own, never copied.
 ///
 /// Exiting the transport actor (e.g. anon_send_exit) stops the thread,
 /// closes the socket and ends every peer link.

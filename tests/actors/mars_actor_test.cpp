@@ -50,7 +50,8 @@ struct test_node {
     self->send(transport, mesh_send_atom::value, mars, std::move(msg), true);
     bool answered = false;
     self->receive(
-      [&](received_atom, const std::string&, const std::vector<byte_buffer>& batch, bool) {
+      [&](received_atom, const std::string&, const packed_messages& packed_batch, bool) {
+        auto batch = packed_batch.unpack();
         for (const auto& bytes : batch) {
           std::string error;
           auto decoded = decode_mars(bytes, error);
@@ -109,7 +110,8 @@ TEST_SUITE("actors.mars") {
                  encode(mars_message{mars_status_request{"app"}}), true);
       bool got_status = false;
       a.self->receive(
-        [&](received_atom, const std::string&, const std::vector<byte_buffer>& batch, bool) {
+        [&](received_atom, const std::string&, const packed_messages& packed_batch, bool) {
+          auto batch = packed_batch.unpack();
           std::string error;
           auto msg = decode_mars(batch.at(0), error);
           REQUIRE_MESSAGE(msg, error);

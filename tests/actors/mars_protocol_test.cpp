@@ -101,17 +101,17 @@ TEST_SUITE("actors.mars_protocol") {
 
   TEST_CASE("malformed input is an error, never a crash") {
     std::string error;
-    CHECK(!decode_mars({}, error));
+    CHECK(!decode_mars(byte_buffer{}, error));
     CHECK(!error.empty());
-    CHECK(!decode_mars({0x93, 0x01}, error)); // truncated array
-    CHECK(!decode_mars({0x91, 0x09}, error)); // unknown kind
+    CHECK(!decode_mars(byte_buffer{0x93, 0x01}, error)); // truncated array
+    CHECK(!decode_mars(byte_buffer{0x91, 0x09}, error)); // unknown kind
     CHECK(error == "unknown MARS message kind 9");
-    CHECK(!decode_mars({0xa3, 'a', 'b', 'c'}, error)); // not an array
+    CHECK(!decode_mars(byte_buffer{0xa3, 'a', 'b', 'c'}, error)); // not an array
     // Five bytes announcing an array of 4 billion elements: refused, not
     // allocated (the ASan build would abort on a 32 GB allocation).
-    CHECK(!decode_mars({0xdd, 0xff, 0xff, 0xff, 0xff}, error));
+    CHECK(!decode_mars(byte_buffer{0xdd, 0xff, 0xff, 0xff, 0xff}, error));
     CHECK(error.rfind("malformed MARS message: ", 0) == 0);
-    CHECK(!decode_mars({0xdf, 0xff, 0xff, 0xff, 0xff}, error)); // the same as a map
+    CHECK(!decode_mars(byte_buffer{0xdf, 0xff, 0xff, 0xff, 0xff}, error)); // the same as a map
     auto bad_status = encode(mars_message{mars_announce{"a", sample(), 0, 0, false, {}}});
     // The record is [address, endpoint, type, role, status, values]: the status
     // is the byte right after the role, the second "UDP" (0xa3 'U' 'D' 'P').

@@ -102,14 +102,14 @@ TEST_SUITE("actors.mesh_envelope") {
 
   TEST_CASE("truncated, unknown and inconsistent messages are refused with a reason") {
     std::string error;
-    CHECK_FALSE(decode_envelope({}, error));
+    CHECK_FALSE(decode_envelope(byte_buffer{}, error));
     CHECK(error == "empty mesh message");
-    CHECK_FALSE(decode_envelope({1, 0}, error));
+    CHECK_FALSE(decode_envelope(byte_buffer{1, 0}, error));
     CHECK(error.find("truncated") != std::string::npos);
-    CHECK_FALSE(decode_envelope({9, 0, 0}, error));
+    CHECK_FALSE(decode_envelope(byte_buffer{9, 0, 0}, error));
     CHECK(error == "unknown mesh message kind 9");
     // A response with a status nobody defined.
-    CHECK_FALSE(decode_envelope({3, 77, 0, 0, 0, 0, 0, 0, 0, 1}, error));
+    CHECK_FALSE(decode_envelope(byte_buffer{3, 77, 0, 0, 0, 0, 0, 0, 0, 1}, error));
     CHECK(error == "response with unknown status 77");
     // Every prefix of a valid fan-out shorter than its fixed part and
     // branch is truncated.

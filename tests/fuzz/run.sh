@@ -7,7 +7,8 @@
 set -euo pipefail
 src=$1 work=$2 seconds=$3 target=${4:-session}
 case "$target" in
-  session) sources=("$src/transport/session.cpp" "$src/transport/wire.cpp")
+  session) sources=("$src/transport/session.cpp" "$src/transport/wire.cpp"
+                   "$src/transport/packed_messages.cpp")
            seeds=("$src/tests/fuzz/regressions") ;;
   mars)    sources=("$src/actors/mars_protocol.cpp" "$src/actors/node_record.cpp"
                     "$src/actors/msgpack_codec.cpp")

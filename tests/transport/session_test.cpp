@@ -250,6 +250,34 @@ TEST_SUITE("transport.session") {
     CHECK(b.stats().interrupted == 1);
   }
 
+  TEST_CASE("delivery packs runs of one kind; a reassembled message keeps its own buffer") {
+    session a{session_options{}, 1};
+    session b{session_options{}, 2};
+    for (uint32_t i = 0; i < 8; ++i)
+      a.send(pattern(50, i), reliability::reliable, 10);
+    a.send(pattern(20, 8), reliability::unreliable, 10);
+    a.send(pattern(5000, 9), reliability::reliable, 10);
+    a.send(pattern(30, 10), reliability::reliable, 10);
+    a.send(pattern(30, 11), reliability::reliable, 10);
+    a.flush(10,
+            [&](const uint8_t* d, size_t n) { REQUIRE(b.input(d, n, 20) == decode_error::none); });
+    auto batches = b.take_batches();
+    // Reliable ones first (in order), the unreliable one after them.
+    REQUIRE(batches.size() == 4);
+    CHECK(batches[0].kind == reliability::reliable);
+    CHECK(batches[0].messages.size() == 8);
+    CHECK(batches[1].messages.size() == 1);
+    CHECK(batches[1].messages.bytes() == 5000);
+    CHECK(batches[2].messages.size() == 2);
+    CHECK(batches[3].kind == reliability::unreliable);
+    CHECK(batches[3].messages.unpack() == std::vector<byte_buffer>{pattern(20, 8)});
+    auto first = batches[0].messages.unpack();
+    for (uint32_t i = 0; i < 8; ++i)
+      CHECK(first[i] == pattern(50, i));
+    CHECK(batches[1].messages.unpack()[0] == pattern(5000, 9));
+    CHECK(b.take_batches().empty());
+  }
+
   TEST_CASE("both directions at once") {
     sim_link link;
     for (uint32_t i = 0; i < 50; ++i) {
