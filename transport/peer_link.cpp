@@ -231,9 +231,9 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
   self->state.link
     = std::make_unique<link_parts>(peer, std::move(sock), std::move(receiver), opts, faults);
   return {
-    [=](datagram_atom, std::vector<byte_buffer>& datagrams) {
+    [=](datagram_atom, const packed_messages& datagrams) {
       auto now = steady_micros();
-      for (auto& dg : datagrams)
+      for (auto dg : datagrams.views())
         self->state.link->sess.input(dg.data(), dg.size(), now);
       schedule_flush(self);
     },

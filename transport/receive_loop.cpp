@@ -13,7 +13,7 @@
 #include <caf/send.hpp>
 
 #include "transport/atoms.hpp"
-#include "transport/byte_buffer.hpp"
+#include "transport/packed_messages.hpp"
 
 namespace meshrt::transport {
 
@@ -65,8 +65,8 @@ void receive_loop::run() {
 
 void receive_loop::dispatch() {
   // Drain the socket; group each batch by sender so that a peer link gets
-  // one actor message per batch, not one per datagram.
-  std::vector<std::pair<endpoint, std::vector<byte_buffer>>> groups;
+  // one actor message and one buffer per batch, not one per datagram.
+  std::vector<std::pair<endpoint, packed_messages>> groups;
   for (;;) {
     const auto& batch = sock_->receive_batch();
     if (batch.empty())
@@ -79,7 +79,7 @@ void receive_loop::dispatch() {
         ++pos;
       if (pos == groups.end())
         pos = groups.insert(groups.end(), {dg.from, {}});
-      pos->second.emplace_back(dg.data, dg.data + dg.size);
+      pos->second.add({dg.data, dg.size});
     }
     for (auto& [from, datagrams] : groups) {
       if (auto link = peers_->find(from))

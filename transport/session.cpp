@@ -705,6 +705,7 @@ std::vector<received_message> session::take_received() {
 std::vector<completion> session::take_completions() {
   std::vector<completion> result;
   result.swap(completions_);
+  completions_.reserve(result.size()); // as for received messages
   return result;
 }
 

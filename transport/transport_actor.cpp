@@ -96,7 +96,7 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
         return invalid_address(peer);
       return link_for(self, *addr);
     },
-    [=](datagram_atom, uint32_t address, uint16_t port, std::vector<byte_buffer>& datagrams) {
+    [=](datagram_atom, uint32_t address, uint16_t port, packed_messages& datagrams) {
       // First contact from a new address: its datagrams come through here
       // once, later ones go to the new peer link directly.
       self->send(link_for(self, endpoint{address, port}), datagram_atom::value,

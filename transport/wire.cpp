@@ -73,6 +73,7 @@ decode_error packet_reader::parse(const uint8_t* data, size_t size) {
   data_ = data;
   size_ = size;
   pos_ = 0;
+  validated_ = false;
   if (size < header_size)
     return decode_error::too_short;
   if (size > max_packet_size)
@@ -118,6 +119,7 @@ decode_error packet_reader::parse(const uint8_t* data, size_t size) {
     if (auto err = read_segment(seg); err != decode_error::none)
       return err;
   pos_ = segments_begin_;
+  validated_ = true;
   return decode_error::none;
 }
 
@@ -186,7 +188,7 @@ decode_error packet_reader::read_segment(segment_view& out) {
   if (left - hdr < out.size)
     return decode_error::truncated_segment;
   out.data = p + hdr;
-  if ((out.flags & segment_flag_bundle) != 0 && !valid_bundle(out.data, out.size))
+  if (!validated_ && (out.flags & segment_flag_bundle) != 0 && !valid_bundle(out.data, out.size))
     return decode_error::bad_bundle;
   pos_ += hdr + out.size;
   return decode_error::none;

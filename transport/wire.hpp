@@ -188,6 +188,7 @@ private:
   size_t size_ = 0;
   size_t pos_ = 0;
   size_t segments_begin_ = 0;
+  bool validated_ = false; // parse() checked every segment: next() need not
   packet_header header_;
   ack_block ack_;
 };

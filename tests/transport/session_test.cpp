@@ -250,7 +250,7 @@ TEST_SUITE("transport.session") {
     CHECK(b.stats().interrupted == 1);
   }
 
-  TEST_CASE("delivery packs runs of one kind; a reassembled message keeps its own buffer") {
+  TEST_CASE("delivery packs runs of one kind, a reassembled message keeps its own buffer") {
     session a{session_options{}, 1};
     session b{session_options{}, 2};
     for (uint32_t i = 0; i < 8; ++i)
