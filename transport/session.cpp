@@ -159,7 +159,7 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
   // Opens a packet; a pending ack rides along with as many ranges as leave
   // `reserve` bytes for the segment the packet is opened for.
   auto start = [&](size_t reserve) {
-    pb.begin(epoch_, static_cast<uint32_t>(snd_una_));
+    pb.begin(epoch_, static_cast<uint32_t>(snd_una_), srtt_us_);
     if (ack_pending_ && have_remote_) {
       auto ranges
         = std::min(build_ack_ranges(), (pb.room() - ack_fixed_size - reserve) / ack_range_size);
@@ -376,6 +376,8 @@ decode_error session::input(const uint8_t* data, size_t size, uint64_t now_us) {
   stats_.bytes_in += size;
   if (!have_remote_ || hdr.epoch > remote_epoch_)
     adopt_epoch(hdr.epoch, hdr.snd_una);
+  if (hdr.rtt_hint_us != 0 && srtt_us_ == 0 && !rtt_hint_used_)
+    use_rtt_hint(hdr.rtt_hint_us, now_us);
   if (hdr.has_ack)
     on_ack(reader.ack(), now_us);
   segment_view seg;
@@ -660,8 +662,24 @@ void session::update_rtt(uint64_t sample_us) {
 }
 
 uint64_t session::base_rto() const {
-  return std::clamp(srtt_us_ + std::max<uint64_t>(4 * rttvar_us_, 1000), opts_.min_rto_us,
+  return rto_for(srtt_us_, rttvar_us_);
+}
+
+uint64_t session::rto_for(uint64_t srtt_us, uint64_t rttvar_us) const {
+  return std::clamp(srtt_us + std::max<uint64_t>(4 * rttvar_us, 1000), opts_.min_rto_us,
                     opts_.retry_interval_us);
+}
+
+void session::use_rtt_hint(uint64_t hint_us, uint64_t now_us) {
+  // Nothing we sent has been acknowledged yet, so we have no sample; the
+  // peer's estimate times a lost first message far better than the blind
+  // initial timeout (200 ms), as a first sample would (RFC 6298 2.2). Once.
+  rtt_hint_used_ = true;
+  rto_us_ = rto_for(hint_us, hint_us / 2);
+  if (rto_deadline_ != UINT64_MAX)
+    rto_deadline_ = std::min(rto_deadline_, now_us + rto_us_);
+  if (probe_deadline_ != UINT64_MAX)
+    probe_deadline_ = std::min(probe_deadline_, now_us + probe_timeout());
 }
 
 // ---- results ---------------------------------------------------------------------

@@ -225,6 +225,8 @@ private:
   void end_round_if_due();
   void update_rtt(uint64_t sample_us);
   uint64_t base_rto() const;
+  uint64_t rto_for(uint64_t srtt_us, uint64_t rttvar_us) const;
+  void use_rtt_hint(uint64_t hint_us, uint64_t now_us);
   uint64_t probe_timeout() const;
   void arm_timers(uint64_t now_us);
   void on_reliable(const segment_view& seg);
@@ -263,6 +265,7 @@ private:
   uint64_t srtt_us_ = 0;
   uint64_t min_rtt_us_ = UINT64_MAX;
   uint64_t rttvar_us_ = 0;
+  bool rtt_hint_used_ = false;
   uint64_t rto_us_;
   uint64_t rto_deadline_ = UINT64_MAX;
   uint64_t probe_deadline_ = UINT64_MAX; // tail-loss probe, once per silence

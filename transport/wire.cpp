@@ -1,5 +1,6 @@
 #include "transport/wire.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace meshrt::transport {
@@ -83,8 +84,9 @@ decode_error packet_reader::parse(const uint8_t* data, size_t size) {
   if (data[1] != protocol_version)
     return decode_error::bad_version;
   uint8_t flags = data[2];
-  if ((flags & ~header_flag_has_ack) != 0 || data[3] != 0)
+  if ((flags & ~header_flag_has_ack) != 0)
     return decode_error::bad_flags;
+  header_.rtt_hint_us = decode_rtt_hint(data[3]);
   header_.epoch = load64(data + 4);
   header_.snd_una = load32(data + 12);
   header_.has_ack = (flags & header_flag_has_ack) != 0;
@@ -196,11 +198,24 @@ decode_error packet_reader::read_segment(segment_view& out) {
 
 // ---- packet_builder ----------------------------------------------------------------
 
-void packet_builder::begin(uint64_t epoch, uint32_t snd_una) {
+uint8_t encode_rtt_hint(uint64_t srtt_us) {
+  if (srtt_us == 0)
+    return 0;
+  uint8_t n = 1;
+  while (n < 31 && (uint64_t{1} << n) < srtt_us)
+    ++n;
+  return n;
+}
+
+uint64_t decode_rtt_hint(uint8_t hint) {
+  return hint == 0 ? 0 : uint64_t{1} << std::min<uint8_t>(hint, 31);
+}
+
+void packet_builder::begin(uint64_t epoch, uint32_t snd_una, uint64_t srtt_us) {
   buf_[0] = wire_magic;
   buf_[1] = protocol_version;
   buf_[2] = 0;
-  buf_[3] = 0;
+  buf_[3] = encode_rtt_hint(srtt_us);
   store64(buf_ + 4, epoch);
   store32(buf_ + 12, snd_una);
   size_ = header_size;

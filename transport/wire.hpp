@@ -12,7 +12,12 @@
 //   0   u8   magic             0xA7
 //   1   u8   version           protocol_version
 //   2   u8   flags             has_ack = 0x01; other bits must be zero
-//   3   u8   reserved          zero
+//   3   u8   rtt_hint          the sender's smoothed round-trip time, about
+//                              2^n microseconds (rounded up, n <= 31); 0: no
+//                              estimate yet. A peer that has sent nothing yet
+//                              has no sample of its own: it times its first
+//                              retransmission from this instead of a blind
+//                              initial timeout
 //   4   u64  epoch             the sender's incarnation: a new process or a
 //                              reset session sends a larger epoch
 //   12  u32  snd_una           the sender's lowest unacknowledged reliable
@@ -71,7 +76,7 @@ constexpr size_t max_message_size = 10'000'000;
 // ---- constants of the format ---------------------------------------------------
 
 constexpr uint8_t wire_magic = 0xA7;
-constexpr uint8_t protocol_version = 1;
+constexpr uint8_t protocol_version = 2; // 2: bundles, rtt_hint
 
 constexpr uint8_t header_flag_has_ack = 0x01;
 constexpr uint8_t segment_flag_more = 0x01;
@@ -122,7 +127,14 @@ struct packet_header {
   uint64_t epoch = 0;
   uint32_t snd_una = 0;
   bool has_ack = false;
+  uint64_t rtt_hint_us = 0; // decoded rtt_hint; 0: none
 };
+
+/// The rtt_hint byte for a smoothed round trip of `srtt_us` (0: none).
+uint8_t encode_rtt_hint(uint64_t srtt_us);
+
+/// Microseconds for an rtt_hint byte (0: none); values above 31 count as 31.
+uint64_t decode_rtt_hint(uint8_t hint);
 
 /// One segment inside a received datagram; `data` points into that datagram.
 struct segment_view {
@@ -211,7 +223,8 @@ void for_each_bundled(const uint8_t* data, size_t size, F&& f) {
 /// builder never writes past max_packet_size.
 class packet_builder {
 public:
-  void begin(uint64_t epoch, uint32_t snd_una);
+  /// Starts a packet; `srtt_us` (0: none) becomes its rtt_hint.
+  void begin(uint64_t epoch, uint32_t snd_una, uint64_t srtt_us = 0);
 
   /// Writes the ack block; must directly follow begin(). Writes at most
   /// `max_ranges` ranges of the `count` given.

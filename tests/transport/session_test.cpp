@@ -37,6 +37,7 @@ struct sim_link {
   double duplicate = 0;
   double reorder = 0;
   bool a_to_b_cut = false;
+  bool b_to_a_cut = false;
   std::mt19937_64 rng{42};
   std::deque<in_flight> wire;
   std::vector<received_message> at_a;
@@ -56,7 +57,7 @@ struct sim_link {
   void transmit(bool to_b, const uint8_t* data, size_t size) {
     if (to_b)
       ++packets_a_to_b;
-    if ((to_b && a_to_b_cut) || chance(drop))
+    if ((to_b && a_to_b_cut) || (!to_b && b_to_a_cut) || chance(drop))
       return;
     uint64_t arrives = now + delay_us;
     if (chance(reorder))
@@ -328,6 +329,26 @@ TEST_SUITE("transport.session") {
     CHECK(link.now - sent <= 50'000 + 2 * link.delay_us + 10);
     CHECK(link.a.stats().timeouts == 1);
     CHECK(link.a.stats().retransmits == 1);
+  }
+
+  TEST_CASE("a first message lost is resent on the peer's round trip, not a blind timeout") {
+    sim_link link;
+    for (uint32_t i = 0; i < 10; ++i)
+      link.a.send(pattern(100, i), reliability::reliable, link.now);
+    REQUIRE(link.run([&] { return link.at_b.size() == 10 && link.a.pending_segments() == 0; }));
+    REQUIRE(link.a.srtt_us() > 0);
+    // A message that leaves after A has its estimate carries it to B.
+    link.a.send(pattern(100, 10), reliability::reliable, link.now);
+    REQUIRE(link.run([&] { return link.at_b.size() == 11; }));
+    CHECK(link.b.srtt_us() == 0); // B has sent nothing: no sample of its own
+    // B's first message is lost; it learnt A's round trip from A's packets.
+    link.b_to_a_cut = true;
+    link.b.send(pattern(10, 99), reliability::reliable, link.now);
+    link.flush_both();
+    link.b_to_a_cut = false;
+    uint64_t start = link.now;
+    REQUIRE(link.run([&] { return link.at_a.size() == 1; }));
+    CHECK(link.now - start < 10'000); // the initial timeout would be 200 ms
   }
 
   TEST_CASE("the RTO adapts to the measured round trip") {

@@ -112,14 +112,13 @@ TEST_SUITE("transport.wire") {
     auto b = good;
     b[0] = 0x00;
     CHECK(parse(b) == decode_error::bad_magic);
-    b = good;
-    b[1] = 2;
-    CHECK(parse(b) == decode_error::bad_version);
+    for (uint8_t version : {1, 3}) { // the first format, and one to come
+      b = good;
+      b[1] = version;
+      CHECK(parse(b) == decode_error::bad_version);
+    }
     b = good;
     b[2] = 0x80;
-    CHECK(parse(b) == decode_error::bad_flags);
-    b = good;
-    b[3] = 1;
     CHECK(parse(b) == decode_error::bad_flags);
     b = good;
     b[header_size] = 7; // segment type
@@ -172,6 +171,27 @@ TEST_SUITE("transport.wire") {
     CHECK(parse(bundle_packet({3, 0, 'a', 'b'})) == decode_error::bad_bundle); // entry cut short
     CHECK(parse(bundle_packet({1, 0, 'a', 7})) == decode_error::bad_bundle);   // stray byte
     CHECK(std::string{to_string(decode_error::bad_bundle)} == "bad_bundle");
+  }
+
+  TEST_CASE("the rtt hint rounds up to a power of two and any byte decodes") {
+    CHECK(encode_rtt_hint(0) == 0);
+    CHECK(encode_rtt_hint(1) == 1);
+    CHECK(encode_rtt_hint(2) == 1);
+    CHECK(encode_rtt_hint(3) == 2);
+    CHECK(encode_rtt_hint(300) == 9); // 512 us
+    CHECK(encode_rtt_hint(UINT64_MAX) == 31);
+    CHECK(decode_rtt_hint(0) == 0);
+    CHECK(decode_rtt_hint(9) == 512);
+    CHECK(decode_rtt_hint(255) == uint64_t{1} << 31);
+    packet_builder pb;
+    pb.begin(1, 0, 300);
+    packet_reader r;
+    REQUIRE(r.parse(pb.data(), pb.size()) == decode_error::none);
+    CHECK(r.header().rtt_hint_us == 512);
+    auto b = bytes_of(pb);
+    b[3] = 200; // any byte is a valid hint
+    REQUIRE(r.parse(b.data(), b.size()) == decode_error::none);
+    CHECK(r.header().rtt_hint_us == uint64_t{1} << 31);
   }
 
   TEST_CASE("malformed acks and fragments are rejected") {
