@@ -40,6 +40,7 @@ std::string stats_json(const session& sess) {
   field("bad_acks", s.bad_acks);
   field("retransmits", s.retransmits);
   field("timeouts", s.timeouts);
+  field("spurious_timeouts", s.spurious_timeouts);
   field("probes", s.probes);
   field("give_ups", s.give_ups);
   field("oversized", s.oversized);

@@ -22,7 +22,7 @@ constexpr uint64_t hystart_margin_us = 1000;
 session::session(session_options opts, uint64_t epoch) :
   opts_(opts), epoch_(epoch), snd_una_(opts.initial_seq), snd_nxt_(opts.initial_seq),
   peer_window_(opts.window), cwnd_(initial_cwnd), ssthresh_(opts.window * segment_bytes),
-  rto_us_(std::min(initial_rto_us, opts.retry_interval_us)) {
+  rto_us_(base_rto()) {
   // nop
 }
 
@@ -330,6 +330,14 @@ void session::check_timers(uint64_t now_us) {
       break;
     }
   }
+  // Remember what the timeout takes away: the acks it draws may show it
+  // was spurious (see on_ack).
+  if (!timeout_undo_) {
+    timeout_undo_ = true;
+    undo_cwnd_ = cwnd_;
+    undo_ssthresh_ = ssthresh_;
+  }
+  timeout_seq_ = snd_una_;
   ssthresh_ = std::max(min_cwnd, cwnd_ / 2);
   cwnd_ = ssthresh_;
   rto_us_ = std::min(rto_us_ * 2, opts_.retry_interval_us);
@@ -353,7 +361,7 @@ void session::give_up() {
   round_end_ = snd_nxt_;
   round_sent_ = 0;
   round_lost_ = 0;
-  rto_us_ = std::min(initial_rto_us, opts_.retry_interval_us);
+  rto_us_ = base_rto();
   arm_timers(0);
 }
 
@@ -376,7 +384,7 @@ decode_error session::input(const uint8_t* data, size_t size, uint64_t now_us) {
   stats_.bytes_in += size;
   if (!have_remote_ || hdr.epoch > remote_epoch_)
     adopt_epoch(hdr.epoch, hdr.snd_una);
-  if (hdr.rtt_hint_us != 0 && srtt_us_ == 0 && !rtt_hint_used_)
+  if (hdr.rtt_hint_us != 0 && srtt_us_ == 0 && rtt_hint_us_ == 0)
     use_rtt_hint(hdr.rtt_hint_us, now_us);
   if (hdr.has_ack)
     on_ack(reader.ack(), now_us);
@@ -559,6 +567,18 @@ void session::on_ack(const ack_block& ack, uint64_t now_us) {
     return;
   }
   peer_window_ = ack.window;
+  if (timeout_undo_ && una > snd_una_) {
+    // The first progress after a timeout, which resent only snd_una: if the
+    // peer had the segments after it too, they arrived before the timeout
+    // and only acks (or that one segment) were lost, not the path's
+    // capacity. Undo the reduction (as F-RTO, RFC 5682, would).
+    if (una > timeout_seq_ + 1) {
+      cwnd_ = std::max(cwnd_, undo_cwnd_);
+      ssthresh_ = std::max(ssthresh_, undo_ssthresh_);
+      ++stats_.spurious_timeouts;
+    }
+    timeout_undo_ = false;
+  }
   uint64_t newest_sent_us = 0;
   uint64_t highest_acked = 0;
   uint32_t newly = 0; // bytes
@@ -589,8 +609,7 @@ void session::on_ack(const ack_block& ack, uint64_t now_us) {
   end_round_if_due();
   // Progress ends any backoff (RFC 6298 5.7 keeps it until a fresh sample,
   // but retransmitted segments give none under heavy loss).
-  if (srtt_us_ != 0)
-    rto_us_ = base_rto();
+  rto_us_ = base_rto();
   arm_timers(now_us);
 }
 
@@ -662,7 +681,11 @@ void session::update_rtt(uint64_t sample_us) {
 }
 
 uint64_t session::base_rto() const {
-  return rto_for(srtt_us_, rttvar_us_);
+  if (srtt_us_ != 0)
+    return rto_for(srtt_us_, rttvar_us_);
+  if (rtt_hint_us_ != 0)
+    return rto_for(rtt_hint_us_, rtt_hint_us_ / 2);
+  return std::min(initial_rto_us, opts_.retry_interval_us);
 }
 
 uint64_t session::rto_for(uint64_t srtt_us, uint64_t rttvar_us) const {
@@ -674,8 +697,8 @@ void session::use_rtt_hint(uint64_t hint_us, uint64_t now_us) {
   // Nothing we sent has been acknowledged yet, so we have no sample; the
   // peer's estimate times a lost first message far better than the blind
   // initial timeout (200 ms), as a first sample would (RFC 6298 2.2). Once.
-  rtt_hint_used_ = true;
-  rto_us_ = rto_for(hint_us, hint_us / 2);
+  rtt_hint_us_ = hint_us;
+  rto_us_ = base_rto();
   if (rto_deadline_ != UINT64_MAX)
     rto_deadline_ = std::min(rto_deadline_, now_us + rto_us_);
   if (probe_deadline_ != UINT64_MAX)

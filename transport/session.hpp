@@ -70,6 +70,7 @@ struct session_stats {
   uint64_t bad_acks = 0;      // acks of sequences never sent
   uint64_t retransmits = 0;
   uint64_t timeouts = 0;           // retransmission timer expiries
+  uint64_t spurious_timeouts = 0;  // of them, undone: the peer had what followed
   uint64_t probes = 0;             // tail-loss probes sent
   uint64_t give_ups = 0;           // session resets after retryTimeout
   uint64_t oversized = 0;          // received messages over max_message_size, dropped
@@ -265,7 +266,11 @@ private:
   uint64_t srtt_us_ = 0;
   uint64_t min_rtt_us_ = UINT64_MAX;
   uint64_t rttvar_us_ = 0;
-  bool rtt_hint_used_ = false;
+  uint64_t rtt_hint_us_ = 0;  // the peer's estimate, while we have none
+  bool timeout_undo_ = false; // a timeout's reduction may still be undone
+  uint64_t timeout_seq_ = 0;  // the segment the last timeout resent
+  double undo_cwnd_ = 0;
+  double undo_ssthresh_ = 0;
   uint64_t rto_us_;
   uint64_t rto_deadline_ = UINT64_MAX;
   uint64_t probe_deadline_ = UINT64_MAX; // tail-loss probe, once per silence

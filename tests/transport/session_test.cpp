@@ -351,6 +351,30 @@ TEST_SUITE("transport.session") {
     CHECK(link.now - start < 10'000); // the initial timeout would be 200 ms
   }
 
+  TEST_CASE("a timeout caused by lost acks is undone, one caused by lost data is not") {
+    for (bool acks_lost : {true, false}) {
+      CAPTURE(acks_lost);
+      sim_link link;
+      for (uint32_t i = 0; i < 100; ++i)
+        link.a.send(pattern(1000, i), reliability::reliable, link.now);
+      REQUIRE(link.run([&] { return link.at_b.size() == 100; }));
+      for (uint32_t i = 0; i < 100; ++i)
+        link.a.send(pattern(1000, i), reliability::reliable, link.now);
+      auto cwnd = link.a.congestion_window();
+      // Everything in flight reaches B but no ack comes back, or nothing
+      // reaches B at all, until A's timer fires.
+      (acks_lost ? link.b_to_a_cut : link.a_to_b_cut) = true;
+      REQUIRE(link.run([&] { return link.a.stats().timeouts == 1; }, 1'000'000));
+      link.b_to_a_cut = link.a_to_b_cut = false;
+      REQUIRE(link.run([&] { return link.at_b.size() == 200 && link.a.pending_segments() == 0; }));
+      CHECK(link.a.stats().spurious_timeouts == (acks_lost ? 1 : 0));
+      if (acks_lost)
+        CHECK(link.a.congestion_window() >= cwnd);
+      else
+        CHECK(link.a.congestion_window() < cwnd);
+    }
+  }
+
   TEST_CASE("the RTO adapts to the measured round trip") {
     sim_link link;
     link.delay_us = 2'000;
