@@ -40,12 +40,12 @@ void peer_links::send(caf::event_based_actor* self, const caf::actor& transport,
 }
 
 void peer_links::queue(caf::event_based_actor* self, const caf::actor& transport,
-                       const std::string& peer, byte_buffer bytes, bool reliable) {
+                       const std::string& peer, byte_view bytes, bool reliable) {
   auto& h = held_[peer];
   if (!h.batch.empty() && h.reliable != reliable)
     send_batch(self, transport, peer, h);
   h.reliable = reliable;
-  h.batch.push_back(std::move(bytes));
+  h.batch.add(bytes);
 }
 
 void peer_links::flush(caf::event_based_actor* self, const caf::actor& transport) {
@@ -62,7 +62,7 @@ void peer_links::send_batch(caf::event_based_actor* self, const caf::actor& tran
     self->send(*link, mesh_send_atom::value, std::move(h.batch), h.reliable);
   else
     self->send(transport, mesh_send_atom::value, peer, std::move(h.batch), h.reliable);
-  h.batch.clear();
+  h.batch = packed_messages{};
 }
 
 } // namespace meshrt

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "transport/byte_buffer.hpp"
+#include "transport/packed_messages.hpp"
 
 namespace caf {
 class actor;
@@ -29,10 +30,11 @@ public:
 
   /// Holds `bytes` for `peer` until flush(): the messages an actor produces
   /// for one peer while it works through its mailbox leave in one actor
-  /// message, not one each. Messages to a peer keep their order across
-  /// queue() and send().
+  /// message, packed into one buffer, not one each. Messages to a peer keep
+  /// their order across queue() and send(). A failure of a flushed batch
+  /// comes back once, untagged.
   void queue(caf::event_based_actor* self, const caf::actor& transport, const std::string& peer,
-             byte_buffer bytes, bool reliable);
+             byte_view bytes, bool reliable);
 
   /// Sends what queue() holds, one batch per peer.
   void flush(caf::event_based_actor* self, const caf::actor& transport);
@@ -45,7 +47,7 @@ public:
 private:
   /// The messages held for one peer, all of one reliability.
   struct held {
-    std::vector<byte_buffer> batch;
+    packed_messages batch;
     bool reliable = true;
   };
 
