@@ -195,7 +195,8 @@ void enqueue(peer_link_actor* self, byte_buffer&& data, bool reliable, uint64_t 
 }
 
 /// Queues packed messages: small ones are copied straight into bundles, with
-/// no allocation per message. A failure is reported once for the batch.
+/// no allocation per message. An oversized one is refused on its own; a
+/// batch left unacknowledged is reported once.
 void enqueue_packed(peer_link_actor* self, const packed_messages& messages, bool reliable,
                     uint64_t now) {
   auto& st = *self->state.link;

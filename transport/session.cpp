@@ -362,6 +362,7 @@ void session::give_up() {
   round_sent_ = 0;
   round_lost_ = 0;
   rto_us_ = base_rto();
+  timeout_undo_ = false; // nothing of the old stream is left to judge
   arm_timers(0);
 }
 
@@ -712,8 +713,10 @@ void session::deliver_copy(reliability kind, const uint8_t* data, size_t size) {
   // kind and at an adopted one.
   if (received_.empty() || received_.back().kind != kind || last_adopted_) {
     received_.push_back({packed_messages{}, kind});
-    // The next burst is likely as large as the last: one allocation.
-    received_.back().messages.reserve(last_batch_messages_, last_batch_bytes_);
+    // The next burst is likely as large as the last: one allocation (up to
+    // a bound, so that one huge burst does not make every later one huge).
+    received_.back().messages.reserve(std::min<size_t>(last_batch_messages_, 4096),
+                                      std::min<size_t>(last_batch_bytes_, 256 * 1024));
     last_adopted_ = false;
   }
   received_.back().messages.add({data, size});

@@ -48,8 +48,9 @@ struct transport_config {
 /// - (mesh_send_atom, std::string peer, packed_messages, bool reliable):
 ///   several messages in one buffer, the cheapest way to send many small
 ///   ones: they are copied into the session's bundles with no allocation per
-///   message. A failure of the batch comes back once, as (send_failed_atom,
-///   std::string peer, caf::error).
+///   message. A batch left unacknowledged fails once, as (send_failed_atom,
+///   std::string peer, caf::error); an oversized message in it fails on its
+///   own.
 /// - (peer_atom, std::string peer) -> caf::actor: the peer link, to which
 ///   (mesh_send_atom, byte_buffer or std::vector<byte_buffer>, bool reliable
 ///   [, uint64_t tag]) and (mesh_send_atom, packed_messages, bool reliable)
