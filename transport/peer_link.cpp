@@ -150,17 +150,19 @@ void pump(peer_link_actor* self) {
   for (auto& batch : st.sess.take_batches())
     self->send(st.receiver, received_atom::value, st.peer_name, std::move(batch.messages),
                batch.kind == reliability::reliable);
+  // Senders wait in id order, and completions come in id order: each one
+  // settles the senders in its range.
   for (auto& done : st.sess.take_completions()) {
-    while (!st.senders.empty() && st.senders.front().message_id < done.message_id)
-      st.senders.pop_front(); // defensive: every tracked id completes in order
-    if (st.senders.empty() || st.senders.front().message_id != done.message_id)
-      continue;
-    if (!done.delivered)
-      report_failure(st, st.senders.front().sender, st.senders.front().tag,
-                     make_error(mesh_errc::network_error,
-                                "no acknowledgement from " + st.peer_name + " within retryTimeout ("
-                                  + std::to_string(st.retry_timeout_ms) + " ms)"));
-    st.senders.pop_front();
+    for (; !st.senders.empty() && st.senders.front().message_id <= done.last_id;
+         st.senders.pop_front()) {
+      const auto& waiting = st.senders.front();
+      if (!done.delivered && waiting.message_id >= done.first_id)
+        report_failure(
+          st, waiting.sender, waiting.tag,
+          make_error(mesh_errc::network_error, "no acknowledgement from " + st.peer_name
+                                                 + " within retryTimeout ("
+                                                 + std::to_string(st.retry_timeout_ms) + " ms)"));
+    }
   }
   // A burst larger than one flush's budget continues behind whatever has
   // arrived meanwhile (acks first).

@@ -135,8 +135,7 @@ bool session::bundle_into_tail(const uint8_t* data, size_t size, bool track) {
 void session::complete(const tx_segment& seg, bool delivered) {
   if (seg.track_id == 0)
     return;
-  for (uint64_t id = seg.track_id + 1 - seg.messages; id <= seg.track_id; ++id)
-    completions_.push_back({id, delivered});
+  completions_.push_back({seg.track_id + 1 - seg.messages, seg.track_id, delivered});
 }
 
 uint32_t session::send_window() const {

@@ -51,9 +51,11 @@ struct received_batch {
   reliability kind = reliability::reliable;
 };
 
-/// The outcome of a reliable message sent with `track`.
+/// The outcome of reliable messages sent with `track`: those with ids
+/// first_id .. last_id, one message or several that shared a bundle.
 struct completion {
-  uint64_t message_id = 0;
+  uint64_t first_id = 0;
+  uint64_t last_id = 0;
   bool delivered = false; // false: failed after retryTimeout
 };
 

@@ -42,7 +42,12 @@ struct sim_link {
   std::deque<in_flight> wire;
   std::vector<received_message> at_a;
   std::vector<received_message> at_b;
-  std::vector<completion> done_at_a; // completions of A's tracked messages
+  /// A's tracked messages as they completed, one entry per message.
+  struct settled {
+    uint64_t id;
+    bool delivered;
+  };
+  std::vector<settled> done_at_a;
   size_t packets_a_to_b = 0;
 
   explicit sim_link(session_options opts = {}, uint64_t epoch_a = 100, uint64_t epoch_b = 200) :
@@ -89,7 +94,8 @@ struct sim_link {
     for (auto& m : b.take_received())
       at_b.push_back(std::move(m));
     for (auto& c : a.take_completions())
-      done_at_a.push_back(c);
+      for (auto id = c.first_id; id <= c.last_id; ++id)
+        done_at_a.push_back({id, c.delivered});
   }
 
   /// Advances virtual time to the next event (packet arrival or timer).
@@ -194,7 +200,7 @@ TEST_SUITE("transport.session") {
     auto& done = link.done_at_a;
     REQUIRE(done.size() == 4);
     for (size_t i = 0; i < 4; ++i) {
-      CHECK(done[i].message_id == tracked[i]);
+      CHECK(done[i].id == tracked[i]);
       CHECK(done[i].delivered);
     }
   }
@@ -209,7 +215,7 @@ TEST_SUITE("transport.session") {
     auto& done = link.done_at_a;
     REQUIRE(done.size() == 5);
     for (size_t i = 0; i < 5; ++i) {
-      CHECK(done[i].message_id == ids[i]);
+      CHECK(done[i].id == ids[i]);
       CHECK(!done[i].delivered);
     }
   }
@@ -413,7 +419,7 @@ TEST_SUITE("transport.session") {
     REQUIRE(link.run([&] { return !link.done_at_a.empty(); }));
     auto& done = link.done_at_a;
     REQUIRE(done.size() == 1);
-    CHECK(done[0].message_id == *id);
+    CHECK(done[0].id == *id);
     CHECK(!done[0].delivered);
     CHECK(link.now - start >= 1'000'000);
     CHECK(link.now - start <= 1'100'000);
@@ -425,7 +431,7 @@ TEST_SUITE("transport.session") {
     REQUIRE(link.run([&] { return link.at_b.size() == 1; }));
     CHECK(link.at_b[0].data == pattern(20, 2));
     REQUIRE(link.run([&] { return done.size() == 2; }));
-    CHECK(done[1].message_id == *id2);
+    CHECK(done[1].id == *id2);
     CHECK(done[1].delivered);
   }
 
