@@ -310,10 +310,10 @@ caf::error refuse_reserved(uint16_t command) {
 
 /// Asks the handlers of `command` in registration order; each gets the
 /// request, the answer is the last one's, the first failure ends the chain.
-void call_handler(node_actor* self, std::shared_ptr<const handler_chain> chain, size_t index,
-                  uint16_t command, std::shared_ptr<const std::string> sender,
-                  std::shared_ptr<const byte_buffer> payload, std::chrono::milliseconds timeout,
-                  answer_fn answer) {
+void call_handler(node_actor* self, const std::shared_ptr<const handler_chain>& chain, size_t index,
+                  uint16_t command, const std::shared_ptr<const std::string>& sender,
+                  const std::shared_ptr<const byte_buffer>& payload,
+                  std::chrono::milliseconds timeout, const answer_fn& answer) {
   // Functions answer in place; the chain goes on until an actor is asked.
   for (; index < chain->size() && (*chain)[index].fn; ++index) {
     auto result = invoke_handler(*(*chain)[index].fn, *payload, *sender);
@@ -343,7 +343,7 @@ void call_handler(node_actor* self, std::shared_ptr<const handler_chain> chain, 
 }
 
 void run_handlers(node_actor* self, uint16_t command, std::string sender, byte_buffer payload,
-                  std::chrono::milliseconds timeout, answer_fn answer) {
+                  std::chrono::milliseconds timeout, const answer_fn& answer) {
   auto& st = self->state;
   auto i = st.handlers.find(command);
   if (i == st.handlers.end() || i->second.empty()) {
@@ -365,7 +365,7 @@ void run_handlers(node_actor* self, uint16_t command, std::string sender, byte_b
   }
   call_handler(self, std::make_shared<const handler_chain>(chain), 0, command,
                std::make_shared<const std::string>(std::move(sender)),
-               std::make_shared<const byte_buffer>(std::move(payload)), timeout, std::move(answer));
+               std::make_shared<const byte_buffer>(std::move(payload)), timeout, answer);
 }
 
 /// Hands a one-way message (Send, USend, a fan-out) to every handler of its

@@ -101,6 +101,7 @@ int run_demo(uint16_t port) {
     nodes.push_back(spawn_node(sys, cfg, opts));
   }
   std::vector<std::string> addrs;
+  addrs.reserve(nodes.size());
   for (const auto& n : nodes)
     addrs.push_back(ask<node_record>(self, n, whoami_atom::value).mesh_address);
   say("MARS 127.0.0.1:" + std::to_string(port) + "; nodes " + join(addrs));
@@ -150,7 +151,9 @@ int run_demo(uint16_t port) {
     self->send(
       nodes[i], handle_atom::value, news,
       spawn_handler(sys, [me = addrs[i], heard](const byte_buffer& text, const std::string& from) {
-        say(me + " heard from " + from + ": " + std::string(text.begin(), text.end()));
+        auto line = me;
+        line.append(" heard from ").append(from).append(": ").append(text.begin(), text.end());
+        say(line);
         ++*heard;
         return caf::expected<byte_buffer>{byte_buffer{}};
       }));

@@ -45,8 +45,9 @@ std::string kind_of(const caf::error& err) {
 
 /// Sends the checks one after another from an event-based actor, so the
 /// round trips measure the mesh, not a blocking receive.
-caf::behavior pinger(caf::event_based_actor* self, caf::actor node, std::string target,
-                     ping_options opts, std::shared_ptr<ping_results> results) {
+caf::behavior pinger(caf::event_based_actor* self, const caf::actor& node,
+                     const std::string& target, const ping_options& opts,
+                     const std::shared_ptr<ping_results>& results) {
   auto done = std::make_shared<caf::response_promise>();
   auto timeout = caf::timespan{std::chrono::milliseconds{opts.timeout_ms}};
   return {

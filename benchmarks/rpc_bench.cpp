@@ -70,7 +70,7 @@ void fire(caf::event_based_actor* self, const std::shared_ptr<drive_state>& st) 
 
 /// (start_atom, int total, int window) -> (double seconds, std::vector<double>
 /// rtts_us, int failed). Round trips are recorded with window 1 only.
-caf::behavior driver(caf::event_based_actor* self, issue_fn issue) {
+caf::behavior driver(caf::event_based_actor* self, const issue_fn& issue) {
   return {
     [=](start_atom, int total, int window) {
       auto st = std::make_shared<drive_state>();
@@ -167,7 +167,7 @@ void caf_remote(bench_report& r, const rpc_bench_options& o, const std::string& 
   auto payload = std::string(payload_size, 'x');
   measure(
     r, "caf_remote", sys,
-    [server, payload](caf::event_based_actor* self, std::function<void(bool)> done) {
+    [server, payload](caf::event_based_actor* self, const std::function<void(bool)>& done) {
       // No timer per request, as the meshrt caller: CAF's clock thread
       // would cost both the same (about 15% of their throughput here).
       self->request(server, caf::infinite, payload)
@@ -214,7 +214,8 @@ void meshrt_rpc(bench_report& r, const rpc_bench_options& o, const std::string& 
   auto payload = byte_buffer(payload_size, 0x42);
   measure(
     r, "meshrt", sys,
-    [requester, target, payload](caf::event_based_actor* self, std::function<void(bool)> done) {
+    [requester, target, payload](caf::event_based_actor* self,
+                                 const std::function<void(bool)>& done) {
       // As meshrt::request calls: the correlator owns the deadline.
       self
         ->request(requester, caf::infinite, rpc_atom::value, echo_command, target, payload,
@@ -269,6 +270,7 @@ double raw_udp_fanout_ms(int nodes, int rounds) {
   std::atomic<bool> stop{false};
   std::thread echo{[&] {
     std::vector<pollfd> fds;
+    fds.reserve(echoes.size());
     for (int fd : echoes)
       fds.push_back({fd, POLLIN, 0});
     uint8_t buf[2048];

@@ -12,7 +12,7 @@ namespace meshrt {
 
 namespace {
 
-caf::behavior function_handler(caf::event_based_actor*, handler_function fn) {
+caf::behavior function_handler(caf::event_based_actor*, const handler_function& fn) {
   return {
     [fn](mesh_request_atom, uint16_t, const std::string& sender,
          const byte_buffer& data) -> caf::result<byte_buffer> {

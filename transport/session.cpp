@@ -16,6 +16,9 @@ constexpr uint64_t reorder_threshold = 3; // later segments acked before a loss
 constexpr size_t max_partial_unreliable = 32;
 constexpr uint64_t min_probe_timeout_us = 500;
 constexpr uint64_t hystart_margin_us = 1000;
+// What a delivery reserves ahead at most (the size of the last burst).
+constexpr size_t max_reserved_messages = 4096;
+constexpr size_t max_reserved_bytes = size_t{256} * 1024;
 
 } // namespace
 
@@ -714,8 +717,8 @@ void session::deliver_copy(reliability kind, const uint8_t* data, size_t size) {
     received_.push_back({packed_messages{}, kind});
     // The next burst is likely as large as the last: one allocation (up to
     // a bound, so that one huge burst does not make every later one huge).
-    received_.back().messages.reserve(std::min<size_t>(last_batch_messages_, 4096),
-                                      std::min<size_t>(last_batch_bytes_, 256 * 1024));
+    received_.back().messages.reserve(std::min(last_batch_messages_, max_reserved_messages),
+                                      std::min(last_batch_bytes_, max_reserved_bytes));
     last_adopted_ = false;
   }
   received_.back().messages.add({data, size});
