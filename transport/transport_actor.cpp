@@ -109,6 +109,7 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
       auto collected = std::make_shared<std::vector<std::string>>();
       auto head = "{\"port\": " + std::to_string(self->state.sock->local().port)
                   + ", \"datagrams_received\": " + std::to_string(self->state.loop->datagrams())
+                  + ", \"trains\": " + (self->state.sock->sends_trains() ? "true" : "false")
                   + ", \"peers\": {";
       if (links.empty()) {
         rp.deliver(head + "}}");
@@ -146,6 +147,8 @@ caf::actor spawn_transport(caf::actor_system& sys, const transport_config& cfg,
                            const caf::actor& receiver) {
   auto sock
     = std::make_shared<udp_socket>(udp_socket::bind_scan(cfg.address, cfg.port, cfg.port_attempts));
+  if (!cfg.trains)
+    sock->disable_segmentation();
   return sys.spawn(transport, std::move(sock), cfg, receiver);
 }
 

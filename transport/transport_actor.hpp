@@ -26,6 +26,11 @@ struct transport_config {
   session_options session;
   /// Seeded fault injection on outgoing datagrams (tests, benchmarks).
   fault_options faults;
+  /// Send runs of equal-size packets as one train (UDP_SEGMENT) where the
+  /// kernel can. Off: every datagram goes down the stack on its own, e.g.
+  /// for a firewall rule that must see each one (nftables judges a train as
+  /// one packet before the device cuts it).
+  bool trains = true;
 };
 
 /// Spawns the transport of one node: a UDP socket bound to cfg.address and

@@ -288,6 +288,24 @@ TEST_SUITE("transport.live") {
     CHECK(!extra);
   }
 
+  TEST_CASE("trains can be turned off, and the exchange is the same") {
+    transport_config cfg;
+    cfg.trains = false;
+    pair_fixture f{cfg};
+    CHECK(f.stats(f.a)["trains"] == false);
+    f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), numbered(7, 1'000'000), true);
+    bool got = false;
+    f.at_b->receive(
+      [&](received_atom, const std::string&, const packed_messages& batch, bool) {
+        REQUIRE(batch.size() == 1);
+        got = (*batch.views().begin()).to_buffer() == numbered(7, 1'000'000);
+      },
+      caf::after(10s) >> [] {});
+    CHECK(got);
+    pair_fixture with_trains;
+    CHECK(with_trains.stats(with_trains.a)["trains"] == true);
+  }
+
   TEST_CASE("unreliable messages arrive") {
     pair_fixture f;
     for (uint32_t i = 0; i < 10; ++i)
