@@ -56,8 +56,12 @@ struct test_node {
           std::string error;
           auto decoded = decode_mars(bytes, error);
           REQUIRE_MESSAGE(decoded, error);
-          view.apply(std::get<view_delta>(*decoded));
-          answered = true;
+          // Only the answer to a heartbeat counts (an operator's status may
+          // share the delivery).
+          if (const auto* delta = std::get_if<view_delta>(&*decoded)) {
+            view.apply(*delta);
+            answered = true;
+          }
         }
       },
       caf::after(1s) >> [] {});
@@ -109,20 +113,25 @@ TEST_SUITE("actors.mars") {
       self->send(a.transport, mesh_send_atom::value, addr,
                  encode(mars_message{mars_status_request{"app"}}), true);
       bool got_status = false;
-      a.self->receive(
-        [&](received_atom, const std::string&, const packed_messages& packed_batch, bool) {
-          auto batch = packed_batch.unpack();
-          std::string error;
-          auto msg = decode_mars(batch.at(0), error);
-          REQUIRE_MESSAGE(msg, error);
-          const auto& st = std::get<mars_status>(*msg);
-          CHECK(st.nodes.size() == 2);
-          for (const auto& e : st.nodes)
-            CHECK(e.last_seen_ms < 1000);
-          CHECK(st.shared == std::vector<std::pair<std::string, int16_t>>{{"rooms", 3}});
-          got_status = true;
-        },
-        caf::after(2s) >> [] {});
+      bool late = false;
+      while (!got_status && !late)
+        a.self->receive(
+          [&](received_atom, const std::string&, const packed_messages& batch, bool) {
+            for (auto bytes : batch.views()) {
+              std::string error;
+              auto msg = decode_mars(bytes, error);
+              REQUIRE_MESSAGE(msg, error);
+              const auto* st = std::get_if<mars_status>(&*msg);
+              if (st == nullptr)
+                continue; // a heartbeat's late answer
+              CHECK(st->nodes.size() == 2);
+              for (const auto& e : st->nodes)
+                CHECK(e.last_seen_ms < 1000);
+              CHECK(st->shared == std::vector<std::pair<std::string, int16_t>>{{"rooms", 3}});
+              got_status = true;
+            }
+          },
+          caf::after(2s) >> [&] { late = true; });
       CHECK(got_status);
       // MARS shrugs off garbage and keeps answering.
       self->send(a.transport, mesh_send_atom::value, addr, byte_buffer{0xc1, 0x00}, true);

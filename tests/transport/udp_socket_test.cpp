@@ -56,8 +56,8 @@ std::vector<std::vector<uint8_t>> receive(udp_socket& sock, size_t count) {
 }
 
 void check_round_trip(bool trains, const std::vector<size_t>& sizes) {
-  auto a = udp_socket::bind_scan("127.0.0.1", 47700);
-  auto b = udp_socket::bind_scan("127.0.0.1", 47700);
+  auto a = udp_socket::bind_scan("127.0.0.1", 48100);
+  auto b = udp_socket::bind_scan("127.0.0.1", 48100);
   if (!trains)
     a.disable_segmentation();
   auto packets = packets_of(sizes);
@@ -75,7 +75,7 @@ void check_round_trip(bool trains, const std::vector<size_t>& sizes) {
 TEST_SUITE("transport.udp_socket") {
 
   TEST_CASE("this kernel takes and delivers trains of datagrams") {
-    auto sock = udp_socket::bind_scan("127.0.0.1", 47700);
+    auto sock = udp_socket::bind_scan("127.0.0.1", 48100);
     CHECK(sock.sends_trains());
     CHECK(sock.receives_trains());
     sock.disable_segmentation();
@@ -101,7 +101,7 @@ TEST_SUITE("transport.udp_socket") {
   }
 
   TEST_CASE("an oversized datagram arrives whole, too long for the decoder") {
-    auto b = udp_socket::bind_scan("127.0.0.1", 47700);
+    auto b = udp_socket::bind_scan("127.0.0.1", 48100);
     int raw = socket(AF_INET, SOCK_DGRAM, 0);
     REQUIRE(raw >= 0);
     sockaddr_in to{};
