@@ -39,6 +39,22 @@ uint64_t session::unwrap(uint32_t wire, uint64_t reference) {
 
 std::optional<uint64_t> session::send(byte_buffer data, reliability kind, uint64_t now_us,
                                       bool track) {
+  if (auto id = bundle_into_tail(kind, data.data(), data.size(), track))
+    return id;
+  return queue(std::move(data), kind, now_us, track);
+}
+
+std::optional<uint64_t> session::send(const uint8_t* data, size_t size, reliability kind,
+                                      uint64_t now_us, bool track) {
+  if (auto id = bundle_into_tail(kind, data, size, track))
+    return id; // copied into the bundle: no buffer of its own
+  if (size > max_message_size)
+    return std::nullopt; // refused before it is copied
+  return queue(byte_buffer(data, data + size), kind, now_us, track);
+}
+
+std::optional<uint64_t> session::queue(byte_buffer data, reliability kind, uint64_t now_us,
+                                       bool track) {
   if (data.size() > max_message_size)
     return std::nullopt;
   size_t size = data.size();
@@ -70,8 +86,6 @@ std::optional<uint64_t> session::send(byte_buffer data, reliability kind, uint64
         {body(i), segment_size(i), id, static_cast<uint16_t>(i), static_cast<uint16_t>(count)});
     return id;
   }
-  if (size <= max_bundled_message && bundle_into_tail(single.data(), size, track))
-    return next_track_id_ - 1;
   uint64_t id = next_track_id_++;
   for (size_t i = 0; i < count; ++i) {
     tx_segment seg;
@@ -85,54 +99,37 @@ std::optional<uint64_t> session::send(byte_buffer data, reliability kind, uint64
   return id;
 }
 
-namespace {
-
-void put_bundle_entry(byte_buffer& bundle, const uint8_t* data, size_t size) {
-  bundle.push_back(static_cast<uint8_t>(size));
-  bundle.push_back(static_cast<uint8_t>(size >> 8));
-  bundle.insert(bundle.end(), data, data + size);
-}
-
-} // namespace
-
-std::optional<uint64_t> session::send(const uint8_t* data, size_t size, reliability kind,
-                                      uint64_t now_us, bool track) {
-  if (kind == reliability::reliable && size <= max_bundled_message
-      && bundle_into_tail(data, size, track))
-    return next_track_id_ - 1;
-  if (size > max_message_size)
+std::optional<uint64_t> session::bundle_into_tail(reliability kind, const uint8_t* data,
+                                                  size_t size, bool track) {
+  // Only a small reliable message joins; only a segment that has not left
+  // yet can grow, and only one that holds small whole messages tracked the
+  // same way as this one.
+  if (kind != reliability::reliable || size > max_bundled_message
+      || snd_nxt_ - snd_una_ >= tx_.size())
     return std::nullopt;
-  return send(byte_buffer(data, data + size), kind, now_us, track);
-}
-
-bool session::bundle_into_tail(const uint8_t* data, size_t size, bool track) {
-  // Only a segment that has not left yet can grow, and only one that holds
-  // small whole messages tracked the same way as this one.
-  if (snd_nxt_ - snd_una_ >= tx_.size())
-    return false;
   auto& tail = tx_.back();
   bool bundled = (tail.flags & segment_flag_bundle) != 0;
   if (tail.body.shared || (tail.flags & segment_flag_more) != 0
       || (!bundled && tail.size > max_bundled_message) || (tail.track_id != 0) != track)
-    return false;
+    return std::nullopt;
   size_t grown
     = (bundled ? tail.size : bundle_entry_header + tail.size) + bundle_entry_header + size;
   if (grown > max_segment_payload)
-    return false;
+    return std::nullopt;
   if (!bundled) {
     byte_buffer bundle;
     bundle.reserve(max_segment_payload);
-    put_bundle_entry(bundle, tail.body.own.data(), tail.size);
+    append_bundle_entry(bundle, tail.body.own.data(), tail.size);
     tail.body.own.swap(bundle);
     tail.flags |= segment_flag_bundle;
   }
-  put_bundle_entry(tail.body.own, data, size);
+  append_bundle_entry(tail.body.own, data, size);
   tail.size = static_cast<uint16_t>(grown);
   ++tail.messages;
   uint64_t id = next_track_id_++;
   if (track)
     tail.track_id = id;
-  return true;
+  return id;
 }
 
 void session::complete(const tx_segment& seg, bool delivered) {

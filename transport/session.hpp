@@ -219,7 +219,12 @@ private:
   // Sequences are unwrapped to 64 bits inside; the wire carries the low 32.
   static uint64_t unwrap(uint32_t wire, uint64_t reference);
 
-  bool bundle_into_tail(const uint8_t* data, size_t size, bool track);
+  /// Appends a small reliable message to the unsent tail segment; its id,
+  /// or nullopt if it does not join (then it needs a segment of its own).
+  std::optional<uint64_t> bundle_into_tail(reliability kind, const uint8_t* data, size_t size,
+                                           bool track);
+  /// Queues a message in segments of its own.
+  std::optional<uint64_t> queue(byte_buffer data, reliability kind, uint64_t now_us, bool track);
   void complete(const tx_segment& seg, bool delivered);
   void on_ack(const ack_block& ack, uint64_t now_us);
   void mark_acked(uint64_t seq, uint64_t now_us, uint64_t& newest_sent_us, uint64_t& highest_acked,

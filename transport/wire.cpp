@@ -196,6 +196,13 @@ decode_error packet_reader::read_segment(segment_view& out) {
   return decode_error::none;
 }
 
+void append_bundle_entry(byte_buffer& bundle, const uint8_t* data, size_t size) {
+  auto at = bundle.size();
+  bundle.resize(at + bundle_entry_header);
+  store16(bundle.data() + at, static_cast<uint16_t>(size));
+  bundle.insert(bundle.end(), data, data + size);
+}
+
 // ---- packet_builder ----------------------------------------------------------------
 
 uint8_t encode_rtt_hint(uint64_t srtt_us) {

@@ -62,6 +62,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "transport/byte_buffer.hpp"
+
 namespace meshrt::transport {
 
 // ---- limits (mesh-api.txt constants) ----------------------------------------
@@ -204,6 +206,9 @@ private:
   packet_header header_;
   ack_block ack_;
 };
+
+/// Appends one entry (u16 size, then the bytes) to a bundle payload.
+void append_bundle_entry(byte_buffer& bundle, const uint8_t* data, size_t size);
 
 /// Calls f(data, size) for each message of a bundle payload, in order. The
 /// payload must have been validated (packet_reader does).
