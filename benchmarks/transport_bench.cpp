@@ -332,6 +332,15 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
     self->send_exit(pinger, caf::exit_reason::user_shutdown);
     add_rtts(r, "meshrt", rtts);
   }
+  // Waits for the next answers of the server (at most 20 s) and counts them;
+  // false if none came.
+  auto await_answers = [](caf::scoped_actor& self, int& answers) {
+    bool late = false;
+    self->receive([&](received_atom, const std::string&, const packed_messages& m,
+                      bool) { answers += static_cast<int>(m.size()); },
+                  caf::after(20s) >> [&] { late = true; });
+    return !late;
+  };
   // How the sender hands messages over: one actor message each, `per_send`
   // of them as a vector of buffers, or `per_send` packed into one buffer.
   enum class sending { single, vector, packed };
@@ -356,12 +365,10 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
       }
     }
     int answers = 0;
-    bool late = false;
-    while (answers < count / batch && !late)
-      self->receive([&](received_atom, const std::string&, const packed_messages& m,
-                        bool) { answers += static_cast<int>(m.size()); },
-                    caf::after(20s) >> [&] { late = true; });
-    return late ? 0.0 : seconds_since(t0);
+    while (answers < count / batch)
+      if (!await_answers(self, answers))
+        return 0.0;
+    return seconds_since(t0);
   };
   auto streamed = [&](size_t size, int count, int window) {
     caf::scoped_actor self{sys};
@@ -370,15 +377,13 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
     auto t0 = clock_type::now();
     int sent = 0;
     int answers = 0;
-    bool late = false;
-    while (answers < count && !late) {
+    while (answers < count) {
       for (; sent < count && sent - answers < window; ++sent)
         self->send(p.link, mesh_send_atom::value, payload, true);
-      self->receive([&](received_atom, const std::string&, const packed_messages& m,
-                        bool) { answers += static_cast<int>(m.size()); },
-                    caf::after(20s) >> [&] { late = true; });
+      if (!await_answers(self, answers))
+        return 0.0;
     }
-    return late ? 0.0 : seconds_since(t0);
+    return seconds_since(t0);
   };
   auto t = one_way(big_size, o.bulk_messages, 1, {});
   r.add("meshrt", "bulk_goodput_mbps", goodput_mbps(o.bulk_messages, big_size, t), "MB/s");

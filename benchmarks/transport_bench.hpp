@@ -26,8 +26,8 @@ struct transport_bench_options {
 /// buffer per actor message; ENet: one enet_peer_send each),
 /// small_msg_rate_vector (meshrt: 256 buffers per actor message),
 /// small_msg_rate_single (meshrt: one actor message per message),
-/// core_msg_rate (meshrt's
-/// session core alone, two sessions in one thread), lossy_goodput_mbps.
+/// core_msg_rate (meshrt's session core alone, two sessions in one thread),
+/// lossy_goodput_mbps.
 bench_report run_transport_bench(const transport_bench_options& opts);
 
 } // namespace meshrt::bench
