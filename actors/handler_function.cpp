@@ -1,6 +1,6 @@
 #include "actors/handler_function.hpp"
 
-#include "transport/mesh_error.hpp"
+#include "actors/mesh_error.hpp"
 
 namespace meshrt {
 

@@ -9,9 +9,9 @@
 #include "actors/mars_protocol.hpp"
 #include "actors/registry.hpp"
 #include "actors/transport_owner.hpp"
-#include "runtime/logging.hpp"
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
+#include "transport/logger.hpp"
 #include "transport/transport_actor.hpp"
 
 namespace meshrt {

@@ -5,9 +5,9 @@
 
 #include <caf/all.hpp>
 
+#include "actors/mesh_error.hpp"
 #include "transport/atoms.hpp"
 #include "transport/endpoint.hpp"
-#include "transport/mesh_error.hpp"
 #include "transport/transport_actor.hpp"
 
 namespace meshrt {

@@ -13,18 +13,17 @@
 #include "actors/handler_function.hpp"
 #include "actors/mars_protocol.hpp"
 #include "actors/mesh_envelope.hpp"
+#include "actors/mesh_error.hpp"
 #include "actors/node_atoms.hpp"
 #include "actors/peer_links.hpp"
 #include "actors/registry.hpp"
 #include "actors/request_correlator.hpp"
 #include "actors/transport_owner.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/transport_settings.hpp"
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
 #include "transport/deferred_flush.hpp"
 #include "transport/endpoint.hpp"
-#include "transport/mesh_error.hpp"
+#include "transport/logger.hpp"
 #include "transport/transport_actor.hpp"
 
 namespace meshrt {
@@ -96,7 +95,7 @@ struct started_fanout {
 };
 
 struct node_state {
-  config cfg;
+  mesh_config mesh;
   node_options opts;
   node_record self_record;
   cluster_view view;
@@ -190,18 +189,18 @@ void publish(node_actor* self, const view_event& ev) {
 /// MARS's "a.b.c.d:port", resolved again once marsAddressCacheTTL passed.
 const std::string& mars_address(node_actor* self, uint64_t now) {
   auto& st = self->state;
-  auto ttl = static_cast<uint64_t>(st.cfg.mesh.mars_address_cache_ttl.count()) * 1'000'000;
+  auto ttl = static_cast<uint64_t>(st.mesh.mars_address_cache_ttl.count()) * 1'000'000;
   if (!st.mars.empty() && now - st.mars_resolved_us < ttl)
     return st.mars;
-  if (auto ip = transport::resolve_ipv4(st.cfg.mesh.mars_address)) {
-    auto resolved = *ip + ":" + std::to_string(st.cfg.mesh.mars_port);
+  if (auto ip = transport::resolve_ipv4(st.mesh.mars_address)) {
+    auto resolved = *ip + ":" + std::to_string(st.mesh.mars_port);
     if (resolved != st.mars && !st.mars.empty())
       logger("node")->info("MARS moved from {} to {}", st.mars, resolved);
     st.mars = std::move(resolved);
     st.mars_resolved_us = now;
   } else if (st.mars.empty()) {
     logger("node")->warn("cannot resolve MARS address '{}'; retrying every heartbeat",
-                         st.cfg.mesh.mars_address);
+                         st.mesh.mars_address);
   }
   return st.mars;
 }
@@ -237,7 +236,7 @@ void check_mars_silence(node_actor* self, uint64_t now) {
     st.warned_unanswered = true;
     logger("node")->warn("MARS at {} does not answer; not part of the cluster yet, asking again "
                          "every {} ms",
-                         st.mars.empty() ? st.cfg.mesh.mars_address : st.mars,
+                         st.mars.empty() ? st.mesh.mars_address : st.mars,
                          st.opts.heartbeat.count());
   }
   if (st.mars_answering && now - st.last_answer_us > mars_silence_us) {
@@ -568,7 +567,7 @@ void on_mesh_message(node_actor* self, const std::string& peer, byte_view bytes,
 /// strictCheckForExternal: is `peer` allowed to send mesh messages here?
 bool admitted(node_actor* self, const std::string& peer, size_t count) {
   auto& st = self->state;
-  if (!st.cfg.mesh.strict_check_for_external || st.view.find(peer) != nullptr)
+  if (!st.mesh.strict_check_for_external || st.view.find(peer) != nullptr)
     return true;
   st.dropped_external += count;
   if (st.named_strangers.size() < max_named_strangers && st.named_strangers.insert(peer).second)
@@ -677,8 +676,7 @@ caf::result<caf::unit_t> send_many(node_actor* self, uint16_t command,
 /// Forgets fan-outs whose failures can no longer be reported.
 void prune_fanouts(node_actor* self, uint64_t now) {
   auto& st = self->state;
-  auto keep_us
-    = static_cast<uint64_t>(st.cfg.mesh.retry_timeout.count()) * 1000 + forwarded_grace_us;
+  auto keep_us = static_cast<uint64_t>(st.mesh.retry_timeout.count()) * 1000 + forwarded_grace_us;
   for (auto i = st.forwarded.begin(); i != st.forwarded.end();)
     i = now - i->second.sent_us > keep_us ? st.forwarded.erase(i) : std::next(i);
   for (auto i = st.started.begin(); i != st.started.end();)
@@ -719,9 +717,9 @@ caf::unit_t change_record(node_actor* self, F f) {
   return caf::unit;
 }
 
-caf::behavior node(node_actor* self, const config& cfg, const node_options& opts) {
+caf::behavior node(node_actor* self, const mesh_config& mesh, const node_options& opts) {
   auto& st = self->state;
-  st.cfg = cfg;
+  st.mesh = mesh;
   st.opts = opts;
   st.self_record.type = opts.type;
   st.self_record.role = opts.role.empty() ? default_role(opts.type) : opts.role;
@@ -747,15 +745,15 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
     [=](transport_ready_atom, caf::actor transport, uint16_t port) {
       auto& st = self->state;
       st.transport = std::move(transport);
-      st.self_record.mesh_address = st.cfg.mesh.address + ":" + std::to_string(port);
+      st.self_record.mesh_address = st.mesh.address + ":" + std::to_string(port);
       st.ready = true;
       st.started_us = steady_micros();
       st.correlator = spawn_request_correlator(self, st.transport, st.self_record.mesh_address,
                                                correlator_options{});
       logger("node")->info("{} node {} ({}) of app '{}', MARS {}:{}",
                            st.opts.guest ? "guest" : "mesh", st.self_record.mesh_address,
-                           st.self_record.type, st.opts.app, st.cfg.mesh.mars_address,
-                           st.cfg.mesh.mars_port);
+                           st.self_record.type, st.opts.app, st.mesh.mars_address,
+                           st.mesh.mars_port);
       publish(self, ready_atom::value);
       self->send(self, tick_atom::value);
     },
@@ -989,9 +987,9 @@ caf::behavior node(node_actor* self, const config& cfg, const node_options& opts
 
 } // namespace
 
-caf::actor spawn_node(caf::actor_system& sys, const config& cfg, const node_options& opts) {
-  auto node_handle = sys.spawn(node, cfg, opts);
-  attach_transport(sys, node_handle, transport_settings(cfg.mesh));
+caf::actor spawn_node(caf::actor_system& sys, const mesh_config& mesh, const node_options& opts) {
+  auto node_handle = sys.spawn(node, mesh, opts);
+  attach_transport(sys, node_handle, transport_config_of(mesh));
   return node_handle;
 }
 

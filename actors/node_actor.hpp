@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/config.hpp"
+#include "actors/mesh_config.hpp"
 
 namespace caf {
 class actor;
@@ -41,8 +41,8 @@ constexpr std::chrono::seconds default_request_timeout{3};
 /// The role a node of `type` has when none is given.
 std::string default_role(const std::string& type);
 
-/// Spawns a mesh node: a transport bound to cfg.mesh.address and the first
-/// free port from cfg.mesh.port, heartbeats to MARS (cfg.mesh.mars_address,
+/// Spawns a mesh node: a transport bound to mesh.address and the first
+/// free port from mesh.port, heartbeats to MARS (mesh.mars_address,
 /// mars_port; the name is resolved again after marsAddressCacheTTL), and the
 /// cached cluster view. Throws std::runtime_error if no port can be bound.
 ///
@@ -154,8 +154,8 @@ std::string default_role(const std::string& type);
 /// MARS incarnation (the initial sync and after each MARS restart);
 /// (mars_lost_atom) when MARS stops answering.
 ///
-/// With cfg.mesh.strict_check_for_external, mesh messages from addresses
+/// With mesh.strict_check_for_external, mesh messages from addresses
 /// that are neither in the view nor MARS are dropped and counted.
-caf::actor spawn_node(caf::actor_system& sys, const config& cfg, const node_options& opts);
+caf::actor spawn_node(caf::actor_system& sys, const mesh_config& mesh, const node_options& opts);
 
 } // namespace meshrt

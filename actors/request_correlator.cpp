@@ -7,16 +7,16 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/mesh_error.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
 #include "actors/peer_links.hpp"
 #include "actors/pending_requests.hpp"
-#include "runtime/logging.hpp"
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
 #include "transport/deferred_flush.hpp"
 #include "transport/endpoint.hpp"
-#include "transport/mesh_error.hpp"
+#include "transport/logger.hpp"
 #include "transport/wire.hpp"
 
 namespace meshrt {

@@ -10,11 +10,12 @@
 #include <caf/all.hpp>
 
 #include "actors/mars_actor.hpp"
+#include "actors/mesh_error.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
 #include "runtime/command.hpp"
+#include "runtime/config.hpp"
 #include "runtime/system_config.hpp"
-#include "transport/mesh_error.hpp"
 
 namespace meshrt::cli {
 
@@ -98,7 +99,7 @@ int run_demo(uint16_t port) {
     node_options opts;
     opts.app = "demo";
     opts.type = type;
-    nodes.push_back(spawn_node(sys, cfg, opts));
+    nodes.push_back(spawn_node(sys, cfg.mesh, opts));
   }
   std::vector<std::string> addrs;
   addrs.reserve(nodes.size());

@@ -80,7 +80,7 @@ int run_node(const node_command_options& opts) {
   nopts.guest = opts.guest;
   if (opts.client_port)
     nopts.public_endpoint = cfg.mesh.address + ":" + std::to_string(*opts.client_port);
-  auto node = spawn_node(sys, cfg, nopts);
+  auto node = spawn_node(sys, cfg.mesh, nopts);
   // The logger goes in as a spawn argument: CAF 0.17 spawning a function of
   // no arguments binds a null reference (UBSan reports it).
   auto watcher = sys.spawn(view_logger, logger("node"));

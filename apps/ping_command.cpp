@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/mesh_envelope.hpp"
+#include "actors/mesh_error.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
 #include "benchmarks/bench_util.hpp"
@@ -17,7 +18,6 @@
 #include "runtime/logging.hpp"
 #include "runtime/system_config.hpp"
 #include "transport/endpoint.hpp"
-#include "transport/mesh_error.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -114,7 +114,7 @@ int run_ping(const ping_options& opts) {
   node_options nopts;
   nopts.app = opts.app;
   nopts.guest = true;
-  auto node = spawn_node(sys, cfg, nopts);
+  auto node = spawn_node(sys, cfg.mesh, nopts);
   caf::scoped_actor self{sys};
   // Join first, as the reference's Guest does; a target that is reachable
   // answers even if MARS does not, so a silent MARS is only a warning.

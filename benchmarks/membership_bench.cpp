@@ -24,6 +24,7 @@
 #include "actors/node_atoms.hpp"
 #include "benchmarks/bench_util.hpp"
 #include "benchmarks/child_process.hpp"
+#include "runtime/config.hpp"
 #include "runtime/system_config.hpp"
 
 namespace meshrt::bench {
@@ -104,7 +105,7 @@ public:
       cfg.mesh.port = static_cast<uint16_t>(first_port + i);
       node_options opts;
       opts.type = i % 4 == 0 ? "HTTP" : "UDP";
-      nodes_.push_back(spawn_node(sys, cfg, opts));
+      nodes_.push_back(spawn_node(sys, cfg.mesh, opts));
     }
   }
 

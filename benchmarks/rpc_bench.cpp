@@ -22,6 +22,7 @@
 #include "actors/node_atoms.hpp"
 #include "benchmarks/bench_util.hpp"
 #include "benchmarks/child_process.hpp"
+#include "runtime/config.hpp"
 #include "runtime/handlers.hpp"
 #include "runtime/system_config.hpp"
 
@@ -202,7 +203,7 @@ void meshrt_rpc(bench_report& r, const rpc_bench_options& o, const std::string& 
   ncfg.mesh.port = 46650;
   node_options nopts;
   nopts.type = "BENCH";
-  auto node = spawn_node(sys, ncfg, nopts);
+  auto node = spawn_node(sys, ncfg.mesh, nopts);
   // Requests go to the node's correlator directly, as a caller on a hot
   // path does (spawn_node: requester_atom).
   caf::actor requester;
@@ -335,7 +336,7 @@ bench_report run_fanout_bench(const fanout_bench_options& opts) {
   ncfg.mesh.mars_port = mars_port;
   ncfg.mesh.port = 46710;
   auto acks = std::make_shared<ack_counter>();
-  auto origin = spawn_node(sys, ncfg, node_options{});
+  auto origin = spawn_node(sys, ncfg.mesh, node_options{});
   caf::anon_send(origin, handle_atom::value, uint16_t{3},
                  spawn_handler(sys, [acks](const byte_buffer&, const std::string&) {
                    acks->add();
@@ -345,7 +346,7 @@ bench_report run_fanout_bench(const fanout_bench_options& opts) {
   std::vector<std::string> addrs;
   caf::scoped_actor self{sys};
   for (int i = 0; i < opts.nodes; ++i) {
-    auto n = spawn_node(sys, ncfg, node_options{});
+    auto n = spawn_node(sys, ncfg.mesh, node_options{});
     // Each node acknowledges with a Send to the caller (the message's sender).
     caf::anon_send(n, handle_atom::value, uint16_t{2},
                    spawn_handler(sys, [n](const byte_buffer&, const std::string& sender) {
@@ -422,7 +423,7 @@ int run_bench_peer(const std::string& kind, uint16_t port, const std::string& ma
   caf::actor_system sys{sys_cfg};
   node_options nopts;
   nopts.type = "BENCH";
-  auto node = spawn_node(sys, cfg, nopts);
+  auto node = spawn_node(sys, cfg.mesh, nopts);
   // The echo runs inside the node: a function, not an actor of its own.
   caf::anon_send(node, handle_atom::value, echo_command,
                  handler_function{[](const byte_buffer& data, const std::string&) {

@@ -16,10 +16,10 @@
 
 #include <caf/all.hpp>
 
+#include "actors/mesh_error.hpp"
 #include "benchmarks/bench_util.hpp"
 #include "runtime/system_config.hpp"
 #include "transport/atoms.hpp"
-#include "transport/mesh_error.hpp"
 #include "transport/session.hpp"
 #include "transport/transport_actor.hpp"
 

@@ -12,12 +12,12 @@
 
 #include "examples/example_args.hpp"
 
+#include "actors/mesh_error.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
 #include "runtime/handlers.hpp"
 #include "runtime/system_config.hpp"
 #include "transport/atoms.hpp"
-#include "transport/mesh_error.hpp"
 
 constexpr uint16_t news = 200;
 
@@ -32,7 +32,7 @@ int usage() {
 int listen(caf::actor_system& sys, const meshrt::config& cfg, const sigset_t& stop) {
   meshrt::node_options opts;
   opts.type = "LISTENER";
-  auto node = meshrt::spawn_node(sys, cfg, opts);
+  auto node = meshrt::spawn_node(sys, cfg.mesh, opts);
   auto me = example::mesh_address_of(sys, node);
   caf::anon_send(
     node, meshrt::handle_atom::value, news,
@@ -52,7 +52,7 @@ int send(caf::actor_system& sys, const meshrt::config& cfg, const std::string& t
          uint16_t limit) {
   meshrt::node_options opts;
   opts.guest = true;
-  auto node = meshrt::spawn_node(sys, cfg, opts);
+  auto node = meshrt::spawn_node(sys, cfg.mesh, opts);
   // WaitForLatestNodeData, then every listener the view holds.
   auto listeners = example::current_nodes_of_type(sys, node, "LISTENER");
   caf::scoped_actor self{sys};

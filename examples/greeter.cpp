@@ -14,11 +14,11 @@
 
 #include "examples/example_args.hpp"
 
+#include "actors/mesh_error.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
 #include "runtime/command.hpp"
 #include "runtime/system_config.hpp"
-#include "transport/mesh_error.hpp"
 
 using namespace std::chrono_literals;
 
@@ -45,7 +45,7 @@ int usage() {
 int serve(caf::actor_system& sys, const meshrt::config& cfg, const sigset_t& stop) {
   meshrt::node_options opts;
   opts.type = "GREETER";
-  auto node = meshrt::spawn_node(sys, cfg, opts);
+  auto node = meshrt::spawn_node(sys, cfg.mesh, opts);
   auto me = example::mesh_address_of(sys, node);
   caf::anon_send(
     node, meshrt::handle_atom::value, greet.id,
@@ -61,7 +61,7 @@ int serve(caf::actor_system& sys, const meshrt::config& cfg, const sigset_t& sto
 int call(caf::actor_system& sys, const meshrt::config& cfg, const std::string& name) {
   meshrt::node_options opts;
   opts.guest = true; // asks, is not asked
-  auto node = meshrt::spawn_node(sys, cfg, opts);
+  auto node = meshrt::spawn_node(sys, cfg.mesh, opts);
   // WaitForLatestNodeData: the view is current, then ask every greeter in it.
   auto greeters = example::current_nodes_of_type(sys, node, "GREETER");
   caf::scoped_actor self{sys};

@@ -28,11 +28,11 @@
 #include <caf/timespan.hpp>
 #include <msgpack.hpp>
 
+#include "actors/mesh_error.hpp"
 #include "actors/msgpack_codec.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
 #include "runtime/handlers.hpp"
-#include "transport/mesh_error.hpp"
 
 namespace meshrt {
 

@@ -8,49 +8,13 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/mesh_config.hpp"
+#include "dm/dm_config.hpp"
+
 namespace meshrt {
 
-/// Mesh settings; names and defaults are those of mesh-api.txt
-/// ("Configuration Values"). The JSON key of each field is in its comment.
-struct mesh_config {
-  /// `address`: the address the mesh socket binds to.
-  std::string address = "127.0.0.1";
-  /// `nic`: interface whose IPv4 address replaces `address` when the file
-  /// names `nic` but not `address` (the reference: "either address or nic").
-  std::string nic = "eth0";
-  /// `port`: first port tried; binding scans upward to the first free one.
-  uint16_t port = 8000;
-  /// `marsAddress` (env MESH_MARS_ADDR or DIARKIS_MARS_ADDR): host of MARS.
-  std::string mars_address = "127.0.0.1";
-  /// `marsPort` (env MESH_MARS_PORT or DIARKIS_MARS_PORT).
-  uint16_t mars_port = 6789;
-  /// `marsAddressCacheTTL`, seconds: how long a resolved MARS address is kept.
-  std::chrono::seconds mars_address_cache_ttl{60};
-  /// `retryInterval`, ms: upper bound of the RUDP retransmission timeout.
-  std::chrono::milliseconds retry_interval{1000};
-  /// `retryTimeout`, ms: a reliable message unacknowledged this long fails.
-  std::chrono::milliseconds retry_timeout{3000};
-  /// `strictCheckForExternal`: drop mesh messages from non-members.
-  bool strict_check_for_external = false;
-  /// `sendInterval`, ms: 0 sends at once, >= 17 buffers outgoing messages.
-  std::chrono::milliseconds send_interval{0};
-};
-
-/// Direct-message settings; names and defaults are those of dm-api.txt.
-struct dm_config {
-  /// `storageTargetNodeType`: node type that hosts user-location shards.
-  std::string storage_target_node_type = "HTTP";
-  /// `storageRingSize`: slots of the hash ring (must exceed the node count).
-  uint32_t storage_ring_size = 300;
-  /// `storageMigration`: move keys when storage nodes join or leave.
-  bool storage_migration = true;
-  /// `storageMigrationBatchSize`: keys per migration message.
-  uint32_t storage_migration_batch_size = 10;
-  /// `storageMigrationInterval`, ms: pause between migration batches.
-  std::chrono::milliseconds storage_migration_interval{1};
-};
-
-/// The effective configuration of one meshrt process.
+/// The effective configuration of one meshrt process: each room's own
+/// settings (actors/mesh_config.hpp, dm/dm_config.hpp), read from one file.
 struct config {
   mesh_config mesh;
   dm_config dm;
@@ -58,9 +22,6 @@ struct config {
   /// line each, for the caller to log.
   std::vector<std::string> warnings;
 };
-
-/// The smallest buffering interval; sendInterval 1-16 is raised to this.
-constexpr std::chrono::milliseconds min_send_interval{17};
 
 /// Reads one environment variable; returns nullopt when unset or empty.
 using env_lookup = std::function<std::optional<std::string>(const std::string&)>;

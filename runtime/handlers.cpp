@@ -2,9 +2,9 @@
 
 #include <caf/all.hpp>
 
+#include "actors/mesh_error.hpp"
 #include "actors/node_atoms.hpp"
 #include "runtime/logging.hpp"
-#include "transport/mesh_error.hpp"
 
 #include <spdlog/spdlog.h>
 

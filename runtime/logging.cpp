@@ -1,9 +1,7 @@
 #include "runtime/logging.hpp"
 
-#include <mutex>
 #include <stdexcept>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 namespace meshrt {
@@ -12,25 +10,7 @@ namespace {
 
 constexpr std::string_view level_names = "trace, debug, info, warn, error, critical, off";
 
-std::mutex& creation_mutex() {
-  static std::mutex mx;
-  return mx;
-}
-
 } // namespace
-
-std::shared_ptr<spdlog::logger> logger(const std::string& component) {
-  if (auto existing = spdlog::get(component))
-    return existing;
-  // Two threads may ask for the same new logger; registering twice throws.
-  std::lock_guard<std::mutex> guard{creation_mutex()};
-  if (auto existing = spdlog::get(component))
-    return existing;
-  auto result = spdlog::stderr_color_mt(component);
-  result->set_pattern("[%H:%M:%S.%e] [%n] [%^%l%$] %v");
-  result->set_level(spdlog::get_level());
-  return result;
-}
 
 void set_log_level(std::string_view level) {
   static constexpr std::pair<std::string_view, spdlog::level::level_enum> table[] = {

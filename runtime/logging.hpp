@@ -1,19 +1,11 @@
 #pragma once
 
-#include <memory>
-#include <string>
 #include <string_view>
 
-namespace spdlog {
-class logger;
-} // namespace spdlog
+// logger(component): each room names its own component logger.
+#include "transport/logger.hpp"
 
 namespace meshrt {
-
-/// Returns the logger of one component ("transport", "mars", "node", "dm",
-/// ...), creating it on first use. All loggers write to stderr so that stdout
-/// stays free for machine-readable output.
-std::shared_ptr<spdlog::logger> logger(const std::string& component);
 
 /// Sets the level of every component logger, present and future. Accepts
 /// trace, debug, info, warn, error, critical and off; throws

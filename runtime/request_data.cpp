@@ -4,7 +4,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "transport/mesh_error.hpp"
+#include "actors/mesh_error.hpp"
 
 namespace meshrt {
 

@@ -5,7 +5,7 @@
 
 #include <caf/actor_system_config.hpp>
 
-#include "transport/mesh_error.hpp"
+#include "actors/mesh_error.hpp"
 
 namespace meshrt {
 

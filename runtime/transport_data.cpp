@@ -3,7 +3,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "transport/mesh_error.hpp"
+#include "actors/mesh_error.hpp"
 
 namespace meshrt {
 

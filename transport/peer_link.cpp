@@ -8,7 +8,7 @@
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
 #include "transport/deferred_flush.hpp"
-#include "transport/mesh_error.hpp"
+#include "transport/send_error.hpp"
 #include "transport/udp_socket.hpp"
 
 namespace meshrt::transport {
@@ -106,9 +106,9 @@ void report_failure(const link_parts& st, const caf::strong_actor_ptr& sender, u
 }
 
 caf::error too_large(size_t size) {
-  return make_error(mesh_errc::message_too_large, "message of " + std::to_string(size)
-                                                    + " bytes exceeds MaxMessageSize ("
-                                                    + std::to_string(max_message_size) + " bytes)");
+  return make_send_error(send_errc::message_too_large,
+                         "message of " + std::to_string(size) + " bytes exceeds MaxMessageSize ("
+                           + std::to_string(max_message_size) + " bytes)");
 }
 
 void send_out(link_parts& st) {
@@ -157,11 +157,11 @@ void pump(peer_link_actor* self) {
          st.senders.pop_front()) {
       const auto& waiting = st.senders.front();
       if (!done.delivered && waiting.message_id >= done.first_id)
-        report_failure(
-          st, waiting.sender, waiting.tag,
-          make_error(mesh_errc::network_error, "no acknowledgement from " + st.peer_name
-                                                 + " within retryTimeout ("
-                                                 + std::to_string(st.retry_timeout_ms) + " ms)"));
+        report_failure(st, waiting.sender, waiting.tag,
+                       make_send_error(send_errc::network_error,
+                                       "no acknowledgement from " + st.peer_name
+                                         + " within retryTimeout ("
+                                         + std::to_string(st.retry_timeout_ms) + " ms)"));
     }
   }
   // A burst larger than one flush's budget continues behind whatever has

@@ -4,12 +4,12 @@
 
 #include <caf/all.hpp>
 
-#include "runtime/logging.hpp"
 #include "transport/atoms.hpp"
-#include "transport/mesh_error.hpp"
+#include "transport/logger.hpp"
 #include "transport/peer_directory.hpp"
 #include "transport/peer_link.hpp"
 #include "transport/receive_loop.hpp"
+#include "transport/send_error.hpp"
 #include "transport/udp_socket.hpp"
 
 #include <spdlog/spdlog.h>
@@ -43,8 +43,8 @@ caf::actor link_for(transport_actor* self, const endpoint& peer) {
 }
 
 caf::error invalid_address(const std::string& peer) {
-  return make_error(mesh_errc::invalid_address,
-                    "'" + peer + "' is not a mesh address (a.b.c.d:port)");
+  return make_send_error(send_errc::invalid_address,
+                         "'" + peer + "' is not a mesh address (a.b.c.d:port)");
 }
 
 /// The peer link of a mesh address; a malformed one is reported to the

@@ -10,12 +10,12 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/mesh_envelope.hpp"
+#include "actors/mesh_error.hpp"
 #include "support/node_cluster.hpp"
 #include "support/test_system.hpp"
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
 #include "transport/endpoint.hpp"
-#include "transport/mesh_error.hpp"
 #include "transport/session.hpp"
 
 using namespace meshrt;

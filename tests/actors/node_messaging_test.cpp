@@ -10,13 +10,13 @@
 
 #include "actors/fanout_plan.hpp"
 #include "actors/mesh_envelope.hpp"
+#include "actors/mesh_error.hpp"
 #include "runtime/command.hpp"
 #include "runtime/request_data.hpp"
 #include "runtime/transport_data.hpp"
 #include "support/node_cluster.hpp"
 #include "support/test_system.hpp"
 #include "transport/atoms.hpp"
-#include "transport/mesh_error.hpp"
 
 using namespace meshrt;
 using namespace meshrt::test;

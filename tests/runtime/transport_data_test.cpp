@@ -2,7 +2,7 @@
 
 #include <doctest/doctest.h>
 
-#include "transport/mesh_error.hpp"
+#include "actors/mesh_error.hpp"
 
 using namespace meshrt;
 

@@ -102,7 +102,7 @@ caf::actor node_cluster::add_node(const std::string& type, const std::string& ap
 }
 
 caf::actor node_cluster::add_node(const config& cfg, const node_options& opts) {
-  auto n = spawn_node(sys_, cfg, opts);
+  auto n = spawn_node(sys_, cfg.mesh, opts);
   nodes_.push_back(n);
   return n;
 }

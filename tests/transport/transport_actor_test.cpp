@@ -17,10 +17,10 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "actors/mesh_error.hpp"
 #include "support/eventually.hpp"
 #include "support/test_system.hpp"
 #include "transport/atoms.hpp"
-#include "transport/mesh_error.hpp"
 #include "transport/udp_socket.hpp"
 
 using namespace meshrt;

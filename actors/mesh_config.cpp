@@ -1,4 +1,4 @@
-#include "runtime/transport_settings.hpp"
+#include "actors/mesh_config.hpp"
 
 namespace meshrt {
 
@@ -10,7 +10,7 @@ uint64_t micros(std::chrono::milliseconds ms) {
 
 } // namespace
 
-transport::transport_config transport_settings(const mesh_config& mesh) {
+transport::transport_config transport_config_of(const mesh_config& mesh) {
   transport::transport_config result;
   result.address = mesh.address;
   result.port = mesh.port;

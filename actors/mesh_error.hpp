@@ -5,6 +5,8 @@
 
 #include <caf/error.hpp>
 
+#include "transport/send_error.hpp"
+
 namespace caf {
 class actor_system_config;
 } // namespace caf
@@ -12,17 +14,21 @@ class actor_system_config;
 namespace meshrt {
 
 /// Error kinds of meshrt, carried in caf::error with category "meshrt".
+/// The first three are the transport's own (transport::send_errc), so an
+/// error the transport reports straight to an application's actor is one of
+/// these; the rest are the node's.
 enum class mesh_errc : uint8_t {
   /// A peer did not acknowledge within retryTimeout, or cannot be reached
   /// (the reference's "Network error").
-  network_error = 1,
+  network_error = static_cast<uint8_t>(transport::send_errc::network_error),
   /// A message over MaxMessageSize (10,000,000 bytes).
-  message_too_large = 2,
+  message_too_large = static_cast<uint8_t>(transport::send_errc::message_too_large),
   /// A mesh address that is not "a.b.c.d:port".
-  invalid_address = 3,
+  invalid_address = static_cast<uint8_t>(transport::send_errc::invalid_address),
+  // -- the node's kinds, after the transport's ---------------------------------
   /// A node query named a mesh address or public endpoint that is not in
   /// the cluster view.
-  unknown_node = 4,
+  unknown_node = transport::last_send_errc + 1,
   /// An argument the reference rejects, e.g. a shared data key over 54
   /// characters.
   invalid_argument = 5,

@@ -1,4 +1,4 @@
-#include "transport/mesh_error.hpp"
+#include "actors/mesh_error.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/message.hpp>
@@ -7,7 +7,7 @@ namespace meshrt {
 
 namespace {
 
-constexpr caf::atom_value category = caf::atom("meshrt");
+constexpr caf::atom_value category = transport::error_category;
 
 } // namespace
 
