@@ -115,26 +115,23 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
         rp.deliver(head + "}}");
         return rp;
       }
+      // Every peer's answer is kept, null for one that failed: the reply
+      // is assembled once the last one is in, whichever way it came.
       auto expected = links.size();
+      auto collect = [=](std::string entry) mutable {
+        collected->push_back(std::move(entry));
+        if (collected->size() < expected)
+          return;
+        std::string out = head;
+        for (size_t i = 0; i < collected->size(); ++i)
+          out.append(i > 0 ? ", " : "").append((*collected)[i]);
+        rp.deliver(out + "}}");
+      };
       for (auto& [peer, link] : links) {
-        auto name = peer.to_string();
+        auto name = '"' + peer.to_string() + "\": ";
         self->request(link, caf::infinite, stats_atom::value)
-          .then(
-            [=](const std::string& json) mutable {
-              collected->push_back('"' + name);
-              collected->back().append("\": ").append(json);
-              if (collected->size() == expected) {
-                std::string out = head;
-                for (size_t i = 0; i < collected->size(); ++i)
-                  out.append(i > 0 ? ", " : "").append((*collected)[i]);
-                rp.deliver(out + "}}");
-              }
-            },
-            [=](caf::error&) mutable {
-              collected->push_back("\"" + name + "\": null");
-              if (collected->size() == expected)
-                rp.deliver(head + "}}");
-            });
+          .then([=](const std::string& json) mutable { collect(name + json); },
+                [=](caf::error&) mutable { collect(name + "null"); });
       }
       return rp;
     },
