@@ -15,6 +15,7 @@ using peer_atom = caf::atom_constant<caf::atom("peer")>;
 using port_atom = caf::atom_constant<caf::atom("port")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using route_atom = caf::atom_constant<caf::atom("route")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 
 } // namespace meshrt::transport

@@ -8,6 +8,7 @@
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
 #include "transport/deferred_flush.hpp"
+#include "transport/delivery_routes.hpp"
 #include "transport/send_error.hpp"
 #include "transport/udp_socket.hpp"
 
@@ -54,10 +55,10 @@ std::string stats_json(const session& sess) {
 
 /// The link's parts; CAF constructs state empty, the behavior fills it in.
 struct link_parts {
-  link_parts(endpoint peer, std::shared_ptr<udp_socket> sock, caf::actor receiver,
+  link_parts(endpoint peer, std::shared_ptr<udp_socket> sock, delivery_routes routes,
              session_options opts, fault_options faults) :
     sess(opts, wall_micros()),
-    peer(peer), peer_name(peer.to_string()), sock(std::move(sock)), receiver(std::move(receiver)),
+    peer(peer), peer_name(peer.to_string()), sock(std::move(sock)), routes(std::move(routes)),
     faults(faults), inject(faults.active()), retry_timeout_ms(opts.retry_timeout_us / 1000) {
     out.reserve(64 * max_packet_size);
   }
@@ -66,7 +67,7 @@ struct link_parts {
   endpoint peer;
   std::string peer_name;
   std::shared_ptr<udp_socket> sock;
-  caf::actor receiver;
+  delivery_routes routes;
   fault_injector faults;
   bool inject;
   uint64_t retry_timeout_ms;
@@ -147,9 +148,12 @@ void pump(peer_link_actor* self) {
   // per run of one kind (reliable ones in order): one message and one buffer
   // per burst, not per message, is what lets small messages flow at millions
   // per second.
-  for (auto& batch : st.sess.take_batches())
-    self->send(st.receiver, received_atom::value, st.peer_name, std::move(batch.messages),
-               batch.kind == reliability::reliable);
+  for (auto& batch : st.sess.take_batches()) {
+    bool reliable = batch.kind == reliability::reliable;
+    st.routes.deliver(std::move(batch.messages), [&](const caf::actor& to, packed_messages part) {
+      self->send(to, received_atom::value, st.peer_name, std::move(part), reliable);
+    });
+  }
   // Senders wait in id order, and completions come in id order: each one
   // settles the senders in its range.
   for (auto& done : st.sess.take_completions()) {
@@ -228,12 +232,12 @@ void schedule_flush(peer_link_actor* self) {
 }
 
 caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<udp_socket> sock,
-                        caf::actor receiver, session_options opts, fault_options faults) {
+                        delivery_routes routes, session_options opts, fault_options faults) {
   // Each link injects its own faults, seeded by the run's seed and the peer.
   faults.seed ^= std::hash<endpoint>{}(peer);
   opts.flush_budget = std::min(opts.flush_budget, packets_per_flush);
   self->state.link
-    = std::make_unique<link_parts>(peer, std::move(sock), std::move(receiver), opts, faults);
+    = std::make_unique<link_parts>(peer, std::move(sock), std::move(routes), opts, faults);
   return {
     [=](datagram_atom, const packed_messages& datagrams) {
       auto now = steady_micros();
@@ -269,6 +273,9 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
       self->state.link->timer_at = UINT64_MAX;
       schedule_flush(self);
     },
+    [=](route_atom, uint8_t kind, caf::actor& to) {
+      self->state.link->routes.set(kind, std::move(to));
+    },
     [=](stats_atom) { return stats_json(self->state.link->sess); },
   };
 }
@@ -276,10 +283,9 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
 } // namespace
 
 caf::actor spawn_peer_link(caf::event_based_actor* self, endpoint peer,
-                           std::shared_ptr<udp_socket> sock, caf::actor receiver,
+                           std::shared_ptr<udp_socket> sock, const delivery_routes& routes,
                            session_options opts, fault_options faults) {
-  return self->spawn<caf::linked>(peer_link, peer, std::move(sock), std::move(receiver), opts,
-                                  faults);
+  return self->spawn<caf::linked>(peer_link, peer, std::move(sock), routes, opts, faults);
 }
 
 } // namespace meshrt::transport

@@ -13,6 +13,7 @@ class event_based_actor;
 
 namespace meshrt::transport {
 
+class delivery_routes;
 class udp_socket;
 
 /// Spawns the peer link for one remote address, linked to `self` (the
@@ -23,9 +24,11 @@ class udp_socket;
 /// thread; (mesh_send_atom, byte_buffer, bool reliable [, uint64_t tag]),
 /// (mesh_send_atom, std::vector<byte_buffer>, bool reliable) and
 /// (mesh_send_atom, packed_messages, bool reliable) from senders;
+/// (route_atom, uint8_t kind, caf::actor to) from the transport;
 /// (stats_atom) -> std::string, the session's counters as a JSON object.
+/// What arrives goes out by `routes`.
 caf::actor spawn_peer_link(caf::event_based_actor* self, endpoint peer,
-                           std::shared_ptr<udp_socket> sock, caf::actor receiver,
+                           std::shared_ptr<udp_socket> sock, const delivery_routes& routes,
                            session_options opts, fault_options faults);
 
 } // namespace meshrt::transport

@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "transport/atoms.hpp"
+#include "transport/delivery_routes.hpp"
 #include "transport/logger.hpp"
 #include "transport/peer_directory.hpp"
 #include "transport/peer_link.hpp"
@@ -24,7 +25,8 @@ struct transport_state {
   std::shared_ptr<receive_loop> loop;
   std::unordered_map<endpoint, caf::actor> links;
   transport_config cfg;
-  caf::actor receiver;
+  /// Every peer link, present and future, delivers by these.
+  delivery_routes routes{caf::actor{}};
 
   static inline const char* name = "meshrt.transport";
 };
@@ -36,7 +38,7 @@ caf::actor link_for(transport_actor* self, const endpoint& peer) {
   auto i = st.links.find(peer);
   if (i != st.links.end())
     return i->second;
-  auto link = spawn_peer_link(self, peer, st.sock, st.receiver, st.cfg.session, st.cfg.faults);
+  auto link = spawn_peer_link(self, peer, st.sock, st.routes, st.cfg.session, st.cfg.faults);
   st.links.emplace(peer, link);
   st.directory->add(peer, link);
   return link;
@@ -63,7 +65,7 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
   auto& st = self->state;
   st.sock = std::move(sock);
   st.cfg = std::move(cfg);
-  st.receiver = std::move(receiver);
+  st.routes = delivery_routes{std::move(receiver)};
   st.loop
     = std::make_shared<receive_loop>(st.sock, st.directory, caf::actor_cast<caf::actor>(self));
   // Runs when the actor terminates, for whatever reason: the thread stops
@@ -101,6 +103,11 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
       // once, later ones go to the new peer link directly.
       self->send(link_for(self, endpoint{address, port}), datagram_atom::value,
                  std::move(datagrams));
+    },
+    [=](route_atom, uint8_t kind, const caf::actor& to) {
+      self->state.routes.set(kind, to);
+      for (auto& [peer, link] : self->state.links)
+        self->send(link, route_atom::value, kind, to);
     },
     [=](port_atom) { return self->state.sock->local().port; },
     [=](stats_atom) -> caf::result<std::string> {

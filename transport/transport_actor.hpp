@@ -60,12 +60,17 @@ struct transport_config {
 ///   (mesh_send_atom, byte_buffer or std::vector<byte_buffer>, bool reliable
 ///   [, uint64_t tag]) and (mesh_send_atom, packed_messages, bool reliable)
 ///   can go directly.
+/// - (route_atom, uint8_t kind, caf::actor to): messages whose first byte
+///   is `kind` go to `to` instead of `receiver`, from every peer link,
+///   present and future (delivery_routes.hpp); an invalid `to` ends the
+///   route. Routes set before the first message to or from a peer apply to
+///   all of that peer's messages.
 /// - (port_atom) -> uint16_t: the bound port.
 /// - (stats_atom) -> std::string: counters of the socket and every peer
 ///   link as one JSON object.
 ///
-/// Messages to `receiver`: (received_atom, std::string peer,
-/// packed_messages messages, bool reliable): what arrived from one peer
+/// Messages to `receiver` (or a route's actor): (received_atom, std::string
+/// peer, packed_messages messages, bool reliable): what arrived from one peer
 /// since the last delivery, reliable ones in the order they were sent.
 /// Packing here is what keeps small messages cheap: one actor message and
 /// one buffer per burst, not per message; a message reassembled from

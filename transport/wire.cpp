@@ -3,40 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "transport/byte_order.hpp"
+
 namespace meshrt::transport {
-
-namespace {
-
-// Little-endian loads and stores; the compiler turns these into plain moves.
-uint16_t load16(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] | (p[1] << 8));
-}
-
-uint32_t load32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8)
-         | (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
-}
-
-uint64_t load64(const uint8_t* p) {
-  return static_cast<uint64_t>(load32(p)) | (static_cast<uint64_t>(load32(p + 4)) << 32);
-}
-
-void store16(uint8_t* p, uint16_t x) {
-  p[0] = static_cast<uint8_t>(x);
-  p[1] = static_cast<uint8_t>(x >> 8);
-}
-
-void store32(uint8_t* p, uint32_t x) {
-  for (int i = 0; i < 4; ++i)
-    p[i] = static_cast<uint8_t>(x >> (8 * i));
-}
-
-void store64(uint8_t* p, uint64_t x) {
-  store32(p, static_cast<uint32_t>(x));
-  store32(p + 4, static_cast<uint32_t>(x >> 32));
-}
-
-} // namespace
 
 const char* to_string(decode_error err) {
   switch (err) {
