@@ -6,6 +6,7 @@
 
 #include <msgpack.hpp>
 
+#include "actors/mesh_envelope.hpp"
 #include "actors/msgpack_codec.hpp"
 
 namespace meshrt {
@@ -55,35 +56,46 @@ std::optional<node_record> from_tuple(record_t&& t) {
   return r;
 }
 
+/// The wire bytes of a record: the mesh layer's kind byte for MARS
+/// (mesh_envelope.hpp), then the msgpack array.
+template<class T>
+byte_buffer record(const T& x) {
+  msgpack::sbuffer buf;
+  auto tag = static_cast<char>(envelope_kind::mars);
+  buf.write(&tag, 1);
+  msgpack::pack(buf, x);
+  return byte_buffer(buf.data(), buf.data() + buf.size());
+}
+
 struct encoder {
   byte_buffer operator()(const mars_announce& m) const {
-    return pack(announce_t{static_cast<uint8_t>(kind::announce), m.app, to_tuple(m.record), m.epoch,
-                           m.version, m.guest, m.restore_shared});
+    return record(announce_t{static_cast<uint8_t>(kind::announce), m.app, to_tuple(m.record),
+                             m.epoch, m.version, m.guest, m.restore_shared});
   }
   byte_buffer operator()(const mars_leave& m) const {
-    return pack(leave_t{static_cast<uint8_t>(kind::leave), m.app, m.mesh_address});
+    return record(leave_t{static_cast<uint8_t>(kind::leave), m.app, m.mesh_address});
   }
   byte_buffer operator()(const mars_shared& m) const {
-    return pack(shared_t{static_cast<uint8_t>(kind::shared), m.app, m.key, m.value, m.remove});
+    return record(shared_t{static_cast<uint8_t>(kind::shared), m.app, m.key, m.value, m.remove});
   }
   byte_buffer operator()(const view_delta& d) const {
     std::vector<record_t> upserts;
     upserts.reserve(d.upserts.size());
     for (const auto& r : d.upserts)
       upserts.push_back(to_tuple(r));
-    return pack(view_t{static_cast<uint8_t>(kind::view), d.epoch, d.version, d.full, upserts,
-                       d.removed, d.shared_set, d.shared_removed});
+    return record(view_t{static_cast<uint8_t>(kind::view), d.epoch, d.version, d.full, upserts,
+                         d.removed, d.shared_set, d.shared_removed});
   }
   byte_buffer operator()(const mars_status_request& m) const {
-    return pack(status_request_t{static_cast<uint8_t>(kind::status_request), m.app});
+    return record(status_request_t{static_cast<uint8_t>(kind::status_request), m.app});
   }
   byte_buffer operator()(const mars_status& m) const {
     std::vector<std::pair<record_t, uint64_t>> nodes;
     nodes.reserve(m.nodes.size());
     for (const auto& e : m.nodes)
       nodes.emplace_back(to_tuple(e.record), e.last_seen_ms);
-    return pack(status_t{static_cast<uint8_t>(kind::status), nodes, m.shared, m.uptime_ms,
-                         m.messages_in, m.bytes_in, m.bytes_out});
+    return record(status_t{static_cast<uint8_t>(kind::status), nodes, m.shared, m.uptime_ms,
+                           m.messages_in, m.bytes_in, m.bytes_out});
   }
 };
 
@@ -167,8 +179,13 @@ byte_buffer encode(const mars_message& msg) {
 }
 
 std::optional<mars_message> decode_mars(byte_view bytes, std::string& error) {
+  if (kind_of(bytes) != envelope_kind::mars) {
+    error = bytes.empty() ? "empty MARS message"
+                          : "not a MARS record (kind byte " + std::to_string(bytes[0]) + ")";
+    return std::nullopt;
+  }
   try {
-    auto handle = unpack_untrusted(bytes.data(), bytes.size());
+    auto handle = unpack_untrusted(bytes.data() + 1, bytes.size() - 1);
     return decode(handle.get(), error);
   } catch (const std::exception& e) {
     // msgpack throws on truncated input and on shapes that do not convert.

@@ -69,7 +69,8 @@ struct mars_status {
 using mars_message = std::variant<mars_announce, mars_leave, mars_shared, view_delta,
                                   mars_status_request, mars_status>;
 
-/// msgpack: an array whose first element names the kind.
+/// The mesh layer's kind byte for MARS records (mesh_envelope.hpp), then msgpack:
+/// an array whose first element names the record.
 byte_buffer encode(const mars_message& msg);
 
 /// Decodes one message. Returns nullopt and sets `error` (one line) on any

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "transport/byte_order.hpp"
+
 namespace meshrt {
 
 namespace {
@@ -16,13 +18,13 @@ public:
     out_.push_back(x);
   }
   void u16(uint16_t x) {
-    uint_be(x, 2);
+    transport::store16(grow(2), x);
   }
   void u32(uint32_t x) {
-    uint_be(x, 4);
+    transport::store32(grow(4), x);
   }
   void u64(uint64_t x) {
-    uint_be(x, 8);
+    transport::store64(grow(8), x);
   }
   void str(const std::string& s) {
     if (s.size() > UINT8_MAX)
@@ -38,9 +40,9 @@ public:
   }
 
 private:
-  void uint_be(uint64_t x, int n) {
-    for (int i = n - 1; i >= 0; --i)
-      out_.push_back(static_cast<uint8_t>(x >> (8 * i)));
+  uint8_t* grow(size_t n) {
+    out_.resize(out_.size() + n);
+    return out_.data() + out_.size() - n;
   }
 
   byte_buffer out_;
@@ -56,16 +58,16 @@ public:
     return ok_;
   }
   uint8_t u8() {
-    return static_cast<uint8_t>(uint_be(1));
+    return room(1) ? in_[pos_++] : 0;
   }
   uint16_t u16() {
-    return static_cast<uint16_t>(uint_be(2));
+    return room(2) ? transport::load16(take(2)) : 0;
   }
   uint32_t u32() {
-    return static_cast<uint32_t>(uint_be(4));
+    return room(4) ? transport::load32(take(4)) : 0;
   }
   uint64_t u64() {
-    return uint_be(8);
+    return room(8) ? transport::load64(take(8)) : 0;
   }
   std::string str() {
     auto n = u8();
@@ -89,14 +91,10 @@ private:
     ok_ = false;
     return false;
   }
-  uint64_t uint_be(size_t n) {
-    if (!room(n))
-      return 0;
-    uint64_t x = 0;
-    for (size_t i = 0; i < n; ++i)
-      x = (x << 8) | in_[pos_ + i];
+  const uint8_t* take(size_t n) {
+    const uint8_t* p = in_.data() + pos_;
     pos_ += n;
-    return x;
+    return p;
   }
 
   byte_view in_;
@@ -106,8 +104,14 @@ private:
 
 } // namespace
 
+std::optional<envelope_kind> kind_of(byte_view message) {
+  if (message.empty())
+    return std::nullopt;
+  return static_cast<envelope_kind>(message[0]);
+}
+
 byte_buffer encode_message(uint16_t command, const byte_buffer& payload) {
-  writer w{3 + payload.size()};
+  writer w{message_header_size + payload.size()};
   w.u8(static_cast<uint8_t>(envelope_kind::message));
   w.u16(command);
   w.bytes(payload);
@@ -123,7 +127,7 @@ byte_buffer encode_envelope(const envelope& env, const byte_buffer& payload) {
     case envelope_kind::message:
       return encode_message(env.command, payload);
     case envelope_kind::request: {
-      writer w{15 + payload.size()};
+      writer w{request_header_size + payload.size()};
       w.u8(static_cast<uint8_t>(env.kind));
       w.u16(env.command);
       w.u64(env.id);
@@ -132,7 +136,7 @@ byte_buffer encode_envelope(const envelope& env, const byte_buffer& payload) {
       return w.take();
     }
     case envelope_kind::response: {
-      writer w{10 + payload.size()};
+      writer w{response_header_size + payload.size()};
       w.u8(static_cast<uint8_t>(env.kind));
       w.u8(static_cast<uint8_t>(env.status));
       w.u64(env.id);
@@ -142,7 +146,7 @@ byte_buffer encode_envelope(const envelope& env, const byte_buffer& payload) {
     case envelope_kind::fanout: {
       if (env.branch.size() > UINT16_MAX)
         throw std::invalid_argument("fan-out branch of more than 65535 nodes");
-      size_t size = 18 + env.address.size() + payload.size();
+      size_t size = fanout_fixed_size + env.address.size() + payload.size();
       for (const auto& addr : env.branch)
         size += 1 + addr.size();
       writer w{size};
@@ -160,14 +164,16 @@ byte_buffer encode_envelope(const envelope& env, const byte_buffer& payload) {
       return w.take();
     }
     case envelope_kind::fanout_report: {
-      writer w{10 + env.address.size()};
+      writer w{fanout_report_fixed_size + env.address.size()};
       w.u8(static_cast<uint8_t>(env.kind));
       w.u64(env.id);
       w.str(env.address);
       return w.take();
     }
+    case envelope_kind::mars:
+      break; // not an envelope: mars_protocol.hpp encodes MARS records
   }
-  throw std::invalid_argument("unknown envelope kind");
+  throw std::invalid_argument("not a mesh envelope kind");
 }
 
 std::optional<envelope> decode_envelope(byte_view bytes, std::string& error) {

@@ -1,9 +1,13 @@
 #pragma once
 
-// The mesh layer's framing: what one RUDP message between two nodes holds.
-// MARS traffic is msgpack (mars_protocol.hpp) and is told apart by its
-// sender, MARS's address; everything between nodes starts with this header.
-// Integers are big endian; a string is a u8 length and its bytes.
+// The mesh layer's framing: what one RUDP message between two nodes, or
+// between a node and MARS, holds, top to bottom. Integers are little-endian
+// (transport/byte_order.hpp, as the packets below); a string is a u8 length
+// and its bytes.
+//
+// The first byte of every message is its kind, so any message says what it
+// is whoever sent it; the transport hands a node's responses straight to its
+// request correlator by this byte (transport_actor.hpp, route_atom).
 //
 //   kind 1, message (Send / USend; no answer):
 //     u8 kind | u16 command | payload
@@ -23,11 +27,15 @@
 //     share of the rest; `hops` counts the hops from the origin.
 //   kind 5, fan-out report (a forwarder could not reach a node):
 //     u8 kind | u64 fan-out id | string unreachable address
+//   kind 16, MARS record (heartbeats, views, shared data, status):
+//     u8 kind | msgpack record (actors/mars_protocol.hpp)
+//     A node takes MARS records only from MARS's address.
 //
 // A message that is truncated, has an unknown kind or status, or carries
 // more than it declares where nothing may follow, is refused: the node
 // drops it, counts it and logs one line.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -38,14 +46,29 @@
 
 namespace meshrt {
 
-/// What a mesh message is for.
+/// What a mesh message is for: its first byte.
 enum class envelope_kind : uint8_t {
   message = 1,
   request = 2,
   response = 3,
   fanout = 4,
   fanout_report = 5,
+  /// A MARS record follows (mars_protocol.hpp encodes and decodes it).
+  mars = 16,
 };
+
+/// The bytes before the payload of each kind with a fixed header.
+constexpr size_t message_header_size = 1 + 2;
+constexpr size_t request_header_size = 1 + 2 + 8 + 4;
+constexpr size_t response_header_size = 1 + 1 + 8;
+/// A fan-out's fixed part; its origin and branch strings come on top.
+constexpr size_t fanout_fixed_size = 1 + 2 + 1 + 2 + 1 + 8 + 1 + 2;
+/// A fan-out report's fixed part; the unreachable address comes on top.
+constexpr size_t fanout_report_fixed_size = 1 + 8 + 1;
+
+/// The kind a message declares, its first byte; nullopt for an empty one.
+/// Says nothing of whether the rest is well-formed.
+std::optional<envelope_kind> kind_of(byte_view message);
 
 /// How a request went, as the answering node reports it.
 enum class response_status : uint8_t {

@@ -56,6 +56,7 @@ caf::error from_response(response_status status, const std::string& text, const 
 namespace {
 
 using transport::flush_atom;
+using transport::received_atom;
 using transport::send_failed_atom;
 using transport::stats_atom;
 using transport::tick_atom;
@@ -87,6 +88,7 @@ struct correlator_state {
   uint64_t responses = 0;
   uint64_t timeouts = 0;
   uint64_t late_responses = 0;
+  uint64_t malformed = 0;
   uint64_t network_failures = 0;
   uint64_t refused_unhealthy = 0;
   uint64_t health_checks = 0;
@@ -175,7 +177,7 @@ void fail(correlator_actor* self, pending_requests<waiter>::entry& e, const caf:
 /// Answers the request `r` responds to; one whose deadline passed (or a
 /// confused peer answering someone else's id) is dropped and counted: the
 /// caller has its answer already and gets no second one.
-void on_response(correlator_actor* self, const std::string& peer, response_record& r) {
+void on_response(correlator_actor* self, const std::string& peer, envelope& r) {
   auto& st = self->state;
   auto entry = st.table.take(r.id);
   if (!entry || entry->peer != peer) {
@@ -195,20 +197,36 @@ void on_response(correlator_actor* self, const std::string& peer, response_recor
                                         peer, entry->command));
 }
 
+/// The responses of one delivery from `peer`.
+void on_responses(correlator_actor* self, const std::string& peer, const packed_messages& batch) {
+  auto& st = self->state;
+  std::string error;
+  for (auto bytes : batch.views()) {
+    auto env = decode_envelope(bytes, error);
+    if (!env || env->kind != envelope_kind::response) {
+      ++st.malformed;
+      logger("node")->warn("dropped a message of {} bytes from {} that is not a response: {}",
+                           bytes.size(), peer, env ? "another kind" : error);
+      continue;
+    }
+    on_response(self, peer, *env);
+  }
+}
+
 /// A request of the application's: sent to `peer`, or handed to the node
 /// if it is the node's own address (handlers run there, no network).
 caf::result<byte_buffer> call(correlator_actor* self, uint16_t command, const std::string& peer,
                               byte_buffer& payload, caf::timespan timeout) {
   auto& st = self->state;
   if (peer == st.self_address) {
-    self->delegate(st.node, rpc_atom::value, command, peer, std::move(payload), timeout);
+    self->delegate(st.node, local_call_atom::value, command, std::move(payload), timeout);
     return caf::delegated<byte_buffer>{};
   }
   auto timeout_ms = wire_timeout_ms(timeout);
   if (!transport::endpoint::parse(peer))
     return make_error(mesh_errc::invalid_address,
                       "'" + peer + "' is not a mesh address (a.b.c.d:port)");
-  if (payload.size() + 15 > transport::max_message_size)
+  if (payload.size() + request_header_size > transport::max_message_size)
     return make_error(mesh_errc::message_too_large, "request of " + std::to_string(payload.size())
                                                       + " bytes exceeds MaxMessageSize ("
                                                       + std::to_string(transport::max_message_size)
@@ -253,9 +271,8 @@ caf::behavior correlator(correlator_actor* self, caf::actor node, caf::actor tra
       self->state.deferred.arrived();
       self->state.links.flush(self, self->state.transport);
     },
-    [=](response_atom, const std::string& peer, std::vector<response_record>& batch) {
-      for (auto& r : batch)
-        on_response(self, peer, r);
+    [=](received_atom, const std::string& peer, const packed_messages& batch, bool) {
+      on_responses(self, peer, batch);
     },
     [=](send_failed_atom, const std::string& peer, const caf::error& err) {
       auto& st = self->state;
@@ -298,6 +315,7 @@ caf::behavior correlator(correlator_actor* self, caf::actor node, caf::actor tra
                        {"pending", st.table.size()},
                        {"timeouts", st.timeouts},
                        {"late_responses", st.late_responses},
+                       {"malformed", st.malformed},
                        {"network_failures", st.network_failures},
                        {"refused_unhealthy", st.refused_unhealthy},
                        {"health_checks", st.health_checks},

@@ -6,7 +6,6 @@
 #include <utility>
 #include <vector>
 
-#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
 #include <caf/timespan.hpp>
@@ -20,17 +19,10 @@ class event_based_actor;
 
 namespace meshrt {
 
-/// One response envelope, as the node hands it to its correlator.
-struct response_record {
-  uint64_t id = 0;
-  response_status status = response_status::ok;
-  byte_buffer payload;
-};
-
-/// (response_atom, std::string peer, std::vector<response_record>): the
-/// responses of one received batch from `peer`, from the node to its
-/// correlator in one message.
-using response_atom = caf::atom_constant<caf::atom("response")>;
+/// (local_call_atom, uint16_t command, byte_buffer payload, caf::timespan
+/// timeout) -> byte_buffer: a request to the node's own address, which the
+/// correlator hands to its node (spawn_node): the handlers run there.
+using local_call_atom = caf::atom_constant<caf::atom("localcall")>;
 
 /// How the correlator judges a peer's health.
 struct correlator_options {
@@ -60,10 +52,15 @@ struct correlator_options {
 ///   delegates requests here, so the answer goes straight to the
 ///   application's actor; an application on a hot path may send here
 ///   directly (the node's requester_atom), one actor message fewer per
-///   request. A request to `self_address` goes back to the node.
-/// - (response_atom, std::string peer, std::vector<response_record>) from
-///   the node: each matched by id; a response to an expired or unknown id
-///   is dropped and counted (`late_responses`).
+///   request. This is the one place that tells a request to the node's own
+///   address (`self_address`) from one to a peer: such a request goes back
+///   to the node as local_call_atom and never touches the network.
+/// - (received_atom, std::string peer, packed_messages, bool) from the
+///   peer links (the node routes response envelopes here, transport
+///   route_atom) or from the node (any it got before the route was set):
+///   each response is matched by id; one to an expired or unknown id is
+///   dropped and counted (`late_responses`), anything that is not a
+///   well-formed response is dropped and counted (`malformed`).
 /// - (stats_atom) -> std::string: counters as a JSON object.
 ///
 /// Every request is answered exactly once: by its response, its deadline,
@@ -91,6 +88,3 @@ caf::error from_response(response_status status, const std::string& text, const 
                          uint16_t command);
 
 } // namespace meshrt
-
-// Responses travel between the actors of one node only.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<meshrt::response_record>)

@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include "actors/mesh_envelope.hpp"
+
 using namespace meshrt;
 
 namespace {
@@ -103,15 +105,23 @@ TEST_SUITE("actors.mars_protocol") {
     std::string error;
     CHECK(!decode_mars(byte_buffer{}, error));
     CHECK(!error.empty());
-    CHECK(!decode_mars(byte_buffer{0x93, 0x01}, error)); // truncated array
-    CHECK(!decode_mars(byte_buffer{0x91, 0x09}, error)); // unknown kind
+    // Every record starts with the MARS kind byte; the rest is msgpack.
+    const uint8_t mars = static_cast<uint8_t>(envelope_kind::mars);
+    auto record = encode(mars_message{mars_leave{"a", "127.0.0.1:8000"}});
+    REQUIRE(record.front() == mars);
+    record.front() = static_cast<uint8_t>(envelope_kind::message);
+    CHECK(!decode_mars(record, error));
+    CHECK(error == "not a MARS record (kind byte 1)");
+    CHECK(!decode_mars(byte_buffer{mars, 0x93, 0x01}, error)); // truncated array
+    CHECK(!decode_mars(byte_buffer{mars, 0x91, 0x09}, error)); // unknown kind
     CHECK(error == "unknown MARS message kind 9");
-    CHECK(!decode_mars(byte_buffer{0xa3, 'a', 'b', 'c'}, error)); // not an array
+    CHECK(!decode_mars(byte_buffer{mars, 0xa3, 'a', 'b', 'c'}, error)); // not an array
     // Five bytes announcing an array of 4 billion elements: refused, not
     // allocated (the ASan build would abort on a 32 GB allocation).
-    CHECK(!decode_mars(byte_buffer{0xdd, 0xff, 0xff, 0xff, 0xff}, error));
+    CHECK(!decode_mars(byte_buffer{mars, 0xdd, 0xff, 0xff, 0xff, 0xff}, error));
     CHECK(error.rfind("malformed MARS message: ", 0) == 0);
-    CHECK(!decode_mars(byte_buffer{0xdf, 0xff, 0xff, 0xff, 0xff}, error)); // the same as a map
+    CHECK(
+      !decode_mars(byte_buffer{mars, 0xdf, 0xff, 0xff, 0xff, 0xff}, error)); // the same as a map
     auto bad_status = encode(mars_message{mars_announce{"a", sample(), 0, 0, false, {}}});
     // The record is [address, endpoint, type, role, status, values]: the status
     // is the byte right after the role, the second "UDP" (0xa3 'U' 'D' 'P').

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/mars_protocol.hpp"
 #include "actors/mesh_envelope.hpp"
 #include "actors/mesh_error.hpp"
 #include "support/node_cluster.hpp"
@@ -287,6 +288,61 @@ TEST_SUITE("actors.node") {
     self->send(guest, send_atom::value, uint16_t{3}, open_addr, bytes_of("after"));
     REQUIRE(eventually([&] { return log->count("3 " + guest_addr + " after") == 1; }));
     CHECK(stats_of(self, open_node)["unhandled"] == 1);
+  }
+
+  TEST_CASE(
+    "every message says what it is: MARS records only from MARS, responses to the correlator") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 44550};
+    c.start_mars();
+    auto target_node = c.add_node("HTTP");
+    auto caller = c.add_node("UDP");
+    REQUIRE(c.converged({target_node, caller}, 2));
+    auto& self = c.self();
+    auto log = std::make_shared<event_log>();
+    self->send(target_node, handle_atom::value, uint16_t{3}, spawn_handler(sys, log));
+    auto target_addr = c.address_of(target_node);
+    // Requests and their responses: the responses reach the caller's
+    // correlator from its peer link, none through the node.
+    for (int i = 0; i < 20; ++i)
+      CHECK(ask<byte_buffer>(self, caller, rpc_atom::value, health_check_command, target_addr,
+                             byte_buffer{})
+              .empty());
+    auto caller_stats = stats_of(self, caller);
+    CHECK(caller_stats["correlator"]["responses"] == 20);
+    CHECK(caller_stats["responses_forwarded"] == 0);
+    // From a raw socket: a MARS record (a view naming a node that does not
+    // exist) and a response nobody asked for.
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    REQUIRE(fd >= 0);
+    transport::session stranger{transport::session_options{}, wall_micros()};
+    view_delta fake;
+    fake.epoch = 1;
+    fake.version = 1;
+    node_record ghost;
+    ghost.mesh_address = "127.0.0.1:1";
+    fake.upserts.push_back(ghost);
+    REQUIRE(stranger.send(encode(mars_message{fake}), transport::reliability::reliable, 0));
+    envelope stray;
+    stray.kind = envelope_kind::response;
+    stray.id = 424242;
+    REQUIRE(stranger.send(encode_envelope(stray), transport::reliability::reliable, 0));
+    REQUIRE(
+      stranger.send(encode_message(3, bytes_of("after")), transport::reliability::reliable, 0));
+    auto target = *transport::endpoint::parse(target_addr);
+    sockaddr_in sa{};
+    target.to_sockaddr(sa);
+    stranger.flush(0, [&](const uint8_t* data, size_t size) {
+      ::sendto(fd, data, size, 0, reinterpret_cast<const sockaddr*>(&sa), sizeof(sa));
+    });
+    REQUIRE(eventually([&] { return log->lines().size() == 1; }));
+    ::close(fd);
+    auto s = stats_of(self, target_node);
+    CHECK(s["malformed"] == 1);                    // the MARS record from a non-MARS address
+    CHECK(s["correlator"]["late_responses"] == 1); // the stray response reached the correlator
+    CHECK(is(ask_error(self, target_node, node_atom::value, std::string{"127.0.0.1:1"}),
+             mesh_errc::unknown_node)); // no ghost in the view
+    CHECK(c.converged({target_node, caller}, 2, 100ms));
   }
 
   TEST_CASE("leaving shows the node offline, then gone") {

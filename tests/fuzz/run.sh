@@ -11,6 +11,7 @@ case "$target" in
                    "$src/transport/packed_messages.cpp")
            seeds=("$src/tests/fuzz/regressions") ;;
   mars)    sources=("$src/actors/mars_protocol.cpp" "$src/actors/node_record.cpp"
+                    "$src/actors/mesh_envelope.cpp"
                     "$src/actors/msgpack_codec.cpp")
            seeds=() ;;
   mesh)    sources=("$src/actors/mesh_envelope.cpp")

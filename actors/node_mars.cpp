@@ -1,0 +1,134 @@
+#include "actors/node_mars.hpp"
+
+#include <algorithm>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/node_state.hpp"
+#include "transport/atoms.hpp"
+#include "transport/clock.hpp"
+#include "transport/endpoint.hpp"
+#include "transport/logger.hpp"
+
+namespace meshrt {
+
+namespace {
+
+void on_view(node_actor* self, const view_delta& delta) {
+  auto& st = self->state;
+  auto& mars = st.mars;
+  ++mars.answers;
+  mars.last_answer_us = steady_micros();
+  if (!mars.answering) {
+    mars.answering = true;
+    if (mars.answers == 1)
+      logger("node")->info("part of the cluster: MARS at {} answers", mars.address);
+    else
+      logger("node")->info("part of the cluster again: MARS at {} answers", mars.address);
+  }
+  mars.answering_epoch = delta.epoch;
+  publish(self, update_atom::value);
+  for (const auto& ev : st.view.apply(delta))
+    publish(self, ev);
+  if (st.view.epoch() == delta.epoch && mars.synced_epoch != delta.epoch) {
+    mars.synced_epoch = delta.epoch;
+    if (!mars.initial_synced) {
+      mars.initial_synced = true;
+      publish(self, initial_sync_atom::value);
+    }
+    publish(self, mars_sync_atom::value, delta.epoch);
+  }
+  publish(self, updated_atom::value);
+  auto& waiters = mars.latest_waiters;
+  for (auto& [left, rp] : waiters)
+    if (--left == 0)
+      rp.deliver(caf::unit);
+  waiters.erase(
+    std::remove_if(waiters.begin(), waiters.end(), [](const auto& w) { return w.first == 0; }),
+    waiters.end());
+}
+
+} // namespace
+
+const std::string& mars_address(node_actor* self, uint64_t now) {
+  auto& st = self->state;
+  auto& mars = st.mars;
+  auto ttl = static_cast<uint64_t>(st.mesh.mars_address_cache_ttl.count()) * 1'000'000;
+  if (!mars.address.empty() && now - mars.resolved_us < ttl)
+    return mars.address;
+  if (auto ip = transport::resolve_ipv4(st.mesh.mars_address)) {
+    auto resolved = *ip + ":" + std::to_string(st.mesh.mars_port);
+    if (resolved != mars.address && !mars.address.empty())
+      logger("node")->info("MARS moved from {} to {}", mars.address, resolved);
+    mars.address = std::move(resolved);
+    mars.resolved_us = now;
+  } else if (mars.address.empty()) {
+    logger("node")->warn("cannot resolve MARS address '{}'; retrying every heartbeat",
+                         st.mesh.mars_address);
+  }
+  return mars.address;
+}
+
+void send_to_mars(node_actor* self, const mars_message& msg, bool reliable) {
+  auto& st = self->state;
+  const auto& mars = mars_address(self, steady_micros());
+  if (mars.empty() || !st.transport)
+    return;
+  self->send(st.transport, transport::mesh_send_atom::value, mars, encode(msg), reliable);
+}
+
+void heartbeat(node_actor* self) {
+  auto& st = self->state;
+  if (st.mars.left || !st.transport)
+    return;
+  mars_announce a{st.opts.app,       st.self_record, st.view.epoch(),
+                  st.view.version(), st.opts.guest,  {}};
+  // A restarted MARS lost its shared data; the view still has it.
+  if (st.mars.answering_epoch != 0 && st.mars.answering_epoch != st.view.epoch())
+    for (const auto& kv : st.view.shared_data())
+      a.restore_shared.emplace_back(kv);
+  ++st.mars.heartbeats;
+  // While MARS answers, heartbeats are reliable (a lost one is resent, so
+  // loss does not expire a live node); while it does not, they are probes
+  // that do not pile up in the transport.
+  send_to_mars(self, a, st.mars.answering);
+}
+
+void check_mars_silence(node_actor* self, uint64_t now) {
+  auto& st = self->state;
+  auto& mars = st.mars;
+  if (mars.last_answer_us == 0 && !mars.warned_unanswered
+      && now - mars.started_us > mars_silence_us) {
+    mars.warned_unanswered = true;
+    logger("node")->warn("MARS at {} does not answer; not part of the cluster yet, asking again "
+                         "every {} ms",
+                         mars.address.empty() ? st.mesh.mars_address : mars.address,
+                         st.opts.heartbeat.count());
+  }
+  if (mars.answering && now - mars.last_answer_us > mars_silence_us) {
+    mars.answering = false;
+    logger("node")->warn("MARS at {} has not answered for {} ms; keeping the last view",
+                         mars.address, mars_silence_us / 1000);
+    publish(self, mars_lost_atom::value);
+  }
+}
+
+void on_mars_message(node_actor* self, byte_view bytes) {
+  auto& mars = self->state.mars;
+  std::string error;
+  auto msg = decode_mars(bytes, error);
+  if (msg && std::holds_alternative<view_delta>(*msg)) {
+    on_view(self, std::get<view_delta>(*msg));
+    return;
+  }
+  ++mars.malformed;
+  logger("node")->warn("dropped a message from MARS at {}: {}", mars.address,
+                       msg ? "not a view" : error);
+}
+
+bool is_member(const mars_sync& mars, uint64_t now) {
+  return mars.last_answer_us != 0 && now - mars.last_answer_us <= mars_silence_us;
+}
+
+} // namespace meshrt
