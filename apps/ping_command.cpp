@@ -44,8 +44,9 @@ std::string kind_of(const caf::error& err) {
 }
 
 /// Sends the checks one after another from an event-based actor, so the
-/// round trips measure the mesh, not a blocking receive.
-caf::behavior pinger(caf::event_based_actor* self, const caf::actor& node,
+/// round trips measure the mesh, not a blocking receive. They go to the
+/// node's correlator (`requester`), the path `meshrt bench rpc` measures.
+caf::behavior pinger(caf::event_based_actor* self, const caf::actor& requester,
                      const std::string& target, const ping_options& opts,
                      const std::shared_ptr<ping_results>& results) {
   auto done = std::make_shared<caf::response_promise>();
@@ -66,9 +67,12 @@ caf::behavior pinger(caf::event_based_actor* self, const caf::actor& node,
         return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
           .count();
       };
+      // No CAF timer: the correlator answers every request by `timeout` (or
+      // with an error if the node stops), and a CAF timer per request is a
+      // trip through CAF's clock thread on every round trip measured.
       self
-        ->request(node, timeout + std::chrono::seconds{1}, rpc_atom::value, health_check_command,
-                  target, byte_buffer{}, timeout)
+        ->request(requester, caf::infinite, rpc_atom::value, health_check_command, target,
+                  byte_buffer{}, timeout)
         .then(
           [=](const byte_buffer&) {
             auto us = elapsed_us();
@@ -128,7 +132,13 @@ int run_ping(const ping_options& opts) {
   if (!member)
     logger("node")->warn("MARS at {} did not answer within 2 s; pinging anyway", opts.mars);
   auto results = std::make_shared<ping_results>();
-  auto p = sys.spawn(pinger, node, opts.node, opts, results);
+  caf::actor requester;
+  self->request(node, std::chrono::seconds{5}, requester_atom::value)
+    .receive([&](caf::actor& r) { requester = std::move(r); },
+             [&](caf::error& err) {
+               throw std::runtime_error("the guest node did not start: " + to_string(err));
+             });
+  auto p = sys.spawn(pinger, requester, opts.node, opts, results);
   auto total = std::chrono::milliseconds{(opts.timeout_ms + 1000) * opts.count + 5000};
   self->request(p, total, run_atom::value).receive([] {}, [](caf::error&) {});
   self->send_exit(p, caf::exit_reason::user_shutdown);
