@@ -27,10 +27,10 @@
 namespace meshrt {
 
 std::string default_role(const std::string& type) {
-  for (const char* role : {"HTTP", "UDP", "TCP", "DGS"})
+  for (const char* role : {http_role, udp_role, tcp_role, dgs_role})
     if (type == role)
       return type;
-  return "HTTP";
+  return http_role;
 }
 
 void publish(node_actor* self, const view_event& ev) {
@@ -122,6 +122,12 @@ void on_mesh_message(node_actor* self, const std::string& peer, byte_view bytes,
   }
 }
 
+/// A record as a query answers it: Node.Self set when it is this node's.
+node_record own(node_actor* self, node_record rec) {
+  rec.self = rec.mesh_address == self->state.self_record.mesh_address;
+  return rec;
+}
+
 /// Send / USend. Delegating keeps the application's actor as the sender, so
 /// the transport reports a failed delivery to it rather than to the node.
 /// A node sending to itself skips the network.
@@ -153,6 +159,7 @@ nlohmann::json stats_json(node_actor* self) {
                    {"app", st.opts.app},
                    {"guest", st.opts.guest},
                    {"mars", st.mars.address},
+                   {"mars_resolutions", st.mars.resolutions},
                    {"part_of_cluster", st.mars.answering},
                    {"view_nodes", st.view.size()},
                    {"view_epoch", st.view.epoch()},
@@ -347,7 +354,7 @@ caf::behavior node(node_actor* self, const mesh_config& mesh, const node_options
       route_around(self, tag, err); // a forwarded fan-out message
     },
     // -- queries, from the view ---------------------------------------------------
-    [=](whoami_atom) { return self->state.self_record; },
+    [=](whoami_atom) { return own(self, self->state.self_record); },
     [=](requester_atom) -> caf::result<caf::actor> {
       if (!self->state.correlator)
         return make_error(mesh_errc::network_error, "the node is not ready yet");
@@ -355,12 +362,12 @@ caf::behavior node(node_actor* self, const mesh_config& mesh, const node_options
     },
     [=](node_atom, const std::string& addr) -> caf::result<node_record> {
       if (const auto* rec = self->state.view.find(addr))
-        return *rec;
+        return own(self, *rec);
       return make_error(mesh_errc::unknown_node, "no node " + addr + " in the cluster view");
     },
     [=](by_endpoint_atom, const std::string& endpoint) -> caf::result<node_record> {
       if (const auto* rec = self->state.view.find_by_public_endpoint(endpoint))
-        return *rec;
+        return own(self, *rec);
       return make_error(mesh_errc::unknown_node,
                         "no node with public endpoint " + endpoint + " in the cluster view");
     },

@@ -38,7 +38,15 @@ struct node_options {
 /// otherwise (the reference's SendRPC default).
 constexpr std::chrono::seconds default_request_timeout{3};
 
-/// The role a node of `type` has when none is given.
+/// The four roles (the reference's HTTPRole, UDPRole, TCPRole, DGSRole): the
+/// protocol a node serves its clients with.
+constexpr const char* http_role = "HTTP";
+constexpr const char* udp_role = "UDP";
+constexpr const char* tcp_role = "TCP";
+constexpr const char* dgs_role = "DGS";
+
+/// The role a node of `type` has when none is given: the type itself when
+/// it names a role, else http_role.
 std::string default_role(const std::string& type);
 
 /// Spawns a mesh node: a transport bound to mesh.address and the first

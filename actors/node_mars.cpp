@@ -58,6 +58,7 @@ const std::string& mars_address(node_actor* self, uint64_t now) {
   if (!mars.address.empty() && now - mars.resolved_us < ttl)
     return mars.address;
   if (auto ip = transport::resolve_ipv4(st.mesh.mars_address)) {
+    ++mars.resolutions;
     auto resolved = *ip + ":" + std::to_string(st.mesh.mars_port);
     if (resolved != mars.address && !mars.address.empty())
       logger("node")->info("MARS moved from {} to {}", mars.address, resolved);

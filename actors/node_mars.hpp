@@ -32,6 +32,7 @@ struct mars_sync {
   bool warned_unanswered = false;
   /// WaitForLatestNodeData callers, with the answers each still waits for.
   std::vector<std::pair<int, caf::response_promise>> latest_waiters;
+  uint64_t resolutions = 0; // name look-ups of MARS's address (marsAddressCacheTTL)
   uint64_t heartbeats = 0;
   uint64_t answers = 0;
   uint64_t malformed = 0;

@@ -32,10 +32,14 @@ struct node_record {
   node_status status = node_status::online;
   /// Metadata (SetNodeValue); each value is one msgpack-encoded object.
   std::map<std::string, byte_buffer> values;
+  /// The reference's Node.Self: set in a node's answers about itself (its
+  /// whoami, or a view query naming its own address); never sent to MARS.
+  bool self = false;
 
   friend bool operator==(const node_record& x, const node_record& y) {
     return x.mesh_address == y.mesh_address && x.public_endpoint == y.public_endpoint
-           && x.type == y.type && x.role == y.role && x.status == y.status && x.values == y.values;
+           && x.type == y.type && x.role == y.role && x.status == y.status && x.values == y.values
+           && x.self == y.self;
   }
   friend bool operator!=(const node_record& x, const node_record& y) {
     return !(x == y);

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "actors/mars_protocol.hpp"
@@ -159,6 +161,141 @@ TEST_SUITE("actors.node") {
     self->send(a, set_status_atom::value, node_status::online);
     REQUIRE(eventually([&] { return log->count("status " + addr_a + " online") == 1; }));
     CHECK(ask<std::string>(self, b, random_node_atom::value, std::string{"LOBBY"}) == addr_a);
+  }
+
+  TEST_CASE("roles, types and own status as the reference's getters read them") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 45100};
+    c.start_mars();
+    // TCPRole and DGSRole: a node of that type takes that role.
+    CHECK(default_role("TCP") == tcp_role);
+    CHECK(default_role("DGS") == dgs_role);
+    CHECK(default_role("UDP") == udp_role);
+    CHECK(default_role("MATCH") == http_role);
+    auto tcp = c.add_node("TCP");
+    auto dgs = c.add_node("DGS");
+    REQUIRE(c.converged({tcp, dgs}, 2));
+    auto& self = c.self();
+    auto a_tcp = c.address_of(tcp);
+    auto a_dgs = c.address_of(dgs);
+    // GetNodeTypeByAddress / GetNodeRoleByAddress, and Node.Self.
+    auto seen = ask<node_record>(self, tcp, node_atom::value, a_dgs);
+    CHECK(seen.type == "DGS");
+    CHECK(seen.role == dgs_role);
+    CHECK_FALSE(seen.self);
+    auto mine = ask<node_record>(self, tcp, node_atom::value, a_tcp);
+    CHECK(mine.type == "TCP");
+    CHECK(mine.role == tcp_role);
+    CHECK(mine.self);
+    CHECK(ask<node_record>(self, tcp, whoami_atom::value).self);
+    // SetNodeRole: the role changes, the type stays, and others see it.
+    self->request(tcp, 3s, set_role_atom::value, std::string{dgs_role})
+      .receive([] {}, [](caf::error& err) { FAIL(to_string(err)); });
+    CHECK(ask<node_record>(self, tcp, whoami_atom::value).role == dgs_role);
+    CHECK(ask<node_record>(self, tcp, whoami_atom::value).type == "TCP");
+    REQUIRE(eventually([&] {
+      return ask<std::vector<std::string>>(self, dgs, by_role_atom::value, std::string{dgs_role})
+             == std::vector<std::string>{a_tcp, a_dgs};
+    }));
+    CHECK(ask<node_record>(self, dgs, node_atom::value, a_tcp).role == dgs_role);
+    // IsMyNodeTaken / IsMyNodeOffline / IsMyNodeOnline: the node's own status.
+    for (auto status : {node_status::taken, node_status::offline, node_status::online}) {
+      self->request(dgs, 3s, set_status_atom::value, status)
+        .receive([] {}, [](caf::error& err) { FAIL(to_string(err)); });
+      CHECK(ask<node_record>(self, dgs, whoami_atom::value).status == status);
+    }
+  }
+
+  TEST_CASE("update comes before each applied answer from MARS, updated after it") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 45200};
+    c.start_mars();
+    auto first = c.add_node("HTTP");
+    REQUIRE(c.converged({first}, 1));
+    auto log = std::make_shared<event_log>();
+    // Records update, updated and joins in the order they come.
+    auto order = sys.spawn(
+      [](caf::event_based_actor*, std::shared_ptr<event_log> log) -> caf::behavior {
+        return {
+          [=](update_atom) { log->add("update"); },
+          [=](updated_atom) { log->add("updated"); },
+          [=](node_joined_atom, const std::string& addr) { log->add("joined " + addr); },
+          [=](ready_atom) {},
+          [=](initial_sync_atom) {},
+          [=](mars_sync_atom, uint64_t) {},
+        };
+      },
+      log);
+    c.self()->send(first, subscribe_atom::value, order);
+    auto second = c.add_node("UDP");
+    auto a_second = c.address_of(second);
+    REQUIRE(eventually([&] { return log->count("joined " + a_second) == 1; }));
+    REQUIRE(eventually([&] { return log->count("updated") >= 3; }));
+    auto lines = log->lines();
+    // Every answer is framed: update, its events, updated; never nested.
+    bool inside = false;
+    int frames = 0;
+    for (const auto& line : lines) {
+      if (line == "update") {
+        CHECK_FALSE(inside);
+        inside = true;
+      } else if (line == "updated") {
+        CHECK(inside);
+        inside = false;
+        ++frames;
+      } else if (line == "joined " + a_second) {
+        CHECK(inside); // a view change arrives inside its answer's frame
+      }
+    }
+    CHECK(frames >= 3);
+    CHECK(update_atom::value == caf::atom("update")); // the reference's Update = "update"
+  }
+
+  TEST_CASE("unsubscribe removes one subscriber, the others keep their events") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 45300};
+    c.start_mars();
+    auto n = c.add_node("HTTP");
+    REQUIRE(c.converged({n}, 1));
+    auto kept = std::make_shared<event_log>();
+    auto removed = std::make_shared<event_log>();
+    auto keeper = spawn_event_recorder(sys, kept);
+    auto leaver = spawn_event_recorder(sys, removed);
+    auto& self = c.self();
+    self->send(n, subscribe_atom::value, keeper);
+    self->send(n, subscribe_atom::value, leaver);
+    self->send(n, set_shared_atom::value, std::string{"a"}, int16_t{1});
+    REQUIRE(eventually([&] { return kept->count("shared a=1") == 1; }));
+    REQUIRE(eventually([&] { return removed->count("shared a=1") == 1; }));
+    // RemoveOnSharedDataUpdate: one callback is one subscriber actor.
+    self->send(n, unsubscribe_atom::value, leaver);
+    self->send(n, set_shared_atom::value, std::string{"b"}, int16_t{2});
+    self->send(n, remove_shared_atom::value, std::string{"a"});
+    REQUIRE(eventually([&] { return kept->count("shared_removed a") == 1; }));
+    CHECK(kept->count("shared b=2") == 1);
+    CHECK(removed->count("shared b=2") == 0);
+    CHECK(removed->count("shared_removed a") == 0);
+  }
+
+  TEST_CASE("a MARS host name is resolved again once marsAddressCacheTTL has passed") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 45400};
+    c.start_mars();
+    auto cfg = c.node_config();
+    cfg.mesh.mars_address = "localhost";
+    cfg.mesh.mars_address_cache_ttl = std::chrono::seconds{1};
+    auto n = c.add_node(cfg, node_options{});
+    REQUIRE(c.converged({n}, 1));
+    auto& self = c.self();
+    auto first = stats_of(self, n)["mars_resolutions"].get<int>();
+    CHECK(first >= 1);
+    // Heartbeats every 500 ms: after 2.5 s the name was looked up again at
+    // least twice, and the node stayed in the cluster.
+    std::this_thread::sleep_for(2500ms);
+    auto s = stats_of(self, n);
+    CHECK(s["mars_resolutions"].get<int>() >= first + 2);
+    CHECK(s["mars_resolutions"].get<int>() <= first + 4); // not once per heartbeat
+    CHECK(s["part_of_cluster"] == true);
   }
 
   TEST_CASE("shared data set on one node is read on all, and removals propagate") {

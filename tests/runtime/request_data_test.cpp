@@ -32,6 +32,37 @@ TEST_SUITE("runtime.request_data") {
     CHECK(*back->get<std::vector<int>>("list") == std::vector<int>{1, 2});
   }
 
+  TEST_CASE("every integer width reads back and refuses what it cannot hold") {
+    request_data d;
+    d.set("i16", int16_t{-32768})
+      .set("i32", int32_t{-2147483647 - 1})
+      .set("i64", int64_t{-9223372036854775807LL - 1})
+      .set("u16", uint16_t{65535})
+      .set("u32", uint32_t{4294967295U})
+      .set("u64", uint64_t{18446744073709551615ULL});
+    auto back = request_data::unpack_map(d.pack_map());
+    REQUIRE(back);
+    CHECK(*back->get_int16("i16") == -32768);
+    CHECK(*back->get_int32("i32") == -2147483647 - 1);
+    CHECK(*back->get_int64("i64") == -9223372036854775807LL - 1);
+    CHECK(*back->get_uint16("u16") == 65535);
+    CHECK(*back->get_uint32("u32") == 4294967295U);
+    CHECK(*back->get_uint64("u64") == 18446744073709551615ULL);
+    // One past each end is invalid_data naming the key and the width.
+    auto small = back->get_int16("i32");
+    REQUIRE_FALSE(small);
+    CHECK(context_of(small.error()) == "key 'i32': -2147483648 is out of range for int16");
+    CHECK_FALSE(back->get_int32("i64"));
+    CHECK_FALSE(back->get_int64("u64")); // 2^64 - 1 does not fit a signed 64-bit number
+    auto wide = back->get_uint16("u32");
+    REQUIRE_FALSE(wide);
+    CHECK(context_of(wide.error()) == "key 'u32': 4294967295 is out of range for uint16");
+    CHECK_FALSE(back->get_uint16("i16"));
+    CHECK_FALSE(back->get_uint64("i64"));
+    CHECK(*back->get_int64("u32") == 4294967295LL);
+    CHECK(*back->get_uint64("u16") == 65535);
+  }
+
   TEST_CASE("a missing key is the zero value, as in the reference") {
     request_data d;
     CHECK_FALSE(d.has("x"));
