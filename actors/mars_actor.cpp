@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/attach_transport.hpp"
 #include "actors/mars_protocol.hpp"
 #include "actors/registry.hpp"
-#include "actors/transport_owner.hpp"
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
 #include "transport/logger.hpp"

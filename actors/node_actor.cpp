@@ -7,12 +7,12 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/attach_transport.hpp"
 #include "actors/mesh_envelope.hpp"
 #include "actors/mesh_error.hpp"
 #include "actors/node_state.hpp"
 #include "actors/registry.hpp"
 #include "actors/request_correlator.hpp"
-#include "actors/transport_owner.hpp"
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
 #include "transport/logger.hpp"
@@ -341,7 +341,7 @@ caf::behavior node(node_actor* self, const mesh_config& mesh, const node_options
     },
     [=](flush_atom) {
       self->state.deferred.arrived();
-      self->state.links.flush(self, self->state.transport);
+      self->state.outbox.flush(self, self->state.transport);
     },
     [=](send_failed_atom, const std::string& peer, const caf::error& err) {
       // What the node sends on its own behalf, untagged: MARS traffic and

@@ -8,6 +8,7 @@
 #include <caf/atom.hpp>
 
 #include "actors/node_record.hpp"
+#include "transport/atoms.hpp"
 
 namespace meshrt {
 
@@ -38,7 +39,7 @@ using set_status_atom = caf::atom_constant<caf::atom("setstatus")>;
 using set_shared_atom = caf::atom_constant<caf::atom("setshared")>;
 using remove_shared_atom = caf::atom_constant<caf::atom("rmshared")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
-using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscrib")>;
+using unsubscribe_atom = caf::atom_constant<caf::atom("unsub")>;
 using wait_latest_atom = caf::atom_constant<caf::atom("waitlatest")>;
 using handle_atom = caf::atom_constant<caf::atom("handle")>;
 using send_atom = caf::atom_constant<caf::atom("send")>;
@@ -48,7 +49,8 @@ using rpc_atom = caf::atom_constant<caf::atom("rpc")>;
 using send_many_atom = caf::atom_constant<caf::atom("sendmany")>;
 using usend_many_atom = caf::atom_constant<caf::atom("usendmany")>;
 using is_duplicate_atom = caf::atom_constant<caf::atom("cmddup")>;
-using stats_atom = caf::atom_constant<caf::atom("stats")>;
+/// (stats_atom) -> std::string: the transport's atom; the node answers it too.
+using transport::stats_atom;
 
 // -- events (to subscribers) -------------------------------------------------
 

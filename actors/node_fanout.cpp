@@ -52,11 +52,11 @@ void forward_fanout(node_actor* self, const envelope& base, uint8_t hops,
     // The payload is shared by all the sends: it is copied once, here.
     auto bytes = encode_envelope(e, *payload);
     if (!base.reliable) {
-      st.links.send(self, st.transport, step.child, std::move(bytes), false);
+      st.outbox.send(self, st.transport, step.child, std::move(bytes), false);
       continue;
     }
     auto tag = fan.next_tag++;
-    st.links.send(self, st.transport, step.child, std::move(bytes), true, tag);
+    st.outbox.send(self, st.transport, step.child, std::move(bytes), true, tag);
     fan.forwarded.emplace(tag,
                           forwarded_fanout{step.child, base.id, base.address, base.command,
                                            base.limit, hops, std::move(step.branch), payload, now});
@@ -72,7 +72,7 @@ void report_unreachable(node_actor* self, uint64_t id, const std::string& origin
     report.kind = envelope_kind::fanout_report;
     report.id = id;
     report.address = unreachable;
-    st.links.send(self, st.transport, origin, encode_envelope(report), true);
+    st.outbox.send(self, st.transport, origin, encode_envelope(report), true);
     return;
   }
   if (auto i = st.fanout.started.find(id); i != st.fanout.started.end())

@@ -27,7 +27,7 @@ void on_request(node_actor* self, const std::string& peer, envelope&& req) {
     resp.id = id;
     resp.payload = std::move(payload);
     auto& st = self->state;
-    st.links.queue(self, st.transport, peer, encode_envelope(resp), true);
+    st.outbox.queue(self, st.transport, peer, encode_envelope(resp), true);
     if (!st.receiving)
       flush_responses(self);
   };
@@ -96,8 +96,8 @@ void fail_self_calls(node_actor* self) {
 
 void flush_responses(node_actor* self) {
   auto& st = self->state;
-  if (st.links.queued() && st.deferred.now_or_later(self))
-    st.links.flush(self, st.transport);
+  if (st.outbox.queued() && st.deferred.now_or_later(self))
+    st.outbox.flush(self, st.transport);
 }
 
 } // namespace meshrt

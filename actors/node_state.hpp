@@ -2,7 +2,7 @@
 
 // The node actor's state: what it is (its record and settings), what it
 // knows (the cluster view), what it talks through (transport, correlator,
-// peer links), and one part for each job it is cut into (node_mars,
+// its outbox of peer links), and one part for each job it is cut into (node_mars,
 // node_handlers, node_requests, node_fanout). Only the node's own units
 // include this; applications see actors/node_actor.hpp.
 
@@ -20,6 +20,7 @@
 
 #include "actors/cluster_view.hpp"
 #include "actors/mesh_config.hpp"
+#include "actors/mesh_outbox.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
 #include "actors/node_fanout.hpp"
@@ -28,7 +29,6 @@
 #include "actors/node_mars.hpp"
 #include "actors/node_record.hpp"
 #include "actors/node_requests.hpp"
-#include "actors/peer_links.hpp"
 #include "transport/deferred_flush.hpp"
 
 namespace meshrt {
@@ -47,7 +47,7 @@ struct node_state {
   /// What the node sends to peers on its own behalf (responses, fan-outs):
   /// responses of one received batch leave in one batch per peer, later
   /// ones (from handler actors) once the mailbox is worked through.
-  peer_links links;
+  mesh_outbox outbox;
   transport::deferred_flush deferred;
   bool receiving = false;
 

@@ -8,9 +8,9 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/mesh_error.hpp"
+#include "actors/mesh_outbox.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
-#include "actors/peer_links.hpp"
 #include "actors/pending_requests.hpp"
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
@@ -76,7 +76,7 @@ struct correlator_state {
   caf::actor transport;
   caf::actor node;          // the owner, which answers calls to itself
   std::string self_address; // the node's mesh address
-  peer_links links;
+  mesh_outbox outbox;
   /// Requests of one pass through the mailbox leave in one batch per peer.
   transport::deferred_flush deferred;
   correlator_options opts;
@@ -118,9 +118,9 @@ void send_request(correlator_actor* self, const std::string& peer, uint16_t comm
   env.timeout_ms = timeout_ms;
   env.id = st.table.add(peer, command, now + uint64_t{timeout_ms} * 1000, std::move(w));
   ++st.requests;
-  st.links.queue(self, st.transport, peer, encode_envelope(env, payload), true);
+  st.outbox.queue(self, st.transport, peer, encode_envelope(env, payload), true);
   if (st.deferred.now_or_later(self))
-    st.links.flush(self, st.transport);
+    st.outbox.flush(self, st.transport);
   arm_timer(self, now);
 }
 
@@ -269,7 +269,7 @@ caf::behavior correlator(correlator_actor* self, caf::actor node, caf::actor tra
     },
     [=](flush_atom) {
       self->state.deferred.arrived();
-      self->state.links.flush(self, self->state.transport);
+      self->state.outbox.flush(self, self->state.transport);
     },
     [=](received_atom, const std::string& peer, const packed_messages& batch, bool) {
       on_responses(self, peer, batch);

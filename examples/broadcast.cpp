@@ -12,12 +12,7 @@
 
 #include "examples/example_args.hpp"
 
-#include "actors/mesh_error.hpp"
-#include "actors/node_actor.hpp"
-#include "actors/node_atoms.hpp"
-#include "runtime/handlers.hpp"
-#include "runtime/system_config.hpp"
-#include "transport/atoms.hpp"
+#include <meshrt/meshrt.hpp>
 
 constexpr uint16_t news = 200;
 

@@ -11,8 +11,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/node_atoms.hpp"
-#include "runtime/config.hpp"
+#include <meshrt/meshrt.hpp>
 
 namespace example {
 

@@ -14,11 +14,7 @@
 
 #include "examples/example_args.hpp"
 
-#include "actors/mesh_error.hpp"
-#include "actors/node_actor.hpp"
-#include "actors/node_atoms.hpp"
-#include "runtime/command.hpp"
-#include "runtime/system_config.hpp"
+#include <meshrt/meshrt.hpp>
 
 using namespace std::chrono_literals;
 

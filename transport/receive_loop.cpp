@@ -17,7 +17,7 @@
 
 namespace meshrt::transport {
 
-receive_loop::receive_loop(std::shared_ptr<udp_socket> sock, std::shared_ptr<peer_directory> peers,
+receive_loop::receive_loop(std::shared_ptr<udp_socket> sock, std::shared_ptr<link_directory> peers,
                            caf::actor transport) :
   sock_(std::move(sock)),
   peers_(std::move(peers)), transport_(std::move(transport)) {

@@ -6,7 +6,7 @@
 
 #include <caf/actor.hpp>
 
-#include "transport/peer_directory.hpp"
+#include "transport/link_directory.hpp"
 #include "transport/udp_socket.hpp"
 
 namespace meshrt::transport {
@@ -16,7 +16,7 @@ namespace meshrt::transport {
 /// sender (or to the transport actor for a sender it has not seen).
 class receive_loop {
 public:
-  receive_loop(std::shared_ptr<udp_socket> sock, std::shared_ptr<peer_directory> peers,
+  receive_loop(std::shared_ptr<udp_socket> sock, std::shared_ptr<link_directory> peers,
                caf::actor transport);
   ~receive_loop();
   receive_loop(const receive_loop&) = delete;
@@ -35,7 +35,7 @@ private:
   void dispatch();
 
   std::shared_ptr<udp_socket> sock_;
-  std::shared_ptr<peer_directory> peers_;
+  std::shared_ptr<link_directory> peers_;
   caf::actor transport_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;

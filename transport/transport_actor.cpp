@@ -6,8 +6,8 @@
 
 #include "transport/atoms.hpp"
 #include "transport/delivery_routes.hpp"
+#include "transport/link_directory.hpp"
 #include "transport/logger.hpp"
-#include "transport/peer_directory.hpp"
 #include "transport/peer_link.hpp"
 #include "transport/receive_loop.hpp"
 #include "transport/send_error.hpp"
@@ -21,7 +21,7 @@ namespace {
 
 struct transport_state {
   std::shared_ptr<udp_socket> sock;
-  std::shared_ptr<peer_directory> directory = std::make_shared<peer_directory>();
+  std::shared_ptr<link_directory> directory = std::make_shared<link_directory>();
   std::shared_ptr<receive_loop> loop;
   std::unordered_map<endpoint, caf::actor> links;
   transport_config cfg;

@@ -12,7 +12,7 @@ namespace meshrt::transport {
 /// Which peer link serves which remote address. The transport actor writes,
 /// the receive thread reads, so that datagrams of known peers go straight to
 /// their peer link without a detour through the transport actor.
-class peer_directory {
+class link_directory {
 public:
   /// The peer link of `peer`, or an invalid handle.
   caf::actor find(const endpoint& peer) const {

@@ -1,4 +1,4 @@
-#include "actors/peer_links.hpp"
+#include "actors/mesh_outbox.hpp"
 
 #include <caf/all.hpp>
 
@@ -8,8 +8,8 @@ namespace meshrt {
 
 using transport::mesh_send_atom;
 
-const caf::actor* peer_links::link_of(caf::event_based_actor* self, const caf::actor& transport,
-                                      const std::string& peer) {
+const caf::actor* mesh_outbox::link_of(caf::event_based_actor* self, const caf::actor& transport,
+                                       const std::string& peer) {
   auto i = links_.find(peer);
   if (i != links_.end())
     return i->second ? &i->second : nullptr;
@@ -21,8 +21,8 @@ const caf::actor* peer_links::link_of(caf::event_based_actor* self, const caf::a
   return nullptr;
 }
 
-void peer_links::send(caf::event_based_actor* self, const caf::actor& transport,
-                      const std::string& peer, byte_buffer bytes, bool reliable, uint64_t tag) {
+void mesh_outbox::send(caf::event_based_actor* self, const caf::actor& transport,
+                       const std::string& peer, byte_buffer bytes, bool reliable, uint64_t tag) {
   if (auto h = held_.find(peer); h != held_.end()) {
     send_batch(self, transport, peer, h->second); // what was queued first goes first
     held_.erase(h);
@@ -39,8 +39,8 @@ void peer_links::send(caf::event_based_actor* self, const caf::actor& transport,
   }
 }
 
-void peer_links::queue(caf::event_based_actor* self, const caf::actor& transport,
-                       const std::string& peer, byte_view bytes, bool reliable) {
+void mesh_outbox::queue(caf::event_based_actor* self, const caf::actor& transport,
+                        const std::string& peer, byte_view bytes, bool reliable) {
   auto& h = held_[peer];
   if (!h.batch.empty() && h.reliable != reliable)
     send_batch(self, transport, peer, h);
@@ -48,14 +48,14 @@ void peer_links::queue(caf::event_based_actor* self, const caf::actor& transport
   h.batch.add(bytes);
 }
 
-void peer_links::flush(caf::event_based_actor* self, const caf::actor& transport) {
+void mesh_outbox::flush(caf::event_based_actor* self, const caf::actor& transport) {
   for (auto& [peer, h] : held_)
     send_batch(self, transport, peer, h);
   held_.clear();
 }
 
-void peer_links::send_batch(caf::event_based_actor* self, const caf::actor& transport,
-                            const std::string& peer, held& h) {
+void mesh_outbox::send_batch(caf::event_based_actor* self, const caf::actor& transport,
+                             const std::string& peer, held& h) {
   if (h.batch.empty())
     return;
   if (const auto* link = link_of(self, transport, peer))

@@ -15,12 +15,13 @@ class event_based_actor;
 
 namespace meshrt {
 
-/// The peer link actors an actor sends to, learned from the transport: a
-/// message to a known peer goes straight to its link, one hop fewer than
-/// through the transport actor. The first message to a peer goes through
+/// What an actor (a node, a correlator) sends to peers by mesh address:
+/// the peer link actors it learned from the transport, and the messages it
+/// holds until flush(). A message to a known peer goes straight to its
+/// link, one hop fewer than through the transport actor. The first message to a peer goes through
 /// the transport while its link is asked for. Failures reach the sending
 /// actor either way (transport::send_failed_atom).
-class peer_links {
+class mesh_outbox {
 public:
   /// Sends `bytes` to `peer` ("a.b.c.d:port") on behalf of `self`. A
   /// non-zero `tag` comes back with the failure of this message

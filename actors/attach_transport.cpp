@@ -1,4 +1,4 @@
-#include "actors/transport_owner.hpp"
+#include "actors/attach_transport.hpp"
 
 #include <caf/all.hpp>
 
