@@ -33,28 +33,45 @@ std::string default_role(const std::string& type) {
   return http_role;
 }
 
+void publish(node_actor* self, const node_event& ev) {
+  for (const auto& sub : self->state.subscribers)
+    self->send(sub, ev);
+}
+
+void publish(node_actor* self, node_event::kind what) {
+  node_event ev;
+  ev.what = what;
+  publish(self, ev);
+}
+
 void publish(node_actor* self, const view_event& ev) {
-  using kind = view_event::kind;
+  using from = view_event::kind;
+  using to = node_event::kind;
+  node_event out;
+  out.subject = ev.subject;
+  out.status = ev.status;
+  out.value = ev.value;
   switch (ev.what) {
-    case kind::node_joined:
-      publish(self, node_joined_atom::value, ev.subject);
+    case from::node_joined:
+      out.what = to::node_joined;
       break;
-    case kind::node_left:
-      publish(self, node_left_atom::value, ev.subject);
+    case from::node_left:
+      out.what = to::node_left;
       break;
-    case kind::node_updated:
-      publish(self, node_changed_atom::value, ev.subject);
+    case from::node_updated:
+      out.what = to::node_changed;
       break;
-    case kind::node_status_changed:
-      publish(self, node_status_atom::value, ev.subject, ev.status);
+    case from::node_status_changed:
+      out.what = to::node_status;
       break;
-    case kind::shared_updated:
-      publish(self, shared_updated_atom::value, ev.subject, ev.value);
+    case from::shared_updated:
+      out.what = to::shared_updated;
       break;
-    case kind::shared_removed:
-      publish(self, shared_removed_atom::value, ev.subject);
+    case from::shared_removed:
+      out.what = to::shared_removed;
       break;
   }
+  publish(self, out);
 }
 
 namespace {
@@ -248,15 +265,26 @@ void subscribe(node_actor* self, const caf::actor& sub) {
     return;
   st.subscribers.push_back(sub);
   self->monitor(sub);
+  auto event = [&](node_event::kind what, std::string subject = {}) {
+    node_event ev;
+    ev.what = what;
+    ev.subject = std::move(subject);
+    return ev;
+  };
   if (st.ready)
-    self->send(sub, ready_atom::value);
+    self->send(sub, event(node_event::kind::ready));
   for (const auto& addr : st.view.addresses())
-    self->send(sub, node_joined_atom::value, addr);
-  for (const auto& [key, value] : st.view.shared_data())
-    self->send(sub, shared_updated_atom::value, key, value);
+    self->send(sub, event(node_event::kind::node_joined, addr));
+  for (const auto& [key, value] : st.view.shared_data()) {
+    auto ev = event(node_event::kind::shared_updated, key);
+    ev.value = value;
+    self->send(sub, ev);
+  }
   if (st.mars.initial_synced) {
-    self->send(sub, initial_sync_atom::value);
-    self->send(sub, mars_sync_atom::value, st.mars.synced_epoch);
+    self->send(sub, event(node_event::kind::initial_sync));
+    auto ev = event(node_event::kind::mars_sync);
+    ev.incarnation = st.mars.synced_epoch;
+    self->send(sub, ev);
   }
 }
 
@@ -277,7 +305,7 @@ void on_transport_ready(node_actor* self, caf::actor transport, uint16_t port) {
   logger("node")->info("{} node {} ({}) of app '{}', MARS {}:{}", st.opts.guest ? "guest" : "mesh",
                        st.self_record.mesh_address, st.self_record.type, st.opts.app,
                        st.mesh.mars_address, st.mesh.mars_port);
-  publish(self, ready_atom::value);
+  publish(self, node_event::kind::ready);
   self->send(self, tick_atom::value);
 }
 
@@ -467,10 +495,10 @@ caf::behavior node(node_actor* self, const mesh_config& mesh, const node_options
     },
     [=](send_many_atom, uint16_t command, const std::vector<std::string>& addrs,
         const byte_buffer& payload,
-        uint16_t limit) { return send_many(self, command, addrs, payload, limit, true); },
+        uint16_t limit) { return start_fanout(self, command, addrs, payload, limit, true); },
     [=](usend_many_atom, uint16_t command, const std::vector<std::string>& addrs,
         const byte_buffer& payload,
-        uint16_t limit) { return send_many(self, command, addrs, payload, limit, false); },
+        uint16_t limit) { return start_fanout(self, command, addrs, payload, limit, false); },
     // -- leaving --------------------------------------------------------------------
     [=](leave_atom) { return leave(self); },
     [=](leave_step_atom) { leave_step(self); },

@@ -151,16 +151,14 @@ std::string default_role(const std::string& type);
 /// - (leave_atom) -> (): SIGTERM's path: status offline at once,
 ///   `drain` later a leave message to MARS, then the node exits.
 ///
-/// Events: (ready_atom) once the socket is bound; (initial_sync_atom) after
-/// the first view from MARS; (update_atom) before and (updated_atom) after
-/// each answer from MARS is applied; (shared_updated_atom, std::string key,
-/// int16_t value); (shared_removed_atom, std::string key);
-/// (node_joined_atom, std::string addr); (node_left_atom, std::string addr);
-/// (node_status_atom, std::string addr, node_status);
-/// (node_changed_atom, std::string addr) for type, role, endpoint or values;
-/// (mars_sync_atom, uint64_t incarnation) when the node first syncs with a
-/// MARS incarnation (the initial sync and after each MARS restart);
-/// (mars_lost_atom) when MARS stops answering.
+/// Events, each a node_event (actors/node_event.hpp) to every subscriber:
+/// ready once the socket is bound; initial_sync after the first view from
+/// MARS; update before and updated after each answer from MARS is applied;
+/// shared_updated (key, value) and shared_removed (key); node_joined,
+/// node_left, node_status (address, status) and node_changed (address: type,
+/// role, endpoint or values) for the view; mars_sync (incarnation) when the
+/// node first syncs with a MARS incarnation (the initial sync and after each
+/// MARS restart); mars_lost when MARS stops answering.
 ///
 /// With mesh.strict_check_for_external, mesh messages from addresses
 /// that are neither in the view nor MARS are dropped and counted.

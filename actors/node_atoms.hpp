@@ -7,6 +7,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include "actors/node_event.hpp"
 #include "actors/node_record.hpp"
 #include "transport/atoms.hpp"
 
@@ -52,23 +53,14 @@ using is_duplicate_atom = caf::atom_constant<caf::atom("cmddup")>;
 /// (stats_atom) -> std::string: the transport's atom; the node answers it too.
 using transport::stats_atom;
 
-// -- events (to subscribers) -------------------------------------------------
-
-using ready_atom = caf::atom_constant<caf::atom("ready")>;
-using initial_sync_atom = caf::atom_constant<caf::atom("initsync")>;
-using update_atom = caf::atom_constant<caf::atom("update")>;
-using updated_atom = caf::atom_constant<caf::atom("updated")>;
-using shared_updated_atom = caf::atom_constant<caf::atom("sharedset")>;
-using shared_removed_atom = caf::atom_constant<caf::atom("sharedrm")>;
-using node_joined_atom = caf::atom_constant<caf::atom("joined")>;
-using node_left_atom = caf::atom_constant<caf::atom("left")>;
-using node_status_atom = caf::atom_constant<caf::atom("nodestatus")>;
-using node_changed_atom = caf::atom_constant<caf::atom("nodechange")>;
-using mars_sync_atom = caf::atom_constant<caf::atom("marssync")>;
-using mars_lost_atom = caf::atom_constant<caf::atom("marslost")>;
-using mesh_message_atom = caf::atom_constant<caf::atom("meshmsg")>;
+// -- events ------------------------------------------------------------------
+// Subscribers get every event as one type, node_event (actors/node_event.hpp).
 
 // -- to handlers ---------------------------------------------------------------
+
+/// (mesh_message_atom, uint16_t command, std::string sender, byte_buffer
+/// payload): a one-way message for a handler.
+using mesh_message_atom = caf::atom_constant<caf::atom("meshmsg")>;
 
 /// (mesh_request_atom, uint16_t command, std::string sender, byte_buffer
 /// payload) -> byte_buffer: a request for a handler to answer.

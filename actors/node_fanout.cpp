@@ -81,9 +81,9 @@ void report_unreachable(node_actor* self, uint64_t id, const std::string& origin
 
 } // namespace
 
-caf::result<caf::unit_t> send_many(node_actor* self, uint16_t command,
-                                   const std::vector<std::string>& addrs,
-                                   const byte_buffer& payload, uint16_t limit, bool reliable) {
+caf::result<caf::unit_t> start_fanout(node_actor* self, uint16_t command,
+                                      const std::vector<std::string>& addrs,
+                                      const byte_buffer& payload, uint16_t limit, bool reliable) {
   auto& st = self->state;
   if (limit == 0)
     return make_error(mesh_errc::invalid_argument, "SendMany needs a limit of at least 1");

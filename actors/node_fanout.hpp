@@ -51,9 +51,9 @@ struct fanout_state {
 /// SendMany / USendMany from an application's actor: the tree of
 /// plan_fanout, started here. A reliable one reports each unreachable node
 /// to the caller as (send_failed_atom, address, error).
-caf::result<caf::unit_t> send_many(node_actor* self, uint16_t command,
-                                   const std::vector<std::string>& addrs,
-                                   const byte_buffer& payload, uint16_t limit, bool reliable);
+caf::result<caf::unit_t> start_fanout(node_actor* self, uint16_t command,
+                                      const std::vector<std::string>& addrs,
+                                      const byte_buffer& payload, uint16_t limit, bool reliable);
 
 /// A fan-out message from a peer: delivered here, then forwarded to this
 /// node's share of its branch.

@@ -28,18 +28,21 @@ void on_view(node_actor* self, const view_delta& delta) {
       logger("node")->info("part of the cluster again: MARS at {} answers", mars.address);
   }
   mars.answering_epoch = delta.epoch;
-  publish(self, update_atom::value);
+  publish(self, node_event::kind::update);
   for (const auto& ev : st.view.apply(delta))
     publish(self, ev);
   if (st.view.epoch() == delta.epoch && mars.synced_epoch != delta.epoch) {
     mars.synced_epoch = delta.epoch;
     if (!mars.initial_synced) {
       mars.initial_synced = true;
-      publish(self, initial_sync_atom::value);
+      publish(self, node_event::kind::initial_sync);
     }
-    publish(self, mars_sync_atom::value, delta.epoch);
+    node_event synced;
+    synced.what = node_event::kind::mars_sync;
+    synced.incarnation = delta.epoch;
+    publish(self, synced);
   }
-  publish(self, updated_atom::value);
+  publish(self, node_event::kind::updated);
   auto& waiters = mars.latest_waiters;
   for (auto& [left, rp] : waiters)
     if (--left == 0)
@@ -111,7 +114,7 @@ void check_mars_silence(node_actor* self, uint64_t now) {
     mars.answering = false;
     logger("node")->warn("MARS at {} has not answered for {} ms; keeping the last view",
                          mars.address, mars_silence_us / 1000);
-    publish(self, mars_lost_atom::value);
+    publish(self, node_event::kind::mars_lost);
   }
 }
 

@@ -23,6 +23,7 @@
 #include "actors/mesh_outbox.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
+#include "actors/node_event.hpp"
 #include "actors/node_fanout.hpp"
 #include "actors/node_fwd.hpp"
 #include "actors/node_handlers.hpp"
@@ -69,11 +70,10 @@ struct node_state {
 };
 
 /// An event to every subscriber.
-template<class... Ts>
-void publish(node_actor* self, const Ts&... xs) {
-  for (const auto& sub : self->state.subscribers)
-    self->send(sub, xs...);
-}
+void publish(node_actor* self, const node_event& ev);
+
+/// An event that is only its kind (ready, update, mars_lost, ...).
+void publish(node_actor* self, node_event::kind what);
 
 /// A change of the cluster view, as its event.
 void publish(node_actor* self, const view_event& ev);

@@ -5,12 +5,8 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/node_actor.hpp"
-#include "actors/node_atoms.hpp"
 #include "apps/stop_signals.hpp"
-#include "runtime/config.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/system_config.hpp"
+#include "runtime/meshrt.hpp"
 
 namespace meshrt::cli {
 
@@ -44,25 +40,43 @@ config effective_config(const node_command_options& opts) {
 /// Writes each change of the node's view as one log line: what an operator
 /// reads to follow the cluster from one node.
 caf::behavior view_logger(caf::event_based_actor*, const std::shared_ptr<spdlog::logger>& log) {
+  using kind = node_event::kind;
   return {
-    [=](ready_atom) {},
-    [=](initial_sync_atom) { log->info("view: first sync with MARS"); },
-    [=](update_atom) {},
-    [=](updated_atom) {},
-    [=](node_joined_atom, const std::string& addr) { log->info("view: joined {}", addr); },
-    [=](node_left_atom, const std::string& addr) { log->info("view: left {}", addr); },
-    [=](node_status_atom, const std::string& addr, node_status status) {
-      log->info("view: {} is {}", addr, to_string(status));
+    [=](const node_event& e) {
+      switch (e.what) {
+        case kind::ready:
+        case kind::update:
+        case kind::updated:
+          break;
+        case kind::initial_sync:
+          log->info("view: first sync with MARS");
+          break;
+        case kind::node_joined:
+          log->info("view: joined {}", e.subject);
+          break;
+        case kind::node_left:
+          log->info("view: left {}", e.subject);
+          break;
+        case kind::node_status:
+          log->info("view: {} is {}", e.subject, to_string(e.status));
+          break;
+        case kind::node_changed:
+          log->info("view: {} changed", e.subject);
+          break;
+        case kind::shared_updated:
+          log->info("view: shared {} = {}", e.subject, e.value);
+          break;
+        case kind::shared_removed:
+          log->info("view: shared {} removed", e.subject);
+          break;
+        case kind::mars_sync:
+          log->info("view: synced with MARS incarnation {}", e.incarnation);
+          break;
+        case kind::mars_lost:
+          log->warn("view: MARS lost; keeping the last view");
+          break;
+      }
     },
-    [=](node_changed_atom, const std::string& addr) { log->info("view: {} changed", addr); },
-    [=](shared_updated_atom, const std::string& key, int16_t value) {
-      log->info("view: shared {} = {}", key, value);
-    },
-    [=](shared_removed_atom, const std::string& key) { log->info("view: shared {} removed", key); },
-    [=](mars_sync_atom, uint64_t incarnation) {
-      log->info("view: synced with MARS incarnation {}", incarnation);
-    },
-    [=](mars_lost_atom) { log->warn("view: MARS lost; keeping the last view"); },
   };
 }
 
@@ -80,21 +94,20 @@ int run_node(const node_command_options& opts) {
   nopts.guest = opts.guest;
   if (opts.client_port)
     nopts.public_endpoint = cfg.mesh.address + ":" + std::to_string(*opts.client_port);
-  auto node = spawn_node(sys, cfg.mesh, nopts);
+  auto n = start_node(sys, cfg, nopts);
   // The logger goes in as a spawn argument: CAF 0.17 spawning a function of
   // no arguments binds a null reference (UBSan reports it).
   auto watcher = sys.spawn(view_logger, logger("node"));
-  caf::anon_send(node, subscribe_atom::value, watcher);
+  caf::scoped_actor self{sys};
+  subscribe(self, n, watcher);
   auto sig = stop.wait();
   logger("node")->info("stopping on signal {}", sig);
-  caf::scoped_actor self{sys};
   bool left = false;
-  self->request(node, std::chrono::seconds{10}, leave_atom::value)
-    .receive(
-      [&] { left = true; },
-      [&](caf::error& err) { logger("node")->warn("leaving did not finish: {}", to_string(err)); });
+  leave(self, n).receive(
+    [&] { left = true; },
+    [&](caf::error& err) { logger("node")->warn("leaving did not finish: {}", to_string(err)); });
   if (!left)
-    self->send_exit(node, caf::exit_reason::user_shutdown);
+    self->send_exit(n.actor(), caf::exit_reason::user_shutdown);
   self->send_exit(watcher, caf::exit_reason::user_shutdown);
   return left ? 0 : 1;
 }

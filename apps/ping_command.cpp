@@ -16,6 +16,7 @@
 #include "benchmarks/bench_util.hpp"
 #include "runtime/config.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/node.hpp"
 #include "runtime/system_config.hpp"
 #include "transport/endpoint.hpp"
 
@@ -118,31 +119,24 @@ int run_ping(const ping_options& opts) {
   node_options nopts;
   nopts.app = opts.app;
   nopts.guest = true;
-  auto node = spawn_node(sys, cfg.mesh, nopts);
+  auto n = start_node(sys, cfg, nopts);
   caf::scoped_actor self{sys};
   // Join first, as the reference's Guest does; a target that is reachable
   // answers even if MARS does not, so a silent MARS is only a warning.
   bool member = false;
   for (int i = 0; i < 40 && !member; ++i) {
-    self->request(node, std::chrono::seconds{1}, member_atom::value)
-      .receive([&](bool m) { member = m; }, [](caf::error&) {});
+    is_part_of_cluster(self, n).receive([&](bool m) { member = m; }, [](caf::error&) {});
     if (!member)
       std::this_thread::sleep_for(std::chrono::milliseconds{50});
   }
   if (!member)
     logger("node")->warn("MARS at {} did not answer within 2 s; pinging anyway", opts.mars);
   auto results = std::make_shared<ping_results>();
-  caf::actor requester;
-  self->request(node, std::chrono::seconds{5}, requester_atom::value)
-    .receive([&](caf::actor& r) { requester = std::move(r); },
-             [&](caf::error& err) {
-               throw std::runtime_error("the guest node did not start: " + to_string(err));
-             });
-  auto p = sys.spawn(pinger, requester, opts.node, opts, results);
+  auto p = sys.spawn(pinger, n.requester(), opts.node, opts, results);
   auto total = std::chrono::milliseconds{(opts.timeout_ms + 1000) * opts.count + 5000};
   self->request(p, total, run_atom::value).receive([] {}, [](caf::error&) {});
   self->send_exit(p, caf::exit_reason::user_shutdown);
-  self->send_exit(node, caf::exit_reason::user_shutdown);
+  self->send_exit(n.actor(), caf::exit_reason::user_shutdown);
   const auto& rtt = results->rtt_us;
   auto p50 = bench::percentile(rtt, 0.50);
   auto p99 = bench::percentile(rtt, 0.99);

@@ -24,6 +24,7 @@
 #include "benchmarks/child_process.hpp"
 #include "runtime/config.hpp"
 #include "runtime/handlers.hpp"
+#include "runtime/node.hpp"
 #include "runtime/system_config.hpp"
 
 namespace meshrt::bench {
@@ -203,14 +204,10 @@ void meshrt_rpc(bench_report& r, const rpc_bench_options& o, const std::string& 
   ncfg.mesh.port = 46650;
   node_options nopts;
   nopts.type = "BENCH";
-  auto node = spawn_node(sys, ncfg.mesh, nopts);
-  // Requests go to the node's correlator directly, as a caller on a hot
-  // path does (spawn_node: requester_atom).
-  caf::actor requester;
-  caf::scoped_actor asker{sys};
-  asker->request(node, 5s, requester_atom::value)
-    .receive([&](caf::actor& r) { requester = std::move(r); },
-             [](caf::error& err) { throw std::runtime_error("meshrt: " + to_string(err)); });
+  // Requests go to the node's correlator, as meshrt::request on a node
+  // handle sends them (runtime/node.hpp).
+  auto n = start_node(sys, ncfg, nopts);
+  auto requester = n.requester();
   auto target = peer.ready;
   auto payload = byte_buffer(payload_size, 0x42);
   measure(
@@ -224,7 +221,7 @@ void meshrt_rpc(bench_report& r, const rpc_bench_options& o, const std::string& 
         .then([done](const byte_buffer&) { done(true); }, [done](caf::error&) { done(false); });
     },
     o);
-  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(n.actor(), caf::exit_reason::user_shutdown);
   caf::anon_send_exit(mars, caf::exit_reason::user_shutdown);
 }
 

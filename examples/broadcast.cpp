@@ -27,16 +27,19 @@ int usage() {
 int listen(caf::actor_system& sys, const meshrt::config& cfg, const sigset_t& stop) {
   meshrt::node_options opts;
   opts.type = "LISTENER";
-  auto node = meshrt::spawn_node(sys, cfg.mesh, opts);
+  auto node = meshrt::start_node(sys, cfg, opts);
   auto me = example::mesh_address_of(sys, node);
-  caf::anon_send(
-    node, meshrt::handle_atom::value, news,
-    meshrt::spawn_handler(sys, [me](const meshrt::byte_buffer& text, const std::string& from) {
-      std::printf("%s heard from %s: %s\n", me.c_str(), from.c_str(),
-                  std::string(text.begin(), text.end()).c_str());
-      std::fflush(stdout);
-      return caf::expected<meshrt::byte_buffer>{meshrt::byte_buffer{}};
-    }));
+  caf::scoped_actor self{sys};
+  meshrt::handle(
+    self, node, news,
+    meshrt::spawn_handler(sys,
+                          [me](const meshrt::byte_buffer& text, const std::string& from) {
+                            std::printf("%s heard from %s: %s\n", me.c_str(), from.c_str(),
+                                        std::string(text.begin(), text.end()).c_str());
+                            std::fflush(stdout);
+                            return caf::expected<meshrt::byte_buffer>{meshrt::byte_buffer{}};
+                          }))
+    .receive([] {}, [](caf::error&) {});
   std::printf("listener %s ready\n", me.c_str());
   std::fflush(stdout);
   example::leave_on_signal(sys, node, stop);
@@ -47,12 +50,12 @@ int send(caf::actor_system& sys, const meshrt::config& cfg, const std::string& t
          uint16_t limit) {
   meshrt::node_options opts;
   opts.guest = true;
-  auto node = meshrt::spawn_node(sys, cfg.mesh, opts);
+  auto node = meshrt::start_node(sys, cfg, opts);
   // WaitForLatestNodeData, then every listener the view holds.
   auto listeners = example::current_nodes_of_type(sys, node, "LISTENER");
   caf::scoped_actor self{sys};
-  self->send(node, meshrt::send_many_atom::value, news, listeners,
-             meshrt::byte_buffer(text.begin(), text.end()), limit);
+  meshrt::send_many(self, node, news, listeners, meshrt::byte_buffer(text.begin(), text.end()),
+                    limit);
   std::printf("sent to %zu listeners with limit %u\n", listeners.size(), limit);
   // Unreachable listeners are reported within retryTimeout per level.
   int missed = 0;
@@ -64,7 +67,7 @@ int send(caf::actor_system& sys, const meshrt::config& cfg, const std::string& t
     },
     caf::after(std::chrono::milliseconds{cfg.mesh.retry_timeout.count() * 2}) >>
       [&] { quiet = true; });
-  self->send_exit(node, caf::exit_reason::user_shutdown);
+  self->send_exit(node.actor(), caf::exit_reason::user_shutdown);
   return missed == 0 ? 0 : 1;
 }
 

@@ -67,38 +67,33 @@ inline sigset_t block_stop_signals() {
 }
 
 /// The node's own mesh address.
-inline std::string mesh_address_of(caf::actor_system& sys, const caf::actor& node) {
-  using namespace std::chrono_literals;
-  caf::scoped_actor asker{sys}; // short-lived: see current_nodes_of_type
+inline std::string mesh_address_of(caf::actor_system& sys, const meshrt::node& node) {
+  caf::scoped_actor self{sys};
   std::string result;
-  asker->request(node, 5s, meshrt::whoami_atom::value)
-    .receive([&](const meshrt::node_record& r) { result = r.mesh_address; }, [](caf::error&) {});
+  meshrt::whoami(self, node)
+    .receive([&](meshrt::node_record& r) { result = r.mesh_address; }, [](caf::error&) {});
   return result;
 }
 
 /// Waits for SIGTERM or SIGINT (`stop`, from block_stop_signals), then
 /// leaves the cluster: offline first, so callers stop choosing this node,
 /// then gone.
-inline void leave_on_signal(caf::actor_system& sys, const caf::actor& node, const sigset_t& stop) {
-  using namespace std::chrono_literals;
+inline void leave_on_signal(caf::actor_system& sys, const meshrt::node& node,
+                            const sigset_t& stop) {
   int sig = 0;
   sigwait(&stop, &sig);
   caf::scoped_actor self{sys};
-  self->request(node, 10s, meshrt::leave_atom::value).receive([] {}, [](caf::error&) {});
+  meshrt::leave(self, node).receive([] {}, [](caf::error&) {});
 }
 
 /// WaitForLatestNodeData, then the mesh addresses of every node of `type`
 /// the view holds.
 inline std::vector<std::string>
-current_nodes_of_type(caf::actor_system& sys, const caf::actor& node, const std::string& type) {
-  using namespace std::chrono_literals;
-  // An actor of its own for timed requests: in CAF 0.17 a request's timer
-  // that fires after the answer lands in a blocking actor's mailbox, and the
-  // actor leaks with it. This one is gone before any timer fires.
-  caf::scoped_actor asker{sys};
-  asker->request(node, 10s, meshrt::wait_latest_atom::value).receive([] {}, [](caf::error&) {});
+current_nodes_of_type(caf::actor_system& sys, const meshrt::node& node, const std::string& type) {
+  caf::scoped_actor self{sys};
+  meshrt::wait_for_latest_node_data(self, node).receive([] {}, [](caf::error&) {});
   std::vector<std::string> result;
-  asker->request(node, 5s, meshrt::by_type_atom::value, type)
+  meshrt::node_addresses_by_type(self, node, type)
     .receive([&](std::vector<std::string>& addrs) { result = std::move(addrs); },
              [](caf::error&) {});
   return result;

@@ -41,13 +41,16 @@ int usage() {
 int serve(caf::actor_system& sys, const meshrt::config& cfg, const sigset_t& stop) {
   meshrt::node_options opts;
   opts.type = "GREETER";
-  auto node = meshrt::spawn_node(sys, cfg.mesh, opts);
+  auto node = meshrt::start_node(sys, cfg, opts);
   auto me = example::mesh_address_of(sys, node);
-  caf::anon_send(
-    node, meshrt::handle_atom::value, greet.id,
-    meshrt::spawn_command_handler(sys, greet, [me](const greet_request& req, const std::string&) {
-      return greet_response{"hello, " + req.name + " (from " + me + ")"};
-    }));
+  caf::scoped_actor self{sys};
+  meshrt::handle(self, node, greet.id,
+                 meshrt::spawn_command_handler(sys, greet,
+                                               [me](const greet_request& req, const std::string&) {
+                                                 return greet_response{"hello, " + req.name
+                                                                       + " (from " + me + ")"};
+                                               }))
+    .receive([] {}, [](caf::error&) {});
   std::printf("greeter %s ready\n", me.c_str());
   std::fflush(stdout);
   example::leave_on_signal(sys, node, stop);
@@ -57,7 +60,7 @@ int serve(caf::actor_system& sys, const meshrt::config& cfg, const sigset_t& sto
 int call(caf::actor_system& sys, const meshrt::config& cfg, const std::string& name) {
   meshrt::node_options opts;
   opts.guest = true; // asks, is not asked
-  auto node = meshrt::spawn_node(sys, cfg.mesh, opts);
+  auto node = meshrt::start_node(sys, cfg, opts);
   // WaitForLatestNodeData: the view is current, then ask every greeter in it.
   auto greeters = example::current_nodes_of_type(sys, node, "GREETER");
   caf::scoped_actor self{sys};
@@ -74,7 +77,7 @@ int call(caf::actor_system& sys, const meshrt::config& cfg, const std::string& n
                  std::fprintf(stderr, "greeter: %s: %s\n", addr.c_str(),
                               meshrt::context_of(e).c_str());
                });
-  self->send_exit(node, caf::exit_reason::user_shutdown);
+  self->send_exit(node.actor(), caf::exit_reason::user_shutdown);
   return failures == 0 ? 0 : 1;
 }
 

@@ -14,7 +14,8 @@
 //                  return greet_response{"hello, " + r.name};
 //                }));
 //
-//   // from any actor, to a node's mesh address
+//   // from any actor, to a node's mesh address, through this process's
+//   // node (a meshrt::node, runtime/node.hpp, or the node's actor)
 //   meshrt::request(self, node, greet, addr, greet_request{"ann"})
 //     .then([](greet_response& r) { ... }, [](caf::error& e) { ... });
 
@@ -33,6 +34,7 @@
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
 #include "runtime/handlers.hpp"
+#include "runtime/node.hpp"
 
 namespace meshrt {
 
@@ -145,6 +147,14 @@ auto request(Self&& self, const caf::actor& node, command<Request, Response> cmd
   auto handle = self->request(node, caf::infinite, rpc_atom::value, cmd.id, addr,
                               codec<Request>::encode(req), timeout);
   return typed_response<decltype(handle), Response>{std::move(handle)};
+}
+
+/// The same on a node handle (runtime/node.hpp): the request goes to the
+/// node's correlator, the shortest path, with nothing to know about it.
+template<class Self, class Request, class Response>
+auto request(Self&& self, const node& n, command<Request, Response> cmd, const std::string& addr,
+             const Request& req, caf::timespan timeout = default_request_timeout) {
+  return request(self, n.requester(), cmd, addr, req, timeout);
 }
 
 } // namespace meshrt

@@ -14,10 +14,13 @@
 
 // -- nodes and MARS: spawning, queries, commands, events, errors -------------
 #include "actors/mars_actor.hpp"
+#include "actors/mesh_envelope.hpp" // health_check_command (MeshHealthCheck)
 #include "actors/mesh_error.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
+#include "actors/node_event.hpp"
 #include "actors/node_record.hpp"
+#include "runtime/node.hpp"
 #include "transport/atoms.hpp"
 #include "transport/byte_buffer.hpp"
 

@@ -217,12 +217,12 @@ TEST_SUITE("actors.node") {
     auto order = sys.spawn(
       [](caf::event_based_actor*, std::shared_ptr<event_log> log) -> caf::behavior {
         return {
-          [=](update_atom) { log->add("update"); },
-          [=](updated_atom) { log->add("updated"); },
-          [=](node_joined_atom, const std::string& addr) { log->add("joined " + addr); },
-          [=](ready_atom) {},
-          [=](initial_sync_atom) {},
-          [=](mars_sync_atom, uint64_t) {},
+          [=](const node_event& e) {
+            if (e.what == node_event::kind::update || e.what == node_event::kind::updated)
+              log->add(to_string(e.what));
+            else if (e.what == node_event::kind::node_joined)
+              log->add("joined " + e.subject);
+          },
         };
       },
       log);
@@ -248,7 +248,7 @@ TEST_SUITE("actors.node") {
       }
     }
     CHECK(frames >= 3);
-    CHECK(update_atom::value == caf::atom("update")); // the reference's Update = "update"
+    CHECK(std::string{to_string(node_event::kind::update)} == "update"); // the reference's Update
   }
 
   TEST_CASE("unsubscribe removes one subscriber, the others keep their events") {

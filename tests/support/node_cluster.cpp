@@ -32,24 +32,39 @@ caf::actor spawn_event_recorder(caf::actor_system& sys, std::shared_ptr<event_lo
   // arguments binds a null reference (UBSan reports it).
   return sys.spawn(
     [](caf::event_based_actor*, std::shared_ptr<event_log> log) -> caf::behavior {
-      auto updates = std::make_shared<int>(0);
+      using kind = node_event::kind;
       return {
-        [=](ready_atom) { log->add("ready"); },
-        [=](initial_sync_atom) { log->add("initial_sync"); },
-        [=](update_atom) {},
-        [=](updated_atom) { ++*updates; },
-        [=](shared_updated_atom, const std::string& key, int16_t value) {
-          log->add("shared " + key + "=" + std::to_string(value));
+        [=](const node_event& e) {
+          switch (e.what) {
+            case kind::update:
+            case kind::updated:
+              break; // two per heartbeat
+            case kind::ready:
+            case kind::initial_sync:
+            case kind::mars_sync:
+            case kind::mars_lost:
+              log->add(to_string(e.what));
+              break;
+            case kind::shared_updated:
+              log->add("shared " + e.subject + "=" + std::to_string(e.value));
+              break;
+            case kind::shared_removed:
+              log->add("shared_removed " + e.subject);
+              break;
+            case kind::node_joined:
+              log->add("joined " + e.subject);
+              break;
+            case kind::node_left:
+              log->add("left " + e.subject);
+              break;
+            case kind::node_status:
+              log->add("status " + e.subject + " " + to_string(e.status));
+              break;
+            case kind::node_changed:
+              log->add("changed " + e.subject);
+              break;
+          }
         },
-        [=](shared_removed_atom, const std::string& key) { log->add("shared_removed " + key); },
-        [=](node_joined_atom, const std::string& addr) { log->add("joined " + addr); },
-        [=](node_left_atom, const std::string& addr) { log->add("left " + addr); },
-        [=](node_status_atom, const std::string& addr, node_status status) {
-          log->add("status " + addr + " " + to_string(status));
-        },
-        [=](node_changed_atom, const std::string& addr) { log->add("changed " + addr); },
-        [=](mars_sync_atom, uint64_t) { log->add("mars_sync"); },
-        [=](mars_lost_atom) { log->add("mars_lost"); },
       };
     },
     log);

@@ -58,7 +58,7 @@ private:
 };
 
 /// An actor that writes every node event it receives into `log`, except
-/// update / updated (two per heartbeat), which it counts in "updated N".
+/// update / updated (two per heartbeat), which it leaves out.
 caf::actor spawn_event_recorder(caf::actor_system& sys, std::shared_ptr<event_log> log);
 
 /// MARS and nodes of one test. Every test case takes its own `base_port`

@@ -1,0 +1,26 @@
+#include "runtime/node.hpp"
+
+#include <stdexcept>
+
+#include <caf/all.hpp>
+
+namespace meshrt {
+
+node start_node(caf::actor_system& sys, const config& cfg, const node_options& opts) {
+  auto node_actor = spawn_node(sys, cfg.mesh, opts);
+  // spawn_node returns once the transport is bound and the node told so:
+  // the correlator exists when this question is answered.
+  caf::scoped_actor self{sys};
+  caf::actor requester;
+  caf::error failed;
+  self->request(node_actor, caf::infinite, requester_atom::value)
+    .receive([&](caf::actor& r) { requester = std::move(r); },
+             [&](caf::error& err) { failed = std::move(err); });
+  if (!requester) {
+    self->send_exit(node_actor, caf::exit_reason::user_shutdown);
+    throw std::runtime_error("the node did not start: " + to_string(failed));
+  }
+  return node{std::move(node_actor), std::move(requester)};
+}
+
+} // namespace meshrt
