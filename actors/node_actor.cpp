@@ -1,6 +1,5 @@
 #include "actors/node_actor.hpp"
 
-#include <algorithm>
 #include <random>
 
 #include <caf/all.hpp>
@@ -11,6 +10,7 @@
 #include "actors/mesh_envelope.hpp"
 #include "actors/mesh_error.hpp"
 #include "actors/node_state.hpp"
+#include "actors/node_subscribers.hpp"
 #include "actors/registry.hpp"
 #include "actors/request_correlator.hpp"
 #include "transport/atoms.hpp"
@@ -18,11 +18,10 @@
 #include "transport/logger.hpp"
 
 // The node's jobs each live in a unit of their own (node_state.hpp): keeping
-// up with MARS (node_mars), handler chains (node_handlers), answering
-// requests and calls to itself (node_requests), SendMany trees
-// (node_fanout). What is here: the behavior, a table of who handles which
-// message, and what is too small for a unit (queries, record changes,
-// stats, leaving).
+// up with MARS (node_mars), events to subscribers (node_subscribers), handler
+// chains (node_handlers), answering requests and calls to itself
+// (node_requests), SendMany trees (node_fanout). What is here: the behavior, a table of who handles
+// which message, and what is too small for a unit (queries, record changes, stats, leaving).
 
 namespace meshrt {
 
@@ -31,47 +30,6 @@ std::string default_role(const std::string& type) {
     if (type == role)
       return type;
   return http_role;
-}
-
-void publish(node_actor* self, const node_event& ev) {
-  for (const auto& sub : self->state.subscribers)
-    self->send(sub, ev);
-}
-
-void publish(node_actor* self, node_event::kind what) {
-  node_event ev;
-  ev.what = what;
-  publish(self, ev);
-}
-
-void publish(node_actor* self, const view_event& ev) {
-  using from = view_event::kind;
-  using to = node_event::kind;
-  node_event out;
-  out.subject = ev.subject;
-  out.status = ev.status;
-  out.value = ev.value;
-  switch (ev.what) {
-    case from::node_joined:
-      out.what = to::node_joined;
-      break;
-    case from::node_left:
-      out.what = to::node_left;
-      break;
-    case from::node_updated:
-      out.what = to::node_changed;
-      break;
-    case from::node_status_changed:
-      out.what = to::node_status;
-      break;
-    case from::shared_updated:
-      out.what = to::shared_updated;
-      break;
-    case from::shared_removed:
-      out.what = to::shared_removed;
-      break;
-  }
-  publish(self, out);
 }
 
 namespace {
@@ -256,38 +214,6 @@ void leave_step(node_actor* self) {
   self->quit();
 }
 
-/// A late subscriber learns what already happened, in the order it would
-/// have reached it: every node now in the view as joined, every shared
-/// value as set, then the sync.
-void subscribe(node_actor* self, const caf::actor& sub) {
-  auto& st = self->state;
-  if (std::find(st.subscribers.begin(), st.subscribers.end(), sub) != st.subscribers.end())
-    return;
-  st.subscribers.push_back(sub);
-  self->monitor(sub);
-  auto event = [&](node_event::kind what, std::string subject = {}) {
-    node_event ev;
-    ev.what = what;
-    ev.subject = std::move(subject);
-    return ev;
-  };
-  if (st.ready)
-    self->send(sub, event(node_event::kind::ready));
-  for (const auto& addr : st.view.addresses())
-    self->send(sub, event(node_event::kind::node_joined, addr));
-  for (const auto& [key, value] : st.view.shared_data()) {
-    auto ev = event(node_event::kind::shared_updated, key);
-    ev.value = value;
-    self->send(sub, ev);
-  }
-  if (st.mars.initial_synced) {
-    self->send(sub, event(node_event::kind::initial_sync));
-    auto ev = event(node_event::kind::mars_sync);
-    ev.incarnation = st.mars.synced_epoch;
-    self->send(sub, ev);
-  }
-}
-
 /// The transport is bound: the node has its address, its correlator, and
 /// starts heartbeating.
 void on_transport_ready(node_actor* self, caf::actor transport, uint16_t port) {
@@ -348,8 +274,7 @@ caf::behavior node(node_actor* self, const mesh_config& mesh, const node_options
     self->quit(msg.reason);
   });
   self->set_down_handler([=](const caf::down_msg& msg) {
-    auto& subs = self->state.subscribers;
-    subs.erase(std::remove(subs.begin(), subs.end(), msg.source), subs.end());
+    unsubscribe(self, msg.source);
     self->state.handlers.drop(msg.source);
   });
   return {
@@ -460,10 +385,7 @@ caf::behavior node(node_actor* self, const mesh_config& mesh, const node_options
     },
     // -- events --------------------------------------------------------------------
     [=](subscribe_atom, const caf::actor& sub) { subscribe(self, sub); },
-    [=](unsubscribe_atom, const caf::actor& sub) {
-      auto& subs = self->state.subscribers;
-      subs.erase(std::remove(subs.begin(), subs.end(), sub), subs.end());
-    },
+    [=](unsubscribe_atom, const caf::actor& sub) { unsubscribe(self, sub.address()); },
     // -- handlers (node_handlers) ---------------------------------------------------
     [=](handle_atom, uint16_t command, const caf::actor& handler) -> caf::result<caf::unit_t> {
       if (auto err = self->state.handlers.add(command, handler))

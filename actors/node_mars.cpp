@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/node_state.hpp"
+#include "actors/node_subscribers.hpp"
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
 #include "transport/endpoint.hpp"

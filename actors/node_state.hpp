@@ -2,9 +2,10 @@
 
 // The node actor's state: what it is (its record and settings), what it
 // knows (the cluster view), what it talks through (transport, correlator,
-// its outbox of peer links), and one part for each job it is cut into (node_mars,
-// node_handlers, node_requests, node_fanout). Only the node's own units
-// include this; applications see actors/node_actor.hpp.
+// its outbox of peer links), and one part for each job it is cut into
+// (node_mars, node_subscribers, node_handlers, node_requests, node_fanout).
+// Only the node's own units include this; applications see
+// actors/node_actor.hpp.
 
 #include <cstdint>
 #include <memory>
@@ -43,7 +44,7 @@ struct node_state {
   caf::actor correlator;
   bool ready = false;
   std::unique_ptr<std::mt19937_64> rng;
-  std::vector<caf::actor> subscribers;
+  std::vector<caf::actor> subscribers; // node_subscribers
 
   /// What the node sends to peers on its own behalf (responses, fan-outs):
   /// responses of one received batch leave in one batch per peer, later
@@ -68,14 +69,5 @@ struct node_state {
 
   static inline const char* name = "meshrt.node";
 };
-
-/// An event to every subscriber.
-void publish(node_actor* self, const node_event& ev);
-
-/// An event that is only its kind (ready, update, mars_lost, ...).
-void publish(node_actor* self, node_event::kind what);
-
-/// A change of the cluster view, as its event.
-void publish(node_actor* self, const view_event& ev);
 
 } // namespace meshrt
