@@ -129,8 +129,9 @@ std::string default_role(const std::string& type);
 ///   every request (by its timeout at the latest), so callers need no CAF
 ///   request timeout of their own.
 /// - (requester_atom) -> caf::actor: the node's request correlator, which
-///   takes the same rpc_atom messages one actor hop sooner (for callers on
-///   a hot path; runtime/command.hpp's request takes either).
+///   takes the same rpc_atom messages one actor hop sooner (the node
+///   delegates them there); a meshrt::node handle (runtime/node.hpp) holds
+///   it, so meshrt::request on a handle takes that path by itself.
 /// - (send_atom, uint16_t command, std::string mesh_address, byte_buffer
 ///   payload) and (usend_atom, ...): a reliable / unreliable mesh message
 ///   (Send, USend). A reliable send that fails comes back to the sender as
@@ -147,7 +148,8 @@ std::string default_role(const std::string& type);
 ///   caf::error) for it. Duplicates and this node's own address are
 ///   delivered once; limit 0 is invalid_argument.
 ///
-/// Calls a node makes to its own address skip the network.
+/// Calls a node makes to its own address skip the network (the correlator
+/// hands them back to the node, which runs its handlers).
 /// - (leave_atom) -> (): SIGTERM's path: status offline at once,
 ///   `drain` later a leave message to MARS, then the node exits.
 ///
