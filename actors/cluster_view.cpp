@@ -14,8 +14,8 @@ std::string host_of(const std::string& endpoint) {
 
 /// Erases the entries of `map` whose key is not in `keep`, reporting each.
 template<class Map>
-void drop_missing(Map& map, const std::set<std::string>& keep, view_event::kind what,
-                  std::vector<view_event>& events) {
+void drop_missing(Map& map, const std::set<std::string>& keep, node_event::kind what,
+                  std::vector<node_event>& events) {
   for (auto i = map.begin(); i != map.end();) {
     if (keep.count(i->first) == 0) {
       events.push_back({what, i->first});
@@ -28,9 +28,9 @@ void drop_missing(Map& map, const std::set<std::string>& keep, view_event::kind 
 
 } // namespace
 
-std::vector<view_event> cluster_view::apply(const view_delta& delta) {
-  using kind = view_event::kind;
-  std::vector<view_event> events;
+std::vector<node_event> cluster_view::apply(const view_delta& delta) {
+  using kind = node_event::kind;
+  std::vector<node_event> events;
   if (!delta.full && (delta.epoch != epoch_ || delta.version < version_))
     return events; // not a continuation of this view
   auto upsert = [&](const node_record& rec) {
@@ -41,11 +41,11 @@ std::vector<view_event> cluster_view::apply(const view_delta& delta) {
       return;
     }
     if (i->second.status != rec.status)
-      events.push_back({kind::node_status_changed, rec.mesh_address, 0, rec.status});
+      events.push_back({kind::node_status, rec.mesh_address, rec.status});
     auto before = i->second;
     before.status = rec.status;
     if (before != rec)
-      events.push_back({kind::node_updated, rec.mesh_address});
+      events.push_back({kind::node_changed, rec.mesh_address});
     i->second = rec;
   };
   auto set_shared = [&](const std::string& key, int16_t value) {
@@ -53,7 +53,7 @@ std::vector<view_event> cluster_view::apply(const view_delta& delta) {
     if (i != shared_.end() && i->second == value)
       return;
     shared_[key] = value;
-    events.push_back({kind::shared_updated, key, value});
+    events.push_back({kind::shared_updated, key, node_status::online, value});
   };
   if (delta.full) {
     // Whatever the full view lacks is gone.

@@ -6,41 +6,23 @@
 #include <string>
 #include <vector>
 
+#include "actors/node_event.hpp"
 #include "actors/node_record.hpp"
 #include "actors/view_delta.hpp"
 
 namespace meshrt {
-
-/// One change a delta made to a node's view; the node actor turns these into
-/// the event messages of mesh-api.txt (node joined / left / status changed,
-/// OnSharedDataUpdate, OnSharedDataRemove).
-struct view_event {
-  enum class kind : uint8_t {
-    node_joined,
-    node_left,
-    node_updated, // type, role, endpoint or values changed
-    node_status_changed,
-    shared_updated,
-    shared_removed,
-  };
-  kind what = kind::node_joined;
-  /// A mesh address, or a shared data key.
-  std::string subject;
-  /// shared_updated: the new value.
-  int16_t value = 0;
-  /// node_status_changed: the new status.
-  node_status status = node_status::online;
-};
 
 /// A node's cached copy of its app's cluster, kept current by applying
 /// MARS's deltas; free of sockets and clocks. Answers the node queries of
 /// mesh-api.txt from the cache (the reference's "cache is two seconds").
 class cluster_view {
 public:
-  /// Applies a delta and returns what changed. A delta of another registry
+  /// Applies a delta and returns what changed, as the events the node
+  /// passes on to its subscribers (node_joined, node_left, node_status,
+  /// node_changed, shared_updated, shared_removed). A delta of another registry
   /// incarnation must be full (MARS sends it so); a partial one that does not
   /// continue this view's version is ignored and returns nothing.
-  std::vector<view_event> apply(const view_delta& delta);
+  std::vector<node_event> apply(const view_delta& delta);
 
   /// The registry incarnation and version this view is at; a node sends
   /// these with each heartbeat so MARS answers with only what is new.

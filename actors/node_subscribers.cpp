@@ -19,36 +19,6 @@ void publish(node_actor* self, node_event::kind what) {
   publish(self, ev);
 }
 
-void publish(node_actor* self, const view_event& ev) {
-  using from = view_event::kind;
-  using to = node_event::kind;
-  node_event out;
-  out.subject = ev.subject;
-  out.status = ev.status;
-  out.value = ev.value;
-  switch (ev.what) {
-    case from::node_joined:
-      out.what = to::node_joined;
-      break;
-    case from::node_left:
-      out.what = to::node_left;
-      break;
-    case from::node_updated:
-      out.what = to::node_changed;
-      break;
-    case from::node_status_changed:
-      out.what = to::node_status;
-      break;
-    case from::shared_updated:
-      out.what = to::shared_updated;
-      break;
-    case from::shared_removed:
-      out.what = to::shared_removed;
-      break;
-  }
-  publish(self, out);
-}
-
 void subscribe(node_actor* self, const caf::actor& sub) {
   auto& st = self->state;
   if (std::find(st.subscribers.begin(), st.subscribers.end(), sub) != st.subscribers.end())

@@ -2,7 +2,6 @@
 
 #include <caf/actor.hpp>
 
-#include "actors/cluster_view.hpp"
 #include "actors/node_event.hpp"
 #include "actors/node_fwd.hpp"
 
@@ -13,9 +12,6 @@ void publish(node_actor* self, const node_event& ev);
 
 /// An event that is only its kind (ready, update, mars_lost, ...).
 void publish(node_actor* self, node_event::kind what);
-
-/// A change of the cluster view, as its event.
-void publish(node_actor* self, const view_event& ev);
 
 /// Adds a subscriber (monitored: one that exits is dropped). A late
 /// subscriber learns what already happened, in the order it would have

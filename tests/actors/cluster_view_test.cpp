@@ -59,7 +59,7 @@ TEST_SUITE("actors.cluster_view") {
   }
 
   TEST_CASE("deltas produce the events the node actor publishes") {
-    using kind = view_event::kind;
+    using kind = node_event::kind;
     cluster_view v;
     auto events = v.apply(full(1, 2, {node("a:1", "HTTP"), node("b:1", "UDP")}));
     CHECK(events.size() == 2);
@@ -72,7 +72,7 @@ TEST_SUITE("actors.cluster_view") {
     d.shared_set = {{"rooms", 4}};
     events = v.apply(d);
     REQUIRE(events.size() == 4);
-    CHECK(events[0].what == kind::node_status_changed);
+    CHECK(events[0].what == kind::node_status);
     CHECK(events[0].status == node_status::taken);
     CHECK(events[1].what == kind::node_joined);
     CHECK(events[2].what == kind::node_left);
@@ -107,7 +107,7 @@ TEST_SUITE("actors.cluster_view") {
     d.upserts = {changed};
     auto events = v.apply(d);
     REQUIRE(events.size() == 1);
-    CHECK(events[0].what == view_event::kind::node_updated);
+    CHECK(events[0].what == node_event::kind::node_changed);
     CHECK(v.find("a:1")->values.at("load") == byte_buffer{0x05});
   }
 
