@@ -65,17 +65,19 @@ bool admitted(node_actor* self, const std::string& peer, size_t count) {
 void on_mesh_message(node_actor* self, const std::string& peer, byte_view bytes,
                      packed_messages& responses) {
   auto& st = self->state;
-  if (kind_of(bytes) == envelope_kind::response) {
+  auto kind = kind_of(bytes);
+  if (kind == envelope_kind::response) {
     responses.add(bytes);
     return;
   }
   std::string error;
-  auto env = kind_of(bytes) == envelope_kind::mars ? std::nullopt : decode_envelope(bytes, error);
+  auto env = kind == envelope_kind::mars ? std::nullopt : decode_envelope(bytes, error);
   if (!env) {
+    if (kind == envelope_kind::mars)
+      error = "a MARS record from a node that is not MARS";
     ++st.malformed;
     logger("node")->warn("dropped a malformed mesh message of {} bytes from {}: {}", bytes.size(),
-                         peer,
-                         error.empty() ? "a MARS record from a node that is not MARS" : error);
+                         peer, error);
     return;
   }
   switch (env->kind) {
