@@ -46,10 +46,10 @@ std::string kind_of(const caf::error& err) {
 
 /// Sends the checks one after another from an event-based actor, so the
 /// round trips measure the mesh, not a blocking receive. They go to the
-/// node's correlator (`requester`), the path `meshrt bench rpc` measures.
-caf::behavior pinger(caf::event_based_actor* self, const caf::actor& requester,
-                     const std::string& target, const ping_options& opts,
-                     const std::shared_ptr<ping_results>& results) {
+/// node's correlator (send_rpc on the handle), the path `meshrt bench rpc`
+/// measures.
+caf::behavior pinger(caf::event_based_actor* self, const node& n, const std::string& target,
+                     const ping_options& opts, const std::shared_ptr<ping_results>& results) {
   auto done = std::make_shared<caf::response_promise>();
   auto timeout = caf::timespan{std::chrono::milliseconds{opts.timeout_ms}};
   return {
@@ -68,12 +68,10 @@ caf::behavior pinger(caf::event_based_actor* self, const caf::actor& requester,
         return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
           .count();
       };
-      // No CAF timer: the correlator answers every request by `timeout` (or
-      // with an error if the node stops), and a CAF timer per request is a
-      // trip through CAF's clock thread on every round trip measured.
-      self
-        ->request(requester, caf::infinite, rpc_atom::value, health_check_command, target,
-                  byte_buffer{}, timeout)
+      // No CAF timer (send_rpc sets none): the correlator answers every
+      // request by `timeout`, and a CAF timer per request is a trip through
+      // CAF's clock thread on every round trip measured.
+      send_rpc(self, n, health_check_command, target, byte_buffer{}, timeout)
         .then(
           [=](const byte_buffer&) {
             auto us = elapsed_us();
@@ -132,7 +130,7 @@ int run_ping(const ping_options& opts) {
   if (!member)
     logger("node")->warn("MARS at {} did not answer within 2 s; pinging anyway", opts.mars);
   auto results = std::make_shared<ping_results>();
-  auto p = sys.spawn(pinger, n.requester(), opts.node, opts, results);
+  auto p = sys.spawn(pinger, n, opts.node, opts, results);
   auto total = std::chrono::milliseconds{(opts.timeout_ms + 1000) * opts.count + 5000};
   self->request(p, total, run_atom::value).receive([] {}, [](caf::error&) {});
   self->send_exit(p, caf::exit_reason::user_shutdown);

@@ -207,17 +207,13 @@ void meshrt_rpc(bench_report& r, const rpc_bench_options& o, const std::string& 
   // Requests go to the node's correlator, as meshrt::request on a node
   // handle sends them (runtime/node.hpp).
   auto n = start_node(sys, ncfg, nopts);
-  auto requester = n.requester();
   auto target = peer.ready;
   auto payload = byte_buffer(payload_size, 0x42);
   measure(
     r, "meshrt", sys,
-    [requester, target, payload](caf::event_based_actor* self,
-                                 const std::function<void(bool)>& done) {
-      // As meshrt::request calls: the correlator owns the deadline.
-      self
-        ->request(requester, caf::infinite, rpc_atom::value, echo_command, target, payload,
-                  caf::timespan{5s})
+    [n, target, payload](caf::event_based_actor* self, const std::function<void(bool)>& done) {
+      // SendRPC as an application calls it: the correlator owns the deadline.
+      send_rpc(self, n, echo_command, target, payload, caf::timespan{5s})
         .then([done](const byte_buffer&) { done(true); }, [done](caf::error&) { done(false); });
     },
     o);
