@@ -2,107 +2,12 @@
 
 #include <stdexcept>
 
-#include "transport/byte_order.hpp"
+#include "transport/byte_codec.hpp"
 
 namespace meshrt {
 
-namespace {
-
-class writer {
-public:
-  explicit writer(size_t reserve) {
-    out_.reserve(reserve);
-  }
-
-  void u8(uint8_t x) {
-    out_.push_back(x);
-  }
-  void u16(uint16_t x) {
-    transport::store16(grow(2), x);
-  }
-  void u32(uint32_t x) {
-    transport::store32(grow(4), x);
-  }
-  void u64(uint64_t x) {
-    transport::store64(grow(8), x);
-  }
-  void str(const std::string& s) {
-    if (s.size() > UINT8_MAX)
-      throw std::invalid_argument("mesh address longer than 255 bytes: " + s.substr(0, 64));
-    u8(static_cast<uint8_t>(s.size()));
-    out_.insert(out_.end(), s.begin(), s.end());
-  }
-  void bytes(const byte_buffer& b) {
-    out_.insert(out_.end(), b.begin(), b.end());
-  }
-  byte_buffer take() {
-    return std::move(out_);
-  }
-
-private:
-  uint8_t* grow(size_t n) {
-    out_.resize(out_.size() + n);
-    return out_.data() + out_.size() - n;
-  }
-
-  byte_buffer out_;
-};
-
-/// Bounds-checked reads; the first read past the end marks the reader bad
-/// and every later read returns zero.
-class reader {
-public:
-  explicit reader(byte_view in) : in_(in) {}
-
-  bool ok() const {
-    return ok_;
-  }
-  uint8_t u8() {
-    return room(1) ? in_[pos_++] : 0;
-  }
-  uint16_t u16() {
-    return room(2) ? transport::load16(take(2)) : 0;
-  }
-  uint32_t u32() {
-    return room(4) ? transport::load32(take(4)) : 0;
-  }
-  uint64_t u64() {
-    return room(8) ? transport::load64(take(8)) : 0;
-  }
-  std::string str() {
-    auto n = u8();
-    if (!room(n))
-      return {};
-    std::string s(in_.begin() + static_cast<ptrdiff_t>(pos_),
-                  in_.begin() + static_cast<ptrdiff_t>(pos_ + n));
-    pos_ += n;
-    return s;
-  }
-  byte_buffer rest() {
-    byte_buffer b(in_.begin() + static_cast<ptrdiff_t>(pos_), in_.end());
-    pos_ = in_.size();
-    return b;
-  }
-
-private:
-  bool room(size_t n) {
-    if (ok_ && in_.size() - pos_ >= n)
-      return true;
-    ok_ = false;
-    return false;
-  }
-  const uint8_t* take(size_t n) {
-    const uint8_t* p = in_.data() + pos_;
-    pos_ += n;
-    return p;
-  }
-
-  byte_view in_;
-  size_t pos_ = 0;
-  bool ok_ = true;
-};
-
-} // namespace
+using writer = transport::byte_writer;
+using reader = transport::byte_reader;
 
 std::optional<envelope_kind> kind_of(byte_view message) {
   if (message.empty())
@@ -156,10 +61,10 @@ byte_buffer encode_envelope(const envelope& env, const byte_buffer& payload) {
       w.u16(env.limit);
       w.u8(env.hops);
       w.u64(env.id);
-      w.str(env.address);
+      w.str8(env.address, "mesh address");
       w.u16(static_cast<uint16_t>(env.branch.size()));
       for (const auto& addr : env.branch)
-        w.str(addr);
+        w.str8(addr, "mesh address");
       w.bytes(payload);
       return w.take();
     }
@@ -167,7 +72,7 @@ byte_buffer encode_envelope(const envelope& env, const byte_buffer& payload) {
       writer w{fanout_report_fixed_size + env.address.size()};
       w.u8(static_cast<uint8_t>(env.kind));
       w.u64(env.id);
-      w.str(env.address);
+      w.str8(env.address, "mesh address");
       return w.take();
     }
     case envelope_kind::mars:
@@ -210,7 +115,7 @@ std::optional<envelope> decode_envelope(byte_view bytes, std::string& error) {
       env.limit = r.u16();
       env.hops = r.u8();
       env.id = r.u64();
-      env.address = r.str();
+      env.address = r.str8();
       auto count = r.u16();
       // Each entry takes at least its length byte: a count the message
       // cannot hold is refused before anything is reserved.
@@ -221,7 +126,7 @@ std::optional<envelope> decode_envelope(byte_view bytes, std::string& error) {
       }
       env.branch.reserve(count);
       for (uint16_t i = 0; i < count && r.ok(); ++i)
-        env.branch.push_back(r.str());
+        env.branch.push_back(r.str8());
       if (r.ok() && env.limit == 0) {
         error = "fan-out with limit 0";
         return std::nullopt;
@@ -230,7 +135,7 @@ std::optional<envelope> decode_envelope(byte_view bytes, std::string& error) {
     }
     case envelope_kind::fanout_report:
       env.id = r.u64();
-      env.address = r.str();
+      env.address = r.str8();
       if (r.ok() && !r.rest().empty()) {
         error = "fan-out report with trailing bytes";
         return std::nullopt;
