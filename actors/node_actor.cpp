@@ -315,6 +315,11 @@ caf::behavior node(node_actor* self, const mesh_config& mesh, const node_options
         return make_error(mesh_errc::network_error, "the node is not ready yet");
       return self->state.correlator;
     },
+    [=](transport_atom) -> caf::result<caf::actor> {
+      if (!self->state.transport)
+        return make_error(mesh_errc::network_error, "the node is not ready yet");
+      return self->state.transport;
+    },
     [=](node_atom, const std::string& addr) -> caf::result<node_record> {
       if (const auto* rec = self->state.view.find(addr))
         return own(self, *rec);

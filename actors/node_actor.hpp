@@ -132,6 +132,9 @@ std::string default_role(const std::string& type);
 ///   takes the same rpc_atom messages one actor hop sooner (the node
 ///   delegates them there); a meshrt::node handle (runtime/node.hpp) holds
 ///   it, so meshrt::request on a handle takes that path by itself.
+/// - (transport_atom) -> caf::actor: the node's transport, for a layer
+///   above that routes its own message kinds (route_atom) and sends
+///   through the node's socket (the store service, dm/store_service.hpp).
 /// - (send_atom, uint16_t command, std::string mesh_address, byte_buffer
 ///   payload) and (usend_atom, ...): a reliable / unreliable mesh message
 ///   (Send, USend). A reliable send that fails comes back to the sender as

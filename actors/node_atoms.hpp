@@ -29,6 +29,7 @@ using other_public_atom = caf::atom_constant<caf::atom("otherpub")>;
 using shared_atom = caf::atom_constant<caf::atom("shared")>;
 using member_atom = caf::atom_constant<caf::atom("member")>;
 using requester_atom = caf::atom_constant<caf::atom("requester")>;
+using transport_atom = caf::atom_constant<caf::atom("transport")>;
 
 // -- commands ----------------------------------------------------------------
 
