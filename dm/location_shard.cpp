@@ -1,0 +1,334 @@
+#include "dm/location_shard.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/mesh_outbox.hpp"
+#include "dm/migration_plan.hpp"
+#include "dm/slot_ops.hpp"
+#include "dm/store_atoms.hpp"
+#include "dm/store_error.hpp"
+#include "dm/store_wire.hpp"
+#include "transport/atoms.hpp"
+#include "transport/logger.hpp"
+
+namespace meshrt {
+
+const char* to_string(shard_mode mode) {
+  switch (mode) {
+    case shard_mode::owned:
+      return "owned";
+    case shard_mode::incoming:
+      return "incoming";
+    case shard_mode::outgoing:
+      return "outgoing";
+    case shard_mode::moved:
+      return "moved";
+  }
+  return "unknown";
+}
+
+namespace {
+
+/// Where the hop count of a request sits (store_wire.hpp).
+constexpr size_t hops_offset = 1 + 1 + 8 + 4 + 2;
+
+/// Redirects an incoming slot follows before it stops looking.
+constexpr int max_redirects = 4;
+
+/// How long an expiry pass waits at least after the previous one.
+constexpr std::chrono::milliseconds min_expire_pause{10};
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+struct shard_state {
+  uint16_t slot = 0;
+  std::string self_address;
+  caf::actor service;
+  caf::actor transport;
+  mesh_outbox outbox;
+  entry_table table;
+  owner_names owners;
+  shard_mode mode = shard_mode::owned;
+  /// incoming: the old owner; outgoing, moved: the new one.
+  std::string peer;
+  slot_handoff handoff;
+  std::chrono::steady_clock::time_point handoff_start;
+  uint64_t handoff_bytes = 0;
+  uint64_t received_keys = 0;
+  int redirects = 0;
+  bool expire_scheduled = false;
+};
+
+using shard_actor = caf::stateful_actor<shard_state>;
+
+void send_to(shard_actor* self, const std::string& peer, byte_buffer bytes) {
+  auto& st = self->state;
+  st.outbox.send(self, st.transport, peer, std::move(bytes), true);
+}
+
+void send_migration(shard_actor* self, const std::string& peer, migration_step step,
+                    std::vector<store_record> records = {}, std::string address = {}) {
+  migration_message m;
+  m.step = step;
+  m.slot = self->state.slot;
+  m.address = std::move(address);
+  m.records = std::move(records);
+  send_to(self, peer, encode(m));
+}
+
+void set_mode(shard_actor* self, shard_mode mode, std::string peer) {
+  auto& st = self->state;
+  st.mode = mode;
+  st.peer = std::move(peer);
+  self->send(st.service, shard_mode_atom::value, st.slot, static_cast<uint8_t>(mode), st.peer,
+             static_cast<uint64_t>(st.table.size()));
+}
+
+void schedule_expiry(shard_actor* self) {
+  auto& st = self->state;
+  auto next = st.table.next_deadline();
+  if (st.expire_scheduled || next == 0)
+    return;
+  st.expire_scheduled = true;
+  auto wait = std::max(std::chrono::milliseconds{next - now_ms()}, min_expire_pause);
+  self->delayed_send(self, wait, shard_expire_atom::value);
+}
+
+void answer(shard_actor* self, const std::string& origin, const store_response& resp) {
+  auto bytes = encode(resp);
+  if (origin == self->state.self_address)
+    self->send(self->state.service, store_response_atom::value, std::move(bytes));
+  else
+    send_to(self, origin, std::move(bytes));
+}
+
+void start_handoff(shard_actor* self, const std::string& to) {
+  auto& st = self->state;
+  if (st.mode == shard_mode::outgoing && st.peer == to)
+    return;
+  if (st.mode == shard_mode::outgoing)
+    send_migration(self, st.peer, migration_step::abort);
+  st.handoff = slot_handoff{st.table.keys()};
+  st.handoff_start = std::chrono::steady_clock::now();
+  st.handoff_bytes = 0;
+  set_mode(self, shard_mode::outgoing, to);
+}
+
+void pull(shard_actor* self, const std::string& from) {
+  auto& st = self->state;
+  st.received_keys = 0;
+  set_mode(self, shard_mode::incoming, from);
+  send_migration(self, from, migration_step::pull);
+}
+
+void serve(shard_actor* self, byte_buffer& bytes) {
+  auto& st = self->state;
+  if (st.mode == shard_mode::incoming || st.mode == shard_mode::moved) {
+    // Not this shard's to answer: the node that is gets it, and answers
+    // the origin itself.
+    if (bytes.size() > hops_offset && bytes[hops_offset] + 1 < max_store_hops) {
+      ++bytes[hops_offset];
+      send_to(self, st.peer, std::move(bytes));
+      return;
+    }
+  }
+  auto req = decode_store_request(bytes);
+  if (!req) {
+    logger("store")->warn("slot {}: dropped a malformed store request of {} bytes", st.slot,
+                          bytes.size());
+    return;
+  }
+  if (st.mode == shard_mode::incoming || st.mode == shard_mode::moved) {
+    store_response resp;
+    resp.id = req->id;
+    resp.status = static_cast<uint8_t>(store_errc::no_storage_nodes);
+    resp.error = "slot " + std::to_string(st.slot) + " was forwarded "
+                 + std::to_string(max_store_hops) + " times without finding its owner";
+    answer(self, req->origin, resp);
+    return;
+  }
+  std::vector<std::string> touched;
+  auto resp = apply_request(st.table, st.owners, *req, now_ms(),
+                            st.mode == shard_mode::outgoing ? &touched : nullptr);
+  for (const auto& key : touched)
+    st.handoff.touched(key);
+  answer(self, req->origin, resp);
+  schedule_expiry(self);
+}
+
+void apply_records(shard_actor* self, const std::vector<store_record>& records) {
+  auto& st = self->state;
+  auto now = now_ms();
+  for (const auto& rec : records)
+    apply_record(st.table, st.owners, rec, now);
+  st.received_keys += records.size();
+  schedule_expiry(self);
+}
+
+void on_migration(shard_actor* self, const std::string& from, const migration_message& m) {
+  auto& st = self->state;
+  switch (m.step) {
+    case migration_step::pull:
+      if (st.mode == shard_mode::owned || st.mode == shard_mode::outgoing)
+        start_handoff(self, from);
+      else if (st.mode == shard_mode::incoming)
+        send_migration(self, from, migration_step::redirect, {}, st.peer);
+      else if (st.peer == from) // moved there already
+        send_migration(self, from, migration_step::complete);
+      else
+        send_migration(self, from, migration_step::redirect, {}, st.peer);
+      return;
+    case migration_step::batch:
+    case migration_step::complete:
+      if (st.mode == shard_mode::outgoing || st.mode == shard_mode::moved) {
+        send_migration(self, from, migration_step::refuse);
+        return;
+      }
+      if (st.mode == shard_mode::incoming && st.peer != from)
+        logger("store")->info("slot {}: records from {} while waiting for {}; taking them", st.slot,
+                              from, st.peer);
+      apply_records(self, m.records);
+      send_migration(self, from, migration_step::ack);
+      if (m.step == migration_step::complete && st.mode == shard_mode::incoming)
+        set_mode(self, shard_mode::owned, from);
+      return;
+    case migration_step::redirect:
+      if (st.mode != shard_mode::incoming || st.peer != from)
+        return;
+      if (++st.redirects > max_redirects || m.address.empty() || m.address == st.self_address) {
+        logger("store")->warn("slot {}: gave up looking for its old owner after {} redirects; "
+                              "answering with what it has",
+                              st.slot, st.redirects);
+        set_mode(self, shard_mode::owned, from);
+        return;
+      }
+      pull(self, m.address);
+      return;
+    case migration_step::refuse:
+      if (st.mode == shard_mode::outgoing && st.peer == from)
+        set_mode(self, shard_mode::owned, from); // the service decides again
+      return;
+    case migration_step::abort:
+      if (st.mode == shard_mode::incoming && st.peer == from) {
+        // The old owner sends the slot elsewhere: what came is not ours.
+        st.table.clear();
+        self->delayed_send(self, std::chrono::milliseconds{200}, shard_take_from_atom::value, from);
+        st.mode = shard_mode::moved; // until the pull again, requests go to `from`
+      }
+      return;
+    case migration_step::ack:
+      return; // the service counts acks; they do not come here
+  }
+}
+
+} // namespace
+
+caf::actor spawn_location_shard(caf::actor_system& sys, uint16_t slot, std::string self_address,
+                                caf::actor service, caf::actor transport, shard_mode mode,
+                                std::string peer) {
+  return sys.spawn(
+    [slot, self_address, service, transport, mode, peer](shard_actor* self) -> caf::behavior {
+      auto& st = self->state;
+      st.slot = slot;
+      st.self_address = self_address;
+      st.service = service;
+      st.transport = transport;
+      if (mode == shard_mode::incoming && !peer.empty()) {
+        st.mode = shard_mode::incoming;
+        st.peer = peer;
+        send_migration(self, peer, migration_step::pull);
+      }
+      return {
+        [=](shard_request_atom, byte_buffer& bytes) { serve(self, bytes); },
+        [=](shard_migration_atom, const std::string& from, const byte_buffer& bytes) {
+          auto m = decode_migration(bytes);
+          if (!m) {
+            logger("store")->warn("slot {}: dropped a malformed migration message from {}",
+                                  self->state.slot, from);
+            return;
+          }
+          on_migration(self, from, *m);
+        },
+        [=](shard_hand_to_atom, const std::string& to) {
+          auto& st = self->state;
+          if (st.mode == shard_mode::owned || st.mode == shard_mode::outgoing)
+            start_handoff(self, to);
+          else if (st.mode == shard_mode::incoming)
+            set_mode(self, shard_mode::moved, st.peer); // its old owner still answers
+        },
+        [=](shard_take_from_atom, const std::string& from) {
+          auto& st = self->state;
+          if (st.mode == shard_mode::outgoing) {
+            send_migration(self, st.peer, migration_step::abort);
+            set_mode(self, shard_mode::owned, {});
+          } else if (st.mode == shard_mode::moved) {
+            pull(self, st.peer.empty() ? from : st.peer);
+          }
+        },
+        [=](shard_batch_atom, uint32_t n) -> std::tuple<uint64_t, uint64_t, bool> {
+          auto& st = self->state;
+          if (st.mode != shard_mode::outgoing)
+            return {0, 0, true};
+          auto now = now_ms();
+          std::vector<store_record> records;
+          uint64_t bytes = 0;
+          for (auto& key : st.handoff.next_batch(n)) {
+            records.push_back(record_of(st.table, st.owners, key, now));
+            bytes += records.back().key.size() + records.back().value.size();
+          }
+          st.handoff_bytes += bytes;
+          bool done = st.handoff.done();
+          auto keys = static_cast<uint64_t>(records.size());
+          send_migration(self, st.peer, done ? migration_step::complete : migration_step::batch,
+                         std::move(records));
+          if (done) {
+            // Everything the new owner needs is on its way, ahead of any
+            // request forwarded from now on: it answers for the slot.
+            st.table.clear();
+            set_mode(self, shard_mode::moved, st.peer);
+          }
+          return {keys, bytes, done};
+        },
+        [=](shard_peer_gone_atom, const std::string& node) {
+          auto& st = self->state;
+          if (auto id = st.owners.find(node); id != 0)
+            st.table.erase_owned_by(id);
+          if (st.peer != node)
+            return;
+          if (st.mode == shard_mode::incoming) {
+            logger("store")->warn("slot {}: its old owner {} is gone before the last batch; "
+                                  "answering with the {} keys that came",
+                                  st.slot, node, st.table.size());
+            set_mode(self, shard_mode::owned, node);
+          } else if (st.mode == shard_mode::outgoing) {
+            set_mode(self, shard_mode::owned, node);
+          }
+        },
+        [=](shard_stats_atom) {
+          return std::make_tuple(static_cast<uint64_t>(self->state.table.size()),
+                                 self->state.table.payload_bytes());
+        },
+        [=](shard_expire_atom) {
+          auto& st = self->state;
+          st.expire_scheduled = false;
+          st.table.expire(now_ms());
+          schedule_expiry(self);
+        },
+        [=](transport::send_failed_atom, const std::string& peer, const caf::error& err) {
+          // The asking node times out; a migration partner that is gone
+          // reaches this shard as shard_peer_gone_atom.
+          logger("store")->debug("slot {}: a message to {} failed: {}", self->state.slot, peer,
+                                 to_string(err));
+        },
+      };
+    });
+}
+
+} // namespace meshrt

@@ -1,0 +1,51 @@
+#pragma once
+
+// The vocabulary of the store service (store_service.hpp) and its location
+// shards (location_shard.hpp).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include "dm/store_event.hpp"
+
+namespace meshrt {
+
+// -- what applications send the store service ---------------------------------
+
+using store_get_atom = caf::atom_constant<caf::atom("stget")>;
+using store_set_atom = caf::atom_constant<caf::atom("stset")>;
+using store_del_atom = caf::atom_constant<caf::atom("stdel")>;
+using store_set_nx_atom = caf::atom_constant<caf::atom("stsetnx")>;
+using store_incr_atom = caf::atom_constant<caf::atom("stincr")>;
+using store_get_many_atom = caf::atom_constant<caf::atom("stgetmany")>;
+using store_set_many_atom = caf::atom_constant<caf::atom("stsetmany")>;
+using store_stats_atom = caf::atom_constant<caf::atom("ststats")>;
+using store_leave_atom = caf::atom_constant<caf::atom("stleave")>;
+using store_subscribe_atom = caf::atom_constant<caf::atom("stsub")>;
+
+// -- between the service and its shards ----------------------------------------
+
+using shard_request_atom = caf::atom_constant<caf::atom("shreq")>;
+using shard_migration_atom = caf::atom_constant<caf::atom("shmig")>;
+using shard_hand_to_atom = caf::atom_constant<caf::atom("shhandto")>;
+using shard_take_from_atom = caf::atom_constant<caf::atom("shtake")>;
+using shard_batch_atom = caf::atom_constant<caf::atom("shbatch")>;
+using shard_peer_gone_atom = caf::atom_constant<caf::atom("shgone")>;
+using shard_mode_atom = caf::atom_constant<caf::atom("shmode")>;
+using shard_stats_atom = caf::atom_constant<caf::atom("shstats")>;
+using shard_expire_atom = caf::atom_constant<caf::atom("shexpire")>;
+using store_response_atom = caf::atom_constant<caf::atom("stresp")>;
+using store_tick_atom = caf::atom_constant<caf::atom("sttick")>;
+using store_pump_atom = caf::atom_constant<caf::atom("stpump")>;
+using store_reeval_atom = caf::atom_constant<caf::atom("streeval")>;
+
+} // namespace meshrt
+
+// Answers and events stay inside one process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<std::string>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<std::optional<std::string>>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshrt::store_event)

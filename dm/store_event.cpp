@@ -1,0 +1,21 @@
+#include "dm/store_event.hpp"
+
+namespace meshrt {
+
+const char* to_string(store_event::kind what) {
+  switch (what) {
+    case store_event::kind::slot_handed_over:
+      return "slot_handed_over";
+    case store_event::kind::slot_taken_over:
+      return "slot_taken_over";
+    case store_event::kind::migration_done:
+      return "migration_done";
+    case store_event::kind::ring_changed:
+      return "ring_changed";
+    case store_event::kind::ring_refused:
+      return "ring_refused";
+  }
+  return "unknown";
+}
+
+} // namespace meshrt

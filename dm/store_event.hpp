@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace meshrt {
+
+/// What a store service tells its subscribers (store_subscribe_atom).
+struct store_event {
+  enum class kind : uint8_t {
+    /// This node handed `slot` to `peer`: `keys` keys, `bytes` bytes of keys
+    /// and values, in `ms` ms; `peer` answers for it from now on.
+    slot_handed_over,
+    /// This node took `slot` over from `peer` (`keys` keys arrived).
+    slot_taken_over,
+    /// Every slot this node had to hand over is handed over (`keys`,
+    /// `bytes`, `ms` summed over the move).
+    migration_done,
+    /// The ring changed: `keys` is the number of storage nodes now.
+    ring_changed,
+    /// A storage node (`peer`) was refused: storageRingSize is not greater
+    /// than the storage nodes with it (`keys`).
+    ring_refused,
+  };
+
+  kind what = kind::ring_changed;
+  uint32_t slot = 0;
+  std::string peer;
+  uint64_t keys = 0;
+  uint64_t bytes = 0;
+  uint64_t ms = 0;
+};
+
+/// "slot_handed_over", ...
+const char* to_string(store_event::kind what);
+
+} // namespace meshrt

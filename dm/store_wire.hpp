@@ -1,0 +1,147 @@
+#pragma once
+
+// The store's messages between nodes, top to bottom. They ride the mesh's
+// reliable RUDP stream beside the mesh envelopes (actors/mesh_envelope.hpp)
+// and, like them, say what they are in their first byte; the transport
+// hands these kinds straight to the node's store service (route_atom), so
+// they never pass through the node actor. Integers are little-endian.
+//
+//   kind 32, store request (from the node an application asked, or
+//   forwarded by a node that does not answer for the slot):
+//     u8 kind | u8 op | u64 request id | u32 timeout ms | u16 slot | u8 hops
+//     | str8 origin | i64 delta | u16 count | count records
+//     The answer goes to `origin` (the asking node), whoever forwarded;
+//     `hops` counts the forwards (a request forwarded 8 times is refused).
+//   kind 33, store response:
+//     u8 kind | u8 status | u64 request id | then
+//     status 0: i64 number | u16 count | count records
+//     otherwise (a store_errc code): str32 error text
+//   kind 34, migration (between the old and the new owner of a slot):
+//     u8 kind | u8 step | u16 slot | str8 address | u16 count | count records
+//
+// A record: str16 key | u8 present | str32 value | u32 ttl ms (0: none)
+// | str8 owner (the node that re-asserts it; "" for none).
+//
+// What each op carries and answers:
+//   get, del: one record (the key) -> get: the record (present or not);
+//     del: number 1 if the key was there
+//   set: one record -> nothing
+//   set_if_absent: one record -> number 1 if stored, else the record there
+//   incr: one record (the key), delta -> number, the new value
+//   get_many: the keys -> one record per key, in order
+//   set_many: the records -> nothing
+//   stats: nothing -> one record, key "stats", value a JSON object
+//
+// Migration steps (docs in dm/README.md):
+//   pull: "send me this slot" (the new owner asks the old)
+//   batch: records of the slot, the old owner's current state of each key
+//     (present 0: the key is gone)
+//   complete: the last records; from now on the new owner answers
+//   redirect: `address` answers for the slot, ask there
+//   ack: the receiver applied one batch (the sender's flow control)
+//   refuse: the receiver does not take this slot (it does not own it)
+//   abort: the old owner sends this slot elsewhere after all
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "transport/byte_buffer.hpp"
+#include "transport/byte_view.hpp"
+
+namespace meshrt {
+
+enum class store_kind : uint8_t {
+  request = 32,
+  response = 33,
+  migration = 34,
+};
+
+enum class store_op : uint8_t {
+  get = 1,
+  set = 2,
+  del = 3,
+  set_if_absent = 4,
+  incr = 5,
+  get_many = 6,
+  set_many = 7,
+  /// The answering node's store counters (slot service_slot).
+  stats = 8,
+};
+
+/// The slot field of a request for several slots of one owner (get_many,
+/// set_many): the owner splits it by slot.
+constexpr uint16_t multi_slot = 0xFFFF;
+/// The slot field of a request for the node's store service itself (stats).
+constexpr uint16_t service_slot = 0xFFFE;
+
+enum class migration_step : uint8_t {
+  pull = 1,
+  batch = 2,
+  complete = 3,
+  redirect = 4,
+  ack = 5,
+  refuse = 6,
+  abort = 7,
+};
+
+/// How many times a request may be forwarded before it is refused.
+constexpr uint8_t max_store_hops = 8;
+
+/// "get", "set", ...
+const char* to_string(store_op op);
+
+struct store_record {
+  std::string key;
+  bool present = true;
+  std::string value;
+  uint32_t ttl_ms = 0;
+  std::string owner;
+};
+
+struct store_request {
+  store_op op = store_op::get;
+  uint64_t id = 0;
+  uint32_t timeout_ms = 0;
+  uint16_t slot = 0;
+  uint8_t hops = 0;
+  std::string origin;
+  int64_t delta = 0;
+  std::vector<store_record> records;
+};
+
+struct store_response {
+  /// 0: ok; otherwise a store_errc code.
+  uint8_t status = 0;
+  uint64_t id = 0;
+  int64_t number = 0;
+  std::vector<store_record> records;
+  /// The error's text (status != 0).
+  std::string error;
+};
+
+struct migration_message {
+  migration_step step = migration_step::pull;
+  uint16_t slot = 0;
+  std::string address;
+  std::vector<store_record> records;
+};
+
+byte_buffer encode(const store_request& x);
+byte_buffer encode(const store_response& x);
+byte_buffer encode(const migration_message& x);
+
+/// The kind of a store message (nullopt: not one of the store's kinds).
+std::optional<store_kind> store_kind_of(byte_view bytes);
+
+/// Decoders: nullopt for a truncated message, an unknown op or step, or
+/// bytes after the end.
+std::optional<store_request> decode_store_request(byte_view bytes);
+std::optional<store_response> decode_store_response(byte_view bytes);
+std::optional<migration_message> decode_migration(byte_view bytes);
+
+/// The slot a request names, read without decoding it (0 if too short).
+uint16_t request_slot(byte_view bytes);
+
+} // namespace meshrt
