@@ -74,11 +74,15 @@ entry_value entry_table::value_of(const block* e) {
   return {std::string_view{e->bytes() + e->key_size, e->value_size}, e->expires_ms, e->owner};
 }
 
-size_t entry_table::place_of(std::string_view key) const {
+size_t entry_table::home_of(std::string_view key) const {
   // The slot took the hash's value modulo the ring size; the high bits pick
   // the place here, so the keys of one slot still spread.
+  return static_cast<size_t>(stable_hash(key) >> 20) & (places_.size() - 1);
+}
+
+size_t entry_table::place_of(std::string_view key) const {
   auto mask = places_.size() - 1;
-  auto i = static_cast<size_t>(stable_hash(key) >> 20) & mask;
+  auto i = home_of(key);
   while (places_[i] != nullptr && key_of(places_[i]) != key)
     i = (i + 1) & mask;
   return i;
@@ -139,7 +143,7 @@ void entry_table::remove_at(size_t i) {
   auto mask = places_.size() - 1;
   auto hole = i;
   for (auto j = (i + 1) & mask; places_[j] != nullptr; j = (j + 1) & mask) {
-    auto home = static_cast<size_t>(stable_hash(key_of(places_[j])) >> 20) & mask;
+    auto home = home_of(key_of(places_[j]));
     bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
     if (movable) {
       places_[hole] = places_[j];

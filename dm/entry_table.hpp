@@ -93,6 +93,7 @@ private:
 
   static std::string_view key_of(const block* e);
   static entry_value value_of(const block* e);
+  size_t home_of(std::string_view key) const;
   size_t place_of(std::string_view key) const;
   void grow();
   void remove_at(size_t i);

@@ -33,9 +33,6 @@ const char* to_string(shard_mode mode) {
 
 namespace {
 
-/// Where the hop count of a request sits (store_wire.hpp).
-constexpr size_t hops_offset = 1 + 1 + 8 + 4 + 2;
-
 /// Redirects an incoming slot follows before it stops looking.
 constexpr int max_redirects = 4;
 
@@ -133,8 +130,8 @@ void serve(shard_actor* self, byte_buffer& bytes) {
   if (st.mode == shard_mode::incoming || st.mode == shard_mode::moved) {
     // Not this shard's to answer: the node that is gets it, and answers
     // the origin itself.
-    if (bytes.size() > hops_offset && bytes[hops_offset] + 1 < max_store_hops) {
-      ++bytes[hops_offset];
+    if (bytes.size() > request_hops_offset && bytes[request_hops_offset] + 1 < max_store_hops) {
+      ++bytes[request_hops_offset];
       send_to(self, st.peer, std::move(bytes));
       return;
     }

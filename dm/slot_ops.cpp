@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include "dm/store_error.hpp"
 
@@ -44,14 +45,18 @@ store_response error_response(const store_request& req, store_errc code, std::st
   return resp;
 }
 
-store_record found(const entry_table& table, std::string_view key, int64_t now_ms) {
+store_record found(std::string_view key, const std::optional<entry_value>& e) {
   store_record rec;
   rec.key = std::string{key};
-  if (auto e = table.find(key, now_ms))
+  if (e)
     rec.value = std::string{e->value};
   else
     rec.present = false;
   return rec;
+}
+
+store_record found(const entry_table& table, std::string_view key, int64_t now_ms) {
+  return found(key, table.find(key, now_ms));
 }
 
 } // namespace
@@ -113,7 +118,7 @@ store_response apply_request(entry_table& table, owner_names& owners, const stor
     case store_op::set_if_absent: {
       const auto& rec = req.records[0];
       if (auto e = table.find(rec.key, now_ms)) {
-        resp.records.push_back(found(table, rec.key, now_ms));
+        resp.records.push_back(found(rec.key, e));
       } else {
         table.put(rec.key, rec.value, deadline_of(rec.ttl_ms, now_ms), owners.id(rec.owner));
         resp.number = 1;

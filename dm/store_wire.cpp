@@ -11,9 +11,6 @@ namespace {
 using transport::byte_reader;
 using transport::byte_writer;
 
-/// kind, op, id, timeout, slot, hops: where the slot sits.
-constexpr size_t slot_offset = 1 + 1 + 8 + 4;
-
 size_t records_size(const std::vector<store_record>& records) {
   size_t n = 2;
   for (const auto& r : records)
@@ -73,7 +70,7 @@ const char* to_string(store_op op) {
 }
 
 byte_buffer encode(const store_request& x) {
-  byte_writer w{slot_offset + 3 + 1 + x.origin.size() + 8 + records_size(x.records)};
+  byte_writer w{request_hops_offset + 1 + 1 + x.origin.size() + 8 + records_size(x.records)};
   w.u8(static_cast<uint8_t>(store_kind::request));
   w.u8(static_cast<uint8_t>(x.op));
   w.u64(x.id);
@@ -178,9 +175,9 @@ std::optional<migration_message> decode_migration(byte_view bytes) {
 }
 
 uint16_t request_slot(byte_view bytes) {
-  if (bytes.size() < slot_offset + 2)
+  if (bytes.size() < request_slot_offset + 2)
     return 0;
-  return transport::load16(bytes.data() + slot_offset);
+  return transport::load16(bytes.data() + request_slot_offset);
 }
 
 } // namespace meshrt

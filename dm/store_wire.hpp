@@ -86,6 +86,11 @@ enum class migration_step : uint8_t {
   abort = 7,
 };
 
+/// Where a request's slot and hop count sit (kind, op, id, timeout come
+/// first): a node routes and forwards a request without decoding it.
+constexpr size_t request_slot_offset = 1 + 1 + 8 + 4;
+constexpr size_t request_hops_offset = request_slot_offset + 2;
+
 /// How many times a request may be forwarded before it is refused.
 constexpr uint8_t max_store_hops = 8;
 

@@ -90,9 +90,6 @@ public:
   bool at_end() const {
     return pos_ == in_.size();
   }
-  size_t position() const {
-    return pos_;
-  }
   uint8_t u8() {
     return room(1) ? in_[pos_++] : 0;
   }
