@@ -15,6 +15,7 @@
 #include "apps/ping_command.hpp"
 #include "apps/status_command.hpp"
 #include "apps/stop_signals.hpp"
+#include "apps/store_command.hpp"
 #include "benchmarks/membership_bench.hpp"
 #include "benchmarks/rpc_bench.hpp"
 #include "benchmarks/transport_bench.hpp"
@@ -251,6 +252,24 @@ int main(int argc, char** argv) {
   ping_cmd->add_flag("--json", ping_opts.json, "Print JSON");
   add_log_level(*ping_cmd, log_level);
 
+  auto* store_cmd = app.add_subcommand(
+    "store", "Get, set or delete a key of the cluster's store, or show its storage nodes");
+  meshrt::cli::store_options store_opts;
+  store_cmd->add_option("ACTION", store_opts.action, "get, set, del or stats")->required();
+  store_cmd->add_option("KEY", store_opts.key, "The key (get, set, del)");
+  store_cmd->add_option("VALUE", store_opts.value, "The value (set)");
+  store_cmd->add_option("--mars", store_opts.mars, "MARS address, HOST:PORT")
+    ->capture_default_str();
+  store_cmd->add_option("--app", store_opts.app, "App name (SetAppName); default: none");
+  store_cmd->add_option("--config", store_opts.config_path,
+                        "JSON config file (storageTargetNodeType, ...)");
+  store_cmd->add_option("--ttl", store_opts.ttl_s, "set: seconds to live (0: none)")
+    ->capture_default_str();
+  store_cmd->add_option("--timeout", store_opts.timeout_ms, "Milliseconds to wait for the answer")
+    ->capture_default_str();
+  store_cmd->add_flag("--json", store_opts.json, "stats: print JSON");
+  add_log_level(*store_cmd, log_level);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -275,6 +294,8 @@ int main(int argc, char** argv) {
       return meshrt::cli::run_ping(ping_opts);
     if (*demo_cmd)
       return meshrt::cli::run_demo(demo_port);
+    if (*store_cmd)
+      return meshrt::cli::run_store(store_opts);
   } catch (const meshrt::config_error& e) {
     std::fprintf(stderr, "meshrt: %s\n", e.what());
     return exit_usage;

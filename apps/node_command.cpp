@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "apps/guest_join.hpp"
 #include "apps/stop_signals.hpp"
 #include "runtime/meshrt.hpp"
 
@@ -21,19 +22,8 @@ config effective_config(const node_command_options& opts) {
     cfg.mesh.address = *opts.address;
   if (opts.port)
     cfg.mesh.port = *opts.port;
-  if (opts.mars) {
-    auto colon = opts.mars->rfind(':');
-    int port = 0;
-    try {
-      port = colon == std::string::npos ? 0 : std::stoi(opts.mars->substr(colon + 1));
-    } catch (const std::exception&) {
-      port = 0;
-    }
-    if (colon == 0 || port < 1 || port > 65535)
-      throw std::invalid_argument("--mars: expected HOST:PORT, got '" + *opts.mars + "'");
-    cfg.mesh.mars_address = opts.mars->substr(0, colon);
-    cfg.mesh.mars_port = static_cast<uint16_t>(port);
-  }
+  if (opts.mars)
+    apply_mars_flag(*opts.mars, cfg.mesh);
   return cfg;
 }
 

@@ -13,6 +13,7 @@
 #include "actors/mesh_error.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
+#include "apps/guest_join.hpp"
 #include "benchmarks/bench_util.hpp"
 #include "runtime/config.hpp"
 #include "runtime/logging.hpp"
@@ -97,36 +98,20 @@ caf::behavior pinger(caf::event_based_actor* self, const node& n, const std::str
 int run_ping(const ping_options& opts) {
   if (!transport::endpoint::parse(opts.node))
     throw std::invalid_argument("--node: '" + opts.node + "' is not a mesh address (a.b.c.d:port)");
-  auto colon = opts.mars.rfind(':');
-  if (colon == std::string::npos)
-    throw std::invalid_argument("--mars: '" + opts.mars + "' is not HOST:PORT");
   if (opts.count < 1)
     throw std::invalid_argument("--count must be at least 1");
   if (opts.timeout_ms < 1)
     throw std::invalid_argument("--timeout must be at least 1 ms");
   config cfg;
-  cfg.mesh.mars_address = opts.mars.substr(0, colon);
-  try {
-    cfg.mesh.mars_port = static_cast<uint16_t>(std::stoi(opts.mars.substr(colon + 1)));
-  } catch (const std::exception&) {
-    throw std::invalid_argument("--mars: '" + opts.mars + "' is not HOST:PORT");
-  }
+  apply_mars_flag(opts.mars, cfg.mesh);
   caf::actor_system_config sys_cfg;
   apply_meshrt_defaults(sys_cfg);
   caf::actor_system sys{sys_cfg};
-  node_options nopts;
-  nopts.app = opts.app;
-  nopts.guest = true;
-  auto n = start_node(sys, cfg, nopts);
-  caf::scoped_actor self{sys};
-  // Join first, as the reference's Guest does; a target that is reachable
-  // answers even if MARS does not, so a silent MARS is only a warning.
+  // A target that is reachable answers even if MARS does not, so a silent
+  // MARS is only a warning.
   bool member = false;
-  for (int i = 0; i < 40 && !member; ++i) {
-    is_part_of_cluster(self, n).receive([&](bool m) { member = m; }, [](caf::error&) {});
-    if (!member)
-      std::this_thread::sleep_for(std::chrono::milliseconds{50});
-  }
+  auto n = join_as_guest(sys, cfg, opts.app, member);
+  caf::scoped_actor self{sys};
   if (!member)
     logger("node")->warn("MARS at {} did not answer within 2 s; pinging anyway", opts.mars);
   auto results = std::make_shared<ping_results>();

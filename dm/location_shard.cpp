@@ -60,6 +60,11 @@ struct shard_state {
   uint64_t handoff_bytes = 0;
   uint64_t received_keys = 0;
   int redirects = 0;
+  /// The handoff's batches sent and acknowledged; a moved shard keeps its
+  /// entries until the last is (`keeping`), in case the slot is refused.
+  uint64_t batches_sent = 0;
+  uint64_t acked = 0;
+  bool keeping = false;
   bool expire_scheduled = false;
 };
 
@@ -113,6 +118,9 @@ void start_handoff(shard_actor* self, const std::string& to) {
   if (st.mode == shard_mode::outgoing)
     send_migration(self, st.peer, migration_step::abort);
   st.handoff = slot_handoff{st.table.keys()};
+  st.batches_sent = 0;
+  st.acked = 0;
+  st.keeping = false;
   st.handoff_start = std::chrono::steady_clock::now();
   st.handoff_bytes = 0;
   set_mode(self, shard_mode::outgoing, to);
@@ -173,24 +181,32 @@ void on_migration(shard_actor* self, const std::string& from, const migration_me
   auto& st = self->state;
   switch (m.step) {
     case migration_step::pull:
-      if (st.mode == shard_mode::owned || st.mode == shard_mode::outgoing)
-        start_handoff(self, from);
-      else if (st.mode == shard_mode::incoming)
+      // A holder hands its slot over when its own ring says so, never on
+      // request: two nodes whose views differ for a moment would otherwise
+      // pull one slot back and forth. Meanwhile it answers what the puller
+      // forwards. Only a shard that does not hold the slot answers a pull.
+      if (st.mode == shard_mode::incoming)
         send_migration(self, from, migration_step::redirect, {}, st.peer);
-      else if (st.peer == from) // moved there already
-        send_migration(self, from, migration_step::complete);
-      else
+      else if (st.mode == shard_mode::moved && st.peer == from)
+        send_migration(self, from, migration_step::complete); // it is all there
+      else if (st.mode == shard_mode::moved)
         send_migration(self, from, migration_step::redirect, {}, st.peer);
       return;
     case migration_step::batch:
     case migration_step::complete:
-      if (st.mode == shard_mode::outgoing || st.mode == shard_mode::moved) {
+      if (st.mode == shard_mode::outgoing) {
         send_migration(self, from, migration_step::refuse);
         return;
       }
-      if (st.mode == shard_mode::incoming && st.peer != from)
+      if (st.mode == shard_mode::moved) {
+        // The slot comes back: what this shard kept is older than it.
+        st.table.clear();
+        st.received_keys = 0;
+        set_mode(self, shard_mode::incoming, from);
+      } else if (st.mode == shard_mode::incoming && st.peer != from) {
         logger("store")->info("slot {}: records from {} while waiting for {}; taking them", st.slot,
                               from, st.peer);
+      }
       apply_records(self, m.records);
       send_migration(self, from, migration_step::ack);
       if (m.step == migration_step::complete && st.mode == shard_mode::incoming)
@@ -209,19 +225,32 @@ void on_migration(shard_actor* self, const std::string& from, const migration_me
       pull(self, m.address);
       return;
     case migration_step::refuse:
-      if (st.mode == shard_mode::outgoing && st.peer == from)
-        set_mode(self, shard_mode::owned, from); // the service decides again
+      // The new owner does not take the slot (its ring disagrees): this
+      // shard answers again, with its entries (kept until every batch is
+      // acknowledged), and the service decides again.
+      if ((st.mode == shard_mode::outgoing || (st.mode == shard_mode::moved && st.keeping))
+          && st.peer == from) {
+        st.keeping = false;
+        set_mode(self, shard_mode::owned, from);
+      }
       return;
     case migration_step::abort:
       if (st.mode == shard_mode::incoming && st.peer == from) {
         // The old owner sends the slot elsewhere: what came is not ours.
+        // Requests go to it; the service pulls again if its ring says so.
         st.table.clear();
-        self->delayed_send(self, std::chrono::milliseconds{200}, shard_take_from_atom::value, from);
-        st.mode = shard_mode::moved; // until the pull again, requests go to `from`
+        set_mode(self, shard_mode::moved, from);
       }
       return;
     case migration_step::ack:
-      return; // the service counts acks; they do not come here
+      if (st.peer != from || (st.mode != shard_mode::outgoing && st.mode != shard_mode::moved))
+        return;
+      ++st.acked;
+      if (st.mode == shard_mode::moved && st.keeping && st.acked >= st.batches_sent) {
+        st.keeping = false; // the new owner has every batch
+        st.table.clear();
+      }
+      return;
   }
 }
 
@@ -266,7 +295,11 @@ caf::actor spawn_location_shard(caf::actor_system& sys, uint16_t slot, std::stri
             send_migration(self, st.peer, migration_step::abort);
             set_mode(self, shard_mode::owned, {});
           } else if (st.mode == shard_mode::moved) {
-            pull(self, st.peer.empty() ? from : st.peer);
+            auto holder = st.peer.empty() ? from : st.peer;
+            if (holder.empty())
+              set_mode(self, shard_mode::owned, {});
+            else
+              pull(self, holder);
           }
         },
         [=](shard_batch_atom, uint32_t n) -> std::tuple<uint64_t, uint64_t, bool> {
@@ -285,10 +318,13 @@ caf::actor spawn_location_shard(caf::actor_system& sys, uint16_t slot, std::stri
           auto keys = static_cast<uint64_t>(records.size());
           send_migration(self, st.peer, done ? migration_step::complete : migration_step::batch,
                          std::move(records));
+          ++st.batches_sent;
           if (done) {
             // Everything the new owner needs is on its way, ahead of any
             // request forwarded from now on: it answers for the slot.
-            st.table.clear();
+            st.keeping = st.acked < st.batches_sent;
+            if (!st.keeping)
+              st.table.clear();
             set_mode(self, shard_mode::moved, st.peer);
           }
           return {keys, bytes, done};
@@ -304,8 +340,16 @@ caf::actor spawn_location_shard(caf::actor_system& sys, uint16_t slot, std::stri
                                   "answering with the {} keys that came",
                                   st.slot, node, st.table.size());
             set_mode(self, shard_mode::owned, node);
-          } else if (st.mode == shard_mode::outgoing) {
+          } else if (st.mode == shard_mode::outgoing
+                     || (st.mode == shard_mode::moved && st.keeping)) {
+            // Its new owner is gone before it had every batch: the
+            // entries here are the slot's.
+            st.keeping = false;
             set_mode(self, shard_mode::owned, node);
+          } else if (st.mode == shard_mode::moved) {
+            // Where the slot went is gone, and its entries with it: the
+            // service routes by its ring from now on.
+            set_mode(self, shard_mode::moved, {});
           }
         },
         [=](shard_stats_atom) {

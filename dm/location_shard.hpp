@@ -36,14 +36,19 @@ const char* to_string(shard_mode mode);
 ///   mesh, or to `service` as (store_response_atom, byte_buffer) when the
 ///   origin is this node.
 /// - (shard_migration_atom, std::string peer, byte_buffer message): a
-///   migration message (kind 34) for the slot from `peer`.
+///   migration message (kind 34) for the slot from `peer`. A shard that
+///   holds the slot answers a pull with nothing: it hands the slot over
+///   when its own service says so (shard_hand_to_atom), and answers what
+///   the puller forwards meanwhile; only one that does not hold it answers
+///   (complete, or redirect to where the slot is).
 /// - (shard_hand_to_atom, std::string to): hand the slot to `to` (outgoing);
 ///   the service then paces it with shard_batch_atom.
 /// - (shard_take_from_atom, std::string from): become incoming from `from`
 ///   and pull the slot (an empty `from`: owned, starting empty).
 /// - (shard_batch_atom, uint32_t n) -> (uint64_t keys, uint64_t bytes, bool
 ///   done): sends the next at most `n` keys to the new owner; with the last
-///   one, the completion.
+///   one, the completion. The entries stay until every batch is
+///   acknowledged: a refusal makes the shard the owner again.
 /// - (shard_peer_gone_atom, std::string node): `node` left the view: its
 ///   owned entries go, and a migration with it ends (incoming: this shard
 ///   answers with what it has; outgoing: it answers again, as owned).

@@ -42,6 +42,8 @@ using store_response_atom = caf::atom_constant<caf::atom("stresp")>;
 using store_tick_atom = caf::atom_constant<caf::atom("sttick")>;
 using store_pump_atom = caf::atom_constant<caf::atom("stpump")>;
 using store_reeval_atom = caf::atom_constant<caf::atom("streeval")>;
+using store_reassert_atom = caf::atom_constant<caf::atom("streassert")>;
+using store_leave_timeout_atom = caf::atom_constant<caf::atom("stleaveto")>;
 
 } // namespace meshrt
 

@@ -180,4 +180,13 @@ uint16_t request_slot(byte_view bytes) {
   return transport::load16(bytes.data() + request_slot_offset);
 }
 
+bool migration_head(byte_view bytes, migration_step& step, uint16_t& slot) {
+  if (bytes.size() < 4 || bytes[0] != static_cast<uint8_t>(store_kind::migration) || bytes[1] == 0
+      || bytes[1] > static_cast<uint8_t>(migration_step::abort))
+    return false;
+  step = static_cast<migration_step>(bytes[1]);
+  slot = transport::load16(bytes.data() + 2);
+  return true;
+}
+
 } // namespace meshrt

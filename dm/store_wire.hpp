@@ -30,6 +30,8 @@
 //   incr: one record (the key), delta -> number, the new value
 //   get_many: the keys -> one record per key, in order
 //   set_many: the records -> nothing
+//   (the asking node splits a get_many / set_many by slot, and the parts
+//   for one owner leave in one packed message)
 //   stats: nothing -> one record, key "stats", value a JSON object
 //
 // Migration steps (docs in dm/README.md):
@@ -70,11 +72,10 @@ enum class store_op : uint8_t {
   stats = 8,
 };
 
-/// The slot field of a request for several slots of one owner (get_many,
-/// set_many): the owner splits it by slot.
-constexpr uint16_t multi_slot = 0xFFFF;
-/// The slot field of a request for the node's store service itself (stats).
+/// The slot field of a request for the node's store service itself (stats);
+/// rings have fewer slots (storageRingSize is at most max_ring_slots).
 constexpr uint16_t service_slot = 0xFFFE;
+constexpr uint32_t max_ring_slots = service_slot;
 
 enum class migration_step : uint8_t {
   pull = 1,
@@ -148,5 +149,9 @@ std::optional<migration_message> decode_migration(byte_view bytes);
 
 /// The slot a request names, read without decoding it (0 if too short).
 uint16_t request_slot(byte_view bytes);
+
+/// The step and slot of a migration message, read without decoding its
+/// records; false if it is too short or the step unknown.
+bool migration_head(byte_view bytes, migration_step& step, uint16_t& slot);
 
 } // namespace meshrt

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dm/store_wire.hpp"
 #include "runtime/config_error.hpp"
 
 namespace meshrt {
@@ -157,7 +158,7 @@ const key_spec known_keys[] = {
    [](const value_reader& in, config& cfg) { cfg.dm.storage_target_node_type = in.string(); }},
   {"storageRingSize",
    [](const value_reader& in, config& cfg) {
-     cfg.dm.storage_ring_size = static_cast<uint32_t>(in.integer(1, 1000000, "ring slots"));
+     cfg.dm.storage_ring_size = static_cast<uint32_t>(in.integer(2, max_ring_slots, "ring slots"));
    }},
   {"storageMigration",
    [](const value_reader& in, config& cfg) { cfg.dm.storage_migration = in.boolean(); }},

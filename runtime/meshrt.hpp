@@ -29,3 +29,8 @@
 #include "runtime/handlers.hpp"
 #include "runtime/request_data.hpp"
 #include "runtime/transport_data.hpp"
+
+// -- the cluster's key-value store (DM storage) --------------------------------
+#include "dm/store_error.hpp"
+#include "dm/store_event.hpp"
+#include "runtime/store.hpp"

@@ -4,6 +4,8 @@
 
 #include <caf/all.hpp>
 
+#include "dm/store_service.hpp"
+
 namespace meshrt {
 
 node start_node(caf::actor_system& sys, const config& cfg, const node_options& opts) {
@@ -20,7 +22,8 @@ node start_node(caf::actor_system& sys, const config& cfg, const node_options& o
     self->send_exit(node_actor, caf::exit_reason::user_shutdown);
     throw std::runtime_error("the node did not start: " + to_string(failed));
   }
-  return node{std::move(node_actor), std::move(requester)};
+  auto store = spawn_store_service(sys, node_actor, cfg.dm);
+  return node{std::move(node_actor), std::move(requester), std::move(store)};
 }
 
 } // namespace meshrt

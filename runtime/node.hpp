@@ -30,6 +30,7 @@
 #include "actors/node_atoms.hpp"
 #include "actors/node_event.hpp"
 #include "actors/node_record.hpp"
+#include "dm/store_atoms.hpp"
 #include "runtime/config.hpp"
 #include "runtime/reply.hpp"
 #include "transport/byte_buffer.hpp"
@@ -40,15 +41,16 @@ class actor_system;
 
 namespace meshrt {
 
-/// A mesh node of this process: the node actor, and its request correlator,
+/// A mesh node of this process: the node actor, its request correlator,
 /// which requests go to directly (one actor hop fewer than through the
-/// node; the correlator answers every request by its timeout).
+/// node; the correlator answers every request by its timeout), and its
+/// store service (dm/store_service.hpp; runtime/store.hpp's functions).
 class node {
 public:
   node() = default;
 
-  node(caf::actor node_actor, caf::actor requester) :
-    actor_(std::move(node_actor)), requester_(std::move(requester)) {}
+  node(caf::actor node_actor, caf::actor requester, caf::actor store = {}) :
+    actor_(std::move(node_actor)), requester_(std::move(requester)), store_(std::move(store)) {}
 
   /// The node actor (spawn_node), e.g. to monitor it or to send it atoms.
   const caf::actor& actor() const noexcept {
@@ -60,6 +62,11 @@ public:
     return requester_;
   }
 
+  /// The node's store service; invalid for a node made without one.
+  const caf::actor& store() const noexcept {
+    return store_;
+  }
+
   explicit operator bool() const noexcept {
     return static_cast<bool>(actor_);
   }
@@ -67,11 +74,13 @@ public:
 private:
   caf::actor actor_;
   caf::actor requester_;
+  caf::actor store_;
 };
 
-/// Spawns a node with the mesh part of `cfg` (spawn_node) and returns once
-/// it is bound and takes requests. Throws std::runtime_error if no port can
-/// be bound.
+/// Spawns a node with the mesh part of `cfg` (spawn_node) and its store
+/// service with the DM part (spawn_store_service), and returns once it is
+/// bound and takes requests. Throws std::runtime_error if no port can be
+/// bound.
 node start_node(caf::actor_system& sys, const config& cfg, const node_options& opts);
 
 namespace detail {
@@ -256,9 +265,12 @@ auto send_rpc(Self&& self, const node& n, uint16_t command, std::string mesh_add
                                   std::move(mesh_address), std::move(payload), timeout);
 }
 
-/// SIGTERM's path: offline at once, the drain, the leave message, the end.
+/// SIGTERM's path: offline at once, the store's slots handed to their next
+/// owners, the drain, the leave message, the end.
 template<class Self>
 auto leave(Self&& self, const node& n) {
+  if (n.store())
+    return detail::ask<void>(self, n.store(), store_leave_atom::value);
   return detail::ask<void>(self, n.actor(), leave_atom::value);
 }
 

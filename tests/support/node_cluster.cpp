@@ -122,6 +122,16 @@ caf::actor node_cluster::add_node(const config& cfg, const node_options& opts) {
   return n;
 }
 
+node node_cluster::start_node(const std::string& type, const dm_config& dm) {
+  node_options opts;
+  opts.type = type;
+  auto cfg = node_config();
+  cfg.dm = dm;
+  auto n = meshrt::start_node(sys_, cfg, opts);
+  nodes_.push_back(n.actor());
+  return n;
+}
+
 std::vector<caf::actor> node_cluster::start(const std::vector<std::string>& types) {
   start_mars();
   std::vector<caf::actor> result;

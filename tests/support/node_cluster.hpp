@@ -18,6 +18,7 @@
 #include "actors/node_actor.hpp"
 #include "actors/node_atoms.hpp"
 #include "runtime/config.hpp"
+#include "runtime/node.hpp"
 #include "support/eventually.hpp"
 
 namespace meshrt::test {
@@ -83,6 +84,10 @@ public:
 
   /// Spawns a node with explicit config and options.
   caf::actor add_node(const config& cfg, const node_options& opts);
+
+  /// Starts a node with its store service (start_node) of `type`, with the
+  /// DM settings `dm`.
+  node start_node(const std::string& type, const dm_config& dm = {});
 
   /// The usual start of a test: MARS, then one node of each of `types`,
   /// required to see each other.

@@ -1,0 +1,45 @@
+#include "apps/guest_join.hpp"
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include <caf/all.hpp>
+
+#include "actors/mesh_config.hpp"
+#include "runtime/config.hpp"
+#include "runtime/node.hpp"
+
+namespace meshrt::cli {
+
+void apply_mars_flag(const std::string& value, mesh_config& mesh) {
+  auto colon = value.rfind(':');
+  int port = 0;
+  try {
+    port = colon == std::string::npos ? 0 : std::stoi(value.substr(colon + 1));
+  } catch (const std::exception&) {
+    port = 0;
+  }
+  if (colon == 0 || port < 1 || port > 65535)
+    throw std::invalid_argument("--mars: expected HOST:PORT, got '" + value + "'");
+  mesh.mars_address = value.substr(0, colon);
+  mesh.mars_port = static_cast<uint16_t>(port);
+}
+
+node join_as_guest(caf::actor_system& sys, const config& cfg, const std::string& app,
+                   bool& member) {
+  node_options opts;
+  opts.app = app;
+  opts.guest = true;
+  auto n = start_node(sys, cfg, opts);
+  caf::scoped_actor self{sys};
+  member = false;
+  for (int i = 0; i < 40 && !member; ++i) {
+    is_part_of_cluster(self, n).receive([&](bool m) { member = m; }, [](caf::error&) {});
+    if (!member)
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  return n;
+}
+
+} // namespace meshrt::cli

@@ -1,0 +1,1239 @@
+#include "dm/store_service.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/mesh_outbox.hpp"
+#include "actors/node_atoms.hpp"
+#include "actors/pending_requests.hpp"
+#include "dm/hash_ring.hpp"
+#include "dm/location_shard.hpp"
+#include "dm/slot_ops.hpp"
+#include "dm/store_atoms.hpp"
+#include "dm/store_error.hpp"
+#include "dm/store_wire.hpp"
+#include "transport/atoms.hpp"
+#include "transport/clock.hpp"
+#include "transport/deferred_flush.hpp"
+#include "transport/logger.hpp"
+#include "transport/packed_messages.hpp"
+
+namespace meshrt {
+
+namespace {
+
+using transport::flush_atom;
+using transport::received_atom;
+using transport::route_atom;
+using transport::send_failed_atom;
+
+/// Migration batches in flight to one node before the pacing waits for
+/// its acks.
+constexpr uint32_t migration_window = 4;
+/// How soon a shard left owning a slot that is not this node's (its
+/// handoff was refused, or its new owner went away) is handed off again.
+constexpr std::chrono::milliseconds reeval_pause{200};
+/// How long a re-assertion of an owned entry waits for its answer (the new
+/// holder may not know yet that it holds the slot, and forward it to the
+/// node that is gone), how soon one that failed is tried again, and how
+/// often at most.
+constexpr std::chrono::milliseconds reassert_timeout{400};
+constexpr std::chrono::milliseconds reassert_pause{100};
+constexpr int max_reasserts = 100;
+/// How long a graceful leave waits for its handoffs before it leaves
+/// anyway.
+constexpr std::chrono::seconds max_leave_handoff{30};
+
+/// Answers the caller of one request (or the gather of a many-request).
+using waiter = std::function<void(store_response&)>;
+
+int64_t now_ms() {
+  return static_cast<int64_t>(steady_micros() / 1000);
+}
+
+uint32_t timeout_ms_of(caf::timespan timeout) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+  return static_cast<uint32_t>(std::clamp<int64_t>(ms, 1, UINT32_MAX));
+}
+
+void fail(const waiter& w, store_errc code, std::string text) {
+  store_response r;
+  r.status = static_cast<uint8_t>(code);
+  r.error = std::move(text);
+  w(r);
+}
+
+caf::error error_of(const store_response& r) {
+  return make_error(static_cast<store_errc>(r.status), r.error);
+}
+
+struct view_entry {
+  std::string type;
+  node_status status = node_status::online;
+};
+
+/// A request that came before the first view.
+struct held_request {
+  store_request req;
+  caf::timespan timeout;
+  waiter w;
+  uint64_t deadline_us = 0;
+};
+
+/// An entry this node set as owned: what it sets again when its holder is
+/// lost.
+struct owned_entry {
+  std::string value;
+  int64_t expires_ms = 0; // 0: no TTL
+  int attempts = 0;
+};
+
+/// One slot's handoff as the pacing sees it.
+struct handoff_progress {
+  std::string to;
+  std::chrono::steady_clock::time_point start;
+  uint64_t keys = 0;
+  uint64_t bytes = 0;
+};
+
+struct service_state {
+  caf::actor node;
+  caf::actor transport;
+  dm_config cfg;
+  std::string self_address;
+  mesh_outbox outbox;
+  transport::deferred_flush deferred;
+
+  // -- the view and the ring ----------------------------------------------
+  std::map<std::string, view_entry> view;
+  int view_queries = 0; // node records asked for and not answered yet
+  bool synced = false;  // the node's initial sync came
+  bool ready = false;   // synced, and every record of the first view known
+  bool rebuild_queued = false;
+  bool reeval_scheduled = false;
+  hash_ring ring;
+  std::string refused; // the node set last refused for ring_too_small
+
+  // -- shards, by slot (a null handle: none) ---------------------------------
+  std::vector<caf::actor> shards;
+  std::vector<shard_mode> modes;
+  /// incoming: the old owner; outgoing, moved: the new one ("" if gone).
+  std::vector<std::string> peers;
+
+  // -- requests ----------------------------------------------------------
+  pending_requests<waiter> pending;
+  uint64_t timer_at = UINT64_MAX;
+  std::vector<held_request> held;
+
+  // -- migration pacing -------------------------------------------------
+  std::deque<uint16_t> outgoing;
+  std::map<uint16_t, handoff_progress> progress;
+  std::map<std::string, uint32_t> unacked;
+  bool pump_scheduled = false;
+  bool pumping = false;
+  uint64_t move_slots = 0, move_keys = 0, move_bytes = 0;
+  std::chrono::steady_clock::time_point move_start;
+
+  // -- owned entries, leave, subscribers -------------------------------------
+  std::unordered_map<std::string, owned_entry> owned;
+  bool leaving = false;
+  bool left = false;
+  std::vector<caf::response_promise> leave_promises;
+  std::vector<caf::actor> subscribers;
+
+  // -- counters ----------------------------------------------------------
+  uint64_t requests = 0;
+  uint64_t served_remote = 0;
+  uint64_t forwarded = 0;
+  uint64_t timeouts = 0;
+  uint64_t late_responses = 0;
+  uint64_t malformed = 0;
+  uint64_t handed_over_slots = 0;
+  uint64_t handed_over_keys = 0;
+  uint64_t taken_over_slots = 0;
+  uint64_t reasserted = 0;
+
+  static inline const char* name = "meshrt.store";
+};
+
+using service_actor = caf::stateful_actor<service_state>;
+
+const std::shared_ptr<spdlog::logger>& log() {
+  static auto result = logger("store");
+  return result;
+}
+
+void emit(service_actor* self, store_event e) {
+  for (const auto& sub : self->state.subscribers)
+    self->send(sub, e);
+}
+
+bool in_view(service_actor* self, const std::string& address) {
+  return self->state.view.count(address) != 0;
+}
+
+// -- routing -------------------------------------------------------------------
+
+void send_wire(service_actor* self, const std::string& peer, byte_buffer bytes) {
+  auto& st = self->state;
+  st.outbox.queue(self, st.transport, peer, bytes, true);
+  if (st.deferred.now_or_later(self))
+    st.outbox.flush(self, st.transport);
+}
+
+/// Where a request for `slot` goes from here: this node's shard if it has
+/// one, else the ring's owner (a request that came over the wire is then
+/// forwarded, one hop more). A shard that moved its slot knows where it
+/// went, so requests from the wire follow it: the ring may not say so yet.
+/// This node's own requests skip such a shard when the ring names another
+/// owner (a shard long moved points at a holder that may have moved it on).
+void route(service_actor* self, uint16_t slot, byte_buffer bytes, bool from_wire) {
+  auto& st = self->state;
+  const auto& owner = st.ring.owner(slot);
+  if (st.shards[slot]
+      && (st.modes[slot] != shard_mode::moved || (from_wire && !st.peers[slot].empty())
+          || owner == st.self_address || owner.empty())) {
+    self->send(st.shards[slot], shard_request_atom::value, std::move(bytes));
+    return;
+  }
+  if (!owner.empty() && owner != st.self_address
+      && bytes[request_hops_offset] + 1 < max_store_hops) {
+    if (from_wire) {
+      ++bytes[request_hops_offset];
+      ++st.forwarded;
+    }
+    send_wire(self, owner, std::move(bytes));
+    return;
+  }
+  auto req = decode_store_request(bytes);
+  if (!req)
+    return;
+  store_response resp;
+  resp.id = req->id;
+  resp.status = static_cast<uint8_t>(store_errc::no_storage_nodes);
+  resp.error = owner.empty() ? "no storage node answers for slot " + std::to_string(slot)
+                             : "slot " + std::to_string(slot) + " found no owner in "
+                                 + std::to_string(max_store_hops) + " hops";
+  if (req->origin == st.self_address) {
+    if (auto e = st.pending.take(resp.id))
+      e->waiter(resp);
+  } else {
+    send_wire(self, req->origin, encode(resp));
+  }
+}
+
+void arm_timer(service_actor* self) {
+  auto& st = self->state;
+  auto deadline = st.pending.next_deadline();
+  if (!st.held.empty())
+    deadline = std::min(deadline, st.held.front().deadline_us);
+  if (deadline >= st.timer_at)
+    return;
+  st.timer_at = deadline;
+  auto now = steady_micros();
+  self->delayed_send(self, std::chrono::microseconds{deadline > now ? deadline - now : 0},
+                     store_tick_atom::value);
+}
+
+/// Files `req` for `slot` (its owner by the ring) and sends it.
+void send_one(service_actor* self, store_request req, uint16_t slot, uint64_t deadline_us,
+              waiter w) {
+  auto& st = self->state;
+  req.slot = slot;
+  req.origin = st.self_address;
+  req.hops = 0;
+  req.id
+    = st.pending.add(st.ring.owner(slot), static_cast<uint16_t>(req.op), deadline_us, std::move(w));
+  route(self, slot, encode(req), false);
+  arm_timer(self);
+}
+
+/// A get_many / set_many: one part per slot, answered together.
+void scatter(service_actor* self, store_request req, uint64_t deadline_us, waiter w) {
+  auto& st = self->state;
+  std::map<uint16_t, std::vector<size_t>> by_slot;
+  for (size_t i = 0; i < req.records.size(); ++i)
+    by_slot[static_cast<uint16_t>(st.ring.slot_of(req.records[i].key))].push_back(i);
+  struct gather {
+    store_response result;
+    size_t left = 0;
+    bool failed = false;
+    waiter w;
+  };
+  auto g = std::make_shared<gather>();
+  g->result.records.resize(req.op == store_op::get_many ? req.records.size() : 0);
+  g->left = by_slot.size();
+  g->w = std::move(w);
+  if (by_slot.empty()) {
+    g->w(g->result);
+    return;
+  }
+  for (auto& [slot, indices] : by_slot) {
+    store_request part;
+    part.op = req.op;
+    part.timeout_ms = req.timeout_ms;
+    for (auto i : indices)
+      part.records.push_back(std::move(req.records[i]));
+    send_one(self, std::move(part), slot, deadline_us, [g, indices](store_response& r) {
+      if (g->failed)
+        return;
+      if (r.status != 0 || (g->result.records.size() && r.records.size() != indices.size())) {
+        g->failed = true;
+        if (r.status == 0) {
+          r.status = static_cast<uint8_t>(store_errc::malformed);
+          r.error = "a get_many part came back with the wrong number of records";
+        }
+        g->w(r);
+        return;
+      }
+      for (size_t k = 0; k < r.records.size() && !g->result.records.empty(); ++k)
+        g->result.records[indices[k]] = std::move(r.records[k]);
+      if (--g->left == 0)
+        g->w(g->result);
+    });
+  }
+  self->state.outbox.flush(self, st.transport);
+}
+
+/// An operation of this node's caller: checked, then sent to the owner.
+void issue(service_actor* self, store_request req, caf::timespan timeout, waiter w) {
+  auto& st = self->state;
+  auto deadline_us = steady_micros() + static_cast<uint64_t>(timeout_ms_of(timeout)) * 1000;
+  if (!st.ready) {
+    st.held.push_back(held_request{std::move(req), timeout, std::move(w), deadline_us});
+    arm_timer(self);
+    return;
+  }
+  ++st.requests;
+  uint8_t code = 0;
+  if (auto why = check_request(req, code); !why.empty())
+    return fail(w, static_cast<store_errc>(code), why);
+  if (st.ring.empty())
+    return fail(w, store_errc::no_storage_nodes,
+                "no node of type " + st.cfg.storage_target_node_type
+                  + " (storageTargetNodeType) is in the view");
+  req.timeout_ms = timeout_ms_of(timeout);
+  if (req.op == store_op::get_many || req.op == store_op::set_many)
+    return scatter(self, std::move(req), deadline_us, std::move(w));
+  auto slot = static_cast<uint16_t>(st.ring.slot_of(req.records.front().key));
+  send_one(self, std::move(req), slot, deadline_us, std::move(w));
+}
+
+void on_response(service_actor* self, byte_view bytes) {
+  auto& st = self->state;
+  auto resp = decode_store_response(bytes);
+  if (!resp) {
+    ++st.malformed;
+    log()->warn("dropped a malformed store response of {} bytes", bytes.size());
+    return;
+  }
+  auto e = st.pending.take(resp->id);
+  if (!e) {
+    ++st.late_responses;
+    return;
+  }
+  e->waiter(*resp);
+}
+
+// -- owned entries -------------------------------------------------------------
+
+void reassert(service_actor* self, const std::string& key) {
+  auto& st = self->state;
+  auto i = st.owned.find(key);
+  if (i == st.owned.end())
+    return;
+  auto& e = i->second;
+  int64_t ttl = 0;
+  if (e.expires_ms != 0) {
+    ttl = e.expires_ms - now_ms();
+    if (ttl <= 0) {
+      st.owned.erase(i);
+      return;
+    }
+  }
+  ++st.reasserted;
+  store_request req;
+  req.op = store_op::set;
+  req.records.push_back(
+    store_record{key, true, e.value, static_cast<uint32_t>(ttl), st.self_address});
+  issue(self, std::move(req), reassert_timeout, [self, key](store_response& r) {
+    auto& st = self->state;
+    auto i = st.owned.find(key);
+    if (i == st.owned.end())
+      return;
+    if (r.status == 0) {
+      i->second.attempts = 0;
+      return;
+    }
+    if (++i->second.attempts > max_reasserts) {
+      log()->warn("gave up setting owned entry '{}' again: {}", key, r.error);
+      return;
+    }
+    self->delayed_send(self, reassert_pause, store_reassert_atom::value, key);
+  });
+}
+
+/// The owned entries whose holder changed from `before` to `after` and
+/// did not hand them over: they go to their new holder again.
+void reassert_moved(service_actor* self, const hash_ring& before) {
+  auto& st = self->state;
+  if (before.empty() || st.ring.empty())
+    return;
+  std::vector<std::string> keys;
+  for (const auto& [key, e] : st.owned) {
+    const auto& was = before.owner_of(key);
+    if (was != st.ring.owner_of(key) && (!st.cfg.storage_migration || !in_view(self, was)))
+      keys.push_back(key);
+  }
+  if (!keys.empty())
+    log()->info("setting {} owned entries again: their storage node is gone", keys.size());
+  for (const auto& key : keys)
+    reassert(self, key);
+}
+
+// -- shards and the ring -------------------------------------------------------
+
+void spawn_shard(service_actor* self, uint16_t slot, shard_mode mode, const std::string& peer) {
+  auto& st = self->state;
+  st.shards[slot]
+    = spawn_location_shard(self->system(), slot, st.self_address, caf::actor_cast<caf::actor>(self),
+                           st.transport, mode, peer);
+  st.modes[slot] = mode == shard_mode::incoming && peer.empty() ? shard_mode::owned : mode;
+  st.peers[slot] = peer;
+}
+
+void drop_outgoing(service_actor* self, uint16_t slot) {
+  auto& st = self->state;
+  st.progress.erase(slot);
+  if (auto i = std::find(st.outgoing.begin(), st.outgoing.end(), slot); i != st.outgoing.end())
+    st.outgoing.erase(i);
+}
+
+void stop_shard(service_actor* self, uint16_t slot) {
+  auto& st = self->state;
+  self->send_exit(st.shards[slot], caf::exit_reason::user_shutdown);
+  st.shards[slot] = nullptr;
+  st.modes[slot] = shard_mode::moved;
+  drop_outgoing(self, slot);
+}
+
+/// The shard of `slot` answers for a slot the ring gives to `to`.
+void give_away(service_actor* self, uint16_t slot, const std::string& to) {
+  auto& st = self->state;
+  if (!st.cfg.storage_migration || to.empty()) {
+    stop_shard(self, slot);
+    return;
+  }
+  self->send(st.shards[slot], shard_hand_to_atom::value, to);
+}
+
+std::vector<std::string> candidates(service_actor* self) {
+  auto& st = self->state;
+  std::vector<std::string> result;
+  for (const auto& [address, e] : st.view)
+    if (e.type == st.cfg.storage_target_node_type && e.status != node_status::offline
+        && !(st.leaving && address == st.self_address))
+      result.push_back(address);
+  return result;
+}
+
+void check_leave(service_actor* self);
+
+/// Computes the ring from the view and moves what changed.
+void rebuild(service_actor* self) {
+  auto& st = self->state;
+  st.rebuild_queued = false;
+  auto nodes = candidates(self);
+  if (nodes == st.ring.nodes()) {
+    check_leave(self);
+    return;
+  }
+  std::string error;
+  auto next = hash_ring::build(st.cfg.storage_ring_size, nodes, error);
+  if (!next) {
+    std::string key;
+    for (const auto& n : nodes)
+      key += n + ",";
+    if (key != st.refused) {
+      st.refused = key;
+      log()->error("refusing the new storage nodes: {} (store_errc::ring_too_small); the ring "
+                   "stays on its {} nodes",
+                   error, st.ring.nodes().size());
+      for (const auto& n : nodes)
+        if (!std::binary_search(st.ring.nodes().begin(), st.ring.nodes().end(), n))
+          emit(self, store_event{store_event::kind::ring_refused, 0, n, nodes.size(), 0, 0});
+    }
+    return;
+  }
+  st.refused.clear();
+  bool self_storage = std::binary_search(nodes.begin(), nodes.end(), st.self_address);
+  hash_ring before = st.ring;
+  if (before.empty() && self_storage) {
+    // This node's first ring: the slots it wins were the others' before.
+    auto others = nodes;
+    others.erase(std::find(others.begin(), others.end(), st.self_address));
+    std::string ignored;
+    if (auto r = hash_ring::build(st.cfg.storage_ring_size, others, ignored))
+      before = *r;
+  }
+  st.ring = *next;
+  if (st.ring.empty() && !before.empty()
+      && std::any_of(st.shards.begin(), st.shards.end(),
+                     [](const caf::actor& a) { return static_cast<bool>(a); }))
+    log()->warn("no storage node is left to take this node's slots: their keys are gone");
+  for (uint32_t s = 0; s < st.ring.slots(); ++s) {
+    auto slot = static_cast<uint16_t>(s);
+    const auto& now = st.ring.owner(s);
+    const auto& was = before.empty() ? std::string{} : before.owner(s);
+    auto& shard = st.shards[slot];
+    if (now == st.self_address) {
+      if (!shard) {
+        bool pull = st.cfg.storage_migration && !was.empty() && was != st.self_address
+                    && in_view(self, was);
+        spawn_shard(self, slot, pull ? shard_mode::incoming : shard_mode::owned,
+                    pull ? was : std::string{});
+      } else if (st.modes[slot] == shard_mode::moved || st.modes[slot] == shard_mode::outgoing) {
+        self->send(shard, shard_take_from_atom::value, in_view(self, was) ? was : std::string{});
+      }
+    } else if (shard && st.modes[slot] != shard_mode::moved) {
+      give_away(self, slot, now);
+    }
+  }
+  log()->info("{}: ring of {} storage nodes, {} of {} slots here", st.self_address, nodes.size(),
+              self_storage ? st.ring.slots_of(st.self_address).size() : 0, st.ring.slots());
+  emit(self, store_event{store_event::kind::ring_changed, 0, {}, nodes.size(), 0, 0});
+  reassert_moved(self, before);
+  check_leave(self);
+}
+
+void queue_rebuild(service_actor* self) {
+  auto& st = self->state;
+  if (!st.ready || st.rebuild_queued)
+    return;
+  st.rebuild_queued = true;
+  self->send(self, store_reeval_atom::value, true);
+}
+
+/// Shards left owning a slot the ring gives elsewhere hand it off again;
+/// shards whose slot went elsewhere (its old owner sent it on after all)
+/// while the ring gives it here pull it again.
+void reeval(service_actor* self) {
+  auto& st = self->state;
+  st.reeval_scheduled = false;
+  for (uint32_t s = 0; s < st.ring.slots(); ++s) {
+    auto slot = static_cast<uint16_t>(s);
+    if (!st.shards[slot])
+      continue;
+    bool ours = st.ring.owner(s) == st.self_address;
+    if (st.modes[slot] == shard_mode::owned && !ours)
+      give_away(self, slot, st.ring.owner(s));
+    else if (st.modes[slot] == shard_mode::moved && ours)
+      self->send(st.shards[slot], shard_take_from_atom::value, std::string{});
+  }
+  check_leave(self);
+}
+
+void schedule_reeval(service_actor* self) {
+  auto& st = self->state;
+  if (st.reeval_scheduled)
+    return;
+  st.reeval_scheduled = true;
+  self->delayed_send(self, reeval_pause, store_reeval_atom::value, false);
+}
+
+// -- the pacing of outgoing slots ----------------------------------------------
+
+void schedule_pump(service_actor* self, std::chrono::milliseconds after) {
+  auto& st = self->state;
+  if (st.pump_scheduled)
+    return;
+  st.pump_scheduled = true;
+  if (after.count() == 0)
+    self->send(self, store_pump_atom::value);
+  else
+    self->delayed_send(self, after, store_pump_atom::value);
+}
+
+void finish_move(service_actor* self) {
+  auto& st = self->state;
+  if (st.move_slots == 0)
+    return;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now()
+                                                                  - st.move_start)
+              .count();
+  log()->info("migration done: {} slots, {} keys, {} bytes handed over in {} ms", st.move_slots,
+              st.move_keys, st.move_bytes, ms);
+  emit(self, store_event{store_event::kind::migration_done,
+                         0,
+                         {},
+                         st.move_keys,
+                         st.move_bytes,
+                         static_cast<uint64_t>(ms)});
+  st.move_slots = st.move_keys = st.move_bytes = 0;
+}
+
+void pump(service_actor* self) {
+  auto& st = self->state;
+  st.pump_scheduled = false;
+  if (st.pumping)
+    return;
+  // The first slot in line whose new owner has room in its window: a slow
+  // or dead peer holds up only its own slots.
+  std::optional<uint16_t> next;
+  for (auto i = st.outgoing.begin(); i != st.outgoing.end();) {
+    if (st.modes[*i] != shard_mode::outgoing) {
+      st.progress.erase(*i);
+      i = st.outgoing.erase(i);
+      continue;
+    }
+    if (!next && st.unacked[st.progress[*i].to] < migration_window)
+      next = *i;
+    ++i;
+  }
+  if (st.outgoing.empty()) {
+    finish_move(self);
+    check_leave(self);
+    return;
+  }
+  if (!next)
+    return; // an ack calls again
+  auto slot = *next;
+  auto to = st.progress[slot].to;
+  st.pumping = true;
+  self
+    ->request(st.shards[slot], caf::infinite, shard_batch_atom::value,
+              st.cfg.storage_migration_batch_size)
+    .then(
+      [=](uint64_t keys, uint64_t bytes, bool done) {
+        auto& st = self->state;
+        st.pumping = false;
+        auto& p = st.progress[slot];
+        p.keys += keys;
+        p.bytes += bytes;
+        st.move_keys += keys;
+        st.move_bytes += bytes;
+        ++st.unacked[to];
+        if (done) {
+          auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - p.start)
+                      .count();
+          ++st.handed_over_slots;
+          ++st.move_slots;
+          st.handed_over_keys += p.keys;
+          emit(self, store_event{store_event::kind::slot_handed_over, slot, p.to, p.keys, p.bytes,
+                                 static_cast<uint64_t>(ms)});
+          st.modes[slot] = shard_mode::moved;
+          drop_outgoing(self, slot);
+        }
+        schedule_pump(self, st.cfg.storage_migration_interval);
+      },
+      [=](caf::error& err) {
+        self->state.pumping = false;
+        log()->warn("slot {}: its shard did not give a batch: {}", slot, to_string(err));
+        drop_outgoing(self, slot);
+        schedule_pump(self, self->state.cfg.storage_migration_interval);
+      });
+}
+
+void on_mode(service_actor* self, uint16_t slot, shard_mode mode, const std::string& peer,
+             uint64_t keys) {
+  auto& st = self->state;
+  if (slot >= st.modes.size() || !st.shards[slot])
+    return;
+  auto before = st.modes[slot];
+  st.modes[slot] = mode;
+  st.peers[slot] = peer;
+  switch (mode) {
+    case shard_mode::outgoing:
+      if (st.progress.count(slot) == 0) {
+        if (st.outgoing.empty() && st.move_slots == 0)
+          st.move_start = std::chrono::steady_clock::now();
+        st.outgoing.push_back(slot);
+      }
+      st.progress[slot] = handoff_progress{peer, std::chrono::steady_clock::now(), 0, 0};
+      schedule_pump(self, std::chrono::milliseconds{0});
+      break;
+    case shard_mode::owned:
+      if (before == shard_mode::incoming) {
+        ++st.taken_over_slots;
+        emit(self, store_event{store_event::kind::slot_taken_over, slot, peer, keys, 0, 0});
+      }
+      if (st.ring.owner(slot) != st.self_address)
+        schedule_reeval(self);
+      break;
+    case shard_mode::moved:
+      if (st.ring.owner(slot) == st.self_address)
+        schedule_reeval(self);
+      break;
+    case shard_mode::incoming:
+      break;
+  }
+  check_leave(self);
+}
+
+// -- the graceful leave -----------------------------------------------------------
+
+void finish_leave(service_actor* self) {
+  auto& st = self->state;
+  st.left = true;
+  self->request(st.node, caf::infinite, leave_atom::value)
+    .then(
+      [=] {
+        for (auto& rp : self->state.leave_promises)
+          rp.deliver(caf::unit);
+        self->state.leave_promises.clear();
+      },
+      [=](caf::error& err) {
+        for (auto& rp : self->state.leave_promises)
+          rp.deliver(err);
+        self->state.leave_promises.clear();
+      });
+}
+
+/// Leaves once no shard answers for a slot any more and every batch is
+/// acknowledged.
+void check_leave(service_actor* self) {
+  auto& st = self->state;
+  if (!st.leaving || st.left)
+    return;
+  for (size_t s = 0; s < st.shards.size(); ++s)
+    if (st.shards[s] && st.modes[s] != shard_mode::moved && !st.ring.empty())
+      return;
+  for (const auto& [peer, n] : st.unacked)
+    if (n > 0 && in_view(self, peer))
+      return;
+  if (st.handed_over_slots > 0)
+    log()->info("every slot is handed over; leaving");
+  finish_leave(self);
+}
+
+// -- stats -------------------------------------------------------------------
+
+void local_stats(service_actor* self, std::function<void(std::string)> done) {
+  auto& st = self->state;
+  auto j = std::make_shared<nlohmann::json>();
+  std::map<std::string, uint64_t> by_mode{
+    {"owned", 0}, {"incoming", 0}, {"outgoing", 0}, {"moved", 0}};
+  std::vector<caf::actor> live;
+  for (size_t s = 0; s < st.shards.size(); ++s)
+    if (st.shards[s]) {
+      ++by_mode[to_string(st.modes[s])];
+      live.push_back(st.shards[s]);
+    }
+  auto it = st.view.find(st.self_address);
+  bool storage
+    = std::binary_search(st.ring.nodes().begin(), st.ring.nodes().end(), st.self_address);
+  *j = nlohmann::json{
+    {"node", st.self_address},
+    {"type", it == st.view.end() ? std::string{} : it->second.type},
+    {"storage", storage},
+    {"ring_nodes", st.ring.nodes().size()},
+    {"ring_slots", st.ring.slots()},
+    {"slots", by_mode},
+    {"keys", 0},
+    {"bytes", 0},
+    {"migrations_in_flight", by_mode["outgoing"] + by_mode["incoming"]},
+    {"owned_entries", st.owned.size()},
+    {"requests", st.requests},
+    {"forwarded", st.forwarded},
+    {"timeouts", st.timeouts},
+    {"late_responses", st.late_responses},
+    {"malformed", st.malformed},
+    {"handed_over_slots", st.handed_over_slots},
+    {"handed_over_keys", st.handed_over_keys},
+    {"taken_over_slots", st.taken_over_slots},
+    {"reasserted", st.reasserted},
+  };
+  if (live.empty()) {
+    done(j->dump());
+    return;
+  }
+  auto left = std::make_shared<size_t>(live.size());
+  auto keys = std::make_shared<uint64_t>(0);
+  auto bytes = std::make_shared<uint64_t>(0);
+  auto one = [=] {
+    if (--*left > 0)
+      return;
+    (*j)["keys"] = *keys;
+    (*j)["bytes"] = *bytes;
+    done(j->dump());
+  };
+  for (const auto& shard : live)
+    self->request(shard, std::chrono::seconds{2}, shard_stats_atom::value)
+      .then(
+        [=](uint64_t k, uint64_t b) {
+          *keys += k;
+          *bytes += b;
+          one();
+        },
+        [=](caf::error&) { one(); });
+}
+
+// -- messages from other nodes ---------------------------------------------------
+
+void on_wire_request(service_actor* self, byte_view bytes) {
+  auto& st = self->state;
+  auto slot = request_slot(bytes);
+  if (slot == service_slot) {
+    auto req = decode_store_request(bytes);
+    if (!req || req->op != store_op::stats) {
+      ++st.malformed;
+      log()->warn("dropped a store request for the service that is not a stats request");
+      return;
+    }
+    local_stats(self, [self, id = req->id, origin = req->origin](std::string json) {
+      store_response resp;
+      resp.id = id;
+      resp.records.push_back(store_record{"stats", true, std::move(json), 0, {}});
+      send_wire(self, origin, encode(resp));
+    });
+    return;
+  }
+  if (bytes.size() <= request_hops_offset || slot >= st.shards.size()) {
+    ++st.malformed;
+    log()->warn("dropped a store request of {} bytes for slot {} (the ring has {} slots)",
+                bytes.size(), slot, st.shards.size());
+    return;
+  }
+  ++st.served_remote;
+  route(self, slot, byte_buffer(bytes.data(), bytes.data() + bytes.size()), true);
+}
+
+void on_wire_migration(service_actor* self, const std::string& peer, byte_view bytes) {
+  auto& st = self->state;
+  migration_step step;
+  uint16_t slot = 0;
+  if (!migration_head(bytes, step, slot) || slot >= st.shards.size()) {
+    ++st.malformed;
+    log()->warn("dropped a malformed migration message of {} bytes from {}", bytes.size(), peer);
+    return;
+  }
+  byte_buffer copy(bytes.data(), bytes.data() + bytes.size());
+  if (step == migration_step::ack) {
+    // The pacing counts it, the shard frees what it kept once all came.
+    if (st.shards[slot])
+      self->send(st.shards[slot], shard_migration_atom::value, peer, std::move(copy));
+    auto& n = st.unacked[peer];
+    if (n > 0 && n-- == migration_window)
+      schedule_pump(self, std::chrono::milliseconds{0});
+    if (n == 0)
+      check_leave(self);
+    return;
+  }
+  bool pushed = step == migration_step::batch || step == migration_step::complete;
+  const auto& owner = st.ring.owner(slot);
+  if (pushed && st.shards[slot] && st.modes[slot] == shard_mode::moved && owner != st.self_address
+      && owner != peer) {
+    // A slot this node gave away comes back, but its ring does not say so.
+    migration_message reply;
+    reply.slot = slot;
+    reply.step = migration_step::refuse;
+    send_wire(self, peer, encode(reply));
+    return;
+  }
+  if (!st.shards[slot]) {
+    migration_message reply;
+    reply.slot = slot;
+    switch (step) {
+      case migration_step::pull:
+        reply.step = migration_step::complete; // nothing of it here
+        send_wire(self, peer, encode(reply));
+        return;
+      case migration_step::batch:
+      case migration_step::complete: {
+        // Its holder hands it here, maybe before this node's ring says so.
+        if (!st.cfg.storage_migration || (owner != st.self_address && owner != peer)) {
+          reply.step = migration_step::refuse;
+          send_wire(self, peer, encode(reply));
+          return;
+        }
+        spawn_shard(self, slot, shard_mode::incoming, peer);
+        break;
+      }
+      default:
+        return;
+    }
+  }
+  self->send(st.shards[slot], shard_migration_atom::value, peer, std::move(copy));
+}
+
+void on_received(service_actor* self, const std::string& peer, const packed_messages& batch) {
+  for (auto bytes : batch.views()) {
+    switch (bytes.empty() ? 0 : bytes[0]) {
+      case static_cast<uint8_t>(store_kind::request):
+        on_wire_request(self, bytes);
+        break;
+      case static_cast<uint8_t>(store_kind::response):
+        on_response(self, bytes);
+        break;
+      case static_cast<uint8_t>(store_kind::migration):
+        on_wire_migration(self, peer, bytes);
+        break;
+      default:
+        ++self->state.malformed;
+        log()->warn("dropped a message of {} bytes from {} that is not the store's", bytes.size(),
+                    peer);
+    }
+  }
+}
+
+// -- the view ---------------------------------------------------------------------
+
+void check_ready(service_actor* self) {
+  auto& st = self->state;
+  if (st.ready || !st.synced || st.view_queries > 0 || !st.transport)
+    return;
+  st.ready = true;
+  rebuild(self);
+  auto held = std::move(st.held);
+  st.held.clear();
+  for (auto& h : held)
+    issue(self, std::move(h.req), h.timeout, std::move(h.w));
+}
+
+void learn_node(service_actor* self, const std::string& address) {
+  auto& st = self->state;
+  ++st.view_queries;
+  self->request(st.node, caf::infinite, node_atom::value, address)
+    .then(
+      [=](const node_record& rec) {
+        auto& st = self->state;
+        --st.view_queries;
+        st.view[rec.mesh_address] = view_entry{rec.type, rec.status};
+        check_ready(self);
+        queue_rebuild(self);
+      },
+      [=](caf::error&) {
+        --self->state.view_queries; // gone again before we asked
+        check_ready(self);
+      });
+}
+
+void on_node_event(service_actor* self, const node_event& e) {
+  auto& st = self->state;
+  using kind = node_event::kind;
+  switch (e.what) {
+    case kind::node_joined:
+    case kind::node_changed:
+      learn_node(self, e.subject);
+      break;
+    case kind::node_status:
+      if (auto i = st.view.find(e.subject); i != st.view.end()) {
+        i->second.status = e.status;
+        queue_rebuild(self);
+      }
+      break;
+    case kind::node_left: {
+      st.view.erase(e.subject);
+      st.unacked.erase(e.subject);
+      schedule_pump(self, std::chrono::milliseconds{0}); // its window is free
+      for (const auto& shard : st.shards)
+        if (shard)
+          self->send(shard, shard_peer_gone_atom::value, e.subject);
+      for (auto& p : st.pending.take_peer(e.subject)) {
+        ++st.timeouts;
+        fail(p.waiter, store_errc::timeout,
+             "storage node " + e.subject + " left the view before it answered");
+      }
+      queue_rebuild(self);
+      break;
+    }
+    case kind::initial_sync:
+      st.synced = true;
+      check_ready(self);
+      break;
+    default:
+      break;
+  }
+}
+
+void on_tick(service_actor* self) {
+  auto& st = self->state;
+  st.timer_at = UINT64_MAX;
+  auto now = steady_micros();
+  for (auto& e : st.pending.expire(now)) {
+    ++st.timeouts;
+    fail(e.waiter, store_errc::timeout,
+         std::string{"no answer to "} + to_string(static_cast<store_op>(e.command)) + " from "
+           + e.peer + " in time");
+  }
+  while (!st.held.empty() && st.held.front().deadline_us <= now) {
+    auto h = std::move(st.held.front());
+    st.held.erase(st.held.begin());
+    fail(h.w, store_errc::no_storage_nodes, "the node has not synced with MARS yet");
+  }
+  arm_timer(self);
+}
+
+// -- the behavior -------------------------------------------------------------------
+
+store_request one_record(store_op op, std::string key, std::string value = {}, uint32_t ttl_ms = 0,
+                         std::string owner = {}) {
+  store_request req;
+  req.op = op;
+  req.records.push_back(
+    store_record{std::move(key), true, std::move(value), ttl_ms, std::move(owner)});
+  return req;
+}
+
+/// A set or set_if_absent of this node's caller, and, for an owned one,
+/// what the node keeps of it once it is acknowledged.
+std::pair<store_request, std::shared_ptr<owned_entry>> write_of(service_actor* self, store_op op,
+                                                                const std::string& key,
+                                                                std::string value, uint32_t ttl_ms,
+                                                                bool owned) {
+  std::shared_ptr<owned_entry> remember;
+  if (owned)
+    remember = std::make_shared<owned_entry>(owned_entry{value, ttl_ms ? now_ms() + ttl_ms : 0, 0});
+  auto req = one_record(op, key, std::move(value), ttl_ms,
+                        owned ? self->state.self_address : std::string{});
+  return {std::move(req), std::move(remember)};
+}
+
+caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg) {
+  auto& st = self->state;
+  st.node = node;
+  st.cfg = cfg;
+  st.ring = hash_ring{cfg.storage_ring_size};
+  st.shards.resize(cfg.storage_ring_size);
+  st.modes.resize(cfg.storage_ring_size, shard_mode::moved);
+  st.peers.resize(cfg.storage_ring_size);
+  self->monitor(node);
+  self->set_down_handler([=](caf::down_msg&) {
+    for (const auto& shard : self->state.shards)
+      if (shard)
+        self->send_exit(shard, caf::exit_reason::user_shutdown);
+    for (auto& e : self->state.pending.expire(UINT64_MAX))
+      fail(e.waiter, store_errc::timeout, "the node stopped while the request was pending");
+    self->quit();
+  });
+  self->request(node, caf::infinite, whoami_atom::value).then([=](const node_record& me) {
+    self->state.self_address = me.mesh_address;
+    self->request(self->state.node, caf::infinite, transport_atom::value)
+      .then([=](caf::actor& transport) {
+        auto& st = self->state;
+        st.transport = transport;
+        for (auto kind : {store_kind::request, store_kind::response, store_kind::migration})
+          self->send(transport, route_atom::value, static_cast<uint8_t>(kind),
+                     caf::actor_cast<caf::actor>(self));
+        self->send(st.node, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+      });
+  });
+  return {
+    [=](const node_event& e) { on_node_event(self, e); },
+    [=](received_atom, const std::string& peer, const packed_messages& batch, bool) {
+      on_received(self, peer, batch);
+    },
+    [=](store_response_atom, const byte_buffer& bytes) { on_response(self, bytes); },
+    [=](shard_mode_atom, uint16_t slot, uint8_t mode, const std::string& peer, uint64_t keys) {
+      on_mode(self, slot, static_cast<shard_mode>(mode), peer, keys);
+    },
+    [=](flush_atom) {
+      self->state.deferred.arrived();
+      self->state.outbox.flush(self, self->state.transport);
+    },
+    [=](send_failed_atom, const std::string& peer, const caf::error& err) {
+      auto& st = self->state;
+      for (auto& p : st.pending.take_peer(peer)) {
+        ++st.timeouts;
+        fail(p.waiter, store_errc::timeout, "could not reach " + peer + ": " + to_string(err));
+      }
+    },
+    [=](store_tick_atom) { on_tick(self); },
+    [=](store_pump_atom) { pump(self); },
+    [=](store_reeval_atom, bool full) {
+      if (full)
+        rebuild(self);
+      else
+        reeval(self);
+    },
+    [=](store_reassert_atom, const std::string& key) { reassert(self, key); },
+    // -- operations ------------------------------------------------------------
+    [=](store_get_atom, std::string& key,
+        caf::timespan timeout) -> caf::result<std::optional<std::string>> {
+      auto rp = self->make_response_promise();
+      issue(self, one_record(store_op::get, std::move(key)), timeout,
+            [rp](store_response& r) mutable {
+              if (r.status != 0)
+                return rp.deliver(error_of(r));
+              std::optional<std::string> value;
+              if (!r.records.empty() && r.records.front().present)
+                value = std::move(r.records.front().value);
+              rp.deliver(std::move(value));
+            });
+      return rp;
+    },
+    [=](store_set_atom, std::string& key, std::string& value, uint32_t ttl_ms, bool owned,
+        caf::timespan timeout) -> caf::result<void> {
+      auto rp = self->make_response_promise();
+      auto [req, remember] = write_of(self, store_op::set, key, std::move(value), ttl_ms, owned);
+      issue(self, std::move(req), timeout,
+            [self, rp, key = key, remember = remember](store_response& r) mutable {
+              if (r.status != 0)
+                return rp.deliver(error_of(r));
+              if (remember)
+                self->state.owned[key] = *remember;
+              else
+                self->state.owned.erase(key);
+              rp.deliver(caf::unit);
+            });
+      return rp;
+    },
+    [=](store_del_atom, std::string& key, caf::timespan timeout) -> caf::result<bool> {
+      auto rp = self->make_response_promise();
+      self->state.owned.erase(key);
+      issue(self, one_record(store_op::del, std::move(key)), timeout,
+            [rp](store_response& r) mutable {
+              if (r.status != 0)
+                return rp.deliver(error_of(r));
+              rp.deliver(r.number != 0);
+            });
+      return rp;
+    },
+    [=](store_set_nx_atom, std::string& key, std::string& value, uint32_t ttl_ms, bool owned,
+        caf::timespan timeout) -> caf::result<std::optional<std::string>> {
+      auto rp = self->make_response_promise();
+      auto [req, remember]
+        = write_of(self, store_op::set_if_absent, key, std::move(value), ttl_ms, owned);
+      issue(self, std::move(req), timeout,
+            [self, rp, key = key, remember = remember](store_response& r) mutable {
+              if (r.status != 0)
+                return rp.deliver(error_of(r));
+              std::optional<std::string> existing;
+              if (r.number == 0 && !r.records.empty())
+                existing = std::move(r.records.front().value);
+              else if (remember)
+                self->state.owned[key] = *remember;
+              rp.deliver(std::move(existing));
+            });
+      return rp;
+    },
+    [=](store_incr_atom, std::string& key, int64_t delta,
+        caf::timespan timeout) -> caf::result<int64_t> {
+      auto rp = self->make_response_promise();
+      auto req = one_record(store_op::incr, std::move(key));
+      req.delta = delta;
+      issue(self, std::move(req), timeout, [rp](store_response& r) mutable {
+        if (r.status != 0)
+          return rp.deliver(error_of(r));
+        rp.deliver(r.number);
+      });
+      return rp;
+    },
+    [=](store_get_many_atom, std::vector<std::string>& keys,
+        caf::timespan timeout) -> caf::result<std::vector<std::optional<std::string>>> {
+      auto rp = self->make_response_promise();
+      store_request req;
+      req.op = store_op::get_many;
+      for (auto& key : keys)
+        req.records.push_back(store_record{std::move(key), true, {}, 0, {}});
+      issue(self, std::move(req), timeout, [rp](store_response& r) mutable {
+        if (r.status != 0)
+          return rp.deliver(error_of(r));
+        std::vector<std::optional<std::string>> values;
+        values.reserve(r.records.size());
+        for (auto& rec : r.records)
+          values.push_back(rec.present ? std::optional<std::string>{std::move(rec.value)}
+                                       : std::nullopt);
+        rp.deliver(std::move(values));
+      });
+      return rp;
+    },
+    [=](store_set_many_atom, std::vector<std::string>& keys, std::vector<std::string>& values,
+        uint32_t ttl_ms, caf::timespan timeout) -> caf::result<void> {
+      auto rp = self->make_response_promise();
+      if (keys.size() != values.size()) {
+        rp.deliver(make_error(store_errc::malformed,
+                              "set_many: " + std::to_string(keys.size()) + " keys but "
+                                + std::to_string(values.size()) + " values"));
+        return rp;
+      }
+      store_request req;
+      req.op = store_op::set_many;
+      for (size_t i = 0; i < keys.size(); ++i)
+        req.records.push_back(
+          store_record{std::move(keys[i]), true, std::move(values[i]), ttl_ms, {}});
+      issue(self, std::move(req), timeout, [rp](store_response& r) mutable {
+        if (r.status != 0)
+          return rp.deliver(error_of(r));
+        rp.deliver(caf::unit);
+      });
+      return rp;
+    },
+    [=](store_stats_atom) -> caf::result<std::string> {
+      auto rp = self->make_response_promise();
+      local_stats(self, [rp](std::string json) mutable { rp.deliver(std::move(json)); });
+      return rp;
+    },
+    [=](store_stats_atom, std::string& node_address,
+        caf::timespan timeout) -> caf::result<std::string> {
+      auto rp = self->make_response_promise();
+      auto& st = self->state;
+      if (!st.ready || node_address == st.self_address) {
+        local_stats(self, [rp](std::string json) mutable { rp.deliver(std::move(json)); });
+        return rp;
+      }
+      store_request req;
+      req.op = store_op::stats;
+      req.slot = service_slot;
+      req.origin = st.self_address;
+      req.timeout_ms = timeout_ms_of(timeout);
+      auto deadline = steady_micros() + uint64_t{req.timeout_ms} * 1000;
+      req.id = st.pending.add(
+        node_address, static_cast<uint16_t>(store_op::stats), deadline,
+        [rp](store_response& r) mutable {
+          if (r.status != 0)
+            return rp.deliver(error_of(r));
+          if (r.records.empty())
+            return rp.deliver(make_error(store_errc::malformed, "a stats answer without stats"));
+          rp.deliver(std::move(r.records.front().value));
+        });
+      send_wire(self, node_address, encode(req));
+      arm_timer(self);
+      return rp;
+    },
+    [=](store_leave_atom) -> caf::result<void> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise();
+      st.leave_promises.push_back(rp);
+      if (st.leaving)
+        return rp;
+      st.leaving = true;
+      self->request(st.node, caf::infinite, set_status_atom::value, node_status::offline)
+        .then([] {}, [](caf::error&) {});
+      self->delayed_send(self, max_leave_handoff, store_leave_timeout_atom::value);
+      if (st.ready)
+        rebuild(self);
+      else
+        finish_leave(self);
+      return rp;
+    },
+    [=](store_leave_timeout_atom) {
+      if (self->state.left)
+        return;
+      log()->warn("leaving with slots not handed over after {} s", max_leave_handoff.count());
+      finish_leave(self);
+    },
+    [=](store_subscribe_atom, const caf::actor& subscriber) {
+      self->state.subscribers.push_back(subscriber);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_store_service(caf::actor_system& sys, caf::actor node, const dm_config& cfg) {
+  return sys.spawn(store_service, std::move(node), cfg);
+}
+
+} // namespace meshrt

@@ -1,0 +1,431 @@
+#include "dm/store_service.hpp"
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "dm/hash_ring.hpp"
+#include "runtime/store.hpp"
+#include "support/node_cluster.hpp"
+#include "support/test_system.hpp"
+
+using namespace std::chrono_literals;
+using namespace meshrt;
+using meshrt::test::eventually;
+using meshrt::test::node_cluster;
+using meshrt::test::test_system_config;
+
+namespace {
+
+using opt_string = std::optional<std::string>;
+
+/// The answer of one store call: the value, or the error.
+template<class T>
+struct outcome {
+  T value{};
+  caf::error error;
+  explicit operator bool() const {
+    return !error;
+  }
+};
+
+outcome<opt_string> get(caf::scoped_actor& self, const node& n, const std::string& key) {
+  outcome<opt_string> r;
+  store_get(self, n, key)
+    .receive([&](opt_string& v) { r.value = std::move(v); },
+             [&](caf::error& e) { r.error = std::move(e); });
+  return r;
+}
+
+caf::error set(caf::scoped_actor& self, const node& n, const std::string& key,
+               const std::string& value, store_write_options opts = {}) {
+  caf::error result;
+  store_set(self, n, key, value, opts).receive([] {}, [&](caf::error& e) { result = e; });
+  return result;
+}
+
+nlohmann::json stats(caf::scoped_actor& self, const node& n) {
+  std::string text = "{}";
+  store_stats(self, n).receive([&](std::string& s) { text = std::move(s); },
+                               [](caf::error& e) { FAIL(to_string(e)); });
+  return nlohmann::json::parse(text);
+}
+
+/// Every node's ring holds `count` storage nodes.
+bool rings_hold(caf::scoped_actor& self, const std::vector<node>& nodes, size_t count) {
+  return eventually(
+    [&] {
+      for (const auto& n : nodes)
+        if (stats(self, n)["ring_nodes"] != count)
+          return false;
+      return true;
+    },
+    10s);
+}
+
+/// No slot of any of `nodes` is moving.
+bool settled(caf::scoped_actor& self, const std::vector<node>& nodes) {
+  return eventually(
+    [&] {
+      for (const auto& n : nodes)
+        if (stats(self, n)["migrations_in_flight"] != 0)
+          return false;
+      return true;
+    },
+    20s);
+}
+
+/// What a store subscriber saw.
+struct event_tally {
+  std::mutex mtx;
+  std::vector<store_event> events;
+  size_t count(store_event::kind what) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return static_cast<size_t>(
+      std::count_if(events.begin(), events.end(), [&](const auto& e) { return e.what == what; }));
+  }
+};
+
+caf::actor spawn_tally(caf::actor_system& sys, std::shared_ptr<event_tally> tally) {
+  return sys.spawn(
+    [](caf::event_based_actor*, std::shared_ptr<event_tally> t) -> caf::behavior {
+      return {[=](const store_event& e) {
+        std::lock_guard<std::mutex> guard{t->mtx};
+        t->events.push_back(e);
+      }};
+    },
+    std::move(tally));
+}
+
+std::vector<std::string> numbered(const std::string& prefix, size_t n) {
+  std::vector<std::string> result;
+  for (size_t i = 0; i < n; ++i)
+    result.push_back(prefix + std::to_string(i));
+  return result;
+}
+
+outcome<std::vector<opt_string>> get_many(caf::scoped_actor& self, const node& n,
+                                          std::vector<std::string> keys,
+                                          caf::timespan timeout = 5s) {
+  outcome<std::vector<opt_string>> r;
+  store_get_many(self, n, std::move(keys), timeout)
+    .receive([&](std::vector<opt_string>& v) { r.value = std::move(v); },
+             [&](caf::error& e) { r.error = std::move(e); });
+  return r;
+}
+
+void set_many(caf::scoped_actor& self, const node& n, std::vector<std::string> keys,
+              std::vector<std::string> values) {
+  store_write_options opts;
+  opts.timeout = 5s;
+  store_set_many(self, n, std::move(keys), std::move(values), opts)
+    .receive([] {}, [](caf::error& e) { FAIL("set_many: " << to_string(e)); });
+}
+
+} // namespace
+
+TEST_SUITE("dm.store_service") {
+  TEST_CASE("every operation and every bad input, from a node that stores nothing") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 49000};
+    c.start_mars();
+    std::vector<node> storage{c.start_node("HTTP"), c.start_node("HTTP"), c.start_node("HTTP")};
+    auto client = c.start_node("UDP");
+    auto all = storage;
+    all.push_back(client);
+    auto& self = c.self();
+    REQUIRE(rings_hold(self, all, 3));
+    CHECK(stats(self, client)["storage"] == false);
+    // set, get, del
+    CHECK(!set(self, client, "a", "1"));
+    CHECK(get(self, client, "a").value == opt_string{"1"});
+    CHECK(get(self, storage[0], "a").value == opt_string{"1"}); // any node sees it
+    bool existed = false;
+    store_del(self, client, "a")
+      .receive([&](bool b) { existed = b; }, [](caf::error& e) { FAIL(to_string(e)); });
+    CHECK(existed);
+    CHECK(get(self, client, "a").value == std::nullopt);
+    store_del(self, client, "a")
+      .receive([&](bool b) { existed = b; }, [](caf::error& e) { FAIL(to_string(e)); });
+    CHECK_FALSE(existed);
+    // set_if_absent answers with what is there
+    opt_string there{"?"};
+    store_set_if_absent(self, client, "nx", "x")
+      .receive([&](opt_string& v) { there = v; }, [](caf::error& e) { FAIL(to_string(e)); });
+    CHECK(there == std::nullopt);
+    store_set_if_absent(self, client, "nx", "y")
+      .receive([&](opt_string& v) { there = v; }, [](caf::error& e) { FAIL(to_string(e)); });
+    CHECK(there == opt_string{"x"});
+    CHECK(get(self, client, "nx").value == opt_string{"x"});
+    // incr
+    int64_t n = 0;
+    store_incr(self, client, "n", 5)
+      .receive([&](int64_t x) { n = x; }, [](caf::error& e) { FAIL(to_string(e)); });
+    CHECK(n == 5);
+    store_incr(self, client, "n", -7)
+      .receive([&](int64_t x) { n = x; }, [](caf::error& e) { FAIL(to_string(e)); });
+    CHECK(n == -2);
+    caf::error err;
+    store_incr(self, client, "nx", 1).receive([](int64_t) {}, [&](caf::error& e) { err = e; });
+    CHECK_MESSAGE(is(err, store_errc::not_an_integer), to_string(err));
+    CHECK(sys.render(err).find("store.not_an_integer") != std::string::npos);
+    // bad keys and values: one clear error each
+    err = set(self, client, std::string(257, 'k'), "v");
+    CHECK_MESSAGE(is(err, store_errc::key_too_long), to_string(err));
+    CHECK(to_string(err).find("257") != std::string::npos);
+    err = set(self, client, "", "v");
+    CHECK(is(err, store_errc::key_too_long));
+    err = set(self, client, "big", std::string(64 * 1024 + 1, 'v'));
+    CHECK_MESSAGE(is(err, store_errc::value_too_large), to_string(err));
+    CHECK(!set(self, client, "max", std::string(64 * 1024, 'v')));
+    CHECK(get(self, client, "max").value->size() == 64 * 1024);
+    CHECK(!set(self, client, std::string(256, 'k'), "longest key"));
+    // get_many / set_many, in order, with a gap
+    auto keys = numbered("m", 200);
+    auto values = numbered("value-", 200);
+    set_many(self, client, keys, values);
+    keys.insert(keys.begin() + 100, "never-set");
+    auto got = get_many(self, client, keys);
+    REQUIRE_MESSAGE(got, to_string(got.error));
+    REQUIRE(got.value.size() == 201);
+    CHECK(got.value[0] == opt_string{"value-0"});
+    CHECK(got.value[100] == std::nullopt);
+    CHECK(got.value[101] == opt_string{"value-100"});
+    CHECK(got.value[200] == opt_string{"value-199"});
+    // the keys spread over the three storage nodes
+    REQUIRE(settled(self, storage));
+    for (const auto& s : storage)
+      CHECK_MESSAGE(stats(self, s)["keys"] > 30, stats(self, s).dump());
+    // TTL: there until it expires, then gone, within 100 ms
+    store_write_options ttl;
+    ttl.ttl = 300ms;
+    auto t0 = std::chrono::steady_clock::now();
+    CHECK(!set(self, client, "ttl", "soon gone", ttl));
+    CHECK(get(self, client, "ttl").value == opt_string{"soon gone"});
+    REQUIRE(eventually([&] { return !get(self, client, "ttl").value; }, 2s));
+    auto lived = std::chrono::steady_clock::now() - t0;
+    CHECK(lived >= 300ms);
+    CHECK(lived < 450ms);
+    // stats of another node, over the mesh
+    std::string remote;
+    store_stats(self, client, c.address_of(storage[1].actor()))
+      .receive([&](std::string& s) { remote = s; }, [](caf::error& e) { FAIL(to_string(e)); });
+    CHECK(nlohmann::json::parse(remote)["storage"] == true);
+    // after all that the node serves as before
+    CHECK(!set(self, client, "after", "fine"));
+    CHECK(get(self, client, "after").value == opt_string{"fine"});
+  }
+
+  TEST_CASE("no storage node: the reference's Nodes not found") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 49100};
+    c.start_mars();
+    auto client = c.start_node("UDP");
+    auto& self = c.self();
+    REQUIRE(c.converged({client.actor()}, 1));
+    caf::error err;
+    REQUIRE(eventually([&] {
+      err = set(self, client, "k", "v");
+      return is(err, store_errc::no_storage_nodes);
+    }));
+    CHECK(to_string(err).find("storageTargetNodeType") != std::string::npos);
+  }
+
+  TEST_CASE("a storage node joins and one leaves while a client writes and reads") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 49200};
+    c.start_mars();
+    auto a = c.start_node("HTTP");
+    auto b = c.start_node("HTTP");
+    auto client = c.start_node("UDP");
+    auto& self = c.self();
+    REQUIRE(rings_hold(self, {a, b, client}, 2));
+    auto tally_b = std::make_shared<event_tally>();
+    store_subscribe(self, b, spawn_tally(sys, tally_b));
+    auto keys = numbered("key", 3000);
+    auto values = numbered("v0-", 3000);
+    set_many(self, client, keys, values);
+    std::map<std::string, std::string> model;
+    for (size_t i = 0; i < keys.size(); ++i)
+      model[keys[i]] = values[i];
+    // Reads and writes while the ring changes: every read sees the last
+    // acknowledged write.
+    size_t round = 0;
+    size_t failures = 0;
+    auto work = [&](size_t count) {
+      for (size_t i = 0; i < count; ++i, ++round) {
+        const auto& key = keys[(round * 7919) % keys.size()];
+        auto value = "v" + std::to_string(round);
+        if (auto err = set(self, client, key, value)) {
+          ++failures;
+          MESSAGE("set failed: " << to_string(err));
+        } else {
+          model[key] = value;
+        }
+        auto got = get(self, client, key);
+        if (!got) {
+          ++failures;
+          MESSAGE("get failed: " << to_string(got.error));
+        } else {
+          CHECK(got.value == opt_string{model[key]});
+        }
+      }
+    };
+    auto d = c.start_node("HTTP");
+    work(1500);
+    REQUIRE(rings_hold(self, {a, b, d, client}, 3));
+    REQUIRE(settled(self, {a, b, d}));
+    CHECK(stats(self, d)["keys"] > 500);
+    // b leaves gracefully in another thread, the client goes on meanwhile
+    std::atomic<bool> left{false};
+    std::thread leaver{[&] {
+      caf::scoped_actor me{sys};
+      leave(me, b).receive([&] { left = true; }, [](caf::error&) {});
+    }};
+    for (int i = 0; i < 40 && !left; ++i)
+      work(50);
+    leaver.join();
+    CHECK(left);
+    REQUIRE(rings_hold(self, {a, d, client}, 2));
+    REQUIRE(settled(self, {a, d}));
+    work(300);
+    CHECK(failures == 0);
+    CHECK(tally_b->count(store_event::kind::slot_handed_over) > 0);
+    CHECK(tally_b->count(store_event::kind::migration_done) > 0);
+    // every key has its last acknowledged value, none came back or went
+    std::vector<std::string> all_keys;
+    for (const auto& kv : model)
+      all_keys.push_back(kv.first);
+    auto got = get_many(self, client, all_keys);
+    REQUIRE_MESSAGE(got, to_string(got.error));
+    size_t wrong = 0;
+    for (size_t i = 0; i < all_keys.size(); ++i)
+      wrong += got.value[i] != opt_string{model[all_keys[i]]} ? 1 : 0;
+    CHECK(wrong == 0);
+    CHECK(stats(self, a)["keys"].get<uint64_t>() + stats(self, d)["keys"].get<uint64_t>()
+          == all_keys.size());
+  }
+
+  TEST_CASE("a storage node killed: owned entries come back, others with it are gone") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 49300};
+    c.start_mars();
+    auto a = c.start_node("HTTP");
+    auto b = c.start_node("HTTP");
+    auto d = c.start_node("HTTP");
+    auto client = c.start_node("UDP");
+    auto& self = c.self();
+    REQUIRE(rings_hold(self, {a, b, d, client}, 3));
+    REQUIRE(settled(self, {a, b, d}));
+    auto owned_keys = numbered("user:", 300);
+    store_write_options owned;
+    owned.owned = true;
+    for (const auto& key : owned_keys)
+      REQUIRE(!set(self, client, key, "at-client", owned));
+    auto plain_keys = numbered("plain:", 300);
+    set_many(self, client, plain_keys, plain_keys);
+    auto victim = c.address_of(b.actor());
+    std::string ring_error;
+    auto before = hash_ring::build(300, {c.address_of(a.actor()), victim, c.address_of(d.actor())},
+                                   ring_error);
+    REQUIRE(before);
+    size_t on_victim = 0;
+    for (const auto& key : plain_keys)
+      on_victim += before->owner_of(key) == victim ? 1 : 0;
+    REQUIRE(on_victim > 0);
+    self->send_exit(b.actor(), caf::exit_reason::kill);
+    auto t0 = std::chrono::steady_clock::now();
+    REQUIRE(rings_hold(self, {a, d, client}, 2));
+    auto detected = std::chrono::steady_clock::now() - t0;
+    REQUIRE(eventually(
+      [&] {
+        auto got = get_many(self, client, owned_keys, 500ms);
+        return got && std::all_of(got.value.begin(), got.value.end(), [](const opt_string& v) {
+                 return v == opt_string{"at-client"};
+               });
+      },
+      3s));
+    auto healed = std::chrono::steady_clock::now() - t0;
+    MESSAGE(
+      "detected in " << std::chrono::duration_cast<std::chrono::milliseconds>(detected).count()
+                     << " ms, owned entries back after "
+                     << std::chrono::duration_cast<std::chrono::milliseconds>(healed).count()
+                     << " ms");
+    CHECK(healed - detected < 1s);
+    // The victim's plain keys went with it; the others stay.
+    auto got = get_many(self, client, plain_keys);
+    REQUIRE(got);
+    size_t missing = 0;
+    for (size_t i = 0; i < plain_keys.size(); ++i) {
+      bool lost = before->owner_of(plain_keys[i]) == victim;
+      CHECK(got.value[i] == (lost ? std::nullopt : opt_string{plain_keys[i]}));
+      missing += got.value[i] ? 0 : 1;
+    }
+    CHECK(missing == on_victim);
+  }
+
+  TEST_CASE("with storageMigration false, a new owner starts empty") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 49400};
+    c.start_mars();
+    dm_config dm;
+    dm.storage_migration = false;
+    auto a = c.start_node("HTTP", dm);
+    auto b = c.start_node("HTTP", dm);
+    auto client = c.start_node("UDP", dm);
+    auto& self = c.self();
+    REQUIRE(rings_hold(self, {a, b, client}, 2));
+    auto keys = numbered("k", 600);
+    set_many(self, client, keys, keys);
+    auto d = c.start_node("HTTP", dm);
+    auto d_address = c.address_of(d.actor());
+    REQUIRE(rings_hold(self, {a, b, d, client}, 3));
+    std::string ring_error;
+    auto after = hash_ring::build(
+      300, {c.address_of(a.actor()), c.address_of(b.actor()), d_address}, ring_error);
+    REQUIRE(after);
+    auto got = get_many(self, client, keys);
+    REQUIRE(got);
+    size_t gone = 0;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      bool moved = after->owner_of(keys[i]) == d_address;
+      CHECK(got.value[i] == (moved ? std::nullopt : opt_string{keys[i]}));
+      gone += got.value[i] ? 0 : 1;
+    }
+    CHECK(gone > 100); // about a third
+    CHECK(gone < 300);
+    CHECK(stats(self, d)["keys"] == 0);
+    // the new owner serves new writes
+    CHECK(!set(self, client, keys[0], "again"));
+    CHECK(get(self, client, keys[0]).value == opt_string{"again"});
+  }
+
+  TEST_CASE("storageRingSize 2 with 3 storage nodes: refused, logged, still serving") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 49500};
+    c.start_mars();
+    dm_config dm;
+    dm.storage_ring_size = 2;
+    auto a = c.start_node("HTTP", dm);
+    auto& self = c.self();
+    REQUIRE(rings_hold(self, {a}, 1));
+    auto tally = std::make_shared<event_tally>();
+    store_subscribe(self, a, spawn_tally(sys, tally));
+    REQUIRE(!set(self, a, "k", "v"));
+    auto b = c.start_node("HTTP", dm);
+    auto d = c.start_node("HTTP", dm);
+    REQUIRE(c.converged({a.actor(), b.actor(), d.actor()}, 3));
+    REQUIRE(eventually([&] { return tally->count(store_event::kind::ring_refused) > 0; }));
+    CHECK(stats(self, a)["ring_nodes"] == 1);
+    CHECK(get(self, a, "k").value == opt_string{"v"});
+    CHECK(!set(self, a, "k2", "v2"));
+    CHECK(get(self, a, "k2").value == opt_string{"v2"});
+    CHECK(hash_ring::size_problem(2, 3)
+          == "storageRingSize 2 must be greater than the 3 storage nodes");
+  }
+}
