@@ -18,6 +18,7 @@
 #include "apps/store_command.hpp"
 #include "benchmarks/membership_bench.hpp"
 #include "benchmarks/rpc_bench.hpp"
+#include "benchmarks/store_bench.hpp"
 #include "benchmarks/transport_bench.hpp"
 #include "runtime/config.hpp"
 #include "runtime/config_error.hpp"
@@ -114,7 +115,26 @@ void print_membership_targets(const meshrt::bench::bench_report& r) {
   line("MARS traffic per node, steady", "mars_bytes_per_node_s", 1024, "B/s");
 }
 
-int run_bench(const std::string& scenario, const std::string& json_path, const std::string& only) {
+/// Prints the store figures against the targets of the storage issue.
+void print_store_targets(const meshrt::bench::bench_report& r) {
+  auto ratio = [&](const char* metric) {
+    auto b = r.get("redis", metric);
+    return b > 0 ? r.get("meshrt", metric) / b : 0.0;
+  };
+  std::printf("\nratios (targets from the storage issue):\n");
+  std::printf("  get ops/s (256 out) meshrt / Redis  %6.2fx  (target >= 1x)\n",
+              ratio("get_ops_256"));
+  std::printf("  set ops/s (256 out) meshrt / Redis  %6.2fx  (target >= 1x)\n",
+              ratio("set_ops_256"));
+  std::printf("  bytes per entry meshrt / Redis      %6.2fx  (target <= 1x)\n",
+              ratio("bytes_per_entry"));
+  auto ms = r.get("meshrt", "migrate_ms_batch1000");
+  std::printf("  migration at batch 1000             %6.0f ms (target < 5000 ms): %s\n", ms,
+              ms > 0 && ms < 5000 ? "met" : "NOT met");
+}
+
+int run_bench(const std::string& scenario, const std::string& json_path, const std::string& only,
+              int entries) {
   meshrt::bench::bench_report report{scenario};
   if (scenario == "transport") {
     meshrt::bench::transport_bench_options opts;
@@ -134,12 +154,21 @@ int run_bench(const std::string& scenario, const std::string& json_path, const s
     std::cout << report.table();
     if (only.empty())
       print_rpc_ratios(report);
+  } else if (scenario == "store") {
+    meshrt::bench::store_bench_options opts;
+    opts.only = only;
+    if (entries > 0)
+      opts.entries = entries;
+    report = meshrt::bench::run_store_bench(opts);
+    std::cout << report.table();
+    if (only.empty())
+      print_store_targets(report);
   } else if (scenario == "fanout") {
     report = meshrt::bench::run_fanout_bench({});
     std::cout << report.table();
   } else {
     throw std::invalid_argument("unknown bench scenario '" + scenario
-                                + "' (available: transport, membership, rpc, fanout)");
+                                + "' (available: transport, membership, rpc, fanout, store)");
   }
   if (!json_path.empty()) {
     std::ofstream out{json_path};
@@ -176,13 +205,16 @@ int main(int argc, char** argv) {
     = app.add_subcommand("bench", "Run a benchmark scenario side by side with its baselines");
   std::string scenario;
   std::string json_path;
-  bench_cmd->add_option("SCENARIO", scenario, "Scenario: transport, membership, rpc, fanout")
+  bench_cmd->add_option("SCENARIO", scenario, "Scenario: transport, membership, rpc, fanout, store")
     ->required();
   bench_cmd->add_option("--json", json_path, "Also write the figures as JSON to FILE");
   std::string only;
   bench_cmd->add_option(
     "--only", only,
     "Run one system only (meshrt, raw_udp, and enet for transport or caf_remote for rpc)");
+  int bench_entries = 0;
+  bench_cmd->add_option("--entries", bench_entries,
+                        "store: entries for memory and migration (default 1000000)");
   add_log_level(*bench_cmd, log_level);
 
   // The other process of `meshrt bench rpc`; not for people.
@@ -281,7 +313,7 @@ int main(int argc, char** argv) {
     if (*check_cmd)
       return run_config_check(config_path);
     if (*bench_cmd)
-      return run_bench(scenario, json_path, only);
+      return run_bench(scenario, json_path, only, bench_entries);
     if (*peer_cmd)
       return meshrt::bench::run_bench_peer(peer_kind, peer_port, peer_mars);
     if (*mars_cmd)

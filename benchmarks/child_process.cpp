@@ -25,7 +25,8 @@ child_process::child_process(const std::vector<std::string>& args, std::string l
   for (const auto& a : args)
     argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  auto rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  // posix_spawnp: a bare name (redis-server) is looked up in PATH.
+  auto rc = posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0)
     throw std::runtime_error("cannot start " + args[0]);

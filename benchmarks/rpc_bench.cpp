@@ -22,6 +22,7 @@
 #include "actors/node_atoms.hpp"
 #include "benchmarks/bench_util.hpp"
 #include "benchmarks/child_process.hpp"
+#include "benchmarks/request_driver.hpp"
 #include "runtime/config.hpp"
 #include "runtime/handlers.hpp"
 #include "runtime/node.hpp"
@@ -32,83 +33,9 @@ namespace meshrt::bench {
 namespace {
 
 using namespace std::chrono_literals;
-using start_atom = caf::atom_constant<caf::atom("start")>;
 
 constexpr size_t payload_size = 64;
 constexpr uint16_t echo_command = 1;
-
-// ---- a request driver: sequential round trips, or a window of outstanding ---------
-
-/// Issues one request from `self` and calls `done(ok)` when it is answered.
-using issue_fn = std::function<void(caf::event_based_actor*, std::function<void(bool)>)>;
-
-struct drive_state {
-  issue_fn issue;
-  int total = 0;
-  int window = 1;
-  int issued = 0;
-  int finished = 0;
-  int failed = 0;
-  std::vector<double> rtts_us;
-  clock_type::time_point started;
-  caf::response_promise rp;
-};
-
-void fire(caf::event_based_actor* self, const std::shared_ptr<drive_state>& st) {
-  ++st->issued;
-  auto t0 = clock_type::now();
-  st->issue(self, [self, st, t0](bool ok) {
-    if (st->window == 1)
-      st->rtts_us.push_back(seconds_since(t0) * 1e6);
-    ++st->finished;
-    if (!ok)
-      ++st->failed;
-    if (st->issued < st->total)
-      fire(self, st);
-    else if (st->finished == st->total)
-      st->rp.deliver(seconds_since(st->started), st->rtts_us, st->failed);
-  });
-}
-
-/// (start_atom, int total, int window) -> (double seconds, std::vector<double>
-/// rtts_us, int failed). Round trips are recorded with window 1 only.
-caf::behavior driver(caf::event_based_actor* self, const issue_fn& issue) {
-  return {
-    [=](start_atom, int total, int window) {
-      auto st = std::make_shared<drive_state>();
-      st->issue = issue;
-      st->total = total;
-      st->window = window;
-      st->rp = self->make_response_promise();
-      st->started = clock_type::now();
-      for (int i = 0; i < std::min(window, total); ++i)
-        fire(self, st);
-      return st->rp;
-    },
-  };
-}
-
-struct drive_result {
-  double seconds = 0;
-  std::vector<double> rtts_us;
-  int failed = 0;
-};
-
-drive_result drive(caf::actor_system& sys, const issue_fn& issue, int total, int window) {
-  auto d = sys.spawn(driver, issue);
-  caf::scoped_actor self{sys};
-  drive_result r;
-  self->request(d, 60s, start_atom::value, total, window)
-    .receive(
-      [&](double s, std::vector<double>& rtts, int failed) {
-        r.seconds = s;
-        r.rtts_us = std::move(rtts);
-        r.failed = failed;
-      },
-      [&](caf::error&) { r.failed = total; });
-  self->send_exit(d, caf::exit_reason::user_shutdown);
-  return r;
-}
 
 /// Round trips (after a warm-up) and throughput at 1, 16 and 256
 /// outstanding requests of one system.
@@ -118,7 +45,7 @@ void measure(bench_report& r, const std::string& system, caf::actor_system& sys,
   auto seq = drive(sys, issue, o.rounds, 1);
   if (seq.failed > 0)
     throw std::runtime_error(system + ": " + std::to_string(seq.failed) + " requests failed");
-  add_rtts(r, system, seq.rtts_us);
+  add_rtts(r, system, seq.latencies_us);
   for (int window : {1, 16, 256}) {
     auto count = window == 256 ? o.pipelined_wide : o.pipelined;
     auto run = drive(sys, issue, count, window);

@@ -8,6 +8,7 @@ packages=(
   libcaf-dev libmsgpack-cxx-dev libspdlog-dev doctest-dev
   nlohmann-json3-dev libcli11-dev
   libenet-dev   # benchmark baseline only
+  redis-server  # benchmark baseline only (meshrt bench store)
   clang         # libFuzzer target (make fuzz)
 )
 
