@@ -13,6 +13,7 @@
 #include "dm/store_error.hpp"
 #include "dm/store_wire.hpp"
 #include "transport/atoms.hpp"
+#include "transport/deferred_flush.hpp"
 #include "transport/logger.hpp"
 
 namespace meshrt {
@@ -50,6 +51,8 @@ struct shard_state {
   caf::actor service;
   caf::actor transport;
   mesh_outbox outbox;
+  transport::deferred_flush deferred;
+  bool in_batch = false; // serving a batch: its answers leave together at its end
   entry_table table;
   owner_names owners;
   shard_mode mode = shard_mode::owned;
@@ -70,9 +73,13 @@ struct shard_state {
 
 using shard_actor = caf::stateful_actor<shard_state>;
 
-void send_to(shard_actor* self, const std::string& peer, byte_buffer bytes) {
+/// What a shard sends to a peer (answers, forwards, migration) leaves packed
+/// with everything else it sends that peer in one pass through its mailbox.
+void send_to(shard_actor* self, const std::string& peer, const byte_buffer& bytes) {
   auto& st = self->state;
-  st.outbox.send(self, st.transport, peer, std::move(bytes), true);
+  st.outbox.queue(self, st.transport, peer, bytes, true);
+  if (!st.in_batch && st.deferred.now_or_later(self))
+    st.outbox.flush(self, st.transport);
 }
 
 void send_migration(shard_actor* self, const std::string& peer, migration_step step,
@@ -273,6 +280,14 @@ caf::actor spawn_location_shard(caf::actor_system& sys, uint16_t slot, std::stri
       }
       return {
         [=](shard_request_atom, byte_buffer& bytes) { serve(self, bytes); },
+        [=](shard_request_atom, std::vector<byte_buffer>& batch) {
+          auto& st = self->state;
+          st.in_batch = true;
+          for (auto& bytes : batch)
+            serve(self, bytes);
+          st.in_batch = false;
+          st.outbox.flush(self, st.transport);
+        },
         [=](shard_migration_atom, const std::string& from, const byte_buffer& bytes) {
           auto m = decode_migration(bytes);
           if (!m) {
@@ -355,6 +370,10 @@ caf::actor spawn_location_shard(caf::actor_system& sys, uint16_t slot, std::stri
         [=](shard_stats_atom) {
           return std::make_tuple(static_cast<uint64_t>(self->state.table.size()),
                                  self->state.table.payload_bytes());
+        },
+        [=](transport::flush_atom) {
+          self->state.deferred.arrived();
+          self->state.outbox.flush(self, self->state.transport);
         },
         [=](shard_expire_atom) {
           auto& st = self->state;

@@ -30,6 +30,9 @@ const char* to_string(shard_mode mode);
 /// slot's entries (entry_table), its answers to requests (slot_ops), and its
 /// side of a migration. It is the store service's (`service`), sends through
 /// the node's `transport`, and starts as `mode` with `peer`. Handles:
+/// - (shard_request_atom, std::vector<byte_buffer> requests): the same for
+///   the requests for the slot of one delivery from the wire; the answers
+///   to one peer leave in one packed message.
 /// - (shard_request_atom, byte_buffer request): a store request (kind 32)
 ///   for the slot: answered (owned, outgoing) or forwarded (incoming, moved)
 ///   with one more hop. The answer goes to the request's origin over the

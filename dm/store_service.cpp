@@ -16,6 +16,7 @@
 #include "actors/mesh_outbox.hpp"
 #include "actors/node_atoms.hpp"
 #include "actors/pending_requests.hpp"
+#include "actors/request_correlator.hpp"
 #include "dm/hash_ring.hpp"
 #include "dm/location_shard.hpp"
 #include "dm/slot_ops.hpp"
@@ -59,11 +60,6 @@ using waiter = std::function<void(store_response&)>;
 
 int64_t now_ms() {
   return static_cast<int64_t>(steady_micros() / 1000);
-}
-
-uint32_t timeout_ms_of(caf::timespan timeout) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
-  return static_cast<uint32_t>(std::clamp<int64_t>(ms, 1, UINT32_MAX));
 }
 
 void fail(const waiter& w, store_errc code, std::string text) {
@@ -127,6 +123,9 @@ struct service_state {
   // -- shards, by slot (a null handle: none) ---------------------------------
   std::vector<caf::actor> shards;
   std::vector<shard_mode> modes;
+  /// The requests of one delivery from the wire, by slot: one message per
+  /// shard.
+  std::map<uint16_t, std::vector<byte_buffer>> to_shards;
   /// incoming: the old owner; outgoing, moved: the new one ("" if gone).
   std::vector<std::string> peers;
 
@@ -203,7 +202,10 @@ void route(service_actor* self, uint16_t slot, byte_buffer bytes, bool from_wire
   if (st.shards[slot]
       && (st.modes[slot] != shard_mode::moved || (from_wire && !st.peers[slot].empty())
           || owner == st.self_address || owner.empty())) {
-    self->send(st.shards[slot], shard_request_atom::value, std::move(bytes));
+    if (from_wire)
+      st.to_shards[slot].push_back(std::move(bytes)); // on_received sends them
+    else
+      self->send(st.shards[slot], shard_request_atom::value, std::move(bytes));
     return;
   }
   if (!owner.empty() && owner != st.self_address
@@ -308,7 +310,7 @@ void scatter(service_actor* self, store_request req, uint64_t deadline_us, waite
 /// An operation of this node's caller: checked, then sent to the owner.
 void issue(service_actor* self, store_request req, caf::timespan timeout, waiter w) {
   auto& st = self->state;
-  auto deadline_us = steady_micros() + static_cast<uint64_t>(timeout_ms_of(timeout)) * 1000;
+  auto deadline_us = steady_micros() + static_cast<uint64_t>(wire_timeout_ms(timeout)) * 1000;
   if (!st.ready) {
     st.held.push_back(held_request{std::move(req), timeout, std::move(w), deadline_us});
     arm_timer(self);
@@ -322,7 +324,7 @@ void issue(service_actor* self, store_request req, caf::timespan timeout, waiter
     return fail(w, store_errc::no_storage_nodes,
                 "no node of type " + st.cfg.storage_target_node_type
                   + " (storageTargetNodeType) is in the view");
-  req.timeout_ms = timeout_ms_of(timeout);
+  req.timeout_ms = wire_timeout_ms(timeout);
   if (req.op == store_op::get_many || req.op == store_op::set_many)
     return scatter(self, std::move(req), deadline_us, std::move(w));
   auto slot = static_cast<uint16_t>(st.ring.slot_of(req.records.front().key));
@@ -868,6 +870,7 @@ void on_wire_migration(service_actor* self, const std::string& peer, byte_view b
 }
 
 void on_received(service_actor* self, const std::string& peer, const packed_messages& batch) {
+  auto& st = self->state;
   for (auto bytes : batch.views()) {
     switch (bytes.empty() ? 0 : bytes[0]) {
       case static_cast<uint8_t>(store_kind::request):
@@ -885,6 +888,10 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
                     peer);
     }
   }
+  for (auto& [slot, requests] : st.to_shards)
+    if (st.shards[slot])
+      self->send(st.shards[slot], shard_request_atom::value, std::move(requests));
+  st.to_shards.clear();
 }
 
 // -- the view ---------------------------------------------------------------------
@@ -1187,7 +1194,7 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
       req.op = store_op::stats;
       req.slot = service_slot;
       req.origin = st.self_address;
-      req.timeout_ms = timeout_ms_of(timeout);
+      req.timeout_ms = wire_timeout_ms(timeout);
       auto deadline = steady_micros() + uint64_t{req.timeout_ms} * 1000;
       req.id = st.pending.add(
         node_address, static_cast<uint16_t>(store_op::stats), deadline,
