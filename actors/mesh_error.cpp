@@ -1,7 +1,6 @@
 #include "actors/mesh_error.hpp"
 
-#include <caf/actor_system_config.hpp>
-#include <caf/message.hpp>
+#include "transport/context_error.hpp"
 
 namespace meshrt {
 
@@ -38,7 +37,7 @@ std::string to_string(mesh_errc code) {
 }
 
 caf::error make_error(mesh_errc code, std::string context) {
-  return caf::error{static_cast<uint8_t>(code), category, caf::make_message(std::move(context))};
+  return transport::make_context_error(category, static_cast<uint8_t>(code), std::move(context));
 }
 
 bool is(const caf::error& err, mesh_errc code) {
@@ -67,18 +66,12 @@ bool is_unhealthy_error(const caf::error& err) {
 }
 
 std::string context_of(const caf::error& err) {
-  if (err.category() != category || !err.context().match_elements<std::string>())
-    return {};
-  return err.context().get_as<std::string>(0);
+  return transport::context_line(err, category);
 }
 
 void add_mesh_error_category(caf::actor_system_config& cfg) {
-  cfg.add_error_category(category, [](uint8_t code, caf::atom_value, const caf::message& ctx) {
-    std::string result = "meshrt." + to_string(static_cast<mesh_errc>(code));
-    if (ctx.match_elements<std::string>())
-      result += ": " + ctx.get_as<std::string>(0);
-    return result;
-  });
+  transport::add_context_category(
+    cfg, category, "meshrt", [](uint8_t code) { return to_string(static_cast<mesh_errc>(code)); });
 }
 
 } // namespace meshrt

@@ -1,7 +1,6 @@
 #include "dm/store_error.hpp"
 
-#include <caf/actor_system_config.hpp>
-#include <caf/message.hpp>
+#include "transport/context_error.hpp"
 
 namespace meshrt {
 
@@ -32,7 +31,7 @@ std::string to_string(store_errc code) {
 }
 
 caf::error make_error(store_errc code, std::string context) {
-  return caf::error{static_cast<uint8_t>(code), category, caf::make_message(std::move(context))};
+  return transport::make_context_error(category, static_cast<uint8_t>(code), std::move(context));
 }
 
 bool is(const caf::error& err, store_errc code) {
@@ -40,12 +39,8 @@ bool is(const caf::error& err, store_errc code) {
 }
 
 void add_store_error_category(caf::actor_system_config& cfg) {
-  cfg.add_error_category(category, [](uint8_t code, caf::atom_value, const caf::message& ctx) {
-    std::string result = "store." + to_string(static_cast<store_errc>(code));
-    if (ctx.match_elements<std::string>())
-      result += ": " + ctx.get_as<std::string>(0);
-    return result;
-  });
+  transport::add_context_category(
+    cfg, category, "store", [](uint8_t code) { return to_string(static_cast<store_errc>(code)); });
 }
 
 } // namespace meshrt
