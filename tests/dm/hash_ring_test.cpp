@@ -79,23 +79,3 @@ TEST_CASE("hash ring: a ring not larger than its nodes is refused, naming both n
   hash_ring empty{300};
   CHECK(empty.owner_of("x").empty());
 }
-
-TEST_CASE("slot handoff: the snapshot in batches, then every key written meanwhile") {
-  slot_handoff h{{"a", "b", "c", "d", "e"}};
-  auto first = h.next_batch(2);
-  CHECK(first == std::vector<std::string>{"a", "b"});
-  h.touched("a"); // written after it was sent: goes again
-  h.touched("new");
-  CHECK_FALSE(h.done());
-  size_t total = first.size();
-  std::vector<std::string> rest;
-  for (int i = 0; i < 10 && !h.done(); ++i)
-    for (auto& k : h.next_batch(2))
-      rest.push_back(k);
-  total += rest.size();
-  CHECK(h.done());
-  CHECK(total == 7);
-  CHECK(std::count(rest.begin(), rest.end(), "a") == 1);
-  CHECK(std::count(rest.begin(), rest.end(), "new") == 1);
-  CHECK(h.sent() == 7);
-}

@@ -2,7 +2,6 @@
 
 #include <doctest/doctest.h>
 
-#include "dm/slot_ops.hpp"
 #include "dm/store_error.hpp"
 
 using namespace meshrt;
@@ -47,31 +46,17 @@ TEST_CASE("store wire: requests, responses and migration messages round-trip") {
   REQUIRE(mm);
   CHECK(mm->step == migration_step::complete);
   CHECK_FALSE(mm->records[0].present);
-}
-
-TEST_CASE("slot ops: set, get, set_if_absent, incr and the bad-input errors") {
-  entry_table t;
-  owner_names owners;
-  auto run = [&](store_op op, std::string key, std::string value = {}, int64_t delta = 0) {
-    store_request req;
-    req.op = op;
-    req.delta = delta;
-    req.records.push_back({std::move(key), true, std::move(value), 0, ""});
-    return apply_request(t, owners, req, 0);
-  };
-  CHECK(run(store_op::set, "a", "1").status == 0);
-  CHECK(run(store_op::get, "a").records[0].value == "1");
-  auto nx = run(store_op::set_if_absent, "a", "2");
-  CHECK(nx.number == 0);
-  CHECK(nx.records[0].value == "1");
-  CHECK(run(store_op::incr, "a", "", 41).number == 42);
-  CHECK(run(store_op::incr, "fresh", "", -3).number == -3);
-  CHECK(run(store_op::set, "s", "text").status == 0);
-  CHECK(run(store_op::incr, "s", "", 1).status == static_cast<uint8_t>(store_errc::not_an_integer));
-  CHECK(run(store_op::set, std::string(257, 'k'), "v").status
-        == static_cast<uint8_t>(store_errc::key_too_long));
-  CHECK(run(store_op::set, "big", std::string(64 * 1024 + 1, 'v')).status
-        == static_cast<uint8_t>(store_errc::value_too_large));
-  CHECK(run(store_op::del, "a").number == 1);
-  CHECK_FALSE(run(store_op::get, "a").records[0].present);
+  // The service routes by the head alone, and refuses what is not one.
+  migration_step step{};
+  uint16_t slot = 0;
+  auto head = encode(m);
+  REQUIRE(migration_head(head, step, slot));
+  CHECK(step == migration_step::complete);
+  CHECK(slot == 299);
+  head[1] = 0; // no such step
+  CHECK_FALSE(migration_head(head, step, slot));
+  head[1] = 42;
+  CHECK_FALSE(migration_head(head, step, slot));
+  CHECK_FALSE(migration_head(byte_buffer{34, 3}, step, slot)); // too short
+  CHECK_FALSE(migration_head(encode(req), step, slot));        // a request
 }

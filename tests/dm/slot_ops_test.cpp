@@ -1,0 +1,34 @@
+#include "dm/slot_ops.hpp"
+
+#include <doctest/doctest.h>
+
+#include "dm/store_error.hpp"
+
+using namespace meshrt;
+
+TEST_CASE("slot ops: set, get, set_if_absent, incr and the bad-input errors") {
+  entry_table t;
+  owner_names owners;
+  auto run = [&](store_op op, std::string key, std::string value = {}, int64_t delta = 0) {
+    store_request req;
+    req.op = op;
+    req.delta = delta;
+    req.records.push_back({std::move(key), true, std::move(value), 0, ""});
+    return apply_request(t, owners, req, 0);
+  };
+  CHECK(run(store_op::set, "a", "1").status == 0);
+  CHECK(run(store_op::get, "a").records[0].value == "1");
+  auto nx = run(store_op::set_if_absent, "a", "2");
+  CHECK(nx.number == 0);
+  CHECK(nx.records[0].value == "1");
+  CHECK(run(store_op::incr, "a", "", 41).number == 42);
+  CHECK(run(store_op::incr, "fresh", "", -3).number == -3);
+  CHECK(run(store_op::set, "s", "text").status == 0);
+  CHECK(run(store_op::incr, "s", "", 1).status == static_cast<uint8_t>(store_errc::not_an_integer));
+  CHECK(run(store_op::set, std::string(257, 'k'), "v").status
+        == static_cast<uint8_t>(store_errc::key_too_long));
+  CHECK(run(store_op::set, "big", std::string(64 * 1024 + 1, 'v')).status
+        == static_cast<uint8_t>(store_errc::value_too_large));
+  CHECK(run(store_op::del, "a").number == 1);
+  CHECK_FALSE(run(store_op::get, "a").records[0].present);
+}
