@@ -266,8 +266,11 @@ void on_migration(shard_actor* self, const std::string& from, const migration_me
 caf::actor spawn_location_shard(caf::actor_system& sys, uint16_t slot, std::string self_address,
                                 caf::actor service, caf::actor transport, shard_mode mode,
                                 std::string peer) {
+  // Everything goes in as spawn arguments: CAF 0.17 spawning a function of
+  // no arguments binds a null reference (UBSan reports it).
   return sys.spawn(
-    [slot, self_address, service, transport, mode, peer](shard_actor* self) -> caf::behavior {
+    [](shard_actor* self, uint16_t slot, std::string self_address, caf::actor service,
+       caf::actor transport, shard_mode mode, std::string peer) -> caf::behavior {
       auto& st = self->state;
       st.slot = slot;
       st.self_address = self_address;
@@ -388,7 +391,8 @@ caf::actor spawn_location_shard(caf::actor_system& sys, uint16_t slot, std::stri
                                  to_string(err));
         },
       };
-    });
+    },
+    slot, std::move(self_address), std::move(service), std::move(transport), mode, std::move(peer));
 }
 
 } // namespace meshrt
