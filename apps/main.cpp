@@ -134,7 +134,7 @@ void print_store_targets(const meshrt::bench::bench_report& r) {
 }
 
 int run_bench(const std::string& scenario, const std::string& json_path, const std::string& only,
-              int entries) {
+              int entries, uint32_t ring_size) {
   meshrt::bench::bench_report report{scenario};
   if (scenario == "transport") {
     meshrt::bench::transport_bench_options opts;
@@ -159,6 +159,7 @@ int run_bench(const std::string& scenario, const std::string& json_path, const s
     opts.only = only;
     if (entries > 0)
       opts.entries = entries;
+    opts.ring_size = ring_size;
     report = meshrt::bench::run_store_bench(opts);
     std::cout << report.table();
     if (only.empty())
@@ -215,6 +216,11 @@ int main(int argc, char** argv) {
   int bench_entries = 0;
   bench_cmd->add_option("--entries", bench_entries,
                         "store: entries for memory and migration (default 1000000)");
+  uint32_t bench_ring_size = 300;
+  bench_cmd
+    ->add_option("--ring-size", bench_ring_size,
+                 "store: storageRingSize of every node (shard actors per storage node)")
+    ->capture_default_str();
   add_log_level(*bench_cmd, log_level);
 
   // The other process of `meshrt bench rpc`; not for people.
@@ -313,7 +319,7 @@ int main(int argc, char** argv) {
     if (*check_cmd)
       return run_config_check(config_path);
     if (*bench_cmd)
-      return run_bench(scenario, json_path, only, bench_entries);
+      return run_bench(scenario, json_path, only, bench_entries, bench_ring_size);
     if (*peer_cmd)
       return meshrt::bench::run_bench_peer(peer_kind, peer_port, peer_mars);
     if (*mars_cmd)

@@ -162,13 +162,14 @@ void run_redis(bench_report& r, const store_bench_options& o) {
 class store_cluster {
 public:
   store_cluster(caf::actor_system& sys, const std::string& exe, int nodes, uint32_t batch,
-                uint16_t base) :
+                uint32_t ring_size, uint16_t base) :
     sys_(sys),
     exe_(exe), base_(base) {
     dir_ = "/tmp/meshrt-bench-store-" + std::to_string(::getpid()) + "-" + std::to_string(base);
     std::system(("mkdir -p " + dir_).c_str());
     config_path_ = dir_ + "/store.json";
-    std::ofstream{config_path_} << "{\"storageMigrationBatchSize\": " << batch << "}\n";
+    std::ofstream{config_path_} << "{\"storageMigrationBatchSize\": " << batch
+                                << ", \"storageRingSize\": " << ring_size << "}\n";
     mars_port_ = free_port(SOCK_DGRAM);
     mars_ = std::make_unique<child_process>(std::vector<std::string>{exe_, "mars", "--port",
                                                                      std::to_string(mars_port_),
@@ -180,6 +181,7 @@ public:
     cfg.mesh.mars_address = "127.0.0.1";
     cfg.mesh.mars_port = mars_port_;
     cfg.mesh.port = static_cast<uint16_t>(base_ + 50);
+    cfg.dm.storage_ring_size = ring_size;
     node_options opts;
     opts.type = "BENCH";
     client_ = start_node(sys_, cfg, opts);
@@ -334,7 +336,7 @@ void run_meshrt(bench_report& r, const store_bench_options& o) {
   {
     // One storage node process, as Redis is one: on two cores, more node
     // processes each polling for work take CPU from the one a request is for.
-    store_cluster c{sys, exe, 1, 1000, 47600};
+    store_cluster c{sys, exe, 1, 1000, o.ring_size, 47600};
     auto client = c.client();
     auto set = [client](int i) {
       return [client, i](caf::event_based_actor* self, const std::function<void(bool)>& done) {
@@ -375,12 +377,12 @@ void run_meshrt(bench_report& r, const store_bench_options& o) {
     r.add("meshrt", "bytes_per_entry", (c.storage_rss() - before) / o.entries, "B");
   }
   {
-    store_cluster c{sys, exe, 3, 1000, 47700};
+    store_cluster c{sys, exe, 3, 1000, o.ring_size, 47700};
     load(sys, c.client(), o.entries);
     migrate(r, sys, c, o.entries, "_batch1000");
   }
   if (o.default_move) {
-    store_cluster c{sys, exe, 3, 10, 47800};
+    store_cluster c{sys, exe, 3, 10, o.ring_size, 47800};
     load(sys, c.client(), o.entries);
     migrate(r, sys, c, o.entries, "_default");
   }

@@ -12,6 +12,8 @@ struct store_bench_options {
   int ops = 200000;         // gets and sets with 256 outstanding
   int entries = 1000000;    // memory per entry, and the keys a joining node takes over
   bool default_move = true; // also migrate at the default batch settings
+  /// storageRingSize of every node (the shard actors per storage node).
+  uint32_t ring_size = 300;
   /// Run only this system ("meshrt", "redis"); empty runs both.
   std::string only;
   std::string meshrt_exe; // the program for MARS and the storage nodes; empty: this one
