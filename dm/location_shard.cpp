@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -45,14 +46,9 @@ int64_t now_ms() {
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-struct shard_state {
+/// One slot of a shard.
+struct slot_state {
   uint16_t slot = 0;
-  std::string self_address;
-  caf::actor service;
-  caf::actor transport;
-  mesh_outbox outbox;
-  transport::deferred_flush deferred;
-  bool in_batch = false; // serving a batch: its answers leave together at its end
   entry_table table;
   owner_names owners;
   shard_mode mode = shard_mode::owned;
@@ -63,12 +59,24 @@ struct shard_state {
   uint64_t handoff_bytes = 0;
   uint64_t received_keys = 0;
   int redirects = 0;
-  /// The handoff's batches sent and acknowledged; a moved shard keeps its
+  /// The handoff's batches sent and acknowledged; a moved slot keeps its
   /// entries until the last is (`keeping`), in case the slot is refused.
   uint64_t batches_sent = 0;
   uint64_t acked = 0;
   bool keeping = false;
+};
+
+/// A shard: the slots of one group this node has, and what they share.
+struct shard_state {
+  uint16_t group = 0;
+  std::string self_address;
+  caf::actor service;
+  caf::actor transport;
+  mesh_outbox outbox;
+  transport::deferred_flush deferred;
+  bool in_batch = false; // serving a batch: its answers leave together at its end
   bool expire_scheduled = false;
+  std::map<uint16_t, slot_state> slots;
 };
 
 using shard_actor = caf::stateful_actor<shard_state>;
@@ -82,30 +90,35 @@ void send_to(shard_actor* self, const std::string& peer, const byte_buffer& byte
     st.outbox.flush(self, st.transport);
 }
 
-void send_migration(shard_actor* self, const std::string& peer, migration_step step,
-                    std::vector<store_record> records = {}, std::string address = {}) {
+void send_migration(shard_actor* self, const slot_state& st, const std::string& peer,
+                    migration_step step, std::vector<store_record> records = {},
+                    std::string address = {}) {
   migration_message m;
   m.step = step;
-  m.slot = self->state.slot;
+  m.slot = st.slot;
   m.address = std::move(address);
   m.records = std::move(records);
   send_to(self, peer, encode(m));
 }
 
-void set_mode(shard_actor* self, shard_mode mode, std::string peer) {
-  auto& st = self->state;
+void set_mode(shard_actor* self, slot_state& st, shard_mode mode, std::string peer) {
   st.mode = mode;
   st.peer = std::move(peer);
-  self->send(st.service, shard_mode_atom::value, st.slot, static_cast<uint8_t>(mode), st.peer,
-             static_cast<uint64_t>(st.table.size()));
+  self->send(self->state.service, shard_mode_atom::value, st.slot, static_cast<uint8_t>(mode),
+             st.peer, static_cast<uint64_t>(st.table.size()));
 }
 
 void schedule_expiry(shard_actor* self) {
-  auto& st = self->state;
-  auto next = st.table.next_deadline();
-  if (st.expire_scheduled || next == 0)
+  auto& sh = self->state;
+  if (sh.expire_scheduled)
     return;
-  st.expire_scheduled = true;
+  int64_t next = 0;
+  for (const auto& [slot, st] : sh.slots)
+    if (auto d = st.table.next_deadline(); d != 0 && (next == 0 || d < next))
+      next = d;
+  if (next == 0)
+    return;
+  sh.expire_scheduled = true;
   auto wait = std::max(std::chrono::milliseconds{next - now_ms()}, min_expire_pause);
   self->delayed_send(self, wait, shard_expire_atom::value);
 }
@@ -118,30 +131,27 @@ void answer(shard_actor* self, const std::string& origin, const store_response& 
     send_to(self, origin, std::move(bytes));
 }
 
-void start_handoff(shard_actor* self, const std::string& to) {
-  auto& st = self->state;
+void start_handoff(shard_actor* self, slot_state& st, const std::string& to) {
   if (st.mode == shard_mode::outgoing && st.peer == to)
     return;
   if (st.mode == shard_mode::outgoing)
-    send_migration(self, st.peer, migration_step::abort);
+    send_migration(self, st, st.peer, migration_step::abort);
   st.handoff = slot_handoff{st.table.keys()};
   st.batches_sent = 0;
   st.acked = 0;
   st.keeping = false;
   st.handoff_start = std::chrono::steady_clock::now();
   st.handoff_bytes = 0;
-  set_mode(self, shard_mode::outgoing, to);
+  set_mode(self, st, shard_mode::outgoing, to);
 }
 
-void pull(shard_actor* self, const std::string& from) {
-  auto& st = self->state;
+void pull(shard_actor* self, slot_state& st, const std::string& from) {
   st.received_keys = 0;
-  set_mode(self, shard_mode::incoming, from);
-  send_migration(self, from, migration_step::pull);
+  set_mode(self, st, shard_mode::incoming, from);
+  send_migration(self, st, from, migration_step::pull);
 }
 
-void serve(shard_actor* self, byte_buffer& bytes) {
-  auto& st = self->state;
+void serve(shard_actor* self, slot_state& st, byte_buffer& bytes) {
   if (st.mode == shard_mode::incoming || st.mode == shard_mode::moved) {
     // Not this shard's to answer: the node that is gets it, and answers
     // the origin itself.
@@ -175,8 +185,7 @@ void serve(shard_actor* self, byte_buffer& bytes) {
   schedule_expiry(self);
 }
 
-void apply_records(shard_actor* self, const std::vector<store_record>& records) {
-  auto& st = self->state;
+void apply_records(shard_actor* self, slot_state& st, const std::vector<store_record>& records) {
   auto now = now_ms();
   for (const auto& rec : records)
     apply_record(st.table, st.owners, rec, now);
@@ -184,8 +193,8 @@ void apply_records(shard_actor* self, const std::vector<store_record>& records) 
   schedule_expiry(self);
 }
 
-void on_migration(shard_actor* self, const std::string& from, const migration_message& m) {
-  auto& st = self->state;
+void on_migration(shard_actor* self, slot_state& st, const std::string& from,
+                  const migration_message& m) {
   switch (m.step) {
     case migration_step::pull:
       // A holder hands its slot over when its own ring says so, never on
@@ -193,43 +202,43 @@ void on_migration(shard_actor* self, const std::string& from, const migration_me
       // pull one slot back and forth. Meanwhile it answers what the puller
       // forwards. Only a shard that does not hold the slot answers a pull.
       if (st.mode == shard_mode::incoming)
-        send_migration(self, from, migration_step::redirect, {}, st.peer);
+        send_migration(self, st, from, migration_step::redirect, {}, st.peer);
       else if (st.mode == shard_mode::moved && st.peer == from)
-        send_migration(self, from, migration_step::complete); // it is all there
+        send_migration(self, st, from, migration_step::complete); // it is all there
       else if (st.mode == shard_mode::moved)
-        send_migration(self, from, migration_step::redirect, {}, st.peer);
+        send_migration(self, st, from, migration_step::redirect, {}, st.peer);
       return;
     case migration_step::batch:
     case migration_step::complete:
       if (st.mode == shard_mode::outgoing) {
-        send_migration(self, from, migration_step::refuse);
+        send_migration(self, st, from, migration_step::refuse);
         return;
       }
       if (st.mode == shard_mode::moved) {
         // The slot comes back: what this shard kept is older than it.
         st.table.clear();
         st.received_keys = 0;
-        set_mode(self, shard_mode::incoming, from);
+        set_mode(self, st, shard_mode::incoming, from);
       } else if (st.mode == shard_mode::incoming && st.peer != from) {
         logger("store")->info("slot {}: records from {} while waiting for {}; taking them", st.slot,
                               from, st.peer);
       }
-      apply_records(self, m.records);
-      send_migration(self, from, migration_step::ack);
+      apply_records(self, st, m.records);
+      send_migration(self, st, from, migration_step::ack);
       if (m.step == migration_step::complete && st.mode == shard_mode::incoming)
-        set_mode(self, shard_mode::owned, from);
+        set_mode(self, st, shard_mode::owned, from);
       return;
     case migration_step::redirect:
       if (st.mode != shard_mode::incoming || st.peer != from)
         return;
-      if (++st.redirects > max_redirects || m.address.empty() || m.address == st.self_address) {
+      if (++st.redirects > max_redirects || m.address.empty() || m.address == self->state.self_address) {
         logger("store")->warn("slot {}: gave up looking for its old owner after {} redirects; "
                               "answering with what it has",
                               st.slot, st.redirects);
-        set_mode(self, shard_mode::owned, from);
+        set_mode(self, st, shard_mode::owned, from);
         return;
       }
-      pull(self, m.address);
+      pull(self, st, m.address);
       return;
     case migration_step::refuse:
       // The new owner does not take the slot (its ring disagrees): this
@@ -238,7 +247,7 @@ void on_migration(shard_actor* self, const std::string& from, const migration_me
       if ((st.mode == shard_mode::outgoing || (st.mode == shard_mode::moved && st.keeping))
           && st.peer == from) {
         st.keeping = false;
-        set_mode(self, shard_mode::owned, from);
+        set_mode(self, st, shard_mode::owned, from);
       }
       return;
     case migration_step::abort:
@@ -246,7 +255,7 @@ void on_migration(shard_actor* self, const std::string& from, const migration_me
         // The old owner sends the slot elsewhere: what came is not ours.
         // Requests go to it; the service pulls again if its ring says so.
         st.table.clear();
-        set_mode(self, shard_mode::moved, from);
+        set_mode(self, st, shard_mode::moved, from);
       }
       return;
     case migration_step::ack:
@@ -261,138 +270,171 @@ void on_migration(shard_actor* self, const std::string& from, const migration_me
   }
 }
 
-} // namespace
+/// The slot a message is for, if this shard has it.
+slot_state* slot_of(shard_actor* self, uint16_t slot) {
+  auto i = self->state.slots.find(slot);
+  return i == self->state.slots.end() ? nullptr : &i->second;
+}
 
-caf::actor spawn_location_shard(caf::actor_system& sys, uint16_t slot, std::string self_address,
-                                caf::actor service, caf::actor transport, shard_mode mode,
-                                std::string peer) {
-  // Everything goes in as spawn arguments: CAF 0.17 spawning a function of
-  // no arguments binds a null reference (UBSan reports it).
-  return sys.spawn(
-    [](shard_actor* self, uint16_t slot, std::string self_address, caf::actor service,
-       caf::actor transport, shard_mode mode, std::string peer) -> caf::behavior {
-      auto& st = self->state;
+void serve_one(shard_actor* self, byte_buffer& bytes) {
+  auto slot = request_slot(bytes);
+  if (auto* st = slot_of(self, slot))
+    serve(self, *st, bytes);
+  else
+    logger("store")->debug("shard {}: a request for slot {}, which it does not have",
+                           self->state.group, slot);
+}
+
+caf::behavior location_shard(shard_actor* self, uint16_t group, std::string self_address,
+                             caf::actor service, caf::actor transport) {
+  auto& sh = self->state;
+  sh.group = group;
+  sh.self_address = std::move(self_address);
+  sh.service = std::move(service);
+  sh.transport = std::move(transport);
+  return {
+    [=](shard_open_atom, uint16_t slot, uint8_t mode, const std::string& peer) {
+      auto& st = self->state.slots[slot];
+      st = slot_state{};
       st.slot = slot;
-      st.self_address = self_address;
-      st.service = service;
-      st.transport = transport;
-      if (mode == shard_mode::incoming && !peer.empty()) {
+      if (static_cast<shard_mode>(mode) == shard_mode::incoming && !peer.empty()) {
         st.mode = shard_mode::incoming;
         st.peer = peer;
-        send_migration(self, peer, migration_step::pull);
+        send_migration(self, st, peer, migration_step::pull);
       }
-      return {
-        [=](shard_request_atom, byte_buffer& bytes) { serve(self, bytes); },
-        [=](shard_request_atom, std::vector<byte_buffer>& batch) {
-          auto& st = self->state;
-          st.in_batch = true;
-          for (auto& bytes : batch)
-            serve(self, bytes);
-          st.in_batch = false;
-          st.outbox.flush(self, st.transport);
-        },
-        [=](shard_migration_atom, const std::string& from, const byte_buffer& bytes) {
-          auto m = decode_migration(bytes);
-          if (!m) {
-            logger("store")->warn("slot {}: dropped a malformed migration message from {}",
-                                  self->state.slot, from);
-            return;
-          }
-          on_migration(self, from, *m);
-        },
-        [=](shard_hand_to_atom, const std::string& to) {
-          auto& st = self->state;
-          if (st.mode == shard_mode::owned || st.mode == shard_mode::outgoing)
-            start_handoff(self, to);
-          else if (st.mode == shard_mode::incoming)
-            set_mode(self, shard_mode::moved, st.peer); // its old owner still answers
-        },
-        [=](shard_take_from_atom, const std::string& from) {
-          auto& st = self->state;
-          if (st.mode == shard_mode::outgoing) {
-            send_migration(self, st.peer, migration_step::abort);
-            set_mode(self, shard_mode::owned, {});
-          } else if (st.mode == shard_mode::moved) {
-            auto holder = st.peer.empty() ? from : st.peer;
-            if (holder.empty())
-              set_mode(self, shard_mode::owned, {});
-            else
-              pull(self, holder);
-          }
-        },
-        [=](shard_batch_atom, uint32_t n) -> std::tuple<uint64_t, uint64_t, bool> {
-          auto& st = self->state;
-          if (st.mode != shard_mode::outgoing)
-            return {0, 0, true};
-          auto now = now_ms();
-          std::vector<store_record> records;
-          uint64_t bytes = 0;
-          for (auto& key : st.handoff.next_batch(n)) {
-            records.push_back(record_of(st.table, st.owners, key, now));
-            bytes += records.back().key.size() + records.back().value.size();
-          }
-          st.handoff_bytes += bytes;
-          bool done = st.handoff.done();
-          auto keys = static_cast<uint64_t>(records.size());
-          send_migration(self, st.peer, done ? migration_step::complete : migration_step::batch,
-                         std::move(records));
-          ++st.batches_sent;
-          if (done) {
-            // Everything the new owner needs is on its way, ahead of any
-            // request forwarded from now on: it answers for the slot.
-            st.keeping = st.acked < st.batches_sent;
-            if (!st.keeping)
-              st.table.clear();
-            set_mode(self, shard_mode::moved, st.peer);
-          }
-          return {keys, bytes, done};
-        },
-        [=](shard_peer_gone_atom, const std::string& node) {
-          auto& st = self->state;
-          if (auto id = st.owners.find(node); id != 0)
-            st.table.erase_owned_by(id);
-          if (st.peer != node)
-            return;
-          if (st.mode == shard_mode::incoming) {
-            logger("store")->warn("slot {}: its old owner {} is gone before the last batch; "
-                                  "answering with the {} keys that came",
-                                  st.slot, node, st.table.size());
-            set_mode(self, shard_mode::owned, node);
-          } else if (st.mode == shard_mode::outgoing
-                     || (st.mode == shard_mode::moved && st.keeping)) {
-            // Its new owner is gone before it had every batch: the
-            // entries here are the slot's.
-            st.keeping = false;
-            set_mode(self, shard_mode::owned, node);
-          } else if (st.mode == shard_mode::moved) {
-            // Where the slot went is gone, and its entries with it: the
-            // service routes by its ring from now on.
-            set_mode(self, shard_mode::moved, {});
-          }
-        },
-        [=](shard_stats_atom) {
-          return std::make_tuple(static_cast<uint64_t>(self->state.table.size()),
-                                 self->state.table.payload_bytes());
-        },
-        [=](transport::flush_atom) {
-          self->state.deferred.arrived();
-          self->state.outbox.flush(self, self->state.transport);
-        },
-        [=](shard_expire_atom) {
-          auto& st = self->state;
-          st.expire_scheduled = false;
-          st.table.expire(now_ms());
-          schedule_expiry(self);
-        },
-        [=](transport::send_failed_atom, const std::string& peer, const caf::error& err) {
-          // The asking node times out; a migration partner that is gone
-          // reaches this shard as shard_peer_gone_atom.
-          logger("store")->debug("slot {}: a message to {} failed: {}", self->state.slot, peer,
-                                 to_string(err));
-        },
-      };
     },
-    slot, std::move(self_address), std::move(service), std::move(transport), mode, std::move(peer));
+    [=](shard_close_atom, uint16_t slot) { self->state.slots.erase(slot); },
+    [=](shard_request_atom, byte_buffer& bytes) { serve_one(self, bytes); },
+    [=](shard_request_atom, std::vector<byte_buffer>& batch) {
+      auto& sh = self->state;
+      sh.in_batch = true;
+      for (auto& bytes : batch)
+        serve_one(self, bytes);
+      sh.in_batch = false;
+      sh.outbox.flush(self, sh.transport);
+    },
+    [=](shard_migration_atom, const std::string& from, const byte_buffer& bytes) {
+      auto m = decode_migration(bytes);
+      auto* st = m ? slot_of(self, m->slot) : nullptr;
+      if (!st) {
+        logger("store")->warn("shard {}: dropped a migration message from {} ({})",
+                              self->state.group, from, m ? "a slot it does not have" : "malformed");
+        return;
+      }
+      on_migration(self, *st, from, *m);
+    },
+    [=](shard_hand_to_atom, uint16_t slot, const std::string& to) {
+      auto* st = slot_of(self, slot);
+      if (!st)
+        return;
+      if (st->mode == shard_mode::owned || st->mode == shard_mode::outgoing)
+        start_handoff(self, *st, to);
+      else if (st->mode == shard_mode::incoming)
+        set_mode(self, *st, shard_mode::moved, st->peer); // its old owner still answers
+    },
+    [=](shard_take_from_atom, uint16_t slot, const std::string& from) {
+      auto* st = slot_of(self, slot);
+      if (!st)
+        return;
+      if (st->mode == shard_mode::outgoing) {
+        send_migration(self, *st, st->peer, migration_step::abort);
+        set_mode(self, *st, shard_mode::owned, {});
+      } else if (st->mode == shard_mode::moved) {
+        auto holder = st->peer.empty() ? from : st->peer;
+        if (holder.empty())
+          set_mode(self, *st, shard_mode::owned, {});
+        else
+          pull(self, *st, holder);
+      }
+    },
+    [=](shard_batch_atom, uint16_t slot, uint32_t n) -> std::tuple<uint64_t, uint64_t, bool> {
+      auto* sp = slot_of(self, slot);
+      if (!sp || sp->mode != shard_mode::outgoing)
+        return {0, 0, true};
+      auto& st = *sp;
+      auto now = now_ms();
+      std::vector<store_record> records;
+      uint64_t bytes = 0;
+      for (auto& key : st.handoff.next_batch(n)) {
+        records.push_back(record_of(st.table, st.owners, key, now));
+        bytes += records.back().key.size() + records.back().value.size();
+      }
+      st.handoff_bytes += bytes;
+      bool done = st.handoff.done();
+      auto keys = static_cast<uint64_t>(records.size());
+      send_migration(self, st, st.peer, done ? migration_step::complete : migration_step::batch,
+                     std::move(records));
+      ++st.batches_sent;
+      if (done) {
+        // Everything the new owner needs is on its way, ahead of any
+        // request forwarded from now on: it answers for the slot.
+        st.keeping = st.acked < st.batches_sent;
+        if (!st.keeping)
+          st.table.clear();
+        set_mode(self, st, shard_mode::moved, st.peer);
+      }
+      return {keys, bytes, done};
+    },
+    [=](shard_peer_gone_atom, const std::string& node) {
+      for (auto& [slot, st] : self->state.slots) {
+        if (auto id = st.owners.find(node); id != 0)
+          st.table.erase_owned_by(id);
+        if (st.peer != node)
+          continue;
+        if (st.mode == shard_mode::incoming) {
+          logger("store")->warn("slot {}: its old owner {} is gone before the last batch; "
+                                "answering with the {} keys that came",
+                                st.slot, node, st.table.size());
+          set_mode(self, st, shard_mode::owned, node);
+        } else if (st.mode == shard_mode::outgoing
+                   || (st.mode == shard_mode::moved && st.keeping)) {
+          // Its new owner is gone before it had every batch: the entries
+          // here are the slot's.
+          st.keeping = false;
+          set_mode(self, st, shard_mode::owned, node);
+        } else if (st.mode == shard_mode::moved) {
+          // Where the slot went is gone, and its entries with it: the
+          // service routes by its ring from now on.
+          set_mode(self, st, shard_mode::moved, {});
+        }
+      }
+    },
+    [=](shard_stats_atom) {
+      uint64_t keys = 0, bytes = 0;
+      for (const auto& [slot, st] : self->state.slots) {
+        keys += st.table.size();
+        bytes += st.table.payload_bytes();
+      }
+      return std::make_tuple(keys, bytes);
+    },
+    [=](transport::flush_atom) {
+      self->state.deferred.arrived();
+      self->state.outbox.flush(self, self->state.transport);
+    },
+    [=](shard_expire_atom) {
+      self->state.expire_scheduled = false;
+      auto now = now_ms();
+      for (auto& [slot, st] : self->state.slots)
+        st.table.expire(now);
+      schedule_expiry(self);
+    },
+    [=](transport::send_failed_atom, const std::string& peer, const caf::error& err) {
+      // The asking node times out; a migration partner that is gone
+      // reaches this shard as shard_peer_gone_atom.
+      logger("store")->debug("shard {}: a message to {} failed: {}", self->state.group, peer,
+                             to_string(err));
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_location_shard(caf::actor_system& sys, uint16_t group, std::string self_address,
+                                caf::actor service, caf::actor transport) {
+  // Everything goes in as spawn arguments: CAF 0.17 spawning a function of
+  // no arguments binds a null reference (UBSan reports it).
+  return sys.spawn(location_shard, group, std::move(self_address), std::move(service),
+                   std::move(transport));
 }
 
 } // namespace meshrt

@@ -26,40 +26,57 @@ enum class shard_mode : uint8_t {
 /// "owned", "incoming", ...
 const char* to_string(shard_mode mode);
 
-/// Spawns the location shard of `slot` on the node at `self_address`: the
-/// slot's entries (entry_table), its answers to requests (slot_ops), and its
-/// side of a migration. It is the store service's (`service`), sends through
-/// the node's `transport`, and starts as `mode` with `peer`. Handles:
-/// - (shard_request_atom, std::vector<byte_buffer> requests): the same for
-///   the requests for the slot of one delivery from the wire; the answers
-///   to one peer leave in one packed message.
+/// Slots per shard: slot s belongs to the shard of group s / slots_per_shard.
+/// One actor per slot made the 256 requests of a busy delivery reach ~150
+/// actors, one message each; `meshrt bench store --ring-size 30` against 300
+/// showed what that costs (README), so a shard holds a contiguous group.
+constexpr uint16_t slots_per_shard = 16;
+
+/// The group (shard) of `slot`.
+constexpr uint16_t shard_group_of(uint16_t slot) {
+  return slot / slots_per_shard;
+}
+
+/// Spawns the location shard of `group` on the node at `self_address`: for
+/// each slot of the group this node has, the slot's entries (entry_table),
+/// its answers to requests (slot_ops), and its side of a migration. It is
+/// the store service's (`service`) and sends through the node's
+/// `transport`. Handles:
+/// - (shard_open_atom, uint16_t slot, uint8_t shard_mode, std::string peer):
+///   the slot is this node's now, starting as `shard_mode` (owned, or
+///   incoming from `peer`, which it pulls); (shard_close_atom, uint16_t
+///   slot): it is not any more, its entries go.
 /// - (shard_request_atom, byte_buffer request): a store request (kind 32)
-///   for the slot: answered (owned, outgoing) or forwarded (incoming, moved)
-///   with one more hop. The answer goes to the request's origin over the
-///   mesh, or to `service` as (store_response_atom, byte_buffer) when the
-///   origin is this node.
+///   for one of its slots: answered (owned, outgoing) or forwarded
+///   (incoming, moved) with one more hop. The answer goes to the request's
+///   origin over the mesh, or to `service` as (store_response_atom,
+///   byte_buffer) when the origin is this node.
+/// - (shard_request_atom, std::vector<byte_buffer> requests): the same for
+///   the requests of one delivery from the wire; the answers to one peer
+///   leave in one packed message.
 /// - (shard_migration_atom, std::string peer, byte_buffer message): a
-///   migration message (kind 34) for the slot from `peer`. A shard that
-///   holds the slot answers a pull with nothing: it hands the slot over
-///   when its own service says so (shard_hand_to_atom), and answers what
-///   the puller forwards meanwhile; only one that does not hold it answers
+///   migration message (kind 34) for one of its slots from `peer`. A slot
+///   that holds its entries answers a pull with nothing: it is handed over
+///   when the service says so (shard_hand_to_atom), and answers what the
+///   puller forwards meanwhile; only one that does not hold them answers
 ///   (complete, or redirect to where the slot is).
-/// - (shard_hand_to_atom, std::string to): hand the slot to `to` (outgoing);
-///   the service then paces it with shard_batch_atom.
-/// - (shard_take_from_atom, std::string from): become incoming from `from`
-///   and pull the slot (an empty `from`: owned, starting empty).
-/// - (shard_batch_atom, uint32_t n) -> (uint64_t keys, uint64_t bytes, bool
-///   done): sends the next at most `n` keys to the new owner; with the last
-///   one, the completion. The entries stay until every batch is
-///   acknowledged: a refusal makes the shard the owner again.
-/// - (shard_peer_gone_atom, std::string node): `node` left the view: its
-///   owned entries go, and a migration with it ends (incoming: this shard
+/// - (shard_hand_to_atom, uint16_t slot, std::string to): hand the slot to
+///   `to` (outgoing); the service then paces it with shard_batch_atom.
+/// - (shard_take_from_atom, uint16_t slot, std::string from): a moved slot
+///   pulls itself back from where it went (or `from`; nobody: owned, as it
+///   is); an outgoing one stops its handoff.
+/// - (shard_batch_atom, uint16_t slot, uint32_t n) -> (uint64_t keys,
+///   uint64_t bytes, bool done): sends the next at most `n` keys of the slot
+///   to the new owner; with the last one, the completion. The entries stay
+///   until every batch is acknowledged: a refusal makes the slot owned
+///   again.
+/// - (shard_peer_gone_atom, std::string node): `node` left the view: the
+///   entries it owned go, and a migration with it ends (incoming: the slot
 ///   answers with what it has; outgoing: it answers again, as owned).
-/// - (shard_stats_atom) -> (uint64_t keys, uint64_t bytes).
-/// Every change of mode goes to `service` as (shard_mode_atom, uint16_t slot,
-/// shard_mode, std::string peer, uint64_t keys).
-caf::actor spawn_location_shard(caf::actor_system& sys, uint16_t slot, std::string self_address,
-                                caf::actor service, caf::actor transport, shard_mode mode,
-                                std::string peer);
+/// - (shard_stats_atom) -> (uint64_t keys, uint64_t bytes), over its slots.
+/// Every change of a slot's mode goes to `service` as (shard_mode_atom,
+/// uint16_t slot, uint8_t shard_mode, std::string peer, uint64_t keys).
+caf::actor spawn_location_shard(caf::actor_system& sys, uint16_t group, std::string self_address,
+                                caf::actor service, caf::actor transport);
 
 } // namespace meshrt

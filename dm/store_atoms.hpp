@@ -29,6 +29,8 @@ using store_subscribe_atom = caf::atom_constant<caf::atom("stsub")>;
 
 // -- between the service and its shards ----------------------------------------
 
+using shard_open_atom = caf::atom_constant<caf::atom("shopen")>;
+using shard_close_atom = caf::atom_constant<caf::atom("shclose")>;
 using shard_request_atom = caf::atom_constant<caf::atom("shreq")>;
 using shard_migration_atom = caf::atom_constant<caf::atom("shmig")>;
 using shard_hand_to_atom = caf::atom_constant<caf::atom("shhandto")>;

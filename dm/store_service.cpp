@@ -123,7 +123,11 @@ struct service_state {
   // -- shards, by slot (a null handle: none) ---------------------------------
   std::vector<caf::actor> shards;
   std::vector<shard_mode> modes;
-  /// The requests of one delivery from the wire, by slot: one message per
+  /// The shard of each group of slots (location_shard.hpp), spawned when
+  /// the node first has a slot of it; `shards` names it for each slot this
+  /// node has.
+  std::vector<caf::actor> groups;
+  /// The requests of one delivery from the wire, by group: one message per
   /// shard.
   std::map<uint16_t, std::vector<byte_buffer>> to_shards;
   /// incoming: the old owner; outgoing, moved: the new one ("" if gone).
@@ -203,7 +207,7 @@ void route(service_actor* self, uint16_t slot, byte_buffer bytes, bool from_wire
       && (st.modes[slot] != shard_mode::moved || (from_wire && !st.peers[slot].empty())
           || owner == st.self_address || owner.empty())) {
     if (from_wire)
-      st.to_shards[slot].push_back(std::move(bytes)); // on_received sends them
+      st.to_shards[shard_group_of(slot)].push_back(std::move(bytes)); // on_received sends them
     else
       self->send(st.shards[slot], shard_request_atom::value, std::move(bytes));
     return;
@@ -407,9 +411,12 @@ void reassert_moved(service_actor* self, const hash_ring& before) {
 
 void spawn_shard(service_actor* self, uint16_t slot, shard_mode mode, const std::string& peer) {
   auto& st = self->state;
-  st.shards[slot]
-    = spawn_location_shard(self->system(), slot, st.self_address, caf::actor_cast<caf::actor>(self),
-                           st.transport, mode, peer);
+  auto group = shard_group_of(slot);
+  if (!st.groups[group])
+    st.groups[group] = spawn_location_shard(self->system(), group, st.self_address,
+                                            caf::actor_cast<caf::actor>(self), st.transport);
+  st.shards[slot] = st.groups[group];
+  self->send(st.shards[slot], shard_open_atom::value, slot, static_cast<uint8_t>(mode), peer);
   st.modes[slot] = mode == shard_mode::incoming && peer.empty() ? shard_mode::owned : mode;
   st.peers[slot] = peer;
 }
@@ -423,7 +430,7 @@ void drop_outgoing(service_actor* self, uint16_t slot) {
 
 void stop_shard(service_actor* self, uint16_t slot) {
   auto& st = self->state;
-  self->send_exit(st.shards[slot], caf::exit_reason::user_shutdown);
+  self->send(st.shards[slot], shard_close_atom::value, slot);
   st.shards[slot] = nullptr;
   st.modes[slot] = shard_mode::moved;
   drop_outgoing(self, slot);
@@ -436,7 +443,7 @@ void give_away(service_actor* self, uint16_t slot, const std::string& to) {
     stop_shard(self, slot);
     return;
   }
-  self->send(st.shards[slot], shard_hand_to_atom::value, to);
+  self->send(st.shards[slot], shard_hand_to_atom::value, slot, to);
 }
 
 std::vector<std::string> candidates(service_actor* self) {
@@ -505,7 +512,8 @@ void rebuild(service_actor* self) {
         spawn_shard(self, slot, pull ? shard_mode::incoming : shard_mode::owned,
                     pull ? was : std::string{});
       } else if (st.modes[slot] == shard_mode::moved || st.modes[slot] == shard_mode::outgoing) {
-        self->send(shard, shard_take_from_atom::value, in_view(self, was) ? was : std::string{});
+        self->send(shard, shard_take_from_atom::value, slot,
+                   in_view(self, was) ? was : std::string{});
       }
     } else if (shard && st.modes[slot] != shard_mode::moved) {
       give_away(self, slot, now);
@@ -540,7 +548,7 @@ void reeval(service_actor* self) {
     if (st.modes[slot] == shard_mode::owned && !ours)
       give_away(self, slot, st.ring.owner(s));
     else if (st.modes[slot] == shard_mode::moved && ours)
-      self->send(st.shards[slot], shard_take_from_atom::value, std::string{});
+      self->send(st.shards[slot], shard_take_from_atom::value, slot, std::string{});
   }
   check_leave(self);
 }
@@ -613,7 +621,7 @@ void pump(service_actor* self) {
   auto to = st.progress[slot].to;
   st.pumping = true;
   self
-    ->request(st.shards[slot], caf::infinite, shard_batch_atom::value,
+    ->request(st.shards[slot], caf::infinite, shard_batch_atom::value, slot,
               st.cfg.storage_migration_batch_size)
     .then(
       [=](uint64_t keys, uint64_t bytes, bool done) {
@@ -726,12 +734,13 @@ void local_stats(service_actor* self, std::function<void(std::string)> done) {
   auto j = std::make_shared<nlohmann::json>();
   std::map<std::string, uint64_t> by_mode{
     {"owned", 0}, {"incoming", 0}, {"outgoing", 0}, {"moved", 0}};
-  std::vector<caf::actor> live;
   for (size_t s = 0; s < st.shards.size(); ++s)
-    if (st.shards[s]) {
+    if (st.shards[s])
       ++by_mode[to_string(st.modes[s])];
-      live.push_back(st.shards[s]);
-    }
+  std::vector<caf::actor> live;
+  for (const auto& g : st.groups)
+    if (g)
+      live.push_back(g);
   auto it = st.view.find(st.self_address);
   bool storage
     = std::binary_search(st.ring.nodes().begin(), st.ring.nodes().end(), st.self_address);
@@ -888,9 +897,8 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
                     peer);
     }
   }
-  for (auto& [slot, requests] : st.to_shards)
-    if (st.shards[slot])
-      self->send(st.shards[slot], shard_request_atom::value, std::move(requests));
+  for (auto& [group, requests] : st.to_shards)
+    self->send(st.groups[group], shard_request_atom::value, std::move(requests));
   st.to_shards.clear();
 }
 
@@ -944,7 +952,7 @@ void on_node_event(service_actor* self, const node_event& e) {
       st.view.erase(e.subject);
       st.unacked.erase(e.subject);
       schedule_pump(self, std::chrono::milliseconds{0}); // its window is free
-      for (const auto& shard : st.shards)
+      for (const auto& shard : st.groups)
         if (shard)
           self->send(shard, shard_peer_gone_atom::value, e.subject);
       for (auto& p : st.pending.take_peer(e.subject)) {
@@ -1013,11 +1021,12 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
   st.cfg = cfg;
   st.ring = hash_ring{cfg.storage_ring_size};
   st.shards.resize(cfg.storage_ring_size);
+  st.groups.resize(shard_group_of(static_cast<uint16_t>(cfg.storage_ring_size - 1)) + 1);
   st.modes.resize(cfg.storage_ring_size, shard_mode::moved);
   st.peers.resize(cfg.storage_ring_size);
   self->monitor(node);
   self->set_down_handler([=](caf::down_msg&) {
-    for (const auto& shard : self->state.shards)
+    for (const auto& shard : self->state.groups)
       if (shard)
         self->send_exit(shard, caf::exit_reason::user_shutdown);
     for (auto& e : self->state.pending.expire(UINT64_MAX))
