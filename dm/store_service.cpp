@@ -241,8 +241,8 @@ void route(service_actor* self, uint16_t slot, byte_buffer bytes, bool from_wire
 void arm_timer(service_actor* self) {
   auto& st = self->state;
   auto deadline = st.pending.next_deadline();
-  if (!st.held.empty())
-    deadline = std::min(deadline, st.held.front().deadline_us);
+  for (const auto& h : st.held)
+    deadline = std::min(deadline, h.deadline_us);
   if (deadline >= st.timer_at)
     return;
   st.timer_at = deadline;
@@ -982,11 +982,13 @@ void on_tick(service_actor* self) {
          std::string{"no answer to "} + to_string(static_cast<store_op>(e.command)) + " from "
            + e.peer + " in time");
   }
-  while (!st.held.empty() && st.held.front().deadline_us <= now) {
-    auto h = std::move(st.held.front());
-    st.held.erase(st.held.begin());
+  auto due = std::partition(st.held.begin(), st.held.end(),
+                            [now](const held_request& h) { return h.deadline_us > now; });
+  std::vector<held_request> expired{std::make_move_iterator(due),
+                                    std::make_move_iterator(st.held.end())};
+  st.held.erase(due, st.held.end());
+  for (auto& h : expired)
     fail(h.w, store_errc::no_storage_nodes, "the node has not synced with MARS yet");
-  }
   arm_timer(self);
 }
 
