@@ -55,9 +55,6 @@ struct slot_state {
   /// incoming: the old owner; outgoing, moved: the new one.
   std::string peer;
   slot_handoff handoff;
-  std::chrono::steady_clock::time_point handoff_start;
-  uint64_t handoff_bytes = 0;
-  uint64_t received_keys = 0;
   int redirects = 0;
   /// The handoff's batches sent and acknowledged; a moved slot keeps its
   /// entries until the last is (`keeping`), in case the slot is refused.
@@ -140,13 +137,10 @@ void start_handoff(shard_actor* self, slot_state& st, const std::string& to) {
   st.batches_sent = 0;
   st.acked = 0;
   st.keeping = false;
-  st.handoff_start = std::chrono::steady_clock::now();
-  st.handoff_bytes = 0;
   set_mode(self, st, shard_mode::outgoing, to);
 }
 
 void pull(shard_actor* self, slot_state& st, const std::string& from) {
-  st.received_keys = 0;
   set_mode(self, st, shard_mode::incoming, from);
   send_migration(self, st, from, migration_step::pull);
 }
@@ -155,8 +149,7 @@ void serve(shard_actor* self, slot_state& st, byte_buffer& bytes) {
   if (st.mode == shard_mode::incoming || st.mode == shard_mode::moved) {
     // Not this shard's to answer: the node that is gets it, and answers
     // the origin itself.
-    if (bytes.size() > request_hops_offset && bytes[request_hops_offset] + 1 < max_store_hops) {
-      ++bytes[request_hops_offset];
+    if (add_hop(bytes)) {
       send_to(self, st.peer, std::move(bytes));
       return;
     }
@@ -189,7 +182,6 @@ void apply_records(shard_actor* self, slot_state& st, const std::vector<store_re
   auto now = now_ms();
   for (const auto& rec : records)
     apply_record(st.table, st.owners, rec, now);
-  st.received_keys += records.size();
   schedule_expiry(self);
 }
 
@@ -217,7 +209,6 @@ void on_migration(shard_actor* self, slot_state& st, const std::string& from,
       if (st.mode == shard_mode::moved) {
         // The slot comes back: what this shard kept is older than it.
         st.table.clear();
-        st.received_keys = 0;
         set_mode(self, st, shard_mode::incoming, from);
       } else if (st.mode == shard_mode::incoming && st.peer != from) {
         logger("store")->info("slot {}: records from {} while waiting for {}; taking them", st.slot,
@@ -231,7 +222,8 @@ void on_migration(shard_actor* self, slot_state& st, const std::string& from,
     case migration_step::redirect:
       if (st.mode != shard_mode::incoming || st.peer != from)
         return;
-      if (++st.redirects > max_redirects || m.address.empty() || m.address == self->state.self_address) {
+      if (++st.redirects > max_redirects || m.address.empty()
+          || m.address == self->state.self_address) {
         logger("store")->warn("slot {}: gave up looking for its old owner after {} redirects; "
                               "answering with what it has",
                               st.slot, st.redirects);
@@ -359,7 +351,6 @@ caf::behavior location_shard(shard_actor* self, uint16_t group, std::string self
         records.push_back(record_of(st.table, st.owners, key, now));
         bytes += records.back().key.size() + records.back().value.size();
       }
-      st.handoff_bytes += bytes;
       bool done = st.handoff.done();
       auto keys = static_cast<uint64_t>(records.size());
       send_migration(self, st, st.peer, done ? migration_step::complete : migration_step::batch,

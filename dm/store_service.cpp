@@ -96,7 +96,6 @@ struct owned_entry {
 
 /// One slot's handoff as the pacing sees it.
 struct handoff_progress {
-  std::string to;
   std::chrono::steady_clock::time_point start;
   uint64_t keys = 0;
   uint64_t bytes = 0;
@@ -156,7 +155,6 @@ struct service_state {
 
   // -- counters ----------------------------------------------------------
   uint64_t requests = 0;
-  uint64_t served_remote = 0;
   uint64_t forwarded = 0;
   uint64_t timeouts = 0;
   uint64_t late_responses = 0;
@@ -212,12 +210,9 @@ void route(service_actor* self, uint16_t slot, byte_buffer bytes, bool from_wire
       self->send(st.shards[slot], shard_request_atom::value, std::move(bytes));
     return;
   }
-  if (!owner.empty() && owner != st.self_address
-      && bytes[request_hops_offset] + 1 < max_store_hops) {
-    if (from_wire) {
-      ++bytes[request_hops_offset];
+  if (!owner.empty() && owner != st.self_address && (!from_wire || add_hop(bytes))) {
+    if (from_wire)
       ++st.forwarded;
-    }
     send_wire(self, owner, std::move(bytes));
     return;
   }
@@ -606,7 +601,7 @@ void pump(service_actor* self) {
       i = st.outgoing.erase(i);
       continue;
     }
-    if (!next && st.unacked[st.progress[*i].to] < migration_window)
+    if (!next && st.unacked[st.peers[*i]] < migration_window)
       next = *i;
     ++i;
   }
@@ -618,7 +613,7 @@ void pump(service_actor* self) {
   if (!next)
     return; // an ack calls again
   auto slot = *next;
-  auto to = st.progress[slot].to;
+  auto to = st.peers[slot];
   st.pumping = true;
   self
     ->request(st.shards[slot], caf::infinite, shard_batch_atom::value, slot,
@@ -640,7 +635,7 @@ void pump(service_actor* self) {
           ++st.handed_over_slots;
           ++st.move_slots;
           st.handed_over_keys += p.keys;
-          emit(self, store_event{store_event::kind::slot_handed_over, slot, p.to, p.keys, p.bytes,
+          emit(self, store_event{store_event::kind::slot_handed_over, slot, to, p.keys, p.bytes,
                                  static_cast<uint64_t>(ms)});
           st.modes[slot] = shard_mode::moved;
           drop_outgoing(self, slot);
@@ -670,7 +665,7 @@ void on_mode(service_actor* self, uint16_t slot, shard_mode mode, const std::str
           st.move_start = std::chrono::steady_clock::now();
         st.outgoing.push_back(slot);
       }
-      st.progress[slot] = handoff_progress{peer, std::chrono::steady_clock::now(), 0, 0};
+      st.progress[slot] = handoff_progress{std::chrono::steady_clock::now(), 0, 0};
       schedule_pump(self, std::chrono::milliseconds{0});
       break;
     case shard_mode::owned:
@@ -816,7 +811,6 @@ void on_wire_request(service_actor* self, byte_view bytes) {
                 bytes.size(), slot, st.shards.size());
     return;
   }
-  ++st.served_remote;
   route(self, slot, byte_buffer(bytes.data(), bytes.data() + bytes.size()), true);
 }
 

@@ -189,4 +189,11 @@ bool migration_head(byte_view bytes, migration_step& step, uint16_t& slot) {
   return true;
 }
 
+bool add_hop(byte_buffer& request) {
+  if (request.size() <= request_hops_offset || request[request_hops_offset] + 1 >= max_store_hops)
+    return false;
+  ++request[request_hops_offset];
+  return true;
+}
+
 } // namespace meshrt

@@ -95,6 +95,10 @@ constexpr size_t request_hops_offset = request_slot_offset + 2;
 /// How many times a request may be forwarded before it is refused.
 constexpr uint8_t max_store_hops = 8;
 
+/// Counts one more forward in an encoded request; false (and unchanged) if
+/// it was forwarded max_store_hops - 1 times already, or is too short.
+bool add_hop(byte_buffer& request);
+
 /// "get", "set", ...
 const char* to_string(store_op op);
 

@@ -24,6 +24,15 @@ TEST_CASE("store wire: requests, responses and migration messages round-trip") {
   CHECK(back->origin == req.origin);
   CHECK(back->records[0].value == req.records[0].value);
   CHECK(back->records[0].owner == "127.0.0.1:9001");
+  // A forward counts a hop in place, up to max_store_hops - 1.
+  auto forwarded = bytes;
+  for (int hop = 2; hop < max_store_hops; ++hop)
+    REQUIRE(add_hop(forwarded));
+  CHECK(decode_store_request(forwarded)->hops == max_store_hops - 1);
+  CHECK_FALSE(add_hop(forwarded));
+  CHECK(decode_store_request(forwarded)->hops == max_store_hops - 1);
+  byte_buffer runt{32, 1, 0};
+  CHECK_FALSE(add_hop(runt));
   // Truncated anywhere, or with a byte too many: refused.
   for (size_t n = 0; n < bytes.size(); n += 13)
     CHECK_FALSE(decode_store_request(byte_view{bytes.data(), n}));
