@@ -81,7 +81,6 @@ struct view_entry {
 /// A request that came before the first view.
 struct held_request {
   store_request req;
-  caf::timespan timeout;
   waiter w;
   uint64_t deadline_us = 0;
 };
@@ -306,12 +305,12 @@ void scatter(service_actor* self, store_request req, uint64_t deadline_us, waite
   self->state.outbox.flush(self, st.transport);
 }
 
-/// An operation of this node's caller: checked, then sent to the owner.
-void issue(service_actor* self, store_request req, caf::timespan timeout, waiter w) {
+/// An operation of this node's caller, answered by `deadline_us`: checked,
+/// then sent to the owner (held until the first view).
+void issue_by(service_actor* self, store_request req, uint64_t deadline_us, waiter w) {
   auto& st = self->state;
-  auto deadline_us = steady_micros() + static_cast<uint64_t>(wire_timeout_ms(timeout)) * 1000;
   if (!st.ready) {
-    st.held.push_back(held_request{std::move(req), timeout, std::move(w), deadline_us});
+    st.held.push_back(held_request{std::move(req), std::move(w), deadline_us});
     arm_timer(self);
     return;
   }
@@ -323,11 +322,19 @@ void issue(service_actor* self, store_request req, caf::timespan timeout, waiter
     return fail(w, store_errc::no_storage_nodes,
                 "no node of type " + st.cfg.storage_target_node_type
                   + " (storageTargetNodeType) is in the view");
-  req.timeout_ms = wire_timeout_ms(timeout);
+  auto now = steady_micros();
+  req.timeout_ms = static_cast<uint32_t>(
+    std::max<uint64_t>(1, (deadline_us - std::min(deadline_us, now)) / 1000));
   if (req.op == store_op::get_many || req.op == store_op::set_many)
     return scatter(self, std::move(req), deadline_us, std::move(w));
   auto slot = static_cast<uint16_t>(st.ring.slot_of(req.records.front().key));
   send_one(self, std::move(req), slot, deadline_us, std::move(w));
+}
+
+/// The same, answered within `timeout`.
+void issue(service_actor* self, store_request req, caf::timespan timeout, waiter w) {
+  auto deadline_us = steady_micros() + static_cast<uint64_t>(wire_timeout_ms(timeout)) * 1000;
+  issue_by(self, std::move(req), deadline_us, std::move(w));
 }
 
 void on_response(service_actor* self, byte_view bytes) {
@@ -907,7 +914,7 @@ void check_ready(service_actor* self) {
   auto held = std::move(st.held);
   st.held.clear();
   for (auto& h : held)
-    issue(self, std::move(h.req), h.timeout, std::move(h.w));
+    issue_by(self, std::move(h.req), h.deadline_us, std::move(h.w)); // its time runs on
 }
 
 void learn_node(service_actor* self, const std::string& address) {
