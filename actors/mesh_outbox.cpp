@@ -21,6 +21,14 @@ const caf::actor* mesh_outbox::link_of(caf::event_based_actor* self, const caf::
   return nullptr;
 }
 
+void mesh_outbox::queue_and_flush(caf::event_based_actor* self, const caf::actor& transport,
+                                  const std::string& peer, byte_view bytes, bool reliable,
+                                  transport::deferred_flush& deferred) {
+  queue(self, transport, peer, bytes, reliable);
+  if (deferred.now_or_later(self))
+    flush(self, transport);
+}
+
 void mesh_outbox::send(caf::event_based_actor* self, const caf::actor& transport,
                        const std::string& peer, byte_buffer bytes, bool reliable, uint64_t tag) {
   if (auto h = held_.find(peer); h != held_.end()) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "transport/byte_buffer.hpp"
+#include "transport/deferred_flush.hpp"
 #include "transport/packed_messages.hpp"
 
 namespace caf {
@@ -36,6 +37,13 @@ public:
   /// comes back once, untagged.
   void queue(caf::event_based_actor* self, const caf::actor& transport, const std::string& peer,
              byte_view bytes, bool reliable);
+
+  /// queue(), then flush() at once when nothing else waits in the
+  /// mailbox; otherwise at the (flush_atom) that `deferred` arranges, so
+  /// the messages of one mailbox run leave together.
+  void queue_and_flush(caf::event_based_actor* self, const caf::actor& transport,
+                       const std::string& peer, byte_view bytes, bool reliable,
+                       transport::deferred_flush& deferred);
 
   /// Sends what queue() holds, one batch per peer.
   void flush(caf::event_based_actor* self, const caf::actor& transport);

@@ -118,9 +118,8 @@ void send_request(correlator_actor* self, const std::string& peer, uint16_t comm
   env.timeout_ms = timeout_ms;
   env.id = st.table.add(peer, command, now + uint64_t{timeout_ms} * 1000, std::move(w));
   ++st.requests;
-  st.outbox.queue(self, st.transport, peer, encode_envelope(env, payload), true);
-  if (st.deferred.now_or_later(self))
-    st.outbox.flush(self, st.transport);
+  st.outbox.queue_and_flush(self, st.transport, peer, encode_envelope(env, payload), true,
+                            st.deferred);
   arm_timer(self, now);
 }
 

@@ -9,6 +9,9 @@ namespace meshrt {
 /// Direct-message settings; names and defaults are those of dm-api.txt.
 /// runtime/config.hpp reads them from a file.
 struct dm_config {
+  /// `dmEnabled` (meshrt's own; the reference's dm.Setup): each node runs a
+  /// DM service (dm/dm_service.hpp).
+  bool enabled = true;
   /// `storageTargetNodeType`: node type that hosts user-location shards.
   std::string storage_target_node_type = "HTTP";
   /// `storageRingSize`: slots of the hash ring (must exceed the node count).

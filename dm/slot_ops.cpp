@@ -71,7 +71,7 @@ std::string check_request(const store_request& req, uint8_t& code) {
            + " records, not 1";
   }
   for (const auto& rec : req.records) {
-    if (rec.key.empty() || rec.key.size() > max_store_key_size) {
+    if (rec.key.empty() || rec.key.size() > max_key_size_of(rec.key)) {
       code = static_cast<uint8_t>(store_errc::key_too_long);
       return "key of " + std::to_string(rec.key.size()) + " bytes: a key has 1 to "
              + std::to_string(max_store_key_size) + " bytes";
@@ -115,6 +115,16 @@ store_response apply_request(entry_table& table, owner_names& owners, const stor
       resp.number = table.erase(req.records[0].key, now_ms) ? 1 : 0;
       wrote(req.records[0].key);
       break;
+    case store_op::del_if_equal: {
+      const auto& rec = req.records[0];
+      auto e = table.find(rec.key, now_ms);
+      if (e && e->value == rec.value) {
+        table.erase(rec.key, now_ms);
+        resp.number = 1;
+        wrote(rec.key);
+      }
+      break;
+    }
     case store_op::set_if_absent: {
       const auto& rec = req.records[0];
       if (auto e = table.find(rec.key, now_ms)) {

@@ -19,6 +19,7 @@ namespace meshrt {
 using store_get_atom = caf::atom_constant<caf::atom("stget")>;
 using store_set_atom = caf::atom_constant<caf::atom("stset")>;
 using store_del_atom = caf::atom_constant<caf::atom("stdel")>;
+using store_del_if_atom = caf::atom_constant<caf::atom("stdelif")>;
 using store_set_nx_atom = caf::atom_constant<caf::atom("stsetnx")>;
 using store_incr_atom = caf::atom_constant<caf::atom("stincr")>;
 using store_get_many_atom = caf::atom_constant<caf::atom("stgetmany")>;

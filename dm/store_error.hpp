@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <caf/error.hpp>
 
@@ -35,6 +36,18 @@ enum class store_errc : uint8_t {
 /// The largest key and value the store takes.
 constexpr size_t max_store_key_size = 256;
 constexpr size_t max_store_value_size = 64 * 1024;
+
+/// Keys that start with a zero byte are meshrt's own namespaces (the DM
+/// service's user locations: "\0dm.loc:" + a user id of up to 256
+/// bytes); such a key may be that much longer than an application's.
+constexpr size_t internal_key_prefix_size = 16;
+
+/// The longest `key` may be: max_store_key_size, plus the prefix for an
+/// internal key.
+constexpr size_t max_key_size_of(std::string_view key) {
+  return !key.empty() && key.front() == '\0' ? max_store_key_size + internal_key_prefix_size
+                                             : max_store_key_size;
+}
 
 /// "no_storage_nodes", ...
 std::string to_string(store_errc code);

@@ -186,9 +186,7 @@ bool in_view(service_actor* self, const std::string& address) {
 
 void send_wire(service_actor* self, const std::string& peer, byte_buffer bytes) {
   auto& st = self->state;
-  st.outbox.queue(self, st.transport, peer, bytes, true);
-  if (st.deferred.now_or_later(self))
-    st.outbox.flush(self, st.transport);
+  st.outbox.queue_and_flush(self, st.transport, peer, bytes, true, st.deferred);
 }
 
 /// Where a request for `slot` goes from here: this node's shard if it has
@@ -1112,6 +1110,20 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
       auto rp = self->make_response_promise();
       self->state.owned.erase(key);
       issue(self, one_record(store_op::del, std::move(key)), timeout,
+            [rp](store_response& r) mutable {
+              if (r.status != 0)
+                return rp.deliver(error_of(r));
+              rp.deliver(r.number != 0);
+            });
+      return rp;
+    },
+    [=](store_del_if_atom, std::string& key, std::string& expected,
+        caf::timespan timeout) -> caf::result<bool> {
+      auto rp = self->make_response_promise();
+      auto& owned = self->state.owned;
+      if (auto i = owned.find(key); i != owned.end() && i->second.value == expected)
+        owned.erase(i);
+      issue(self, one_record(store_op::del_if_equal, std::move(key), std::move(expected)), timeout,
             [rp](store_response& r) mutable {
               if (r.status != 0)
                 return rp.deliver(error_of(r));

@@ -34,6 +34,10 @@ namespace meshrt {
 ///   this node leaves the view.
 /// - (store_del_atom, std::string key, caf::timespan timeout) -> bool: it was
 ///   there.
+/// - (store_del_if_atom, std::string key, std::string expected,
+///   caf::timespan timeout) -> bool: removed, because its value was
+///   `expected` (compare-and-delete; a value set meanwhile by someone else
+///   stays).
 /// - (store_set_nx_atom, std::string key, std::string value, uint32_t ttl_ms,
 ///   bool owned, caf::timespan timeout) -> std::optional<std::string>:
 ///   nullopt if stored, else the value already there (stays).

@@ -65,6 +65,8 @@ const char* to_string(store_op op) {
       return "set_many";
     case store_op::stats:
       return "stats";
+    case store_op::del_if_equal:
+      return "del_if_equal";
   }
   return "unknown";
 }
@@ -123,7 +125,7 @@ std::optional<store_request> decode_store_request(byte_view bytes) {
     return std::nullopt;
   store_request x;
   auto op = r.u8();
-  if (op < static_cast<uint8_t>(store_op::get) || op > static_cast<uint8_t>(store_op::stats))
+  if (op < static_cast<uint8_t>(store_op::get) || op > static_cast<uint8_t>(store_op::del_if_equal))
     return std::nullopt;
   x.op = static_cast<store_op>(op);
   x.id = r.u64();

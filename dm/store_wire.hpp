@@ -25,6 +25,8 @@
 // What each op carries and answers:
 //   get, del: one record (the key) -> get: the record (present or not);
 //     del: number 1 if the key was there
+//   del_if_equal: one record (the key and the value it must have) -> number
+//     1 if the key had that value and is gone
 //   set: one record -> nothing
 //   set_if_absent: one record -> number 1 if stored, else the record there
 //   incr: one record (the key), delta -> number, the new value
@@ -70,6 +72,9 @@ enum class store_op : uint8_t {
   set_many = 7,
   /// The answering node's store counters (slot service_slot).
   stats = 8,
+  /// Removes the key only while its value is the one given (a user's
+  /// location, removed by the node the user left, not by one it moved to).
+  del_if_equal = 9,
 };
 
 /// The slot field of a request for the node's store service itself (stats);

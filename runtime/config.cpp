@@ -154,6 +154,7 @@ const key_spec known_keys[] = {
    [](const value_reader& in, config& cfg) {
      cfg.mesh.send_interval = std::chrono::milliseconds{in.integer(0, 60000, "milliseconds")};
    }},
+  {"dmEnabled", [](const value_reader& in, config& cfg) { cfg.dm.enabled = in.boolean(); }},
   {"storageTargetNodeType",
    [](const value_reader& in, config& cfg) { cfg.dm.storage_target_node_type = in.string(); }},
   {"storageRingSize",
@@ -315,6 +316,7 @@ std::string to_json(const config& cfg) {
   out["retryTimeout"] = m.retry_timeout.count();
   out["strictCheckForExternal"] = m.strict_check_for_external;
   out["sendInterval"] = m.send_interval.count();
+  out["dmEnabled"] = d.enabled;
   out["storageTargetNodeType"] = d.storage_target_node_type;
   out["storageRingSize"] = d.storage_ring_size;
   out["storageMigration"] = d.storage_migration;

@@ -34,3 +34,7 @@
 #include "dm/store_error.hpp"
 #include "dm/store_event.hpp"
 #include "runtime/store.hpp"
+
+// -- direct messages between users ----------------------------------------------
+#include "dm/dm_error.hpp"
+#include "runtime/dm.hpp"

@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include "dm/dm_service.hpp"
 #include "dm/store_service.hpp"
 
 namespace meshrt {
@@ -23,7 +24,19 @@ node start_node(caf::actor_system& sys, const config& cfg, const node_options& o
     throw std::runtime_error("the node did not start: " + to_string(failed));
   }
   auto store = spawn_store_service(sys, node_actor, cfg.dm);
-  return node{std::move(node_actor), std::move(requester), std::move(store)};
+  caf::actor dm;
+  if (cfg.dm.enabled) {
+    caf::actor transport;
+    std::string address;
+    self->request(node_actor, caf::infinite, transport_atom::value)
+      .receive([&](caf::actor& t) { transport = std::move(t); }, [](caf::error&) {});
+    self->request(node_actor, caf::infinite, whoami_atom::value)
+      .receive([&](node_record& me) { address = me.mesh_address; }, [](caf::error&) {});
+    if (transport && !address.empty())
+      dm = spawn_dm_service(sys, node_actor, store, std::move(transport), std::move(address),
+                            cfg.dm);
+  }
+  return node{std::move(node_actor), std::move(requester), std::move(store), std::move(dm)};
 }
 
 } // namespace meshrt

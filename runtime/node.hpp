@@ -43,14 +43,16 @@ namespace meshrt {
 
 /// A mesh node of this process: the node actor, its request correlator,
 /// which requests go to directly (one actor hop fewer than through the
-/// node; the correlator answers every request by its timeout), and its
-/// store service (dm/store_service.hpp; runtime/store.hpp's functions).
+/// node; the correlator answers every request by its timeout), its store
+/// service (dm/store_service.hpp; runtime/store.hpp's functions) and its DM
+/// service (dm/dm_service.hpp; runtime/dm.hpp's functions).
 class node {
 public:
   node() = default;
 
-  node(caf::actor node_actor, caf::actor requester, caf::actor store = {}) :
-    actor_(std::move(node_actor)), requester_(std::move(requester)), store_(std::move(store)) {}
+  node(caf::actor node_actor, caf::actor requester, caf::actor store = {}, caf::actor dm = {}) :
+    actor_(std::move(node_actor)), requester_(std::move(requester)), store_(std::move(store)),
+    dm_(std::move(dm)) {}
 
   /// The node actor (spawn_node), e.g. to monitor it or to send it atoms.
   const caf::actor& actor() const noexcept {
@@ -67,6 +69,12 @@ public:
     return store_;
   }
 
+  /// The node's DM service; invalid for a node made without one
+  /// (dmEnabled false).
+  const caf::actor& dm() const noexcept {
+    return dm_;
+  }
+
   explicit operator bool() const noexcept {
     return static_cast<bool>(actor_);
   }
@@ -75,11 +83,13 @@ private:
   caf::actor actor_;
   caf::actor requester_;
   caf::actor store_;
+  caf::actor dm_;
 };
 
-/// Spawns a node with the mesh part of `cfg` (spawn_node) and its store
-/// service with the DM part (spawn_store_service), and returns once it is
-/// bound and takes requests. Throws std::runtime_error if no port can be
+/// Spawns a node with the mesh part of `cfg` (spawn_node), its store
+/// service with the DM part (spawn_store_service) and, unless dmEnabled is
+/// false, its DM service (spawn_dm_service), and returns once it is bound
+/// and takes requests. Throws std::runtime_error if no port can be
 /// bound.
 node start_node(caf::actor_system& sys, const config& cfg, const node_options& opts);
 

@@ -72,6 +72,14 @@ auto store_del(Self&& self, const node& n, std::string key,
   return detail::ask<bool>(self, n.store(), store_del_atom::value, std::move(key), timeout);
 }
 
+/// Removes `key` only while its value is `expected`: true if it did.
+template<class Self>
+auto store_del_if(Self&& self, const node& n, std::string key, std::string expected,
+                  caf::timespan timeout = default_request_timeout) {
+  return detail::ask<bool>(self, n.store(), store_del_if_atom::value, std::move(key),
+                           std::move(expected), timeout);
+}
+
 /// Sets `key` unless it has a value: nullopt if it stored `value`, else the
 /// value already there (which stays).
 template<class Self>

@@ -6,6 +6,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/mesh_error.hpp"
+#include "dm/dm_error.hpp"
 #include "dm/store_error.hpp"
 
 namespace meshrt {
@@ -13,6 +14,7 @@ namespace meshrt {
 void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode) {
   add_mesh_error_category(cfg);
   add_store_error_category(cfg);
+  add_dm_error_category(cfg);
   // Busy-poll longer before sleeping: the next message of a conversation
   // usually comes within a round trip, and a sleeping worker costs a wakeup.
   // A server that answers independent small messages (MARS) has no next

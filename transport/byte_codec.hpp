@@ -58,6 +58,11 @@ public:
   void bytes(byte_view b) {
     out_.insert(out_.end(), b.begin(), b.end());
   }
+  /// Bytes with a u32 length.
+  void blob32(byte_view b) {
+    u32(static_cast<uint32_t>(b.size()));
+    bytes(b);
+  }
   size_t size() const {
     return out_.size();
   }
@@ -110,6 +115,14 @@ public:
   }
   std::string str32() {
     return str(u32());
+  }
+  /// Bytes with a u32 length (blob32).
+  byte_buffer blob32() {
+    auto n = u32();
+    if (!room(n))
+      return {};
+    auto p = take(n);
+    return byte_buffer(p, p + n);
   }
   /// Everything not read yet.
   byte_buffer rest() {

@@ -32,3 +32,29 @@ TEST_CASE("slot ops: set, get, set_if_absent, incr and the bad-input errors") {
   CHECK(run(store_op::del, "a").number == 1);
   CHECK_FALSE(run(store_op::get, "a").records[0].present);
 }
+
+TEST_CASE("slot ops: del_if_equal removes only the value it names, internal keys may be longer") {
+  entry_table t;
+  owner_names owners;
+  auto run = [&](store_op op, std::string key, std::string value = {}) {
+    store_request req;
+    req.op = op;
+    req.records.push_back({std::move(key), true, std::move(value), 0, ""});
+    return apply_request(t, owners, req, 0);
+  };
+  CHECK(run(store_op::set, "loc", "node-b").status == 0);
+  // The node the user left asks after the node it moved to wrote.
+  CHECK(run(store_op::del_if_equal, "loc", "node-a").number == 0);
+  CHECK(run(store_op::get, "loc").records[0].value == "node-b");
+  CHECK(run(store_op::del_if_equal, "loc", "node-b").number == 1);
+  CHECK_FALSE(run(store_op::get, "loc").records[0].present);
+  CHECK(run(store_op::del_if_equal, "loc", "node-b").number == 0);
+
+  auto internal = std::string{"\0dm.loc:", 8} + std::string(256, 'u');
+  CHECK(run(store_op::set, internal, "x").status == 0);
+  CHECK(
+    run(store_op::set, std::string(1, '\0') + std::string(max_store_key_size + 16, 'u'), "x").status
+    == static_cast<uint8_t>(store_errc::key_too_long));
+  CHECK(run(store_op::set, std::string(257, 'k'), "x").status
+        == static_cast<uint8_t>(store_errc::key_too_long));
+}

@@ -50,22 +50,11 @@ caf::error set(caf::scoped_actor& self, const node& n, const std::string& key,
 }
 
 nlohmann::json stats(caf::scoped_actor& self, const node& n) {
-  std::string text = "{}";
-  store_stats(self, n).receive([&](std::string& s) { text = std::move(s); },
-                               [](caf::error& e) { FAIL(to_string(e)); });
-  return nlohmann::json::parse(text);
+  return meshrt::test::store_stats_json(self, n);
 }
 
-/// Every node's ring holds `count` storage nodes.
 bool rings_hold(caf::scoped_actor& self, const std::vector<node>& nodes, size_t count) {
-  return eventually(
-    [&] {
-      for (const auto& n : nodes)
-        if (stats(self, n)["ring_nodes"] != count)
-          return false;
-      return true;
-    },
-    10s);
+  return meshrt::test::store_rings_hold(self, nodes, count);
 }
 
 /// No slot of any of `nodes` is moving.
@@ -153,6 +142,16 @@ TEST_SUITE("dm.store_service") {
     store_del(self, client, "a")
       .receive([&](bool b) { existed = b; }, [](caf::error& e) { FAIL(to_string(e)); });
     CHECK_FALSE(existed);
+    // del_if: only while the value is the one named
+    CHECK(!set(self, client, "lock", "mine"));
+    store_del_if(self, client, "lock", "theirs")
+      .receive([&](bool b) { existed = b; }, [](caf::error& e) { FAIL(to_string(e)); });
+    CHECK_FALSE(existed);
+    CHECK(get(self, client, "lock").value == opt_string{"mine"});
+    store_del_if(self, client, "lock", "mine")
+      .receive([&](bool b) { existed = b; }, [](caf::error& e) { FAIL(to_string(e)); });
+    CHECK(existed);
+    CHECK(get(self, client, "lock").value == std::nullopt);
     // set_if_absent answers with what is there
     opt_string there{"?"};
     store_set_if_absent(self, client, "nx", "x")

@@ -285,7 +285,7 @@ TEST_SUITE("runtime.config") {
     for (const char* key :
          {"address", "nic", "port", "marsAddress", "marsPort", "marsAddressCacheTTL",
           "retryInterval", "retryTimeout", "strictCheckForExternal", "sendInterval",
-          "storageTargetNodeType", "storageRingSize", "storageMigration",
+          "dmEnabled", "storageTargetNodeType", "storageRingSize", "storageMigration",
           "storageMigrationBatchSize", "storageMigrationInterval"})
       CHECK(text.find(std::string{"\""} + key + "\"") != std::string::npos);
     // The printed config is itself a valid config (nic resolves: drop it).
@@ -293,6 +293,8 @@ TEST_SUITE("runtime.config") {
     CHECK(again.mesh.port == 9000);
     CHECK(again.mesh.send_interval == 30ms);
     CHECK(again.dm.storage_ring_size == 77);
+    CHECK(again.dm.enabled);
+    CHECK_FALSE(parse(R"({"dmEnabled": false})").dm.enabled);
     CHECK(again.mesh.strict_check_for_external);
   }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "actors/node_atoms.hpp"
+#include "runtime/store.hpp"
 
 namespace meshrt::test {
 
@@ -25,6 +26,24 @@ int event_log::index_of(const std::string& line) const {
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = std::find(lines_.begin(), lines_.end(), line);
   return i == lines_.end() ? -1 : static_cast<int>(i - lines_.begin());
+}
+
+nlohmann::json store_stats_json(caf::scoped_actor& self, const node& n) {
+  std::string text = "{}";
+  store_stats(self, n).receive([&](std::string& s) { text = std::move(s); },
+                               [](caf::error& e) { FAIL(to_string(e)); });
+  return nlohmann::json::parse(text);
+}
+
+bool store_rings_hold(caf::scoped_actor& self, const std::vector<node>& nodes, size_t count) {
+  return eventually(
+    [&] {
+      for (const auto& n : nodes)
+        if (store_stats_json(self, n)["ring_nodes"] != count)
+          return false;
+      return true;
+    },
+    std::chrono::seconds{10});
 }
 
 caf::actor spawn_event_recorder(caf::actor_system& sys, std::shared_ptr<event_log> log) {

@@ -13,6 +13,7 @@
 
 #include <caf/all.hpp>
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "actors/mars_actor.hpp"
 #include "actors/node_actor.hpp"
@@ -42,6 +43,14 @@ caf::error ask_error(caf::scoped_actor& self, const caf::actor& dst, Ts&&... xs)
     .receive([](const caf::message&) {}, [&](caf::error& err) { result = std::move(err); });
   return result;
 }
+
+/// A node's store stats (runtime/store.hpp) as JSON; fails the test on an
+/// error.
+nlohmann::json store_stats_json(caf::scoped_actor& self, const node& n);
+
+/// Waits up to 10 s until every node's store ring holds `count` storage
+/// nodes.
+bool store_rings_hold(caf::scoped_actor& self, const std::vector<node>& nodes, size_t count);
 
 /// What an event subscriber saw, one line per event ("joined 127.0.0.1:8000").
 class event_log {

@@ -1,0 +1,373 @@
+#include "dm/dm_service.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/mesh_outbox.hpp"
+#include "actors/node_atoms.hpp"
+#include "actors/node_event.hpp"
+#include "actors/pending_requests.hpp"
+#include "actors/request_correlator.hpp"
+#include "dm/dm_atoms.hpp"
+#include "dm/dm_error.hpp"
+#include "dm/dm_wire.hpp"
+#include "dm/store_atoms.hpp"
+#include "dm/store_error.hpp"
+#include "dm/user_session.hpp"
+#include "transport/atoms.hpp"
+#include "transport/clock.hpp"
+#include "transport/deferred_flush.hpp"
+#include "transport/logger.hpp"
+#include "transport/packed_messages.hpp"
+
+namespace meshrt {
+
+namespace {
+
+using transport::flush_atom;
+using transport::received_atom;
+using transport::route_atom;
+using transport::send_failed_atom;
+
+/// How long a login waits for the user's location to be stored.
+constexpr std::chrono::seconds login_timeout{5};
+
+struct service_state {
+  caf::actor node;
+  caf::actor store;
+  caf::actor transport;
+  std::string self_address;
+  dm_config cfg;
+  mesh_outbox outbox;
+  transport::deferred_flush deferred;
+  std::shared_ptr<dm_hook_table> hooks = std::make_shared<dm_hook_table>();
+
+  /// The users connected to this node, by id.
+  std::unordered_map<std::string, caf::actor> users;
+  /// Deliveries to other nodes waiting for their answer.
+  pending_requests<caf::response_promise> pending;
+  uint64_t timer_at = UINT64_MAX;
+
+  // -- counters ------------------------------------------------------------
+  uint64_t logins = 0;
+  uint64_t logouts = 0;
+  uint64_t sent_remote = 0;
+  uint64_t sent_local = 0;
+  uint64_t received_remote = 0;
+  uint64_t timeouts = 0;
+  uint64_t channels_closed = 0;
+  uint64_t malformed = 0;
+  std::map<std::string, uint64_t> outcomes; // by dm_outcome name, as answered here
+
+  static inline const char* name = "meshrt.dm";
+};
+
+using service_actor = caf::stateful_actor<service_state>;
+
+const std::shared_ptr<spdlog::logger>& log() {
+  static auto result = logger("dm");
+  return result;
+}
+
+void send_wire(service_actor* self, const std::string& peer, const byte_buffer& bytes) {
+  auto& st = self->state;
+  st.outbox.queue_and_flush(self, st.transport, peer, bytes, true, st.deferred);
+}
+
+void arm_timer(service_actor* self) {
+  auto& st = self->state;
+  auto deadline = st.pending.next_deadline();
+  if (deadline >= st.timer_at)
+    return;
+  st.timer_at = deadline;
+  auto now = steady_micros();
+  self->delayed_send(self, std::chrono::microseconds{deadline > now ? deadline - now : 0},
+                     dm_tick_atom::value);
+}
+
+void fail_pending(service_actor* self,
+                  std::vector<pending_requests<caf::response_promise>::entry> es,
+                  const std::string& why) {
+  for (auto& e : es) {
+    ++self->state.timeouts;
+    e.waiter.deliver(make_error(dm_errc::reliable_timeout, why));
+  }
+}
+
+/// Hands a message to the session of `to` on this node; `done` gets what
+/// the sender's node hears.
+void deliver_here(service_actor* self, std::string from, const std::string& to, std::string origin,
+                  uint8_t ver, uint16_t cmd, byte_buffer message, caf::timespan timeout,
+                  std::function<void(dm_outcome)> done) {
+  auto& st = self->state;
+  auto i = st.users.find(to);
+  if (i == st.users.end()) {
+    ++st.outcomes[to_string(dm_outcome::not_here)];
+    return done(dm_outcome::not_here);
+  }
+  self
+    ->request(i->second, timeout, dm_incoming_atom::value, std::move(from), std::move(origin), ver,
+              cmd, std::move(message))
+    .then(
+      [=](uint8_t outcome) {
+        ++self->state.outcomes[to_string(static_cast<dm_outcome>(outcome))];
+        done(static_cast<dm_outcome>(outcome));
+      },
+      [=](caf::error& err) {
+        // A session that is gone did not take it; one too slow (an actor
+        // hook) may still: the sender then times out instead of trying
+        // again, so nothing arrives twice.
+        if (err == caf::sec::request_timeout)
+          return;
+        ++self->state.outcomes[to_string(dm_outcome::not_here)];
+        done(dm_outcome::not_here);
+      });
+}
+
+void on_channel(service_actor* self, const std::string& to, uint8_t reason, std::string from,
+                std::string origin, uint8_t ver, uint16_t cmd, byte_buffer message) {
+  auto& st = self->state;
+  ++st.channels_closed;
+  if (auto i = st.users.find(to); i != st.users.end())
+    self->send(i->second, dm_channel_atom::value, reason, std::move(from), std::move(origin), ver,
+               cmd, std::move(message));
+}
+
+void on_received(service_actor* self, const std::string& peer, const packed_messages& batch) {
+  auto& st = self->state;
+  for (auto bytes : batch.views()) {
+    switch (bytes.empty() ? 0 : bytes[0]) {
+      case static_cast<uint8_t>(dm_kind::deliver):
+        if (auto x = decode_dm_deliver(bytes)) {
+          ++st.received_remote;
+          auto id = x->id;
+          deliver_here(self, std::move(x->from), x->to, peer, x->ver, x->cmd, std::move(x->message),
+                       std::chrono::milliseconds{x->timeout_ms},
+                       [self, peer, id](dm_outcome outcome) {
+                         send_wire(self, peer, encode(dm_answer{id, outcome}));
+                       });
+          continue;
+        }
+        break;
+      case static_cast<uint8_t>(dm_kind::answer):
+        if (auto x = decode_dm_answer(bytes)) {
+          if (auto e = st.pending.take(x->id))
+            e->waiter.deliver(static_cast<uint8_t>(x->outcome));
+          continue;
+        }
+        break;
+      case static_cast<uint8_t>(dm_kind::closed):
+        if (auto x = decode_dm_closed(bytes)) {
+          on_channel(self, x->to, static_cast<uint8_t>(x->reason), std::move(x->from), peer, x->ver,
+                     x->cmd, std::move(x->message));
+          continue;
+        }
+        break;
+      default:
+        break;
+    }
+    ++st.malformed;
+    log()->warn("dropped a malformed DM message of {} bytes from {} (kind {})", bytes.size(), peer,
+                bytes.empty() ? 0 : bytes[0]);
+  }
+}
+
+std::string stats_json(service_actor* self) {
+  auto& st = self->state;
+  nlohmann::json j{
+    {"node", st.self_address},
+    {"users", st.users.size()},
+    {"logins", st.logins},
+    {"logouts", st.logouts},
+    {"sent_remote", st.sent_remote},
+    {"sent_local", st.sent_local},
+    {"received_remote", st.received_remote},
+    {"pending", st.pending.size()},
+    {"timeouts", st.timeouts},
+    {"channels_closed", st.channels_closed},
+    {"malformed", st.malformed},
+    {"outcomes", st.outcomes},
+  };
+  return j.dump();
+}
+
+void add_hook(service_actor* self, dm_hook_registration& r) {
+  auto& table = *self->state.hooks;
+  auto next = std::make_shared<dm_hooks>(*table.load());
+  using kind = dm_hook_registration::kind;
+  switch (r.what) {
+    case kind::message:
+      next->on_message.push_back({std::move(r.on_message), std::move(r.actor)});
+      break;
+    case kind::receive_message:
+      next->on_receive_message.push_back({std::move(r.on_receive_message), std::move(r.actor)});
+      break;
+    case kind::user_disconnect:
+      next->on_user_disconnect.push_back({std::move(r.on_user_disconnect), std::move(r.actor)});
+      break;
+    case kind::clear_cache:
+      next->on_clear_cache.push_back({std::move(r.on_clear_cache), std::move(r.actor)});
+      break;
+  }
+  std::atomic_store(&table.current, std::shared_ptr<const dm_hooks>{std::move(next)});
+}
+
+caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
+                         caf::actor transport, std::string self_address, dm_config cfg) {
+  auto& st = self->state;
+  st.node = node;
+  st.store = std::move(store);
+  st.transport = transport;
+  st.self_address = std::move(self_address);
+  st.cfg = std::move(cfg);
+  for (auto kind : {dm_kind::deliver, dm_kind::answer, dm_kind::closed})
+    self->send(transport, route_atom::value, static_cast<uint8_t>(kind),
+               caf::actor_cast<caf::actor>(self));
+  self->send(node, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+  self->monitor(node);
+  self->set_down_handler([=](caf::down_msg& msg) {
+    if (msg.source != self->state.node)
+      return;
+    for (auto& [uid, session] : self->state.users)
+      self->send_exit(session, caf::exit_reason::user_shutdown);
+    fail_pending(self, self->state.pending.expire(UINT64_MAX), "the node stopped");
+    self->quit();
+  });
+  return {
+    // -- logins -----------------------------------------------------------------
+    [=](dm_connect_atom, std::string& uid, caf::actor& sink) -> caf::result<caf::actor> {
+      auto& st = self->state;
+      if (!valid_user_id(uid))
+        return make_error(dm_errc::bad_user_id,
+                          "a user id has 1 to 256 bytes, not " + std::to_string(uid.size()));
+      if (!sink)
+        return make_error(dm_errc::bad_user_id, "a login needs an actor for the user's messages");
+      auto session = spawn_user_session(
+        self->system(), user_session_args{uid, st.self_address, caf::actor_cast<caf::actor>(self),
+                                          st.store, std::move(sink), st.hooks});
+      auto& slot = st.users[uid];
+      if (slot)
+        self->send(slot, dm_closed_atom::value, std::string{"logged in again on this node"});
+      slot = session;
+      ++st.logins;
+      auto rp = self->make_response_promise();
+      self
+        ->request(st.store, caf::infinite, store_set_atom::value, location_key(uid),
+                  st.self_address, uint32_t{0}, true, caf::timespan{login_timeout})
+        .then([rp, session]() mutable { rp.deliver(session); },
+              [=](caf::error& err) mutable {
+                auto& st = self->state;
+                if (auto i = st.users.find(uid); i != st.users.end() && i->second == session)
+                  st.users.erase(i);
+                self->send_exit(session, caf::exit_reason::user_shutdown);
+                auto code = is(err, store_errc::no_storage_nodes) ? dm_errc::nodes_not_found
+                                                                  : dm_errc::reliable_timeout;
+                rp.deliver(make_error(code, "storing the location of user " + uid + ": "
+                                              + self->system().render(err)));
+              });
+      return rp;
+    },
+    [=](dm_logout_atom, std::string& uid) -> caf::result<void> {
+      auto& st = self->state;
+      auto i = st.users.find(uid);
+      if (i == st.users.end()
+          || caf::actor_cast<caf::strong_actor_ptr>(i->second) != self->current_sender())
+        return caf::unit; // replaced by a newer login: the location is that one's
+      st.users.erase(i);
+      ++st.logouts;
+      auto rp = self->make_response_promise();
+      self
+        ->request(st.store, caf::infinite, store_del_if_atom::value, location_key(uid),
+                  st.self_address, caf::timespan{login_timeout})
+        .then([rp](bool) mutable { rp.deliver(caf::unit); },
+              [rp, uid](caf::error& err) mutable {
+                // The entry is owned: it goes with this node anyway.
+                log()->warn("could not remove the location of user {}: {}", uid, to_string(err));
+                rp.deliver(caf::unit);
+              });
+      return rp;
+    },
+    // -- sending ----------------------------------------------------------------
+    [=](dm_send_atom, std::string& from, std::string& to, uint8_t ver, uint16_t cmd,
+        byte_buffer& message, caf::timespan timeout) -> caf::result<void> {
+      auto i = self->state.users.find(from);
+      if (i == self->state.users.end())
+        return make_error(dm_errc::user_not_found,
+                          "the sender " + from + " is not connected to this node");
+      self->delegate(i->second, dm_send_atom::value, std::move(to), ver, cmd, std::move(message),
+                     timeout);
+      return caf::delegated<void>{};
+    },
+    [=](dm_deliver_atom, std::string& to_node, std::string& from, std::string& to, uint8_t ver,
+        uint16_t cmd, byte_buffer& message, caf::timespan timeout) -> caf::result<uint8_t> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise();
+      if (to_node == st.self_address) {
+        ++st.sent_local;
+        deliver_here(
+          self, std::move(from), to, st.self_address, ver, cmd, std::move(message), timeout,
+          [rp](dm_outcome outcome) mutable { rp.deliver(static_cast<uint8_t>(outcome)); });
+        return rp;
+      }
+      ++st.sent_remote;
+      auto timeout_ms = wire_timeout_ms(timeout);
+      dm_deliver x{0, timeout_ms, std::move(from), std::move(to), ver, cmd, std::move(message)};
+      x.id = st.pending.add(to_node, 0, steady_micros() + uint64_t{timeout_ms} * 1000, rp);
+      send_wire(self, to_node, encode(x));
+      arm_timer(self);
+      return rp;
+    },
+    [=](dm_channel_atom, std::string& to_node, uint8_t reason, std::string& from, std::string& to,
+        uint8_t ver, uint16_t cmd, byte_buffer& message) {
+      auto& st = self->state;
+      if (to_node == st.self_address)
+        return on_channel(self, to, reason, std::move(from), st.self_address, ver, cmd,
+                          std::move(message));
+      send_wire(self, to_node,
+                encode(dm_closed{static_cast<close_reason>(reason), std::move(from), std::move(to),
+                                 ver, cmd, std::move(message)}));
+    },
+    [=](dm_tick_atom) {
+      auto& st = self->state;
+      st.timer_at = UINT64_MAX;
+      fail_pending(self, st.pending.expire(steady_micros()),
+                   "the recipient's node did not answer in time");
+      arm_timer(self);
+    },
+    // -- the mesh -------------------------------------------------------------------
+    [=](received_atom, const std::string& peer, const packed_messages& batch, bool) {
+      on_received(self, peer, batch);
+    },
+    [=](flush_atom) {
+      self->state.deferred.arrived();
+      self->state.outbox.flush(self, self->state.transport);
+    },
+    [=](send_failed_atom, const std::string& peer, const caf::error& err) {
+      fail_pending(self, self->state.pending.take_peer(peer),
+                   "could not reach " + peer + ": " + to_string(err));
+    },
+    [=](const node_event& e) {
+      if (e.what == node_event::kind::node_left)
+        fail_pending(self, self->state.pending.take_peer(e.subject),
+                     "node " + e.subject + " left before it answered");
+    },
+    // -- hooks and stats ----------------------------------------------------------------
+    [=](dm_add_hook_atom, dm_hook_registration& r) { add_hook(self, r); },
+    [=](dm_stats_atom) { return stats_json(self); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_dm_service(caf::actor_system& sys, caf::actor node, caf::actor store,
+                            caf::actor transport, std::string self_address, const dm_config& cfg) {
+  return sys.spawn(dm_service, std::move(node), std::move(store), std::move(transport),
+                   std::move(self_address), cfg);
+}
+
+} // namespace meshrt

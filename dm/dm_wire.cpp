@@ -1,0 +1,120 @@
+#include "dm/dm_wire.hpp"
+
+#include "transport/byte_codec.hpp"
+
+namespace meshrt {
+
+using transport::byte_reader;
+using transport::byte_writer;
+
+namespace {
+
+// Deliver and channel-closed messages end alike: from, to, ver, cmd,
+// message.
+
+size_t tail_size(const std::string& from, const std::string& to, const byte_buffer& message) {
+  return 2 + from.size() + 2 + to.size() + 1 + 2 + 4 + message.size();
+}
+
+void write_tail(byte_writer& w, const std::string& from, const std::string& to, uint8_t ver,
+                uint16_t cmd, const byte_buffer& message) {
+  w.str16(from);
+  w.str16(to);
+  w.u8(ver);
+  w.u16(cmd);
+  w.blob32(message);
+}
+
+/// False for a truncated or padded message, or a bad user id.
+bool read_tail(byte_reader& r, std::string& from, std::string& to, uint8_t& ver, uint16_t& cmd,
+               byte_buffer& message) {
+  from = r.str16();
+  to = r.str16();
+  ver = r.u8();
+  cmd = r.u16();
+  message = r.blob32();
+  return r.ok() && r.at_end() && valid_user_id(from) && valid_user_id(to);
+}
+
+} // namespace
+
+byte_buffer encode(const dm_deliver& x) {
+  byte_writer w{1 + 8 + 4 + tail_size(x.from, x.to, x.message)};
+  w.u8(static_cast<uint8_t>(dm_kind::deliver));
+  w.u64(x.id);
+  w.u32(x.timeout_ms);
+  write_tail(w, x.from, x.to, x.ver, x.cmd, x.message);
+  return w.take();
+}
+
+byte_buffer encode(const dm_answer& x) {
+  byte_writer w{10};
+  w.u8(static_cast<uint8_t>(dm_kind::answer));
+  w.u64(x.id);
+  w.u8(static_cast<uint8_t>(x.outcome));
+  return w.take();
+}
+
+byte_buffer encode(const dm_closed& x) {
+  byte_writer w{1 + 1 + tail_size(x.from, x.to, x.message)};
+  w.u8(static_cast<uint8_t>(dm_kind::closed));
+  w.u8(static_cast<uint8_t>(x.reason));
+  write_tail(w, x.from, x.to, x.ver, x.cmd, x.message);
+  return w.take();
+}
+
+std::optional<dm_deliver> decode_dm_deliver(byte_view bytes) {
+  byte_reader r{bytes};
+  if (r.u8() != static_cast<uint8_t>(dm_kind::deliver))
+    return std::nullopt;
+  dm_deliver x;
+  x.id = r.u64();
+  x.timeout_ms = r.u32();
+  if (!read_tail(r, x.from, x.to, x.ver, x.cmd, x.message))
+    return std::nullopt;
+  return x;
+}
+
+std::optional<dm_answer> decode_dm_answer(byte_view bytes) {
+  byte_reader r{bytes};
+  if (r.u8() != static_cast<uint8_t>(dm_kind::answer))
+    return std::nullopt;
+  dm_answer x;
+  x.id = r.u64();
+  auto outcome = r.u8();
+  if (!r.ok() || !r.at_end() || outcome < static_cast<uint8_t>(dm_outcome::delivered)
+      || outcome > static_cast<uint8_t>(dm_outcome::dropped))
+    return std::nullopt;
+  x.outcome = static_cast<dm_outcome>(outcome);
+  return x;
+}
+
+std::optional<dm_closed> decode_dm_closed(byte_view bytes) {
+  byte_reader r{bytes};
+  if (r.u8() != static_cast<uint8_t>(dm_kind::closed))
+    return std::nullopt;
+  dm_closed x;
+  auto reason = r.u8();
+  if (!read_tail(r, x.from, x.to, x.ver, x.cmd, x.message)
+      || reason < static_cast<uint8_t>(close_reason::clear)
+      || reason > static_cast<uint8_t>(close_reason::disconnect))
+    return std::nullopt;
+  x.reason = static_cast<close_reason>(reason);
+  return x;
+}
+
+const char* to_string(dm_outcome x) {
+  switch (x) {
+    case dm_outcome::delivered:
+      return "delivered";
+    case dm_outcome::not_here:
+      return "not_here";
+    case dm_outcome::declined:
+      return "declined";
+    case dm_outcome::dropped:
+      return "dropped";
+  }
+  return "unknown";
+}
+
+} // namespace meshrt

@@ -1,0 +1,113 @@
+#pragma once
+
+// The DM service's messages between nodes, top to bottom. They ride the
+// mesh's reliable RUDP stream beside the mesh envelopes and the store's
+// messages, and say what they are in their first byte; the transport hands
+// these kinds straight to the node's DM service. Integers are little-endian.
+//
+//   kind 40, deliver (the reference's SendData; its FindData is the same plus
+//   the sender's node address, which the mesh names for every message):
+//     u8 kind | u64 id | u32 timeout ms | str16 from | str16 to | u8 ver
+//     | u16 cmd | str32 message
+//     Answered by one kind 41 with the same id.
+//   kind 41, delivery answer:
+//     u8 kind | u64 id | u8 outcome
+//   kind 42, channel closed (one-way: ClearCacheByUserID, a user's
+//   disconnect):
+//     u8 kind | u8 reason | str16 from | str16 to | u8 ver | u16 cmd
+//     | str32 message
+//     The node of `to` forgets `from` in to's channel cache; a non-empty
+//     message reaches to's client (a last DM, or the disconnect message).
+//
+// User ids have 1 to 256 bytes (max_user_id_size).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "transport/byte_buffer.hpp"
+#include "transport/byte_view.hpp"
+
+namespace meshrt {
+
+enum class dm_kind : uint8_t {
+  deliver = 40,
+  answer = 41,
+  closed = 42,
+};
+
+/// What became of a delivery, as the recipient's node answers it.
+enum class dm_outcome : uint8_t {
+  /// Handed to the recipient's client.
+  delivered = 1,
+  /// The recipient is not connected to that node (the sender's cache was
+  /// stale, or the user left).
+  not_here = 2,
+  /// An on_receive_message hook returned false.
+  declined = 3,
+  /// An on_message hook returned an empty message: nothing to hand on.
+  dropped = 4,
+};
+
+/// Why a channel closed.
+enum class close_reason : uint8_t {
+  /// ClearCacheByUserID.
+  clear = 1,
+  /// The user disconnected (or its connection dropped).
+  disconnect = 2,
+};
+
+/// The longest user id (the gateway refuses longer ones at login).
+constexpr size_t max_user_id_size = 256;
+
+/// True for a user id of 1 to 256 bytes.
+inline bool valid_user_id(const std::string& uid) {
+  return !uid.empty() && uid.size() <= max_user_id_size;
+}
+
+/// The store key of a user's location (value: the mesh address of the node
+/// the user is connected to), in the store's internal namespace
+/// (dm/store_error.hpp), so no application key meets it.
+inline std::string location_key(const std::string& uid) {
+  return std::string{"\0dm.loc:", 8} + uid;
+}
+
+struct dm_deliver {
+  uint64_t id = 0;
+  uint32_t timeout_ms = 0;
+  std::string from;
+  std::string to;
+  uint8_t ver = 0;
+  uint16_t cmd = 0;
+  byte_buffer message;
+};
+
+struct dm_answer {
+  uint64_t id = 0;
+  dm_outcome outcome = dm_outcome::delivered;
+};
+
+struct dm_closed {
+  close_reason reason = close_reason::clear;
+  std::string from;
+  std::string to;
+  uint8_t ver = 0;
+  uint16_t cmd = 0;
+  byte_buffer message;
+};
+
+byte_buffer encode(const dm_deliver& x);
+byte_buffer encode(const dm_answer& x);
+byte_buffer encode(const dm_closed& x);
+
+/// Decoders: nullopt for another kind, a truncated message, an unknown
+/// outcome or reason, a user id that is empty or too long, or bytes after
+/// the end.
+std::optional<dm_deliver> decode_dm_deliver(byte_view bytes);
+std::optional<dm_answer> decode_dm_answer(byte_view bytes);
+std::optional<dm_closed> decode_dm_closed(byte_view bytes);
+
+/// "delivered", "not_here", ...
+const char* to_string(dm_outcome x);
+
+} // namespace meshrt

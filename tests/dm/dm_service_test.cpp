@@ -1,0 +1,347 @@
+#include "dm/dm_service.hpp"
+
+#include <atomic>
+
+#include <caf/all.hpp>
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "runtime/dm.hpp"
+#include "support/node_cluster.hpp"
+#include "support/test_system.hpp"
+
+using namespace std::chrono_literals;
+using namespace meshrt;
+using meshrt::test::event_log;
+using meshrt::test::eventually;
+using meshrt::test::node_cluster;
+using meshrt::test::test_system_config;
+
+namespace {
+
+byte_buffer bytes_of(const std::string& s) {
+  return byte_buffer(s.begin(), s.end());
+}
+
+std::string text_of(const byte_buffer& b) {
+  return std::string(b.begin(), b.end());
+}
+
+/// A user's client in the test: every message it receives becomes a line
+/// ("msg ann 1 7 hello", "gone ann bye", "closed why").
+caf::actor spawn_inbox(caf::actor_system& sys, std::shared_ptr<event_log> log) {
+  return sys.spawn(
+    [](caf::event_based_actor*, std::shared_ptr<event_log> log) -> caf::behavior {
+      return {
+        [=](dm_message_atom, const std::string& from, uint8_t ver, uint16_t cmd,
+            const byte_buffer& m) {
+          log->add("msg " + from + " " + std::to_string(ver) + " " + std::to_string(cmd) + " "
+                   + text_of(m));
+        },
+        [=](dm_peer_gone_atom, const std::string& peer, const byte_buffer& m) {
+          log->add("gone " + peer + " " + text_of(m));
+        },
+        [=](dm_closed_atom, const std::string& why) { log->add("closed " + why); },
+      };
+    },
+    std::move(log));
+}
+
+/// A connected user of the test: its session and what it received.
+struct user {
+  caf::actor session;
+  caf::actor inbox;
+  std::shared_ptr<event_log> log = std::make_shared<event_log>();
+};
+
+user connect(caf::scoped_actor& self, const node& n, const std::string& uid) {
+  user u;
+  u.inbox = spawn_inbox(self->system(), u.log);
+  dm_connect(self, n, uid, u.inbox)
+    .receive([&](caf::actor& s) { u.session = s; },
+             [&](caf::error& e) { FAIL("login of " << uid << ": " << to_string(e)); });
+  return u;
+}
+
+caf::error send_dm(caf::scoped_actor& self, const user& from, const std::string& to,
+                   const std::string& text, caf::timespan timeout = 3s) {
+  caf::error result;
+  send_message_by_user_id(self, from.session, to, 1, 7, bytes_of(text), timeout)
+    .receive([] {}, [&](caf::error& e) { result = std::move(e); });
+  return result;
+}
+
+void disconnect(caf::scoped_actor& self, const user& u) {
+  dm_disconnect(self, u.session).receive([] {}, [](caf::error& e) { FAIL(to_string(e)); });
+}
+
+nlohmann::json dm_stats_json(caf::scoped_actor& self, const node& n) {
+  std::string text = "{}";
+  dm_stats(self, n).receive([&](std::string& s) { text = std::move(s); },
+                            [](caf::error& e) { FAIL(to_string(e)); });
+  return nlohmann::json::parse(text);
+}
+
+/// MARS, two storage (HTTP) nodes and two UDP nodes whose users talk.
+struct dm_cluster {
+  caf::actor_system sys{test_system_config()};
+  node_cluster c;
+  std::vector<node> storage;
+  node udp1, udp2;
+
+  explicit dm_cluster(uint16_t base_port) : c(sys, base_port) {
+    c.start_mars();
+    storage = {c.start_node("HTTP"), c.start_node("HTTP")};
+    udp1 = c.start_node("UDP");
+    udp2 = c.start_node("UDP");
+    auto all = storage;
+    all.push_back(udp1);
+    all.push_back(udp2);
+    REQUIRE(meshrt::test::store_rings_hold(c.self(), all, 2));
+  }
+};
+
+} // namespace
+
+TEST_SUITE("dm.dm_service") {
+  TEST_CASE("users on different nodes exchange messages, in order, and replies need no lookup") {
+    dm_cluster k{49600};
+    auto& self = k.c.self();
+    auto ann = connect(self, k.udp1, "ann");
+    auto bob = connect(self, k.udp2, "bob");
+    auto cat = connect(self, k.udp1, "cat");
+    // across nodes, with the reference's ver and cmd
+    CHECK(!send_dm(self, ann, "bob", "hello bob"));
+    REQUIRE(eventually([&] { return bob.log->count("msg ann 1 7 hello bob") == 1; }, 3s));
+    // the answer travels the reverse channel
+    auto lookups = meshrt::test::store_stats_json(self, k.udp2)["requests"];
+    CHECK(!send_dm(self, bob, "ann", "hi ann"));
+    REQUIRE(eventually([&] { return ann.log->count("msg bob 1 7 hi ann") == 1; }, 3s));
+    CHECK(meshrt::test::store_stats_json(self, k.udp2)["requests"] == lookups);
+    // on the same node
+    CHECK(!send_dm(self, ann, "cat", "next door"));
+    REQUIRE(eventually([&] { return cat.log->count("msg ann 1 7 next door") == 1; }, 3s));
+    // 300 messages sent at once arrive once each, in the order sent
+    using handle
+      = decltype(self->request(ann.session, caf::infinite, dm_send_atom::value, std::string{},
+                               uint8_t{}, uint16_t{}, byte_buffer{}, caf::timespan{}));
+    std::vector<handle> sent;
+    for (int i = 0; i < 300; ++i)
+      sent.push_back(self->request(ann.session, caf::infinite, dm_send_atom::value,
+                                   std::string{"bob"}, uint8_t{2}, uint16_t{9},
+                                   bytes_of("n" + std::to_string(i)), caf::timespan{5s}));
+    int acked = 0;
+    for (auto& h : sent)
+      h.receive([&] { ++acked; }, [](caf::error& e) { FAIL(to_string(e)); });
+    CHECK(acked == 300);
+    REQUIRE(eventually([&] { return bob.log->lines().size() == 301; }, 5s));
+    auto lines = bob.log->lines();
+    for (int i = 0; i < 300; ++i)
+      REQUIRE(lines[static_cast<size_t>(i) + 1] == "msg ann 2 9 n" + std::to_string(i));
+    // a server-side sender speaks for a user connected to its node
+    caf::error err;
+    send_message_by_user_id(self, k.udp2, "bob", "ann", 1, 1, bytes_of("from the server"))
+      .receive([] {}, [&](caf::error& e) { err = e; });
+    CHECK(!err);
+    REQUIRE(eventually([&] { return ann.log->count("msg bob 1 1 from the server") == 1; }, 3s));
+    auto stats = dm_stats_json(self, k.udp2);
+    CHECK(stats["users"] == 1);
+    CHECK(stats["outcomes"]["delivered"] >= 301);
+  }
+
+  TEST_CASE("every error case of SendMessageByUserID reaches the sender") {
+    dm_cluster k{49650};
+    auto& self = k.c.self();
+    auto ann = connect(self, k.udp1, "ann");
+    // Message is nil
+    auto err = send_dm(self, ann, "bob", "");
+    CHECK_MESSAGE(is(err, dm_errc::message_nil), to_string(err));
+    CHECK(k.sys.render(err).find("dm.message_nil") != std::string::npos);
+    // User not found: never connected, an impossible id, a sender not here
+    err = send_dm(self, ann, "nobody", "hello?");
+    CHECK_MESSAGE(is(err, dm_errc::user_not_found), k.sys.render(err));
+    err = send_dm(self, ann, std::string(257, 'u'), "hello?");
+    CHECK(is(err, dm_errc::user_not_found));
+    send_message_by_user_id(self, k.udp2, "ann", "bob", 1, 1, bytes_of("x"))
+      .receive([] {}, [&](caf::error& e) { err = e; });
+    CHECK(is(err, dm_errc::user_not_found));
+    // Reliable time out: the recipient's node does not answer in time (an
+    // actor hook there that never answers holds the message)
+    auto silent = k.sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
+      auto held = std::make_shared<std::vector<caf::response_promise>>();
+      return {[=](dm_hook_receive_atom, uint8_t, uint16_t, const byte_buffer&, const std::string&,
+                  const std::string&) -> caf::result<bool> {
+        held->push_back(self->make_response_promise());
+        return held->back();
+      }};
+    });
+    auto bob = connect(self, k.udp2, "bob");
+    set_on_receive_message(self, k.udp2, silent);
+    err = send_dm(self, ann, "bob", "too slow", 300ms);
+    CHECK_MESSAGE(is(err, dm_errc::reliable_timeout), k.sys.render(err));
+    // a bad login
+    dm_connect(self, k.udp1, "", ann.inbox)
+      .receive([](caf::actor&) { FAIL("an empty user id logged in"); },
+               [&](caf::error& e) { err = e; });
+    CHECK(is(err, dm_errc::bad_user_id));
+    dm_connect(self, k.udp1, std::string(257, 'u'), ann.inbox)
+      .receive([](caf::actor&) { FAIL("a 257-byte user id logged in"); },
+               [&](caf::error& e) { err = e; });
+    CHECK(is(err, dm_errc::bad_user_id));
+    // after all that the node serves as before
+    auto cat = connect(self, k.udp1, "cat");
+    CHECK(!send_dm(self, cat, "ann", "still here"));
+    REQUIRE(eventually([&] { return ann.log->count("msg cat 1 7 still here") == 1; }, 3s));
+    anon_send_exit(silent, caf::exit_reason::user_shutdown);
+  }
+
+  TEST_CASE("no storage node: the reference's Nodes not found") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 49700};
+    c.start_mars();
+    auto udp = c.start_node("UDP");
+    auto& self = c.self();
+    REQUIRE(meshrt::test::store_rings_hold(self, {udp}, 0));
+    auto log = std::make_shared<event_log>();
+    caf::error err;
+    dm_connect(self, udp, "ann", spawn_inbox(sys, log))
+      .receive([](caf::actor&) { FAIL("logged in without a store"); },
+               [&](caf::error& e) { err = e; });
+    CHECK_MESSAGE(is(err, dm_errc::nodes_not_found), sys.render(err));
+  }
+
+  TEST_CASE("a recipient that moves to another node is found on the next message") {
+    dm_cluster k{49750};
+    auto& self = k.c.self();
+    auto ann = connect(self, k.udp1, "ann");
+    auto bob = connect(self, k.udp2, "bob");
+    CHECK(!send_dm(self, ann, "bob", "one"));
+    disconnect(self, bob);
+    // gone: the cached channel is stale, the fresh lookup finds nobody
+    auto err = send_dm(self, ann, "bob", "lost");
+    CHECK_MESSAGE(is(err, dm_errc::user_not_found), k.sys.render(err));
+    auto moved = connect(self, k.udp1, "bob");
+    CHECK(!send_dm(self, ann, "bob", "two"));
+    REQUIRE(eventually([&] { return moved.log->count("msg ann 1 7 two") == 1; }, 3s));
+    // and back again, with ann's cache pointing at udp1 now
+    disconnect(self, moved);
+    auto back = connect(self, k.udp2, "bob");
+    CHECK(!send_dm(self, ann, "bob", "three"));
+    REQUIRE(eventually([&] { return back.log->count("msg ann 1 7 three") == 1; }, 3s));
+    CHECK(bob.log->count("msg ann 1 7 two") == 0);
+  }
+
+  TEST_CASE("a second login of one user on a node replaces the first") {
+    dm_cluster k{49800};
+    auto& self = k.c.self();
+    auto ann = connect(self, k.udp1, "ann");
+    auto first = connect(self, k.udp2, "bob");
+    auto second = connect(self, k.udp2, "bob");
+    REQUIRE(
+      eventually([&] { return first.log->count("closed logged in again on this node") == 1; }, 3s));
+    CHECK(!send_dm(self, ann, "bob", "which one?"));
+    REQUIRE(eventually([&] { return second.log->count("msg ann 1 7 which one?") == 1; }, 3s));
+    CHECK(first.log->count("msg ann 1 7 which one?") == 0);
+  }
+
+  TEST_CASE("hooks: on_message rewrites and drops, on_receive_message declines") {
+    dm_cluster k{49850};
+    auto& self = k.c.self();
+    auto ann = connect(self, k.udp1, "ann");
+    auto bob = connect(self, k.udp2, "bob");
+    std::atomic<int> calls{0};
+    // Several run in order; the last non-nullopt result wins.
+    set_on_message(self, k.udp2,
+                   [&](uint8_t, uint16_t, const byte_buffer& m, const std::string& sender,
+                       const std::string& receiver) -> std::optional<byte_buffer> {
+                     ++calls;
+                     if (text_of(m) == "drop me")
+                       return byte_buffer{};
+                     return bytes_of("[" + sender + "->" + receiver + "] " + text_of(m));
+                   });
+    set_on_message(self, k.udp2,
+                   [&](uint8_t, uint16_t, const byte_buffer& m, const std::string&,
+                       const std::string&) -> std::optional<byte_buffer> {
+                     ++calls;
+                     if (text_of(m) == "shout")
+                       return bytes_of("SHOUT");
+                     return std::nullopt; // no change: the first hook's result stands
+                   });
+    set_on_receive_message(self, k.udp2,
+                           [](uint8_t, uint16_t, const byte_buffer& m, const std::string&,
+                              const std::string&) { return text_of(m) != "spam"; });
+    // an actor hook runs after the functions registered before it
+    auto tagger = k.sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+      return {[](dm_hook_message_atom, uint8_t, uint16_t cmd, const byte_buffer& m,
+                 const std::string&, const std::string&) {
+        return std::make_tuple(cmd == 99, byte_buffer{'9', '9'});
+      }};
+    });
+    set_on_message(self, k.udp2, tagger);
+    CHECK(!send_dm(self, ann, "bob", "hi"));
+    REQUIRE(eventually([&] { return bob.log->count("msg ann 1 7 [ann->bob] hi") == 1; }, 3s));
+    CHECK(calls == 2);
+    CHECK(!send_dm(self, ann, "bob", "shout"));
+    REQUIRE(eventually([&] { return bob.log->count("msg ann 1 7 SHOUT") == 1; }, 3s));
+    // an empty result drops it: the sender hears it was delivered
+    CHECK(!send_dm(self, ann, "bob", "drop me"));
+    // declined: the sender hears user_not_found, as for an absent user
+    auto err = send_dm(self, ann, "bob", "spam");
+    CHECK_MESSAGE(is(err, dm_errc::user_not_found), k.sys.render(err));
+    caf::error cmd99;
+    send_message_by_user_id(self, ann.session, "bob", 1, 99, bytes_of("tagged"))
+      .receive([] {}, [&](caf::error& e) { cmd99 = e; });
+    CHECK(!cmd99);
+    REQUIRE(eventually([&] { return bob.log->count("msg ann 1 99 99") == 1; }, 3s));
+    auto lines = bob.log->lines();
+    CHECK(std::count_if(lines.begin(), lines.end(),
+                        [](const std::string& l) {
+                          return l.find("drop me") != std::string::npos
+                                 || l.find("spam") != std::string::npos;
+                        })
+          == 0);
+    anon_send_exit(tagger, caf::exit_reason::user_shutdown);
+  }
+
+  TEST_CASE("disconnect messages, ClearCacheByUserID and on_clear_cache") {
+    dm_cluster k{49900};
+    auto& self = k.c.self();
+    auto cleared = std::make_shared<event_log>();
+    set_on_user_disconnect(self, k.udp1, [](const std::string& gone, const std::string& peer) {
+      return bytes_of(gone + " left, bye " + peer);
+    });
+    set_on_clear_cache(self, k.udp2, [cleared](const std::string& who, const std::string& stayed) {
+      cleared->add(who + " cleared from " + stayed);
+    });
+    auto ann = connect(self, k.udp1, "ann");
+    auto bob = connect(self, k.udp2, "bob");
+    auto cat = connect(self, k.udp2, "cat");
+    auto dan = connect(self, k.udp2, "dan");
+    CHECK(!send_dm(self, ann, "bob", "hi bob"));
+    CHECK(!send_dm(self, cat, "ann", "hi ann")); // ann caches cat by the reverse channel
+    // ClearCache with a last message: it arrives, on_clear_cache does not run
+    CHECK(!send_dm(self, ann, "dan", "hi dan"));
+    clear_cache_by_user_id(self, ann.session, "dan", 3, 4, bytes_of("last words"));
+    REQUIRE(eventually([&] { return dan.log->count("msg ann 3 4 last words") == 1; }, 3s));
+    // nothing cached any more: silent
+    clear_cache_by_user_id(self, ann.session, "dan", 3, 4, bytes_of("never sent"));
+    // the disconnect: each cached peer gets the message; dan is no longer one
+    disconnect(self, ann);
+    REQUIRE(eventually([&] { return bob.log->count("gone ann ann left, bye bob") == 1; }, 3s));
+    REQUIRE(eventually([&] { return cat.log->count("gone ann ann left, bye cat") == 1; }, 3s));
+    CHECK(dan.log->count("gone ann ann left, bye dan") == 0);
+    CHECK(dan.log->count("msg ann 3 4 never sent") == 0);
+    CHECK(cleared->lines().empty());
+    // ClearCache without a message runs on_clear_cache on the user that stayed
+    auto eve = connect(self, k.udp1, "eve");
+    CHECK(!send_dm(self, eve, "bob", "hello"));
+    clear_cache_by_user_id(self, eve.session, "bob", 0, 0, {});
+    REQUIRE(eventually([&] { return cleared->count("eve cleared from bob") == 1; }, 3s));
+    // a dropped connection (its inbox ends) disconnects the user too
+    CHECK(!send_dm(self, eve, "cat", "hello"));
+    anon_send_exit(eve.inbox, caf::exit_reason::user_shutdown);
+    REQUIRE(eventually([&] { return cat.log->count("gone eve eve left, bye cat") == 1; }, 3s));
+    auto err = send_dm(self, bob, "eve", "are you there?");
+    CHECK(is(err, dm_errc::user_not_found));
+  }
+}

@@ -1,0 +1,51 @@
+#include "dm/dm_wire.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace meshrt;
+
+TEST_CASE("dm wire: deliver, answer and channel-closed messages round-trip") {
+  dm_deliver d{7, 3000, "ann", std::string(256, 'b'), 2, 513, byte_buffer(5000, 'x')};
+  auto back = decode_dm_deliver(encode(d));
+  REQUIRE(back);
+  CHECK(back->id == 7);
+  CHECK(back->timeout_ms == 3000);
+  CHECK(back->from == "ann");
+  CHECK(back->to == d.to);
+  CHECK(back->ver == 2);
+  CHECK(back->cmd == 513);
+  CHECK(back->message == d.message);
+
+  auto a = decode_dm_answer(encode(dm_answer{9, dm_outcome::declined}));
+  REQUIRE(a);
+  CHECK(a->id == 9);
+  CHECK(a->outcome == dm_outcome::declined);
+
+  dm_closed c{close_reason::disconnect, "ann", "bob", 0, 0, {}};
+  auto cb = decode_dm_closed(encode(c));
+  REQUIRE(cb);
+  CHECK(cb->reason == close_reason::disconnect);
+  CHECK(cb->message.empty());
+  CHECK(location_key("ann").size() == 8 + 3);
+}
+
+TEST_CASE("dm wire: truncated, padded, mislabelled and bad-id messages do not decode") {
+  auto d = encode(dm_deliver{1, 10, "ann", "bob", 0, 0, byte_buffer{'h', 'i'}});
+  for (size_t n = 0; n < d.size(); ++n)
+    CHECK_FALSE(decode_dm_deliver(byte_view{d.data(), n}));
+  auto padded = d;
+  padded.push_back(0);
+  CHECK_FALSE(decode_dm_deliver(padded));
+  CHECK_FALSE(decode_dm_answer(d));
+  CHECK_FALSE(decode_dm_closed(d));
+  // user ids: empty, or over 256 bytes
+  CHECK_FALSE(decode_dm_deliver(encode(dm_deliver{1, 10, "", "bob", 0, 0, {}})));
+  CHECK_FALSE(decode_dm_deliver(encode(dm_deliver{1, 10, "ann", std::string(257, 'b'), 0, 0, {}})));
+  // an unknown outcome or reason
+  auto a = encode(dm_answer{1, dm_outcome::delivered});
+  a.back() = 9;
+  CHECK_FALSE(decode_dm_answer(a));
+  auto c = encode(dm_closed{close_reason::clear, "ann", "bob", 0, 0, {}});
+  c[1] = 0;
+  CHECK_FALSE(decode_dm_closed(c));
+}
