@@ -11,6 +11,7 @@
 
 #include "actors/mars_actor.hpp"
 #include "apps/demo_command.hpp"
+#include "apps/dm_command.hpp"
 #include "apps/node_command.hpp"
 #include "apps/ping_command.hpp"
 #include "apps/status_command.hpp"
@@ -256,8 +257,10 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--mars", node_opts.mars,
                        "MARS as HOST:PORT (config: marsAddress, marsPort)");
   node_cmd->add_option("--app", node_opts.app, "App name (SetAppName); default: none");
-  node_cmd->add_option("--client-port", node_opts.client_port,
-                       "Port clients use; the public endpoint is ADDRESS:PORT");
+  node_cmd->add_option(
+    "--client-port", node_opts.client_port,
+    "Client gateway port, scanning upward (config: clientPort); the public endpoint is "
+    "ADDRESS:PORT");
   node_cmd->add_flag("--guest", node_opts.guest,
                      "Send and receive mesh messages without being listed");
   add_log_level(*node_cmd, log_level);
@@ -308,6 +311,26 @@ int main(int argc, char** argv) {
   store_cmd->add_flag("--json", store_opts.json, "stats: print JSON");
   add_log_level(*store_cmd, log_level);
 
+  auto* dm_cmd = app.add_subcommand(
+    "dm", "Send or receive direct messages as a user, through a node's client gateway");
+  meshrt::cli::dm_options dm_opts;
+  dm_cmd->add_option("ACTION", dm_opts.action, "send or listen")->required();
+  dm_cmd->add_option("--node", dm_opts.node, "The node's client gateway, HOST:CLIENT_PORT")
+    ->required();
+  dm_cmd->add_option("--from", dm_opts.from, "send: the sending user's id");
+  dm_cmd->add_option("--to", dm_opts.to, "send: the receiving user's id");
+  dm_cmd->add_option("--text", dm_opts.text, "send: the message");
+  dm_cmd->add_option("--ver", dm_opts.ver, "send: the message's ver (0-255)")
+    ->capture_default_str();
+  dm_cmd->add_option("--cmd", dm_opts.cmd, "send: the message's cmd (0-65535)")
+    ->capture_default_str();
+  dm_cmd->add_option("--user", dm_opts.user, "listen: the user to log in as");
+  dm_cmd->add_option("--count", dm_opts.count, "listen: stop after N events (0: no limit)")
+    ->capture_default_str();
+  dm_cmd->add_option("--timeout", dm_opts.timeout_s,
+                     "listen: stop after S seconds (0: none); send: seconds to wait (default 5)");
+  dm_cmd->add_flag("--json", dm_opts.json, "listen: one JSON object per line");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -334,6 +357,8 @@ int main(int argc, char** argv) {
       return meshrt::cli::run_demo(demo_port);
     if (*store_cmd)
       return meshrt::cli::run_store(store_opts);
+    if (*dm_cmd)
+      return meshrt::cli::run_dm(dm_opts);
   } catch (const meshrt::config_error& e) {
     std::fprintf(stderr, "meshrt: %s\n", e.what());
     return exit_usage;

@@ -22,6 +22,8 @@ config effective_config(const node_command_options& opts) {
     cfg.mesh.address = *opts.address;
   if (opts.port)
     cfg.mesh.port = *opts.port;
+  if (opts.client_port)
+    cfg.dm.gateway.port = *opts.client_port;
   if (opts.mars)
     apply_mars_flag(*opts.mars, cfg.mesh);
   return cfg;
@@ -82,8 +84,6 @@ int run_node(const node_command_options& opts) {
   nopts.app = opts.app;
   nopts.type = opts.type;
   nopts.guest = opts.guest;
-  if (opts.client_port)
-    nopts.public_endpoint = cfg.mesh.address + ":" + std::to_string(*opts.client_port);
   auto n = start_node(sys, cfg, nopts);
   // The logger goes in as a spawn argument: CAF 0.17 spawning a function of
   // no arguments binds a null reference (UBSan reports it).

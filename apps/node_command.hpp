@@ -16,7 +16,8 @@ struct node_command_options {
   /// "host:port"; overrides marsAddress / marsPort and their environment.
   std::optional<std::string> mars;
   std::string app;
-  /// Where clients reach the node: the public endpoint is address:client_port.
+  /// The client gateway's first port (clientPort): users log in there, and
+  /// the public endpoint is address:port.
   std::optional<uint16_t> client_port;
   bool guest = false;
 };

@@ -20,6 +20,7 @@ using dm_send_atom = caf::atom_constant<caf::atom("dmsend")>;
 using dm_clear_atom = caf::atom_constant<caf::atom("dmclear")>;
 using dm_stats_atom = caf::atom_constant<caf::atom("dmstats")>;
 using dm_add_hook_atom = caf::atom_constant<caf::atom("dmaddhook")>;
+using gateway_stats_atom = caf::atom_constant<caf::atom("gwstats")>;
 
 // -- what a user's receiver (a gateway connection, an application actor) gets --
 

@@ -6,12 +6,34 @@
 
 namespace meshrt {
 
+/// The client gateway's settings (dm_config holds them; config keys in
+/// brackets).
+struct client_gateway_config {
+  /// Address to listen on (start_node sets the node's mesh address).
+  std::string address;
+  /// First port tried, scanning upward to a free one [clientPort, the flag
+  /// --client-port]; 0: the node runs no gateway.
+  uint16_t port = 0;
+  /// The largest frame payload a client may send [clientMaxFrameSize].
+  uint32_t max_frame_size = 1024 * 1024;
+  /// Bytes of pushes a client may leave unread before the gateway drops it
+  /// (a slow client never stalls the node) [clientSendQueueBytes].
+  uint32_t send_queue_bytes = 4 * 1024 * 1024;
+  /// The built-in send and clear frames [exposeCommands]; off, a client
+  /// only logs in and receives (the application routes DMs itself).
+  bool expose_commands = true;
+};
+
 /// Direct-message settings; names and defaults are those of dm-api.txt.
 /// runtime/config.hpp reads them from a file.
 struct dm_config {
   /// `dmEnabled` (meshrt's own; the reference's dm.Setup): each node runs a
   /// DM service (dm/dm_service.hpp).
   bool enabled = true;
+  /// The client gateway (dm/client_gateway.hpp), meshrt's own keys but
+  /// `exposeCommands` (the reference's ExposeCommands); its address is the
+  /// node's.
+  client_gateway_config gateway;
   /// `storageTargetNodeType`: node type that hosts user-location shards.
   std::string storage_target_node_type = "HTTP";
   /// `storageRingSize`: slots of the hash ring (must exceed the node count).

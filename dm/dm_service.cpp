@@ -236,7 +236,7 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
     for (auto& [uid, session] : self->state.users)
       self->send_exit(session, caf::exit_reason::user_shutdown);
     fail_pending(self, self->state.pending.expire(UINT64_MAX), "the node stopped");
-    self->quit();
+    self->quit(caf::exit_reason::user_shutdown); // linked to it, the client gateway ends too
   });
   return {
     // -- logins -----------------------------------------------------------------

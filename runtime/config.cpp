@@ -155,6 +155,19 @@ const key_spec known_keys[] = {
      cfg.mesh.send_interval = std::chrono::milliseconds{in.integer(0, 60000, "milliseconds")};
    }},
   {"dmEnabled", [](const value_reader& in, config& cfg) { cfg.dm.enabled = in.boolean(); }},
+  {"clientPort", [](const value_reader& in, config& cfg) { cfg.dm.gateway.port = in.port(); }},
+  {"exposeCommands",
+   [](const value_reader& in, config& cfg) { cfg.dm.gateway.expose_commands = in.boolean(); }},
+  {"clientMaxFrameSize",
+   [](const value_reader& in, config& cfg) {
+     cfg.dm.gateway.max_frame_size
+       = static_cast<uint32_t>(in.integer(64, 16 * 1024 * 1024, "bytes"));
+   }},
+  {"clientSendQueueBytes",
+   [](const value_reader& in, config& cfg) {
+     cfg.dm.gateway.send_queue_bytes
+       = static_cast<uint32_t>(in.integer(1024, 1024 * 1024 * 1024, "bytes"));
+   }},
   {"storageTargetNodeType",
    [](const value_reader& in, config& cfg) { cfg.dm.storage_target_node_type = in.string(); }},
   {"storageRingSize",
@@ -317,6 +330,11 @@ std::string to_json(const config& cfg) {
   out["strictCheckForExternal"] = m.strict_check_for_external;
   out["sendInterval"] = m.send_interval.count();
   out["dmEnabled"] = d.enabled;
+  if (d.gateway.port != 0) // none: no gateway
+    out["clientPort"] = d.gateway.port;
+  out["exposeCommands"] = d.gateway.expose_commands;
+  out["clientMaxFrameSize"] = d.gateway.max_frame_size;
+  out["clientSendQueueBytes"] = d.gateway.send_queue_bytes;
   out["storageTargetNodeType"] = d.storage_target_node_type;
   out["storageRingSize"] = d.storage_ring_size;
   out["storageMigration"] = d.storage_migration;

@@ -1,9 +1,11 @@
 #include "runtime/node.hpp"
 
 #include <stdexcept>
+#include <tuple>
 
 #include <caf/all.hpp>
 
+#include "dm/client_gateway.hpp"
 #include "dm/dm_service.hpp"
 #include "dm/store_service.hpp"
 
@@ -25,6 +27,8 @@ node start_node(caf::actor_system& sys, const config& cfg, const node_options& o
   }
   auto store = spawn_store_service(sys, node_actor, cfg.dm);
   caf::actor dm;
+  caf::actor gateway;
+  uint16_t client_port = 0;
   if (cfg.dm.enabled) {
     caf::actor transport;
     std::string address;
@@ -33,10 +37,19 @@ node start_node(caf::actor_system& sys, const config& cfg, const node_options& o
     self->request(node_actor, caf::infinite, whoami_atom::value)
       .receive([&](node_record& me) { address = me.mesh_address; }, [](caf::error&) {});
     if (transport && !address.empty())
-      dm = spawn_dm_service(sys, node_actor, store, std::move(transport), std::move(address),
-                            cfg.dm);
+      dm = spawn_dm_service(sys, node_actor, store, std::move(transport), address, cfg.dm);
+    if (dm && cfg.dm.gateway.port != 0) {
+      auto gw_cfg = cfg.dm.gateway;
+      gw_cfg.address = address.substr(0, address.rfind(':'));
+      std::tie(gateway, client_port) = spawn_client_gateway(sys, dm, gw_cfg);
+      self
+        ->request(node_actor, caf::infinite, set_endpoint_atom::value,
+                  gw_cfg.address + ":" + std::to_string(client_port))
+        .receive([] {}, [](caf::error&) {});
+    }
   }
-  return node{std::move(node_actor), std::move(requester), std::move(store), std::move(dm)};
+  return node{std::move(node_actor), std::move(requester), std::move(store),
+              std::move(dm),         std::move(gateway),   client_port};
 }
 
 } // namespace meshrt

@@ -45,14 +45,17 @@ namespace meshrt {
 /// which requests go to directly (one actor hop fewer than through the
 /// node; the correlator answers every request by its timeout), its store
 /// service (dm/store_service.hpp; runtime/store.hpp's functions) and its DM
-/// service (dm/dm_service.hpp; runtime/dm.hpp's functions).
+/// service (dm/dm_service.hpp; runtime/dm.hpp's functions) with its client
+/// gateway.
 class node {
 public:
   node() = default;
 
-  node(caf::actor node_actor, caf::actor requester, caf::actor store = {}, caf::actor dm = {}) :
-    actor_(std::move(node_actor)), requester_(std::move(requester)), store_(std::move(store)),
-    dm_(std::move(dm)) {}
+  node(caf::actor node_actor, caf::actor requester, caf::actor store = {}, caf::actor dm = {},
+       caf::actor gateway = {}, uint16_t client_port = 0) :
+    actor_(std::move(node_actor)),
+    requester_(std::move(requester)), store_(std::move(store)), dm_(std::move(dm)),
+    gateway_(std::move(gateway)), client_port_(client_port) {}
 
   /// The node actor (spawn_node), e.g. to monitor it or to send it atoms.
   const caf::actor& actor() const noexcept {
@@ -75,6 +78,17 @@ public:
     return dm_;
   }
 
+  /// The node's client gateway (dm/client_gateway.hpp); invalid without
+  /// one (clientPort 0).
+  const caf::actor& gateway() const noexcept {
+    return gateway_;
+  }
+
+  /// The TCP port clients connect to; 0 without a gateway.
+  uint16_t client_port() const noexcept {
+    return client_port_;
+  }
+
   explicit operator bool() const noexcept {
     return static_cast<bool>(actor_);
   }
@@ -84,13 +98,16 @@ private:
   caf::actor requester_;
   caf::actor store_;
   caf::actor dm_;
+  caf::actor gateway_;
+  uint16_t client_port_ = 0;
 };
 
 /// Spawns a node with the mesh part of `cfg` (spawn_node), its store
 /// service with the DM part (spawn_store_service) and, unless dmEnabled is
-/// false, its DM service (spawn_dm_service), and returns once it is bound
-/// and takes requests. Throws std::runtime_error if no port can be
-/// bound.
+/// false, its DM service (spawn_dm_service) and, with a clientPort, its
+/// client gateway (spawn_client_gateway; the node's public endpoint becomes
+/// address:port), and returns once it is bound and takes requests. Throws std::runtime_error if no
+/// port can be bound.
 node start_node(caf::actor_system& sys, const config& cfg, const node_options& opts);
 
 namespace detail {

@@ -91,7 +91,8 @@ struct dm_cluster {
 
   explicit dm_cluster(uint16_t base_port) : c(sys, base_port) {
     c.start_mars();
-    storage = {c.start_node("HTTP"), c.start_node("HTTP")};
+    for (int i = 0; i < 2; ++i)
+      storage.push_back(c.start_node("HTTP"));
     udp1 = c.start_node("UDP");
     udp2 = c.start_node("UDP");
     auto all = storage;

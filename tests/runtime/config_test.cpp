@@ -284,8 +284,8 @@ TEST_SUITE("runtime.config") {
     auto text = to_json(original);
     for (const char* key :
          {"address", "nic", "port", "marsAddress", "marsPort", "marsAddressCacheTTL",
-          "retryInterval", "retryTimeout", "strictCheckForExternal", "sendInterval",
-          "dmEnabled", "storageTargetNodeType", "storageRingSize", "storageMigration",
+          "retryInterval", "retryTimeout", "strictCheckForExternal", "sendInterval", "dmEnabled",
+          "storageTargetNodeType", "storageRingSize", "storageMigration",
           "storageMigrationBatchSize", "storageMigrationInterval"})
       CHECK(text.find(std::string{"\""} + key + "\"") != std::string::npos);
     // The printed config is itself a valid config (nic resolves: drop it).
@@ -295,6 +295,14 @@ TEST_SUITE("runtime.config") {
     CHECK(again.dm.storage_ring_size == 77);
     CHECK(again.dm.enabled);
     CHECK_FALSE(parse(R"({"dmEnabled": false})").dm.enabled);
+    auto gw = parse(R"({"clientPort": "7000", "exposeCommands": false, "clientMaxFrameSize": 4096,
+                        "clientSendQueueBytes": 65536})");
+    CHECK(gw.dm.gateway.port == 7000);
+    CHECK_FALSE(gw.dm.gateway.expose_commands);
+    CHECK(gw.dm.gateway.max_frame_size == 4096);
+    CHECK(gw.dm.gateway.send_queue_bytes == 65536);
+    CHECK(parse(to_json(gw).replace(to_json(gw).find("\"nic\": \"eth0\","), 14, "")).dm.gateway.port
+          == 7000);
     CHECK(again.mesh.strict_check_for_external);
   }
 

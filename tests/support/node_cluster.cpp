@@ -141,6 +141,10 @@ caf::actor node_cluster::add_node(const config& cfg, const node_options& opts) {
   return n;
 }
 
+node node_cluster::start_node(const std::string& type) {
+  return start_node(type, dm_config{});
+}
+
 node node_cluster::start_node(const std::string& type, const dm_config& dm) {
   node_options opts;
   opts.type = type;

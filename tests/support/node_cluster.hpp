@@ -96,7 +96,10 @@ public:
 
   /// Starts a node with its store service (start_node) of `type`, with the
   /// DM settings `dm`.
-  node start_node(const std::string& type, const dm_config& dm = {});
+  node start_node(const std::string& type, const dm_config& dm);
+
+  /// The same with the default DM settings.
+  node start_node(const std::string& type);
 
   /// The usual start of a test: MARS, then one node of each of `types`,
   /// required to see each other.

@@ -1,0 +1,264 @@
+#include "dm/client_gateway.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "dm/client.hpp"
+#include "runtime/dm.hpp"
+#include "support/node_cluster.hpp"
+#include "support/test_system.hpp"
+
+using namespace std::chrono_literals;
+using namespace meshrt;
+using meshrt::test::eventually;
+using meshrt::test::node_cluster;
+using meshrt::test::test_system_config;
+
+namespace {
+
+/// MARS, two storage nodes, and two UDP nodes with client gateways.
+struct gateway_cluster {
+  caf::actor_system sys{test_system_config()};
+  node_cluster c;
+  std::vector<node> storage;
+  node udp1, udp2;
+
+  gateway_cluster(uint16_t base_port, const client_gateway_config& gw) : c(sys, base_port) {
+    c.start_mars();
+    for (int i = 0; i < 2; ++i)
+      storage.push_back(c.start_node("HTTP"));
+    dm_config dm;
+    dm.gateway = gw;
+    dm.gateway.port = static_cast<uint16_t>(base_port + 40);
+    udp1 = c.start_node("UDP", dm);
+    udp2 = c.start_node("UDP", dm);
+    auto all = storage;
+    all.push_back(udp1);
+    all.push_back(udp2);
+    REQUIRE(meshrt::test::store_rings_hold(c.self(), all, 2));
+  }
+
+  dm_client client(const node& n, const std::string& user) {
+    dm_client cl;
+    auto err = cl.connect("127.0.0.1", n.client_port());
+    REQUIRE_MESSAGE(!err, err.text);
+    err = cl.login(user);
+    REQUIRE_MESSAGE(!err, err.text);
+    return cl;
+  }
+
+  nlohmann::json stats(const node& n) {
+    std::string text = "{}";
+    c.self()
+      ->request(n.gateway(), caf::infinite, gateway_stats_atom::value)
+      .receive([&](std::string& s) { text = s; }, [](caf::error& e) { FAIL(to_string(e)); });
+    return nlohmann::json::parse(text);
+  }
+};
+
+/// Writes `bytes` on a fresh connection to the gateway and reads what comes
+/// back until the gateway closes it (or 3 s pass): the error frame, decoded.
+/// `closed` says whether the gateway closed the connection.
+std::optional<client_frame> raw_exchange(uint16_t port, const byte_buffer& bytes, bool& closed) {
+  closed = false;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL)
+          == static_cast<ssize_t>(bytes.size()));
+  frame_reader r{1 << 20};
+  std::optional<client_frame> first;
+  auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) != 1)
+      continue;
+    uint8_t buf[4096];
+    auto n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      closed = true;
+      break;
+    }
+    r.feed(buf, static_cast<size_t>(n));
+    if (auto f = r.next(); f && !first)
+      first = std::move(f);
+  }
+  ::close(fd);
+  return first;
+}
+
+byte_buffer frame_bytes(client_cmd cmd, std::string user, uint32_t seq = 0) {
+  client_frame f;
+  f.cmd = cmd;
+  f.user = std::move(user);
+  f.seq = seq;
+  f.message = {'h', 'i'};
+  return encode(f);
+}
+
+} // namespace
+
+TEST_SUITE("dm.client_gateway") {
+  TEST_CASE("clients on two gateways exchange messages through the client library") {
+    gateway_cluster k{49950, {}};
+    // the node's public endpoint is where its clients connect
+    node_record me;
+    whoami(k.c.self(), k.udp1).receive([&](node_record& r) { me = r; }, [](caf::error&) {});
+    CHECK(me.public_endpoint == "127.0.0.1:" + std::to_string(k.udp1.client_port()));
+    set_on_user_disconnect(k.c.self(), k.udp1, [](const std::string& gone, const std::string&) {
+      return byte_buffer{'b', 'y', 'e'};
+    });
+    auto ann = k.client(k.udp1, "ann");
+    auto bob = k.client(k.udp2, "bob");
+    REQUIRE(!ann.send("bob", 1, 7, "hello bob"));
+    auto got = bob.receive(3s);
+    REQUIRE(got);
+    CHECK(got->what == client_event::kind::message);
+    CHECK(got->from == "ann");
+    CHECK(got->ver == 1);
+    CHECK(got->cmd == 7);
+    CHECK(got->message == "hello bob");
+    REQUIRE(!bob.send("ann", 2, 8, "hello ann"));
+    got = ann.receive(3s);
+    REQUIRE(got);
+    CHECK(got->message == "hello ann");
+    // the error cases reach the client as values
+    auto err = ann.send("nobody", 1, 7, "anyone?");
+    CHECK(err.code == client_errc::not_delivered);
+    CHECK(err.kind() == "user_not_found");
+    err = ann.send("bob", 1, 7, "");
+    CHECK(err.kind() == "message_nil");
+    // ClearCache with a last message
+    REQUIRE(!ann.clear("bob", 3, 9, "so long"));
+    got = bob.receive(3s);
+    REQUIRE(got);
+    CHECK(got->message == "so long");
+    CHECK(got->cmd == 9);
+    // a dropped connection disconnects the user: bob hears the disconnect
+    // message, and ann can no longer be reached
+    REQUIRE(!ann.send("bob", 1, 7, "talk again"));
+    REQUIRE(bob.receive(3s));
+    ann.disconnect();
+    got = bob.receive(3s);
+    REQUIRE(got);
+    CHECK(got->what == client_event::kind::peer_gone);
+    CHECK(got->from == "ann");
+    CHECK(got->message == "bye");
+    REQUIRE(
+      eventually([&] { return bob.send("ann", 1, 7, "ann?").kind() == "user_not_found"; }, 3s));
+    auto s = k.stats(k.udp1);
+    CHECK(s["logins"] == 1);
+    CHECK(s["closed"]["client_closed"] == 1);
+  }
+
+  TEST_CASE("bad frames get an error frame and close their connection only") {
+    gateway_cluster k{50000, {}};
+    auto port = k.udp1.client_port();
+    auto ann = k.client(k.udp1, "ann");
+    auto bob = k.client(k.udp2, "bob");
+    struct bad_case {
+      byte_buffer bytes;
+      gateway_errc expected;
+    };
+    std::vector<bad_case> cases;
+    // a send before the login
+    cases.push_back({frame_bytes(client_cmd::send, "bob", 1), gateway_errc::not_logged_in});
+    // empty and over-long user ids
+    cases.push_back({frame_bytes(client_cmd::login, ""), gateway_errc::bad_user_id});
+    cases.push_back(
+      {frame_bytes(client_cmd::login, std::string(257, 'u')), gateway_errc::bad_user_id});
+    // a header announcing 2 MB (clientMaxFrameSize is 1 MB)
+    byte_buffer huge{0, 0, 0x20, 0, 1, 2, 0, 0};
+    cases.push_back({huge, gateway_errc::frame_too_large});
+    // an unknown cmd, another version, a frame only gateways send
+    auto unknown = frame_bytes(client_cmd::login, "x");
+    unknown[5] = 77;
+    cases.push_back({unknown, gateway_errc::unknown_command});
+    auto version = frame_bytes(client_cmd::login, "x");
+    version[4] = 9;
+    cases.push_back({version, gateway_errc::bad_version});
+    cases.push_back({frame_bytes(client_cmd::login_ok, ""), gateway_errc::unknown_command});
+    // a login whose id length runs past the frame
+    auto truncated = frame_bytes(client_cmd::login, "abc");
+    truncated[8] = 50;
+    cases.push_back({truncated, gateway_errc::malformed});
+    // two logins on one connection (the second while the first is under way)
+    auto twice = frame_bytes(client_cmd::login, "cat");
+    auto again = frame_bytes(client_cmd::login, "cat");
+    twice.insert(twice.end(), again.begin(), again.end());
+    cases.push_back({twice, gateway_errc::already_logged_in});
+    for (const auto& c : cases) {
+      bool closed = false;
+      auto f = raw_exchange(port, c.bytes, closed);
+      REQUIRE_MESSAGE(f, to_string(c.expected));
+      CHECK(f->cmd == client_cmd::error);
+      CHECK_MESSAGE(f->code == static_cast<uint8_t>(c.expected),
+                    to_string(c.expected) << " / got " << int{f->code} << " " << f->user);
+      CHECK(!f->user.empty());
+      CHECK(closed);
+    }
+    // nobody else noticed
+    REQUIRE(!ann.send("bob", 1, 1, "still fine"));
+    auto got = bob.receive(3s);
+    REQUIRE(got);
+    CHECK(got->message == "still fine");
+    auto s = k.stats(k.udp1);
+    CHECK(s["closed"]["bad_user_id"] == 2);
+    CHECK(s["closed"]["unknown_command"] == 2);
+    CHECK(s["closed"]["already_logged_in"] == 1);
+  }
+
+  TEST_CASE("exposeCommands off: clients log in and receive, but do not send") {
+    client_gateway_config gw;
+    gw.expose_commands = false;
+    gateway_cluster k{50050, gw};
+    auto bob = k.client(k.udp2, "bob");
+    auto ann = k.client(k.udp1, "ann");
+    auto err = ann.send("bob", 1, 1, "may I?");
+    CHECK(err.code == client_errc::refused);
+    CHECK(err.kind() == "unknown_command");
+    // the application sends on its users' behalf
+    auto cat = k.client(k.udp1, "cat");
+    caf::error sent;
+    send_message_by_user_id(k.c.self(), k.udp1, "cat", "bob", 1, 2, byte_buffer{'o', 'k'})
+      .receive([] {}, [&](caf::error& e) { sent = e; });
+    CHECK(!sent);
+    auto got = bob.receive(3s);
+    REQUIRE(got);
+    CHECK(got->from == "cat");
+    CHECK(got->message == "ok");
+  }
+
+  TEST_CASE("a client that does not read is dropped, and the node keeps serving") {
+    client_gateway_config gw;
+    gw.send_queue_bytes = 256 * 1024;
+    gateway_cluster k{50100, gw};
+    auto slow = k.client(k.udp2, "slow");
+    auto ann = k.client(k.udp1, "ann");
+    auto bob = k.client(k.udp2, "bob");
+    // 60 KB messages to a client that reads nothing: once the socket
+    // buffers are full, the gateway holds them, up to 256 KB
+    std::string big(60 * 1024, 'x');
+    int sent = 0;
+    for (; sent < 1000; ++sent)
+      if (ann.send("slow", 1, 1, big) || k.stats(k.udp2)["closed"].contains("slow_client"))
+        break;
+    CHECK(sent < 1000);
+    REQUIRE(eventually([&] { return k.stats(k.udp2)["closed"]["slow_client"] == 1; }, 5s));
+    // the others go on
+    REQUIRE(!ann.send("bob", 1, 1, "after"));
+    auto got = bob.receive(3s);
+    REQUIRE(got);
+    CHECK(got->message == "after");
+  }
+}
