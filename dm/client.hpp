@@ -22,6 +22,11 @@
 
 namespace meshrt {
 
+/// Raises this process's open-files limit (RLIMIT_NOFILE) to its hard
+/// limit, for processes that hold many connections (a gateway, a load
+/// test); returns the soft limit now in force.
+uint64_t raise_open_files_limit();
+
 /// Why a client call failed.
 enum class client_errc : uint8_t {
   none = 0,
@@ -97,10 +102,10 @@ public:
   /// Logs in as `user` (1 to 256 bytes) and waits for the gateway's answer.
   client_error login(const std::string& user, millis timeout = millis{5000});
 
-  /// SendMessageByUserID: waits for the result; what arrives meanwhile is
-  /// kept for receive().
+  /// SendMessageByUserID: waits for the result (the gateway answers within
+  /// 5 s); what arrives meanwhile is kept for receive().
   client_error send(const std::string& to, uint8_t ver, uint16_t cmd, const std::string& message,
-                    millis timeout = millis{5000});
+                    millis timeout = millis{10000});
 
   /// ClearCacheByUserID (no answer).
   client_error clear(const std::string& peer, uint8_t ver, uint16_t cmd,

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "dm/client.hpp"
 #include "dm/client_protocol.hpp"
 #include "dm/dm_atoms.hpp"
 #include "dm/dm_error.hpp"
@@ -26,6 +27,12 @@ using gw_login_atom = caf::atom_constant<caf::atom("gwlogin")>;
 constexpr std::chrono::seconds send_timeout{5};
 /// How long a closing connection has to write its last frame.
 constexpr std::chrono::milliseconds linger{200};
+/// The most a connection reads at once: CAF keeps a buffer of this size
+/// per connection, so it is what an idle user costs in reads (64 KB made
+/// a user cost about 70 KB).
+constexpr size_t read_chunk = 1024;
+/// Open files below which the gateway warns that few clients can connect.
+constexpr uint64_t min_open_files = 4096;
 /// Ports tried from the configured one upward.
 constexpr uint16_t port_scan = 100;
 
@@ -179,7 +186,7 @@ caf::behavior connection(connection_broker* self, caf::io::connection_handle hdl
   st.reader = frame_reader{cfg.max_frame_size};
   st.cfg = std::move(cfg);
   self->link_to(st.gateway);
-  self->configure_read(hdl, caf::io::receive_policy::at_most(64 * 1024));
+  self->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk));
   self->ack_writes(hdl, true);
   return {
     [=](const caf::io::new_data_msg& msg) {
@@ -285,6 +292,11 @@ caf::behavior gateway(gateway_broker* self, caf::actor dm, client_gateway_config
 
 std::pair<caf::actor, uint16_t> spawn_client_gateway(caf::actor_system& sys, caf::actor dm_service,
                                                      const client_gateway_config& cfg) {
+  // Each client holds a socket: take every file descriptor the system allows.
+  auto files = raise_open_files_limit();
+  if (files < min_open_files)
+    log()->warn("the open-files limit is {} (its hard limit): at most about {} clients can connect",
+                files, files > 100 ? files - 100 : 0);
   auto gw = sys.middleman().spawn_broker(gateway, std::move(dm_service), cfg);
   caf::scoped_actor self{sys};
   uint16_t port = 0;
