@@ -17,6 +17,7 @@
 #include "apps/status_command.hpp"
 #include "apps/stop_signals.hpp"
 #include "apps/store_command.hpp"
+#include "benchmarks/dm_bench.hpp"
 #include "benchmarks/membership_bench.hpp"
 #include "benchmarks/rpc_bench.hpp"
 #include "benchmarks/store_bench.hpp"
@@ -134,6 +135,20 @@ void print_store_targets(const meshrt::bench::bench_report& r) {
               ms > 0 && ms < 5000 ? "met" : "NOT met");
 }
 
+void print_dm_targets(const meshrt::bench::bench_report& r) {
+  auto rpc = r.get("meshrt_rpc", "rtt_p50_us");
+  auto first = r.get("meshrt_dm", "first_p50_us");
+  auto cached = r.get("meshrt_dm", "cached_p50_us");
+  std::printf("\nratios (targets from the DM issue):\n");
+  std::printf("  first message p50 / RPC RTT p50   %6.2fx  (target <= 3x)\n",
+              rpc > 0 ? first / rpc : 0.0);
+  std::printf("  cached message p50 / RPC RTT p50  %6.2fx  (target <= 1.5x)\n",
+              rpc > 0 ? cached / rpc : 0.0);
+  auto bytes = r.get("meshrt_dm", "bytes_per_user");
+  std::printf("  memory per connected user         %6.0f B  (target < 2048 B): %s\n", bytes,
+              bytes < 2048 ? "met" : "NOT met");
+}
+
 int run_bench(const std::string& scenario, const std::string& json_path, const std::string& only,
               int entries, uint32_t ring_size) {
   meshrt::bench::bench_report report{scenario};
@@ -168,9 +183,16 @@ int run_bench(const std::string& scenario, const std::string& json_path, const s
   } else if (scenario == "fanout") {
     report = meshrt::bench::run_fanout_bench({});
     std::cout << report.table();
+  } else if (scenario == "dm") {
+    meshrt::bench::dm_bench_options opts;
+    if (entries > 0)
+      opts.users = entries;
+    report = meshrt::bench::run_dm_bench(opts);
+    std::cout << report.table();
+    print_dm_targets(report);
   } else {
     throw std::invalid_argument("unknown bench scenario '" + scenario
-                                + "' (available: transport, membership, rpc, fanout, store)");
+                                + "' (available: transport, membership, rpc, fanout, store, dm)");
   }
   if (!json_path.empty()) {
     std::ofstream out{json_path};
@@ -207,7 +229,8 @@ int main(int argc, char** argv) {
     = app.add_subcommand("bench", "Run a benchmark scenario side by side with its baselines");
   std::string scenario;
   std::string json_path;
-  bench_cmd->add_option("SCENARIO", scenario, "Scenario: transport, membership, rpc, fanout, store")
+  bench_cmd
+    ->add_option("SCENARIO", scenario, "Scenario: transport, membership, rpc, fanout, store, dm")
     ->required();
   bench_cmd->add_option("--json", json_path, "Also write the figures as JSON to FILE");
   std::string only;
@@ -215,8 +238,10 @@ int main(int argc, char** argv) {
     "--only", only,
     "Run one system only (meshrt, raw_udp, and enet for transport or caf_remote for rpc)");
   int bench_entries = 0;
-  bench_cmd->add_option("--entries", bench_entries,
-                        "store: entries for memory and migration (default 1000000)");
+  bench_cmd->add_option(
+    "--entries", bench_entries,
+    "store: entries for memory and migration (default 1000000); dm: users (default "
+    "10000)");
   uint32_t bench_ring_size = 300;
   bench_cmd
     ->add_option("--ring-size", bench_ring_size,

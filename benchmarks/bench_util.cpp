@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -135,6 +136,29 @@ std::function<bool(const char*)> system_filter(const std::string& scenario, cons
                                 + ")");
   }
   return [only](const char* system) { return only.empty() || only == system; };
+}
+
+uint16_t free_port(int type) {
+  int fd = ::socket(AF_INET, type, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0
+            && ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  if (fd >= 0)
+    ::close(fd);
+  if (!ok)
+    throw std::runtime_error("no free loopback port");
+  return ntohs(addr.sin_port);
+}
+
+double rss_bytes(int pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stod(line.substr(6)) * 1024;
+  return 0;
 }
 
 std::string self_exe() {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "benchmarks/bench_report.hpp"
@@ -63,6 +64,26 @@ int bound_udp_socket(int timeout_ms = 2000);
 /// lists the scenario's `systems`.
 std::function<bool(const char*)> system_filter(const std::string& scenario, const std::string& only,
                                                const std::vector<std::string>& systems);
+
+/// A loopback port nothing listens on now (the kernel's choice for port 0),
+/// for SOCK_DGRAM or SOCK_STREAM; throws std::runtime_error if none.
+uint16_t free_port(int type);
+
+/// Resident memory of a process, in bytes (0 if it is gone).
+double rss_bytes(int pid);
+
+/// Calls `pred` every 20 ms until it holds (true) or `limit` passes
+/// (false).
+template<class Predicate>
+bool wait_until(Predicate pred, std::chrono::milliseconds limit) {
+  auto t0 = clock_type::now();
+  while (!pred()) {
+    if (clock_type::now() - t0 > limit)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  return true;
+}
 
 /// The path of the running meshrt program (/proc/self/exe).
 std::string self_exe();

@@ -44,29 +44,6 @@ std::string value_of(int i) {
   return buf;
 }
 
-/// A port nothing listens on now (the kernel's choice for port 0).
-uint16_t free_port(int type) {
-  int fd = ::socket(AF_INET, type, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
-      || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    throw std::runtime_error("no free loopback port");
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-/// Resident memory of a process, in bytes.
-double rss_bytes(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stod(line.substr(6)) * 1024;
-  return 0;
-}
-
 void add_latencies(bench_report& r, const std::string& system, const std::string& prefix,
                    const std::vector<double>& us) {
   r.add(system, prefix + "_p50_us", percentile(us, 0.50), "us");
@@ -248,17 +225,6 @@ public:
     return true;
   }
 
-  template<class Predicate>
-  static bool wait_until(Predicate pred, std::chrono::milliseconds limit) {
-    auto t0 = clock_type::now();
-    while (!pred()) {
-      if (clock_type::now() - t0 > limit)
-        return false;
-      std::this_thread::sleep_for(20ms);
-    }
-    return true;
-  }
-
 private:
   caf::actor_system& sys_;
   std::string exe_;
@@ -314,7 +280,7 @@ void migrate(bench_report& r, caf::actor_system& sys, store_cluster& c, int entr
   }};
   auto t0 = clock_type::now();
   c.add_storage();
-  bool done = store_cluster::wait_until([&] { return c.settled(true); }, 180s);
+  bool done = wait_until([&] { return c.settled(true); }, 180s);
   auto ms = ms_since(t0);
   moving = false;
   reader.join();

@@ -29,8 +29,8 @@ constexpr std::chrono::seconds send_timeout{5};
 constexpr std::chrono::milliseconds linger{200};
 /// The most a connection reads at once: CAF keeps a buffer of this size
 /// per connection, so it is what an idle user costs in reads (64 KB made
-/// a user cost about 70 KB).
-constexpr size_t read_chunk = 1024;
+/// a user cost about 70 KB). Larger frames arrive in several reads.
+constexpr size_t read_chunk = 512;
 /// Open files below which the gateway warns that few clients can connect.
 constexpr uint64_t min_open_files = 4096;
 /// Ports tried from the configured one upward.
@@ -47,7 +47,8 @@ struct connection_state {
   caf::io::connection_handle hdl;
   caf::actor dm;
   caf::actor gateway;
-  client_gateway_config cfg;
+  /// One copy for all connections.
+  std::shared_ptr<const client_gateway_config> cfg;
   frame_reader reader{0};
   caf::actor session;
   std::string user;
@@ -98,9 +99,9 @@ void refuse(connection_broker* self, gateway_errc code, const std::string& text)
 void push(connection_broker* self, const client_frame& f) {
   write_frame(self, f);
   auto& st = self->state;
-  if (!st.closing && st.unsent > st.cfg.send_queue_bytes) {
+  if (!st.closing && st.unsent > st.cfg->send_queue_bytes) {
     log()->warn("dropping client '{}': {} bytes unread (clientSendQueueBytes {})", st.user,
-                st.unsent, st.cfg.send_queue_bytes);
+                st.unsent, st.cfg->send_queue_bytes);
     shut(self, "slow_client");
   }
 }
@@ -140,7 +141,7 @@ void on_frame(connection_broker* self, client_frame& f) {
     }
     case client_cmd::send:
     case client_cmd::clear:
-      if (!st.cfg.expose_commands)
+      if (!st.cfg->expose_commands)
         return refuse(self, gateway_errc::unknown_command,
                       "this gateway does not take DM commands (exposeCommands is off)");
       if (!st.session)
@@ -178,12 +179,12 @@ void on_frame(connection_broker* self, client_frame& f) {
 }
 
 caf::behavior connection(connection_broker* self, caf::io::connection_handle hdl, caf::actor dm,
-                         client_gateway_config cfg, caf::actor gateway) {
+                         std::shared_ptr<const client_gateway_config> cfg, caf::actor gateway) {
   auto& st = self->state;
   st.hdl = hdl;
   st.dm = std::move(dm);
   st.gateway = std::move(gateway);
-  st.reader = frame_reader{cfg.max_frame_size};
+  st.reader = frame_reader{cfg->max_frame_size};
   st.cfg = std::move(cfg);
   self->link_to(st.gateway);
   self->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk));
@@ -263,11 +264,12 @@ caf::behavior gateway(gateway_broker* self, caf::actor dm, client_gateway_config
   }
   if (self->state.port != 0)
     log()->info("client gateway listening on {}:{}", cfg.address, self->state.port);
+  auto shared = std::make_shared<const client_gateway_config>(cfg);
   return {
     [=](const caf::io::new_connection_msg& msg) {
       ++self->state.accepted;
       ++self->state.open;
-      self->fork(connection, msg.handle, dm, cfg, caf::actor_cast<caf::actor>(self));
+      self->fork(connection, msg.handle, dm, shared, caf::actor_cast<caf::actor>(self));
     },
     [=](gw_closed_atom, const std::string& reason, bool) {
       --self->state.open;

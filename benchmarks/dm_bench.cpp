@@ -1,0 +1,283 @@
+#include "benchmarks/dm_bench.hpp"
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <csignal>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/mesh_envelope.hpp"
+#include "benchmarks/bench_util.hpp"
+#include "benchmarks/child_process.hpp"
+#include "dm/client.hpp"
+#include "dm/dm_wire.hpp"
+#include "runtime/node.hpp"
+#include "runtime/store.hpp"
+#include "runtime/system_config.hpp"
+
+namespace meshrt::bench {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// MARS, two storage nodes and two UDP nodes with client gateways, each a
+/// process, and a node in this process for the RPC baseline and the
+/// location probes.
+class dm_cluster {
+public:
+  dm_cluster(caf::actor_system& sys, const std::string& exe) : sys_(sys), exe_(exe) {
+    dir_ = "/tmp/meshrt-bench-dm-" + std::to_string(::getpid());
+    std::system(("mkdir -p " + dir_).c_str());
+    auto mars_port = free_port(SOCK_DGRAM);
+    mars_flag_ = "127.0.0.1:" + std::to_string(mars_port);
+    mars_ = spawn({"mars", "--port", std::to_string(mars_port)}, "mars");
+    for (int i = 0; i < 2; ++i)
+      storage_.push_back(spawn({"node", "--type", "HTTP", "--port",
+                                std::to_string(free_port(SOCK_DGRAM)), "--mars", mars_flag_},
+                               "storage" + std::to_string(i)));
+    for (int i = 0; i < 2; ++i)
+      gateways_.push_back(
+        spawn({"node", "--type", "UDP", "--port", std::to_string(free_port(SOCK_DGRAM)), "--mars",
+               mars_flag_, "--client-port", std::to_string(free_port(SOCK_STREAM))},
+              "gateway" + std::to_string(i)));
+    config cfg;
+    cfg.mesh.mars_address = "127.0.0.1";
+    cfg.mesh.mars_port = mars_port;
+    cfg.mesh.port = free_port(SOCK_DGRAM);
+    node_options opts;
+    opts.type = "BENCH";
+    self_node_ = start_node(sys_, cfg, opts);
+    if (!wait_until([&] { return ready(); }, 20s))
+      throw std::runtime_error("the DM cluster did not come up: " + gateways_.front()->log());
+  }
+
+  ~dm_cluster() {
+    caf::anon_send_exit(self_node_.actor(), caf::exit_reason::user_shutdown);
+    std::system(("rm -rf " + dir_).c_str());
+  }
+
+  const node& self_node() const {
+    return self_node_;
+  }
+
+  /// Mesh address and client endpoint of each gateway node.
+  const std::vector<std::pair<std::string, std::string>>& gateways() const {
+    return endpoints_;
+  }
+
+  double rss(const std::vector<std::unique_ptr<child_process>>& ps) const {
+    double sum = 0;
+    for (const auto& p : ps)
+      sum += rss_bytes(p->pid());
+    return sum;
+  }
+  double gateway_rss() const {
+    return rss(gateways_);
+  }
+  double storage_rss() const {
+    return rss(storage_);
+  }
+
+  void kill_storage(size_t i) {
+    storage_[i]->signal(SIGKILL);
+  }
+
+private:
+  std::unique_ptr<child_process> spawn(std::vector<std::string> args, const std::string& name) {
+    args.insert(args.begin(), exe_);
+    args.push_back("--log-level");
+    args.push_back("warn");
+    return std::make_unique<child_process>(args, dir_ + "/" + name + ".log");
+  }
+
+  /// Both storage nodes in the ring here, both gateways in the view with
+  /// their client endpoints.
+  bool ready() {
+    caf::scoped_actor self{sys_};
+    size_t ring = 0;
+    store_stats(self, self_node_)
+      .receive([&](std::string& s) { ring = nlohmann::json::parse(s)["ring_nodes"]; },
+               [](caf::error&) {});
+    std::vector<std::string> udp;
+    node_addresses_by_type(self, self_node_, "UDP")
+      .receive([&](std::vector<std::string>& a) { udp = a; }, [](caf::error&) {});
+    endpoints_.clear();
+    for (const auto& a : udp)
+      get_node(self, self_node_, a)
+        .receive(
+          [&](node_record& r) {
+            if (!r.public_endpoint.empty())
+              endpoints_.emplace_back(a, r.public_endpoint);
+          },
+          [](caf::error&) {});
+    return ring == 2 && endpoints_.size() == 2;
+  }
+
+  caf::actor_system& sys_;
+  std::string exe_;
+  std::string dir_;
+  std::string mars_flag_;
+  std::unique_ptr<child_process> mars_;
+  std::vector<std::unique_ptr<child_process>> storage_;
+  std::vector<std::unique_ptr<child_process>> gateways_;
+  node self_node_;
+  std::vector<std::pair<std::string, std::string>> endpoints_;
+};
+
+/// A logged-in client of the gateway at `endpoint` ("host:port"); a login
+/// that finds no storage node yet is tried again for up to 5 s.
+dm_client user_at(const std::string& endpoint, const std::string& uid) {
+  auto colon = endpoint.rfind(':');
+  auto host = endpoint.substr(0, colon);
+  auto port = static_cast<uint16_t>(std::stoi(endpoint.substr(colon + 1)));
+  for (int attempt = 0;; ++attempt) {
+    dm_client c;
+    auto err = c.connect(host, port);
+    if (!err)
+      err = c.login(uid);
+    if (!err)
+      return c;
+    if (err.kind() != "login_failed" || attempt == 50)
+      throw std::runtime_error("user " + uid + " could not log in at " + endpoint + ": "
+                               + err.text);
+    std::this_thread::sleep_for(100ms);
+  }
+}
+
+double us_between(clock_type::time_point a, clock_type::time_point b) {
+  return std::chrono::duration<double, std::micro>(b - a).count();
+}
+
+/// First messages from `first` users who never wrote before, then
+/// `cached` over one channel, to one recipient whose thread stamps each
+/// arrival: the one-way latencies of both, in microseconds.
+std::pair<std::vector<double>, std::vector<double>> message_latencies(const dm_cluster& c,
+                                                                      int first, int cached) {
+  const auto& gws = c.gateways();
+  auto rcv = user_at(gws[1].second, "bench-rcv");
+  std::vector<dm_client> senders;
+  for (int i = 0; i < first; ++i)
+    senders.push_back(user_at(gws[0].second, "bench-first-" + std::to_string(i)));
+  auto chatty = user_at(gws[0].second, "bench-cached");
+  int total = first + 1 + cached;
+  std::vector<clock_type::time_point> sent(static_cast<size_t>(total));
+  std::vector<clock_type::time_point> got(static_cast<size_t>(total));
+  std::atomic<int> arrived{0};
+  std::thread receiver{[&] {
+    auto deadline = clock_type::now() + 120s;
+    while (arrived < total && clock_type::now() < deadline)
+      if (auto e = rcv.receive(200ms); e && e->what == client_event::kind::message) {
+        got[e->cmd] = clock_type::now();
+        ++arrived;
+      }
+  }};
+  auto send = [&](dm_client& from, int index) {
+    sent[static_cast<size_t>(index)] = clock_type::now();
+    if (auto err = from.send("bench-rcv", 0, static_cast<uint16_t>(index), "x"))
+      throw std::runtime_error("a benchmark message failed: " + err.text);
+  };
+  for (int i = 0; i < first; ++i)
+    send(senders[static_cast<size_t>(i)], i);
+  for (int i = first; i < total; ++i) // the first of these opens the channel
+    send(chatty, i);
+  receiver.join();
+  if (arrived < total)
+    throw std::runtime_error(std::to_string(total - arrived)
+                             + " benchmark messages did not arrive");
+  std::vector<double> first_us, cached_us;
+  for (int i = 0; i < first; ++i)
+    first_us.push_back(us_between(sent[static_cast<size_t>(i)], got[static_cast<size_t>(i)]));
+  for (int i = first + 1; i < total; ++i)
+    cached_us.push_back(us_between(sent[static_cast<size_t>(i)], got[static_cast<size_t>(i)]));
+  return {first_us, cached_us};
+}
+
+/// Node-to-node RPC round trips from this process's node to a gateway node.
+std::vector<double> rpc_rtts(caf::actor_system& sys, const dm_cluster& c, int rounds) {
+  caf::scoped_actor self{sys};
+  std::vector<double> result;
+  const auto& to = c.gateways()[0].first;
+  for (int i = 0; i < rounds; ++i) {
+    auto t0 = clock_type::now();
+    bool ok = false;
+    send_rpc(self, c.self_node(), health_check_command, to, byte_buffer{})
+      .receive([&](byte_buffer&) { ok = true; }, [](caf::error&) {});
+    if (ok)
+      result.push_back(us_between(t0, clock_type::now()));
+  }
+  return result;
+}
+
+} // namespace
+
+bench_report run_dm_bench(const dm_bench_options& o) {
+  bench_report r{"dm"};
+  caf::actor_system_config cfg;
+  apply_meshrt_defaults(cfg);
+  caf::actor_system sys{cfg};
+  dm_cluster c{sys, o.meshrt_exe.empty() ? self_exe() : o.meshrt_exe};
+
+  // -- latency: first and cached messages beside the RPC round trip ----------
+  add_rtts(r, "meshrt_rpc", rpc_rtts(sys, c, o.rpc));
+  auto [first, cached] = message_latencies(c, o.first, o.cached);
+  r.add("meshrt_dm", "first_p50_us", percentile(first, 0.5), "us");
+  r.add("meshrt_dm", "first_p99_us", percentile(first, 0.99), "us");
+  r.add("meshrt_dm", "cached_p50_us", percentile(cached, 0.5), "us");
+  r.add("meshrt_dm", "cached_p99_us", percentile(cached, 0.99), "us");
+
+  // -- memory per connected user ---------------------------------------------
+  auto files = raise_open_files_limit();
+  auto users = static_cast<size_t>(o.users);
+  if (files < users + 500) {
+    users = files > 1500 ? files - 500 : 1000;
+    std::fprintf(stderr, "bench dm: the open-files limit is %llu: %zu users, not %d\n",
+                 static_cast<unsigned long long>(files), users, o.users);
+  }
+  auto gateway_before = c.gateway_rss();
+  auto storage_before = c.storage_rss();
+  std::vector<dm_client> clients;
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < users; ++i) {
+    auto uid = "user-" + std::to_string(i);
+    clients.push_back(user_at(c.gateways()[i % 2].second, uid));
+    keys.push_back(location_key(uid));
+  }
+  std::this_thread::sleep_for(500ms);
+  auto per_gateway = (c.gateway_rss() - gateway_before) / static_cast<double>(users);
+  auto per_storage = (c.storage_rss() - storage_before) / static_cast<double>(users);
+  r.add("meshrt_dm", "users", static_cast<double>(users), "users");
+  r.add("meshrt_dm", "bytes_per_user_gateway", per_gateway, "B");
+  r.add("meshrt_dm", "bytes_per_user_storage", per_storage, "B");
+  r.add("meshrt_dm", "bytes_per_user", per_gateway + per_storage, "B");
+
+  // -- healing: kill -9 a storage node, until every location resolves -------
+  caf::scoped_actor self{sys};
+  auto resolved = [&] {
+    size_t n = 0;
+    store_get_many(self, c.self_node(), keys, caf::timespan{500ms})
+      .receive(
+        [&](std::vector<std::optional<std::string>>& v) {
+          n = static_cast<size_t>(
+            std::count_if(v.begin(), v.end(), [](const auto& x) { return x.has_value(); }));
+        },
+        [](caf::error&) {});
+    return n;
+  };
+  if (resolved() != users)
+    throw std::runtime_error("not every user's location resolves before the kill");
+  auto t_kill = clock_type::now();
+  c.kill_storage(0);
+  std::this_thread::sleep_for(50ms);
+  if (!wait_until([&] { return resolved() == users; }, 30s))
+    throw std::runtime_error("the users' locations did not come back within 30 s of the kill");
+  r.add("meshrt_dm", "heal_after_kill_ms", ms_since(t_kill), "ms");
+  return r;
+}
+
+} // namespace meshrt::bench
