@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -35,12 +36,19 @@ int fail(const char* what, const client_error& err) {
   return 1;
 }
 
-/// Connects and logs in as `user`.
+/// Connects and logs in as `user`. A login the node cannot complete yet (it
+/// has just started and sees no storage node) is tried again for 5 s.
 client_error open_session(dm_client& c, const dm_options& opts, const std::string& user) {
   auto [host, port] = endpoint_of(opts.node);
-  if (auto err = c.connect(host, port))
-    return err;
-  return c.login(user);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  for (;;) {
+    if (auto err = c.connect(host, port))
+      return err;
+    auto err = c.login(user);
+    if (err.kind() != "login_failed" || std::chrono::steady_clock::now() > deadline)
+      return err;
+    std::this_thread::sleep_for(milliseconds{200});
+  }
 }
 
 int run_send(const dm_options& opts) {

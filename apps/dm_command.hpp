@@ -26,7 +26,8 @@ struct dm_options {
   bool json = false;
 };
 
-/// send prints `delivered` (exit 0), or the error kind (`user_not_found`,
+/// Both log in first (tried again for 5 s while the node cannot complete a
+/// login yet). send prints `delivered` (exit 0), or the error kind (`user_not_found`,
 /// `reliable_timeout`, ...) with the details on stderr (exit 1). listen
 /// prints one line per event (a message: sender, ver, cmd, text; a peer's
 /// disconnect: the peer and its message), as text or JSON, and exits 0 when

@@ -127,8 +127,8 @@ void on_frame(connection_broker* self, client_frame& f) {
             st.session = session;
             st.user = user;
             self->send(st.gateway, gw_login_atom::value);
-            if (st.closing) // the client left while it logged in
-              return self->send_exit(session, caf::exit_reason::user_shutdown);
+            if (st.closing) // the client left while it logged in: the session
+              return;       // sees this broker end and logs the user out
             client_frame ok;
             ok.cmd = client_cmd::login_ok;
             write_frame(self, ok);

@@ -1,6 +1,7 @@
 #include "dm/dm_service.hpp"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <unordered_map>
 
