@@ -1,7 +1,7 @@
 // Direct messages under load, across processes: MARS, storage nodes and two
 // gateway nodes as `meshrt node` processes, 10,000 users as connections of
-// this process. A binary of its own, which ctest runs alone: its load would
-// starve the timing of tests running beside it.
+// this process. In the serial test binary: its load would starve the timing
+// of tests running beside it.
 
 #include <signal.h>
 
