@@ -1,5 +1,7 @@
 #include "dm/client_gateway.hpp"
 
+#include <sys/socket.h>
+
 #include <map>
 #include <stdexcept>
 
@@ -103,6 +105,10 @@ void push(connection_broker* self, const client_frame& f) {
     log()->warn("dropping client '{}': {} bytes unread (clientSendQueueBytes {})", st.user,
                 st.unsent, st.cfg->send_queue_bytes);
     shut(self, "slow_client");
+    // A graceful close would wait for a client that does not read, holding
+    // the connection (and, at exit, its broker) for good: cut it. CAF 0.17's
+    // multiplexer names a connection by its socket.
+    ::shutdown(static_cast<int>(st.hdl.id()), SHUT_RDWR);
   }
 }
 

@@ -66,8 +66,10 @@ TEST_SUITE("apps.meshrt") {
   }
 
   TEST_CASE("meshrt mars serves until SIGTERM, meshrt status asks it") {
+    // 2.2 s: an ASan build starts in about 0.5 s, then the first metrics line
+    // comes a second later.
     auto r = run_command("(" + cli("mars --port 47870 --metrics-interval 1")
-                         + " & pid=$!; sleep 1.3; kill -TERM $pid; wait $pid; echo exit=$?)");
+                         + " & pid=$!; sleep 2.2; kill -TERM $pid; wait $pid; echo exit=$?)");
     CHECK(r.out == "exit=0\n");
     CHECK(r.err.find("MARS listening on 127.0.0.1:") != std::string::npos);
     CHECK(r.err.find("metrics: apps=0 nodes=0") != std::string::npos);

@@ -168,14 +168,18 @@ TEST_SUITE("dm.dm_service") {
     CHECK(is(err, dm_errc::user_not_found));
     // Reliable time out: the recipient's node does not answer in time (an
     // actor hook there that never answers holds the message)
-    auto silent = k.sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
-      auto held = std::make_shared<std::vector<caf::response_promise>>();
-      return {[=](dm_hook_receive_atom, uint8_t, uint16_t, const byte_buffer&, const std::string&,
-                  const std::string&) -> caf::result<bool> {
-        held->push_back(self->make_response_promise());
-        return held->back();
-      }};
-    });
+    // (spawned with an argument: CAF 0.17 binds a null reference for a
+    // function of none)
+    auto silent = k.sys.spawn(
+      [](caf::event_based_actor* self,
+         std::shared_ptr<std::vector<caf::response_promise>> held) -> caf::behavior {
+        return {[=](dm_hook_receive_atom, uint8_t, uint16_t, const byte_buffer&, const std::string&,
+                    const std::string&) -> caf::result<bool> {
+          held->push_back(self->make_response_promise());
+          return held->back();
+        }};
+      },
+      std::make_shared<std::vector<caf::response_promise>>());
     auto bob = connect(self, k.udp2, "bob");
     set_on_receive_message(self, k.udp2, silent);
     err = send_dm(self, ann, "bob", "too slow", 300ms);
@@ -272,12 +276,14 @@ TEST_SUITE("dm.dm_service") {
                            [](uint8_t, uint16_t, const byte_buffer& m, const std::string&,
                               const std::string&) { return text_of(m) != "spam"; });
     // an actor hook runs after the functions registered before it
-    auto tagger = k.sys.spawn([](caf::event_based_actor*) -> caf::behavior {
-      return {[](dm_hook_message_atom, uint8_t, uint16_t cmd, const byte_buffer& m,
-                 const std::string&, const std::string&) {
-        return std::make_tuple(cmd == 99, byte_buffer{'9', '9'});
-      }};
-    });
+    auto tagger = k.sys.spawn(
+      [](caf::event_based_actor*, uint16_t tagged) -> caf::behavior {
+        return {[tagged](dm_hook_message_atom, uint8_t, uint16_t cmd, const byte_buffer& m,
+                         const std::string&, const std::string&) {
+          return std::make_tuple(cmd == tagged, byte_buffer{'9', '9'});
+        }};
+      },
+      uint16_t{99});
     set_on_message(self, k.udp2, tagger);
     CHECK(!send_dm(self, ann, "bob", "hi"));
     REQUIRE(eventually([&] { return bob.log->count("msg ann 1 7 [ann->bob] hi") == 1; }, 3s));
