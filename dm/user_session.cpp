@@ -336,20 +336,30 @@ void finish_close(session_actor* self) {
       });
 }
 
-/// Sends each cached peer its disconnect message, one after the other.
+/// Sends each cached peer its disconnect message, one after the other: in
+/// a loop while the hooks answer at once (functions), from an actor hook's
+/// answer otherwise, so a user with many peers does not deepen the stack.
 void notify_peers(session_actor* self,
                   std::shared_ptr<std::vector<std::pair<std::string, std::string>>> peers,
                   size_t i) {
-  if (i >= peers->size())
-    return finish_close(self);
-  const auto& [peer, node] = (*peers)[i];
-  disconnect_chain(self, peer, [=](byte_buffer msg) {
-    const auto& [peer, node] = (*peers)[i];
-    self->send(self->state.args.service, dm_channel_atom::value, node,
-               static_cast<uint8_t>(close_reason::disconnect), self->state.args.uid, peer,
-               uint8_t{0}, uint16_t{0}, std::move(msg));
-    notify_peers(self, peers, i + 1);
-  });
+  for (; i < peers->size(); ++i) {
+    auto in_loop = std::make_shared<bool>(true);
+    auto done_now = std::make_shared<bool>(false);
+    disconnect_chain(self, (*peers)[i].first, [=](byte_buffer msg) {
+      const auto& [peer, node] = (*peers)[i];
+      self->send(self->state.args.service, dm_channel_atom::value, node,
+                 static_cast<uint8_t>(close_reason::disconnect), self->state.args.uid, peer,
+                 uint8_t{0}, uint16_t{0}, std::move(msg));
+      if (*in_loop)
+        *done_now = true; // the loop goes on
+      else
+        notify_peers(self, peers, i + 1);
+    });
+    *in_loop = false;
+    if (!*done_now)
+      return; // an actor hook answers later and goes on from there
+  }
+  finish_close(self);
 }
 
 void close(session_actor* self) {
