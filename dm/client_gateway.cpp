@@ -82,7 +82,7 @@ void shut(connection_broker* self, const std::string& reason) {
   if (st.closing)
     return;
   st.closing = true;
-  self->send(st.gateway, gw_closed_atom::value, reason, !st.user.empty());
+  self->send(st.gateway, gw_closed_atom::value, reason);
   self->close(st.hdl);
   self->delayed_send(self, linger, gw_quit_atom::value);
 }
@@ -277,7 +277,7 @@ caf::behavior gateway(gateway_broker* self, caf::actor dm, client_gateway_config
       ++self->state.open;
       self->fork(connection, msg.handle, dm, shared, caf::actor_cast<caf::actor>(self));
     },
-    [=](gw_closed_atom, const std::string& reason, bool) {
+    [=](gw_closed_atom, const std::string& reason) {
       --self->state.open;
       ++self->state.closed[reason];
     },
