@@ -43,7 +43,6 @@ struct service_state {
   caf::actor store;
   caf::actor transport;
   std::string self_address;
-  dm_config cfg;
   mesh_outbox outbox;
   transport::deferred_flush deferred;
   std::shared_ptr<dm_hook_table> hooks = std::make_shared<dm_hook_table>();
@@ -219,13 +218,12 @@ void add_hook(service_actor* self, dm_hook_registration& r) {
 }
 
 caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
-                         caf::actor transport, std::string self_address, dm_config cfg) {
+                         caf::actor transport, std::string self_address) {
   auto& st = self->state;
   st.node = node;
   st.store = std::move(store);
   st.transport = transport;
   st.self_address = std::move(self_address);
-  st.cfg = std::move(cfg);
   for (auto kind : {dm_kind::deliver, dm_kind::answer, dm_kind::closed})
     self->send(transport, route_atom::value, static_cast<uint8_t>(kind),
                caf::actor_cast<caf::actor>(self));
@@ -248,9 +246,9 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
                           "a user id has 1 to 256 bytes, not " + std::to_string(uid.size()));
       if (!sink)
         return make_error(dm_errc::bad_user_id, "a login needs an actor for the user's messages");
-      auto session = spawn_user_session(
-        self->system(), user_session_args{uid, st.self_address, caf::actor_cast<caf::actor>(self),
-                                          st.store, std::move(sink), st.hooks});
+      auto session = spawn_user_session(self->system(),
+                                        user_session_args{uid, caf::actor_cast<caf::actor>(self),
+                                                          st.store, std::move(sink), st.hooks});
       auto& slot = st.users[uid];
       if (slot)
         self->send(slot, dm_closed_atom::value, std::string{"logged in again on this node"});
@@ -366,9 +364,9 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
 } // namespace
 
 caf::actor spawn_dm_service(caf::actor_system& sys, caf::actor node, caf::actor store,
-                            caf::actor transport, std::string self_address, const dm_config& cfg) {
+                            caf::actor transport, std::string self_address) {
   return sys.spawn(dm_service, std::move(node), std::move(store), std::move(transport),
-                   std::move(self_address), cfg);
+                   std::move(self_address));
 }
 
 } // namespace meshrt

@@ -2,8 +2,6 @@
 
 #include <string>
 
-#include "dm/dm_config.hpp"
-
 namespace caf {
 class actor;
 class actor_system;
@@ -31,6 +29,6 @@ namespace meshrt {
 /// - (dm_add_hook_atom, dm_hook_registration): adds a hook (dm_hooks.hpp).
 /// - (dm_stats_atom) -> std::string: users and counters as one JSON object.
 caf::actor spawn_dm_service(caf::actor_system& sys, caf::actor node, caf::actor store,
-                            caf::actor transport, std::string self_address, const dm_config& cfg);
+                            caf::actor transport, std::string self_address);
 
 } // namespace meshrt

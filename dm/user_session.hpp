@@ -17,8 +17,6 @@ struct dm_hook_table;
 struct user_session_args {
   /// The user's id (1 to 256 bytes).
   std::string uid;
-  /// This node's mesh address: where the user's location points.
-  std::string node_address;
   /// The node's DM service (dm_service.hpp) and store service.
   caf::actor service;
   caf::actor store;
