@@ -147,6 +147,14 @@ void print_dm_targets(const meshrt::bench::bench_report& r) {
   auto bytes = r.get("meshrt_dm", "bytes_per_user");
   std::printf("  memory per connected user         %6.0f B  (target < 2048 B): %s\n", bytes,
               bytes < 2048 ? "met" : "NOT met");
+  auto c2c = r.get("meshrt_dm", "c2c_p50_us");
+  auto nats = r.get("nats", "c2c_p50_us");
+  if (c2c > 0 && nats > 0)
+    std::printf("  p50 latency meshrt / NATS         %6.2fx  (target <= 1x)\n", c2c / nats);
+  auto rate = r.get("meshrt_dm", "msgs_per_s");
+  auto redis = r.get("redis_pubsub", "msgs_per_s");
+  if (rate > 0 && redis > 0)
+    std::printf("  messages/s meshrt / Redis pub/sub %6.2fx  (target >= 1x)\n", rate / redis);
 }
 
 int run_bench(const std::string& scenario, const std::string& json_path, const std::string& only,
@@ -185,8 +193,9 @@ int run_bench(const std::string& scenario, const std::string& json_path, const s
     std::cout << report.table();
   } else if (scenario == "dm") {
     meshrt::bench::dm_bench_options opts;
+    opts.only = only;
     if (entries > 0)
-      opts.users = entries;
+      opts.pubsub.users = static_cast<size_t>(entries);
     report = meshrt::bench::run_dm_bench(opts);
     std::cout << report.table();
     print_dm_targets(report);
@@ -236,7 +245,8 @@ int main(int argc, char** argv) {
   std::string only;
   bench_cmd->add_option(
     "--only", only,
-    "Run one system only (meshrt, raw_udp, and enet for transport or caf_remote for rpc)");
+    "Run one system only (meshrt, raw_udp, and enet for transport, caf_remote for rpc, redis "
+    "for store, nats or redis for dm)");
   int bench_entries = 0;
   bench_cmd->add_option(
     "--entries", bench_entries,

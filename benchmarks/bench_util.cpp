@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "benchmarks/child_process.hpp"
+
 namespace meshrt::bench {
 
 double percentile(std::vector<double> v, double p) {
@@ -159,6 +161,36 @@ double rss_bytes(int pid) {
     if (line.rfind("VmRSS:", 0) == 0)
       return std::stod(line.substr(6)) * 1024;
   return 0;
+}
+
+std::unique_ptr<child_process> start_tcp_server(const std::vector<std::string>& args,
+                                                const std::string& log_path, uint16_t port) {
+  auto server = std::make_unique<child_process>(args, log_path);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto t0 = clock_type::now();
+  for (;;) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    bool up = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    if (fd >= 0)
+      ::close(fd);
+    if (up)
+      return server;
+    if (seconds_since(t0) > 10 || server->wait(std::chrono::milliseconds{50}))
+      throw std::runtime_error(args[0] + " did not come up on port " + std::to_string(port) + ": "
+                               + server->log());
+  }
+}
+
+std::unique_ptr<child_process> start_redis(uint16_t port, const std::vector<std::string>& extra) {
+  std::vector<std::string> args{
+    "redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",
+    "--appendonly", "no",     "--protected-mode",   "no"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return start_tcp_server(args, "/tmp/meshrt-bench-redis-" + std::to_string(::getpid()) + ".log",
+                          port);
 }
 
 std::string self_exe() {

@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,6 +15,8 @@
 #include "benchmarks/bench_report.hpp"
 
 namespace meshrt::bench {
+
+class child_process;
 
 using clock_type = std::chrono::steady_clock;
 
@@ -84,6 +88,17 @@ bool wait_until(Predicate pred, std::chrono::milliseconds limit) {
   }
   return true;
 }
+
+/// Starts a server program (`args`, its output to `log_path`) and waits
+/// until it accepts TCP connections on 127.0.0.1:`port`; throws
+/// std::runtime_error with its log if that takes over 10 s or it ends.
+std::unique_ptr<child_process> start_tcp_server(const std::vector<std::string>& args,
+                                                const std::string& log_path, uint16_t port);
+
+/// A redis-server of Debian's on 127.0.0.1:`port` for a baseline: no
+/// persistence, `extra` arguments appended, up and accepting.
+std::unique_ptr<child_process> start_redis(uint16_t port,
+                                           const std::vector<std::string>& extra = {});
 
 /// The path of the running meshrt program (/proc/self/exe).
 std::string self_exe();

@@ -1,6 +1,7 @@
 #include "benchmarks/dm_bench.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
@@ -14,6 +15,7 @@
 #include "actors/mesh_envelope.hpp"
 #include "benchmarks/bench_util.hpp"
 #include "benchmarks/child_process.hpp"
+#include "benchmarks/pubsub_driver.hpp"
 #include "dm/client.hpp"
 #include "dm/dm_wire.hpp"
 #include "runtime/node.hpp"
@@ -26,9 +28,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// MARS, two storage nodes and two UDP nodes with client gateways, each a
-/// process, and a node in this process for the RPC baseline and the
-/// location probes.
+/// MARS, two storage (HTTP) nodes and two UDP nodes, each a process with
+/// a client gateway, and a node in this process for the RPC baseline and
+/// the location probes.
 class dm_cluster {
 public:
   dm_cluster(caf::actor_system& sys, const std::string& exe) : sys_(sys), exe_(exe) {
@@ -37,15 +39,16 @@ public:
     auto mars_port = free_port(SOCK_DGRAM);
     mars_flag_ = "127.0.0.1:" + std::to_string(mars_port);
     mars_ = spawn({"mars", "--port", std::to_string(mars_port)}, "mars");
-    for (int i = 0; i < 2; ++i)
-      storage_.push_back(spawn({"node", "--type", "HTTP", "--port",
-                                std::to_string(free_port(SOCK_DGRAM)), "--mars", mars_flag_},
-                               "storage" + std::to_string(i)));
-    for (int i = 0; i < 2; ++i)
-      gateways_.push_back(
-        spawn({"node", "--type", "UDP", "--port", std::to_string(free_port(SOCK_DGRAM)), "--mars",
-               mars_flag_, "--client-port", std::to_string(free_port(SOCK_STREAM))},
-              "gateway" + std::to_string(i)));
+    for (auto type : {"UDP", "HTTP"})
+      for (int i = 0; i < 2; ++i) {
+        auto client_port = std::to_string(free_port(SOCK_STREAM));
+        auto& group = type == std::string{"UDP"} ? gateways_ : storage_;
+        group.push_back(
+          spawn({"node", "--type", type, "--port", std::to_string(free_port(SOCK_DGRAM)), "--mars",
+                 mars_flag_, "--client-port", client_port},
+                std::string{type} + std::to_string(i)));
+        client_endpoints_.push_back("127.0.0.1:" + client_port);
+      }
     config cfg;
     cfg.mesh.mars_address = "127.0.0.1";
     cfg.mesh.mars_port = mars_port;
@@ -66,9 +69,14 @@ public:
     return self_node_;
   }
 
-  /// Mesh address and client endpoint of each gateway node.
+  /// Mesh address and client endpoint of each UDP node.
   const std::vector<std::pair<std::string, std::string>>& gateways() const {
     return endpoints_;
+  }
+
+  /// The client endpoints of the UDP nodes, then of the storage nodes.
+  const std::vector<std::string>& client_endpoints() const {
+    return client_endpoints_;
   }
 
   double rss(const std::vector<std::unique_ptr<child_process>>& ps) const {
@@ -77,11 +85,8 @@ public:
       sum += rss_bytes(p->pid());
     return sum;
   }
-  double gateway_rss() const {
-    return rss(gateways_);
-  }
-  double storage_rss() const {
-    return rss(storage_);
+  double nodes_rss() const {
+    return rss(gateways_) + rss(storage_);
   }
 
   void kill_storage(size_t i) {
@@ -128,6 +133,7 @@ private:
   std::vector<std::unique_ptr<child_process>> gateways_;
   node self_node_;
   std::vector<std::pair<std::string, std::string>> endpoints_;
+  std::vector<std::string> client_endpoints_;
 };
 
 /// A logged-in client of the gateway at `endpoint` ("host:port"); a login
@@ -214,10 +220,41 @@ std::vector<double> rpc_rtts(caf::actor_system& sys, const dm_cluster& c, int ro
   return result;
 }
 
-} // namespace
+/// Latency and throughput of `d` (connected) into `r` under `system`.
+void measure_messaging(bench_report& r, const std::string& system, pubsub_driver& d) {
+  d.measure_latency();
+  d.measure_throughput();
+  const auto& res = d.result();
+  r.add(system, "c2c_p50_us", percentile(res.latency_us, 0.5), "us");
+  r.add(system, "c2c_p99_us", percentile(res.latency_us, 0.99), "us");
+  r.add(system, "msgs_per_s", res.messages_per_s, "msg/s");
+  r.add(system, "loaded_p50_us", percentile(res.loaded_us, 0.5), "us");
+  r.add(system, "loaded_p99_us", percentile(res.loaded_us, 0.99), "us");
+  r.add(system, "lost", res.lost, "msgs");
+  r.add(system, "refused", res.refused, "msgs");
+  r.add(system, "duplicated", res.duplicated, "msgs");
+  r.add(system, "connect_s", res.connect_s, "s");
+}
 
-bench_report run_dm_bench(const dm_bench_options& o) {
-  bench_report r{"dm"};
+/// The same users and messages against a baseline server process.
+void run_baseline(bench_report& r, const std::string& name, const child_process& server,
+                  pubsub_system system, const pubsub_options& opts) {
+  auto before = rss_bytes(server.pid());
+  pubsub_driver d{std::move(system), opts};
+  d.connect();
+  std::this_thread::sleep_for(500ms);
+  auto users = static_cast<double>(opts.users);
+  r.add(name, "users", users, "users");
+  r.add(name, "bytes_per_user", (rss_bytes(server.pid()) - before) / users, "B");
+  measure_messaging(r, name, d);
+}
+
+/// Debian installs nats-server to /usr/sbin, which a user's PATH may lack.
+std::string nats_server_program() {
+  return ::access("/usr/sbin/nats-server", X_OK) == 0 ? "/usr/sbin/nats-server" : "nats-server";
+}
+
+void run_meshrt(bench_report& r, const dm_bench_options& o, const pubsub_options& opts) {
   caf::actor_system_config cfg;
   apply_meshrt_defaults(cfg);
   caf::actor_system sys{cfg};
@@ -231,33 +268,25 @@ bench_report run_dm_bench(const dm_bench_options& o) {
   r.add("meshrt_dm", "cached_p50_us", percentile(cached, 0.5), "us");
   r.add("meshrt_dm", "cached_p99_us", percentile(cached, 0.99), "us");
 
-  // -- memory per connected user ---------------------------------------------
-  auto files = raise_open_files_limit();
-  auto users = static_cast<size_t>(o.users);
-  if (files < users + 500) {
-    users = files > 1500 ? files - 500 : 1000;
-    std::fprintf(stderr, "bench dm: the open-files limit is %llu: %zu users, not %d\n",
-                 static_cast<unsigned long long>(files), users, o.users);
-  }
-  auto gateway_before = c.gateway_rss();
-  auto storage_before = c.storage_rss();
-  std::vector<dm_client> clients;
-  std::vector<std::string> keys;
-  for (size_t i = 0; i < users; ++i) {
-    auto uid = "user-" + std::to_string(i);
-    clients.push_back(user_at(c.gateways()[i % 2].second, uid));
-    keys.push_back(location_key(uid));
-  }
+  // -- users on all four nodes: memory, latency, throughput, healing --------
+  const auto& endpoints = c.client_endpoints();
+  auto before = c.nodes_rss();
+  pubsub_driver meshrt{
+    {"meshrt", [&](size_t i) { return endpoints[i % endpoints.size()]; }, make_meshrt_codec}, opts};
+  meshrt.connect();
   std::this_thread::sleep_for(500ms);
-  auto per_gateway = (c.gateway_rss() - gateway_before) / static_cast<double>(users);
-  auto per_storage = (c.storage_rss() - storage_before) / static_cast<double>(users);
-  r.add("meshrt_dm", "users", static_cast<double>(users), "users");
-  r.add("meshrt_dm", "bytes_per_user_gateway", per_gateway, "B");
-  r.add("meshrt_dm", "bytes_per_user_storage", per_storage, "B");
-  r.add("meshrt_dm", "bytes_per_user", per_gateway + per_storage, "B");
+  auto users = static_cast<double>(opts.users);
+  r.add("meshrt_dm", "users", users, "users");
+  r.add("meshrt_dm", "bytes_per_user", (c.nodes_rss() - before) / users, "B");
+  measure_messaging(r, "meshrt_dm", meshrt);
 
-  // -- healing: kill -9 a storage node, until every location resolves -------
+  // healing: kill -9 the first storage node (endpoint 2), until the
+  // location of every user connected elsewhere resolves again
   caf::scoped_actor self{sys};
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < opts.users; ++i)
+    if (i % endpoints.size() != 2)
+      keys.push_back(location_key("u" + std::to_string(i)));
   auto resolved = [&] {
     size_t n = 0;
     store_get_many(self, c.self_node(), keys, caf::timespan{500ms})
@@ -269,14 +298,53 @@ bench_report run_dm_bench(const dm_bench_options& o) {
         [](caf::error&) {});
     return n;
   };
-  if (resolved() != users)
+  if (resolved() != keys.size())
     throw std::runtime_error("not every user's location resolves before the kill");
   auto t_kill = clock_type::now();
   c.kill_storage(0);
   std::this_thread::sleep_for(50ms);
-  if (!wait_until([&] { return resolved() == users; }, 30s))
+  if (!wait_until([&] { return resolved() == keys.size(); }, 30s))
     throw std::runtime_error("the users' locations did not come back within 30 s of the kill");
   r.add("meshrt_dm", "heal_after_kill_ms", ms_since(t_kill), "ms");
+}
+
+void run_nats(bench_report& r, const pubsub_options& opts) {
+  auto port = free_port(SOCK_STREAM);
+  auto server
+    = start_tcp_server({nats_server_program(), "-a", "127.0.0.1", "-p", std::to_string(port)},
+                       "/tmp/meshrt-bench-nats-" + std::to_string(::getpid()) + ".log", port);
+  auto endpoint = "127.0.0.1:" + std::to_string(port);
+  run_baseline(r, "nats", *server, {"nats", [&](size_t) { return endpoint; }, make_nats_codec},
+               opts);
+}
+
+void run_redis_pubsub(bench_report& r, const pubsub_options& opts) {
+  auto port = free_port(SOCK_STREAM);
+  auto server = start_redis(port, {"--maxclients", std::to_string(opts.users + 100)});
+  auto endpoint = "127.0.0.1:" + std::to_string(port);
+  run_baseline(r, "redis_pubsub", *server,
+               {"redis", [&](size_t) { return endpoint; }, make_redis_codec}, opts);
+}
+
+} // namespace
+
+bench_report run_dm_bench(const dm_bench_options& o) {
+  bench_report r{"dm"};
+  auto selected = system_filter("dm", o.only, {"meshrt", "nats", "redis"});
+  // every user's connection is a file here, and in the server
+  auto opts = o.pubsub;
+  auto files = raise_open_files_limit();
+  if (files < opts.users + 500) {
+    opts.users = files > 1500 ? files - 500 : 1000;
+    std::fprintf(stderr, "bench dm: the open-files limit is %llu: %zu users, not %zu\n",
+                 static_cast<unsigned long long>(files), opts.users, o.pubsub.users);
+  }
+  if (selected("meshrt"))
+    run_meshrt(r, o, opts);
+  if (selected("nats"))
+    run_nats(r, opts);
+  if (selected("redis"))
+    run_redis_pubsub(r, opts);
   return r;
 }
 

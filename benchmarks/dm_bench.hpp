@@ -3,6 +3,7 @@
 #include <string>
 
 #include "benchmarks/bench_report.hpp"
+#include "benchmarks/pubsub_driver.hpp"
 
 namespace meshrt::bench {
 
@@ -11,19 +12,23 @@ struct dm_bench_options {
   int first = 300;        // first messages, each from a user that never wrote before
   int cached = 2000;      // messages over one cached channel
   int rpc = 2000;         // node-to-node RPC round trips (the baseline)
-  int users = 10000;      // connected users, for memory and healing
+  pubsub_options pubsub;  // the users of the many-users part
   std::string meshrt_exe; // the program for MARS and the nodes; empty: this one
+  std::string only;       // meshrt, nats or redis; empty: all
 };
 
-/// Direct messages, client to client through two gateways on different node
-/// processes (MARS, two storage nodes, two UDP nodes with client ports):
+/// Direct messages, client to client through the gateways of node processes
+/// (MARS, two storage nodes and two UDP nodes, each with a client port):
 /// the latency of a first message to a user (one store lookup, then the
 /// delivery) and of a message over a cached channel, each from the send
 /// until the recipient's client has it, beside the node-to-node RPC round
-/// trip of the same run (a node in this process asking a UDP node); the
-/// memory per connected user (RSS growth of the gateway nodes and of the
-/// storage nodes when `users` users log in); and the time from a kill -9 of
-/// a storage node until every user's location resolves again.
+/// trip of the same run (a node in this process asking a UDP node). Then
+/// `pubsub.users` users spread over the four nodes: memory per user (RSS
+/// growth of the nodes), latency one message at a time and messages per
+/// second with a window in flight, and the time from a kill -9 of a
+/// storage node until every user still connected resolves again. The same
+/// users and messages against NATS and Redis pub/sub (each user subscribed
+/// to its own subject or channel), servers the bench starts on loopback.
 bench_report run_dm_bench(const dm_bench_options& opts);
 
 } // namespace meshrt::bench

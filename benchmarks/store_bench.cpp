@@ -89,19 +89,8 @@ double redis_used_memory(resp_client& c) {
 
 void run_redis(bench_report& r, const store_bench_options& o) {
   auto port = free_port(SOCK_STREAM);
-  child_process server{{"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
-                        "--save", "", "--appendonly", "no", "--protected-mode", "no"},
-                       "/tmp/meshrt-bench-redis-" + std::to_string(::getpid()) + ".log"};
-  std::unique_ptr<resp_client> c;
-  auto t0 = clock_type::now();
-  while (!c) {
-    try {
-      c = std::make_unique<resp_client>(port);
-    } catch (const std::runtime_error&) {
-      if (seconds_since(t0) > 10 || server.wait(50ms))
-        throw std::runtime_error("redis-server did not come up: " + server.log());
-    }
-  }
+  auto server = start_redis(port);
+  auto c = std::make_unique<resp_client>(port);
   int failed = 0;
   using command_fn = std::function<std::vector<std::string>(int)>;
   command_fn set = [](int i) {

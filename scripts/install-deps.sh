@@ -8,7 +8,8 @@ packages=(
   libcaf-dev libmsgpack-cxx-dev libspdlog-dev doctest-dev
   nlohmann-json3-dev libcli11-dev
   libenet-dev   # benchmark baseline only
-  redis-server  # benchmark baseline only (meshrt bench store)
+  redis-server  # benchmark baseline only (meshrt bench store, bench dm)
+  nats-server   # benchmark baseline only (meshrt bench dm)
   clang         # libFuzzer target (make fuzz)
 )
 

@@ -1,0 +1,376 @@
+#include "benchmarks/pubsub_driver.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <stdexcept>
+#include <type_traits>
+
+#include "benchmarks/bench_util.hpp"
+
+namespace meshrt::bench {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr size_t max_connecting = 256; // logins in flight while connecting
+constexpr int max_attempts = 5;        // per user, while connecting
+constexpr auto connect_limit = 120s;
+constexpr auto message_limit = 10s; // then a message counts as lost
+
+/// What the driver keeps of every message: arrivals and refusals.
+class ledger {
+public:
+  virtual ~ledger() = default;
+  virtual void ready() = 0;
+  virtual void arrived(uint64_t seq) = 0;
+  virtual void refused(uint64_t seq) = 0;
+};
+
+/// One user's TCP connection and what its stream said so far.
+struct connection final : pubsub_sink {
+  ledger* owner = nullptr;
+  size_t index = 0;
+  int fd = -1;
+  std::unique_ptr<pubsub_codec> codec;
+  std::string out;
+  bool writing = false; // waits for EPOLLOUT
+  bool ready = false;
+  bool broken = false;
+  std::string error;
+  int attempts = 0;
+
+  void on_ready() override {
+    if (!ready) {
+      ready = true;
+      owner->ready();
+    }
+  }
+  void on_message(uint64_t seq) override {
+    owner->arrived(seq);
+  }
+  void on_refused(uint64_t seq, const std::string&) override {
+    owner->refused(seq);
+  }
+  void on_error(const std::string& why) override {
+    broken = true;
+    error = why;
+  }
+};
+
+} // namespace
+
+class pubsub_driver::impl final : public ledger {
+public:
+  impl(pubsub_system s, pubsub_options o) : system_(std::move(s)), opts_(o), conns_(o.users) {
+    if (o.users < 2 || o.payload < 8)
+      throw std::invalid_argument("pubsub_driver: at least 2 users and 8-byte payloads");
+    ep_ = ::epoll_create1(0);
+    if (ep_ < 0)
+      throw std::runtime_error(std::string{"epoll_create1: "} + std::strerror(errno));
+    for (size_t i = 0; i < conns_.size(); ++i) {
+      conns_[i].owner = this;
+      conns_[i].index = i;
+    }
+    auto total = static_cast<size_t>(o.latency_samples + o.messages);
+    sent_.resize(total);
+    state_.resize(total, unsent);
+  }
+
+  ~impl() {
+    for (auto& c : conns_)
+      if (c.fd >= 0)
+        ::close(c.fd);
+    ::close(ep_);
+  }
+
+  const pubsub_result& result() const {
+    return result_;
+  }
+
+  void ready() override {
+    ++ready_;
+  }
+
+  void arrived(uint64_t seq) override {
+    if (seq >= state_.size() || state_[seq] == unsent)
+      return;
+    if (state_[seq] != 0) {
+      ++result_.duplicated;
+      return;
+    }
+    state_[seq] = 1;
+    ++resolved_;
+    ++arrived_;
+    last_ = clock_type::now();
+    record_->push_back(std::chrono::duration<double, std::micro>(last_ - sent_[seq]).count());
+  }
+
+  void refused(uint64_t seq) override {
+    if (seq >= state_.size() || state_[seq] != 0)
+      return;
+    state_[seq] = 2;
+    ++resolved_;
+    ++result_.refused;
+    last_ = clock_type::now();
+  }
+
+  void connect() {
+    auto t0 = clock_type::now();
+    std::deque<size_t> todo;
+    for (size_t i = 0; i < conns_.size(); ++i)
+      todo.push_back(i);
+    auto deadline = clock_type::now() + connect_limit;
+    size_t opened = 0;
+    while (ready_ < conns_.size()) {
+      if (clock_type::now() > deadline)
+        throw std::runtime_error(system_.name + ": " + std::to_string(ready_) + " of "
+                                 + std::to_string(conns_.size())
+                                 + " users connected in 120 s; last error: " + last_error_);
+      while (!todo.empty() && opened - ready_ < max_connecting) {
+        open(conns_[todo.front()]);
+        todo.pop_front();
+        ++opened;
+      }
+      poll(10, [&](connection& c) {
+        if (++c.attempts >= max_attempts)
+          throw std::runtime_error(system_.name + ": user u" + std::to_string(c.index)
+                                   + " could not connect: " + c.error);
+        --opened;
+        todo.push_back(c.index);
+      });
+    }
+    result_.connect_s = seconds_since(t0);
+  }
+
+  void measure_latency() {
+    record_ = &result_.latency_us;
+    auto n = conns_.size();
+    for (int s = 0; s < opts_.latency_samples; ++s) {
+      auto seq = static_cast<uint64_t>(s);
+      if (!send(static_cast<size_t>(s) * 7919 % n, seq))
+        continue;
+      auto deadline = clock_type::now() + message_limit;
+      while (state_[seq] == 0 && clock_type::now() < deadline)
+        poll(1, nullptr);
+    }
+    tally();
+  }
+
+  /// Each arrival or refusal lets the next message go, from user k mod n
+  /// for the k-th.
+  void measure_throughput() {
+    record_ = &result_.loaded_us;
+    auto base = static_cast<uint64_t>(opts_.latency_samples);
+    auto total = static_cast<uint64_t>(opts_.messages);
+    resolved_ = 0;
+    arrived_ = 0;
+    uint64_t sent = 0;
+    auto t0 = clock_type::now();
+    last_ = t0;
+    auto progress = t0;
+    auto seen = resolved_;
+    while (resolved_ < total) {
+      while (sent < total && sent - resolved_ < static_cast<uint64_t>(opts_.window)) {
+        if (!send(static_cast<size_t>(sent % conns_.size()), base + sent))
+          ++resolved_; // a sender or recipient whose connection broke
+        ++sent;
+      }
+      poll(1, nullptr);
+      if (resolved_ != seen) {
+        seen = resolved_;
+        progress = clock_type::now();
+      } else if (clock_type::now() - progress > message_limit) {
+        break;
+      }
+    }
+    auto elapsed = std::chrono::duration<double>(last_ - t0).count();
+    result_.messages_per_s = elapsed > 0 ? static_cast<double>(arrived_) / elapsed : 0;
+    tally();
+  }
+
+private:
+  void tally() {
+    result_.lost = static_cast<int>(std::count(state_.begin(), state_.end(), 0)) + skipped_;
+  }
+
+  /// Message `seq` from user `from` to its partner; false if either is
+  /// not connected.
+  bool send(size_t from, uint64_t seq) {
+    auto n = conns_.size();
+    auto to = (from + n / 2 + 1) % n;
+    auto& c = conns_[from];
+    if (c.fd < 0 || !c.ready || conns_[to].fd < 0) {
+      ++skipped_;
+      return false;
+    }
+    c.codec->publish(c.out, "u" + std::to_string(to), seq, opts_.payload);
+    sent_[seq] = clock_type::now();
+    state_[seq] = 0;
+    flush(c);
+    return true;
+  }
+
+  void open(connection& c) {
+    auto endpoint = system_.endpoint(c.index);
+    auto colon = endpoint.rfind(':');
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(std::stoi(endpoint.substr(colon + 1))));
+    if (::inet_pton(AF_INET, endpoint.substr(0, colon).c_str(), &addr.sin_addr) != 1)
+      throw std::runtime_error(system_.name + ": not an IPv4 endpoint: " + endpoint);
+    c.fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (c.fd < 0)
+      throw std::runtime_error(system_.name + ": socket: " + std::strerror(errno));
+    if (::connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+      throw std::runtime_error(system_.name + ": connect to " + endpoint + ": "
+                               + std::strerror(errno));
+    int one = 1;
+    ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    ::fcntl(c.fd, F_SETFL, ::fcntl(c.fd, F_GETFL) | O_NONBLOCK);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = c.index;
+    ::epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
+    c.codec = system_.codec();
+    c.out.clear();
+    c.writing = false;
+    c.ready = false;
+    c.broken = false;
+    c.codec->hello(c.out, "u" + std::to_string(c.index));
+    flush(c);
+  }
+
+  void close(connection& c) {
+    ::epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
+    ::close(c.fd);
+    c.fd = -1;
+    if (c.ready) {
+      --ready_;
+      c.ready = false;
+    }
+  }
+
+  void watch_writes(connection& c, bool on) {
+    if (c.writing == on)
+      return;
+    c.writing = on;
+    epoll_event ev{};
+    ev.events = on ? EPOLLIN | EPOLLOUT : EPOLLIN;
+    ev.data.u64 = c.index;
+    ::epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+  }
+
+  void flush(connection& c) {
+    size_t done = 0;
+    while (done < c.out.size()) {
+      auto n = ::send(c.fd, c.out.data() + done, c.out.size() - done, MSG_NOSIGNAL);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        break;
+      if (n <= 0) {
+        c.on_error(std::string{"send: "} + std::strerror(errno));
+        break;
+      }
+      done += static_cast<size_t>(n);
+    }
+    c.out.erase(0, done);
+    watch_writes(c, !c.out.empty() && !c.broken);
+  }
+
+  void read(connection& c) {
+    char buf[65536];
+    for (;;) {
+      auto n = ::recv(c.fd, buf, sizeof(buf), 0);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+      if (n <= 0) {
+        c.on_error(n == 0 ? "closed by the server" : std::strerror(errno));
+        return;
+      }
+      std::string reply;
+      c.codec->feed(buf, static_cast<size_t>(n), c, reply);
+      if (!reply.empty()) {
+        c.out += reply;
+        flush(c);
+      }
+      if (c.broken)
+        return;
+    }
+  }
+
+  /// One epoll round; a connection that broke is closed and, if given,
+  /// handed to `on_broken`.
+  template<class F>
+  void poll(int timeout_ms, F on_broken) {
+    epoll_event events[256];
+    auto n = ::epoll_wait(ep_, events, 256, timeout_ms);
+    for (int i = 0; i < n; ++i) {
+      auto& c = conns_[events[i].data.u64];
+      if (c.fd < 0)
+        continue;
+      if (events[i].events & EPOLLOUT)
+        flush(c);
+      if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        read(c);
+      if (c.broken) {
+        last_error_ = "u" + std::to_string(c.index) + ": " + c.error;
+        if (c.ready)
+          ++result_.connections_lost;
+        close(c);
+        if constexpr (!std::is_same_v<F, std::nullptr_t>)
+          on_broken(c);
+      }
+    }
+  }
+
+  pubsub_system system_;
+  pubsub_options opts_;
+  std::vector<connection> conns_;
+  int ep_ = -1;
+  size_t ready_ = 0;
+  std::string last_error_;
+  std::vector<clock_type::time_point> sent_;
+  static constexpr uint8_t unsent = 3;
+  std::vector<uint8_t> state_; // per seq: 0 in flight, 1 arrived, 2 refused, 3 unsent
+  int skipped_ = 0;            // not sent: a connection broke (counted as lost)
+  uint64_t resolved_ = 0;
+  uint64_t arrived_ = 0;
+  clock_type::time_point last_;
+  std::vector<double>* record_ = nullptr;
+  pubsub_result result_;
+};
+
+pubsub_driver::pubsub_driver(pubsub_system system, pubsub_options opts) :
+  impl_(std::make_unique<impl>(std::move(system), opts)) {
+  // nop
+}
+
+pubsub_driver::~pubsub_driver() = default;
+
+void pubsub_driver::connect() {
+  impl_->connect();
+}
+
+void pubsub_driver::measure_latency() {
+  impl_->measure_latency();
+}
+
+void pubsub_driver::measure_throughput() {
+  impl_->measure_throughput();
+}
+
+const pubsub_result& pubsub_driver::result() const {
+  return impl_->result();
+}
+
+} // namespace meshrt::bench

@@ -1,0 +1,114 @@
+#pragma once
+
+// The user-to-user messaging load of `meshrt bench dm`, driven the same way
+// against meshrt's client gateways, NATS and Redis pub/sub: thousands of
+// TCP connections, one per user, each user subscribed to its own subject
+// (or logged in, for meshrt) and publishing to other users. One thread and
+// one epoll set drive them all, so the client side costs every system the
+// same. What differs per system is its wire, behind a pubsub_codec.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace meshrt::bench {
+
+/// What a connection's stream said, as the driver needs it.
+class pubsub_sink {
+public:
+  virtual ~pubsub_sink() = default;
+  /// The login or subscription is confirmed: the user can be messaged.
+  virtual void on_ready() = 0;
+  /// A message arrived for this connection's user; `seq` is the one
+  /// publish() carried.
+  virtual void on_message(uint64_t seq) = 0;
+  /// The system refused message `seq` (meshrt answers each send).
+  virtual void on_refused(uint64_t seq, const std::string& why) = 0;
+  /// The connection is broken or refused its login: why.
+  virtual void on_error(const std::string& why) = 0;
+};
+
+/// One connection's view of a system's wire: what it sends first, how it
+/// publishes, how it reads what comes back. A new codec per connection.
+class pubsub_codec {
+public:
+  virtual ~pubsub_codec() = default;
+  /// Appends the bytes that make `user` reachable (login, subscribe).
+  virtual void hello(std::string& out, const std::string& user) = 0;
+  /// Appends the bytes that send message `seq` (its payload `size` bytes,
+  /// at least 8) to user `to`.
+  virtual void publish(std::string& out, const std::string& to, uint64_t seq, size_t size) = 0;
+  /// Takes bytes read from the connection; reports to `sink`; appends to
+  /// `reply` what the system expects back (NATS's PONG).
+  virtual void feed(const char* data, size_t size, pubsub_sink& sink, std::string& reply) = 0;
+};
+
+/// A system under test: where user i connects and its codec.
+struct pubsub_system {
+  std::string name;
+  /// "host:port" of the server user `i` connects to.
+  std::function<std::string(size_t i)> endpoint;
+  std::function<std::unique_ptr<pubsub_codec>()> codec;
+};
+
+struct pubsub_options {
+  size_t users = 10000;
+  size_t payload = 32;        // bytes per message, the same for every system
+  int latency_samples = 2000; // one message at a time, between random users
+  int messages = 200000;      // messages of the throughput run
+  int window = 1000;          // messages in flight in the throughput run
+};
+
+struct pubsub_result {
+  double connect_s = 0;           // all users connected and reachable
+  std::vector<double> latency_us; // one message at a time, send to arrival
+  std::vector<double> loaded_us;  // in the throughput run
+  double messages_per_s = 0;
+  int lost = 0;    // sent, never arrived nor refused
+  int refused = 0; // refused by the system (meshrt's send results)
+  int duplicated = 0;
+  int connections_lost = 0; // closed by the system after the login
+};
+
+/// Drives `opts.users` users of `system` (user i is "u<i>"); messages go
+/// from user i to user i + users/2 + 1 (another node for meshrt's
+/// round-robin placement). The connections stay open until the driver
+/// ends, so a benchmark can look at the system in between the steps.
+class pubsub_driver {
+public:
+  pubsub_driver(pubsub_system system, pubsub_options opts);
+  ~pubsub_driver();
+
+  pubsub_driver(const pubsub_driver&) = delete;
+  pubsub_driver& operator=(const pubsub_driver&) = delete;
+
+  /// Connects every user and waits until each is reachable; a login the
+  /// system refuses is tried again. Throws std::runtime_error if the users
+  /// cannot all connect within 120 s.
+  void connect();
+
+  /// `latency_samples` messages, one at a time; one not there after 10 s
+  /// counts as lost.
+  void measure_latency();
+
+  /// `messages` messages with `window` in flight; stops when 10 s pass
+  /// without an arrival.
+  void measure_throughput();
+
+  const pubsub_result& result() const;
+
+private:
+  class impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// The codecs of the three systems.
+std::unique_ptr<pubsub_codec> make_meshrt_codec();
+std::unique_ptr<pubsub_codec> make_nats_codec();
+std::unique_ptr<pubsub_codec> make_redis_codec();
+
+} // namespace meshrt::bench
