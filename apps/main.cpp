@@ -94,7 +94,7 @@ void print_rpc_ratios(const meshrt::bench::bench_report& r) {
 int run_mars(const meshrt::mars_config& cfg) {
   meshrt::cli::stop_signals stop; // before the actor system starts its threads
   caf::actor_system_config sys_cfg;
-  meshrt::apply_meshrt_defaults(sys_cfg, meshrt::scheduling::efficiency, false);
+  meshrt::apply_meshrt_defaults(sys_cfg, meshrt::scheduling::efficiency);
   caf::actor_system sys{sys_cfg};
   auto mars = meshrt::spawn_mars(sys, cfg);
   auto sig = stop.wait();

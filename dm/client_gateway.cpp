@@ -1,12 +1,14 @@
 #include "dm/client_gateway.hpp"
 
-#include <sys/socket.h>
-
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
+#include <unordered_set>
 
+#include <asio.hpp>
 #include <caf/all.hpp>
-#include <caf/io/all.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -14,285 +16,486 @@
 #include "dm/client_protocol.hpp"
 #include "dm/dm_atoms.hpp"
 #include "dm/dm_error.hpp"
+#include "dm/user_sink.hpp"
 #include "transport/logger.hpp"
 
 namespace meshrt {
 
 namespace {
 
-using gw_closed_atom = caf::atom_constant<caf::atom("gwclosed")>;
-using gw_port_atom = caf::atom_constant<caf::atom("gwport")>;
-using gw_quit_atom = caf::atom_constant<caf::atom("gwquit")>;
 using gw_login_atom = caf::atom_constant<caf::atom("gwlogin")>;
+
+using asio::ip::tcp;
 
 /// How long a client's send may take, lookup and delivery together.
 constexpr std::chrono::seconds send_timeout{5};
 /// How long a closing connection has to write its last frame.
 constexpr std::chrono::milliseconds linger{200};
-/// The most a connection reads at once: CAF keeps a buffer of this size
-/// per connection, so it is what an idle user costs in reads (64 KB made
-/// a user cost about 70 KB). Larger frames arrive in several reads.
-constexpr size_t read_chunk = 512;
+/// The most one connection reads before the others get their turn.
+constexpr size_t read_burst = 64 * 1024;
+/// A connection's frame buffer above this size is given back once empty
+/// (an idle user keeps none of a large frame's memory).
+constexpr size_t keep_buffer = 1024;
 /// Open files below which the gateway warns that few clients can connect.
 constexpr uint64_t min_open_files = 4096;
 /// Ports tried from the configured one upward.
 constexpr uint16_t port_scan = 100;
+/// After a failed accept (out of file descriptors), the listener waits
+/// this long before it accepts again.
+constexpr std::chrono::milliseconds accept_backoff{50};
 
 const std::shared_ptr<spdlog::logger>& log() {
   static auto result = logger("gateway");
   return result;
 }
 
-// -- one connection ------------------------------------------------------------------
+class client_connection;
 
-struct connection_state {
-  caf::io::connection_handle hdl;
-  caf::actor dm;
-  caf::actor gateway;
-  /// One copy for all connections.
-  std::shared_ptr<const client_gateway_config> cfg;
-  frame_reader reader{0};
-  caf::actor session;
-  std::string user;
-  bool logging_in = false;
-  bool closing = false;
-  /// Bytes written to the client and not yet taken by its socket.
-  uint64_t unsent = 0;
+/// The gateway's TCP side: one thread running an asio io_context with the
+/// listener and every client connection. Connections live in that thread;
+/// sessions reach them through post().
+class gateway_core : public std::enable_shared_from_this<gateway_core> {
+public:
+  explicit gateway_core(client_gateway_config cfg) :
+    cfg_(std::move(cfg)), acceptor_(io_), retry_(io_), guard_(asio::make_work_guard(io_)),
+    read_buf_(read_burst) {}
 
-  static inline const char* name = "meshrt.gateway_connection";
+  ~gateway_core() {
+    stop();
+  }
+
+  gateway_core(const gateway_core&) = delete;
+  gateway_core& operator=(const gateway_core&) = delete;
+
+  /// Binds the listener (the configured port or one of the next ones); 0
+  /// if none is free.
+  uint16_t listen() {
+    asio::error_code ec;
+    auto address = asio::ip::make_address(cfg_.address, ec);
+    if (ec)
+      return 0;
+    for (uint32_t p = cfg_.port; p <= 65535u && p < uint32_t{cfg_.port} + port_scan; ++p) {
+      tcp::endpoint at{address, static_cast<uint16_t>(p)};
+      acceptor_.open(at.protocol(), ec);
+      // The gateway closes first when it refuses a client: its port is
+      // then in TIME_WAIT for a while, which must not keep a restarted
+      // node from listening on it again.
+      if (!ec)
+        acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+      if (!ec)
+        acceptor_.bind(at, ec);
+      if (!ec)
+        acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+      if (!ec) {
+        port_ = acceptor_.local_endpoint().port();
+        return port_;
+      }
+      acceptor_.close();
+      if (cfg_.port == 0)
+        break;
+    }
+    return 0;
+  }
+
+  /// Starts accepting, in a thread of the gateway's own; logins go to
+  /// `front`, the gateway's actor.
+  void start(caf::actor front) {
+    front_ = std::move(front);
+    accept();
+    thread_ = std::thread{[this] { io_.run(); }};
+  }
+
+  /// Closes the listener and every connection and waits for the thread.
+  /// Nothing is posted afterwards.
+  void stop() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (stopped_)
+        return;
+      stopped_ = true;
+      asio::post(io_, [this] { close_all(); });
+    }
+    guard_.reset();
+    if (thread_.joinable())
+      thread_.join();
+    front_ = nullptr;
+  }
+
+  /// Runs `f` in the gateway's thread; false once the gateway stopped.
+  template<class F>
+  bool post(F&& f) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (stopped_)
+      return false;
+    asio::post(io_, std::forward<F>(f));
+    return true;
+  }
+
+  const client_gateway_config& config() const {
+    return cfg_;
+  }
+
+  /// The gateway's actor. It owns this core and this core holds it, until
+  /// it ends (with the DM service) and stops the core: a gateway runs as
+  /// long as its node, whoever holds its handle.
+  const caf::actor& front() const {
+    return front_;
+  }
+
+  /// A buffer for reads, shared by the connections (one thread reads).
+  std::vector<char>& read_buffer() {
+    return read_buf_;
+  }
+
+  // -- counters (any thread) -------------------------------------------------------
+
+  void count_login() {
+    ++logins_;
+  }
+
+  /// A connection closed for `reason`; it leaves the gateway's set.
+  void closed(const std::shared_ptr<client_connection>& c, const std::string& reason) {
+    conns_.erase(c);
+    --open_;
+    std::lock_guard<std::mutex> guard{mtx_};
+    ++closed_[reason];
+  }
+
+  std::string stats_json() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return nlohmann::json{{"port", port_},
+                          {"accepted", accepted_.load()},
+                          {"open", open_.load()},
+                          {"logins", logins_.load()},
+                          {"closed", closed_}}
+      .dump();
+  }
+
+private:
+  void accept();
+  void close_all();
+
+  client_gateway_config cfg_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer retry_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  std::thread thread_;
+  caf::actor front_;
+  uint16_t port_ = 0;
+  std::vector<char> read_buf_;
+  /// Open connections (the gateway's thread only).
+  std::unordered_set<std::shared_ptr<client_connection>> conns_;
+  std::mutex mtx_; // stopped_, closed_
+  bool stopped_ = false;
+  std::map<std::string, uint64_t> closed_;
+  std::atomic<uint64_t> accepted_{0};
+  std::atomic<uint64_t> open_{0};
+  std::atomic<uint64_t> logins_{0};
 };
 
-using connection_broker = caf::io::stateful_broker<connection_state>;
+/// One client's connection: frames in, frames out, and the user's sink.
+/// Everything but the user_sink calls runs in the gateway's thread.
+class client_connection final : public user_sink,
+                                public std::enable_shared_from_this<client_connection> {
+public:
+  client_connection(std::shared_ptr<gateway_core> gw, tcp::socket socket) :
+    gw_(std::move(gw)), socket_(std::move(socket)), reader_(gw_->config().max_frame_size) {}
 
-void write_frame(connection_broker* self, const client_frame& f) {
-  auto& st = self->state;
-  if (st.closing)
-    return;
-  auto bytes = encode(f);
-  self->write(st.hdl, bytes.size(), bytes.data());
-  self->flush(st.hdl);
-  st.unsent += bytes.size();
-}
-
-/// Closes the connection once, counted by `reason` at the gateway; the
-/// broker ends when the socket is closed (or after `linger`), and with it
-/// the user's session.
-void shut(connection_broker* self, const std::string& reason) {
-  auto& st = self->state;
-  if (st.closing)
-    return;
-  st.closing = true;
-  self->send(st.gateway, gw_closed_atom::value, reason);
-  self->close(st.hdl);
-  self->delayed_send(self, linger, gw_quit_atom::value);
-}
-
-void refuse(connection_broker* self, gateway_errc code, const std::string& text) {
-  client_frame f;
-  f.cmd = client_cmd::error;
-  f.code = static_cast<uint8_t>(code);
-  f.user = text;
-  write_frame(self, f);
-  shut(self, to_string(code));
-}
-
-/// A push for the client, unless the client is too far behind: then it is
-/// dropped (its queue would grow without bound and stall nobody but itself).
-void push(connection_broker* self, const client_frame& f) {
-  write_frame(self, f);
-  auto& st = self->state;
-  if (!st.closing && st.unsent > st.cfg->send_queue_bytes) {
-    log()->warn("dropping client '{}': {} bytes unread (clientSendQueueBytes {})", st.user,
-                st.unsent, st.cfg->send_queue_bytes);
-    shut(self, "slow_client");
-    // A graceful close would wait for a client that does not read, holding
-    // the connection (and, at exit, its broker) for good: cut it. CAF 0.17's
-    // multiplexer names a connection by its socket.
-    ::shutdown(static_cast<int>(st.hdl.id()), SHUT_RDWR);
+  void start() {
+    asio::error_code ec;
+    socket_.non_blocking(true, ec);
+    socket_.set_option(tcp::no_delay(true), ec);
+    arm_read();
   }
-}
 
-void on_frame(connection_broker* self, client_frame& f) {
-  auto& st = self->state;
-  switch (f.cmd) {
-    case client_cmd::login: {
-      if (st.session || st.logging_in)
-        return refuse(self, gateway_errc::already_logged_in, "this connection is logged in");
-      if (f.user.empty() || f.user.size() > 256)
-        return refuse(self, gateway_errc::bad_user_id,
-                      "a user id has 1 to 256 bytes, not " + std::to_string(f.user.size()));
-      st.logging_in = true;
-      auto user = f.user;
-      self
-        ->request(st.dm, caf::infinite, dm_connect_atom::value, user,
-                  caf::actor_cast<caf::actor>(self))
-        .then(
-          [=](caf::actor& session) {
-            auto& st = self->state;
-            st.logging_in = false;
-            st.session = session;
-            st.user = user;
-            self->send(st.gateway, gw_login_atom::value);
-            if (st.closing) // the client left while it logged in: the session
-              return;       // sees this broker end and logs the user out
-            client_frame ok;
-            ok.cmd = client_cmd::login_ok;
-            write_frame(self, ok);
-          },
-          [=](caf::error& err) {
-            self->state.logging_in = false;
-            refuse(self, gateway_errc::login_failed, self->system().render(err));
-          });
+  /// The gateway stops: close at once, without a word to the session (the
+  /// DM service ends the sessions itself).
+  void abort() {
+    session_ = nullptr;
+    closing_ = true;
+    finish();
+  }
+
+  void logged_in(caf::actor session) {
+    logging_in_ = false;
+    if (closing_) { // the client left while it logged in
+      caf::anon_send(session, dm_disconnect_atom::value);
       return;
     }
-    case client_cmd::send:
-    case client_cmd::clear:
-      if (!st.cfg->expose_commands)
-        return refuse(self, gateway_errc::unknown_command,
-                      "this gateway does not take DM commands (exposeCommands is off)");
-      if (!st.session)
-        return refuse(self, gateway_errc::not_logged_in, "log in first");
-      if (f.cmd == client_cmd::clear) {
-        self->send(st.session, dm_clear_atom::value, std::move(f.user), f.ver, f.dm_cmd,
-                   std::move(f.message));
-        return;
-      }
-      self
-        ->request(st.session, caf::infinite, dm_send_atom::value, std::move(f.user), f.ver,
-                  f.dm_cmd, std::move(f.message), caf::timespan{send_timeout})
-        .then(
-          [self, seq = f.seq] {
-            client_frame r;
-            r.cmd = client_cmd::send_result;
-            r.seq = seq;
-            write_frame(self, r);
-          },
-          [self, seq = f.seq](caf::error& err) {
-            client_frame r;
-            r.cmd = client_cmd::send_result;
-            r.seq = seq;
-            auto code = dm_code_of(err);
-            r.code = code != 0 ? code : static_cast<uint8_t>(dm_errc::reliable_timeout);
-            r.user = self->system().render(err);
-            write_frame(self, r);
-          });
-      return;
-    default:
-      return refuse(self, gateway_errc::unknown_command,
-                    "frame cmd " + std::to_string(static_cast<int>(f.cmd))
-                      + " goes from the gateway to clients, not back");
+    session_ = std::move(session);
+    gw_->count_login();
+    client_frame ok;
+    ok.cmd = client_cmd::login_ok;
+    write_frame(ok);
   }
-}
 
-caf::behavior connection(connection_broker* self, caf::io::connection_handle hdl, caf::actor dm,
-                         std::shared_ptr<const client_gateway_config> cfg, caf::actor gateway) {
-  auto& st = self->state;
-  st.hdl = hdl;
-  st.dm = std::move(dm);
-  st.gateway = std::move(gateway);
-  st.reader = frame_reader{cfg->max_frame_size};
-  st.cfg = std::move(cfg);
-  self->link_to(st.gateway);
-  self->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk));
-  self->ack_writes(hdl, true);
-  return {
-    [=](const caf::io::new_data_msg& msg) {
-      auto& st = self->state;
-      if (st.closing)
-        return;
-      st.reader.feed(msg.buf.data(), msg.buf.size());
-      while (auto f = st.reader.next()) {
-        on_frame(self, *f);
-        if (st.closing)
-          return;
-      }
-      if (auto e = st.reader.error())
-        refuse(self, *e, st.reader.error_text());
-    },
-    [=](const caf::io::data_transferred_msg& msg) { self->state.unsent = msg.remaining; },
-    [=](const caf::io::connection_closed_msg&) {
-      shut(self, "client_closed");
-      self->quit();
-    },
-    [=](gw_quit_atom) { self->quit(); },
-    // -- what the user receives ------------------------------------------------
-    [=](dm_message_atom, std::string& from, uint8_t ver, uint16_t cmd, byte_buffer& message) {
-      client_frame f;
-      f.cmd = client_cmd::message;
-      f.user = std::move(from);
-      f.ver = ver;
-      f.dm_cmd = cmd;
-      f.message = std::move(message);
-      push(self, f);
-    },
-    [=](dm_peer_gone_atom, std::string& peer, byte_buffer& message) {
-      client_frame f;
-      f.cmd = client_cmd::peer_gone;
-      f.user = std::move(peer);
-      f.message = std::move(message);
-      push(self, f);
-    },
-    [=](dm_closed_atom, std::string& why) {
+  void login_failed(const std::string& text) {
+    logging_in_ = false;
+    refuse(gateway_errc::login_failed, text);
+  }
+
+  // -- user_sink: called by the session, handed to the gateway's thread ------------
+
+  void message(const std::string& from, uint8_t ver, uint16_t cmd, byte_buffer message) override {
+    client_frame f;
+    f.cmd = client_cmd::message;
+    f.user = from;
+    f.ver = ver;
+    f.dm_cmd = cmd;
+    f.message = std::move(message);
+    gw_->post([self = shared_from_this(), f = std::move(f)] { self->push(f); });
+  }
+
+  void peer_gone(const std::string& peer, byte_buffer message) override {
+    client_frame f;
+    f.cmd = client_cmd::peer_gone;
+    f.user = peer;
+    f.message = std::move(message);
+    gw_->post([self = shared_from_this(), f = std::move(f)] { self->push(f); });
+  }
+
+  void closed(const std::string& why) override {
+    gw_->post([self = shared_from_this(), why] {
       client_frame f;
       f.cmd = client_cmd::closed;
-      f.user = std::move(why);
-      write_frame(self, f);
-      self->state.session = nullptr; // it ended: nothing to disconnect
-      shut(self, "replaced");
-    },
-  };
-}
+      f.user = why;
+      self->write_frame(f);
+      self->session_ = nullptr; // it ended: nothing to disconnect
+      self->shut("replaced");
+    });
+  }
 
-// -- the listener --------------------------------------------------------------------
+  void send_result(uint32_t seq, uint8_t code, const std::string& text) override {
+    gw_->post([self = shared_from_this(), seq, code, text] {
+      client_frame f;
+      f.cmd = client_cmd::send_result;
+      f.seq = seq;
+      f.code = code;
+      f.user = text;
+      self->write_frame(f);
+    });
+  }
 
-struct gateway_state {
-  uint16_t port = 0;
-  uint64_t accepted = 0;
-  uint64_t open = 0;
-  uint64_t logins = 0;
-  std::map<std::string, uint64_t> closed;
+private:
+  // -- reading ---------------------------------------------------------------------
 
-  static inline const char* name = "meshrt.gateway";
+  void arm_read() {
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](asio::error_code ec) {
+      if (!ec && !self->closing_)
+        self->on_readable();
+    });
+  }
+
+  void on_readable() {
+    auto& buf = gw_->read_buffer();
+    for (size_t total = 0;;) {
+      if (total >= read_burst) { // the others' turn, then on from here
+        asio::post(socket_.get_executor(), [self = shared_from_this()] {
+          if (!self->closing_)
+            self->on_readable();
+        });
+        return;
+      }
+      asio::error_code ec;
+      auto n = socket_.read_some(asio::buffer(buf), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again)
+        break;
+      if (ec)
+        return shut("client_closed", true);
+      reader_.feed(buf.data(), n);
+      while (auto f = reader_.next()) {
+        on_frame(*f);
+        if (closing_)
+          return;
+      }
+      if (auto e = reader_.error())
+        return refuse(*e, reader_.error_text());
+      total += n;
+    }
+    if (reader_.buffered() == 0)
+      reader_.release(keep_buffer);
+    arm_read();
+  }
+
+  void on_frame(client_frame& f) {
+    const auto& cfg = gw_->config();
+    switch (f.cmd) {
+      case client_cmd::login: {
+        if (session_ || logging_in_)
+          return refuse(gateway_errc::already_logged_in, "this connection is logged in");
+        if (f.user.empty() || f.user.size() > 256)
+          return refuse(gateway_errc::bad_user_id,
+                        "a user id has 1 to 256 bytes, not " + std::to_string(f.user.size()));
+        logging_in_ = true;
+        user_ = f.user;
+        caf::anon_send(gw_->front(), gw_login_atom::value, std::move(f.user),
+                       std::shared_ptr<user_sink>{shared_from_this()});
+        return;
+      }
+      case client_cmd::send:
+      case client_cmd::clear:
+        if (!cfg.expose_commands)
+          return refuse(gateway_errc::unknown_command,
+                        "this gateway does not take DM commands (exposeCommands is off)");
+        if (!session_)
+          return refuse(gateway_errc::not_logged_in, "log in first");
+        if (f.cmd == client_cmd::clear)
+          caf::anon_send(session_, dm_clear_atom::value, std::move(f.user), f.ver, f.dm_cmd,
+                         std::move(f.message));
+        else
+          caf::anon_send(session_, dm_client_send_atom::value, f.seq, std::move(f.user), f.ver,
+                         f.dm_cmd, std::move(f.message), caf::timespan{send_timeout});
+        return;
+      default:
+        return refuse(gateway_errc::unknown_command,
+                      "frame cmd " + std::to_string(static_cast<int>(f.cmd))
+                        + " goes from the gateway to clients, not back");
+    }
+  }
+
+  // -- writing ---------------------------------------------------------------------
+
+  void write_frame(const client_frame& f) {
+    if (closing_)
+      return;
+    auto bytes = encode(f);
+    out_.insert(out_.end(), bytes.begin(), bytes.end());
+    flush();
+  }
+
+  /// A push for the client, unless the client is too far behind: then it
+  /// is cut off (its queue would grow without bound and stall nobody but
+  /// itself).
+  void push(const client_frame& f) {
+    write_frame(f);
+    auto unsent = out_.size() + writing_.size();
+    if (!closing_ && unsent > gw_->config().send_queue_bytes) {
+      log()->warn("dropping client '{}': {} bytes unread (clientSendQueueBytes {})", user_, unsent,
+                  gw_->config().send_queue_bytes);
+      shut("slow_client", true);
+    }
+  }
+
+  void flush() {
+    if (writing_.size() > 0 || out_.empty() || !socket_.is_open())
+      return;
+    writing_.swap(out_);
+    asio::async_write(socket_, asio::buffer(writing_),
+                      [self = shared_from_this()](asio::error_code ec, size_t) {
+                        self->writing_.clear();
+                        if (self->writing_.capacity() > keep_buffer)
+                          byte_buffer{}.swap(self->writing_);
+                        if (ec)
+                          return self->shut("client_closed", true);
+                        if (self->closing_ && self->out_.empty())
+                          return self->finish();
+                        self->flush();
+                      });
+  }
+
+  // -- the end ---------------------------------------------------------------------
+
+  void refuse(gateway_errc code, const std::string& text) {
+    client_frame f;
+    f.cmd = client_cmd::error;
+    f.code = static_cast<uint8_t>(code);
+    f.user = text;
+    write_frame(f);
+    shut(to_string(code));
+  }
+
+  /// Closes the connection once, counted by `reason`: at once when `cut`
+  /// or nothing is left to write, else when the last frame is out (or
+  /// after `linger`). The user's session disconnects.
+  void shut(const std::string& reason, bool cut = false) {
+    if (closing_)
+      return;
+    closing_ = true;
+    if (session_) {
+      caf::anon_send(session_, dm_disconnect_atom::value);
+      session_ = nullptr;
+    }
+    gw_->closed(shared_from_this(), reason);
+    if (cut || (writing_.empty() && out_.empty()))
+      return finish();
+    linger_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), linger);
+    linger_->async_wait([self = shared_from_this()](asio::error_code) { self->finish(); });
+  }
+
+  void finish() {
+    asio::error_code ec;
+    socket_.close(ec);
+    if (linger_)
+      linger_->cancel();
+  }
+
+  std::shared_ptr<gateway_core> gw_;
+  tcp::socket socket_;
+  frame_reader reader_;
+  caf::actor session_;
+  std::string user_;
+  byte_buffer out_;     // frames after the write in flight
+  byte_buffer writing_; // the write in flight
+  std::unique_ptr<asio::steady_timer> linger_;
+  bool logging_in_ = false;
+  bool closing_ = false;
 };
 
-using gateway_broker = caf::io::stateful_broker<gateway_state>;
-
-caf::behavior gateway(gateway_broker* self, caf::actor dm, client_gateway_config cfg) {
-  self->link_to(dm); // it ends with the node's DM service, and its connections with it
-  for (uint32_t p = cfg.port; p <= 65535u && p < uint32_t{cfg.port} + port_scan; ++p) {
-    auto bound = self->add_tcp_doorman(static_cast<uint16_t>(p), cfg.address.c_str(), false);
-    if (bound) {
-      self->state.port = bound->second;
-      break;
+void gateway_core::accept() {
+  acceptor_.async_accept([self = shared_from_this()](asio::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !self->acceptor_.is_open())
+      return;
+    if (ec) {
+      log()->warn("client gateway: accept failed: {}", ec.message());
+      self->retry_.expires_after(accept_backoff);
+      self->retry_.async_wait([self](asio::error_code e) {
+        if (!e)
+          self->accept();
+      });
+      return;
     }
-    if (cfg.port == 0)
-      break;
-  }
-  if (self->state.port != 0)
-    log()->info("client gateway listening on {}:{}", cfg.address, self->state.port);
-  auto shared = std::make_shared<const client_gateway_config>(cfg);
+    ++self->accepted_;
+    ++self->open_;
+    auto c = std::make_shared<client_connection>(self, std::move(socket));
+    self->conns_.insert(c);
+    c->start();
+    self->accept();
+  });
+}
+
+void gateway_core::close_all() {
+  asio::error_code ec;
+  acceptor_.close(ec);
+  retry_.cancel();
+  auto conns = std::move(conns_);
+  conns_.clear();
+  for (auto& c : conns)
+    c->abort();
+}
+
+/// The gateway's actor: logs users in at the DM service for the
+/// connections, answers stats, and stops the TCP side when it ends (with
+/// the DM service, to which it is linked).
+caf::behavior gateway(caf::event_based_actor* self, caf::actor dm,
+                      std::shared_ptr<gateway_core> core) {
+  self->link_to(dm);
+  self->attach_functor([core] { core->stop(); });
   return {
-    [=](const caf::io::new_connection_msg& msg) {
-      ++self->state.accepted;
-      ++self->state.open;
-      self->fork(connection, msg.handle, dm, shared, caf::actor_cast<caf::actor>(self));
+    [=](gw_login_atom, std::string& user, std::shared_ptr<user_sink>& sink) {
+      // The sink is the connection that asked (on_frame).
+      auto conn = std::static_pointer_cast<client_connection>(sink);
+      self->request(dm, caf::infinite, dm_connect_atom::value, std::move(user), std::move(sink))
+        .then(
+          [=](caf::actor& session) {
+            if (!core->post([conn, session] { conn->logged_in(session); }))
+              caf::anon_send(session, dm_disconnect_atom::value);
+          },
+          [=](caf::error& err) {
+            core->post([conn, text = self->system().render(err)] { conn->login_failed(text); });
+          });
     },
-    [=](gw_closed_atom, const std::string& reason) {
-      --self->state.open;
-      ++self->state.closed[reason];
-    },
-    [=](gw_login_atom) { ++self->state.logins; },
-    [=](gw_port_atom) { return self->state.port; },
-    [=](gateway_stats_atom) {
-      auto& st = self->state;
-      return nlohmann::json{{"port", st.port},
-                            {"accepted", st.accepted},
-                            {"open", st.open},
-                            {"logins", st.logins},
-                            {"closed", st.closed}}
-        .dump();
-    },
-    [=](const caf::io::acceptor_closed_msg&) { self->quit(); },
+    [=](gateway_stats_atom) { return core->stats_json(); },
   };
 }
 
@@ -305,16 +508,14 @@ std::pair<caf::actor, uint16_t> spawn_client_gateway(caf::actor_system& sys, caf
   if (files < min_open_files)
     log()->warn("the open-files limit is {} (its hard limit): at most about {} clients can connect",
                 files, files > 100 ? files - 100 : 0);
-  auto gw = sys.middleman().spawn_broker(gateway, std::move(dm_service), cfg);
-  caf::scoped_actor self{sys};
-  uint16_t port = 0;
-  self->request(gw, caf::infinite, gw_port_atom::value)
-    .receive([&](uint16_t p) { port = p; }, [](caf::error&) {});
-  if (port == 0) {
-    self->send_exit(gw, caf::exit_reason::user_shutdown);
+  auto core = std::make_shared<gateway_core>(cfg);
+  auto port = core->listen();
+  if (port == 0)
     throw std::runtime_error("the client gateway found no free port on " + cfg.address + " from "
                              + std::to_string(cfg.port));
-  }
+  auto gw = sys.spawn(gateway, std::move(dm_service), core);
+  core->start(gw);
+  log()->info("client gateway listening on {}:{}", cfg.address, port);
   return {gw, port};
 }
 

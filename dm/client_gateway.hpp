@@ -14,13 +14,14 @@ class actor_system;
 
 namespace meshrt {
 
-/// Spawns a node's client gateway (CAF's middleman brokers, so the actor
-/// system must load caf::io::middleman: apply_meshrt_defaults does): a TCP
-/// listener on `cfg.address`, one broker per connection, speaking
-/// dm/client_protocol.hpp to clients and logging each user in at
-/// `dm_service` (the broker is the user's receiver). Bad frames get an
-/// error frame and close their connection only. Returns the gateway and the
-/// port it listens on; throws std::runtime_error if no port is free.
+/// Spawns a node's client gateway: a TCP listener on `cfg.address` and
+/// every client connection in one thread of its own (standalone Asio),
+/// speaking dm/client_protocol.hpp to clients and logging each user in at
+/// `dm_service` with the connection as the user's sink (user_sink.hpp), so
+/// a connected user costs one actor, its session. Bad frames get an error
+/// frame and close their connection only. The gateway ends with the DM
+/// service. Returns the gateway's actor and the port it listens on; throws
+/// std::runtime_error if no port is free.
 ///
 /// - (gateway_stats_atom) -> std::string: connections open and accepted,
 ///   logins, closes by reason, as one JSON object.

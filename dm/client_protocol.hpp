@@ -128,6 +128,15 @@ public:
     return error_text_;
   }
 
+  /// Gives the buffer's memory back when it holds no bytes and has room
+  /// for more than `keep`.
+  void release(size_t keep) {
+    if (buffered() == 0 && buf_.capacity() > keep) {
+      byte_buffer{}.swap(buf_);
+      pos_ = 0;
+    }
+  }
+
   /// Bytes held, not yet a whole frame.
   size_t buffered() const {
     return buf_.size() - pos_;

@@ -9,6 +9,7 @@
 #include <caf/atom.hpp>
 
 #include "dm/dm_hooks.hpp"
+#include "dm/user_sink.hpp"
 
 namespace meshrt {
 
@@ -18,6 +19,11 @@ using dm_connect_atom = caf::atom_constant<caf::atom("dmconnect")>;
 using dm_disconnect_atom = caf::atom_constant<caf::atom("dmdisconn")>;
 using dm_send_atom = caf::atom_constant<caf::atom("dmsend")>;
 using dm_clear_atom = caf::atom_constant<caf::atom("dmclear")>;
+/// (dm_client_send_atom, uint32_t seq, std::string to, uint8_t ver, uint16_t
+/// cmd, byte_buffer message, caf::timespan timeout) to a session whose
+/// receiver is a user_sink: SendMessageByUserID, the outcome to the sink's
+/// send_result(seq, ...) instead of a response.
+using dm_client_send_atom = caf::atom_constant<caf::atom("dmclisend")>;
 using dm_stats_atom = caf::atom_constant<caf::atom("dmstats")>;
 using dm_add_hook_atom = caf::atom_constant<caf::atom("dmaddhook")>;
 using gateway_stats_atom = caf::atom_constant<caf::atom("gwstats")>;
@@ -77,3 +83,4 @@ struct dm_hook_registration {
 // Hooks stay inside one process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshrt::dm_hook_registration)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<meshrt::dm_hook_table>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<meshrt::user_sink>)

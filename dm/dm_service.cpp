@@ -217,6 +217,41 @@ void add_hook(service_actor* self, dm_hook_registration& r) {
   std::atomic_store(&table.current, std::shared_ptr<const dm_hooks>{std::move(next)});
 }
 
+/// A login: the user's session (its sink in `args`), whose location the
+/// store has before the answer.
+caf::result<caf::actor> login(service_actor* self, std::string uid, user_session_args args) {
+  auto& st = self->state;
+  if (!valid_user_id(uid))
+    return make_error(dm_errc::bad_user_id,
+                      "a user id has 1 to 256 bytes, not " + std::to_string(uid.size()));
+  args.uid = uid;
+  args.service = caf::actor_cast<caf::actor>(self);
+  args.store = st.store;
+  args.hooks = st.hooks;
+  auto session = spawn_user_session(self->system(), std::move(args));
+  auto& slot = st.users[uid];
+  if (slot)
+    self->send(slot, dm_closed_atom::value, std::string{"logged in again on this node"});
+  slot = session;
+  ++st.logins;
+  auto rp = self->make_response_promise();
+  self
+    ->request(st.store, caf::infinite, store_set_atom::value, location_key(uid), st.self_address,
+              uint32_t{0}, true, caf::timespan{login_timeout})
+    .then([rp, session]() mutable { rp.deliver(session); },
+          [=](caf::error& err) mutable {
+            auto& st = self->state;
+            if (auto i = st.users.find(uid); i != st.users.end() && i->second == session)
+              st.users.erase(i);
+            self->send_exit(session, caf::exit_reason::user_shutdown);
+            auto code = is(err, store_errc::no_storage_nodes) ? dm_errc::nodes_not_found
+                                                              : dm_errc::reliable_timeout;
+            rp.deliver(make_error(code, "storing the location of user " + uid + ": "
+                                          + self->system().render(err)));
+          });
+  return rp;
+}
+
 caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
                          caf::actor transport, std::string self_address) {
   auto& st = self->state;
@@ -240,36 +275,19 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
   return {
     // -- logins -----------------------------------------------------------------
     [=](dm_connect_atom, std::string& uid, caf::actor& sink) -> caf::result<caf::actor> {
-      auto& st = self->state;
-      if (!valid_user_id(uid))
-        return make_error(dm_errc::bad_user_id,
-                          "a user id has 1 to 256 bytes, not " + std::to_string(uid.size()));
       if (!sink)
         return make_error(dm_errc::bad_user_id, "a login needs an actor for the user's messages");
-      auto session = spawn_user_session(self->system(),
-                                        user_session_args{uid, caf::actor_cast<caf::actor>(self),
-                                                          st.store, std::move(sink), st.hooks});
-      auto& slot = st.users[uid];
-      if (slot)
-        self->send(slot, dm_closed_atom::value, std::string{"logged in again on this node"});
-      slot = session;
-      ++st.logins;
-      auto rp = self->make_response_promise();
-      self
-        ->request(st.store, caf::infinite, store_set_atom::value, location_key(uid),
-                  st.self_address, uint32_t{0}, true, caf::timespan{login_timeout})
-        .then([rp, session]() mutable { rp.deliver(session); },
-              [=](caf::error& err) mutable {
-                auto& st = self->state;
-                if (auto i = st.users.find(uid); i != st.users.end() && i->second == session)
-                  st.users.erase(i);
-                self->send_exit(session, caf::exit_reason::user_shutdown);
-                auto code = is(err, store_errc::no_storage_nodes) ? dm_errc::nodes_not_found
-                                                                  : dm_errc::reliable_timeout;
-                rp.deliver(make_error(code, "storing the location of user " + uid + ": "
-                                              + self->system().render(err)));
-              });
-      return rp;
+      user_session_args args;
+      args.sink = std::move(sink);
+      return login(self, std::move(uid), std::move(args));
+    },
+    [=](dm_connect_atom, std::string& uid,
+        std::shared_ptr<user_sink>& sink) -> caf::result<caf::actor> {
+      if (!sink)
+        return make_error(dm_errc::bad_user_id, "a login needs a sink for the user's messages");
+      user_session_args args;
+      args.direct_sink = std::move(sink);
+      return login(self, std::move(uid), std::move(args));
     },
     [=](dm_logout_atom, std::string& uid) -> caf::result<void> {
       auto& st = self->state;

@@ -22,6 +22,9 @@ namespace meshrt {
 ///   the user receives (dm_atoms.hpp). A user already connected here is
 ///   replaced (its old sink gets dm_closed_atom). Errors: bad_user_id,
 ///   nodes_not_found, reliable_timeout.
+/// - (dm_connect_atom, std::string uid, std::shared_ptr<user_sink> sink) ->
+///   caf::actor: the same for a client gateway connection (user_sink.hpp),
+///   which ends the session with dm_disconnect_atom.
 /// - (dm_send_atom, std::string from, std::string to, uint8_t ver, uint16_t
 ///   cmd, byte_buffer message, caf::timespan timeout) -> (): a server-side
 ///   SendMessageByUserID on behalf of `from`, a user connected here

@@ -26,7 +26,8 @@ struct outgoing {
   uint16_t cmd = 0;
   byte_buffer message;
   uint64_t deadline_us = 0;
-  caf::response_promise rp;
+  /// Gets the outcome (no error: delivered).
+  std::function<void(caf::error)> done;
 };
 
 /// The messages to one peer: the head is in flight while `busy`.
@@ -172,6 +173,33 @@ void run_clear_hooks(session_actor* self, const std::string& cleared) {
   }
 }
 
+// -- the sink ----------------------------------------------------------------------
+
+void to_sink(session_actor* self, const std::string& from, uint8_t ver, uint16_t cmd,
+             byte_buffer message) {
+  auto& args = self->state.args;
+  if (args.direct_sink)
+    args.direct_sink->message(from, ver, cmd, std::move(message));
+  else
+    self->send(args.sink, dm_message_atom::value, from, ver, cmd, std::move(message));
+}
+
+void peer_gone_to_sink(session_actor* self, const std::string& peer, byte_buffer message) {
+  auto& args = self->state.args;
+  if (args.direct_sink)
+    args.direct_sink->peer_gone(peer, std::move(message));
+  else
+    self->send(args.sink, dm_peer_gone_atom::value, peer, std::move(message));
+}
+
+void closed_to_sink(session_actor* self, const std::string& why) {
+  auto& args = self->state.args;
+  if (args.direct_sink)
+    args.direct_sink->closed(why);
+  else
+    self->send(args.sink, dm_closed_atom::value, why);
+}
+
 /// What this user receives: through the hooks to the sink. `done` gets the
 /// outcome the sender's node hears.
 void receive(session_actor* self, std::shared_ptr<const incoming> in, const std::string& origin,
@@ -184,7 +212,7 @@ void receive(session_actor* self, std::shared_ptr<const incoming> in, const std:
       st.cache[in->from] = origin; // the reverse channel: answers need no lookup
       if (out.empty())
         return done(dm_outcome::dropped);
-      self->send(st.args.sink, dm_message_atom::value, in->from, in->ver, in->cmd, std::move(out));
+      to_sink(self, in->from, in->ver, in->cmd, std::move(out));
       done(dm_outcome::delivered);
     });
   });
@@ -208,10 +236,7 @@ void finish_head(session_actor* self, const std::string& to, caf::error err) {
   if (i == self->state.queues.end() || i->second.items.empty())
     return;
   auto& head = i->second.items.front();
-  if (err)
-    head.rp.deliver(std::move(err));
-  else
-    head.rp.deliver(caf::unit);
+  head.done(std::move(err));
   i->second.items.pop_front();
   i->second.busy = false;
   pump(self, to);
@@ -296,8 +321,8 @@ void pump(session_actor* self, const std::string& to) {
   auto& q = i->second;
   auto now = steady_micros();
   while (!q.items.empty() && q.items.front().deadline_us <= now) {
-    q.items.front().rp.deliver(make_error(
-      dm_errc::reliable_timeout, "the message waited for the ones before it past its timeout"));
+    q.items.front().done(make_error(dm_errc::reliable_timeout,
+                                    "the message waited for the ones before it past its timeout"));
     q.items.pop_front();
   }
   if (q.items.empty()) {
@@ -316,7 +341,7 @@ void pump(session_actor* self, const std::string& to) {
 void fail_outgoing(session_actor* self, const std::string& why) {
   for (auto& [to, q] : self->state.queues)
     for (auto& item : q.items)
-      item.rp.deliver(make_error(dm_errc::reliable_timeout, why));
+      item.done(make_error(dm_errc::reliable_timeout, why));
   self->state.queues.clear();
 }
 
@@ -374,29 +399,68 @@ void close(session_actor* self) {
   notify_peers(self, peers, 0);
 }
 
+/// SendMessageByUserID: queues the message for `to` (`done` gets the
+/// outcome), or refuses it at once.
+caf::error enqueue_send(session_actor* self, std::string& to, uint8_t ver, uint16_t cmd,
+                        byte_buffer& message, caf::timespan timeout,
+                        std::function<void(caf::error)> done) {
+  auto& st = self->state;
+  if (message.empty())
+    return make_error(dm_errc::message_nil, "an empty message is not sent");
+  if (!valid_user_id(to))
+    return make_error(dm_errc::user_not_found,
+                      "a user id has 1 to 256 bytes, not " + std::to_string(to.size()));
+  if (st.closing)
+    return make_error(dm_errc::reliable_timeout, "the sender is disconnecting");
+  auto deadline = steady_micros() + uint64_t{wire_timeout_ms(timeout)} * 1000;
+  st.queues[to].items.push_back(outgoing{ver, cmd, std::move(message), deadline, std::move(done)});
+  pump(self, to);
+  return {};
+}
+
 caf::behavior user_session(session_actor* self, user_session_args args) {
   self->state.args = std::move(args);
-  self->monitor(self->state.args.sink);
+  // The session ends with the DM service (whatever ends it), and with an
+  // actor sink.
+  self->monitor(self->state.args.service);
+  if (!self->state.args.direct_sink)
+    self->monitor(self->state.args.sink);
   self->set_down_handler([=](caf::down_msg& msg) {
-    if (msg.source == self->state.args.sink)
+    if (msg.source == self->state.args.service) {
+      fail_outgoing(self, "the node's DM service stopped");
+      self->quit(msg.reason);
+    } else if (msg.source == self->state.args.sink) {
       close(self); // the connection dropped
+    }
   });
   return {
     [=](dm_send_atom, std::string& to, uint8_t ver, uint16_t cmd, byte_buffer& message,
         caf::timespan timeout) -> caf::result<void> {
-      auto& st = self->state;
-      if (message.empty())
-        return make_error(dm_errc::message_nil, "an empty message is not sent");
-      if (!valid_user_id(to))
-        return make_error(dm_errc::user_not_found,
-                          "a user id has 1 to 256 bytes, not " + std::to_string(to.size()));
-      if (st.closing)
-        return make_error(dm_errc::reliable_timeout, "the sender is disconnecting");
       auto rp = self->make_response_promise();
-      auto deadline = steady_micros() + uint64_t{wire_timeout_ms(timeout)} * 1000;
-      st.queues[to].items.push_back(outgoing{ver, cmd, std::move(message), deadline, rp});
-      pump(self, to);
+      auto err = enqueue_send(self, to, ver, cmd, message, timeout, [rp](caf::error e) mutable {
+        if (e)
+          rp.deliver(std::move(e));
+        else
+          rp.deliver(caf::unit);
+      });
+      if (err)
+        rp.deliver(std::move(err));
       return rp;
+    },
+    [=](dm_client_send_atom, uint32_t seq, std::string& to, uint8_t ver, uint16_t cmd,
+        byte_buffer& message, caf::timespan timeout) {
+      auto sink = self->state.args.direct_sink;
+      if (!sink)
+        return;
+      auto report = [self, sink, seq](const caf::error& e) {
+        if (!e)
+          return sink->send_result(seq, 0, {});
+        auto code = dm_code_of(e);
+        sink->send_result(seq, code != 0 ? code : static_cast<uint8_t>(dm_errc::reliable_timeout),
+                          self->system().render(e));
+      };
+      if (auto err = enqueue_send(self, to, ver, cmd, message, timeout, report))
+        report(err);
     },
     [=](dm_clear_atom, std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer& message) {
       auto& st = self->state;
@@ -434,7 +498,7 @@ caf::behavior user_session(session_actor* self, user_session_args args) {
       forget(self, from, origin);
       if (static_cast<close_reason>(reason) == close_reason::disconnect) {
         bool quiet = message.empty();
-        self->send(st.args.sink, dm_peer_gone_atom::value, from, std::move(message));
+        peer_gone_to_sink(self, from, std::move(message));
         if (quiet)
           run_clear_hooks(self, from);
         return;
@@ -450,7 +514,7 @@ caf::behavior user_session(session_actor* self, user_session_args args) {
       // The same user logged in again on this node: that session has the
       // location now, and the peers keep talking to the user there.
       fail_outgoing(self, why);
-      self->send(self->state.args.sink, dm_closed_atom::value, std::move(why));
+      closed_to_sink(self, why);
       self->quit();
     },
   };

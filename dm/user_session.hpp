@@ -12,6 +12,7 @@ class actor_system;
 namespace meshrt {
 
 struct dm_hook_table;
+class user_sink;
 
 /// What a user's session is made of.
 struct user_session_args {
@@ -23,6 +24,8 @@ struct user_session_args {
   /// Where the user's messages go (dm_atoms.hpp: dm_message_atom,
   /// dm_peer_gone_atom, dm_closed_atom); the session ends when it ends.
   caf::actor sink;
+  /// Or, instead of an actor, a client gateway connection's sink.
+  std::shared_ptr<user_sink> direct_sink;
   std::shared_ptr<dm_hook_table> hooks;
 };
 
@@ -38,12 +41,15 @@ struct user_session_args {
 /// - (dm_send_atom, std::string to, uint8_t ver, uint16_t cmd, byte_buffer
 ///   message, caf::timespan timeout) -> (): SendMessageByUserID; a dm_errc
 ///   error (dm_error.hpp) otherwise.
+/// - (dm_client_send_atom, uint32_t seq, std::string to, uint8_t ver,
+///   uint16_t cmd, byte_buffer message, caf::timespan timeout): the same,
+///   the outcome to the direct sink's send_result(seq, ...).
 /// - (dm_clear_atom, std::string peer, uint8_t ver, uint16_t cmd,
 ///   byte_buffer message): ClearCacheByUserID (silent when nothing is
 ///   cached).
 /// - (dm_disconnect_atom) -> (): the disconnect: every cached peer gets its
-///   on_user_disconnect message, the location goes, the session ends. The
-///   sink's end does the same.
+///   on_user_disconnect message, the location goes, the session ends. An
+///   actor sink's end does the same.
 caf::actor spawn_user_session(caf::actor_system& sys, user_session_args args);
 
 } // namespace meshrt

@@ -4,7 +4,6 @@
 #include <thread>
 
 #include <caf/actor_system_config.hpp>
-#include <caf/io/middleman.hpp>
 
 #include "actors/mesh_error.hpp"
 #include "dm/dm_error.hpp"
@@ -12,13 +11,10 @@
 
 namespace meshrt {
 
-void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode, bool client_gateways) {
+void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode) {
   add_mesh_error_category(cfg);
   add_store_error_category(cfg);
   add_dm_error_category(cfg);
-  // The client gateway's TCP connections are CAF brokers.
-  if (client_gateways)
-    cfg.load<caf::io::middleman>();
   // Busy-poll longer before sleeping: the next message of a conversation
   // usually comes within a round trip, and a sleeping worker costs a wakeup.
   // A server that answers independent small messages (MARS) has no next

@@ -33,11 +33,6 @@ enum class scheduling {
 /// waits on the condition variable at once. Measured on the 2-core machines
 /// here: ping-pong p50 from ~170 us to ~90 us (raw UDP: ~90 us); an idle
 /// node stays at 0.8% of a core; 100 requests/s cost 3.1% instead of 1.8%.
-///
-/// With `client_gateways` (the default), CAF's middleman is loaded: a node's
-/// client gateway (dm/client_gateway.hpp) runs on its brokers. A process
-/// that runs none (MARS) leaves it out and starts faster.
-void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode = scheduling::latency,
-                           bool client_gateways = true);
+void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode = scheduling::latency);
 
 } // namespace meshrt

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libcaf-dev libmsgpack-cxx-dev libspdlog-dev doctest-dev
   nlohmann-json3-dev libcli11-dev
+  libasio-dev   # the client gateway's TCP server (dm/client_gateway.cpp)
   libenet-dev   # benchmark baseline only
   redis-server  # benchmark baseline only (meshrt bench store, bench dm)
   nats-server   # benchmark baseline only (meshrt bench dm)
