@@ -298,6 +298,12 @@ int main(int argc, char** argv) {
     "ADDRESS:PORT");
   node_cmd->add_flag("--guest", node_opts.guest,
                      "Send and receive mesh messages without being listed");
+  node_cmd
+    ->add_option("--scheduling", node_opts.scheduling,
+                 "latency: workers poll before they sleep (a node with cores of its own); "
+                 "efficiency: they sleep sooner (several nodes sharing the cores)")
+    ->check(CLI::IsMember({"latency", "efficiency"}))
+    ->capture_default_str();
   add_log_level(*node_cmd, log_level);
 
   auto* status_cmd = app.add_subcommand("status", "Show the cluster as MARS sees it");

@@ -78,7 +78,8 @@ int run_node(const node_command_options& opts) {
   auto cfg = effective_config(opts);
   stop_signals stop; // before the actor system starts its threads
   caf::actor_system_config sys_cfg;
-  apply_meshrt_defaults(sys_cfg);
+  apply_meshrt_defaults(sys_cfg, opts.scheduling == "efficiency" ? scheduling::efficiency
+                                                                 : scheduling::latency);
   caf::actor_system sys{sys_cfg};
   node_options nopts;
   nopts.app = opts.app;

@@ -7,7 +7,8 @@
 namespace meshrt::cli {
 
 /// `meshrt node [--config FILE] [--type TYPE] [--address A] [--port P]
-/// [--mars HOST:PORT] [--app NAME] [--client-port P] [--guest]`.
+/// [--mars HOST:PORT] [--app NAME] [--client-port P] [--guest]
+/// [--scheduling latency|efficiency]`.
 struct node_command_options {
   std::string config_path;
   std::string type = "HTTP";
@@ -20,6 +21,10 @@ struct node_command_options {
   /// the public endpoint is address:port.
   std::optional<uint16_t> client_port;
   bool guest = false;
+  /// How CAF's workers wait for work (runtime/system_config.hpp): "latency"
+  /// for a node with cores of its own, "efficiency" where several nodes
+  /// share the cores.
+  std::string scheduling = "latency";
 };
 
 /// Runs a mesh node until SIGINT or SIGTERM, then leaves the cluster the

@@ -256,7 +256,7 @@ std::string nats_server_program() {
 
 void run_meshrt(bench_report& r, const dm_bench_options& o, const pubsub_options& opts) {
   caf::actor_system_config cfg;
-  apply_meshrt_defaults(cfg);
+  apply_meshrt_defaults(cfg, scheduling::efficiency); // as the node processes
   caf::actor_system sys{cfg};
   dm_cluster c{sys, o.meshrt_exe.empty() ? self_exe() : o.meshrt_exe};
 

@@ -51,6 +51,7 @@ using dm_hook_clear_atom = caf::atom_constant<caf::atom("dmhookclr")>;
 // -- between the service and its sessions -------------------------------------------
 
 using dm_deliver_atom = caf::atom_constant<caf::atom("dmdeliver")>;
+using dm_find_atom = caf::atom_constant<caf::atom("dmfind")>;
 using dm_incoming_atom = caf::atom_constant<caf::atom("dmincoming")>;
 using dm_channel_atom = caf::atom_constant<caf::atom("dmchannel")>;
 using dm_logout_atom = caf::atom_constant<caf::atom("dmlogout")>;

@@ -61,6 +61,8 @@ struct service_state {
   uint64_t received_remote = 0;
   uint64_t timeouts = 0;
   uint64_t channels_closed = 0;
+  uint64_t finds = 0;     // FindData handled here, as the owner of a location
+  uint64_t forwarded = 0; // of those, handed on to the recipient's node
   uint64_t malformed = 0;
   std::map<std::string, uint64_t> outcomes; // by dm_outcome name, as answered here
 
@@ -88,6 +90,21 @@ void arm_timer(service_actor* self) {
   auto now = steady_micros();
   self->delayed_send(self, std::chrono::microseconds{deadline > now ? deadline - now : 0},
                      dm_tick_atom::value);
+}
+
+void on_find(service_actor* self, dm_deliver x);
+
+/// Sends a deliver or find to `node` (this node too, for a find), its
+/// answer for `rp`, within the message's timeout.
+void send_tracked(service_actor* self, const std::string& node, dm_deliver x,
+                  caf::response_promise rp) {
+  auto& st = self->state;
+  x.id = st.pending.add(node, 0, steady_micros() + uint64_t{x.timeout_ms} * 1000, std::move(rp));
+  arm_timer(self);
+  if (node == st.self_address)
+    on_find(self, std::move(x));
+  else
+    send_wire(self, node, encode(x));
 }
 
 void fail_pending(service_actor* self,
@@ -129,6 +146,53 @@ void deliver_here(service_actor* self, std::string from, const std::string& to, 
       });
 }
 
+/// Tells the sender's node (`reply_to`) what became of its message `id`:
+/// at once when that is this node.
+void answer(service_actor* self, const std::string& reply_to, uint64_t id, dm_outcome outcome,
+            std::string at) {
+  auto& st = self->state;
+  if (reply_to != st.self_address)
+    return send_wire(self, reply_to, encode(dm_answer{id, outcome, std::move(at)}));
+  if (auto e = st.pending.take(id))
+    e->waiter.deliver(static_cast<uint8_t>(outcome), std::move(at));
+}
+
+/// A deliver for a user of this node: its answer goes to the sender's node,
+/// which is also where the recipient's reverse channel points.
+void on_deliver(service_actor* self, dm_deliver& x) {
+  auto reply_to = x.reply_to;
+  auto id = x.id;
+  deliver_here(self, std::move(x.from), x.to, reply_to, x.ver, x.cmd, std::move(x.message),
+               std::chrono::milliseconds{x.timeout_ms}, [self, reply_to, id](dm_outcome outcome) {
+                 answer(self, reply_to, id, outcome, self->state.self_address);
+               });
+}
+
+/// FindData at the node that owns the recipient's location: look it up and
+/// hand the message on (the recipient's node answers the sender's), or
+/// answer at once when there is no location.
+void on_find(service_actor* self, dm_deliver x) {
+  auto& st = self->state;
+  ++st.finds;
+  auto timeout = std::chrono::milliseconds{x.timeout_ms};
+  auto to = x.to;
+  self
+    ->request(st.store, caf::infinite, store_get_atom::value, location_key(to),
+              caf::timespan{timeout})
+    .then(
+      [=](std::optional<std::string>& where) mutable {
+        auto& st = self->state;
+        if (!where)
+          return answer(self, x.reply_to, x.id, dm_outcome::unknown_user, {});
+        if (*where == st.self_address)
+          return on_deliver(self, x);
+        x.kind = dm_kind::deliver;
+        ++st.forwarded;
+        send_wire(self, *where, encode(x));
+      },
+      [=](caf::error&) { answer(self, x.reply_to, x.id, dm_outcome::lookup_failed, {}); });
+}
+
 void on_channel(service_actor* self, const std::string& to, uint8_t reason, std::string from,
                 std::string origin, uint8_t ver, uint16_t cmd, byte_buffer message) {
   auto& st = self->state;
@@ -143,21 +207,23 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
   for (auto bytes : batch.views()) {
     switch (bytes.empty() ? 0 : bytes[0]) {
       case static_cast<uint8_t>(dm_kind::deliver):
+      case static_cast<uint8_t>(dm_kind::find):
         if (auto x = decode_dm_deliver(bytes)) {
-          ++st.received_remote;
-          auto id = x->id;
-          deliver_here(self, std::move(x->from), x->to, peer, x->ver, x->cmd, std::move(x->message),
-                       std::chrono::milliseconds{x->timeout_ms},
-                       [self, peer, id](dm_outcome outcome) {
-                         send_wire(self, peer, encode(dm_answer{id, outcome}));
-                       });
+          if (x->reply_to.empty())
+            x->reply_to = peer;
+          if (x->kind == dm_kind::find) {
+            on_find(self, std::move(*x));
+          } else {
+            ++st.received_remote;
+            on_deliver(self, *x);
+          }
           continue;
         }
         break;
       case static_cast<uint8_t>(dm_kind::answer):
         if (auto x = decode_dm_answer(bytes)) {
           if (auto e = st.pending.take(x->id))
-            e->waiter.deliver(static_cast<uint8_t>(x->outcome));
+            e->waiter.deliver(static_cast<uint8_t>(x->outcome), std::move(x->at));
           continue;
         }
         break;
@@ -190,6 +256,8 @@ std::string stats_json(service_actor* self) {
     {"pending", st.pending.size()},
     {"timeouts", st.timeouts},
     {"channels_closed", st.channels_closed},
+    {"finds", st.finds},
+    {"forwarded", st.forwarded},
     {"malformed", st.malformed},
     {"outcomes", st.outcomes},
   };
@@ -226,7 +294,6 @@ caf::result<caf::actor> login(service_actor* self, std::string uid, user_session
                       "a user id has 1 to 256 bytes, not " + std::to_string(uid.size()));
   args.uid = uid;
   args.service = caf::actor_cast<caf::actor>(self);
-  args.store = st.store;
   args.hooks = st.hooks;
   auto session = spawn_user_session(self->system(), std::move(args));
   auto& slot = st.users[uid];
@@ -259,7 +326,7 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
   st.store = std::move(store);
   st.transport = transport;
   st.self_address = std::move(self_address);
-  for (auto kind : {dm_kind::deliver, dm_kind::answer, dm_kind::closed})
+  for (auto kind : {dm_kind::deliver, dm_kind::answer, dm_kind::closed, dm_kind::find})
     self->send(transport, route_atom::value, static_cast<uint8_t>(kind),
                caf::actor_cast<caf::actor>(self));
   self->send(node, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
@@ -321,22 +388,43 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
       return caf::delegated<void>{};
     },
     [=](dm_deliver_atom, std::string& to_node, std::string& from, std::string& to, uint8_t ver,
-        uint16_t cmd, byte_buffer& message, caf::timespan timeout) -> caf::result<uint8_t> {
+        uint16_t cmd, byte_buffer& message,
+        caf::timespan timeout) -> caf::result<uint8_t, std::string> {
       auto& st = self->state;
       auto rp = self->make_response_promise();
       if (to_node == st.self_address) {
         ++st.sent_local;
-        deliver_here(
-          self, std::move(from), to, st.self_address, ver, cmd, std::move(message), timeout,
-          [rp](dm_outcome outcome) mutable { rp.deliver(static_cast<uint8_t>(outcome)); });
+        deliver_here(self, std::move(from), to, st.self_address, ver, cmd, std::move(message),
+                     timeout, [self, rp](dm_outcome outcome) mutable {
+                       rp.deliver(static_cast<uint8_t>(outcome), self->state.self_address);
+                     });
         return rp;
       }
       ++st.sent_remote;
-      auto timeout_ms = wire_timeout_ms(timeout);
-      dm_deliver x{0, timeout_ms, std::move(from), std::move(to), ver, cmd, std::move(message)};
-      x.id = st.pending.add(to_node, 0, steady_micros() + uint64_t{timeout_ms} * 1000, rp);
-      send_wire(self, to_node, encode(x));
-      arm_timer(self);
+      send_tracked(self, to_node,
+                   dm_deliver{0, wire_timeout_ms(timeout), std::move(from), std::move(to), ver, cmd,
+                              std::move(message), st.self_address, dm_kind::deliver},
+                   rp);
+      return rp;
+    },
+    [=](dm_find_atom, std::string& from, std::string& to, uint8_t ver, uint16_t cmd,
+        byte_buffer& message, caf::timespan timeout) -> caf::result<uint8_t, std::string> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise();
+      dm_deliver x{0,   wire_timeout_ms(timeout), std::move(from), std::move(to), ver,
+                   cmd, std::move(message),       st.self_address, dm_kind::find};
+      self->request(st.store, caf::infinite, store_owner_atom::value, location_key(x.to))
+        .then(
+          [=](std::string& owner) mutable {
+            ++self->state.sent_remote;
+            send_tracked(self, owner, std::move(x), rp);
+          },
+          [=](caf::error& err) mutable {
+            auto code = is(err, store_errc::no_storage_nodes) ? dm_errc::nodes_not_found
+                                                              : dm_errc::reliable_timeout;
+            rp.deliver(
+              make_error(code, "looking up user " + x.to + ": " + self->system().render(err)));
+          });
       return rp;
     },
     [=](dm_channel_atom, std::string& to_node, uint8_t reason, std::string& from, std::string& to,

@@ -39,19 +39,21 @@ bool read_tail(byte_reader& r, std::string& from, std::string& to, uint8_t& ver,
 } // namespace
 
 byte_buffer encode(const dm_deliver& x) {
-  byte_writer w{1 + 8 + 4 + tail_size(x.from, x.to, x.message)};
-  w.u8(static_cast<uint8_t>(dm_kind::deliver));
+  byte_writer w{1 + 8 + 4 + 2 + x.reply_to.size() + tail_size(x.from, x.to, x.message)};
+  w.u8(static_cast<uint8_t>(x.kind == dm_kind::find ? dm_kind::find : dm_kind::deliver));
   w.u64(x.id);
   w.u32(x.timeout_ms);
+  w.str16(x.reply_to);
   write_tail(w, x.from, x.to, x.ver, x.cmd, x.message);
   return w.take();
 }
 
 byte_buffer encode(const dm_answer& x) {
-  byte_writer w{10};
+  byte_writer w{10 + 2 + x.at.size()};
   w.u8(static_cast<uint8_t>(dm_kind::answer));
   w.u64(x.id);
   w.u8(static_cast<uint8_t>(x.outcome));
+  w.str16(x.at);
   return w.take();
 }
 
@@ -65,11 +67,14 @@ byte_buffer encode(const dm_closed& x) {
 
 std::optional<dm_deliver> decode_dm_deliver(byte_view bytes) {
   byte_reader r{bytes};
-  if (r.u8() != static_cast<uint8_t>(dm_kind::deliver))
+  auto kind = r.u8();
+  if (kind != static_cast<uint8_t>(dm_kind::deliver) && kind != static_cast<uint8_t>(dm_kind::find))
     return std::nullopt;
   dm_deliver x;
+  x.kind = static_cast<dm_kind>(kind);
   x.id = r.u64();
   x.timeout_ms = r.u32();
+  x.reply_to = r.str16();
   if (!read_tail(r, x.from, x.to, x.ver, x.cmd, x.message))
     return std::nullopt;
   return x;
@@ -82,8 +87,9 @@ std::optional<dm_answer> decode_dm_answer(byte_view bytes) {
   dm_answer x;
   x.id = r.u64();
   auto outcome = r.u8();
+  x.at = r.str16();
   if (!r.ok() || !r.at_end() || outcome < static_cast<uint8_t>(dm_outcome::delivered)
-      || outcome > static_cast<uint8_t>(dm_outcome::dropped))
+      || outcome > static_cast<uint8_t>(dm_outcome::lookup_failed))
     return std::nullopt;
   x.outcome = static_cast<dm_outcome>(outcome);
   return x;
@@ -113,6 +119,10 @@ const char* to_string(dm_outcome x) {
       return "declined";
     case dm_outcome::dropped:
       return "dropped";
+    case dm_outcome::unknown_user:
+      return "unknown_user";
+    case dm_outcome::lookup_failed:
+      return "lookup_failed";
   }
   return "unknown";
 }

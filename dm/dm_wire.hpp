@@ -5,13 +5,22 @@
 // messages, and say what they are in their first byte; the transport hands
 // these kinds straight to the node's DM service. Integers are little-endian.
 //
-//   kind 40, deliver (the reference's SendData; its FindData is the same plus
-//   the sender's node address, which the mesh names for every message):
-//     u8 kind | u64 id | u32 timeout ms | str16 from | str16 to | u8 ver
-//     | u16 cmd | str32 message
-//     Answered by one kind 41 with the same id.
+//   kind 40, deliver (the reference's SendData), to the node the sender
+//   believes has the recipient:
+//     u8 kind | u64 id | u32 timeout ms | str16 reply to | str16 from
+//     | str16 to | u8 ver | u16 cmd | str32 message
+//     Answered by one kind 41 with the same id, to `reply to` (the sender's
+//     node; empty: the node this came from). The recipient's node caches
+//     the reverse channel to the sender's node.
+//   kind 43, find (the reference's FindData), the same fields, to the
+//     storage node that owns the recipient's location: it looks the
+//     location up and hands the message on as a deliver with the same id
+//     and reply to, so the recipient's node answers the sender's node
+//     itself, or answers at once (unknown_user, lookup_failed).
 //   kind 41, delivery answer:
-//     u8 kind | u64 id | u8 outcome
+//     u8 kind | u64 id | u8 outcome | str16 at
+//     `at`: the node the recipient was looked for at (the sender caches it),
+//     empty when the store had no location.
 //   kind 42, channel closed (one-way: ClearCacheByUserID, a user's
 //   disconnect):
 //     u8 kind | u8 reason | str16 from | str16 to | u8 ver | u16 cmd
@@ -34,6 +43,7 @@ enum class dm_kind : uint8_t {
   deliver = 40,
   answer = 41,
   closed = 42,
+  find = 43,
 };
 
 /// What became of a delivery, as the recipient's node answers it.
@@ -47,6 +57,10 @@ enum class dm_outcome : uint8_t {
   declined = 3,
   /// An on_message hook returned an empty message: nothing to hand on.
   dropped = 4,
+  /// (find) The store has no location for the recipient.
+  unknown_user = 5,
+  /// (find) The storage node could not look the location up.
+  lookup_failed = 6,
 };
 
 /// Why a channel closed.
@@ -72,6 +86,7 @@ inline std::string location_key(const std::string& uid) {
   return std::string{"\0dm.loc:", 8} + uid;
 }
 
+/// A deliver (kind 40) or a find (kind 43).
 struct dm_deliver {
   uint64_t id = 0;
   uint32_t timeout_ms = 0;
@@ -80,11 +95,14 @@ struct dm_deliver {
   uint8_t ver = 0;
   uint16_t cmd = 0;
   byte_buffer message;
+  std::string reply_to;
+  dm_kind kind = dm_kind::deliver;
 };
 
 struct dm_answer {
   uint64_t id = 0;
   dm_outcome outcome = dm_outcome::delivered;
+  std::string at;
 };
 
 struct dm_closed {
@@ -100,9 +118,8 @@ byte_buffer encode(const dm_deliver& x);
 byte_buffer encode(const dm_answer& x);
 byte_buffer encode(const dm_closed& x);
 
-/// Decoders: nullopt for another kind, a truncated message, an unknown
-/// outcome or reason, a user id that is empty or too long, or bytes after
-/// the end.
+/// Decoders (decode_dm_deliver takes finds too): nullopt for another kind, a truncated message, an
+/// unknown outcome or reason, a user id that is empty or too long, or bytes after the end.
 std::optional<dm_deliver> decode_dm_deliver(byte_view bytes);
 std::optional<dm_answer> decode_dm_answer(byte_view bytes);
 std::optional<dm_closed> decode_dm_closed(byte_view bytes);

@@ -27,6 +27,7 @@ using store_set_many_atom = caf::atom_constant<caf::atom("stsetmany")>;
 using store_stats_atom = caf::atom_constant<caf::atom("ststats")>;
 using store_leave_atom = caf::atom_constant<caf::atom("stleave")>;
 using store_subscribe_atom = caf::atom_constant<caf::atom("stsub")>;
+using store_owner_atom = caf::atom_constant<caf::atom("stowner")>;
 
 // -- between the service and its shards ----------------------------------------
 

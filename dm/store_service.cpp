@@ -1076,6 +1076,14 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
     },
     [=](store_reassert_atom, const std::string& key) { reassert(self, key); },
     // -- operations ------------------------------------------------------------
+    [=](store_owner_atom, const std::string& key) -> caf::result<std::string> {
+      auto& st = self->state;
+      if (st.ring.empty())
+        return make_error(store_errc::no_storage_nodes,
+                          "no node of type " + st.cfg.storage_target_node_type
+                            + " (storageTargetNodeType) is in the view");
+      return st.ring.owner_of(key);
+    },
     [=](store_get_atom, std::string& key,
         caf::timespan timeout) -> caf::result<std::optional<std::string>> {
       auto rp = self->make_response_promise();

@@ -49,6 +49,9 @@ namespace meshrt {
 ///   std::vector<std::string> values, uint32_t ttl_ms, caf::timespan
 ///   timeout) -> (). The many forms split the keys by slot; the parts for
 ///   one owner leave in one packed message.
+/// - (store_owner_atom, std::string key) -> std::string: the node the ring
+///   names for the key (where a lookup of it goes first); no_storage_nodes
+///   when the ring is empty.
 /// - (store_stats_atom) -> std::string: this node's store as one JSON object
 ///   (slots by mode, keys, bytes, migrations in flight, counters).
 /// - (store_stats_atom, std::string node, caf::timespan timeout) ->

@@ -12,8 +12,6 @@
 #include "dm/dm_atoms.hpp"
 #include "dm/dm_error.hpp"
 #include "dm/dm_wire.hpp"
-#include "dm/store_atoms.hpp"
-#include "dm/store_error.hpp"
 #include "transport/clock.hpp"
 
 namespace meshrt {
@@ -221,7 +219,7 @@ void receive(session_actor* self, std::shared_ptr<const incoming> in, const std:
 // -- sending ---------------------------------------------------------------------
 
 void pump(session_actor* self, const std::string& to);
-void lookup(session_actor* self, const std::string& to);
+void find(session_actor* self, const std::string& to);
 
 outgoing* head_of(session_actor* self, const std::string& to) {
   auto i = self->state.queues.find(to);
@@ -248,7 +246,50 @@ void forget(session_actor* self, const std::string& peer, const std::string& nod
     cache.erase(i);
 }
 
-void deliver(session_actor* self, const std::string& to, const std::string& node, bool from_cache) {
+/// What the head of `to`'s queue came to: `at` is the node the recipient
+/// was looked for at (empty when the store had no location).
+void settle(session_actor* self, const std::string& to, dm_outcome outcome, const std::string& at,
+            bool from_cache) {
+  switch (outcome) {
+    case dm_outcome::delivered:
+    case dm_outcome::dropped:
+      self->state.cache[to] = at;
+      return finish_head(self, to, {});
+    case dm_outcome::not_here:
+      forget(self, to, at);
+      if (from_cache)
+        return find(self, to); // stale: one fresh lookup
+      return finish_head(
+        self, to, make_error(dm_errc::user_not_found, "user " + to + " is not connected to " + at));
+    case dm_outcome::declined:
+      return finish_head(
+        self, to, make_error(dm_errc::user_not_found, "user " + to + " did not take the message"));
+    case dm_outcome::unknown_user:
+      return finish_head(
+        self, to,
+        make_error(dm_errc::user_not_found, "user " + to + " is not connected to the cluster"));
+    case dm_outcome::lookup_failed:
+      return finish_head(
+        self, to,
+        make_error(dm_errc::reliable_timeout, "the storage node could not look up user " + to));
+  }
+  finish_head(self, to, make_error(dm_errc::reliable_timeout, "an unknown answer for " + to));
+}
+
+/// The request's failure as the sender hears it, and the cache forgets
+/// `node` for `to` (when named).
+void settle_error(session_actor* self, const std::string& to, const std::string& node,
+                  caf::error err) {
+  if (!node.empty())
+    forget(self, to, node);
+  if (dm_code_of(err) == 0)
+    err = make_error(dm_errc::reliable_timeout,
+                     "delivering to user " + to + ": " + self->system().render(err));
+  finish_head(self, to, std::move(err));
+}
+
+/// The head goes to the node the cache names for `to`.
+void deliver(session_actor* self, const std::string& to, const std::string& node) {
   auto& st = self->state;
   auto* head = head_of(self, to);
   if (head == nullptr)
@@ -256,59 +297,24 @@ void deliver(session_actor* self, const std::string& to, const std::string& node
   self
     ->request(st.args.service, caf::infinite, dm_deliver_atom::value, node, st.args.uid, to,
               head->ver, head->cmd, head->message, left_of(head->deadline_us))
-    .then(
-      [=](uint8_t outcome) {
-        switch (static_cast<dm_outcome>(outcome)) {
-          case dm_outcome::delivered:
-          case dm_outcome::dropped:
-            self->state.cache[to] = node;
-            return finish_head(self, to, {});
-          case dm_outcome::not_here:
-            forget(self, to, node);
-            if (from_cache)
-              return lookup(self, to); // stale: one fresh lookup
-            return finish_head(
-              self, to,
-              make_error(dm_errc::user_not_found, "user " + to + " is not connected to " + node));
-          case dm_outcome::declined:
-            return finish_head(
-              self, to,
-              make_error(dm_errc::user_not_found, "user " + to + " did not take the message"));
-        }
-        finish_head(self, to,
-                    make_error(dm_errc::reliable_timeout, "an unknown answer from " + node));
-      },
-      [=](caf::error& err) {
-        forget(self, to, node);
-        if (dm_code_of(err) == 0)
-          err = make_error(dm_errc::reliable_timeout,
-                           "delivering to " + node + ": " + self->system().render(err));
-        finish_head(self, to, std::move(err));
-      });
+    .then([=](uint8_t outcome,
+              std::string& at) { settle(self, to, static_cast<dm_outcome>(outcome), at, true); },
+          [=](caf::error& err) { settle_error(self, to, node, std::move(err)); });
 }
 
-void lookup(session_actor* self, const std::string& to) {
+/// The head goes with its lookup (FindData): to the node that owns the
+/// recipient's location, which hands it on to the recipient's node.
+void find(session_actor* self, const std::string& to) {
   auto& st = self->state;
   auto* head = head_of(self, to);
   if (head == nullptr)
     return;
   self
-    ->request(st.args.store, caf::infinite, store_get_atom::value, location_key(to),
-              left_of(head->deadline_us))
-    .then(
-      [=](std::optional<std::string>& where) {
-        if (!where)
-          return finish_head(
-            self, to,
-            make_error(dm_errc::user_not_found, "user " + to + " is not connected to the cluster"));
-        deliver(self, to, *where, false);
-      },
-      [=](caf::error& err) {
-        auto code = is(err, store_errc::no_storage_nodes) ? dm_errc::nodes_not_found
-                                                          : dm_errc::reliable_timeout;
-        finish_head(self, to,
-                    make_error(code, "looking up user " + to + ": " + self->system().render(err)));
-      });
+    ->request(st.args.service, caf::infinite, dm_find_atom::value, st.args.uid, to, head->ver,
+              head->cmd, head->message, left_of(head->deadline_us))
+    .then([=](uint8_t outcome,
+              std::string& at) { settle(self, to, static_cast<dm_outcome>(outcome), at, false); },
+          [=](caf::error& err) { settle_error(self, to, {}, std::move(err)); });
 }
 
 /// Starts the head of `to`'s queue unless one is in flight; drops heads
@@ -331,9 +337,9 @@ void pump(session_actor* self, const std::string& to) {
   }
   q.busy = true;
   if (auto c = st.cache.find(to); c != st.cache.end())
-    deliver(self, to, c->second, true);
+    deliver(self, to, c->second);
   else
-    lookup(self, to);
+    find(self, to);
 }
 
 // -- the end -------------------------------------------------------------------------

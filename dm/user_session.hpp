@@ -18,9 +18,9 @@ class user_sink;
 struct user_session_args {
   /// The user's id (1 to 256 bytes).
   std::string uid;
-  /// The node's DM service (dm_service.hpp) and store service.
+  /// The node's DM service (dm_service.hpp): deliveries and lookups go
+  /// through it.
   caf::actor service;
-  caf::actor store;
   /// Where the user's messages go (dm_atoms.hpp: dm_message_atom,
   /// dm_peer_gone_atom, dm_closed_atom); the session ends when it ends.
   caf::actor sink;
@@ -32,8 +32,9 @@ struct user_session_args {
 /// Spawns the session of one connected user (the DM service does, at
 /// login). It holds the user's channel cache (peer user id -> the node the
 /// peer is connected to) and its outgoing messages, one queue per peer: the
-/// head of a queue is looked up (cache, else the user-location store) and
-/// delivered before the next leaves, so messages from one user to another
+/// head of a queue goes to the node the cache names, else with its lookup
+/// to the node that owns the peer's location (FindData), and is answered
+/// before the next leaves, so messages from one user to another
 /// arrive in the order sent, and a message is sent again only when the
 /// recipient's node said it did not take it (exactly once). It runs the
 /// hooks of what the user receives and of its disconnect.

@@ -114,6 +114,18 @@ TEST_SUITE("dm.dm_service") {
     // across nodes, with the reference's ver and cmd
     CHECK(!send_dm(self, ann, "bob", "hello bob"));
     REQUIRE(eventually([&] { return bob.log->count("msg ann 1 7 hello bob") == 1; }, 3s));
+    // the first message went with its lookup (FindData) to the storage node
+    // that owns bob's location, which handed it on to bob's node
+    int finds = 0;
+    int forwarded = 0;
+    for (const auto& n : k.storage) {
+      auto j = dm_stats_json(self, n);
+      finds += j["finds"].get<int>();
+      forwarded += j["forwarded"].get<int>();
+    }
+    CHECK(finds == 1);
+    CHECK(forwarded == 1);
+    CHECK(dm_stats_json(self, k.udp2)["received_remote"] == 1);
     // the answer travels the reverse channel
     auto lookups = meshrt::test::store_stats_json(self, k.udp2)["requests"];
     CHECK(!send_dm(self, bob, "ann", "hi ann"));

@@ -15,11 +15,28 @@ TEST_CASE("dm wire: deliver, answer and channel-closed messages round-trip") {
   CHECK(back->ver == 2);
   CHECK(back->cmd == 513);
   CHECK(back->message == d.message);
+  CHECK(back->reply_to.empty());
+  CHECK(back->kind == dm_kind::deliver);
 
-  auto a = decode_dm_answer(encode(dm_answer{9, dm_outcome::declined}));
+  // a find carries the node its answer goes to
+  auto f = d;
+  f.kind = dm_kind::find;
+  f.reply_to = "127.0.0.1:7001";
+  auto fb = decode_dm_deliver(encode(f));
+  REQUIRE(fb);
+  CHECK(fb->kind == dm_kind::find);
+  CHECK(fb->reply_to == "127.0.0.1:7001");
+  CHECK(fb->message == d.message);
+
+  auto a = decode_dm_answer(encode(dm_answer{9, dm_outcome::declined, "127.0.0.1:7002"}));
   REQUIRE(a);
   CHECK(a->id == 9);
   CHECK(a->outcome == dm_outcome::declined);
+  CHECK(a->at == "127.0.0.1:7002");
+  auto u = decode_dm_answer(encode(dm_answer{10, dm_outcome::unknown_user, ""}));
+  REQUIRE(u);
+  CHECK(u->outcome == dm_outcome::unknown_user);
+  CHECK(u->at.empty());
 
   dm_closed c{close_reason::disconnect, "ann", "bob", 0, 0, {}};
   auto cb = decode_dm_closed(encode(c));
@@ -42,9 +59,15 @@ TEST_CASE("dm wire: truncated, padded, mislabelled and bad-id messages do not de
   CHECK_FALSE(decode_dm_deliver(encode(dm_deliver{1, 10, "", "bob", 0, 0, {}})));
   CHECK_FALSE(decode_dm_deliver(encode(dm_deliver{1, 10, "ann", std::string(257, 'b'), 0, 0, {}})));
   // an unknown outcome or reason
-  auto a = encode(dm_answer{1, dm_outcome::delivered});
-  a.back() = 9;
+  auto a = encode(dm_answer{1, dm_outcome::delivered, ""});
+  a[9] = 9;
   CHECK_FALSE(decode_dm_answer(a));
+  a[9] = 0;
+  CHECK_FALSE(decode_dm_answer(a));
+  // another kind in a deliver's place
+  auto k = d;
+  k[0] = 44;
+  CHECK_FALSE(decode_dm_deliver(k));
   auto c = encode(dm_closed{close_reason::clear, "ann", "bob", 0, 0, {}});
   c[1] = 0;
   CHECK_FALSE(decode_dm_closed(c));
