@@ -227,6 +227,8 @@ void measure_messaging(bench_report& r, const std::string& system, pubsub_driver
   const auto& res = d.result();
   r.add(system, "c2c_p50_us", percentile(res.latency_us, 0.5), "us");
   r.add(system, "c2c_p99_us", percentile(res.latency_us, 0.99), "us");
+  r.add(system, "c2c_again_p50_us", percentile(res.repeat_us, 0.5), "us");
+  r.add(system, "c2c_again_p99_us", percentile(res.repeat_us, 0.99), "us");
   r.add(system, "msgs_per_s", res.messages_per_s, "msg/s");
   r.add(system, "loaded_p50_us", percentile(res.loaded_us, 0.5), "us");
   r.add(system, "loaded_p99_us", percentile(res.loaded_us, 0.99), "us");

@@ -58,7 +58,7 @@ struct pubsub_system {
 struct pubsub_options {
   size_t users = 10000;
   size_t payload = 32;        // bytes per message, the same for every system
-  int latency_samples = 2000; // one message at a time, between random users
+  int latency_samples = 2000; // one message at a time, between spread users
   int messages = 200000;      // messages of the throughput run
   int window = 1000;          // messages in flight in the throughput run
 };
@@ -66,6 +66,7 @@ struct pubsub_options {
 struct pubsub_result {
   double connect_s = 0;           // all users connected and reachable
   std::vector<double> latency_us; // one message at a time, send to arrival
+  std::vector<double> repeat_us;  // the same pairs again
   std::vector<double> loaded_us;  // in the throughput run
   double messages_per_s = 0;
   int lost = 0;    // sent, never arrived nor refused
@@ -91,7 +92,8 @@ public:
   /// cannot all connect within 120 s.
   void connect();
 
-  /// `latency_samples` messages, one at a time; one not there after 10 s
+  /// `latency_samples` messages, one at a time, each between two users that
+  /// never talked; then the same pairs again. One not there after 10 s
   /// counts as lost.
   void measure_latency();
 
