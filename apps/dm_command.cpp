@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -36,19 +35,11 @@ int fail(const char* what, const client_error& err) {
   return 1;
 }
 
-/// Connects and logs in as `user`. A login the node cannot complete yet (it
-/// has just started and sees no storage node) is tried again for 5 s.
+/// Connects and logs in as `user` (a login the node cannot complete yet is
+/// tried again for 5 s).
 client_error open_session(dm_client& c, const dm_options& opts, const std::string& user) {
   auto [host, port] = endpoint_of(opts.node);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
-  for (;;) {
-    if (auto err = c.connect(host, port))
-      return err;
-    auto err = c.login(user);
-    if (err.kind() != "login_failed" || std::chrono::steady_clock::now() > deadline)
-      return err;
-    std::this_thread::sleep_for(milliseconds{200});
-  }
+  return c.open(host, port, user);
 }
 
 int run_send(const dm_options& opts) {

@@ -136,24 +136,14 @@ private:
   std::vector<std::string> client_endpoints_;
 };
 
-/// A logged-in client of the gateway at `endpoint` ("host:port"); a login
-/// that finds no storage node yet is tried again for up to 5 s.
+/// A logged-in client of the gateway at `endpoint` ("host:port").
 dm_client user_at(const std::string& endpoint, const std::string& uid) {
   auto colon = endpoint.rfind(':');
-  auto host = endpoint.substr(0, colon);
-  auto port = static_cast<uint16_t>(std::stoi(endpoint.substr(colon + 1)));
-  for (int attempt = 0;; ++attempt) {
-    dm_client c;
-    auto err = c.connect(host, port);
-    if (!err)
-      err = c.login(uid);
-    if (!err)
-      return c;
-    if (err.kind() != "login_failed" || attempt == 50)
-      throw std::runtime_error("user " + uid + " could not log in at " + endpoint + ": "
-                               + err.text);
-    std::this_thread::sleep_for(100ms);
-  }
+  dm_client c;
+  if (auto err = c.open(endpoint.substr(0, colon),
+                        static_cast<uint16_t>(std::stoi(endpoint.substr(colon + 1))), uid))
+    throw std::runtime_error("user " + uid + " could not log in at " + endpoint + ": " + err.text);
+  return c;
 }
 
 double us_between(clock_type::time_point a, clock_type::time_point b) {

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <thread>
+
 namespace meshrt {
 
 namespace {
@@ -255,6 +257,19 @@ dm_client::await_answer(clock_type::time_point deadline,
     }
     if (auto e = event_of(*f))
       events_.push_back(std::move(*e));
+  }
+}
+
+client_error dm_client::open(const std::string& host, uint16_t port, const std::string& user,
+                             millis retry_for) {
+  auto deadline = std::chrono::steady_clock::now() + retry_for;
+  for (;;) {
+    if (auto err = connect(host, port))
+      return err;
+    auto err = login(user);
+    if (err.kind() != "login_failed" || std::chrono::steady_clock::now() > deadline)
+      return err;
+    std::this_thread::sleep_for(millis{100});
   }
 }
 

@@ -102,6 +102,12 @@ public:
   /// Logs in as `user` (1 to 256 bytes) and waits for the gateway's answer.
   client_error login(const std::string& user, millis timeout = millis{5000});
 
+  /// connect() and login(), the login tried again (after a new connect)
+  /// while the gateway answers login_failed, for up to `retry_for`: a node
+  /// that has just started may not see a storage node yet.
+  client_error open(const std::string& host, uint16_t port, const std::string& user,
+                    millis retry_for = millis{5000});
+
   /// SendMessageByUserID: waits for the result (the gateway answers within
   /// 5 s); what arrives meanwhile is kept for receive().
   client_error send(const std::string& to, uint8_t ver, uint16_t cmd, const std::string& message,

@@ -95,18 +95,11 @@ TEST_SUITE("apps.dm_load") {
     for (size_t i = 0; i < users; ++i) {
       const auto& ep = eps[i % 2];
       auto colon = ep.rfind(':');
-      auto err = clients[i].connect(ep.substr(0, colon),
-                                    static_cast<uint16_t>(std::stoi(ep.substr(colon + 1))));
       // The gateways' views may still lack a storage node: a login that
       // finds no storage node is tried again, as a client would.
-      for (int attempt = 0; !err; ++attempt) {
-        err = clients[i].login("u" + std::to_string(i));
-        if (err.kind() != "login_failed" || attempt == 50)
-          break;
-        std::this_thread::sleep_for(100ms);
-        err = clients[i].connect(ep.substr(0, colon),
-                                 static_cast<uint16_t>(std::stoi(ep.substr(colon + 1))));
-      }
+      auto err = clients[i].open(ep.substr(0, colon),
+                                 static_cast<uint16_t>(std::stoi(ep.substr(colon + 1))),
+                                 "u" + std::to_string(i));
       REQUIRE_MESSAGE(!err, "user " << i << ": " << err.text);
     }
     // Each round, every user sends two messages to a peer on the other
