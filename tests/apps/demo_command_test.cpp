@@ -16,17 +16,27 @@ TEST_SUITE("apps.demo") {
     CHECK(r.exit_code == 0);
     for (const char* line :
          {"MARS 127.0.0.1:46300; nodes 127.0.0.1:46301, 127.0.0.1:46302, 127.0.0.1:46303, "
-          "127.0.0.1:46304\n",
+          "127.0.0.1:46304, 127.0.0.1:46305\n",
           "hello, demo (asked by 127.0.0.1:46301)",
           "command 42 on 127.0.0.1:46302: no_handler (no handler registered (command 42 on "
           "127.0.0.1:46302))\n",
           "127.0.0.1:46302 heard from 127.0.0.1:46301: the arena opens in 5 minutes\n",
           "127.0.0.1:46303 heard from 127.0.0.1:46301: the arena opens in 5 minutes\n",
           "127.0.0.1:46304 heard from 127.0.0.1:46301: the arena opens in 5 minutes\n",
-          "rooms_open on 127.0.0.1:46304 = 12\n", "127.0.0.1:46303 is offline in the view of",
+          "rooms_open on 127.0.0.1:46304 = 12\n",
+          // direct messages through two client gateways
+          "bob got from ann: 'gg! rematch?' -- first message",
+          "five more over the cached channel, median", "bob's last: 'round 6'\n",
+          "ann sent 'nice try, noob'; bob got 'nice try, ****'\n",
+          "== a storage node dies without a word (127.0.0.1:46305)\n", "the cluster noticed after",
+          "ann's and bob's locations resolve",
+          "cat, new at 127.0.0.1:46302, reaches bob: 'hi bob, I'm new here'\n",
+          "bob: ann is gone: 'ann has left the lobby'\n",
+          "127.0.0.1:46303 is offline in the view of",
           "127.0.0.1:46303 is gone; the view holds 127.0.0.1:46301, 127.0.0.1:46302, "
           "127.0.0.1:46304\n",
-          "demo: every step worked\n"}) {
+          "== what the demo measured\n", "  DM, first message to a user",
+          "  users' locations back after the kill", "demo: every step worked\n"}) {
       CAPTURE(line);
       CHECK(r.out.find(line) != std::string::npos);
     }
