@@ -61,6 +61,19 @@ T value_of(reply<Handle, T> r) {
   return result;
 }
 
+/// The steps that failed, each said when it fails.
+struct failed_steps {
+  int count = 0;
+
+  bool check(bool ok, const std::string& what) {
+    if (!ok) {
+      ++count;
+      say("  FAILED: " + what);
+    }
+    return ok;
+  }
+};
+
 double us_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -79,18 +92,10 @@ std::string join(const std::vector<std::string>& xs) {
 /// Direct messages between users of the client library, on the gateways of
 /// the first UDP node (ann) and the MATCH node (bob): a first and a cached
 /// message, a hook, a storage node killed and the users' locations healing,
-/// a disconnect message. Returns the number of failed steps.
-int dm_steps(caf::scoped_actor& self, const std::vector<node>& nodes,
-             const std::vector<std::string>& addrs,
-             std::vector<std::pair<std::string, std::string>>& measured) {
-  int failures = 0;
-  auto check = [&](bool ok, const std::string& what) {
-    if (!ok) {
-      ++failures;
-      say("  FAILED: " + what);
-    }
-    return ok;
-  };
+/// a disconnect message.
+void dm_steps(caf::scoped_actor& self, const std::vector<node>& nodes,
+              const std::vector<std::string>& addrs,
+              std::vector<std::pair<std::string, std::string>>& measured, failed_steps& failed) {
   const auto& ann_node = nodes[1];
   const auto& bob_node = nodes[3];
   const auto& observer = nodes[0];
@@ -102,17 +107,17 @@ int dm_steps(caf::scoped_actor& self, const std::vector<node>& nodes,
   auto err = ann.open("127.0.0.1", ann_node.client_port(), "ann");
   if (!err)
     err = bob.open("127.0.0.1", bob_node.client_port(), "bob");
-  if (!check(!err, "ann and bob log in: " + err.text))
-    return failures;
+  if (!failed.check(!err, "ann and bob log in: " + err.text))
+    return;
   // ann sends, bob reads: the time until ann's send is confirmed (delivered
   // to bob's client), -1 if it failed
   auto exchange = [&](dm_client& from, const std::string& text, std::string& got) {
     auto t0 = std::chrono::steady_clock::now();
-    if (auto e = from.send("bob", 1, 7, text); !check(!e, "send '" + text + "': " + e.text))
+    if (auto e = from.send("bob", 1, 7, text); !failed.check(!e, "send '" + text + "': " + e.text))
       return -1.0;
     auto us = us_since(t0);
     auto ev = bob.receive(3s);
-    if (!check(ev && ev->what == client_event::kind::message, "bob receives '" + text + "'"))
+    if (!failed.check(ev && ev->what == client_event::kind::message, "bob receives '" + text + "'"))
       return -1.0;
     got = ev->message;
     return us;
@@ -158,7 +163,7 @@ int dm_steps(caf::scoped_actor& self, const std::vector<node>& nodes,
     auto view = value_of(node_addresses(self, observer));
     return std::find(view.begin(), view.end(), addrs[4]) == view.end();
   };
-  if (check(within(15s, gone), addrs[4] + " noticed gone")) {
+  if (failed.check(within(15s, gone), addrs[4] + " noticed gone")) {
     auto ms = us_since(t_kill) / 1000;
     say("the cluster noticed after " + std::to_string(static_cast<long>(ms)) + " ms");
     measured.emplace_back("storage node's death noticed",
@@ -170,7 +175,7 @@ int dm_steps(caf::scoped_actor& self, const std::vector<node>& nodes,
         return false;
     return true;
   };
-  if (check(within(15s, located), "the users' locations resolve again")) {
+  if (failed.check(within(15s, located), "the users' locations resolve again")) {
     auto ms = us_since(t_kill) / 1000;
     say("ann's and bob's locations resolve " + std::to_string(static_cast<long>(ms))
         + " ms after the kill (a location the dead node held is set again by its user's node)");
@@ -178,7 +183,7 @@ int dm_steps(caf::scoped_actor& self, const std::vector<node>& nodes,
                           std::to_string(static_cast<long>(ms)) + " ms");
   }
   dm_client cat; // a user who never wrote to bob: a fresh lookup
-  if (check(!cat.open("127.0.0.1", ann_node.client_port(), "cat"), "cat logs in")
+  if (failed.check(!cat.open("127.0.0.1", ann_node.client_port(), "cat"), "cat logs in")
       && exchange(cat, "hi bob, I'm new here", got) >= 0)
     say("cat, new at " + addrs[1] + ", reaches bob: '" + got + "'");
 
@@ -190,9 +195,8 @@ int dm_steps(caf::scoped_actor& self, const std::vector<node>& nodes,
   value_of(dm_stats(self, ann_node)); // answered after the hook is in
   ann.disconnect();
   auto ev = bob.receive(3s);
-  if (check(ev && ev->what == client_event::kind::peer_gone, "bob hears that ann left"))
+  if (failed.check(ev && ev->what == client_event::kind::peer_gone, "bob hears that ann left"))
     say("bob: " + ev->from + " is gone: '" + ev->message + "'");
-  return failures;
 }
 
 } // namespace
@@ -202,15 +206,7 @@ int run_demo(uint16_t port) {
   apply_meshrt_defaults(sys_cfg);
   caf::actor_system sys{sys_cfg};
   caf::scoped_actor self{sys};
-  int failures = 0;
-  auto check = [&](bool ok, const std::string& what) {
-    if (!ok) {
-      ++failures;
-      say("  FAILED: " + what);
-    }
-    return ok;
-  };
-
+  failed_steps failed;
   // What the demo measured, for the table at the end.
   std::vector<std::pair<std::string, std::string>> measured;
 
@@ -238,8 +234,9 @@ int run_demo(uint16_t port) {
   say("MARS 127.0.0.1:" + std::to_string(port) + "; nodes " + join(addrs));
   auto& http = nodes[0];
   auto& match = nodes[3];
-  check(within(5s, [&] { return value_of(node_addresses(self, http)).size() == nodes.size(); }),
-        "every node in the view of " + addrs[0]);
+  failed.check(
+    within(5s, [&] { return value_of(node_addresses(self, http)).size() == nodes.size(); }),
+    "every node in the view of " + addrs[0]);
   say("view of " + addrs[0] + ": UDP nodes "
       + join(value_of(node_addresses_by_type(self, http, "UDP"))) + "; MATCH nodes "
       + join(value_of(node_addresses_by_type(self, http, "MATCH"))));
@@ -251,7 +248,7 @@ int run_demo(uint16_t port) {
                                  return greet_response{"hello, " + r.name + " (asked by " + from
                                                        + ")"};
                                }))
-    .receive([] {}, [&](caf::error& e) { check(false, "handle: " + to_string(e)); });
+    .receive([] {}, [&](caf::error& e) { failed.check(false, "handle: " + to_string(e)); });
   auto t0 = std::chrono::steady_clock::now();
   request(self, http, greet, addrs[3], greet_request{"demo"})
     .receive(
@@ -261,16 +258,17 @@ int run_demo(uint16_t port) {
         say(r.text + " -- first round trip " + us_text(us) + " (sets up the peer link)");
         measured.emplace_back("typed request, first round trip", us_text(us));
       },
-      [&](caf::error& e) { check(false, "greet: " + context_of(e)); });
+      [&](caf::error& e) { failed.check(false, "greet: " + context_of(e)); });
 
   say("\n== an error kind: a command nobody handles");
   send_rpc(self, http, uint16_t{42}, addrs[1], byte_buffer{})
-    .receive([&](byte_buffer&) { check(false, "command 42 had no handler, yet was answered"); },
-             [&](caf::error& e) {
-               check(is(e, mesh_errc::no_handler), "no_handler expected");
-               say("command 42 on " + addrs[1] + ": " + to_string(static_cast<mesh_errc>(e.code()))
-                   + " (" + context_of(e) + ")");
-             });
+    .receive(
+      [&](byte_buffer&) { failed.check(false, "command 42 had no handler, yet was answered"); },
+      [&](caf::error& e) {
+        failed.check(is(e, mesh_errc::no_handler), "no_handler expected");
+        say("command 42 on " + addrs[1] + ": " + to_string(static_cast<mesh_errc>(e.code())) + " ("
+            + context_of(e) + ")");
+      });
 
   say("\n== SendMany from the HTTP node to the other three, limit 2");
   auto heard = std::make_shared<std::atomic<int>>(0);
@@ -286,35 +284,36 @@ int run_demo(uint16_t port) {
           ++*heard;
           return caf::expected<byte_buffer>{byte_buffer{}};
         }))
-      .receive([] {}, [&](caf::error& e) { check(false, "handle: " + to_string(e)); });
+      .receive([] {}, [&](caf::error& e) { failed.check(false, "handle: " + to_string(e)); });
   std::string text = "the arena opens in 5 minutes";
   send_many(self, http, news, {addrs[1], addrs[2], addrs[3]}, byte_buffer(text.begin(), text.end()),
             2);
-  check(within(5s, [&] { return *heard == 3; }), "SendMany reached all three");
+  failed.check(within(5s, [&] { return *heard == 3; }), "SendMany reached all three");
 
   say("\n== shared data: set on one node, read on another");
   set_shared_data(self, nodes[1], "rooms_open", 12)
-    .receive([] {}, [&](caf::error& e) { check(false, "set_shared_data: " + to_string(e)); });
+    .receive([] {},
+             [&](caf::error& e) { failed.check(false, "set_shared_data: " + to_string(e)); });
   std::optional<int16_t> value;
-  check(within(5s,
-               [&] {
-                 value = value_of(shared_data(self, match, "rooms_open"));
-                 return value.has_value();
-               }),
-        "shared data reached the MATCH node");
+  failed.check(within(5s,
+                      [&] {
+                        value = value_of(shared_data(self, match, "rooms_open"));
+                        return value.has_value();
+                      }),
+               "shared data reached the MATCH node");
   say("rooms_open on " + addrs[3] + " = " + std::to_string(value.value_or(0)));
 
-  failures += dm_steps(self, nodes, addrs, measured);
+  dm_steps(self, nodes, addrs, measured, failed);
 
   say("\n== a node leaves: offline first, then gone");
   self->send(nodes[2].actor(), leave_atom::value); // no need to wait for the answer
-  check(
+  failed.check(
     within(5s,
            [&] { return value_of(get_node(self, http, addrs[2])).status == node_status::offline; }),
     addrs[2] + " seen offline");
   say(addrs[2] + " is offline in the view of " + addrs[0]);
-  check(within(8s, [&] { return value_of(node_addresses(self, http)).size() == 3; }),
-        addrs[2] + " gone");
+  failed.check(within(8s, [&] { return value_of(node_addresses(self, http)).size() == 3; }),
+               addrs[2] + " gone");
   say(addrs[2] + " is gone; the view holds " + join(value_of(node_addresses(self, http))));
 
   say("\n== what the demo measured");
@@ -323,8 +322,8 @@ int run_demo(uint16_t port) {
   for (const auto& n : nodes)
     self->send_exit(n.actor(), caf::exit_reason::user_shutdown);
   self->send_exit(mars, caf::exit_reason::user_shutdown);
-  say(failures == 0 ? "\ndemo: every step worked" : "\ndemo: some steps failed");
-  return failures == 0 ? 0 : 1;
+  say(failed.count == 0 ? "\ndemo: every step worked" : "\ndemo: some steps failed");
+  return failed.count == 0 ? 0 : 1;
 }
 
 } // namespace meshrt::cli
