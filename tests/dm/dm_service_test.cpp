@@ -261,6 +261,22 @@ TEST_SUITE("dm.dm_service") {
     CHECK(first.log->count("msg ann 1 7 which one?") == 0);
   }
 
+  TEST_CASE("sessions end with their node's DM service, however it ends") {
+    dm_cluster k{49820};
+    auto& self = k.c.self();
+    auto ann = connect(self, k.udp1, "ann");
+    auto bob = connect(self, k.udp1, "bob");
+    self->monitor(ann.session);
+    self->monitor(bob.session);
+    // killed outright, as the end of an actor linked to it (its client
+    // gateway) would take it down, without the node going first
+    self->send_exit(k.udp1.dm(), caf::exit_reason::kill);
+    int down = 0;
+    for (int i = 0; i < 2; ++i)
+      self->receive([&](caf::down_msg&) { ++down; }, caf::after(std::chrono::seconds{3}) >> [] {});
+    CHECK(down == 2);
+  }
+
   TEST_CASE("hooks: on_message rewrites and drops, on_receive_message declines") {
     dm_cluster k{49850};
     auto& self = k.c.self();
