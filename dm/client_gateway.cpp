@@ -207,6 +207,15 @@ public:
     socket_.non_blocking(true, ec);
     socket_.set_option(tcp::no_delay(true), ec);
     arm_read();
+    // a client that connects and does not log in is closed in time
+    timer_
+      = std::make_unique<asio::steady_timer>(socket_.get_executor(), gw_->config().login_timeout);
+    timer_->async_wait([self = shared_from_this()](asio::error_code ec) {
+      if (!ec && !self->closing_ && !self->session_ && !self->logging_in_)
+        self->refuse(gateway_errc::login_timeout,
+                     "no login within " + std::to_string(self->gw_->config().login_timeout.count())
+                       + " ms (clientLoginTimeout)");
+    });
   }
 
   /// The gateway stops: close at once, without a word to the session (the
@@ -224,6 +233,7 @@ public:
       return;
     }
     session_ = std::move(session);
+    timer_.reset(); // cancels the login timeout
     gw_->count_login();
     client_frame ok;
     ok.cmd = client_cmd::login_ok;
@@ -419,15 +429,17 @@ private:
     gw_->closed(shared_from_this(), reason);
     if (cut || (writing_.empty() && out_.empty()))
       return finish();
-    linger_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), linger);
-    linger_->async_wait([self = shared_from_this()](asio::error_code) { self->finish(); });
+    if (timer_)
+      timer_->cancel();
+    timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), linger);
+    timer_->async_wait([self = shared_from_this()](asio::error_code) { self->finish(); });
   }
 
   void finish() {
     asio::error_code ec;
     socket_.close(ec);
-    if (linger_)
-      linger_->cancel();
+    if (timer_)
+      timer_->cancel();
   }
 
   std::shared_ptr<gateway_core> gw_;
@@ -437,7 +449,9 @@ private:
   std::string user_;
   byte_buffer out_;     // frames after the write in flight
   byte_buffer writing_; // the write in flight
-  std::unique_ptr<asio::steady_timer> linger_;
+  /// The login timeout, then the linger of a closing connection; none
+  /// while a logged-in connection is open.
+  std::unique_ptr<asio::steady_timer> timer_;
   bool logging_in_ = false;
   bool closing_ = false;
 };

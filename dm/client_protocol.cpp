@@ -51,6 +51,8 @@ const char* to_string(gateway_errc code) {
       return "already_logged_in";
     case gateway_errc::bad_version:
       return "bad_version";
+    case gateway_errc::login_timeout:
+      return "login_timeout";
   }
   return "unknown_error";
 }

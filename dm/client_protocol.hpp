@@ -73,6 +73,8 @@ enum class gateway_errc : uint8_t {
   already_logged_in = 7,
   /// A header with another protocol version.
   bad_version = 8,
+  /// No login within clientLoginTimeout.
+  login_timeout = 9,
 };
 
 /// "malformed", ...

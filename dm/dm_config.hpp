@@ -19,6 +19,10 @@ struct client_gateway_config {
   /// Bytes of pushes a client may leave unread before the gateway drops it
   /// (a slow client never stalls the node) [clientSendQueueBytes].
   uint32_t send_queue_bytes = 4 * 1024 * 1024;
+  /// How long a connection may go without logging in before the gateway
+  /// closes it (a client that connects and says nothing holds no socket
+  /// for long) [clientLoginTimeout, milliseconds].
+  std::chrono::milliseconds login_timeout{10000};
   /// The built-in send and clear frames [exposeCommands]; off, a client
   /// only logs in and receives (the application routes DMs itself).
   bool expose_commands = true;

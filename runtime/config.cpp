@@ -168,6 +168,11 @@ const key_spec known_keys[] = {
      cfg.dm.gateway.send_queue_bytes
        = static_cast<uint32_t>(in.integer(1024, 1024 * 1024 * 1024, "bytes"));
    }},
+  {"clientLoginTimeout",
+   [](const value_reader& in, config& cfg) {
+     cfg.dm.gateway.login_timeout
+       = std::chrono::milliseconds{in.integer(100, 3600000, "milliseconds")};
+   }},
   {"storageTargetNodeType",
    [](const value_reader& in, config& cfg) { cfg.dm.storage_target_node_type = in.string(); }},
   {"storageRingSize",
@@ -335,6 +340,7 @@ std::string to_json(const config& cfg) {
   out["exposeCommands"] = d.gateway.expose_commands;
   out["clientMaxFrameSize"] = d.gateway.max_frame_size;
   out["clientSendQueueBytes"] = d.gateway.send_queue_bytes;
+  out["clientLoginTimeout"] = d.gateway.login_timeout.count();
   out["storageTargetNodeType"] = d.storage_target_node_type;
   out["storageRingSize"] = d.storage_ring_size;
   out["storageMigration"] = d.storage_migration;

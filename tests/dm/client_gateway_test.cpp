@@ -220,6 +220,27 @@ TEST_SUITE("dm.client_gateway") {
     CHECK(s["closed"]["already_logged_in"] == 1);
   }
 
+  TEST_CASE("a connection that does not log in within clientLoginTimeout is closed") {
+    client_gateway_config gw;
+    gw.login_timeout = 300ms;
+    gateway_cluster k{50150, gw};
+    auto ann = k.client(k.udp1, "ann");
+    auto bob = k.client(k.udp2, "bob");
+    // connects, says nothing
+    bool closed = false;
+    auto f = raw_exchange(k.udp1.client_port(), byte_buffer{}, closed);
+    REQUIRE(f);
+    CHECK(f->cmd == client_cmd::error);
+    CHECK(f->code == static_cast<uint8_t>(gateway_errc::login_timeout));
+    CHECK(closed);
+    CHECK(k.stats(k.udp1)["closed"]["login_timeout"] == 1);
+    // the users who logged in stay, past the timeout
+    REQUIRE(!ann.send("bob", 1, 1, "still here"));
+    auto got = bob.receive(3s);
+    REQUIRE(got);
+    CHECK(got->message == "still here");
+  }
+
   TEST_CASE("exposeCommands off: clients log in and receive, but do not send") {
     client_gateway_config gw;
     gw.expose_commands = false;
