@@ -110,6 +110,8 @@ public:
       return;
     }
     state_[seq] = 1;
+    if (seq < run_base_)
+      return; // late, from an earlier run: counted, not timed
     ++resolved_;
     ++arrived_;
     last_ = clock_type::now();
@@ -120,8 +122,10 @@ public:
     if (seq >= state_.size() || state_[seq] != 0)
       return;
     state_[seq] = 2;
-    ++resolved_;
     ++result_.refused;
+    if (seq < run_base_)
+      return;
+    ++resolved_;
     last_ = clock_type::now();
   }
 
@@ -160,6 +164,7 @@ public:
     auto samples = static_cast<uint64_t>(opts_.latency_samples);
     for (uint64_t pass = 0; pass < 2; ++pass) {
       record_ = pass == 0 ? &result_.latency_us : &result_.repeat_us;
+      run_base_ = pass * samples;
       for (uint64_t s = 0; s < samples; ++s) {
         auto seq = pass * samples + s;
         if (!send(static_cast<size_t>(s * 7919 % n), seq))
@@ -178,6 +183,7 @@ public:
     record_ = &result_.loaded_us;
     auto base = static_cast<uint64_t>(2 * opts_.latency_samples);
     auto total = static_cast<uint64_t>(opts_.messages);
+    run_base_ = base;
     resolved_ = 0;
     arrived_ = 0;
     uint64_t sent = 0;
@@ -348,6 +354,7 @@ private:
   static constexpr uint8_t unsent = 3;
   std::vector<uint8_t> state_; // per seq: 0 in flight, 1 arrived, 2 refused, 3 unsent
   int skipped_ = 0;            // not sent: a connection broke (counted as lost)
+  uint64_t run_base_ = 0;      // the first seq of the run under way
   uint64_t resolved_ = 0;
   uint64_t arrived_ = 0;
   clock_type::time_point last_;
