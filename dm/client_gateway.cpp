@@ -16,6 +16,7 @@
 #include "dm/client_protocol.hpp"
 #include "dm/dm_atoms.hpp"
 #include "dm/dm_error.hpp"
+#include "dm/dm_wire.hpp"
 #include "dm/user_sink.hpp"
 #include "transport/logger.hpp"
 
@@ -334,7 +335,7 @@ private:
       case client_cmd::login: {
         if (session_ || logging_in_)
           return refuse(gateway_errc::already_logged_in, "this connection is logged in");
-        if (f.user.empty() || f.user.size() > 256)
+        if (!valid_user_id(f.user))
           return refuse(gateway_errc::bad_user_id,
                         "a user id has 1 to 256 bytes, not " + std::to_string(f.user.size()));
         logging_in_ = true;

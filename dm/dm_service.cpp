@@ -146,6 +146,13 @@ void deliver_here(service_actor* self, std::string from, const std::string& to, 
       });
 }
 
+/// What a sender hears when the store failed it: the reference's "Nodes not
+/// found" without storage nodes, else a timeout.
+dm_errc dm_code_of_store_error(const caf::error& err) {
+  return is(err, store_errc::no_storage_nodes) ? dm_errc::nodes_not_found
+                                               : dm_errc::reliable_timeout;
+}
+
 /// Tells the sender's node (`reply_to`) what became of its message `id`:
 /// at once when that is this node.
 void answer(service_actor* self, const std::string& reply_to, uint64_t id, dm_outcome outcome,
@@ -311,10 +318,9 @@ caf::result<caf::actor> login(service_actor* self, std::string uid, user_session
             if (auto i = st.users.find(uid); i != st.users.end() && i->second == session)
               st.users.erase(i);
             self->send_exit(session, caf::exit_reason::user_shutdown);
-            auto code = is(err, store_errc::no_storage_nodes) ? dm_errc::nodes_not_found
-                                                              : dm_errc::reliable_timeout;
-            rp.deliver(make_error(code, "storing the location of user " + uid + ": "
-                                          + self->system().render(err)));
+            rp.deliver(make_error(dm_code_of_store_error(err), "storing the location of user " + uid
+                                                                 + ": "
+                                                                 + self->system().render(err)));
           });
   return rp;
 }
@@ -420,10 +426,8 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
             send_tracked(self, owner, std::move(x), rp);
           },
           [=](caf::error& err) mutable {
-            auto code = is(err, store_errc::no_storage_nodes) ? dm_errc::nodes_not_found
-                                                              : dm_errc::reliable_timeout;
-            rp.deliver(
-              make_error(code, "looking up user " + x.to + ": " + self->system().render(err)));
+            rp.deliver(make_error(dm_code_of_store_error(err),
+                                  "looking up user " + x.to + ": " + self->system().render(err)));
           });
       return rp;
     },
