@@ -176,6 +176,32 @@ caf::behavior mars(mars_actor* self, const mars_config& cfg) {
       self->delayed_send(self, std::chrono::seconds{s.cfg.metrics_interval_s}, metrics_atom::value);
     },
     [=](port_atom) { return self->state.port; },
+    [=](stats_atom) -> caf::result<std::string> {
+      // The registry's figures, and its transport's under "transport".
+      auto& s = self->state;
+      nlohmann::json j{{"port", s.port},
+                       {"uptime_ms", (steady_micros() - s.started_us) / 1000},
+                       {"messages_in", s.messages_in},
+                       {"payload_in", s.payload_in},
+                       {"payload_out", s.payload_out},
+                       {"rejected", s.rejected}};
+      auto& apps = j["apps"] = nlohmann::json::object();
+      for (const auto& app : s.reg->apps())
+        apps[app] = {{"nodes", s.reg->nodes(app).size()}, {"shared", s.reg->shared(app).size()}};
+      auto rp = self->make_response_promise<std::string>();
+      if (!s.transport) {
+        rp.deliver(j.dump());
+        return rp;
+      }
+      self->request(s.transport, std::chrono::seconds{1}, stats_atom::value)
+        .then(
+          [=](const std::string& transport) mutable {
+            j["transport"] = nlohmann::json::parse(transport, nullptr, false);
+            rp.deliver(j.dump());
+          },
+          [=](caf::error&) mutable { rp.deliver(j.dump()); });
+      return rp;
+    },
   };
 }
 

@@ -33,7 +33,9 @@ struct mars_config {
 /// Throws std::runtime_error if no port can be bound.
 ///
 /// The registry actor answers (transport::port_atom) -> uint16_t, the bound
-/// port. Exiting it stops its transport.
+/// port, and (transport::stats_atom) -> std::string, its counters as JSON
+/// (apps with their nodes and shared keys, messages and payload bytes, its
+/// transport's under "transport"). Exiting it stops its transport.
 caf::actor spawn_mars(caf::actor_system& sys, const mars_config& cfg);
 
 } // namespace meshrt

@@ -147,6 +147,7 @@ nlohmann::json stats_json(node_actor* self) {
                    {"dropped_external", st.dropped_external},
                    {"malformed", st.malformed + st.mars.malformed},
                    {"unhandled", st.handlers.unhandled},
+                   {"handler_errors", st.handlers.failed},
                    {"mars_send_failures", st.mars.send_failures},
                    {"requests_in", st.requests.requests_in},
                    {"responses_forwarded", st.responses_forwarded},

@@ -34,6 +34,8 @@ void call_handler(node_actor* self, const std::shared_ptr<const handler_chain>& 
                   std::chrono::milliseconds timeout, const answer_fn& answer) {
   for (; index < chain->size() && (*chain)[index].fn; ++index) {
     auto result = invoke_handler(*(*chain)[index].fn, *payload, *sender);
+    if (!result)
+      ++self->state.handlers.failed;
     if (!result || index + 1 == chain->size()) {
       answer(std::move(result));
       return;
@@ -49,6 +51,7 @@ void call_handler(node_actor* self, const std::shared_ptr<const handler_chain>& 
           answer(std::move(out));
       },
       [=](caf::error& err) {
+        ++self->state.handlers.failed;
         if (err == caf::sec::request_timeout)
           answer(make_error(mesh_errc::request_timeout,
                             "the handler of command " + std::to_string(command)
@@ -103,6 +106,8 @@ void run_handlers(node_actor* self, uint16_t command, std::string sender, byte_b
     // Functions only: the whole chain answers in place, nothing to keep.
     for (size_t k = 0; k < chain.size(); ++k) {
       auto result = invoke_handler(*chain[k].fn, payload, sender);
+      if (!result)
+        ++table.failed;
       if (!result || k + 1 == chain.size()) {
         answer(std::move(result));
         return;
@@ -131,9 +136,11 @@ void deliver(node_actor* self, uint16_t command, const std::string& sender,
       continue;
     }
     auto result = invoke_handler(*h.fn, payload, sender);
-    if (!result)
+    if (!result) {
+      ++table.failed;
       logger("node")->warn("the handler of command {} failed on a message from {}: {}", command,
                            sender, context_of(result.error()));
+    }
   }
 }
 

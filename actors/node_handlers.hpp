@@ -29,6 +29,7 @@ struct handler_table {
   std::map<uint16_t, std::vector<handler_entry>> chains;
   uint64_t delivered = 0; // one-way messages handed to handlers
   uint64_t unhandled = 0; // messages and requests for a command without one
+  uint64_t failed = 0;    // handler answers that were errors (timeouts included)
 
   /// HandleRPC / HandleCommand with an actor; the built-in health check's
   /// command is refused with invalid_argument.

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -25,6 +26,8 @@
 #include "runtime/config.hpp"
 #include "runtime/config_error.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/metrics.hpp"
+#include "runtime/metrics_server.hpp"
 #include "runtime/system_config.hpp"
 #include "runtime/version.hpp"
 
@@ -91,13 +94,25 @@ void print_rpc_ratios(const meshrt::bench::bench_report& r) {
 }
 
 /// Runs MARS until SIGINT or SIGTERM.
-int run_mars(const meshrt::mars_config& cfg) {
+/// With a metrics port, Prometheus scrapes it at /metrics.
+int run_mars(const meshrt::mars_config& cfg, uint16_t metrics_port) {
   meshrt::cli::stop_signals stop; // before the actor system starts its threads
   caf::actor_system_config sys_cfg;
   meshrt::apply_meshrt_defaults(sys_cfg, meshrt::scheduling::efficiency);
   caf::actor_system sys{sys_cfg};
   auto mars = meshrt::spawn_mars(sys, cfg);
+  std::unique_ptr<meshrt::metrics_server> metrics;
+  if (metrics_port != 0) {
+    try {
+      metrics = std::make_unique<meshrt::metrics_server>(
+        cfg.address, metrics_port, [&sys, mars] { return meshrt::mars_metrics(sys, mars); });
+    } catch (const std::runtime_error&) {
+      caf::anon_send_exit(mars, caf::exit_reason::user_shutdown); // the system waits for it
+      throw;
+    }
+  }
   auto sig = stop.wait();
+  metrics.reset();
   meshrt::logger("mars")->info("stopping on signal {}", sig);
   caf::anon_send_exit(mars, caf::exit_reason::user_shutdown);
   return 0;
@@ -281,6 +296,11 @@ int main(int argc, char** argv) {
     ->add_option("--metrics-interval", mars_cfg.metrics_interval_s,
                  "Seconds between metrics lines (0: none)")
     ->capture_default_str();
+  uint16_t mars_metrics_port = 0;
+  mars_cmd
+    ->add_option("--metrics-port", mars_metrics_port,
+                 "Serve Prometheus metrics over HTTP at ADDRESS:PORT/metrics (0: off)")
+    ->capture_default_str();
   add_log_level(*mars_cmd, log_level);
 
   auto* node_cmd = app.add_subcommand("node", "Run a mesh node until SIGTERM");
@@ -298,6 +318,9 @@ int main(int argc, char** argv) {
     "--client-port", node_opts.client_port,
     "Client gateway port, scanning upward (config: clientPort); the public endpoint is "
     "ADDRESS:PORT");
+  node_cmd->add_option("--metrics-port", node_opts.metrics_port,
+                       "Serve Prometheus metrics over HTTP at ADDRESS:PORT/metrics "
+                       "(config: metricsPort)");
   node_cmd->add_flag("--guest", node_opts.guest,
                      "Send and receive mesh messages without being listed");
   node_cmd
@@ -389,7 +412,7 @@ int main(int argc, char** argv) {
     if (*peer_cmd)
       return meshrt::bench::run_bench_peer(peer_kind, peer_port, peer_mars);
     if (*mars_cmd)
-      return run_mars(mars_cfg);
+      return run_mars(mars_cfg, mars_metrics_port);
     if (*node_cmd)
       return meshrt::cli::run_node(node_opts);
     if (*status_cmd)

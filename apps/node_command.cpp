@@ -1,5 +1,6 @@
 #include "apps/node_command.hpp"
 
+#include <memory>
 #include <stdexcept>
 
 #include <caf/all.hpp>
@@ -24,6 +25,8 @@ config effective_config(const node_command_options& opts) {
     cfg.mesh.port = *opts.port;
   if (opts.client_port)
     cfg.dm.gateway.port = *opts.client_port;
+  if (opts.metrics_port)
+    cfg.metrics_port = *opts.metrics_port;
   if (opts.mars)
     apply_mars_flag(*opts.mars, cfg.mesh);
   return cfg;
@@ -91,7 +94,24 @@ int run_node(const node_command_options& opts) {
   auto watcher = sys.spawn(view_logger, logger("node"));
   caf::scoped_actor self{sys};
   subscribe(self, n, watcher);
+  std::unique_ptr<metrics_server> metrics;
+  if (cfg.metrics_port != 0) {
+    std::string host = cfg.mesh.address;
+    whoami(self, n).receive(
+      [&](node_record& me) { host = me.mesh_address.substr(0, me.mesh_address.rfind(':')); },
+      [](caf::error&) {});
+    try {
+      metrics = std::make_unique<metrics_server>(host, cfg.metrics_port,
+                                                 [&sys, n] { return node_metrics(sys, n); });
+    } catch (const std::runtime_error&) {
+      // The actor system waits for its actors before it ends.
+      self->send_exit(n.actor(), caf::exit_reason::user_shutdown);
+      self->send_exit(watcher, caf::exit_reason::user_shutdown);
+      throw;
+    }
+  }
   auto sig = stop.wait();
+  metrics.reset();
   logger("node")->info("stopping on signal {}", sig);
   bool left = false;
   leave(self, n).receive(

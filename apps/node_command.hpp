@@ -7,7 +7,7 @@
 namespace meshrt::cli {
 
 /// `meshrt node [--config FILE] [--type TYPE] [--address A] [--port P]
-/// [--mars HOST:PORT] [--app NAME] [--client-port P] [--guest]
+/// [--mars HOST:PORT] [--app NAME] [--client-port P] [--metrics-port P] [--guest]
 /// [--scheduling latency|efficiency]`.
 struct node_command_options {
   std::string config_path;
@@ -20,6 +20,8 @@ struct node_command_options {
   /// The client gateway's first port (clientPort): users log in there, and
   /// the public endpoint is address:port.
   std::optional<uint16_t> client_port;
+  /// The Prometheus endpoint's port (metricsPort); none by default.
+  std::optional<uint16_t> metrics_port;
   bool guest = false;
   /// How CAF's workers wait for work (runtime/system_config.hpp): "latency"
   /// for a node with cores of its own, "efficiency" where several nodes

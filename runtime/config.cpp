@@ -156,6 +156,7 @@ const key_spec known_keys[] = {
    }},
   {"dmEnabled", [](const value_reader& in, config& cfg) { cfg.dm.enabled = in.boolean(); }},
   {"clientPort", [](const value_reader& in, config& cfg) { cfg.dm.gateway.port = in.port(); }},
+  {"metricsPort", [](const value_reader& in, config& cfg) { cfg.metrics_port = in.port(); }},
   {"exposeCommands",
    [](const value_reader& in, config& cfg) { cfg.dm.gateway.expose_commands = in.boolean(); }},
   {"clientMaxFrameSize",
@@ -337,6 +338,8 @@ std::string to_json(const config& cfg) {
   out["dmEnabled"] = d.enabled;
   if (d.gateway.port != 0) // none: no gateway
     out["clientPort"] = d.gateway.port;
+  if (cfg.metrics_port != 0) // none: no metrics endpoint
+    out["metricsPort"] = cfg.metrics_port;
   out["exposeCommands"] = d.gateway.expose_commands;
   out["clientMaxFrameSize"] = d.gateway.max_frame_size;
   out["clientSendQueueBytes"] = d.gateway.send_queue_bytes;

@@ -18,6 +18,9 @@ namespace meshrt {
 struct config {
   mesh_config mesh;
   dm_config dm;
+  /// metricsPort (meshrt's own): the port of the Prometheus endpoint
+  /// (runtime/metrics_server.hpp) on the mesh address; 0, the default: none.
+  uint16_t metrics_port = 0;
   /// Adjustments made while loading (e.g. sendInterval raised to 17), one
   /// line each, for the caller to log.
   std::vector<std::string> warnings;

@@ -9,6 +9,8 @@
 #include "runtime/config.hpp"
 #include "runtime/config_error.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/metrics.hpp"
+#include "runtime/metrics_server.hpp"
 #include "runtime/system_config.hpp"
 #include "runtime/version.hpp"
 

@@ -8,6 +8,9 @@ packages=(
   libcaf-dev libmsgpack-cxx-dev libspdlog-dev doctest-dev
   nlohmann-json3-dev libcli11-dev
   libasio-dev   # the client gateway's TCP server (dm/client_gateway.cpp)
+  libcpp-httplib-dev  # the metrics endpoint's HTTP server (runtime/metrics_server.cpp)
+  curl          # tests scrape the metrics endpoint as Prometheus would
+  gnuplot-nox   # meshrt bench report draws its charts with it
   libenet-dev   # benchmark baseline only
   redis-server  # benchmark baseline only (meshrt bench store, bench dm)
   nats-server   # benchmark baseline only (meshrt bench dm)

@@ -15,6 +15,7 @@
 #include "benchmarks/child_process.hpp"
 #include "support/command.hpp"
 #include "support/node_cluster.hpp"
+#include "support/scrape.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace meshrt::bench;
@@ -160,6 +161,41 @@ TEST_SUITE("apps.node") {
       CHECK(nodes[i].count("view: left") == 2); // the killed node and the leaver only
     }
     CHECK(mars->log().find("error") == std::string::npos);
+  }
+
+  TEST_CASE("meshrt mars and meshrt node serve Prometheus metrics on --metrics-port") {
+    temp_dir dir;
+    auto mars = std::make_unique<child_process>(
+      std::vector<std::string>{cli, "mars", "--port", "46120", "--metrics-port", "46121"},
+      dir.path() + "/mars.log");
+    auto n = start_node(dir, 46120, 46122, "HTTP",
+                        {"--client-port", "46125", "--metrics-port", "46123"});
+    REQUIRE_MESSAGE(eventually([&] { return n.view().size() == 1; }, 8s), n.proc->log());
+    REQUIRE(eventually([&] { return sample(scrape(46121), "meshrt_mars_nodes{app=\"\"}") == 1; }));
+    auto m = scrape(46121);
+    CHECK(sample(m, "meshrt_mars_messages_received_total") > 0);
+    CHECK(sample(m, "meshrt_transport_peers") == 1);
+    CHECK(m.find("# TYPE meshrt_mars_messages_received_total counter\n") != std::string::npos);
+    auto text = scrape(46123);
+    CHECK(sample(text, "meshrt_view_nodes") == 1);
+    CHECK(sample(text, "meshrt_mars_member") == 1);
+    CHECK(sample(text, "meshrt_gateway_connections") == 0);
+    CHECK(sample(text, "meshrt_dm_connected_users") == 0);
+    for (const auto& part : {"node", "transport", "store", "dm", "gateway"})
+      CHECK_MESSAGE(sample(text, std::string{"meshrt_scrape_part_up{part=\""} + part + "\"}") == 1,
+                    part);
+    CHECK(n.proc->log().find("serving Prometheus metrics on http://127.0.0.1:46123/metrics")
+          != std::string::npos);
+    // A port already taken: one clear line, exit 1.
+    auto clash = run_command("timeout 10 " + cli
+                             + " node --port 46130 --mars 127.0.0.1:46120 --metrics-port 46123");
+    CHECK(clash.exit_code == 1);
+    CHECK(clash.err.find("metrics: cannot listen on 127.0.0.1:46123 (metricsPort)")
+          != std::string::npos);
+    n.proc->signal(SIGTERM);
+    CHECK(n.proc->wait(5s) == 0);
+    mars->signal(SIGTERM);
+    CHECK(mars->wait(5s) == 0);
   }
 
   TEST_CASE("a node with no MARS says it is not part of the cluster and probes calmly") {

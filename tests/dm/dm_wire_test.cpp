@@ -5,7 +5,7 @@
 using namespace meshrt;
 
 TEST_CASE("dm wire: deliver, answer and channel-closed messages round-trip") {
-  dm_deliver d{7, 3000, "ann", std::string(256, 'b'), 2, 513, byte_buffer(5000, 'x')};
+  dm_deliver d{7, 3000, "ann", std::string(256, 'b'), 2, 513, byte_buffer(5000, 'x'), {}, {}};
   auto back = decode_dm_deliver(encode(d));
   REQUIRE(back);
   CHECK(back->id == 7);
@@ -47,7 +47,7 @@ TEST_CASE("dm wire: deliver, answer and channel-closed messages round-trip") {
 }
 
 TEST_CASE("dm wire: truncated, padded, mislabelled and bad-id messages do not decode") {
-  auto d = encode(dm_deliver{1, 10, "ann", "bob", 0, 0, byte_buffer{'h', 'i'}});
+  auto d = encode(dm_deliver{1, 10, "ann", "bob", 0, 0, byte_buffer{'h', 'i'}, {}, {}});
   for (size_t n = 0; n < d.size(); ++n)
     CHECK_FALSE(decode_dm_deliver(byte_view{d.data(), n}));
   auto padded = d;
@@ -56,8 +56,9 @@ TEST_CASE("dm wire: truncated, padded, mislabelled and bad-id messages do not de
   CHECK_FALSE(decode_dm_answer(d));
   CHECK_FALSE(decode_dm_closed(d));
   // user ids: empty, or over 256 bytes
-  CHECK_FALSE(decode_dm_deliver(encode(dm_deliver{1, 10, "", "bob", 0, 0, {}})));
-  CHECK_FALSE(decode_dm_deliver(encode(dm_deliver{1, 10, "ann", std::string(257, 'b'), 0, 0, {}})));
+  CHECK_FALSE(decode_dm_deliver(encode(dm_deliver{1, 10, "", "bob", 0, 0, {}, {}, {}})));
+  CHECK_FALSE(
+    decode_dm_deliver(encode(dm_deliver{1, 10, "ann", std::string(257, 'b'), 0, 0, {}, {}, {}})));
   // an unknown outcome or reason
   auto a = encode(dm_answer{1, dm_outcome::delivered, ""});
   a[9] = 9;

@@ -305,6 +305,12 @@ TEST_SUITE("runtime.config") {
     CHECK(parse(to_json(gw).replace(to_json(gw).find("\"nic\": \"eth0\","), 14, "")).dm.gateway.port
           == 7000);
     CHECK(again.mesh.strict_check_for_external);
+    // metricsPort: none by default, a port when set, printed back.
+    CHECK(again.metrics_port == 0);
+    auto metrics = parse(R"({"metricsPort": 9100})");
+    CHECK(metrics.metrics_port == 9100);
+    CHECK(to_json(metrics).find("\"metricsPort\": 9100") != std::string::npos);
+    CHECK_THROWS_AS(parse(R"({"metricsPort": 0})"), config_error);
   }
 
 } // TEST_SUITE
