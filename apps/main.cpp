@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/mars_actor.hpp"
@@ -18,6 +19,7 @@
 #include "apps/status_command.hpp"
 #include "apps/stop_signals.hpp"
 #include "apps/store_command.hpp"
+#include "benchmarks/bench_charts.hpp"
 #include "benchmarks/dm_bench.hpp"
 #include "benchmarks/membership_bench.hpp"
 #include "benchmarks/rpc_bench.hpp"
@@ -174,8 +176,9 @@ void print_dm_targets(const meshrt::bench::bench_report& r) {
     std::printf("  messages/s meshrt / Redis pub/sub %6.2fx  (target >= 1x)\n", rate / redis);
 }
 
-int run_bench(const std::string& scenario, const std::string& json_path, const std::string& only,
-              int entries, uint32_t ring_size) {
+/// Runs one scenario beside its baselines and prints its table and targets.
+meshrt::bench::bench_report run_scenario(const std::string& scenario, const std::string& only,
+                                         int entries, uint32_t ring_size) {
   meshrt::bench::bench_report report{scenario};
   if (scenario == "transport") {
     meshrt::bench::transport_bench_options opts;
@@ -217,15 +220,69 @@ int run_bench(const std::string& scenario, const std::string& json_path, const s
     std::cout << report.table();
     print_dm_targets(report);
   } else {
-    throw std::invalid_argument("unknown bench scenario '" + scenario
-                                + "' (available: transport, membership, rpc, fanout, store, dm)");
+    throw std::invalid_argument(
+      "unknown bench scenario '" + scenario
+      + "' (available: transport, membership, rpc, fanout, store, dm, all, report)");
   }
-  if (!json_path.empty()) {
-    std::ofstream out{json_path};
-    out << report.json() << '\n';
-    if (!out)
-      throw std::runtime_error("cannot write " + json_path);
+  return report;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out{path};
+  out << text << '\n';
+  if (!out)
+    throw std::runtime_error("cannot write " + path);
+}
+
+/// `meshrt bench all`: every scenario in turn, their figures and histograms
+/// in one JSON ({"date", "machine", "runs": [...]}). A scenario that fails
+/// is a run with its "error"; the others still run, and the exit code is 1.
+int run_all_benches(const std::string& json_path, int entries, uint32_t ring_size) {
+  auto all = nlohmann::json::object();
+  auto& runs = all["runs"] = nlohmann::json::array();
+  int failed = 0;
+  for (const char* scenario : {"transport", "membership", "rpc", "fanout", "store", "dm"}) {
+    std::cout << "== " << scenario << " ==\n" << std::flush;
+    try {
+      auto doc = nlohmann::json::parse(run_scenario(scenario, "", entries, ring_size).json());
+      if (!all.contains("date")) {
+        all["date"] = doc["date"];
+        all["machine"] = doc["machine"];
+      }
+      runs.push_back(std::move(doc));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "meshrt: bench %s failed: %s\n", scenario, e.what());
+      runs.push_back({{"scenario", scenario}, {"error", e.what()}});
+      ++failed;
+    }
   }
+  auto path = json_path.empty() ? std::string{"bench-all.json"} : json_path;
+  write_text(path, all.dump(2));
+  std::cout << "figures of " << runs.size() << " scenarios in " << path
+            << " (charts: meshrt bench report " << path << " --out DIR)\n";
+  return failed == 0 ? 0 : 1;
+}
+
+int run_bench(const std::string& scenario, const std::string& json_path, const std::string& only,
+              int entries, uint32_t ring_size) {
+  if (scenario == "all") {
+    if (!only.empty())
+      throw std::invalid_argument("bench all runs every system; --only needs one scenario");
+    return run_all_benches(json_path, entries, ring_size);
+  }
+  auto report = run_scenario(scenario, only, entries, ring_size);
+  if (!json_path.empty())
+    write_text(json_path, report.json());
+  return 0;
+}
+
+/// `meshrt bench report RESULTS.json --out DIR`.
+int run_bench_report(const std::string& results, const std::string& out_dir) {
+  if (results.empty())
+    throw std::invalid_argument("bench report needs the results file: meshrt bench report "
+                                "RESULTS.json --out DIR");
+  for (const auto& file : meshrt::bench::write_bench_report(results, out_dir))
+    std::cout << file << '\n';
   return 0;
 }
 
@@ -256,9 +313,19 @@ int main(int argc, char** argv) {
   std::string scenario;
   std::string json_path;
   bench_cmd
-    ->add_option("SCENARIO", scenario, "Scenario: transport, membership, rpc, fanout, store, dm")
+    ->add_option("SCENARIO", scenario,
+                 "Scenario: transport, membership, rpc, fanout, store, dm; all (every one, "
+                 "into one JSON); report (charts of a results file)")
     ->required();
-  bench_cmd->add_option("--json", json_path, "Also write the figures as JSON to FILE");
+  std::string bench_results;
+  bench_cmd->add_option("RESULTS", bench_results,
+                        "report: the JSON of a bench run or of bench all");
+  std::string bench_out = "bench-report";
+  bench_cmd->add_option("--out", bench_out, "report: directory for the PNG charts and summary.md")
+    ->capture_default_str();
+  bench_cmd->add_option("--json", json_path,
+                        "Also write the figures as JSON to FILE (bench all: default "
+                        "bench-all.json)");
   std::string only;
   bench_cmd->add_option(
     "--only", only,
@@ -408,7 +475,9 @@ int main(int argc, char** argv) {
     if (*check_cmd)
       return run_config_check(config_path);
     if (*bench_cmd)
-      return run_bench(scenario, json_path, only, bench_entries, bench_ring_size);
+      return scenario == "report"
+               ? run_bench_report(bench_results, bench_out)
+               : run_bench(scenario, json_path, only, bench_entries, bench_ring_size);
     if (*peer_cmd)
       return meshrt::bench::run_bench_peer(peer_kind, peer_port, peer_mars);
     if (*mars_cmd)

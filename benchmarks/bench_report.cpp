@@ -19,6 +19,10 @@ void bench_report::add(std::string system, std::string metric, double value, std
   figures_.push_back({std::move(system), std::move(metric), value, std::move(unit)});
 }
 
+void bench_report::add_histogram(std::string system, std::string metric, latency_histogram h) {
+  histograms_.push_back({std::move(system), std::move(metric), std::move(h)});
+}
+
 double bench_report::get(const std::string& system, const std::string& metric) const {
   for (const auto& f : figures_)
     if (f.system == system && f.metric == metric)
@@ -76,6 +80,12 @@ std::string bench_report::json() const {
   for (const auto& f : figures_)
     doc["results"].push_back(
       {{"system", f.system}, {"metric", f.metric}, {"value", f.value}, {"unit", f.unit}});
+  doc["histograms"] = nlohmann::json::array();
+  for (const auto& h : histograms_)
+    doc["histograms"].push_back({{"system", h.system},
+                                 {"metric", h.metric},
+                                 {"unit", "us"},
+                                 {"buckets", h.histogram.buckets()}});
   return doc.dump(2);
 }
 

@@ -25,9 +25,11 @@ double percentile(std::vector<double> v, double p) {
   return v[idx];
 }
 
-void add_rtts(bench_report& r, const std::string& system, const std::vector<double>& rtts) {
-  r.add(system, "rtt_p50_us", percentile(rtts, 0.50), "us");
-  r.add(system, "rtt_p99_us", percentile(rtts, 0.99), "us");
+void add_latencies(bench_report& r, const std::string& system, const std::string& prefix,
+                   const std::vector<double>& us) {
+  r.add(system, prefix + "_p50_us", percentile(us, 0.50), "us");
+  r.add(system, prefix + "_p99_us", percentile(us, 0.99), "us");
+  r.add_histogram(system, prefix + "_us", latency_histogram::of(us));
 }
 
 int bound_udp_socket(int timeout_ms) {
@@ -123,7 +125,7 @@ std::vector<double> raw_udp_pingpong(int rounds, size_t size, placement where) {
 }
 
 void add_raw_udp_rtts(bench_report& r, int rounds, size_t size) {
-  add_rtts(r, "raw_udp", raw_udp_pingpong(rounds, size, placement::cross_core));
+  add_latencies(r, "raw_udp", "rtt", raw_udp_pingpong(rounds, size, placement::cross_core));
   r.add("raw_udp", "rtt_p50_us_same_core",
         percentile(raw_udp_pingpong(rounds, size, placement::same_core), 0.5), "us");
 }

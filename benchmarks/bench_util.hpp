@@ -31,8 +31,10 @@ inline double ms_since(clock_type::time_point t0) {
 /// The p-quantile (0..1) of `v`, 0 when empty.
 double percentile(std::vector<double> v, double p);
 
-/// Adds rtt_p50_us and rtt_p99_us of `rtts` (microseconds) for `system`.
-void add_rtts(bench_report& r, const std::string& system, const std::vector<double>& rtts);
+/// Adds PREFIX_p50_us and PREFIX_p99_us of `us` (latencies in
+/// microseconds) for `system`, and their histogram as PREFIX_us.
+void add_latencies(bench_report& r, const std::string& system, const std::string& prefix,
+                   const std::vector<double>& us);
 
 /// Where the two threads of the raw UDP ping-pong run.
 enum class placement {

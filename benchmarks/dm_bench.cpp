@@ -215,13 +215,10 @@ void measure_messaging(bench_report& r, const std::string& system, pubsub_driver
   d.measure_latency();
   d.measure_throughput();
   const auto& res = d.result();
-  r.add(system, "c2c_p50_us", percentile(res.latency_us, 0.5), "us");
-  r.add(system, "c2c_p99_us", percentile(res.latency_us, 0.99), "us");
-  r.add(system, "c2c_again_p50_us", percentile(res.repeat_us, 0.5), "us");
-  r.add(system, "c2c_again_p99_us", percentile(res.repeat_us, 0.99), "us");
+  add_latencies(r, system, "c2c", res.latency_us);
+  add_latencies(r, system, "c2c_again", res.repeat_us);
   r.add(system, "msgs_per_s", res.messages_per_s, "msg/s");
-  r.add(system, "loaded_p50_us", percentile(res.loaded_us, 0.5), "us");
-  r.add(system, "loaded_p99_us", percentile(res.loaded_us, 0.99), "us");
+  add_latencies(r, system, "loaded", res.loaded_us);
   r.add(system, "lost", res.lost, "msgs");
   r.add(system, "refused", res.refused, "msgs");
   r.add(system, "duplicated", res.duplicated, "msgs");
@@ -253,12 +250,10 @@ void run_meshrt(bench_report& r, const dm_bench_options& o, const pubsub_options
   dm_cluster c{sys, o.meshrt_exe.empty() ? self_exe() : o.meshrt_exe};
 
   // -- latency: first and cached messages beside the RPC round trip ----------
-  add_rtts(r, "meshrt_rpc", rpc_rtts(sys, c, o.rpc));
+  add_latencies(r, "meshrt_rpc", "rtt", rpc_rtts(sys, c, o.rpc));
   auto [first, cached] = message_latencies(c, o.first, o.cached);
-  r.add("meshrt_dm", "first_p50_us", percentile(first, 0.5), "us");
-  r.add("meshrt_dm", "first_p99_us", percentile(first, 0.99), "us");
-  r.add("meshrt_dm", "cached_p50_us", percentile(cached, 0.5), "us");
-  r.add("meshrt_dm", "cached_p99_us", percentile(cached, 0.99), "us");
+  add_latencies(r, "meshrt_dm", "first", first);
+  add_latencies(r, "meshrt_dm", "cached", cached);
 
   // -- users on all four nodes: memory, latency, throughput, healing --------
   const auto& endpoints = c.client_endpoints();

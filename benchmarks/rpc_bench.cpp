@@ -45,7 +45,7 @@ void measure(bench_report& r, const std::string& system, caf::actor_system& sys,
   auto seq = drive(sys, issue, o.rounds, 1);
   if (seq.failed > 0)
     throw std::runtime_error(system + ": " + std::to_string(seq.failed) + " requests failed");
-  add_rtts(r, system, seq.latencies_us);
+  add_latencies(r, system, "rtt", seq.latencies_us);
   for (int window : {1, 16, 256}) {
     auto count = window == 256 ? o.pipelined_wide : o.pipelined;
     auto run = drive(sys, issue, count, window);

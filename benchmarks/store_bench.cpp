@@ -44,12 +44,6 @@ std::string value_of(int i) {
   return buf;
 }
 
-void add_latencies(bench_report& r, const std::string& system, const std::string& prefix,
-                   const std::vector<double>& us) {
-  r.add(system, prefix + "_p50_us", percentile(us, 0.50), "us");
-  r.add(system, prefix + "_p99_us", percentile(us, 0.99), "us");
-}
-
 // ---- Redis ------------------------------------------------------------------------
 
 /// `total` commands with `window` outstanding; latencies in us. A reply

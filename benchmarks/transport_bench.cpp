@@ -138,7 +138,7 @@ void enet(bench_report& r, const transport_bench_options& o) {
         break;
       rtts.push_back(seconds_since(t0) * 1e6);
     }
-    add_rtts(r, "enet", rtts);
+    add_latencies(r, "enet", "rtt", rtts);
   }
   // Bulk and small-message rate: the server answers after every `batch`
   // packets with one byte, the client times until the last answer.
@@ -330,7 +330,7 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
     std::vector<double> rtts;
     self->receive([&](std::vector<double>& v) { rtts = std::move(v); }, caf::after(30s) >> [] {});
     self->send_exit(pinger, caf::exit_reason::user_shutdown);
-    add_rtts(r, "meshrt", rtts);
+    add_latencies(r, "meshrt", "rtt", rtts);
   }
   // Waits for the next answers of the server (at most 20 s) and counts them;
   // false if none came.
@@ -400,6 +400,12 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
   r.add("meshrt", "core_msg_rate", session_core_rate(o.small_messages), "msg/s");
   t = one_way(big_size, o.lossy_messages, 1, {10, 0, 0, 11});
   r.add("meshrt", "lossy_goodput_mbps", goodput_mbps(o.lossy_messages, big_size, t), "MB/s");
+  // Goodput against loss (bench report draws it, 0% being bulk_goodput_mbps).
+  for (int loss : {1, 5, 20}) {
+    t = one_way(big_size, o.lossy_messages, 1, {static_cast<double>(loss), 0, 0, 11});
+    r.add("meshrt", "lossy_goodput_mbps_" + std::to_string(loss),
+          goodput_mbps(o.lossy_messages, big_size, t), "MB/s");
+  }
 }
 
 } // namespace

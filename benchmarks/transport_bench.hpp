@@ -14,7 +14,7 @@ struct transport_bench_options {
   int bulk_small_messages = 20;   // 1 MB messages
   int streamed_messages = 10;     // 10 MB messages, at most streamed_window unanswered
   int streamed_window = 2;
-  int lossy_messages = 2; // 10 MB messages through 10% drop
+  int lossy_messages = 2; // 10 MB messages through 10% drop, then 1%, 5% and 20%
   /// Run only this system ("meshrt", "raw_udp", "enet"); empty runs all.
   std::string only;
 };
@@ -27,7 +27,8 @@ struct transport_bench_options {
 /// small_msg_rate_vector (meshrt: 256 buffers per actor message),
 /// small_msg_rate_single (meshrt: one actor message per message),
 /// core_msg_rate (meshrt's session core alone, two sessions in one thread),
-/// lossy_goodput_mbps.
+/// lossy_goodput_mbps (10% of packets dropped) and lossy_goodput_mbps_N (N%
+/// dropped, N = 1, 5, 20), and the round trips' histograms (rtt_us).
 bench_report run_transport_bench(const transport_bench_options& opts);
 
 } // namespace meshrt::bench
