@@ -1,5 +1,7 @@
 // The meshrt command-line program: one binary, one subcommand per job.
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -23,6 +25,7 @@
 #include "benchmarks/dm_bench.hpp"
 #include "benchmarks/membership_bench.hpp"
 #include "benchmarks/rpc_bench.hpp"
+#include "benchmarks/scenario_runner.hpp"
 #include "benchmarks/store_bench.hpp"
 #include "benchmarks/transport_bench.hpp"
 #include "runtime/config.hpp"
@@ -222,7 +225,7 @@ meshrt::bench::bench_report run_scenario(const std::string& scenario, const std:
   } else {
     throw std::invalid_argument(
       "unknown bench scenario '" + scenario
-      + "' (available: transport, membership, rpc, fanout, store, dm, all, report)");
+      + "' (available: transport, membership, rpc, fanout, store, dm, all, scenario, report)");
   }
   return report;
 }
@@ -276,6 +279,22 @@ int run_bench(const std::string& scenario, const std::string& json_path, const s
   return 0;
 }
 
+/// `meshrt bench scenario FILE.json [--json OUT]`: exit 1 if a reliable
+/// message was lost or duplicated.
+int run_scenario_file(const std::string& file, const std::string& json_path) {
+  if (file.empty())
+    throw std::invalid_argument("bench scenario needs the scenario file: meshrt bench scenario "
+                                "FILE.json");
+  auto s = meshrt::bench::load_scenario(file);
+  meshrt::bench::scenario_run_options opts;
+  opts.redraw = isatty(fileno(stderr)) != 0;
+  auto result = meshrt::bench::run_scenario(s, opts);
+  std::cout << result.text;
+  if (!json_path.empty())
+    write_text(json_path, result.json);
+  return result.lost == 0 && result.duplicated == 0 ? 0 : 1;
+}
+
 /// `meshrt bench report RESULTS.json --out DIR`.
 int run_bench_report(const std::string& results, const std::string& out_dir) {
   if (results.empty())
@@ -315,11 +334,13 @@ int main(int argc, char** argv) {
   bench_cmd
     ->add_option("SCENARIO", scenario,
                  "Scenario: transport, membership, rpc, fanout, store, dm; all (every one, "
-                 "into one JSON); report (charts of a results file)")
+                 "into one JSON); scenario FILE.json (a load scenario with faults); report "
+                 "RESULTS.json (charts)")
     ->required();
-  std::string bench_results;
-  bench_cmd->add_option("RESULTS", bench_results,
-                        "report: the JSON of a bench run or of bench all");
+  std::string bench_file;
+  bench_cmd->add_option("FILE", bench_file,
+                        "scenario: the scenario file; report: the JSON of a bench run or of "
+                        "bench all");
   std::string bench_out = "bench-report";
   bench_cmd->add_option("--out", bench_out, "report: directory for the PNG charts and summary.md")
     ->capture_default_str();
@@ -474,10 +495,13 @@ int main(int argc, char** argv) {
   try {
     if (*check_cmd)
       return run_config_check(config_path);
-    if (*bench_cmd)
-      return scenario == "report"
-               ? run_bench_report(bench_results, bench_out)
-               : run_bench(scenario, json_path, only, bench_entries, bench_ring_size);
+    if (*bench_cmd) {
+      if (scenario == "report")
+        return run_bench_report(bench_file, bench_out);
+      if (scenario == "scenario")
+        return run_scenario_file(bench_file, json_path);
+      return run_bench(scenario, json_path, only, bench_entries, bench_ring_size);
+    }
     if (*peer_cmd)
       return meshrt::bench::run_bench_peer(peer_kind, peer_port, peer_mars);
     if (*mars_cmd)
@@ -494,6 +518,9 @@ int main(int argc, char** argv) {
       return meshrt::cli::run_store(store_opts);
     if (*dm_cmd)
       return meshrt::cli::run_dm(dm_opts);
+  } catch (const meshrt::bench::scenario_error& e) {
+    std::fprintf(stderr, "meshrt: %s\n", e.what());
+    return exit_usage;
   } catch (const meshrt::config_error& e) {
     std::fprintf(stderr, "meshrt: %s\n", e.what());
     return exit_usage;

@@ -17,5 +17,10 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using route_atom = caf::atom_constant<caf::atom("route")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+/// (faults_atom, double drop_percent) to a transport: from now on, every
+/// peer link (present and future) drops that share of its outgoing
+/// datagrams (0: none), as a lossy network would (bench scenario's drop
+/// fault).
+using faults_atom = caf::atom_constant<caf::atom("faults")>;
 
 } // namespace meshrt::transport

@@ -277,6 +277,13 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
       self->state.link->routes.set(kind, std::move(to));
     },
     [=](stats_atom) { return stats_json(self->state.link->sess); },
+    [=](faults_atom, double drop_percent) {
+      auto& st = *self->state.link;
+      auto changed = faults;
+      changed.drop_percent = drop_percent;
+      st.faults = fault_injector{changed};
+      st.inject = changed.active();
+    },
   };
 }
 

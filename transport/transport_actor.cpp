@@ -110,6 +110,11 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
         self->send(link, route_atom::value, kind, to);
     },
     [=](port_atom) { return self->state.sock->local().port; },
+    [=](faults_atom, double drop_percent) {
+      self->state.cfg.faults.drop_percent = drop_percent;
+      for (auto& [peer, link] : self->state.links)
+        self->send(link, faults_atom::value, drop_percent);
+    },
     [=](stats_atom) -> caf::result<std::string> {
       auto& links = self->state.links;
       auto rp = self->make_response_promise<std::string>();

@@ -1,0 +1,88 @@
+#pragma once
+
+// A load scenario (`meshrt bench scenario FILE.json`): the cluster, the
+// workload and its rates, the faults and when they strike, how long it runs.
+// Read without I/O beyond the file: every field is checked, and a bad one
+// is one scenario_error naming the field and what was expected.
+//
+//   {"name": "smoke", "duration_s": 8,
+//    "cluster": {"nodes": [{"type": "HTTP", "count": 2}, {"type": "UDP", "count": 2}]},
+//    "workload": {"rpc": {"rate": 200, "payload": 64}, "store": {"rate": 100, "keys": 1000},
+//                 "dm": {"users": 40, "rate": 100, "payload": 32}},
+//    "faults": [{"at_s": 3, "kind": "kill", "node": 3}]}
+//
+// The fields, their defaults and bounds are listed in
+// benchmarks/scenarios/README.md.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace meshrt::bench {
+
+/// A scenario file that cannot be used: "FILE: field 'X': expected Y, got Z".
+class scenario_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Nodes of one type.
+struct scenario_nodes {
+  std::string type;
+  size_t count = 1;
+};
+
+/// One operation's load.
+struct scenario_load {
+  double rate = 0;     // operations per second, over the whole cluster
+  size_t payload = 64; // bytes per message, value or DM
+  uint16_t limit = 2;  // fanout: SendMany's limit
+  size_t keys = 1000;  // store: keys the operations spread over
+  size_t users = 0;    // dm: users connected, spread over the nodes
+};
+
+/// What a fault does.
+enum class fault_kind { drop, kill, join, leave, mars_restart };
+
+/// "drop", "kill", "join", "leave", "mars_restart".
+std::string to_string(fault_kind kind);
+
+/// One fault, at `at_s` seconds into the run.
+struct scenario_fault {
+  double at_s = 0;
+  fault_kind kind = fault_kind::kill;
+  double percent = 0; // drop: share of UDP datagrams dropped
+  double for_s = 0;   // drop: how long
+  size_t node = 0;    // kill, leave: the node's number (0: the first started)
+  std::string type;   // join: the new node's type
+};
+
+/// A whole scenario.
+struct scenario {
+  std::string name;
+  double duration_s = 10;
+  std::string mode = "in_process";
+  std::vector<scenario_nodes> nodes;
+  /// By operation: rpc, send, usend, fanout, store, dm.
+  std::map<std::string, scenario_load> workload;
+  /// In order of `at_s`.
+  std::vector<scenario_fault> faults;
+
+  /// Nodes started at the beginning.
+  size_t initial_nodes() const;
+};
+
+/// The operations a workload may name.
+const std::vector<std::string>& scenario_operations();
+
+/// Reads a scenario from JSON text; `source` names it in errors.
+scenario parse_scenario(std::string_view json_text, const std::string& source);
+
+/// Reads a scenario file.
+scenario load_scenario(const std::string& path);
+
+} // namespace meshrt::bench

@@ -1,0 +1,897 @@
+#include "benchmarks/scenario_runner.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <sys/socket.h>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "benchmarks/bench_report.hpp"
+#include "benchmarks/bench_util.hpp"
+#include "benchmarks/latency_histogram.hpp"
+#include "runtime/meshrt.hpp"
+
+namespace meshrt::bench {
+
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using steady = std::chrono::steady_clock;
+using scenario_tick_atom = caf::atom_constant<caf::atom("scntick")>;
+
+constexpr uint16_t echo_command = 900; // rpc: the handler answers with the request
+constexpr uint16_t sink_command = 901; // send, usend, fanout: the handler counts arrivals
+constexpr auto request_timeout = std::chrono::seconds{3};
+constexpr auto tick = std::chrono::milliseconds{2};
+/// Operations of one kind in flight at most; one due beyond it is not
+/// issued and counts as failed ("backlog"), so a stalled cluster shows up
+/// as errors instead of an unbounded queue.
+constexpr uint64_t max_outstanding = 5000;
+
+// ---- what the run counts ---------------------------------------------------------
+
+/// One second of one operation.
+struct second_stats {
+  uint64_t ok = 0;
+  uint64_t failed = 0;
+  latency_histogram latency;
+};
+
+/// One operation over the whole run.
+struct op_stats {
+  uint64_t issued = 0;
+  uint64_t ok = 0;
+  uint64_t failed = 0;
+  uint64_t duplicated = 0;
+  double max_us = 0;
+  std::vector<double> latencies_us;
+  std::map<std::string, uint64_t> errors;
+  std::vector<second_stats> seconds;
+};
+
+/// Every operation's counts, written from many actors at once.
+class recorder {
+public:
+  /// Forgets everything and counts time from `t0` on.
+  void restart(steady::time_point t0) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    ops_.clear();
+    seen_.clear();
+    t0_ = t0.time_since_epoch().count();
+  }
+
+  uint64_t now_us() const {
+    auto t0 = steady::time_point{steady::duration{t0_.load()}};
+    return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - t0).count());
+  }
+
+  void issued(const std::string& op) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    ++ops_[op].issued;
+  }
+
+  void ok(const std::string& op, double latency_us) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto& s = ops_[op];
+    ++s.ok;
+    s.max_us = std::max(s.max_us, latency_us);
+    s.latencies_us.push_back(latency_us);
+    auto& sec = second_of(s);
+    ++sec.ok;
+    sec.latency.record(latency_us);
+  }
+
+  void failed(const std::string& op, const std::string& kind) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto& s = ops_[op];
+    ++s.failed;
+    ++s.errors[kind];
+    ++second_of(s).failed;
+  }
+
+  /// An arrival of one-way message `seq` at node `at` (fan-outs reach
+  /// several nodes): false if it came before.
+  bool first_arrival(const std::string& op, uint64_t seq, size_t at) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (seen_[op].insert({seq, at}).second)
+      return true;
+    ++ops_[op].duplicated;
+    return false;
+  }
+
+  std::map<std::string, op_stats> snapshot() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return ops_;
+  }
+
+  /// ok / failed counts only (no samples), for the progress line.
+  std::map<std::string, std::pair<uint64_t, uint64_t>> counts() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    std::map<std::string, std::pair<uint64_t, uint64_t>> out;
+    for (const auto& [op, s] : ops_)
+      out[op] = {s.ok, s.failed};
+    return out;
+  }
+
+private:
+  second_stats& second_of(op_stats& s) {
+    auto i = static_cast<size_t>(now_us() / 1'000'000);
+    if (s.seconds.size() <= i)
+      s.seconds.resize(i + 1);
+    return s.seconds[i];
+  }
+
+  std::atomic<steady::rep> t0_{steady::now().time_since_epoch().count()};
+  mutable std::mutex mtx_;
+  std::map<std::string, op_stats> ops_;
+  std::map<std::string, std::set<std::pair<uint64_t, size_t>>> seen_;
+};
+
+std::string error_kind(const caf::error& err) {
+  if (err.category() == transport::error_category)
+    return to_string(static_cast<mesh_errc>(err.code()));
+  if (err.category() == caf::atom("dm"))
+    return to_string(static_cast<dm_errc>(err.code()));
+  if (err.category() == caf::atom("store"))
+    return to_string(static_cast<store_errc>(err.code()));
+  if (err.category() == caf::atom("system"))
+    return caf::to_string(static_cast<caf::sec>(err.code()));
+  return caf::to_string(err);
+}
+
+// ---- one-way messages carry their op, sequence number and send time ----------
+
+constexpr size_t stamp_size = 17;
+
+byte_buffer stamped(uint8_t op, uint64_t seq, uint64_t sent_us, size_t size) {
+  byte_buffer out(std::max(size, stamp_size), 0);
+  out[0] = op;
+  std::memcpy(out.data() + 1, &seq, 8);
+  std::memcpy(out.data() + 9, &sent_us, 8);
+  return out;
+}
+
+struct stamp {
+  uint8_t op = 0;
+  uint64_t seq = 0;
+  uint64_t sent_us = 0;
+};
+
+std::optional<stamp> read_stamp(const byte_buffer& bytes) {
+  if (bytes.size() < stamp_size)
+    return std::nullopt;
+  stamp s;
+  s.op = bytes[0];
+  std::memcpy(&s.seq, bytes.data() + 1, 8);
+  std::memcpy(&s.sent_us, bytes.data() + 9, 8);
+  return s;
+}
+
+const char* one_way_ops[] = {"", "send", "usend", "fanout", "dm"};
+
+uint8_t op_code(const std::string& op) {
+  for (uint8_t i = 1; i < 5; ++i)
+    if (op == one_way_ops[i])
+      return i;
+  return 0;
+}
+
+// ---- the cluster as the drivers see it ---------------------------------------------
+
+struct member {
+  node n;
+  std::string address;
+  size_t index = 0;
+  bool sends = true;    // its application runs: it issues operations
+  bool targeted = true; // the others know it: operations go to it
+};
+
+struct dm_user {
+  std::string name;
+  caf::actor session;
+  size_t node = 0;
+  bool sends = true;    // its node runs
+  bool targeted = true; // the cluster still finds it
+};
+
+/// What the drivers, the fault thread and the progress line share.
+struct run_state {
+  recorder rec;
+  std::mutex mtx; // members, users
+  std::vector<member> members;
+  std::vector<dm_user> users;
+  std::atomic<bool> stopping{false};
+  std::atomic<uint64_t> next_seq{1};
+  std::atomic<const char*> phase{"starting"};
+};
+
+/// A random element of `xs` passing `ok`, or nullptr.
+template<class T, class Predicate>
+const T* pick(const std::vector<T>& xs, std::mt19937_64& rng, Predicate ok) {
+  std::vector<const T*> fit;
+  for (const auto& x : xs)
+    if (ok(x))
+      fit.push_back(&x);
+  if (fit.empty())
+    return nullptr;
+  return fit[std::uniform_int_distribution<size_t>{0, fit.size() - 1}(rng)];
+}
+
+struct driver_state {
+  std::shared_ptr<run_state> run;
+  std::string op;
+  scenario_load load;
+  uint64_t issued = 0;
+  uint64_t outstanding = 0;
+  std::mt19937_64 rng{42};
+  steady::time_point t0;
+  static inline const char* name = "meshrt.scenario_driver";
+};
+
+using driver_actor = caf::stateful_actor<driver_state>;
+
+/// Issues one operation of the driver's kind.
+void issue(driver_actor* self) {
+  auto& st = self->state;
+  auto run = st.run;
+  auto op = st.op;
+  auto& rec = run->rec;
+  member from;
+  member to;
+  std::vector<std::string> everyone;
+  dm_user sender;
+  dm_user recipient;
+  {
+    std::lock_guard<std::mutex> guard{run->mtx};
+    if (op == "dm") {
+      auto* a = pick(run->users, st.rng, [](const dm_user& u) { return u.sends; });
+      auto* b = a ? pick(run->users, st.rng,
+                         [&](const dm_user& u) { return u.targeted && u.name != a->name; })
+                  : nullptr;
+      if (!a || !b) {
+        rec.issued(op);
+        rec.failed(op, "no_user");
+        return;
+      }
+      sender = *a;
+      recipient = *b;
+    } else {
+      auto* a = pick(run->members, st.rng, [](const member& m) { return m.sends; });
+      auto* b = pick(run->members, st.rng, [](const member& m) { return m.targeted; });
+      if (!a || !b) {
+        rec.issued(op);
+        rec.failed(op, "no_node");
+        return;
+      }
+      from = *a;
+      to = *b;
+      if (op == "fanout")
+        for (const auto& m : run->members)
+          if (m.targeted && m.address != from.address)
+            everyone.push_back(m.address);
+    }
+  }
+  rec.issued(op);
+  auto t_us = rec.now_us();
+  auto done = [self, run, op, t_us] {
+    --self->state.outstanding;
+    run->rec.ok(op, static_cast<double>(run->rec.now_us() - t_us));
+  };
+  auto failed = [self, run, op](caf::error& err) {
+    --self->state.outstanding;
+    run->rec.failed(op, error_kind(err));
+  };
+  if (op == "rpc") {
+    ++st.outstanding;
+    send_rpc(self, from.n, echo_command, to.address, byte_buffer(st.load.payload, 'r'),
+             request_timeout)
+      .then([done](byte_buffer&) { done(); }, failed);
+  } else if (op == "store") {
+    ++st.outstanding;
+    auto key = "scenario-"
+               + std::to_string(std::uniform_int_distribution<size_t>{0, st.load.keys - 1}(st.rng));
+    if (st.rng() % 2 == 0)
+      store_set(self, from.n, key, std::string(st.load.payload, 'v')).then(done, failed);
+    else
+      store_get(self, from.n, key).then([done](std::optional<std::string>&) { done(); }, failed);
+  } else if (op == "dm") {
+    auto seq = run->next_seq++;
+    // Counted when it arrives (the inbox); here only a failure is.
+    send_message_by_user_id(self, sender.session, recipient.name, 1, 1,
+                            stamped(op_code("dm"), seq, t_us, st.load.payload), request_timeout)
+      .then([] {}, [run](caf::error& err) { run->rec.failed("dm", error_kind(err)); });
+  } else {
+    auto seq = run->next_seq++;
+    auto payload = stamped(op_code(op), seq, t_us, st.load.payload);
+    if (op == "send")
+      send(self, from.n, sink_command, to.address, std::move(payload));
+    else if (op == "usend")
+      usend(self, from.n, sink_command, to.address, std::move(payload));
+    else if (!everyone.empty())
+      send_many(self, from.n, sink_command, everyone, std::move(payload), st.load.limit);
+  }
+}
+
+caf::behavior driver(driver_actor* self, std::shared_ptr<run_state> run, std::string op,
+                     scenario_load load, steady::time_point t0) {
+  self->state.run = std::move(run);
+  self->state.op = std::move(op);
+  self->state.load = load;
+  self->state.t0 = t0;
+  self->state.rng.seed(std::hash<std::string>{}(self->state.op));
+  self->send(self, scenario_tick_atom::value);
+  return {
+    [=](scenario_tick_atom) {
+      auto& st = self->state;
+      if (st.run->stopping)
+        return;
+      auto elapsed = std::chrono::duration<double>(steady::now() - st.t0).count();
+      auto due = static_cast<uint64_t>(st.load.rate * elapsed);
+      for (; st.issued < due; ++st.issued) {
+        if (st.outstanding >= max_outstanding) {
+          st.run->rec.issued(st.op);
+          st.run->rec.failed(st.op, "backlog");
+          continue;
+        }
+        issue(self);
+      }
+      self->delayed_send(self, tick, scenario_tick_atom::value);
+    },
+    // A one-way message (send, fanout) the node could not deliver.
+    [=](transport::send_failed_atom, const std::string&, const caf::error& err) {
+      self->state.run->rec.failed(self->state.op, error_kind(err));
+    },
+  };
+}
+
+/// Where DM users receive: every arrival counted once, with its latency.
+caf::behavior dm_inbox(caf::event_based_actor*, std::shared_ptr<run_state> run) {
+  return {
+    [=](dm_message_atom, const std::string&, uint8_t, uint16_t, const byte_buffer& message) {
+      if (auto s = read_stamp(message); s && run->rec.first_arrival("dm", s->seq, 0))
+        run->rec.ok("dm", static_cast<double>(run->rec.now_us() - s->sent_us));
+    },
+    [=](dm_peer_gone_atom, const std::string&, const byte_buffer&) {},
+    [=](dm_closed_atom, const std::string&) {},
+  };
+}
+
+// ---- the cluster -------------------------------------------------------------------------
+
+/// Registers the scenario's handlers on a node: an echo for rpc, a counter
+/// of arrivals for the one-way operations.
+void install_handlers(caf::scoped_actor& self, const node& n, size_t index,
+                      const std::shared_ptr<run_state>& run) {
+  handle(self, n, echo_command,
+         handler_function{[](const byte_buffer& data,
+                             const std::string&) -> caf::expected<byte_buffer> { return data; }})
+    .receive([] {}, [](caf::error&) {});
+  std::weak_ptr<run_state> weak = run;
+  handle(self, n, sink_command,
+         handler_function{[weak, index](const byte_buffer& data,
+                                        const std::string&) -> caf::expected<byte_buffer> {
+           auto run = weak.lock();
+           auto s = read_stamp(data);
+           if (!run || !s || s->op == 0 || s->op > 3)
+             return byte_buffer{};
+           auto op = one_way_ops[s->op];
+           if (run->rec.first_arrival(op, s->seq, index))
+             run->rec.ok(op, static_cast<double>(run->rec.now_us() - s->sent_us));
+           return byte_buffer{};
+         }})
+    .receive([] {}, [](caf::error&) {});
+}
+
+/// The addresses a node's view holds.
+std::vector<std::string> view_of(caf::scoped_actor& self, const node& n) {
+  std::vector<std::string> out;
+  node_addresses(self, n).receive([&](std::vector<std::string>& xs) { out = std::move(xs); },
+                                  [](caf::error&) {});
+  return out;
+}
+
+/// What one fault did.
+struct fault_outcome {
+  scenario_fault fault;
+  std::string subject;   // the node it struck, or ""
+  double detect_ms = -1; // until every other node's view showed it (-1: n/a or never)
+  double heal_ms = -1;   // until a whole second without failed operations
+  uint64_t failed = 0;   // operations failed from the fault until healed
+  std::string note;
+};
+
+// ---- the report ----------------------------------------------------------------------------
+
+std::string fmt(double v, int decimals = 0) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+  return buf;
+}
+
+} // namespace
+
+scenario_result run_scenario(const scenario& s, const scenario_run_options& opts) {
+  caf::actor_system_config cfg;
+  apply_meshrt_defaults(cfg, scheduling::efficiency);
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  auto t_start = steady::now();
+  auto run = std::make_shared<run_state>();
+
+  // MARS and the nodes.
+  mars_config mc;
+  mc.port = opts.base_port != 0 ? opts.base_port : free_port(SOCK_DGRAM);
+  auto start_mars = [&] {
+    for (int i = 0; i < 150; ++i) {
+      try {
+        return spawn_mars(sys, mc);
+      } catch (const std::runtime_error&) {
+        std::this_thread::sleep_for(20ms); // a killed MARS's socket closes a moment later
+      }
+    }
+    throw std::runtime_error("bench scenario: cannot bind MARS on 127.0.0.1:"
+                             + std::to_string(mc.port));
+  };
+  auto mars = start_mars();
+  config node_cfg;
+  node_cfg.mesh.address = "127.0.0.1";
+  node_cfg.mesh.mars_address = "127.0.0.1";
+  node_cfg.mesh.mars_port = mc.port;
+  node_cfg.mesh.port = static_cast<uint16_t>(mc.port + 1);
+  auto add_member = [&](const std::string& type) {
+    node_options no;
+    no.type = type;
+    auto n = start_node(sys, node_cfg, no);
+    member m;
+    m.n = n;
+    whoami(self, n).receive([&](node_record& r) { m.address = r.mesh_address; },
+                            [](caf::error&) {});
+    {
+      std::lock_guard<std::mutex> guard{run->mtx};
+      m.index = run->members.size();
+    }
+    install_handlers(self, n, m.index, run); // joins happen in this thread only
+    std::lock_guard<std::mutex> guard{run->mtx};
+    run->members.push_back(m);
+    return m;
+  };
+  for (const auto& g : s.nodes)
+    for (size_t i = 0; i < g.count; ++i)
+      add_member(g.type);
+  auto all_see = [&](size_t count, std::chrono::milliseconds limit) {
+    auto deadline = steady::now() + limit;
+    while (steady::now() < deadline) {
+      std::vector<member> ms;
+      {
+        std::lock_guard<std::mutex> guard{run->mtx};
+        ms = run->members;
+      }
+      if (std::all_of(ms.begin(), ms.end(),
+                      [&](const member& m) { return view_of(self, m.n).size() == count; }))
+        return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  };
+  if (!all_see(s.initial_nodes(), 10s))
+    throw std::runtime_error("bench scenario: the " + std::to_string(s.initial_nodes())
+                             + " nodes did not see each other within 10 s");
+  // Users, spread over the nodes.
+  auto inbox = sys.spawn(dm_inbox, run);
+  if (auto dm = s.workload.find("dm"); dm != s.workload.end()) {
+    std::this_thread::sleep_for(500ms); // the store's ring settles on its nodes
+    for (size_t u = 0; u < dm->second.users; ++u) {
+      dm_user user{"user" + std::to_string(u), {}, u % run->members.size(), true, true};
+      caf::error last;
+      for (int attempt = 0; attempt < 50 && !user.session; ++attempt) {
+        dm_connect(self, run->members[user.node].n, user.name, inbox)
+          .receive([&](caf::actor& session) { user.session = session; },
+                   [&](caf::error& err) { last = err; });
+        if (!user.session)
+          std::this_thread::sleep_for(100ms);
+      }
+      if (!user.session)
+        throw std::runtime_error("bench scenario: user " + user.name
+                                 + " could not connect: " + to_string(last));
+      run->users.push_back(user);
+    }
+  }
+
+  // The load: one driver per operation, from t0 on.
+  auto t0 = steady::now();
+  auto setup_s = std::chrono::duration<double>(t0 - t_start).count();
+  run->rec.restart(t0);
+  run->phase = "load";
+  std::vector<caf::actor> drivers;
+  for (const auto& [op, load] : s.workload)
+    drivers.push_back(sys.spawn(driver, run, op, load, t0));
+
+  // Progress, until the run ends.
+  std::atomic<bool> progress_done{false};
+  std::vector<std::string> fault_notes;
+  std::mutex notes_mtx;
+  std::thread progress{[&] {
+    auto every = opts.redraw
+                   ? 250ms
+                   : std::chrono::milliseconds{static_cast<int64_t>(opts.plain_every_s * 1000)};
+    auto last = std::map<std::string, std::pair<uint64_t, uint64_t>>{};
+    auto last_t = steady::now();
+    while (!progress_done) {
+      auto next = steady::now() + every;
+      while (!progress_done && steady::now() < next)
+        std::this_thread::sleep_for(20ms);
+      if (progress_done || !opts.progress)
+        break;
+      auto counts = run->rec.counts();
+      auto now = steady::now();
+      auto dt = std::chrono::duration<double>(now - last_t).count();
+      std::string line = "[" + fmt(std::chrono::duration<double>(now - t0).count(), 1) + "/"
+                         + fmt(s.duration_s, 1) + " s] " + run->phase.load();
+      uint64_t failed = 0;
+      for (const auto& [op, c] : counts) {
+        line += " | " + op + " " + fmt((c.first - last[op].first) / std::max(dt, 1e-3)) + "/s";
+        failed += c.second;
+      }
+      line += " | failed " + std::to_string(failed);
+      {
+        std::lock_guard<std::mutex> guard{notes_mtx};
+        if (!fault_notes.empty())
+          line += " | " + fault_notes.back();
+      }
+      last = counts;
+      last_t = now;
+      if (opts.redraw) {
+        std::fprintf(opts.progress, "\r\033[K%s", line.c_str());
+      } else {
+        std::fprintf(opts.progress, "%s\n", line.c_str());
+      }
+      std::fflush(opts.progress);
+    }
+  }};
+
+  // The faults, each at its time; a watcher per fault measures detection.
+  std::vector<fault_outcome> outcomes;
+  std::vector<std::thread> watchers;
+  std::mutex outcomes_mtx;
+  auto elapsed_ms
+    = [&] { return std::chrono::duration<double, std::milli>(steady::now() - t0).count(); };
+  auto note = [&](const std::string& text) {
+    std::lock_guard<std::mutex> guard{notes_mtx};
+    fault_notes.push_back(text);
+  };
+  for (const auto& f : s.faults) {
+    std::this_thread::sleep_until(
+      t0 + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(f.at_s)));
+    fault_outcome out;
+    out.fault = f;
+    auto at_ms = elapsed_ms();
+    note(to_string(f.kind) + " at " + fmt(at_ms / 1000, 1) + " s");
+    member victim;
+    {
+      std::lock_guard<std::mutex> guard{run->mtx};
+      if (f.node < run->members.size())
+        victim = run->members[f.node];
+    }
+    size_t slot = 0;
+    {
+      std::lock_guard<std::mutex> guard{outcomes_mtx};
+      slot = outcomes.size();
+      outcomes.push_back(out);
+    }
+    auto record = [&, slot](auto change) {
+      std::lock_guard<std::mutex> guard{outcomes_mtx};
+      change(outcomes[slot]);
+    };
+    // Until every node but `except` sees (or no longer sees) `address`:
+    // the ms since the fault, -1 if not within 15 s.
+    auto watch = [&, at_ms, record](std::string address, bool present, std::string except) {
+      watchers.emplace_back([&, address, present, except, at_ms, record] {
+        caf::scoped_actor me{sys};
+        auto deadline = steady::now() + 15s;
+        while (steady::now() < deadline && !run->stopping) {
+          std::vector<member> ms;
+          {
+            std::lock_guard<std::mutex> guard{run->mtx};
+            ms = run->members;
+          }
+          bool done = true;
+          for (const auto& m : ms) {
+            if (m.address == except || !m.sends)
+              continue;
+            auto v = view_of(me, m.n);
+            if ((std::find(v.begin(), v.end(), address) != v.end()) != present) {
+              done = false;
+              break;
+            }
+          }
+          if (done) {
+            auto ms_now = elapsed_ms() - at_ms;
+            record([&](fault_outcome& o) { o.detect_ms = ms_now; });
+            // The others know now: operations go there (join) or not (kill,
+            // leave).
+            std::lock_guard<std::mutex> guard{run->mtx};
+            for (auto& m : run->members)
+              if (m.address == address)
+                m.targeted = present;
+            for (auto& u : run->users)
+              if (!present && run->members[u.node].address == address)
+                u.targeted = false;
+            return;
+          }
+          std::this_thread::sleep_for(20ms);
+        }
+      });
+    };
+    switch (f.kind) {
+      case fault_kind::kill: {
+        record([&](fault_outcome& o) { o.subject = victim.address; });
+        {
+          std::lock_guard<std::mutex> guard{run->mtx};
+          run->members[f.node].sends = false; // its application dies with it
+          for (auto& u : run->users)
+            if (u.node == f.node)
+              u.sends = false;
+        }
+        self->send_exit(victim.n.actor(), caf::exit_reason::kill);
+        watch(victim.address, false, victim.address);
+        break;
+      }
+      case fault_kind::leave: {
+        record([&](fault_outcome& o) { o.subject = victim.address; });
+        watchers.emplace_back([&, victim] {
+          caf::scoped_actor me{sys};
+          leave(me, victim.n).receive([] {}, [](caf::error&) {});
+          std::lock_guard<std::mutex> guard{run->mtx};
+          run->members[victim.index].sends = false;
+        });
+        watch(victim.address, false, victim.address);
+        break;
+      }
+      case fault_kind::join: {
+        auto m = add_member(f.type);
+        record([&](fault_outcome& o) { o.subject = m.address; });
+        {
+          std::lock_guard<std::mutex> guard{run->mtx};
+          run->members[m.index].targeted = false; // until the others see it
+        }
+        watch(m.address, true, "");
+        break;
+      }
+      case fault_kind::mars_restart: {
+        self->send_exit(mars, caf::exit_reason::kill);
+        mars = start_mars();
+        // Healed when the new MARS lists every node that runs.
+        auto mars_now = mars;
+        watchers.emplace_back([&, mars_now, at_ms, record] {
+          caf::scoped_actor me{sys};
+          auto deadline = steady::now() + 15s;
+          while (steady::now() < deadline && !run->stopping) {
+            size_t expected = 0;
+            {
+              std::lock_guard<std::mutex> guard{run->mtx};
+              for (const auto& m : run->members)
+                expected += m.sends ? 1 : 0;
+            }
+            size_t listed = 0;
+            me->request(mars_now, 1s, transport::stats_atom::value)
+              .receive(
+                [&](const std::string& text) {
+                  auto doc = json::parse(text, nullptr, false);
+                  if (doc.is_object() && doc["apps"].is_object())
+                    for (const auto& [app, a] : doc["apps"].items())
+                      listed += a.value("nodes", size_t{0});
+                },
+                [](caf::error&) {});
+            if (listed >= expected) {
+              auto ms_now = elapsed_ms() - at_ms;
+              record([&](fault_outcome& o) {
+                o.detect_ms = ms_now;
+                o.note = "every node registered with the new MARS";
+              });
+              return;
+            }
+            std::this_thread::sleep_for(20ms);
+          }
+        });
+        break;
+      }
+      case fault_kind::drop: {
+        // From this thread and from the watcher that ends the drop: a
+        // scoped actor of its own each time.
+        auto set_drop = [&sys, run](double percent) {
+          std::vector<member> ms;
+          {
+            std::lock_guard<std::mutex> guard{run->mtx};
+            ms = run->members;
+          }
+          caf::scoped_actor me{sys};
+          for (const auto& m : ms)
+            if (m.sends)
+              me->request(m.n.actor(), 1s, transport_atom::value)
+                .receive(
+                  [&](caf::actor& t) { me->send(t, transport::faults_atom::value, percent); },
+                  [](caf::error&) {});
+        };
+        set_drop(f.percent);
+        record([&](fault_outcome& o) {
+          o.note = fmt(f.percent) + "% of datagrams dropped for " + fmt(f.for_s, 1) + " s";
+        });
+        auto until = t0
+                     + std::chrono::duration_cast<steady::duration>(
+                       std::chrono::duration<double>(f.at_s + f.for_s));
+        watchers.emplace_back([&, set_drop, until] {
+          while (steady::now() < until && !run->stopping)
+            std::this_thread::sleep_for(20ms);
+          set_drop(0);
+        });
+        break;
+      }
+    }
+  }
+  std::this_thread::sleep_until(
+    t0 + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(s.duration_s)));
+  // Drain: nothing new is issued, what is in flight lands or fails.
+  run->phase = "draining";
+  run->stopping = true;
+  std::this_thread::sleep_for(request_timeout + 500ms);
+  progress_done = true;
+  progress.join();
+  for (auto& w : watchers)
+    w.join();
+  if (opts.progress && opts.redraw)
+    std::fprintf(opts.progress, "\r\033[K");
+
+  // ---- figures ---------------------------------------------------------------------------
+  auto ops = run->rec.snapshot();
+  scenario_result result;
+  bench_report report{"scenario-" + s.name};
+  auto total_seconds = static_cast<size_t>(std::ceil(s.duration_s));
+  // Heal: the first whole second from the fault's detection on (from the
+  // fault itself where there is nothing to detect) in which no operation
+  // failed.
+  auto failed_in = [&](size_t sec) {
+    uint64_t n = 0;
+    for (const auto& [op, st] : ops)
+      if (sec < st.seconds.size())
+        n += st.seconds[sec].failed;
+    return n;
+  };
+  for (auto& o : outcomes) {
+    auto from_ms = o.fault.at_s * 1000 + std::max(0.0, o.detect_ms);
+    if (o.fault.kind == fault_kind::drop)
+      from_ms = (o.fault.at_s + o.fault.for_s) * 1000;
+    auto first = static_cast<size_t>(std::ceil(from_ms / 1000));
+    for (auto sec = static_cast<size_t>(o.fault.at_s); sec < first && sec < total_seconds; ++sec)
+      o.failed += failed_in(sec);
+    for (auto sec = first; sec < total_seconds; ++sec) {
+      if (failed_in(sec) == 0) {
+        o.heal_ms = static_cast<double>(sec) * 1000 - o.fault.at_s * 1000;
+        break;
+      }
+      o.failed += failed_in(sec);
+    }
+  }
+  std::string text = "scenario " + s.name + ": " + fmt(s.duration_s, 1) + " s of load on "
+                     + std::to_string(s.initial_nodes()) + " nodes (set up in " + fmt(setup_s, 1)
+                     + " s)\n\n";
+  char line[256];
+  std::snprintf(line, sizeof(line), "%-7s %9s %9s %8s %6s %5s %9s %9s %9s %9s %9s\n", "op",
+                "issued", "ok", "failed", "lost", "dup", "ok/s", "p50 us", "p90 us", "p99 us",
+                "max us");
+  text += line;
+  for (const auto& op : scenario_operations()) {
+    auto i = ops.find(op);
+    if (i == ops.end() || !s.workload.count(op))
+      continue;
+    auto& st = i->second;
+    // A one-way message is lost when it neither arrived nor was reported
+    // failed: fan-outs are counted per node reached, so only send and dm
+    // (one recipient each) and usend (unreliable: loss allowed) are.
+    uint64_t lost = 0;
+    if (op == "send" || op == "usend" || op == "dm")
+      lost = st.issued > st.ok + st.failed ? st.issued - st.ok - st.failed : 0;
+    if (op == "send" || op == "dm") {
+      result.lost += lost;
+      result.duplicated += st.duplicated;
+    }
+    auto rate = static_cast<double>(st.ok) / s.duration_s;
+    std::snprintf(
+      line, sizeof(line), "%-7s %9llu %9llu %8llu %6llu %5llu %9.0f %9.0f %9.0f %9.0f %9.0f\n",
+      op.c_str(), static_cast<unsigned long long>(st.issued),
+      static_cast<unsigned long long>(st.ok), static_cast<unsigned long long>(st.failed),
+      static_cast<unsigned long long>(lost), static_cast<unsigned long long>(st.duplicated), rate,
+      percentile(st.latencies_us, 0.5), percentile(st.latencies_us, 0.9),
+      percentile(st.latencies_us, 0.99), st.max_us);
+    text += line;
+    report.add("meshrt", op + "_issued", static_cast<double>(st.issued), "ops");
+    report.add("meshrt", op + "_ok", static_cast<double>(st.ok), "ops");
+    report.add("meshrt", op + "_failed", static_cast<double>(st.failed), "ops");
+    report.add("meshrt", op + "_lost", static_cast<double>(lost), "ops");
+    report.add("meshrt", op + "_duplicated", static_cast<double>(st.duplicated), "ops");
+    report.add("meshrt", op + "_ok_per_s", rate, "ops/s");
+    add_latencies(report, "meshrt", op, st.latencies_us);
+    report.add("meshrt", op + "_p90_us", percentile(st.latencies_us, 0.9), "us");
+    report.add("meshrt", op + "_max_us", st.max_us, "us");
+  }
+  bool any_errors = false;
+  for (const auto& [op, st] : ops)
+    any_errors = any_errors || !st.errors.empty();
+  if (any_errors) {
+    text += "\nerrors by kind:\n";
+    for (const auto& [op, st] : ops)
+      for (const auto& [kind, n] : st.errors)
+        text += "  " + op + " " + kind + ": " + std::to_string(n) + "\n";
+  }
+  if (!outcomes.empty()) {
+    text += "\nfaults:\n";
+    for (const auto& o : outcomes) {
+      text += "  " + fmt(o.fault.at_s, 1) + " s " + to_string(o.fault.kind)
+              + (o.subject.empty() ? "" : " " + o.subject)
+              + (o.note.empty() ? "" : " (" + o.note + ")") + ": ";
+      if (o.fault.kind != fault_kind::drop)
+        text += o.detect_ms < 0 ? "not detected within 15 s, "
+                                : "detected in " + fmt(o.detect_ms) + " ms, ";
+      text += o.heal_ms < 0 ? "not healed by the end" : "healed in " + fmt(o.heal_ms) + " ms";
+      text += ", " + std::to_string(o.failed) + " operations failed and reported\n";
+    }
+  }
+  text += "\nreliable messages lost: " + std::to_string(result.lost)
+          + ", duplicated: " + std::to_string(result.duplicated) + "\n";
+  result.text = text;
+
+  auto doc = json::parse(report.json());
+  doc["duration_s"] = s.duration_s;
+  doc["nodes"] = s.initial_nodes();
+  auto& errors = doc["errors"] = json::object();
+  for (const auto& [op, st] : ops)
+    if (!st.errors.empty())
+      errors[op] = st.errors;
+  auto& faults = doc["faults"] = json::array();
+  for (const auto& o : outcomes)
+    faults.push_back({{"at_s", o.fault.at_s},
+                      {"kind", to_string(o.fault.kind)},
+                      {"subject", o.subject},
+                      {"note", o.note},
+                      {"detect_ms", o.detect_ms},
+                      {"heal_ms", o.heal_ms},
+                      {"failed", o.failed}});
+  auto& timeline = doc["timeline"] = json::array();
+  for (size_t sec = 0; sec < total_seconds; ++sec) {
+    json row{{"t", sec}};
+    for (const auto& [op, st] : ops) {
+      second_stats one;
+      if (sec < st.seconds.size())
+        one = st.seconds[sec];
+      row[op] = {{"ok", one.ok},
+                 {"failed", one.failed},
+                 {"p50_us", one.latency.percentile(0.5)},
+                 {"p99_us", one.latency.percentile(0.99)}};
+    }
+    timeline.push_back(std::move(row));
+  }
+  result.json = doc.dump(2);
+
+  // Down.
+  for (const auto& d : drivers)
+    self->send_exit(d, caf::exit_reason::user_shutdown);
+  self->send_exit(inbox, caf::exit_reason::user_shutdown);
+  for (const auto& m : run->members)
+    self->send_exit(m.n.actor(), caf::exit_reason::user_shutdown);
+  self->send_exit(mars, caf::exit_reason::user_shutdown);
+  return result;
+}
+
+} // namespace meshrt::bench
