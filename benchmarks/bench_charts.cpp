@@ -89,6 +89,63 @@ double suffix_number(const std::string& metric, const std::string& prefix) {
   return std::stod(rest);
 }
 
+/// A scenario's rates and latency per second, with its faults marked.
+void plan_timeline(const json& run, const std::string& scenario, std::vector<chart>& out) {
+  auto tl = run.find("timeline");
+  if (tl == run.end() || !tl->is_array() || tl->empty())
+    return;
+  std::vector<chart_series> rates;
+  std::vector<chart_series> latency;
+  chart_series failed{"failed (all operations)", {}};
+  for (const auto& row : *tl) {
+    if (!row.is_object() || !row.contains("t") || !row["t"].is_number())
+      continue;
+    auto t = row["t"].get<double>() + 0.5; // the middle of its second
+    double failures = 0;
+    for (const auto& [op, v] : row.items()) {
+      if (op == "t" || !v.is_object())
+        continue;
+      auto ok = v.value("ok", 0.0);
+      add_point(rates, op, t, ok);
+      if (ok > 0)
+        add_point(latency, op, t, v.value("p50_us", 0.0));
+      failures += v.value("failed", 0.0);
+    }
+    failed.points.emplace_back(t, failures);
+  }
+  rates.push_back(std::move(failed));
+  std::vector<std::pair<double, std::string>> markers;
+  if (auto fs = run.find("faults"); fs != run.end() && fs->is_array())
+    for (const auto& f : *fs)
+      if (f.is_object() && f.contains("at_s") && f["at_s"].is_number())
+        markers.emplace_back(f["at_s"].get<double>(), text_of(f, "kind"));
+  chart r{scenario + "-rates.png",
+          scenario,
+          scenario + ": operations per second, faults marked",
+          "seconds into the run",
+          "operations per second",
+          false,
+          false,
+          lines_only(rates),
+          false,
+          {}};
+  r.markers = markers;
+  out.push_back(std::move(r));
+  chart l{scenario + "-latency.png",
+          scenario,
+          scenario + ": p50 latency per second, faults marked",
+          "seconds into the run",
+          "microseconds (log scale)",
+          false,
+          false,
+          lines_only(latency),
+          false,
+          {}};
+  l.log_y = true;
+  l.markers = std::move(markers);
+  out.push_back(std::move(l));
+}
+
 void plan_run(const json& run, std::vector<chart>& out) {
   auto scenario = text_of(run, "scenario");
   if (scenario.empty())
@@ -114,9 +171,16 @@ void plan_run(const json& run, std::vector<chart>& out) {
     }
   for (const auto& metric : metrics) {
     auto name = metric.substr(0, metric.rfind("_us"));
-    out.push_back(chart{scenario + "-" + name + "-cdf.png", scenario,
-                        scenario + ": " + name + " latency, cumulative", "microseconds (log scale)",
-                        "fraction of samples at or below", true, true, cdfs[metric]});
+    out.push_back(chart{scenario + "-" + name + "-cdf.png",
+                        scenario,
+                        scenario + ": " + name + " latency, cumulative",
+                        "microseconds (log scale)",
+                        "fraction of samples at or below",
+                        true,
+                        true,
+                        cdfs[metric],
+                        false,
+                        {}});
   }
   // Throughput against outstanding requests, loss against goodput.
   std::vector<chart_series> throughput;
@@ -134,15 +198,29 @@ void plan_run(const json& run, std::vector<chart>& out) {
     else if (auto n = suffix_number(metric, "lossy_goodput_mbps"); n > 0)
       add_point(goodput, system, n, value);
   });
+  plan_timeline(run, scenario, out);
   if (auto lines = lines_only(std::move(throughput)); !lines.empty())
-    out.push_back(chart{scenario + "-throughput.png", scenario,
+    out.push_back(chart{scenario + "-throughput.png",
+                        scenario,
                         scenario + ": throughput against requests outstanding",
-                        "requests outstanding (log scale)", "requests per second", true, false,
-                        std::move(lines)});
+                        "requests outstanding (log scale)",
+                        "requests per second",
+                        true,
+                        false,
+                        std::move(lines),
+                        false,
+                        {}});
   if (auto lines = lines_only(std::move(goodput)); !lines.empty())
-    out.push_back(chart{scenario + "-goodput-loss.png", scenario,
+    out.push_back(chart{scenario + "-goodput-loss.png",
+                        scenario,
                         scenario + ": goodput of 10 MB messages against packet loss",
-                        "packets dropped (%)", "MB/s", false, false, std::move(lines)});
+                        "packets dropped (%)",
+                        "MB/s",
+                        false,
+                        false,
+                        std::move(lines),
+                        false,
+                        {}});
 }
 
 /// A gnuplot double-quoted string.
@@ -231,10 +309,17 @@ std::string gnuplot_script(const chart& c, const std::string& data_path,
   out += "set grid\nset key outside right top\n";
   if (c.log_x)
     out += "set logscale x 10\n";
-  if (c.steps)
+  if (c.log_y)
+    out += "set logscale y 10\n";
+  else if (c.steps)
     out += "set yrange [0:1.02]\n";
   else
     out += "set yrange [0:*]\n";
+  for (const auto& [x, label] : c.markers)
+    out += "set arrow from " + number(x) + ", graph 0 to " + number(x)
+           + ", graph 1 nohead dashtype 2 linecolor rgb \"#c00000\"\n" + "set label "
+           + quoted(label) + " at " + number(x) + ", graph 0.96 offset 0.4,0 textcolor rgb "
+           + "\"#c00000\"\n";
   out += "plot ";
   for (size_t i = 0; i < c.series.size(); ++i) {
     if (i > 0)

@@ -6,7 +6,9 @@
 // in its JSON (one scenario's, or `bench all`'s "runs"):
 //   - latency CDFs: every histogram metric, one line per system;
 //   - throughput against outstanding requests (rpc: throughput_rps_N);
-//   - goodput against packet loss (transport: lossy_goodput_mbps_N).
+//   - goodput against packet loss (transport: lossy_goodput_mbps_N);
+//   - a load scenario's operations per second and p50 latency over time,
+//     its faults marked (bench scenario's "timeline" and "faults").
 
 #include <string>
 #include <utility>
@@ -30,6 +32,9 @@ struct chart {
   bool log_x = false;
   bool steps = false; // a CDF: drawn as steps
   std::vector<chart_series> series;
+  bool log_y = false;
+  /// Vertical lines at x, labelled (a scenario's faults).
+  std::vector<std::pair<double, std::string>> markers;
 };
 
 /// The charts a results document calls for. Throws std::invalid_argument

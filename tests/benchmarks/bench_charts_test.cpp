@@ -37,7 +37,7 @@ TEST_SUITE("benchmarks.bench_charts") {
 
   TEST_CASE("a results file gets latency CDFs, throughput by outstanding and goodput by loss") {
     auto charts = plan_charts(read(fixture));
-    CHECK(charts.size() == 4);
+    CHECK(charts.size() == 8); // 4 of the benches, 4 of the scenario
     auto* rpc_cdf = find_chart(charts, "rpc-rtt-cdf.png");
     REQUIRE(rpc_cdf);
     CHECK(rpc_cdf->log_x);
@@ -58,6 +58,21 @@ TEST_SUITE("benchmarks.bench_charts") {
     CHECK(
       loss->series[0].points
       == std::vector<std::pair<double, double>>{{0, 410}, {1, 220}, {5, 90}, {10, 41}, {20, 17}});
+    // The scenario: its latencies' CDFs, and rates and latency over time
+    // with its faults marked.
+    REQUIRE(find_chart(charts, "scenario-smoke-rpc-cdf.png"));
+    auto* rates = find_chart(charts, "scenario-smoke-rates.png");
+    REQUIRE(rates);
+    CHECK(rates->markers
+          == std::vector<std::pair<double, std::string>>{{2, "join"}, {3.5, "kill"}});
+    REQUIRE(rates->series.size() == 7); // six operations and the failures
+    CHECK(rates->series.back().name == "failed (all operations)");
+    CHECK(rates->series[0].points.size() == 6);
+    CHECK(rates->series[0].points[0].first == 0.5);
+    auto* latency = find_chart(charts, "scenario-smoke-latency.png");
+    REQUIRE(latency);
+    CHECK(latency->log_y);
+    CHECK(latency->markers.size() == 2);
   }
 
   TEST_CASE("a file that is no bench results is refused with what was expected") {
@@ -80,7 +95,9 @@ TEST_SUITE("benchmarks.bench_charts") {
             "requests per second",
             true,
             false,
-            {{"meshrt", {{1, 2}, {16, 3}}}, {"caf_remote", {{1, 1}, {16, 2}}}}};
+            {{"meshrt", {{1, 2}, {16, 3}}}, {"caf_remote", {{1, 1}, {16, 2}}}},
+            false,
+            {}};
     auto gp = gnuplot_script(c, "/tmp/x.dat", "/tmp/x.png");
     CHECK(gp.find("set terminal pngcairo") != std::string::npos);
     CHECK(gp.find("set output \"/tmp/x.png\"\n") != std::string::npos);
@@ -90,6 +107,11 @@ TEST_SUITE("benchmarks.bench_charts") {
           != std::string::npos);
     CHECK(gp.find("\"/tmp/x.dat\" index 1 with linespoints pt 7 lw 2 title \"caf_remote\"")
           != std::string::npos);
+    CHECK(gp.find("set arrow") == std::string::npos);
+    c.markers = {{3.5, "kill"}};
+    gp = gnuplot_script(c, "/tmp/x.dat", "/tmp/x.png");
+    CHECK(gp.find("set arrow from 3.5, graph 0 to 3.5, graph 1 nohead") != std::string::npos);
+    CHECK(gp.find("set label \"kill\" at 3.5, graph 0.96") != std::string::npos);
   }
 
   TEST_CASE("meshrt bench report draws non-empty PNGs and a summary from a stored results file") {
@@ -98,8 +120,9 @@ TEST_SUITE("benchmarks.bench_charts") {
     auto r = run_command("timeout 60 " + std::string{MESHRT_CLI} + " bench report " + fixture
                          + " --out " + out);
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    for (const char* png : {"rpc-rtt-cdf.png", "transport-rtt-cdf.png", "rpc-throughput.png",
-                            "transport-goodput-loss.png"}) {
+    for (const char* png :
+         {"rpc-rtt-cdf.png", "transport-rtt-cdf.png", "rpc-throughput.png",
+          "transport-goodput-loss.png", "scenario-smoke-rates.png", "scenario-smoke-latency.png"}) {
       auto bytes = read(out + "/" + png);
       CHECK_MESSAGE(bytes.size() > 2000, png);
       CHECK_MESSAGE(bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0, png);
