@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include <sys/socket.h>
 
@@ -69,6 +70,7 @@ public:
     std::lock_guard<std::mutex> guard{mtx_};
     ops_.clear();
     seen_.clear();
+    pending_.clear();
     t0_ = t0.time_since_epoch().count();
   }
 
@@ -83,33 +85,77 @@ public:
     ++ops_[op].issued;
   }
 
-  void ok(const std::string& op, double latency_us) {
+  /// An operation issued at `issued_us` that succeeded now. The timeline
+  /// counts it in the second it was issued: a fault's failures then fall
+  /// in the seconds of the fault, not seconds later when a timeout ends.
+  void ok(const std::string& op, uint64_t issued_us) {
+    auto latency_us = static_cast<double>(now_us() - std::min(now_us(), issued_us));
     std::lock_guard<std::mutex> guard{mtx_};
     auto& s = ops_[op];
     ++s.ok;
     s.max_us = std::max(s.max_us, latency_us);
     s.latencies_us.push_back(latency_us);
-    auto& sec = second_of(s);
+    auto& sec = second_of(s, issued_us);
     ++sec.ok;
     sec.latency.record(latency_us);
   }
 
-  void failed(const std::string& op, const std::string& kind) {
+  /// An operation issued at `issued_us` that failed now with `kind`.
+  void failed(const std::string& op, const std::string& kind, uint64_t issued_us) {
     std::lock_guard<std::mutex> guard{mtx_};
     auto& s = ops_[op];
     ++s.failed;
     ++s.errors[kind];
-    ++second_of(s).failed;
+    ++second_of(s, issued_us).failed;
   }
 
   /// An arrival of one-way message `seq` at node `at` (fan-outs reach
   /// several nodes): false if it came before.
   bool first_arrival(const std::string& op, uint64_t seq, size_t at) {
     std::lock_guard<std::mutex> guard{mtx_};
+    pending_[op].erase(seq);
     if (seen_[op].insert({seq, at}).second)
       return true;
     ++ops_[op].duplicated;
     return false;
+  }
+
+  /// A reliable message with one recipient (send, dm) on its way from the
+  /// node at `from` to the node at `target`: pending until it arrives or
+  /// fails.
+  void sent(const std::string& op, uint64_t seq, std::string from, std::string target) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    pending_[op].emplace(seq, std::make_pair(std::move(from), std::move(target)));
+  }
+
+  /// Message `seq` failed and the sender was told.
+  void settled(const std::string& op, uint64_t seq) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    pending_[op].erase(seq);
+  }
+
+  /// A message to `target` failed and the sender was told which target
+  /// only (a Send's failure): the oldest pending one to it is settled.
+  void settled_to(const std::string& op, const std::string& target) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto& p = pending_[op];
+    auto i = std::find_if(p.begin(), p.end(),
+                          [&](const auto& kv) { return kv.second.second == target; });
+    if (i != p.end())
+      p.erase(i);
+  }
+
+  /// The messages of `op` neither delivered nor reported failed: between
+  /// nodes that ran to the end (lost: must be none), and from or to nodes
+  /// in `gone` (killed or left while the message was in flight).
+  std::pair<uint64_t, uint64_t> unsettled(const std::string& op,
+                                          const std::set<std::string>& gone) const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    std::pair<uint64_t, uint64_t> out{0, 0};
+    if (auto i = pending_.find(op); i != pending_.end())
+      for (const auto& [seq, ends] : i->second)
+        ++(gone.count(ends.first) || gone.count(ends.second) ? out.second : out.first);
+    return out;
   }
 
   std::map<std::string, op_stats> snapshot() const {
@@ -127,8 +173,8 @@ public:
   }
 
 private:
-  second_stats& second_of(op_stats& s) {
-    auto i = static_cast<size_t>(now_us() / 1'000'000);
+  second_stats& second_of(op_stats& s, uint64_t at_us) {
+    auto i = static_cast<size_t>(at_us / 1'000'000);
     if (s.seconds.size() <= i)
       s.seconds.resize(i + 1);
     return s.seconds[i];
@@ -138,6 +184,8 @@ private:
   mutable std::mutex mtx_;
   std::map<std::string, op_stats> ops_;
   std::map<std::string, std::set<std::pair<uint64_t, size_t>>> seen_;
+  /// By op: seq -> (sender's node, recipient's node).
+  std::map<std::string, std::map<uint64_t, std::pair<std::string, std::string>>> pending_;
 };
 
 std::string error_kind(const caf::error& err) {
@@ -254,6 +302,8 @@ void issue(driver_actor* self) {
   std::vector<std::string> everyone;
   dm_user sender;
   dm_user recipient;
+  std::string sender_at; // the DM users' nodes' addresses
+  std::string recipient_at;
   {
     std::lock_guard<std::mutex> guard{run->mtx};
     if (op == "dm") {
@@ -263,17 +313,19 @@ void issue(driver_actor* self) {
                   : nullptr;
       if (!a || !b) {
         rec.issued(op);
-        rec.failed(op, "no_user");
+        rec.failed(op, "no_user", rec.now_us());
         return;
       }
       sender = *a;
       recipient = *b;
+      sender_at = run->members[a->node].address;
+      recipient_at = run->members[b->node].address;
     } else {
       auto* a = pick(run->members, st.rng, [](const member& m) { return m.sends; });
       auto* b = pick(run->members, st.rng, [](const member& m) { return m.targeted; });
       if (!a || !b) {
         rec.issued(op);
-        rec.failed(op, "no_node");
+        rec.failed(op, "no_node", rec.now_us());
         return;
       }
       from = *a;
@@ -288,11 +340,11 @@ void issue(driver_actor* self) {
   auto t_us = rec.now_us();
   auto done = [self, run, op, t_us] {
     --self->state.outstanding;
-    run->rec.ok(op, static_cast<double>(run->rec.now_us() - t_us));
+    run->rec.ok(op, t_us);
   };
-  auto failed = [self, run, op](caf::error& err) {
+  auto failed = [self, run, op, t_us](caf::error& err) {
     --self->state.outstanding;
-    run->rec.failed(op, error_kind(err));
+    run->rec.failed(op, error_kind(err), t_us);
   };
   if (op == "rpc") {
     ++st.outstanding;
@@ -309,16 +361,22 @@ void issue(driver_actor* self) {
       store_get(self, from.n, key).then([done](std::optional<std::string>&) { done(); }, failed);
   } else if (op == "dm") {
     auto seq = run->next_seq++;
+    rec.sent(op, seq, sender_at, recipient_at);
     // Counted when it arrives (the inbox); here only a failure is.
     send_message_by_user_id(self, sender.session, recipient.name, 1, 1,
                             stamped(op_code("dm"), seq, t_us, st.load.payload), request_timeout)
-      .then([] {}, [run](caf::error& err) { run->rec.failed("dm", error_kind(err)); });
+      .then([] {},
+            [run, t_us, seq](caf::error& err) {
+              run->rec.settled("dm", seq);
+              run->rec.failed("dm", error_kind(err), t_us);
+            });
   } else {
     auto seq = run->next_seq++;
     auto payload = stamped(op_code(op), seq, t_us, st.load.payload);
-    if (op == "send")
+    if (op == "send") {
+      rec.sent(op, seq, from.address, to.address);
       send(self, from.n, sink_command, to.address, std::move(payload));
-    else if (op == "usend")
+    } else if (op == "usend")
       usend(self, from.n, sink_command, to.address, std::move(payload));
     else if (!everyone.empty())
       send_many(self, from.n, sink_command, everyone, std::move(payload), st.load.limit);
@@ -343,7 +401,7 @@ caf::behavior driver(driver_actor* self, std::shared_ptr<run_state> run, std::st
       for (; st.issued < due; ++st.issued) {
         if (st.outstanding >= max_outstanding) {
           st.run->rec.issued(st.op);
-          st.run->rec.failed(st.op, "backlog");
+          st.run->rec.failed(st.op, "backlog", st.run->rec.now_us());
           continue;
         }
         issue(self);
@@ -351,8 +409,12 @@ caf::behavior driver(driver_actor* self, std::shared_ptr<run_state> run, std::st
       self->delayed_send(self, tick, scenario_tick_atom::value);
     },
     // A one-way message (send, fanout) the node could not deliver.
-    [=](transport::send_failed_atom, const std::string&, const caf::error& err) {
-      self->state.run->rec.failed(self->state.op, error_kind(err));
+    // When it was sent is not told: counted when the failure is.
+    [=](transport::send_failed_atom, const std::string& to, const caf::error& err) {
+      auto& rec = self->state.run->rec;
+      if (self->state.op == "send")
+        rec.settled_to("send", to);
+      rec.failed(self->state.op, error_kind(err), rec.now_us());
     },
   };
 }
@@ -362,7 +424,7 @@ caf::behavior dm_inbox(caf::event_based_actor*, std::shared_ptr<run_state> run) 
   return {
     [=](dm_message_atom, const std::string&, uint8_t, uint16_t, const byte_buffer& message) {
       if (auto s = read_stamp(message); s && run->rec.first_arrival("dm", s->seq, 0))
-        run->rec.ok("dm", static_cast<double>(run->rec.now_us() - s->sent_us));
+        run->rec.ok("dm", s->sent_us);
     },
     [=](dm_peer_gone_atom, const std::string&, const byte_buffer&) {},
     [=](dm_closed_atom, const std::string&) {},
@@ -389,7 +451,7 @@ void install_handlers(caf::scoped_actor& self, const node& n, size_t index,
              return byte_buffer{};
            auto op = one_way_ops[s->op];
            if (run->rec.first_arrival(op, s->seq, index))
-             run->rec.ok(op, static_cast<double>(run->rec.now_us() - s->sent_us));
+             run->rec.ok(op, s->sent_us);
            return byte_buffer{};
          }})
     .receive([] {}, [](caf::error&) {});
@@ -654,8 +716,12 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
         watchers.emplace_back([&, victim] {
           caf::scoped_actor me{sys};
           leave(me, victim.n).receive([] {}, [](caf::error&) {});
+          // The node is gone and its users' sessions with it.
           std::lock_guard<std::mutex> guard{run->mtx};
           run->members[victim.index].sends = false;
+          for (auto& u : run->users)
+            if (u.node == victim.index)
+              u.sends = false;
         });
         watch(victim.address, false, victim.address);
         break;
@@ -760,8 +826,8 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
   bench_report report{"scenario-" + s.name};
   auto total_seconds = static_cast<size_t>(std::ceil(s.duration_s));
   // Heal: the first whole second from the fault's detection on (from the
-  // fault itself where there is nothing to detect) in which no operation
-  // failed.
+  // fault's end where there is nothing to detect) in which no operation
+  // issued failed.
   auto failed_in = [&](size_t sec) {
     uint64_t n = 0;
     for (const auto& [op, st] : ops)
@@ -784,6 +850,10 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
       o.failed += failed_in(sec);
     }
   }
+  std::set<std::string> gone; // nodes killed or left
+  for (const auto& o : outcomes)
+    if (o.fault.kind == fault_kind::kill || o.fault.kind == fault_kind::leave)
+      gone.insert(o.subject);
   std::string text = "scenario " + s.name + ": " + fmt(s.duration_s, 1) + " s of load on "
                      + std::to_string(s.initial_nodes()) + " nodes (set up in " + fmt(setup_s, 1)
                      + " s)\n\n";
@@ -797,15 +867,22 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
     if (i == ops.end() || !s.workload.count(op))
       continue;
     auto& st = i->second;
-    // A one-way message is lost when it neither arrived nor was reported
-    // failed: fan-outs are counted per node reached, so only send and dm
-    // (one recipient each) and usend (unreliable: loss allowed) are.
+    // A reliable message with one recipient (send, dm) is lost when it
+    // neither arrived nor was reported failed though both its nodes ran to
+    // the end; one from or to a node killed or left meanwhile was in flight
+    // at the crash (the recipient's node may have acknowledged it and died
+    // before its handler ran, the sender's died with it queued: no reliable
+    // transport can tell, nor is anyone left to report it). usend may lose
+    // messages; fan-outs are counted per node reached.
     uint64_t lost = 0;
-    if (op == "send" || op == "usend" || op == "dm")
-      lost = st.issued > st.ok + st.failed ? st.issued - st.ok - st.failed : 0;
+    uint64_t at_crash = 0;
     if (op == "send" || op == "dm") {
+      std::tie(lost, at_crash) = run->rec.unsettled(op, gone);
       result.lost += lost;
+      result.at_crash += at_crash;
       result.duplicated += st.duplicated;
+    } else if (op == "usend") {
+      lost = st.issued > st.ok + st.failed ? st.issued - st.ok - st.failed : 0;
     }
     auto rate = static_cast<double>(st.ok) / s.duration_s;
     std::snprintf(
@@ -820,6 +897,7 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
     report.add("meshrt", op + "_ok", static_cast<double>(st.ok), "ops");
     report.add("meshrt", op + "_failed", static_cast<double>(st.failed), "ops");
     report.add("meshrt", op + "_lost", static_cast<double>(lost), "ops");
+    report.add("meshrt", op + "_in_flight_at_crash", static_cast<double>(at_crash), "ops");
     report.add("meshrt", op + "_duplicated", static_cast<double>(st.duplicated), "ops");
     report.add("meshrt", op + "_ok_per_s", rate, "ops/s");
     add_latencies(report, "meshrt", op, st.latencies_us);
@@ -849,7 +927,8 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
     }
   }
   text += "\nreliable messages lost: " + std::to_string(result.lost)
-          + ", duplicated: " + std::to_string(result.duplicated) + "\n";
+          + ", duplicated: " + std::to_string(result.duplicated)
+          + "; in flight from or to a node killed or leaving: " + std::to_string(result.at_crash) + "\n";
   result.text = text;
 
   auto doc = json::parse(report.json());

@@ -39,6 +39,9 @@ struct scenario_result {
   /// reliable deliveries seen twice: both must be 0.
   uint64_t lost = 0;
   uint64_t duplicated = 0;
+  /// Reliable messages to a node killed or leaving that neither arrived
+  /// nor failed: in flight at the crash, allowed.
+  uint64_t at_crash = 0;
 };
 
 /// Runs `s`. Throws std::runtime_error when the cluster cannot start.
