@@ -1,8 +1,14 @@
 #include "apps/demo_command.hpp"
 
+#include <signal.h>
+#include <stdlib.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -10,6 +16,9 @@
 
 #include <caf/all.hpp>
 
+#include "apps/demo_node.hpp"
+#include "benchmarks/bench_util.hpp"
+#include "benchmarks/child_process.hpp"
 #include "dm/client.hpp"
 #include "dm/dm_wire.hpp"
 #include "runtime/meshrt.hpp"
@@ -19,19 +28,6 @@ namespace meshrt::cli {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct greet_request {
-  std::string name;
-  MSGPACK_DEFINE(name);
-};
-
-struct greet_response {
-  std::string text;
-  MSGPACK_DEFINE(text);
-};
-
-constexpr command<greet_request, greet_response> greet{100};
-constexpr uint16_t news = 200;
 
 /// Lines printed from handler actors and the main thread, in order.
 void say(const std::string& line) {
@@ -82,6 +78,31 @@ std::string us_text(double us) {
   return std::to_string(static_cast<long>(us)) + " us";
 }
 
+/// One node of the demo: in this process (`handle`), or a child process
+/// running `meshrt demo-node` (`proc`).
+struct demo_member {
+  std::string address;
+  uint16_t client_port = 0;
+  node handle;
+  std::unique_ptr<bench::child_process> proc;
+
+  /// kill -9, or its actors' end in this process: no goodbye either way.
+  void kill(caf::scoped_actor& self) {
+    if (proc)
+      proc->signal(SIGKILL);
+    else
+      self->send_exit(handle.actor(), caf::exit_reason::kill);
+  }
+
+  /// SIGTERM's path: offline, drain, leave.
+  void leave(caf::scoped_actor& self) {
+    if (proc)
+      proc->signal(SIGTERM);
+    else
+      self->send(handle.actor(), leave_atom::value); // no need to wait for the answer
+  }
+};
+
 std::string join(const std::vector<std::string>& xs) {
   std::string out;
   for (const auto& x : xs)
@@ -93,20 +114,20 @@ std::string join(const std::vector<std::string>& xs) {
 /// the first UDP node (ann) and the MATCH node (bob): a first and a cached
 /// message, a hook, a storage node killed and the users' locations healing,
 /// a disconnect message.
-void dm_steps(caf::scoped_actor& self, const std::vector<node>& nodes,
-              const std::vector<std::string>& addrs,
+void dm_steps(caf::scoped_actor& self, std::vector<demo_member>& members,
               std::vector<std::pair<std::string, std::string>>& measured, failed_steps& failed) {
-  const auto& ann_node = nodes[1];
-  const auto& bob_node = nodes[3];
-  const auto& observer = nodes[0];
-  say("\n== direct messages: ann at " + addrs[1] + " (client port "
-      + std::to_string(ann_node.client_port()) + "), bob at " + addrs[3] + " (client port "
-      + std::to_string(bob_node.client_port()) + ")");
+  const auto& ann_node = members[1];
+  const auto& bob_node = members[3];
+  const auto& observer = members[0].handle;
+  auto& storage = members[4];
+  say("\n== direct messages: ann at " + ann_node.address + " (client port "
+      + std::to_string(ann_node.client_port) + "), bob at " + bob_node.address + " (client port "
+      + std::to_string(bob_node.client_port) + ")");
   dm_client ann;
   dm_client bob;
-  auto err = ann.open("127.0.0.1", ann_node.client_port(), "ann");
+  auto err = ann.open("127.0.0.1", ann_node.client_port, "ann");
   if (!err)
-    err = bob.open("127.0.0.1", bob_node.client_port(), "bob");
+    err = bob.open("127.0.0.1", bob_node.client_port, "bob");
   if (!failed.check(!err, "ann and bob log in: " + err.text))
     return;
   // ann sends, bob reads: the time until ann's send is confirmed (delivered
@@ -141,29 +162,18 @@ void dm_steps(caf::scoped_actor& self, const std::vector<node>& nodes,
     measured.emplace_back("DM, cached channel (median of 5)", us_text(median));
   }
 
-  say("\n== a hook on bob's node rewrites what its users receive");
-  set_on_message(self, bob_node,
-                 [](uint8_t, uint16_t, const byte_buffer& m, const std::string&,
-                    const std::string&) -> std::optional<byte_buffer> {
-                   std::string text{m.begin(), m.end()};
-                   auto at = text.find("noob");
-                   if (at == std::string::npos)
-                     return std::nullopt; // unchanged
-                   text.replace(at, 4, "****");
-                   return byte_buffer{text.begin(), text.end()};
-                 });
-  value_of(dm_stats(self, bob_node)); // answered after the hook is in
+  say("\n== a hook on bob's node rewrites what its users receive (apps/demo_node.cpp)");
   if (exchange(ann, "nice try, noob", got) >= 0)
     say("ann sent 'nice try, noob'; bob got '" + got + "'");
 
-  say("\n== a storage node dies without a word (" + addrs[4] + ")");
+  say("\n== a storage node dies without a word (" + storage.address + ")");
   auto t_kill = std::chrono::steady_clock::now();
-  self->send_exit(nodes[4].actor(), caf::exit_reason::kill);
+  storage.kill(self);
   auto gone = [&] {
     auto view = value_of(node_addresses(self, observer));
-    return std::find(view.begin(), view.end(), addrs[4]) == view.end();
+    return std::find(view.begin(), view.end(), storage.address) == view.end();
   };
-  if (failed.check(within(15s, gone), addrs[4] + " noticed gone")) {
+  if (failed.check(within(15s, gone), storage.address + " noticed gone")) {
     auto ms = us_since(t_kill) / 1000;
     say("the cluster noticed after " + std::to_string(static_cast<long>(ms)) + " ms");
     measured.emplace_back("storage node's death noticed",
@@ -183,16 +193,11 @@ void dm_steps(caf::scoped_actor& self, const std::vector<node>& nodes,
                           std::to_string(static_cast<long>(ms)) + " ms");
   }
   dm_client cat; // a user who never wrote to bob: a fresh lookup
-  if (failed.check(!cat.open("127.0.0.1", ann_node.client_port(), "cat"), "cat logs in")
+  if (failed.check(!cat.open("127.0.0.1", ann_node.client_port, "cat"), "cat logs in")
       && exchange(cat, "hi bob, I'm new here", got) >= 0)
-    say("cat, new at " + addrs[1] + ", reaches bob: '" + got + "'");
+    say("cat, new at " + ann_node.address + ", reaches bob: '" + got + "'");
 
   say("\n== ann leaves: bob hears it from ann's node");
-  set_on_user_disconnect(self, ann_node, [](const std::string& who, const std::string&) {
-    std::string text = who + " has left the lobby";
-    return byte_buffer{text.begin(), text.end()};
-  });
-  value_of(dm_stats(self, ann_node)); // answered after the hook is in
   ann.disconnect();
   auto ev = bob.receive(3s);
   if (failed.check(ev && ev->what == client_event::kind::peer_gone, "bob hears that ann left"))
@@ -201,7 +206,70 @@ void dm_steps(caf::scoped_actor& self, const std::vector<node>& nodes,
 
 } // namespace
 
-int run_demo(uint16_t port) {
+/// The demo's cluster in child processes: MARS and nodes 1 to 4 as
+/// `meshrt mars` and `meshrt demo-node`; node 0, which the demo's steps
+/// ask, stays in this process. Returns false (said) if a child did not
+/// come up.
+bool start_children(caf::actor_system& sys, uint16_t port, const config& cfg,
+                    const std::string& dir, std::unique_ptr<bench::child_process>& mars,
+                    std::vector<demo_member>& members, failed_steps& failed) {
+  auto exe = bench::self_exe();
+  mars = std::make_unique<bench::child_process>(
+    std::vector<std::string>{exe, "mars", "--port", std::to_string(port)}, dir + "/mars.log");
+  if (!failed.check(
+        within(5s, [&] { return mars->log().find("MARS listening") != std::string::npos; }),
+        "MARS started (" + dir + "/mars.log)"))
+    return false;
+  const char* types[] = {"HTTP", "UDP", "UDP", "MATCH", "HTTP"};
+  for (size_t i = 0; i < 5; ++i) {
+    demo_member m;
+    bool with_clients = i == 1 || i == 3; // the first UDP node, MATCH
+    if (i == 0) {
+      node_options opts;
+      opts.app = "demo";
+      opts.type = types[i];
+      m.handle = start_node(sys, cfg, opts);
+      caf::scoped_actor self{sys};
+      m.address = value_of(whoami(self, m.handle)).mesh_address;
+      setup_demo_node(sys, m.handle, m.address);
+      members.push_back(std::move(m));
+      continue;
+    }
+    std::vector<std::string> args{exe,
+                                  "demo-node",
+                                  "--type",
+                                  types[i],
+                                  "--port",
+                                  std::to_string(port + 1 + i),
+                                  "--mars",
+                                  "127.0.0.1:" + std::to_string(port),
+                                  "--app",
+                                  "demo",
+                                  "--scheduling",
+                                  "efficiency"};
+    if (with_clients) {
+      args.push_back("--client-port");
+      args.push_back(std::to_string(port + 40 + i));
+    }
+    auto log = dir + "/node" + std::to_string(i) + ".log";
+    m.proc = std::make_unique<bench::child_process>(args, log);
+    auto& proc = *m.proc;
+    if (!failed.check(
+          within(10s, [&] { return proc.log().find("demo node ready") != std::string::npos; }),
+          std::string{types[i]} + " node started (" + log + ")"))
+      return false;
+    auto text = proc.log();
+    m.address = bench::word_after(text, "mesh node ");
+    if (with_clients) {
+      auto gw = bench::word_after(text, "client gateway listening on ");
+      m.client_port = static_cast<uint16_t>(std::stoi(gw.substr(gw.rfind(':') + 1)));
+    }
+    members.push_back(std::move(m));
+  }
+  return true;
+}
+
+int run_demo(uint16_t port, bool processes) {
   caf::actor_system_config sys_cfg;
   apply_meshrt_defaults(sys_cfg);
   caf::actor_system sys{sys_cfg};
@@ -210,45 +278,60 @@ int run_demo(uint16_t port) {
   // What the demo measured, for the table at the end.
   std::vector<std::pair<std::string, std::string>> measured;
 
-  say("== MARS and five nodes on loopback (two with client gateways)");
-  mars_config mc;
-  mc.port = port;
-  auto mars = spawn_mars(sys, mc);
+  say(processes ? "== MARS and five nodes on loopback, four of them child processes (two with "
+                  "client gateways)"
+                : "== MARS and five nodes on loopback (two with client gateways)");
   config cfg;
   cfg.mesh.mars_port = port;
   cfg.mesh.port = static_cast<uint16_t>(port + 1);
-  std::vector<node> nodes;
-  // Storage nodes (the store and the users' locations) are the HTTP ones.
-  for (const char* type : {"HTTP", "UDP", "UDP", "MATCH", "HTTP"}) {
-    node_options opts;
-    opts.app = "demo";
-    opts.type = type;
-    bool with_clients = nodes.size() == 1 || nodes.size() == 3; // the first UDP node, MATCH
-    cfg.dm.gateway.port = with_clients ? static_cast<uint16_t>(port + 40) : uint16_t{0};
-    nodes.push_back(start_node(sys, cfg, opts));
+  caf::actor mars;
+  std::unique_ptr<bench::child_process> mars_proc;
+  std::vector<demo_member> members;
+  std::string dir;
+  if (processes) {
+    char tmpl[] = "/tmp/meshrt-demo-XXXXXX";
+    if (auto* d = mkdtemp(tmpl))
+      dir = d;
+    if (dir.empty() || !start_children(sys, port, cfg, dir, mars_proc, members, failed)) {
+      say("\ndemo: the cluster did not start");
+      for (auto& m : members)
+        if (m.handle)
+          self->send_exit(m.handle.actor(), caf::exit_reason::user_shutdown);
+      return 1;
+    }
+  } else {
+    mars_config mc;
+    mc.port = port;
+    mars = spawn_mars(sys, mc);
+    // Storage nodes (the store and the users' locations) are the HTTP ones.
+    for (const char* type : {"HTTP", "UDP", "UDP", "MATCH", "HTTP"}) {
+      node_options opts;
+      opts.app = "demo";
+      opts.type = type;
+      bool with_clients = members.size() == 1 || members.size() == 3; // the first UDP node, MATCH
+      cfg.dm.gateway.port = with_clients ? static_cast<uint16_t>(port + 40) : uint16_t{0};
+      demo_member m;
+      m.handle = start_node(sys, cfg, opts);
+      m.address = value_of(whoami(self, m.handle)).mesh_address;
+      m.client_port = m.handle.client_port();
+      setup_demo_node(sys, m.handle, m.address);
+      members.push_back(std::move(m));
+    }
   }
   std::vector<std::string> addrs;
-  addrs.reserve(nodes.size());
-  for (const auto& n : nodes)
-    addrs.push_back(value_of(whoami(self, n)).mesh_address);
-  say("MARS 127.0.0.1:" + std::to_string(port) + "; nodes " + join(addrs));
-  auto& http = nodes[0];
-  auto& match = nodes[3];
+  for (const auto& m : members)
+    addrs.push_back(m.address);
+  say("MARS 127.0.0.1:" + std::to_string(port) + "; nodes " + join(addrs)
+      + (processes ? " (logs in " + dir + ")" : ""));
+  auto& http = members[0].handle;
   failed.check(
-    within(5s, [&] { return value_of(node_addresses(self, http)).size() == nodes.size(); }),
+    within(8s, [&] { return value_of(node_addresses(self, http)).size() == members.size(); }),
     "every node in the view of " + addrs[0]);
   say("view of " + addrs[0] + ": UDP nodes "
       + join(value_of(node_addresses_by_type(self, http, "UDP"))) + "; MATCH nodes "
       + join(value_of(node_addresses_by_type(self, http, "MATCH"))));
 
   say("\n== a typed request: HTTP node asks the MATCH node to greet");
-  handle(self, match, greet.id,
-         spawn_command_handler(sys, greet,
-                               [](const greet_request& r, const std::string& from) {
-                                 return greet_response{"hello, " + r.name + " (asked by " + from
-                                                       + ")"};
-                               }))
-    .receive([] {}, [&](caf::error& e) { failed.check(false, "handle: " + to_string(e)); });
   auto t0 = std::chrono::steady_clock::now();
   request(self, http, greet, addrs[3], greet_request{"demo"})
     .receive(
@@ -271,42 +354,39 @@ int run_demo(uint16_t port) {
       });
 
   say("\n== SendMany from the HTTP node to the other three, limit 2");
-  auto heard = std::make_shared<std::atomic<int>>(0);
-  for (size_t i = 1; i < nodes.size(); ++i)
-    handle(
-      self, nodes[i], news,
-      spawn_handler(
-        sys,
-        [me = addrs[i], heard](const byte_buffer& text, const std::string& from) {
-          auto line = me;
-          line.append(" heard from ").append(from).append(": ").append(text.begin(), text.end());
-          say(line);
-          ++*heard;
-          return caf::expected<byte_buffer>{byte_buffer{}};
-        }))
-      .receive([] {}, [&](caf::error& e) { failed.check(false, "handle: " + to_string(e)); });
+  // Each node that hears it tells the HTTP node (apps/demo_node.cpp).
+  auto heard_count = std::make_shared<std::atomic<int>>(0);
+  handle(self, http, heard,
+         spawn_handler(sys,
+                       [heard_count](const byte_buffer& line, const std::string&) {
+                         say(std::string{line.begin(), line.end()});
+                         ++*heard_count;
+                         return caf::expected<byte_buffer>{byte_buffer{}};
+                       }))
+    .receive([] {}, [&](caf::error& e) { failed.check(false, "handle: " + to_string(e)); });
   std::string text = "the arena opens in 5 minutes";
   send_many(self, http, news, {addrs[1], addrs[2], addrs[3]}, byte_buffer(text.begin(), text.end()),
             2);
-  failed.check(within(5s, [&] { return *heard == 3; }), "SendMany reached all three");
+  failed.check(within(5s, [&] { return *heard_count == 3; }), "SendMany reached all three");
 
   say("\n== shared data: set on one node, read on another");
-  set_shared_data(self, nodes[1], "rooms_open", 12)
+  set_shared_data(self, http, "rooms_open", 12)
     .receive([] {},
              [&](caf::error& e) { failed.check(false, "set_shared_data: " + to_string(e)); });
-  std::optional<int16_t> value;
+  shared_answer value;
   failed.check(within(5s,
                       [&] {
-                        value = value_of(shared_data(self, match, "rooms_open"));
-                        return value.has_value();
+                        request(self, http, read_shared, addrs[3], shared_query{"rooms_open"})
+                          .receive([&](shared_answer& a) { value = a; }, [](caf::error&) {});
+                        return value.found;
                       }),
                "shared data reached the MATCH node");
-  say("rooms_open on " + addrs[3] + " = " + std::to_string(value.value_or(0)));
+  say("rooms_open on " + addrs[3] + " = " + std::to_string(value.value));
 
-  dm_steps(self, nodes, addrs, measured, failed);
+  dm_steps(self, members, measured, failed);
 
   say("\n== a node leaves: offline first, then gone");
-  self->send(nodes[2].actor(), leave_atom::value); // no need to wait for the answer
+  members[2].leave(self);
   failed.check(
     within(5s,
            [&] { return value_of(get_node(self, http, addrs[2])).status == node_status::offline; }),
@@ -315,14 +395,29 @@ int run_demo(uint16_t port) {
   failed.check(within(8s, [&] { return value_of(node_addresses(self, http)).size() == 3; }),
                addrs[2] + " gone");
   say(addrs[2] + " is gone; the view holds " + join(value_of(node_addresses(self, http))));
+  if (members[2].proc)
+    failed.check(members[2].proc->wait(5s) == 0, addrs[2] + "'s process exits 0 after leaving");
 
   say("\n== what the demo measured");
   for (const auto& [what, figure] : measured)
     say("  " + what + std::string(what.size() < 44 ? 44 - what.size() : 1, ' ') + figure);
-  for (const auto& n : nodes)
-    self->send_exit(n.actor(), caf::exit_reason::user_shutdown);
-  self->send_exit(mars, caf::exit_reason::user_shutdown);
+  for (auto& m : members) {
+    if (m.handle)
+      self->send_exit(m.handle.actor(), caf::exit_reason::user_shutdown);
+    if (m.proc) {
+      m.proc->signal(SIGTERM);
+      m.proc->wait(5s);
+    }
+  }
+  if (mars)
+    self->send_exit(mars, caf::exit_reason::user_shutdown);
+  if (mars_proc) {
+    mars_proc->signal(SIGTERM);
+    mars_proc->wait(5s);
+  }
   say(failed.count == 0 ? "\ndemo: every step worked" : "\ndemo: some steps failed");
+  if (!dir.empty() && failed.count == 0)
+    std::filesystem::remove_all(dir); // kept when a step failed: the children's logs say why
   return failed.count == 0 ? 0 : 1;
 }
 

@@ -15,6 +15,7 @@
 
 #include "actors/mars_actor.hpp"
 #include "apps/demo_command.hpp"
+#include "apps/demo_node.hpp"
 #include "apps/dm_command.hpp"
 #include "apps/node_command.hpp"
 #include "apps/ping_command.hpp"
@@ -428,11 +429,25 @@ int main(int argc, char** argv) {
   add_log_level(*status_cmd, log_level);
 
   auto* demo_cmd = app.add_subcommand(
-    "demo", "Run an embedded cluster on loopback (MARS and four nodes) and show the mesh at work");
+    "demo", "Run a cluster on loopback (MARS and five nodes) and show the mesh and DM at work");
   uint16_t demo_port = 47900;
   demo_cmd->add_option("--port", demo_port, "MARS's port; nodes take the ports above it")
     ->capture_default_str();
+  bool demo_processes = false;
+  demo_cmd->add_flag("--processes", demo_processes,
+                     "MARS and four of the nodes as child processes (kill -9 is real)");
   add_log_level(*demo_cmd, log_level);
+
+  // The nodes of `meshrt demo --processes`; not for people.
+  auto* demo_node_cmd = app.add_subcommand("demo-node", "")->group("");
+  meshrt::cli::node_command_options demo_node_opts;
+  demo_node_cmd->add_option("--type", demo_node_opts.type);
+  demo_node_cmd->add_option("--port", demo_node_opts.port);
+  demo_node_cmd->add_option("--mars", demo_node_opts.mars);
+  demo_node_cmd->add_option("--app", demo_node_opts.app);
+  demo_node_cmd->add_option("--client-port", demo_node_opts.client_port);
+  demo_node_cmd->add_option("--scheduling", demo_node_opts.scheduling);
+  add_log_level(*demo_node_cmd, log_level);
 
   auto* ping_cmd
     = app.add_subcommand("ping", "Send health checks to a node and print the round trips");
@@ -513,7 +528,13 @@ int main(int argc, char** argv) {
     if (*ping_cmd)
       return meshrt::cli::run_ping(ping_opts);
     if (*demo_cmd)
-      return meshrt::cli::run_demo(demo_port);
+      return meshrt::cli::run_demo(demo_port, demo_processes);
+    if (*demo_node_cmd)
+      return meshrt::cli::run_node(
+        demo_node_opts, [](caf::actor_system& sys, const meshrt::node& n, const std::string& at) {
+          meshrt::cli::setup_demo_node(sys, n, at);
+          meshrt::logger("node")->info("demo node ready at {}", at);
+        });
     if (*store_cmd)
       return meshrt::cli::run_store(store_opts);
     if (*dm_cmd)

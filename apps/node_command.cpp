@@ -77,7 +77,7 @@ caf::behavior view_logger(caf::event_based_actor*, const std::shared_ptr<spdlog:
 
 } // namespace
 
-int run_node(const node_command_options& opts) {
+int run_node(const node_command_options& opts, const node_setup& setup) {
   auto cfg = effective_config(opts);
   stop_signals stop; // before the actor system starts its threads
   caf::actor_system_config sys_cfg;
@@ -94,12 +94,13 @@ int run_node(const node_command_options& opts) {
   auto watcher = sys.spawn(view_logger, logger("node"));
   caf::scoped_actor self{sys};
   subscribe(self, n, watcher);
+  std::string address;
+  whoami(self, n).receive([&](node_record& me) { address = me.mesh_address; }, [](caf::error&) {});
+  if (setup)
+    setup(sys, n, address);
   std::unique_ptr<metrics_server> metrics;
   if (cfg.metrics_port != 0) {
-    std::string host = cfg.mesh.address;
-    whoami(self, n).receive(
-      [&](node_record& me) { host = me.mesh_address.substr(0, me.mesh_address.rfind(':')); },
-      [](caf::error&) {});
+    auto host = address.empty() ? cfg.mesh.address : address.substr(0, address.rfind(':'));
     try {
       metrics = std::make_unique<metrics_server>(host, cfg.metrics_port,
                                                  [&sys, n] { return node_metrics(sys, n); });

@@ -1,8 +1,17 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+
+namespace caf {
+class actor_system;
+} // namespace caf
+
+namespace meshrt {
+class node;
+} // namespace meshrt
 
 namespace meshrt::cli {
 
@@ -29,10 +38,15 @@ struct node_command_options {
   std::string scheduling = "latency";
 };
 
+/// An application's part of a node: called once the node runs, with its
+/// mesh address (`meshrt demo-node` registers the demo's handlers so).
+using node_setup
+  = std::function<void(caf::actor_system& sys, const node& n, const std::string& address)>;
+
 /// Runs a mesh node until SIGINT or SIGTERM, then leaves the cluster the
 /// reference's way: offline first, gone after draining. Logs every change
 /// of its view on the "node" logger. Throws config_error for a bad config
 /// and std::invalid_argument for bad flags.
-int run_node(const node_command_options& opts);
+int run_node(const node_command_options& opts, const node_setup& setup = {});
 
 } // namespace meshrt::cli

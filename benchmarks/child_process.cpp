@@ -88,4 +88,12 @@ double child_process::cpu_seconds() const {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+std::string word_after(const std::string& text, const std::string& marker) {
+  auto pos = text.find(marker);
+  if (pos == std::string::npos)
+    return {};
+  pos += marker.size();
+  return text.substr(pos, text.find_first_of(" \n", pos) - pos);
+}
+
 } // namespace meshrt::bench

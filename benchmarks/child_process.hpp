@@ -43,4 +43,8 @@ private:
   std::string log_path_;
 };
 
+/// The word that follows `marker` in `text` (a child's log: "mesh node "
+/// is followed by its address), "" if `marker` is not there.
+std::string word_after(const std::string& text, const std::string& marker);
+
 } // namespace meshrt::bench

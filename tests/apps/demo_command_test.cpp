@@ -42,4 +42,34 @@ TEST_SUITE("apps.demo") {
     }
     CHECK(r.out.find("FAILED") == std::string::npos);
   }
+
+  TEST_CASE("meshrt demo --processes runs the same steps with MARS and four nodes as processes") {
+    auto r = run_command(std::string{"timeout 90 "} + MESHRT_CLI
+                         + " demo --processes --port 46500 --log-level warn");
+    INFO(r.out);
+    CHECK(r.exit_code == 0);
+    for (const char* line :
+         {"four of them child processes",
+          "MARS 127.0.0.1:46500; nodes 127.0.0.1:46501, 127.0.0.1:46502, 127.0.0.1:46503, "
+          "127.0.0.1:46504, 127.0.0.1:46505 (logs in /tmp/meshrt-demo-",
+          "hello, demo (asked by 127.0.0.1:46501)",
+          "127.0.0.1:46503 heard from 127.0.0.1:46501: the arena opens in 5 minutes\n",
+          "rooms_open on 127.0.0.1:46504 = 12\n", "bob's last: 'round 6'\n",
+          "ann sent 'nice try, noob'; bob got 'nice try, ****'\n",
+          "== a storage node dies without a word (127.0.0.1:46505)\n",
+          "ann's and bob's locations resolve",
+          "cat, new at 127.0.0.1:46502, reaches bob: 'hi bob, I'm new here'\n",
+          "bob: ann is gone: 'ann has left the lobby'\n",
+          "127.0.0.1:46503 is gone; the view holds 127.0.0.1:46501, 127.0.0.1:46502, "
+          "127.0.0.1:46504\n",
+          "demo: every step worked\n"}) {
+      CAPTURE(line);
+      CHECK(r.out.find(line) != std::string::npos);
+    }
+    // Its children's logs go once every step worked.
+    auto at = r.out.find("(logs in ");
+    REQUIRE(at != std::string::npos);
+    auto dir = r.out.substr(at + 9, r.out.find(')', at) - at - 9);
+    CHECK(run_command("test -e " + dir).exit_code != 0);
+  }
 }

@@ -26,15 +26,6 @@ namespace {
 
 const std::string cli = MESHRT_CLI;
 
-/// The word that follows `marker` in `text`, or "".
-std::string word_after(const std::string& text, const std::string& marker) {
-  auto pos = text.find(marker);
-  if (pos == std::string::npos)
-    return {};
-  pos += marker.size();
-  return text.substr(pos, text.find_first_of(" \n", pos) - pos);
-}
-
 /// A `meshrt node` process and what its log says.
 struct node_process {
   std::unique_ptr<child_process> proc;
