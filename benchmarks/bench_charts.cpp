@@ -1,12 +1,10 @@
 #include "benchmarks/bench_charts.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -340,8 +338,10 @@ std::vector<std::string> write_bench_report(const std::string& results_path,
   text << in.rdbuf();
   auto charts = plan_charts(text.str());
   auto doc = json::parse(text.str());
-  if (::mkdir(out_dir.c_str(), 0755) != 0 && errno != EEXIST)
-    throw std::runtime_error("bench report: cannot create " + out_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec)
+    throw std::runtime_error("bench report: cannot create " + out_dir + ": " + ec.message());
   std::vector<std::string> written;
   for (const auto& c : charts) {
     auto stem = out_dir + "/" + c.file.substr(0, c.file.rfind('.'));
@@ -369,6 +369,9 @@ std::vector<std::string> write_bench_report(const std::string& results_path,
     if (rc != 0)
       throw std::runtime_error("bench report: gnuplot failed on " + stem
                                + ".gp: " + gnuplot->log());
+    // Drawn: its data, script and gnuplot's log go (kept on failure).
+    for (const char* ext : {".dat", ".gp", ".log"})
+      std::remove((stem + ext).c_str());
     written.push_back(out_dir + "/" + c.file);
   }
   std::string md = "# meshrt bench report\n\n";
