@@ -404,17 +404,13 @@ int run_demo(uint16_t port, bool processes) {
   for (auto& m : members) {
     if (m.handle)
       self->send_exit(m.handle.actor(), caf::exit_reason::user_shutdown);
-    if (m.proc) {
-      m.proc->signal(SIGTERM);
-      m.proc->wait(5s);
-    }
+    if (m.proc)
+      m.proc->stop(5s);
   }
   if (mars)
     self->send_exit(mars, caf::exit_reason::user_shutdown);
-  if (mars_proc) {
-    mars_proc->signal(SIGTERM);
-    mars_proc->wait(5s);
-  }
+  if (mars_proc)
+    mars_proc->stop(5s);
   say(failed.count == 0 ? "\ndemo: every step worked" : "\ndemo: some steps failed");
   if (!dir.empty() && failed.count == 0)
     std::filesystem::remove_all(dir); // kept when a step failed: the children's logs say why

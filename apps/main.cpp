@@ -26,6 +26,7 @@
 #include "benchmarks/dm_bench.hpp"
 #include "benchmarks/membership_bench.hpp"
 #include "benchmarks/rpc_bench.hpp"
+#include "benchmarks/scenario_node.hpp"
 #include "benchmarks/scenario_runner.hpp"
 #include "benchmarks/store_bench.hpp"
 #include "benchmarks/transport_bench.hpp"
@@ -52,6 +53,21 @@ void add_log_level(CLI::App& app, std::string& level) {
       }
       return {};
     });
+}
+
+/// A hidden subcommand that runs a node for a parent process (the demo, a
+/// scenario), with the flags the parent passes.
+CLI::App* add_child_node(CLI::App& app, const std::string& name,
+                         meshrt::cli::node_command_options& opts, std::string& level) {
+  auto* cmd = app.add_subcommand(name, "")->group("");
+  cmd->add_option("--type", opts.type);
+  cmd->add_option("--port", opts.port);
+  cmd->add_option("--mars", opts.mars);
+  cmd->add_option("--app", opts.app);
+  cmd->add_option("--client-port", opts.client_port);
+  cmd->add_option("--scheduling", opts.scheduling);
+  add_log_level(*cmd, level);
+  return cmd;
 }
 
 int run_config_check(const std::string& path) {
@@ -438,16 +454,12 @@ int main(int argc, char** argv) {
                      "MARS and four of the nodes as child processes (kill -9 is real)");
   add_log_level(*demo_cmd, log_level);
 
-  // The nodes of `meshrt demo --processes`; not for people.
-  auto* demo_node_cmd = app.add_subcommand("demo-node", "")->group("");
+  // The nodes of `meshrt demo --processes` and of `meshrt bench scenario`
+  // in cluster mode "processes"; not for people.
   meshrt::cli::node_command_options demo_node_opts;
-  demo_node_cmd->add_option("--type", demo_node_opts.type);
-  demo_node_cmd->add_option("--port", demo_node_opts.port);
-  demo_node_cmd->add_option("--mars", demo_node_opts.mars);
-  demo_node_cmd->add_option("--app", demo_node_opts.app);
-  demo_node_cmd->add_option("--client-port", demo_node_opts.client_port);
-  demo_node_cmd->add_option("--scheduling", demo_node_opts.scheduling);
-  add_log_level(*demo_node_cmd, log_level);
+  auto* demo_node_cmd = add_child_node(app, "demo-node", demo_node_opts, log_level);
+  meshrt::cli::node_command_options scenario_node_opts;
+  auto* scenario_node_cmd = add_child_node(app, "scenario-node", scenario_node_opts, log_level);
 
   auto* ping_cmd
     = app.add_subcommand("ping", "Send health checks to a node and print the round trips");
@@ -529,6 +541,13 @@ int main(int argc, char** argv) {
       return meshrt::cli::run_ping(ping_opts);
     if (*demo_cmd)
       return meshrt::cli::run_demo(demo_port, demo_processes);
+    if (*scenario_node_cmd)
+      return meshrt::cli::run_node(
+        scenario_node_opts,
+        [](caf::actor_system& sys, const meshrt::node& n, const std::string& at) {
+          meshrt::bench::install_scenario_handlers(sys, n, at);
+          meshrt::logger("node")->info("scenario node ready at {}", at);
+        });
     if (*demo_node_cmd)
       return meshrt::cli::run_node(
         demo_node_opts, [](caf::actor_system& sys, const meshrt::node& n, const std::string& at) {

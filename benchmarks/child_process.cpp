@@ -88,6 +88,11 @@ double child_process::cpu_seconds() const {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+std::optional<int> child_process::stop(std::chrono::milliseconds limit) {
+  signal(SIGTERM);
+  return wait(limit);
+}
+
 std::string word_after(const std::string& text, const std::string& marker) {
   auto pos = text.find(marker);
   if (pos == std::string::npos)

@@ -31,6 +31,10 @@ public:
   /// signal if a signal ended it, nullopt if it still runs.
   std::optional<int> wait(std::chrono::milliseconds limit);
 
+  /// SIGTERM, then wait() up to `limit`: how a program that stops on
+  /// SIGTERM is asked to.
+  std::optional<int> stop(std::chrono::milliseconds limit);
+
   /// Everything the program wrote so far.
   std::string log() const;
 

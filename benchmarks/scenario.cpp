@@ -208,9 +208,9 @@ scenario parse_scenario(std::string_view json_text, const std::string& source) {
   cluster.object({"mode", "nodes"});
   if (cluster.has("mode")) {
     s.mode = cluster.at("mode").text();
-    if (s.mode != "in_process")
-      cluster.at("mode").fail("\"in_process\" (the nodes in this process; child processes are "
-                              "not supported yet)");
+    if (s.mode != "in_process" && s.mode != "processes")
+      cluster.at("mode").fail("\"in_process\" (the nodes in this process) or \"processes\" "
+                              "(each node a process of its own)");
   }
   if (!cluster.has("nodes") || !cluster.at("nodes").value().is_array()
       || cluster.at("nodes").value().empty())
@@ -238,8 +238,13 @@ scenario parse_scenario(std::string_view json_text, const std::string& source) {
     auto faults = root.at("faults");
     if (!faults.value().is_array())
       faults.fail("an array of faults");
-    for (size_t i = 0; i < faults.value().size(); ++i)
+    for (size_t i = 0; i < faults.value().size(); ++i) {
       s.faults.push_back(read_fault(faults.at(i), s.duration_s));
+      if (s.faults.back().kind == fault_kind::drop && s.mode == "processes")
+        faults.at(i).at("kind").fail(
+          "kill, join, leave or mars_restart with cluster.mode \"processes\" (drop sets the "
+          "transports of nodes in the runner's process)");
+    }
     std::stable_sort(s.faults.begin(), s.faults.end(),
                      [](const auto& a, const auto& b) { return a.at_s < b.at_s; });
     // A node number names a node that exists by then: the initial ones and

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -13,6 +14,8 @@
 #include <thread>
 #include <tuple>
 
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 
 #include <caf/all.hpp>
@@ -20,7 +23,9 @@
 
 #include "benchmarks/bench_report.hpp"
 #include "benchmarks/bench_util.hpp"
+#include "benchmarks/child_process.hpp"
 #include "benchmarks/latency_histogram.hpp"
+#include "benchmarks/scenario_node.hpp"
 #include "runtime/meshrt.hpp"
 
 namespace meshrt::bench {
@@ -32,8 +37,6 @@ using json = nlohmann::json;
 using steady = std::chrono::steady_clock;
 using scenario_tick_atom = caf::atom_constant<caf::atom("scntick")>;
 
-constexpr uint16_t echo_command = 900; // rpc: the handler answers with the request
-constexpr uint16_t sink_command = 901; // send, usend, fanout: the handler counts arrivals
 constexpr auto request_timeout = std::chrono::seconds{3};
 constexpr auto tick = std::chrono::milliseconds{2};
 /// Operations of one kind in flight at most; one due beyond it is not
@@ -89,7 +92,10 @@ public:
   /// counts it in the second it was issued: a fault's failures then fall
   /// in the seconds of the fault, not seconds later when a timeout ends.
   void ok(const std::string& op, uint64_t issued_us) {
-    auto latency_us = static_cast<double>(now_us() - std::min(now_us(), issued_us));
+    record_ok(op, static_cast<double>(now_us() - std::min(now_us(), issued_us)), issued_us);
+  }
+
+  void record_ok(const std::string& op, double latency_us, uint64_t issued_us) {
     std::lock_guard<std::mutex> guard{mtx_};
     auto& s = ops_[op];
     ++s.ok;
@@ -109,15 +115,27 @@ public:
     ++second_of(s, issued_us).failed;
   }
 
-  /// An arrival of one-way message `seq` at node `at` (fan-outs reach
-  /// several nodes): false if it came before.
-  bool first_arrival(const std::string& op, uint64_t seq, size_t at) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    pending_[op].erase(seq);
-    if (seen_[op].insert({seq, at}).second)
-      return true;
-    ++ops_[op].duplicated;
-    return false;
+  /// Microseconds since t0 of a monotonic_us() reading.
+  uint64_t since_t0(uint64_t monotonic) const {
+    auto t0 = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(steady::duration{t0_.load()}).count());
+    return monotonic - std::min(monotonic, t0);
+  }
+
+  /// One-way message `seq`, sent at `sent_us` (monotonic), arrived at the
+  /// node at `at` after `latency_us`; a second arrival at the same node is
+  /// a duplicate (fan-outs reach several nodes).
+  void arrived(const std::string& op, uint64_t seq, const std::string& at, uint64_t sent_us,
+               uint64_t latency_us) {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      pending_[op].erase(seq);
+      if (!seen_[op].insert({seq, at}).second) {
+        ++ops_[op].duplicated;
+        return;
+      }
+    }
+    record_ok(op, static_cast<double>(latency_us), since_t0(sent_us));
   }
 
   /// A reliable message with one recipient (send, dm) on its way from the
@@ -183,7 +201,7 @@ private:
   std::atomic<steady::rep> t0_{steady::now().time_since_epoch().count()};
   mutable std::mutex mtx_;
   std::map<std::string, op_stats> ops_;
-  std::map<std::string, std::set<std::pair<uint64_t, size_t>>> seen_;
+  std::map<std::string, std::set<std::pair<uint64_t, std::string>>> seen_;
   /// By op: seq -> (sender's node, recipient's node).
   std::map<std::string, std::map<uint64_t, std::pair<std::string, std::string>>> pending_;
 };
@@ -200,34 +218,6 @@ std::string error_kind(const caf::error& err) {
   return caf::to_string(err);
 }
 
-// ---- one-way messages carry their op, sequence number and send time ----------
-
-constexpr size_t stamp_size = 17;
-
-byte_buffer stamped(uint8_t op, uint64_t seq, uint64_t sent_us, size_t size) {
-  byte_buffer out(std::max(size, stamp_size), 0);
-  out[0] = op;
-  std::memcpy(out.data() + 1, &seq, 8);
-  std::memcpy(out.data() + 9, &sent_us, 8);
-  return out;
-}
-
-struct stamp {
-  uint8_t op = 0;
-  uint64_t seq = 0;
-  uint64_t sent_us = 0;
-};
-
-std::optional<stamp> read_stamp(const byte_buffer& bytes) {
-  if (bytes.size() < stamp_size)
-    return std::nullopt;
-  stamp s;
-  s.op = bytes[0];
-  std::memcpy(&s.seq, bytes.data() + 1, 8);
-  std::memcpy(&s.sent_us, bytes.data() + 9, 8);
-  return s;
-}
-
 const char* one_way_ops[] = {"", "send", "usend", "fanout", "dm"};
 
 uint8_t op_code(const std::string& op) {
@@ -240,17 +230,19 @@ uint8_t op_code(const std::string& op) {
 // ---- the cluster as the drivers see it ---------------------------------------------
 
 struct member {
-  node n;
+  node n;                              // in this process; invalid for a child process
+  std::shared_ptr<child_process> proc; // a child process (cluster mode "processes")
   std::string address;
   size_t index = 0;
   bool sends = true;    // its application runs: it issues operations
   bool targeted = true; // the others know it: operations go to it
+  bool up = true;       // neither killed nor gone
 };
 
 struct dm_user {
   std::string name;
   caf::actor session;
-  size_t node = 0;
+  std::string at;       // its node's address
   bool sends = true;    // its node runs
   bool targeted = true; // the cluster still finds it
 };
@@ -258,8 +250,12 @@ struct dm_user {
 /// What the drivers, the fault thread and the progress line share.
 struct run_state {
   recorder rec;
-  std::mutex mtx; // members, users
+  std::mutex mtx; // members, clients, users
+  /// The cluster's nodes, numbered as the scenario numbers them.
   std::vector<member> members;
+  /// Cluster mode "processes": guest nodes in this process that issue the
+  /// operations (and host the DM users); empty otherwise, the members do.
+  std::vector<member> clients;
   std::vector<dm_user> users;
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> next_seq{1};
@@ -318,10 +314,11 @@ void issue(driver_actor* self) {
       }
       sender = *a;
       recipient = *b;
-      sender_at = run->members[a->node].address;
-      recipient_at = run->members[b->node].address;
+      sender_at = a->at;
+      recipient_at = b->at;
     } else {
-      auto* a = pick(run->members, st.rng, [](const member& m) { return m.sends; });
+      const auto& senders = run->clients.empty() ? run->members : run->clients;
+      auto* a = pick(senders, st.rng, [](const member& m) { return m.sends; });
       auto* b = pick(run->members, st.rng, [](const member& m) { return m.targeted; });
       if (!a || !b) {
         rec.issued(op);
@@ -338,6 +335,7 @@ void issue(driver_actor* self) {
   }
   rec.issued(op);
   auto t_us = rec.now_us();
+  auto sent_us = monotonic_us();
   auto done = [self, run, op, t_us] {
     --self->state.outstanding;
     run->rec.ok(op, t_us);
@@ -348,7 +346,7 @@ void issue(driver_actor* self) {
   };
   if (op == "rpc") {
     ++st.outstanding;
-    send_rpc(self, from.n, echo_command, to.address, byte_buffer(st.load.payload, 'r'),
+    send_rpc(self, from.n, scenario_echo, to.address, byte_buffer(st.load.payload, 'r'),
              request_timeout)
       .then([done](byte_buffer&) { done(); }, failed);
   } else if (op == "store") {
@@ -364,7 +362,8 @@ void issue(driver_actor* self) {
     rec.sent(op, seq, sender_at, recipient_at);
     // Counted when it arrives (the inbox); here only a failure is.
     send_message_by_user_id(self, sender.session, recipient.name, 1, 1,
-                            stamped(op_code("dm"), seq, t_us, st.load.payload), request_timeout)
+                            stamped({op_code("dm"), seq, sent_us}, st.load.payload),
+                            request_timeout)
       .then([] {},
             [run, t_us, seq](caf::error& err) {
               run->rec.settled("dm", seq);
@@ -372,14 +371,14 @@ void issue(driver_actor* self) {
             });
   } else {
     auto seq = run->next_seq++;
-    auto payload = stamped(op_code(op), seq, t_us, st.load.payload);
+    auto payload = stamped({op_code(op), seq, sent_us}, st.load.payload);
     if (op == "send") {
       rec.sent(op, seq, from.address, to.address);
-      send(self, from.n, sink_command, to.address, std::move(payload));
+      send(self, from.n, scenario_sink, to.address, std::move(payload));
     } else if (op == "usend")
-      usend(self, from.n, sink_command, to.address, std::move(payload));
+      usend(self, from.n, scenario_sink, to.address, std::move(payload));
     else if (!everyone.empty())
-      send_many(self, from.n, sink_command, everyone, std::move(payload), st.load.limit);
+      send_many(self, from.n, scenario_sink, everyone, std::move(payload), st.load.limit);
   }
 }
 
@@ -423,8 +422,10 @@ caf::behavior driver(driver_actor* self, std::shared_ptr<run_state> run, std::st
 caf::behavior dm_inbox(caf::event_based_actor*, std::shared_ptr<run_state> run) {
   return {
     [=](dm_message_atom, const std::string&, uint8_t, uint16_t, const byte_buffer& message) {
-      if (auto s = read_stamp(message); s && run->rec.first_arrival("dm", s->seq, 0))
-        run->rec.ok("dm", s->sent_us);
+      if (auto s = read_stamp(message)) {
+        auto now = monotonic_us();
+        run->rec.arrived("dm", s->seq, "", s->sent_us, now - std::min(now, s->sent_us));
+      }
     },
     [=](dm_peer_gone_atom, const std::string&, const byte_buffer&) {},
     [=](dm_closed_atom, const std::string&) {},
@@ -433,27 +434,20 @@ caf::behavior dm_inbox(caf::event_based_actor*, std::shared_ptr<run_state> run) 
 
 // ---- the cluster -------------------------------------------------------------------------
 
-/// Registers the scenario's handlers on a node: an echo for rpc, a counter
-/// of arrivals for the one-way operations.
-void install_handlers(caf::scoped_actor& self, const node& n, size_t index,
-                      const std::shared_ptr<run_state>& run) {
-  handle(self, n, echo_command,
-         handler_function{[](const byte_buffer& data,
-                             const std::string&) -> caf::expected<byte_buffer> { return data; }})
-    .receive([] {}, [](caf::error&) {});
+/// On a node of this process that issues one-way messages: counts the
+/// arrivals the receiving nodes report (benchmarks/scenario_node.hpp).
+void count_arrivals(caf::scoped_actor& self, const node& n, const std::shared_ptr<run_state>& run) {
   std::weak_ptr<run_state> weak = run;
-  handle(self, n, sink_command,
-         handler_function{[weak, index](const byte_buffer& data,
-                                        const std::string&) -> caf::expected<byte_buffer> {
-           auto run = weak.lock();
-           auto s = read_stamp(data);
-           if (!run || !s || s->op == 0 || s->op > 3)
+  handle(self, n, scenario_arrival,
+         handler_function{
+           [weak](const byte_buffer& data, const std::string&) -> caf::expected<byte_buffer> {
+             auto run = weak.lock();
+             auto a = decode_arrival(data);
+             if (run && a && a->stamp.op >= 1 && a->stamp.op <= 3)
+               run->rec.arrived(one_way_ops[a->stamp.op], a->stamp.seq, a->at, a->stamp.sent_us,
+                                a->latency_us);
              return byte_buffer{};
-           auto op = one_way_ops[s->op];
-           if (run->rec.first_arrival(op, s->seq, index))
-             run->rec.ok(op, s->sent_us);
-           return byte_buffer{};
-         }})
+           }})
     .receive([] {}, [](caf::error&) {});
 }
 
@@ -477,6 +471,15 @@ struct fault_outcome {
 
 // ---- the report ----------------------------------------------------------------------------
 
+/// What a short-lived program (`meshrt status`) printed, "" unless it
+/// exited 0 within 5 s.
+std::string command_output(const std::vector<std::string>& args, const std::string& log) {
+  child_process p{args, log};
+  if (p.wait(std::chrono::seconds{5}) != 0)
+    return {};
+  return p.log();
+}
+
 std::string fmt(double v, int decimals = 0) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
@@ -493,54 +496,124 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
   auto t_start = steady::now();
   auto run = std::make_shared<run_state>();
 
-  // MARS and the nodes.
+  // MARS and the nodes: in this process, or as child processes (`meshrt
+  // mars`, `meshrt scenario-node`) driven from guest nodes of this one.
+  bool processes = s.mode == "processes";
+  auto exe = self_exe();
   mars_config mc;
   mc.port = opts.base_port != 0 ? opts.base_port : free_port(SOCK_DGRAM);
+  std::string logs;
+  if (processes) {
+    char tmpl[] = "/tmp/meshrt-scenario-XXXXXX";
+    if (auto* d = mkdtemp(tmpl))
+      logs = d;
+    else
+      throw std::runtime_error("bench scenario: cannot make a directory for the children's logs");
+  }
+  int generation = 0;
+  /// A child's log once it says `ready`; throws with the log if it does not.
+  auto await_child = [&](child_process& proc, const std::string& ready, const std::string& what) {
+    if (!wait_until([&] { return proc.log().find(ready) != std::string::npos; }, 10s))
+      throw std::runtime_error("bench scenario: " + what + " did not start: " + proc.log());
+    return proc.log();
+  };
+  caf::actor mars;
+  std::shared_ptr<child_process> mars_proc;
   auto start_mars = [&] {
     for (int i = 0; i < 150; ++i) {
-      try {
-        return spawn_mars(sys, mc);
-      } catch (const std::runtime_error&) {
-        std::this_thread::sleep_for(20ms); // a killed MARS's socket closes a moment later
+      if (processes) {
+        auto log = logs + "/mars" + std::to_string(++generation) + ".log";
+        mars_proc = std::make_shared<child_process>(
+          std::vector<std::string>{exe, "mars", "--port", std::to_string(mc.port)}, log);
+        if (wait_until(
+              [&] {
+                return mars_proc->log().find("MARS listening") != std::string::npos
+                       || mars_proc->wait(0ms);
+              },
+              5s)
+            && !mars_proc->wait(0ms))
+          return;
+      } else {
+        try {
+          mars = spawn_mars(sys, mc);
+          return;
+        } catch (const std::runtime_error&) {
+        }
       }
+      std::this_thread::sleep_for(20ms); // a killed MARS's socket closes a moment later
     }
     throw std::runtime_error("bench scenario: cannot bind MARS on 127.0.0.1:"
                              + std::to_string(mc.port));
   };
-  auto mars = start_mars();
+  start_mars();
   config node_cfg;
   node_cfg.mesh.address = "127.0.0.1";
   node_cfg.mesh.mars_address = "127.0.0.1";
   node_cfg.mesh.mars_port = mc.port;
   node_cfg.mesh.port = static_cast<uint16_t>(mc.port + 1);
+  uint16_t next_child_port = static_cast<uint16_t>(mc.port + 1);
   auto add_member = [&](const std::string& type) {
-    node_options no;
-    no.type = type;
-    auto n = start_node(sys, node_cfg, no);
     member m;
-    m.n = n;
-    whoami(self, n).receive([&](node_record& r) { m.address = r.mesh_address; },
-                            [](caf::error&) {});
-    {
-      std::lock_guard<std::mutex> guard{run->mtx};
-      m.index = run->members.size();
+    if (processes) {
+      auto port = next_child_port++;
+      auto log = logs + "/node" + std::to_string(port) + ".log";
+      m.proc = std::make_shared<child_process>(
+        std::vector<std::string>{
+          exe, "scenario-node", "--type", type, "--port", std::to_string(port), "--mars",
+          "127.0.0.1:" + std::to_string(mc.port), "--scheduling", "efficiency"},
+        log);
+      m.address
+        = word_after(await_child(*m.proc, "scenario node ready", type + " node"), "mesh node ");
+      m.sends = false; // the guests of this process issue the operations
+    } else {
+      node_options no;
+      no.type = type;
+      m.n = start_node(sys, node_cfg, no);
+      whoami(self, m.n).receive([&](node_record& r) { m.address = r.mesh_address; },
+                                [](caf::error&) {});
+      install_scenario_handlers(sys, m.n, m.address);
+      count_arrivals(self, m.n, run);
     }
-    install_handlers(self, n, m.index, run); // joins happen in this thread only
     std::lock_guard<std::mutex> guard{run->mtx};
+    m.index = run->members.size();
     run->members.push_back(m);
     return m;
   };
   for (const auto& g : s.nodes)
     for (size_t i = 0; i < g.count; ++i)
       add_member(g.type);
+  if (processes) {
+    // Two guests: they see the cluster, send and receive, and are not in
+    // anyone's view.
+    auto guest_cfg = node_cfg;
+    guest_cfg.mesh.port = static_cast<uint16_t>(mc.port + 100);
+    for (int i = 0; i < 2; ++i) {
+      node_options no;
+      no.type = "CLIENT";
+      no.guest = true;
+      member m;
+      m.n = start_node(sys, guest_cfg, no);
+      whoami(self, m.n).receive([&](node_record& r) { m.address = r.mesh_address; },
+                                [](caf::error&) {});
+      m.targeted = false;
+      count_arrivals(self, m.n, run);
+      m.index = run->clients.size();
+      run->clients.push_back(m);
+    }
+  }
+  /// The nodes of this process whose views tell what the cluster sees.
+  auto observers = [&] {
+    std::vector<member> out;
+    std::lock_guard<std::mutex> guard{run->mtx};
+    for (const auto& m : run->clients.empty() ? run->members : run->clients)
+      if (m.sends && m.n)
+        out.push_back(m);
+    return out;
+  };
   auto all_see = [&](size_t count, std::chrono::milliseconds limit) {
     auto deadline = steady::now() + limit;
     while (steady::now() < deadline) {
-      std::vector<member> ms;
-      {
-        std::lock_guard<std::mutex> guard{run->mtx};
-        ms = run->members;
-      }
+      auto ms = observers();
       if (std::all_of(ms.begin(), ms.end(),
                       [&](const member& m) { return view_of(self, m.n).size() == count; }))
         return true;
@@ -551,15 +624,17 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
   if (!all_see(s.initial_nodes(), 10s))
     throw std::runtime_error("bench scenario: the " + std::to_string(s.initial_nodes())
                              + " nodes did not see each other within 10 s");
-  // Users, spread over the nodes.
+  // Users, spread over the nodes of this process.
   auto inbox = sys.spawn(dm_inbox, run);
   if (auto dm = s.workload.find("dm"); dm != s.workload.end()) {
     std::this_thread::sleep_for(500ms); // the store's ring settles on its nodes
+    auto hosts = observers();
     for (size_t u = 0; u < dm->second.users; ++u) {
-      dm_user user{"user" + std::to_string(u), {}, u % run->members.size(), true, true};
+      const auto& host = hosts[u % hosts.size()];
+      dm_user user{"user" + std::to_string(u), {}, host.address, true, true};
       caf::error last;
       for (int attempt = 0; attempt < 50 && !user.session; ++attempt) {
-        dm_connect(self, run->members[user.node].n, user.name, inbox)
+        dm_connect(self, host.n, user.name, inbox)
           .receive([&](caf::actor& session) { user.session = session; },
                    [&](caf::error& err) { last = err; });
         if (!user.session)
@@ -664,14 +739,9 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
         caf::scoped_actor me{sys};
         auto deadline = steady::now() + 15s;
         while (steady::now() < deadline && !run->stopping) {
-          std::vector<member> ms;
-          {
-            std::lock_guard<std::mutex> guard{run->mtx};
-            ms = run->members;
-          }
           bool done = true;
-          for (const auto& m : ms) {
-            if (m.address == except || !m.sends)
+          for (const auto& m : observers()) {
+            if (m.address == except)
               continue;
             auto v = view_of(me, m.n);
             if ((std::find(v.begin(), v.end(), address) != v.end()) != present) {
@@ -689,7 +759,7 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
               if (m.address == address)
                 m.targeted = present;
             for (auto& u : run->users)
-              if (!present && run->members[u.node].address == address)
+              if (!present && u.at == address)
                 u.targeted = false;
             return;
           }
@@ -703,24 +773,33 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
         {
           std::lock_guard<std::mutex> guard{run->mtx};
           run->members[f.node].sends = false; // its application dies with it
+          run->members[f.node].up = false;
           for (auto& u : run->users)
-            if (u.node == f.node)
+            if (u.at == victim.address)
               u.sends = false;
         }
-        self->send_exit(victim.n.actor(), caf::exit_reason::kill);
+        if (victim.proc)
+          victim.proc->signal(SIGKILL);
+        else
+          self->send_exit(victim.n.actor(), caf::exit_reason::kill);
         watch(victim.address, false, victim.address);
         break;
       }
       case fault_kind::leave: {
         record([&](fault_outcome& o) { o.subject = victim.address; });
         watchers.emplace_back([&, victim] {
-          caf::scoped_actor me{sys};
-          leave(me, victim.n).receive([] {}, [](caf::error&) {});
+          if (victim.proc) { // SIGTERM's path, as an operator stops a node
+            victim.proc->stop(15s);
+          } else {
+            caf::scoped_actor me{sys};
+            leave(me, victim.n).receive([] {}, [](caf::error&) {});
+          }
           // The node is gone and its users' sessions with it.
           std::lock_guard<std::mutex> guard{run->mtx};
           run->members[victim.index].sends = false;
+          run->members[victim.index].up = false;
           for (auto& u : run->users)
-            if (u.node == victim.index)
+            if (u.at == victim.address)
               u.sends = false;
         });
         watch(victim.address, false, victim.address);
@@ -737,9 +816,15 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
         break;
       }
       case fault_kind::mars_restart: {
-        self->send_exit(mars, caf::exit_reason::kill);
-        mars = start_mars();
-        // Healed when the new MARS lists every node that runs.
+        if (mars_proc) {
+          mars_proc->signal(SIGKILL);
+          mars_proc->wait(2s);
+        } else {
+          self->send_exit(mars, caf::exit_reason::kill);
+        }
+        start_mars();
+        // Healed when the new MARS lists every node that runs: asked as
+        // `meshrt status` asks it, from a guest node of its own.
         auto mars_now = mars;
         watchers.emplace_back([&, mars_now, at_ms, record] {
           caf::scoped_actor me{sys};
@@ -749,18 +834,24 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
             {
               std::lock_guard<std::mutex> guard{run->mtx};
               for (const auto& m : run->members)
-                expected += m.sends ? 1 : 0;
+                expected += m.up ? 1 : 0;
             }
             size_t listed = 0;
-            me->request(mars_now, 1s, transport::stats_atom::value)
-              .receive(
-                [&](const std::string& text) {
-                  auto doc = json::parse(text, nullptr, false);
-                  if (doc.is_object() && doc["apps"].is_object())
-                    for (const auto& [app, a] : doc["apps"].items())
-                      listed += a.value("nodes", size_t{0});
-                },
-                [](caf::error&) {});
+            auto count = [&](const std::string& text) {
+              auto doc = json::parse(text, nullptr, false);
+              if (doc.is_object() && doc["apps"].is_object())
+                for (const auto& [app, a] : doc["apps"].items())
+                  listed += a.value("nodes", size_t{0});
+              else if (doc.is_object() && doc["nodes"].is_array())
+                listed = doc["nodes"].size();
+            };
+            if (mars_now)
+              me->request(mars_now, 1s, transport::stats_atom::value)
+                .receive(count, [](caf::error&) {});
+            else
+              count(command_output({exe, "status", "--mars", "127.0.0.1:" + std::to_string(mc.port),
+                                    "--json", "--log-level", "off"},
+                                   logs + "/status.log"));
             if (listed >= expected) {
               auto ms_now = elapsed_ms() - at_ms;
               record([&](fault_outcome& o) {
@@ -926,9 +1017,9 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
       text += ", " + std::to_string(o.failed) + " operations failed and reported\n";
     }
   }
-  text += "\nreliable messages lost: " + std::to_string(result.lost)
-          + ", duplicated: " + std::to_string(result.duplicated)
-          + "; in flight from or to a node killed or leaving: " + std::to_string(result.at_crash) + "\n";
+  text += "\nreliable messages lost: " + std::to_string(result.lost) + ", duplicated: "
+          + std::to_string(result.duplicated) + "; in flight from or to a node killed or leaving: "
+          + std::to_string(result.at_crash) + "\n";
   result.text = text;
 
   auto doc = json::parse(report.json());
@@ -967,9 +1058,21 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
   for (const auto& d : drivers)
     self->send_exit(d, caf::exit_reason::user_shutdown);
   self->send_exit(inbox, caf::exit_reason::user_shutdown);
-  for (const auto& m : run->members)
-    self->send_exit(m.n.actor(), caf::exit_reason::user_shutdown);
-  self->send_exit(mars, caf::exit_reason::user_shutdown);
+  for (const auto& group : {run->members, run->clients})
+    for (const auto& m : group) {
+      if (m.n)
+        self->send_exit(m.n.actor(), caf::exit_reason::user_shutdown);
+      if (m.proc && m.up)
+        m.proc->stop(5s);
+    }
+  if (mars)
+    self->send_exit(mars, caf::exit_reason::user_shutdown);
+  if (mars_proc)
+    mars_proc->stop(5s);
+  if (!logs.empty() && result.lost == 0 && result.duplicated == 0)
+    std::filesystem::remove_all(logs); // kept when something was lost: the logs may say why
+  else if (!logs.empty())
+    result.text += "the nodes' logs: " + logs + "\n";
   return result;
 }
 

@@ -1,8 +1,10 @@
 #pragma once
 
-// Runs a load scenario (benchmarks/scenario.hpp) against a real cluster in
-// this process: MARS and the nodes on loopback UDP, the workload offered at
-// its rates by one driver actor per operation (open loop: an operation is
+// Runs a load scenario (benchmarks/scenario.hpp) against a real cluster:
+// MARS and the nodes on loopback UDP, in this process or each a child
+// process (cluster mode "processes", driven from two guest nodes of this
+// one), the workload offered at its rates by one driver actor per
+// operation (open loop: an operation is
 // issued when it is due, whether or not earlier ones were answered), the
 // faults applied at their times, live progress on a stream, and at the end
 // every figure: latency percentiles per operation, throughput, errors by

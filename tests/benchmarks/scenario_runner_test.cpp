@@ -14,14 +14,37 @@
 
 using namespace meshrt::test;
 
+namespace {
+
+/// `meshrt bench scenario` on a shipped scenario: what it printed, and the
+/// JSON it wrote (null if none).
+struct scenario_run {
+  command_result cli;
+  nlohmann::json doc;
+};
+
+scenario_run run_shipped(const std::string& name, const temp_dir& dir) {
+  auto json_path = dir.path() + "/" + name + ".out.json";
+  scenario_run out;
+  out.cli = run_command("timeout 120 " + std::string{MESHRT_CLI} + " bench scenario "
+                        + MESHRT_SCENARIOS_DIR + "/" + name + ".json --json " + json_path
+                        + " --log-level error");
+  std::ifstream in{json_path};
+  std::stringstream text;
+  text << in.rdbuf();
+  out.doc = nlohmann::json::parse(text.str(), nullptr, false);
+  return out;
+}
+
+} // namespace
+
 TEST_SUITE("benchmarks.scenario_run") {
 
   TEST_CASE("the smoke scenario runs, reports plain progress lines and writes every figure") {
     temp_dir dir;
-    auto json_path = dir.path() + "/smoke.json";
-    auto r = run_command("timeout 120 " + std::string{MESHRT_CLI} + " bench scenario "
-                         + MESHRT_SCENARIOS_DIR + "/smoke.json --json " + json_path
-                         + " --log-level error");
+    auto run = run_shipped("smoke", dir);
+    const auto& r = run.cli;
+    const auto& doc = run.doc;
     INFO(r.out);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
@@ -31,10 +54,6 @@ TEST_SUITE("benchmarks.scenario_run") {
     CHECK(r.err.find("join at 2.0 s") != std::string::npos);
     CHECK(r.out.find("scenario smoke: 8.0 s of load on 4 nodes") != std::string::npos);
     CHECK(r.out.find("reliable messages lost: 0, duplicated: 0") != std::string::npos);
-    std::ifstream in{json_path};
-    std::stringstream text;
-    text << in.rdbuf();
-    auto doc = nlohmann::json::parse(text.str());
     CHECK(doc["scenario"] == "scenario-smoke");
     auto figure = [&](const std::string& metric) {
       for (const auto& f : doc["results"])
@@ -68,10 +87,35 @@ TEST_SUITE("benchmarks.scenario_run") {
     CHECK(doc["faults"][1]["detect_ms"].get<double>() > 0);
     CHECK(doc["faults"][1]["detect_ms"].get<double>() < 5000);
     // A bad scenario file: one line, exit 2 (usage).
-    auto bad_path = dir.write("bad.json", R"({"name": "x", "cluster": {"nodes": []}, "workload": {}})");
+    auto bad_path
+      = dir.write("bad.json", R"({"name": "x", "cluster": {"nodes": []}, "workload": {}})");
     auto bad = run_command("timeout 10 " + std::string{MESHRT_CLI} + " bench scenario " + bad_path);
     CHECK(bad.exit_code == 2);
     CHECK(bad.err.find("meshrt: " + bad_path + ": field 'scenario.cluster'") == 0);
+  }
+
+  TEST_CASE("a scenario of child processes: kill -9 and a MARS restart for real, nothing lost") {
+    temp_dir dir;
+    auto run = run_shipped("smoke-processes", dir);
+    const auto& r = run.cli;
+    const auto& doc = run.doc;
+    INFO(r.out);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("reliable messages lost: 0, duplicated: 0") != std::string::npos);
+    for (const auto& f : doc["results"])
+      if (f["metric"] == "rpc_ok" || f["metric"] == "store_ok" || f["metric"] == "dm_ok"
+          || f["metric"] == "send_ok")
+        CHECK_MESSAGE(f["value"].get<double>() > 400, f["metric"]);
+    REQUIRE(doc["faults"].size() == 3);
+    for (const auto& f : doc["faults"]) {
+      CAPTURE(f.dump());
+      CHECK(f["detect_ms"].get<double>() > 0);
+      CHECK(f["detect_ms"].get<double>() < 8000);
+    }
+    CHECK(doc["faults"][2]["note"] == "every node registered with the new MARS");
+    // The children's logs go when nothing was lost.
+    CHECK(r.out.find("the nodes' logs") == std::string::npos);
   }
 
 } // TEST_SUITE

@@ -101,14 +101,22 @@ TEST_SUITE("benchmarks.scenario") {
                        "faults": [{"at_s": 1, "kind": "kill", "node": 2}]})")
           == "s.json: field 'scenario.faults': a kill at 1 s names node 2, but only nodes 0 to 1 "
              "exist by then");
-    CHECK(error_of(R"({"name": "x", "cluster": {"mode": "processes", "nodes": [{"type": "HTTP"}]},
+    CHECK(error_of(R"({"name": "x", "cluster": {"mode": "threads", "nodes": [{"type": "HTTP"}]},
                        "workload": {"rpc": {"rate": 1}}})")
-            .rfind("s.json: field 'scenario.cluster.mode': expected \"in_process\"", 0)
+          == "s.json: field 'scenario.cluster.mode': expected \"in_process\" (the nodes in this "
+             "process) or \"processes\" (each node a process of its own), got \"threads\"");
+    CHECK(error_of(R"({"name": "x", "cluster": {"mode": "processes", "nodes": [{"type": "HTTP"}]},
+                       "workload": {"rpc": {"rate": 1}},
+                       "faults": [{"at_s": 1, "kind": "drop", "percent": 5, "for_s": 1}]})")
+            .rfind("s.json: field 'scenario.faults[0].kind': expected kill, join, leave or "
+                   "mars_restart with cluster.mode \"processes\"",
+                   0)
           == 0);
   }
 
   TEST_CASE("the shipped scenarios all load") {
-    for (const char* name : {"smoke", "dm-heavy", "fanout-heavy", "store-heavy", "chaos"}) {
+    for (const char* name :
+         {"smoke", "smoke-processes", "dm-heavy", "fanout-heavy", "store-heavy", "chaos"}) {
       CAPTURE(name);
       auto s = load_scenario(std::string{MESHRT_SCENARIOS_DIR} + "/" + name + ".json");
       CHECK(s.name == name);
