@@ -64,7 +64,12 @@ TEST_SUITE("examples") {
     auto after
       = run_command("timeout 30 " + examples + "/greeter call --mars " + mars + " --port 46420 bo");
     CHECK(after.out.find("hello, bo (from " + a1 + ")\n") != std::string::npos);
-    if (after.out.find(a2) == std::string::npos) { // still in the view: an error
+    CHECK(after.out.find(a2) == std::string::npos);
+    // A caller that joined while the dead one was still in MARS's view (it
+    // expires 1.5 s after its last heartbeat) names it with its error and
+    // exits 1; one that joined later, as an ASan build starting slowly can,
+    // never calls it and exits 0. Both are right; nothing else is.
+    if (after.exit_code != 0) {
       CHECK(after.exit_code == 1);
       CHECK(after.err.find("greeter: " + a2 + ": ") != std::string::npos);
     }
