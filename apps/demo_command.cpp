@@ -216,9 +216,8 @@ bool start_children(caf::actor_system& sys, uint16_t port, const config& cfg,
   auto exe = bench::self_exe();
   mars = std::make_unique<bench::child_process>(
     std::vector<std::string>{exe, "mars", "--port", std::to_string(port)}, dir + "/mars.log");
-  if (!failed.check(
-        within(5s, [&] { return mars->log().find("MARS listening") != std::string::npos; }),
-        "MARS started (" + dir + "/mars.log)"))
+  if (!failed.check(mars->wait_for_log("MARS listening", 5s),
+                    "MARS started (" + dir + "/mars.log)"))
     return false;
   const char* types[] = {"HTTP", "UDP", "UDP", "MATCH", "HTTP"};
   for (size_t i = 0; i < 5; ++i) {
@@ -254,9 +253,8 @@ bool start_children(caf::actor_system& sys, uint16_t port, const config& cfg,
     auto log = dir + "/node" + std::to_string(i) + ".log";
     m.proc = std::make_unique<bench::child_process>(args, log);
     auto& proc = *m.proc;
-    if (!failed.check(
-          within(10s, [&] { return proc.log().find("demo node ready") != std::string::npos; }),
-          std::string{types[i]} + " node started (" + log + ")"))
+    if (!failed.check(proc.wait_for_log("demo node ready", 10s),
+                      std::string{types[i]} + " node started (" + log + ")"))
       return false;
     auto text = proc.log();
     m.address = bench::word_after(text, "mesh node ");

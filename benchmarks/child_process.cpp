@@ -59,6 +59,18 @@ std::optional<int> child_process::wait(std::chrono::milliseconds limit) {
   return exit_code_;
 }
 
+bool child_process::wait_for_log(const std::string& text, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    if (log().find(text) != std::string::npos)
+      return true;
+    // Ended or out of time: one last read for what it wrote meanwhile.
+    if (wait(std::chrono::milliseconds{0}) || std::chrono::steady_clock::now() > deadline)
+      return log().find(text) != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+}
+
 std::string child_process::log() const {
   std::ifstream in{log_path_};
   std::ostringstream text;

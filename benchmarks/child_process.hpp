@@ -35,6 +35,10 @@ public:
   /// SIGTERM is asked to.
   std::optional<int> stop(std::chrono::milliseconds limit);
 
+  /// Waits up to `limit` for the program to write `text` (a readiness line
+  /// such as "MARS listening"): false if it did not, or ended first.
+  bool wait_for_log(const std::string& text, std::chrono::milliseconds limit);
+
   /// Everything the program wrote so far.
   std::string log() const;
 

@@ -513,7 +513,7 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
   int generation = 0;
   /// A child's log once it says `ready`; throws with the log if it does not.
   auto await_child = [&](child_process& proc, const std::string& ready, const std::string& what) {
-    if (!wait_until([&] { return proc.log().find(ready) != std::string::npos; }, 10s))
+    if (!proc.wait_for_log(ready, 10s))
       throw std::runtime_error("bench scenario: " + what + " did not start: " + proc.log());
     return proc.log();
   };
@@ -525,13 +525,7 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
         auto log = logs + "/mars" + std::to_string(++generation) + ".log";
         mars_proc = std::make_shared<child_process>(
           std::vector<std::string>{exe, "mars", "--port", std::to_string(mc.port)}, log);
-        if (wait_until(
-              [&] {
-                return mars_proc->log().find("MARS listening") != std::string::npos
-                       || mars_proc->wait(0ms);
-              },
-              5s)
-            && !mars_proc->wait(0ms))
+        if (mars_proc->wait_for_log("MARS listening", 5s) && !mars_proc->wait(0ms))
           return;
       } else {
         try {
