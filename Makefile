@@ -42,12 +42,15 @@ demo: build
 
 FUZZ_SECONDS ?= 120
 
-# libFuzzer over the packet decoder and session core, MARS's decoder and the
-# mesh envelope decoder, FUZZ_SECONDS each.
+FUZZ_TARGETS ?= session mars mesh store dm client command config scenario report
+
+# libFuzzer over every decoder of bytes from the network or a file
+# (tests/fuzz/run.sh lists them), FUZZ_SECONDS each.
 fuzz: deps
-	tests/fuzz/run.sh $(CURDIR) $(CURDIR)/build-fuzz $(FUZZ_SECONDS) session
-	tests/fuzz/run.sh $(CURDIR) $(CURDIR)/build-fuzz $(FUZZ_SECONDS) mars
-	tests/fuzz/run.sh $(CURDIR) $(CURDIR)/build-fuzz $(FUZZ_SECONDS) mesh
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+	  tests/fuzz/run.sh $(CURDIR) $(CURDIR)/build-fuzz $(FUZZ_SECONDS) $$t || exit 1; \
+	done
 
 tidy: build
 	run-clang-tidy -quiet -p $(BUILD) '$(CURDIR)/(runtime|transport|actors|dm|apps|benchmarks)/'

@@ -280,7 +280,8 @@ config parse_config(std::string_view json_text, const std::string& source, const
   json doc;
   try {
     doc = json::parse(json_text.begin(), json_text.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // A syntax error, or a number too large for a double (out_of_range).
     // nlohmann prefixes "[json.exception.parse_error.101] "; keep the rest.
     std::string what = e.what();
     auto pos = what.find("] ");
