@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -114,7 +115,7 @@ std::string join(const std::vector<std::string>& xs) {
 /// the first UDP node (ann) and the MATCH node (bob): a first and a cached
 /// message, a hook, a storage node killed and the users' locations healing,
 /// a disconnect message.
-void dm_steps(caf::scoped_actor& self, std::vector<demo_member>& members,
+void dm_steps(caf::scoped_actor& self, std::vector<demo_member>& members, const secret_key& key,
               std::vector<std::pair<std::string, std::string>>& measured, failed_steps& failed) {
   const auto& ann_node = members[1];
   const auto& bob_node = members[3];
@@ -123,13 +124,22 @@ void dm_steps(caf::scoped_actor& self, std::vector<demo_member>& members,
   say("\n== direct messages: ann at " + ann_node.address + " (client port "
       + std::to_string(ann_node.client_port) + "), bob at " + bob_node.address + " (client port "
       + std::to_string(bob_node.client_port) + ")");
+  // The gateways take only login tokens signed with the demo's key, as an
+  // application's auth server would issue them.
+  auto token = [&](const std::string& user) {
+    return issue_login_token(user, std::chrono::system_clock::now() + std::chrono::minutes{5}, key);
+  };
   dm_client ann;
   dm_client bob;
-  auto err = ann.open("127.0.0.1", ann_node.client_port, "ann");
+  auto err = ann.open("127.0.0.1", ann_node.client_port, "ann", token("ann"));
   if (!err)
-    err = bob.open("127.0.0.1", bob_node.client_port, "bob");
+    err = bob.open("127.0.0.1", bob_node.client_port, "bob", token("bob"));
   if (!failed.check(!err, "ann and bob log in: " + err.text))
     return;
+  dm_client mallory;
+  auto refused = mallory.open("127.0.0.1", bob_node.client_port, "bob", token("ann"));
+  if (failed.check(refused.kind() == "bad_token", "a login as bob with ann's token is refused"))
+    say("ann and bob log in with their tokens; a login as bob with ann's token: " + refused.text);
   // ann sends, bob reads: the time until ann's send is confirmed (delivered
   // to bob's client), -1 if it failed
   auto exchange = [&](dm_client& from, const std::string& text, std::string& got) {
@@ -193,7 +203,7 @@ void dm_steps(caf::scoped_actor& self, std::vector<demo_member>& members,
                           std::to_string(static_cast<long>(ms)) + " ms");
   }
   dm_client cat; // a user who never wrote to bob: a fresh lookup
-  if (failed.check(!cat.open("127.0.0.1", ann_node.client_port, "cat"), "cat logs in")
+  if (failed.check(!cat.open("127.0.0.1", ann_node.client_port, "cat", token("cat")), "cat logs in")
       && exchange(cat, "hi bob, I'm new here", got) >= 0)
     say("cat, new at " + ann_node.address + ", reaches bob: '" + got + "'");
 
@@ -211,8 +221,9 @@ void dm_steps(caf::scoped_actor& self, std::vector<demo_member>& members,
 /// ask, stays in this process. Returns false (said) if a child did not
 /// come up.
 bool start_children(caf::actor_system& sys, uint16_t port, const config& cfg,
-                    const std::string& dir, std::unique_ptr<bench::child_process>& mars,
-                    std::vector<demo_member>& members, failed_steps& failed) {
+                    const std::string& dir, const std::string& gateway_config,
+                    std::unique_ptr<bench::child_process>& mars, std::vector<demo_member>& members,
+                    failed_steps& failed) {
   auto exe = bench::self_exe();
   mars = std::make_unique<bench::child_process>(
     std::vector<std::string>{exe, "mars", "--port", std::to_string(port)}, dir + "/mars.log");
@@ -249,6 +260,8 @@ bool start_children(caf::actor_system& sys, uint16_t port, const config& cfg,
     if (with_clients) {
       args.push_back("--client-port");
       args.push_back(std::to_string(port + 40 + i));
+      args.push_back("--config");
+      args.push_back(gateway_config);
     }
     auto log = dir + "/node" + std::to_string(i) + ".log";
     m.proc = std::make_unique<bench::child_process>(args, log);
@@ -282,6 +295,9 @@ int run_demo(uint16_t port, bool processes) {
   config cfg;
   cfg.mesh.mars_port = port;
   cfg.mesh.port = static_cast<uint16_t>(port + 1);
+  // Users log in with tokens the demo issues under this key.
+  auto token_key = random_secret_key();
+  cfg.dm.gateway.token_key = token_key;
   caf::actor mars;
   std::unique_ptr<bench::child_process> mars_proc;
   std::vector<demo_member> members;
@@ -290,7 +306,16 @@ int run_demo(uint16_t port, bool processes) {
     char tmpl[] = "/tmp/meshrt-demo-XXXXXX";
     if (auto* d = mkdtemp(tmpl))
       dir = d;
-    if (dir.empty() || !start_children(sys, port, cfg, dir, mars_proc, members, failed)) {
+    // The gateways' token key, in a file their processes read.
+    std::string gateway_config;
+    if (!dir.empty()) {
+      write_new_key_file(dir + "/token.key");
+      token_key = load_secret_key(dir + "/token.key");
+      gateway_config = dir + "/gateway.json";
+      std::ofstream{gateway_config} << "{\"clientTokenKeyFile\": \"" << dir << "/token.key\"}\n";
+    }
+    if (dir.empty()
+        || !start_children(sys, port, cfg, dir, gateway_config, mars_proc, members, failed)) {
       say("\ndemo: the cluster did not start");
       for (auto& m : members)
         if (m.handle)
@@ -381,7 +406,7 @@ int run_demo(uint16_t port, bool processes) {
                "shared data reached the MATCH node");
   say("rooms_open on " + addrs[3] + " = " + std::to_string(value.value));
 
-  dm_steps(self, members, measured, failed);
+  dm_steps(self, members, token_key, measured, failed);
 
   say("\n== a node leaves: offline first, then gone");
   members[2].leave(self);

@@ -39,7 +39,7 @@ int fail(const char* what, const client_error& err) {
 /// tried again for 5 s).
 client_error open_session(dm_client& c, const dm_options& opts, const std::string& user) {
   auto [host, port] = endpoint_of(opts.node);
-  return c.open(host, port, user);
+  return c.open(host, port, user, opts.token);
 }
 
 int run_send(const dm_options& opts) {

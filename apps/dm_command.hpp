@@ -16,6 +16,8 @@ struct dm_options {
   std::string to;
   std::string user;
   std::string text;
+  /// The login token, for a gateway that requires one (clientTokenKeyFile).
+  std::string token;
   int ver = 0;
   int cmd = 0;
   /// listen: stop after this many events (0: no limit).

@@ -22,6 +22,7 @@
 #include "apps/status_command.hpp"
 #include "apps/stop_signals.hpp"
 #include "apps/store_command.hpp"
+#include "apps/token_command.hpp"
 #include "benchmarks/bench_charts.hpp"
 #include "benchmarks/dm_bench.hpp"
 #include "benchmarks/membership_bench.hpp"
@@ -66,6 +67,7 @@ CLI::App* add_child_node(CLI::App& app, const std::string& name,
   cmd->add_option("--app", opts.app);
   cmd->add_option("--client-port", opts.client_port);
   cmd->add_option("--scheduling", opts.scheduling);
+  cmd->add_option("--config", opts.config_path);
   add_log_level(*cmd, level);
   return cmd;
 }
@@ -511,6 +513,25 @@ int main(int argc, char** argv) {
   dm_cmd->add_option("--timeout", dm_opts.timeout_s,
                      "listen: stop after S seconds (0: none); send: seconds to wait (default 5)");
   dm_cmd->add_flag("--json", dm_opts.json, "listen: one JSON object per line");
+  dm_cmd->add_option("--token", dm_opts.token,
+                     "The login token, where the gateway requires one (meshrt token issue)");
+
+  auto* token_cmd = app.add_subcommand("token", "Issue client login tokens");
+  token_cmd->require_subcommand(1);
+  auto* token_issue_cmd = token_cmd->add_subcommand(
+    "issue", "Print a login token for a user, signed with a key file (clientTokenKeyFile)");
+  std::string token_user, token_key_file;
+  double token_ttl_s = 3600;
+  token_issue_cmd->add_option("--user", token_user, "The user the token logs in")->required();
+  token_issue_cmd->add_option("--ttl", token_ttl_s, "Seconds the token is valid")
+    ->capture_default_str();
+  token_issue_cmd->add_option("--key-file", token_key_file, "The key file (meshrt keygen)")
+    ->required();
+
+  auto* keygen_cmd
+    = app.add_subcommand("keygen", "Write a new key file for clusterKeyFile or clientTokenKeyFile");
+  std::string keygen_out;
+  keygen_cmd->add_option("--out", keygen_out, "The file to create (mode 0600)")->required();
 
   try {
     app.parse(argc, argv);
@@ -558,6 +579,10 @@ int main(int argc, char** argv) {
       return meshrt::cli::run_store(store_opts);
     if (*dm_cmd)
       return meshrt::cli::run_dm(dm_opts);
+    if (*token_issue_cmd)
+      return meshrt::cli::run_token_issue(token_user, token_ttl_s, token_key_file);
+    if (*keygen_cmd)
+      return meshrt::cli::run_keygen(keygen_out);
   } catch (const meshrt::bench::scenario_error& e) {
     std::fprintf(stderr, "meshrt: %s\n", e.what());
     return exit_usage;

@@ -262,11 +262,16 @@ dm_client::await_answer(clock_type::time_point deadline,
 
 client_error dm_client::open(const std::string& host, uint16_t port, const std::string& user,
                              millis retry_for) {
+  return open(host, port, user, std::string{}, retry_for);
+}
+
+client_error dm_client::open(const std::string& host, uint16_t port, const std::string& user,
+                             const std::string& token, millis retry_for) {
   auto deadline = std::chrono::steady_clock::now() + retry_for;
   for (;;) {
     if (auto err = connect(host, port))
       return err;
-    auto err = login(user);
+    auto err = login(user, token);
     if (err.kind() != "login_failed" || std::chrono::steady_clock::now() > deadline)
       return err;
     std::this_thread::sleep_for(millis{100});
@@ -274,11 +279,16 @@ client_error dm_client::open(const std::string& host, uint16_t port, const std::
 }
 
 client_error dm_client::login(const std::string& user, millis timeout) {
+  return login(user, std::string{}, timeout);
+}
+
+client_error dm_client::login(const std::string& user, const std::string& token, millis timeout) {
   if (logged_in_)
     return {client_errc::usage, 0, "already logged in"};
   client_frame f;
   f.cmd = client_cmd::login;
   f.user = user;
+  f.token = token;
   if (auto err = write_frame(f))
     return err;
   client_error err;

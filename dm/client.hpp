@@ -7,7 +7,7 @@
 //
 //   meshrt::dm_client c;
 //   if (auto err = c.connect("127.0.0.1", 7000); err) { ... err.text ... }
-//   c.login("ann");
+//   c.login("ann", token);                     // token: from the app's auth server
 //   c.send("bob", 1, 7, "hello");              // waits for the send result
 //   while (auto ev = c.receive(std::chrono::seconds{1})) { ... }
 
@@ -102,11 +102,20 @@ public:
   /// Logs in as `user` (1 to 256 bytes) and waits for the gateway's answer.
   client_error login(const std::string& user, millis timeout = millis{5000});
 
+  /// The same with a login token (dm/login_token.hpp), which a gateway with
+  /// clientTokenKeyFile requires: refused with bad_token otherwise.
+  client_error login(const std::string& user, const std::string& token,
+                     millis timeout = millis{5000});
+
   /// connect() and login(), the login tried again (after a new connect)
   /// while the gateway answers login_failed, for up to `retry_for`: a node
   /// that has just started may not see a storage node yet.
   client_error open(const std::string& host, uint16_t port, const std::string& user,
                     millis retry_for = millis{5000});
+
+  /// open() with a login token.
+  client_error open(const std::string& host, uint16_t port, const std::string& user,
+                    const std::string& token, millis retry_for = millis{5000});
 
   /// SendMessageByUserID: waits for the result (the gateway answers within
   /// 5 s); what arrives meanwhile is kept for receive().

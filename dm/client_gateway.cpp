@@ -17,6 +17,7 @@
 #include "dm/dm_atoms.hpp"
 #include "dm/dm_error.hpp"
 #include "dm/dm_wire.hpp"
+#include "dm/login_token.hpp"
 #include "dm/user_sink.hpp"
 #include "transport/logger.hpp"
 
@@ -338,6 +339,13 @@ private:
         if (!valid_user_id(f.user))
           return refuse(gateway_errc::bad_user_id,
                         "a user id has 1 to 256 bytes, not " + std::to_string(f.user.size()));
+        if (cfg.token_key) {
+          auto check
+            = check_login_token(f.token, f.user, std::chrono::system_clock::now(), *cfg.token_key);
+          if (check != token_check::valid)
+            return refuse(gateway_errc::bad_token,
+                          std::string{"login token refused: "} + to_string(check));
+        }
         logging_in_ = true;
         user_ = f.user;
         caf::anon_send(gw_->front(), gw_login_atom::value, std::move(f.user),
@@ -531,6 +539,10 @@ std::pair<caf::actor, uint16_t> spawn_client_gateway(caf::actor_system& sys, caf
   auto gw = sys.spawn(gateway, std::move(dm_service), core);
   core->start(gw);
   log()->info("client gateway listening on {}:{}", cfg.address, port);
+  if (!cfg.token_key)
+    log()->warn("client gateway {}:{} runs open: any client may log in as any user "
+                "(clientTokenKeyFile makes it take only tokens the application issued)",
+                cfg.address, port);
   return {gw, port};
 }
 

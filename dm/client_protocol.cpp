@@ -53,18 +53,23 @@ const char* to_string(gateway_errc code) {
       return "bad_version";
     case gateway_errc::login_timeout:
       return "login_timeout";
+    case gateway_errc::bad_token:
+      return "bad_token";
   }
   return "unknown_error";
 }
 
 byte_buffer encode(const client_frame& f) {
-  byte_writer w{client_header_size + 16 + f.user.size() + f.message.size()};
+  byte_writer w{client_header_size + 16 + f.user.size() + f.token.size() + f.message.size()};
   w.u32(0); // the length, written last
   w.u8(client_protocol_version);
   w.u8(static_cast<uint8_t>(f.cmd));
   w.u16(0);
   switch (f.cmd) {
     case client_cmd::login:
+      w.str16(f.user);
+      w.str16(f.token);
+      break;
     case client_cmd::closed:
       w.str16(f.user);
       break;
@@ -109,6 +114,10 @@ std::optional<client_frame> decode_client_payload(client_cmd cmd, byte_view payl
   f.cmd = cmd;
   switch (cmd) {
     case client_cmd::login:
+      f.user = r.str16();
+      if (r.ok() && !r.at_end())
+        f.token = r.str16();
+      break;
     case client_cmd::closed:
       f.user = r.str16();
       break;

@@ -9,7 +9,10 @@
 //   u32 length (of the payload) | u8 version (1) | u8 cmd | u16 flags (0)
 //
 // Client to gateway:
-//   cmd 1, login:  str16 user id (1 to 256 bytes)
+//   cmd 1, login:  str16 user id (1 to 256 bytes) | str16 token (may be
+//     empty; a payload that ends after the user id has none). A gateway
+//     with clientTokenKeyFile takes only a valid token of that user
+//     (dm/login_token.hpp).
 //   cmd 2, send:   u32 seq | str16 to | u8 ver | u16 cmd | message (the rest)
 //     SendMessageByUserID; answered by one send result with the same seq.
 //   cmd 3, clear:  str16 peer | u8 ver | u16 cmd | message (the rest, may be
@@ -75,6 +78,9 @@ enum class gateway_errc : uint8_t {
   bad_version = 8,
   /// No login within clientLoginTimeout.
   login_timeout = 9,
+  /// A login without a valid token of that user (clientTokenKeyFile): none,
+  /// forged, expired, or another user's.
+  bad_token = 10,
 };
 
 /// "malformed", ...
@@ -99,6 +105,8 @@ struct client_frame {
   uint8_t ver = 0;
   uint16_t dm_cmd = 0;
   byte_buffer message;
+  /// login: the login token ("" for none).
+  std::string token;
 };
 
 /// The wire bytes of `f` (header and payload).

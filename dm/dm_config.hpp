@@ -2,7 +2,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+
+#include "transport/secret_key.hpp"
 
 namespace meshrt {
 
@@ -26,6 +29,12 @@ struct client_gateway_config {
   /// The built-in send and clear frames [exposeCommands]; off, a client
   /// only logs in and receives (the application routes DMs itself).
   bool expose_commands = true;
+  /// The key login tokens are checked with (dm/login_token.hpp), read from
+  /// [clientTokenKeyFile]; none: the gateway runs open (any client may log
+  /// in as any user) and says so once at start.
+  std::optional<secret_key> token_key;
+  /// The file token_key came from (shown by `meshrt config check`).
+  std::string token_key_file;
 };
 
 /// Direct-message settings; names and defaults are those of dm-api.txt.

@@ -16,6 +16,7 @@
 
 #include "dm/store_wire.hpp"
 #include "runtime/config_error.hpp"
+#include "transport/secret_key.hpp"
 
 namespace meshrt {
 
@@ -44,6 +45,17 @@ public:
     if (inet_pton(AF_INET, text.c_str(), &parsed) != 1)
       fail("expected an IPv4 address such as \"127.0.0.1\"");
     return text;
+  }
+
+  /// The key of the key file this value names (transport/secret_key.hpp),
+  /// read now: a missing or short file is this key's error.
+  secret_key key_file() const {
+    auto path = string();
+    try {
+      return load_secret_key(path);
+    } catch (const std::runtime_error& e) {
+      throw config_error(source_, key_, e.what());
+    }
   }
 
   bool boolean() const {
@@ -173,6 +185,11 @@ const key_spec known_keys[] = {
    [](const value_reader& in, config& cfg) {
      cfg.dm.gateway.login_timeout
        = std::chrono::milliseconds{in.integer(100, 3600000, "milliseconds")};
+   }},
+  {"clientTokenKeyFile",
+   [](const value_reader& in, config& cfg) {
+     cfg.dm.gateway.token_key_file = in.string();
+     cfg.dm.gateway.token_key = in.key_file();
    }},
   {"storageTargetNodeType",
    [](const value_reader& in, config& cfg) { cfg.dm.storage_target_node_type = in.string(); }},
@@ -345,6 +362,8 @@ std::string to_json(const config& cfg) {
   out["clientMaxFrameSize"] = d.gateway.max_frame_size;
   out["clientSendQueueBytes"] = d.gateway.send_queue_bytes;
   out["clientLoginTimeout"] = d.gateway.login_timeout.count();
+  if (!d.gateway.token_key_file.empty())
+    out["clientTokenKeyFile"] = d.gateway.token_key_file;
   out["storageTargetNodeType"] = d.storage_target_node_type;
   out["storageRingSize"] = d.storage_ring_size;
   out["storageMigration"] = d.storage_migration;

@@ -12,6 +12,13 @@
 //   meshrt::send_message_by_user_id(self, ann, "bob", 1, 7, bytes)
 //     .receive([] { /* delivered */ }, [](caf::error& err) { /* dm_errc */ });
 //   // inbox gets (dm_message_atom, "ann", ver, cmd, bytes) at bob's end.
+//
+// End users connect through a node's client gateway instead; an application
+// whose gateways check login tokens (clientTokenKeyFile) issues them with
+// issue_login_token (dm/login_token.hpp) under the same key:
+//
+//   auto key = meshrt::load_secret_key("token.key");
+//   auto token = meshrt::issue_login_token("ann", now + std::chrono::hours{1}, key);
 
 #include <cstdint>
 #include <string>
@@ -23,6 +30,7 @@
 #include "dm/dm_atoms.hpp"
 #include "dm/dm_error.hpp"
 #include "dm/dm_hooks.hpp"
+#include "dm/login_token.hpp"
 #include "runtime/node.hpp"
 #include "transport/byte_buffer.hpp"
 

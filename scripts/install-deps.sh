@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev
   libasio-dev   # the client gateway's TCP server (dm/client_gateway.cpp)
   libcpp-httplib-dev  # the metrics endpoint's HTTP server (runtime/metrics_server.cpp)
+  libsodium-dev # cluster keys and client login tokens (transport/secret_key.cpp)
   curl          # tests scrape the metrics endpoint as Prometheus would
   gnuplot-nox   # meshrt bench report draws its charts with it
   libenet-dev   # benchmark baseline only

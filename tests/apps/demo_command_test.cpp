@@ -24,7 +24,9 @@ TEST_SUITE("apps.demo") {
           "127.0.0.1:46303 heard from 127.0.0.1:46301: the arena opens in 5 minutes\n",
           "127.0.0.1:46304 heard from 127.0.0.1:46301: the arena opens in 5 minutes\n",
           "rooms_open on 127.0.0.1:46304 = 12\n",
-          // direct messages through two client gateways
+          // direct messages through two client gateways, logins with tokens
+          "ann and bob log in with their tokens; a login as bob with ann's token: bad_token: "
+          "login token refused: other_user\n",
           "bob got from ann: 'gg! rematch?' -- first message",
           "five more over the cached channel, median", "bob's last: 'round 6'\n",
           "ann sent 'nice try, noob'; bob got 'nice try, ****'\n",
@@ -41,6 +43,8 @@ TEST_SUITE("apps.demo") {
       CHECK(r.out.find(line) != std::string::npos);
     }
     CHECK(r.out.find("FAILED") == std::string::npos);
+    // the gateways check tokens: none of them warns that it runs open
+    CHECK(r.err.find("runs open") == std::string::npos);
   }
 
   TEST_CASE("meshrt demo --processes runs the same steps with MARS and four nodes as processes") {

@@ -82,6 +82,11 @@ TEST_SUITE("apps.dm") {
       },
       15s);
     REQUIRE(both);
+    // without clientTokenKeyFile a gateway runs open, and says so once
+    auto node_log = nodes[2]->log();
+    auto open_at = node_log.find("runs open");
+    CHECK(open_at != std::string::npos);
+    CHECK(node_log.find("runs open", open_at + 1) == std::string::npos);
     // bob listens on the second gateway (a process of its own)
     child_process listener{{cli_path, "dm", "listen", "--node", eps[1], "--user", "bob", "--count",
                             "3", "--timeout", "20", "--json"},
@@ -146,5 +151,50 @@ TEST_SUITE("apps.dm") {
     r = dm_cli("listen --node nowhere --user bob");
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("--node") != std::string::npos);
+  }
+
+  TEST_CASE("a gateway with clientTokenKeyFile takes meshrt token issue's tokens and no others") {
+    temp_dir dir;
+    auto key = dir.path() + "/token.key";
+    REQUIRE(run_command(cli_path + " keygen --out " + key).exit_code == 0);
+    auto token = [&](const std::string& user) {
+      auto r
+        = run_command(cli_path + " token issue --user " + user + " --ttl 60 --key-file " + key);
+      REQUIRE(r.exit_code == 0);
+      return r.out.substr(0, r.out.find('\n'));
+    };
+    auto config = dir.write("node.json", R"({"clientTokenKeyFile": ")" + key + R"("})");
+    const std::string mars_at = "127.0.0.1:46800";
+    child_process mars{{cli_path, "mars", "--port", "46800"}, dir.path() + "/mars.log"};
+    child_process node{{cli_path, "node", "--type", "HTTP", "--port", "46801", "--mars", mars_at,
+                        "--client-port", "46850", "--config", config},
+                       dir.path() + "/node.log"};
+    REQUIRE(node.wait_for_log("client gateway listening on", 15s));
+    child_process listener{{cli_path, "dm", "listen", "--node", "127.0.0.1:46850", "--user", "bob",
+                            "--token", token("bob"), "--count", "1", "--timeout", "20"},
+                           dir.path() + "/listen.log"};
+    REQUIRE(listener.wait_for_log("listening as bob", 10s));
+    auto send = [&](const std::string& extra) {
+      return dm_cli("send --node 127.0.0.1:46850 --from ann --to bob --text hi " + extra);
+    };
+    auto r = send("");
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("bad_token: login token refused: malformed") != std::string::npos);
+    r = send("--token " + token("bob"));
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("login token refused: other_user") != std::string::npos);
+    r = send("--token " + token("ann"));
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(r.out == "delivered\n");
+    REQUIRE(listener.wait(15s) == 0);
+    CHECK(listener.log().find("ann") != std::string::npos);
+    // keyed, the gateway does not warn that it runs open
+    CHECK(node.log().find("runs open") == std::string::npos);
+    // bad token flags are one line each
+    r = run_command(cli_path + " token issue --user ann --key-file " + dir.path() + "/none");
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("cannot read") != std::string::npos);
+    r = run_command(cli_path + " token issue --user ann --ttl 0 --key-file " + key);
+    CHECK(r.exit_code == 2);
   }
 }

@@ -289,4 +289,57 @@ TEST_SUITE("dm.client_gateway") {
       slow.receive(100ms, &err);
     CHECK(err.code == client_errc::closed);
   }
+
+  TEST_CASE("with a token key only a user's own valid token logs it in") {
+    secret_key key;
+    key.bytes.fill(7);
+    client_gateway_config gw;
+    gw.token_key = key;
+    gateway_cluster k{50200, gw};
+    auto now = std::chrono::system_clock::now();
+    auto bob_token = issue_login_token("bob", now + 1h, key);
+    dm_client bob;
+    REQUIRE(!bob.connect("127.0.0.1", k.udp2.client_port()));
+    auto err = bob.login("bob", bob_token);
+    REQUIRE_MESSAGE(!err, err.text);
+    dm_client ann;
+    REQUIRE(!ann.connect("127.0.0.1", k.udp1.client_port()));
+    err = ann.login("ann", issue_login_token("ann", now + 1h, key));
+    REQUIRE_MESSAGE(!err, err.text);
+    // Mallory tries to be bob: without a token, with a forged one, an
+    // expired one, ann's, and one made with another key.
+    auto forged = bob_token;
+    forged.back() = forged.back() == 'A' ? 'B' : 'A';
+    secret_key other;
+    other.bytes.fill(9);
+    std::vector<std::pair<std::string, std::string>> attempts{
+      {"", "malformed"},
+      {"not a token", "malformed"},
+      {forged, "forged"},
+      {issue_login_token("bob", now - 1s, key), "expired"},
+      {issue_login_token("ann", now + 1h, key), "other_user"},
+      {issue_login_token("bob", now + 1h, other), "forged"},
+    };
+    for (const auto& [token, why] : attempts) {
+      CAPTURE(why);
+      dm_client mallory;
+      REQUIRE(!mallory.connect("127.0.0.1", k.udp2.client_port()));
+      err = mallory.login("bob", token);
+      CHECK(err.code == client_errc::refused);
+      CHECK(err.kind() == "bad_token");
+      CHECK(err.text.find(why) != std::string::npos);
+      CHECK(!mallory.connected());
+    }
+    CHECK(k.stats(k.udp2)["closed"]["bad_token"] == attempts.size());
+    // bob's session is his alone: the refused logins did not take it over,
+    // and what ann sends him reaches him only
+    REQUIRE(!ann.send("bob", 1, 1, "for bob only"));
+    auto got = bob.receive(3s);
+    REQUIRE(got);
+    CHECK(got->message == "for bob only");
+    // a token passed on to another user is refused for it; its owner logs in
+    dm_client cat;
+    REQUIRE(!cat.connect("127.0.0.1", k.udp1.client_port()));
+    CHECK(cat.login("cat", bob_token).kind() == "bad_token");
+  }
 }

@@ -28,7 +28,8 @@ case "$target" in
                      actors/msgpack_codec.cpp transport/context_error.cpp transport/send_error.cpp)
             libs=(-lcaf_core) ;;
   config)   sources=(runtime/config.cpp runtime/config_error.cpp actors/mesh_config.cpp
-                     dm/store_wire.cpp) ;;
+                     dm/store_wire.cpp transport/secret_key.cpp)
+            libs=(-lsodium) ;;
   scenario) sources=(benchmarks/scenario.cpp) ;;
   report)   sources=(benchmarks/bench_charts.cpp benchmarks/bench_report.cpp
                      benchmarks/child_process.cpp benchmarks/latency_histogram.cpp) ;;

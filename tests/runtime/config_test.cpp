@@ -313,4 +313,19 @@ TEST_SUITE("runtime.config") {
     CHECK_THROWS_AS(parse(R"({"metricsPort": 0})"), config_error);
   }
 
+  TEST_CASE("clientTokenKeyFile reads its key at once, and a bad file is its error") {
+    test::temp_dir dir;
+    auto path = dir.write("token.key", "0123456789abcdef0123456789abcdef\n");
+    CHECK_FALSE(parse("{}").dm.gateway.token_key);
+    auto cfg = parse(R"({"clientTokenKeyFile": ")" + path + R"("})");
+    REQUIRE(cfg.dm.gateway.token_key);
+    CHECK(cfg.dm.gateway.token_key->bytes == load_secret_key(path).bytes);
+    CHECK(to_json(cfg).find("\"clientTokenKeyFile\": \"" + path + "\"") != std::string::npos);
+    auto e = parse_error(R"({"clientTokenKeyFile": ")" + dir.path() + R"(/none"})");
+    CHECK(e.key() == "clientTokenKeyFile");
+    CHECK(std::string{e.what()}.find("/none: cannot read") != std::string::npos);
+    e = parse_error(R"({"clientTokenKeyFile": ")" + dir.write("short", "abc") + R"("})");
+    CHECK(std::string{e.what()}.find("3 bytes; a key file holds at least 16") != std::string::npos);
+  }
+
 } // TEST_SUITE
