@@ -11,7 +11,14 @@
 // header
 //   0   u8   magic             0xA7
 //   1   u8   version           protocol_version
-//   2   u8   flags             has_ack = 0x01; other bits must be zero
+//   2   u8   flags             has_ack = 0x01; authenticated = 0x02: the
+//                              datagram ends in the cluster key's trailer
+//                              (transport/packet_guard.hpp), checked and cut
+//                              off before the packet is decoded; refused =
+//                              0x04: a refusal notice, a bare header saying
+//                              the sender refused our packets (wrong cluster
+//                              key, or one of us has none); other bits must
+//                              be zero
 //   3   u8   rtt_hint          the sender's smoothed round-trip time, about
 //                              2^n microseconds (rounded up, n <= 31); 0: no
 //                              estimate yet. A peer that has sent nothing yet
@@ -81,6 +88,8 @@ constexpr uint8_t wire_magic = 0xA7;
 constexpr uint8_t protocol_version = 2; // 2: bundles, rtt_hint
 
 constexpr uint8_t header_flag_has_ack = 0x01;
+constexpr uint8_t header_flag_authenticated = 0x02;
+constexpr uint8_t header_flag_refused = 0x04;
 constexpr uint8_t segment_flag_more = 0x01;
 constexpr uint8_t segment_flag_bundle = 0x02;
 

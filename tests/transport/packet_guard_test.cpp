@@ -1,0 +1,154 @@
+#include "transport/packet_guard.hpp"
+
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "transport/wire.hpp"
+
+using namespace meshrt;
+using namespace meshrt::transport;
+
+namespace {
+
+secret_key key_of(uint8_t fill) {
+  secret_key k;
+  k.bytes.fill(fill);
+  return k;
+}
+
+/// A packet as the session writes one: a header and some bytes, with room
+/// for the trailer.
+std::vector<uint8_t> packet(uint8_t fill = 0x55, size_t size = 100) {
+  std::vector<uint8_t> p(size + packet_guard::trailer_size, fill);
+  p[0] = wire_magic;
+  p[1] = protocol_version;
+  p[2] = 0;
+  return p;
+}
+
+struct sealed {
+  std::vector<uint8_t> bytes;
+};
+
+sealed seal(packet_guard& g, size_t size = 100) {
+  auto p = packet(0x55, size);
+  g.seal(p.data(), size);
+  return {p};
+}
+
+guard_verdict open(packet_guard& g, const endpoint& from, const std::vector<uint8_t>& bytes,
+                   size_t* body = nullptr) {
+  size_t size = bytes.size();
+  auto v = g.open(from, bytes.data(), size);
+  if (body)
+    *body = size;
+  return v;
+}
+
+const endpoint alice{0x7f000001, 7000};
+const endpoint bob{0x7f000001, 7001};
+
+} // namespace
+
+TEST_SUITE("transport.packet_guard") {
+
+  TEST_CASE("a sealed packet passes once, its trailer cut off") {
+    packet_guard tx{key_of(1), 100};
+    packet_guard rx{key_of(1), 200};
+    auto p = seal(tx);
+    CHECK((p.bytes[2] & header_flag_authenticated) != 0);
+    size_t body = 0;
+    CHECK(open(rx, alice, p.bytes, &body) == guard_verdict::pass);
+    CHECK(body == 100);
+    CHECK(open(rx, alice, p.bytes) == guard_verdict::replayed);
+    CHECK(rx.count(guard_verdict::pass) == 1);
+    CHECK(rx.count(guard_verdict::replayed) == 1);
+    // the same packet from another address is that sender's own window
+    CHECK(open(rx, bob, p.bytes) == guard_verdict::pass);
+  }
+
+  TEST_CASE("packets may come out of order within the window, not below it") {
+    packet_guard tx{key_of(1), 100};
+    packet_guard rx{key_of(1), 200};
+    std::vector<sealed> ps;
+    for (int i = 0; i < 2000; ++i)
+      ps.push_back(seal(tx));
+    CHECK(open(rx, alice, ps[10].bytes) == guard_verdict::pass);
+    CHECK(open(rx, alice, ps[3].bytes) == guard_verdict::pass);
+    CHECK(open(rx, alice, ps[1500].bytes) == guard_verdict::pass);
+    CHECK(open(rx, alice, ps[1500 - 1000].bytes) == guard_verdict::pass); // within 1024
+    CHECK(open(rx, alice, ps[1500 - 1000].bytes) == guard_verdict::replayed);
+    CHECK(open(rx, alice, ps[100].bytes) == guard_verdict::replayed); // below the window
+    CHECK(open(rx, alice, ps[1999].bytes) == guard_verdict::pass);
+    for (int i = 1000; i < 1999; ++i)
+      if (i != 1500)
+        CHECK(open(rx, alice, ps[i].bytes) == guard_verdict::pass);
+    for (int i = 1000; i < 2000; ++i)
+      CHECK(open(rx, alice, ps[i].bytes) == guard_verdict::replayed);
+  }
+
+  TEST_CASE("altered packets and other keys fail the tag") {
+    packet_guard tx{key_of(1), 100};
+    packet_guard rx{key_of(1), 200};
+    packet_guard other{key_of(2), 300};
+    auto p = seal(tx);
+    for (size_t i = 0; i < p.bytes.size(); ++i) {
+      if (i == 0 || i == 2)
+        continue; // the magic and the flags decide whether it is judged at all
+      auto altered = p.bytes;
+      altered[i] ^= 0x01;
+      CAPTURE(i);
+      CHECK(open(rx, alice, altered) == guard_verdict::bad_mac);
+    }
+    CHECK(open(rx, alice, seal(other).bytes) == guard_verdict::bad_mac);
+    // the genuine one still passes: refused packets leave no trace
+    CHECK(open(rx, alice, p.bytes) == guard_verdict::pass);
+  }
+
+  TEST_CASE("with a key and without one the two sides refuse each other") {
+    packet_guard keyed{key_of(1), 100};
+    packet_guard open_guard{std::nullopt, 100};
+    auto plain = packet();
+    plain.resize(100);
+    CHECK(open(keyed, alice, plain) == guard_verdict::unauthenticated);
+    CHECK(open(open_guard, alice, plain) == guard_verdict::pass);
+    CHECK(open(open_guard, alice, seal(keyed).bytes) == guard_verdict::unexpected_mac);
+    // a sealed flag on a packet too short for a trailer
+    auto stub = packet();
+    stub.resize(20);
+    stub[2] = header_flag_authenticated;
+    CHECK(open(keyed, alice, stub) == guard_verdict::unauthenticated);
+    // bytes that are no packet at all
+    std::vector<uint8_t> junk{1, 2, 3};
+    CHECK(open(keyed, alice, junk) == guard_verdict::unauthenticated);
+    CHECK(open(open_guard, alice, junk) == guard_verdict::pass); // the decoder says why
+  }
+
+  TEST_CASE("a restarted sender's new epoch resets its window; its old epoch is stale") {
+    packet_guard rx{key_of(1), 1};
+    packet_guard first{key_of(1), 100};
+    auto old = seal(first);
+    auto old2 = seal(first);
+    CHECK(open(rx, alice, old.bytes) == guard_verdict::pass);
+    packet_guard restarted{key_of(1), 200}; // numbers start at 1 again
+    CHECK(open(rx, alice, seal(restarted).bytes) == guard_verdict::pass);
+    CHECK(open(rx, alice, old2.bytes) == guard_verdict::stale_epoch);
+  }
+
+  TEST_CASE("refusal notices: recognised, and sent at most once a second per sender") {
+    packet_guard keyed{key_of(1), 100};
+    packet_guard open_guard{std::nullopt, 100};
+    auto notice = packet_guard::refusal_notice();
+    std::vector<uint8_t> bytes(notice.begin(), notice.end());
+    CHECK(open(open_guard, alice, bytes) == guard_verdict::refused_by_peer);
+    CHECK(open(keyed, alice, bytes) == guard_verdict::refused_by_peer);
+    CHECK(keyed.should_refuse(alice, 5000));
+    CHECK_FALSE(keyed.should_refuse(alice, 5500));
+    CHECK(keyed.should_refuse(bob, 5500));
+    CHECK(keyed.should_refuse(alice, 6000));
+    CHECK_FALSE(open_guard.should_refuse(alice, 5000)); // without a key it does not judge
+    CHECK(std::string{to_string(guard_verdict::bad_mac)} == "bad_mac");
+  }
+
+} // TEST_SUITE

@@ -1,0 +1,115 @@
+#pragma once
+
+// The cluster key's guard on every datagram (config key clusterKeyFile):
+// with a key, each packet leaves with a trailer that authenticates it and
+// numbers it, and a packet that arrives without a valid trailer, or a second
+// time, is dropped and counted by reason. Free of sockets and clocks: the
+// caller passes the bytes and its start time (the epoch).
+//
+// A sealed datagram is the RUDP packet (transport/wire.hpp) with
+// header_flag_authenticated set in its header, then the trailer:
+//
+//   0   u64  epoch      the sender's start, larger for each new process
+//   8   u64  number     the sender's packet count in that epoch, from 1
+//   16  16B  tag        keyed BLAKE2b-128 (libsodium's crypto_generichash
+//                       under the cluster key) of everything before it
+//
+// Replay protection: per sender address, the newest epoch seen and a window
+// over the last replay_window numbers of that epoch; an older epoch, a
+// number below the window or one already seen is a replay.
+//
+// A guard without a key passes packets without a trailer and drops sealed
+// ones (it cannot check them). A keyed guard answers a packet it refuses
+// with a refusal notice (a bare header with header_flag_refused), at most
+// once a second per sender, so that a node or a CLI with a wrong key or
+// none learns why nobody answers.
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "transport/endpoint.hpp"
+#include "transport/secret_key.hpp"
+
+namespace meshrt::transport {
+
+/// What the guard made of one received datagram.
+enum class guard_verdict : uint8_t {
+  /// Take it (trailer checked and cut off, or no key and no trailer).
+  pass = 0,
+  /// No trailer at a keyed node: the sender has no cluster key.
+  unauthenticated,
+  /// A trailer whose tag does not match: another key, or altered.
+  bad_mac,
+  /// A number seen before in this epoch, or below the window.
+  replayed,
+  /// An epoch older than one already seen from that sender.
+  stale_epoch,
+  /// A sealed packet at a node without a key.
+  unexpected_mac,
+  /// A refusal notice from the sender: it refused our packets.
+  refused_by_peer,
+};
+
+/// "pass", "unauthenticated", ...
+const char* to_string(guard_verdict x);
+
+/// Numbers a sender may deliver out of order and still be taken.
+constexpr uint64_t replay_window = 1024;
+
+class packet_guard {
+public:
+  static constexpr size_t trailer_size = 32;
+  static constexpr size_t tag_size = 16;
+
+  /// `epoch`: this process's start (e.g. Unix nanoseconds), larger than any
+  /// earlier start of the same address.
+  packet_guard(std::optional<secret_key> key, uint64_t epoch);
+
+  bool keyed() const {
+    return key_.has_value();
+  }
+
+  /// Seals the packet at `packet` (`size` bytes, followed by trailer_size
+  /// bytes of room): sets its authenticated flag and writes the trailer.
+  /// Any thread.
+  void seal(uint8_t* packet, size_t size);
+
+  /// Judges one received datagram from `from`; on pass, `size` becomes the
+  /// packet's size without the trailer. One thread only (the receiver's).
+  guard_verdict open(const endpoint& from, const uint8_t* data, size_t& size);
+
+  /// Whether to send `to` a refusal notice now for a packet refused at
+  /// `now_ms` (at most once a second per sender; a keyed guard only).
+  bool should_refuse(const endpoint& to, uint64_t now_ms);
+
+  /// The refusal notice's bytes.
+  static std::array<uint8_t, 16> refusal_notice();
+
+  /// Datagrams dropped, by verdict (pass counts those taken).
+  uint64_t count(guard_verdict v) const {
+    return counts_[static_cast<size_t>(v)].load(std::memory_order_relaxed);
+  }
+
+private:
+  struct window {
+    uint64_t epoch = 0;
+    uint64_t top = 0;
+    std::array<uint64_t, replay_window / 64> seen{};
+  };
+
+  guard_verdict judge(const endpoint& from, const uint8_t* data, size_t& size);
+
+  std::optional<secret_key> key_;
+  uint64_t epoch_;
+  std::atomic<uint64_t> next_number_{1};
+  std::unordered_map<endpoint, window> windows_;
+  std::unordered_map<endpoint, uint64_t> refused_at_;
+  std::array<std::atomic<uint64_t>, 7> counts_{};
+};
+
+} // namespace meshrt::transport
