@@ -214,6 +214,7 @@ caf::actor spawn_mars(caf::actor_system& sys, const mars_config& cfg) {
   tc.port = cfg.port;
   // Nodes know MARS by its port: it binds that one or fails, never another.
   tc.port_attempts = 1;
+  tc.cluster_key = cfg.cluster_key;
   attach_transport(sys, registry_actor, tc);
   return registry_actor;
 }

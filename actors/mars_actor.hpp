@@ -1,7 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+
+#include "transport/secret_key.hpp"
 
 namespace caf {
 class actor;
@@ -25,6 +28,9 @@ struct mars_config {
   uint64_t sweep_interval_us = 100'000;
   /// Seconds between metrics lines on the "mars" logger; 0: none.
   uint32_t metrics_interval_s = 0;
+  /// The cluster key (--cluster-key-file): MARS takes only packets sealed
+  /// with it, as every node of the cluster must (mesh_config::cluster_key).
+  std::optional<secret_key> cluster_key;
 };
 
 /// Spawns MARS: the registry actor with a transport of its own. Nodes

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 
 #include "actors/mesh_error.hpp"
 #include "transport/atoms.hpp"
@@ -12,13 +13,32 @@
 
 namespace meshrt {
 
+namespace {
+
+/// Whether the transport `t` got a refusal notice (transport/packet_guard.hpp).
+bool refused_us(caf::scoped_actor& self, const caf::actor& t) {
+  bool refused = false;
+  self->request(t, std::chrono::seconds{1}, transport::stats_atom::value)
+    .receive(
+      [&](const std::string& json) {
+        auto doc = nlohmann::json::parse(json, nullptr, false);
+        refused = !doc.is_discarded() && doc["auth"]["dropped"].value("refused_by_peer", 0) > 0;
+      },
+      [](caf::error&) {});
+  return refused;
+}
+
+} // namespace
+
 mars_status query_mars_status(caf::actor_system& sys, const std::string& mars,
-                              const std::string& app, std::chrono::milliseconds limit) {
+                              const std::string& app, std::chrono::milliseconds limit,
+                              const std::optional<secret_key>& cluster_key) {
   if (!transport::endpoint::parse(mars))
     throw std::invalid_argument("--mars: expected a.b.c.d:port, got '" + mars + "'");
   caf::scoped_actor self{sys};
   transport::transport_config tc;
   tc.port = 0; // any free port: this is a client
+  tc.cluster_key = cluster_key;
   // The transport gives up first, so an unreachable MARS is told apart
   // from one that is reachable but silent.
   tc.session.retry_timeout_us = static_cast<uint64_t>(limit.count()) * 1000 * 2 / 3;
@@ -45,6 +65,9 @@ mars_status query_mars_status(caf::actor_system& sys, const std::string& mars,
           failure
             = "no answer from MARS at " + mars + " within " + std::to_string(limit.count()) + " ms";
         });
+  if (!answer && refused_us(self, t))
+    failure = "MARS at " + mars + " refused our packets: its cluster key is not ours"
+              + (cluster_key ? "" : " (we have none: --cluster-key-file)");
   self->send_exit(t, caf::exit_reason::user_shutdown);
   if (!answer)
     throw std::runtime_error(failure);

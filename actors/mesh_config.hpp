@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "transport/transport_actor.hpp"
@@ -33,14 +34,21 @@ struct mesh_config {
   bool strict_check_for_external = false;
   /// `sendInterval`, ms: 0 sends at once, >= 17 buffers outgoing messages.
   std::chrono::milliseconds send_interval{0};
+  /// `clusterKeyFile` (meshrt's own; flag --cluster-key-file): every mesh
+  /// and MARS packet carries a MAC under this key and a packet number
+  /// (transport/packet_guard.hpp); nodes without it cannot join. None: an
+  /// open cluster, as the reference.
+  std::optional<secret_key> cluster_key;
+  /// The file cluster_key came from (shown by `meshrt config check`).
+  std::string cluster_key_file;
 };
 
 /// The smallest buffering interval; sendInterval 1-16 is raised to this.
 constexpr std::chrono::milliseconds min_send_interval{17};
 
 /// What a node's transport gets of its mesh settings: `address` and `port`
-/// to bind, and `retryInterval`, `retryTimeout` and `sendInterval` for every
-/// peer session.
+/// to bind, `retryInterval`, `retryTimeout` and `sendInterval` for every
+/// peer session, and the cluster key.
 transport::transport_config transport_config_of(const mesh_config& mesh);
 
 } // namespace meshrt

@@ -26,6 +26,23 @@ void apply_mars_flag(const std::string& value, mesh_config& mesh) {
   mesh.mars_port = static_cast<uint16_t>(port);
 }
 
+std::optional<secret_key> cluster_key_flag(const std::string& path) {
+  if (path.empty())
+    return std::nullopt;
+  try {
+    return load_secret_key(path);
+  } catch (const std::runtime_error& e) {
+    throw std::invalid_argument(std::string{"--cluster-key-file: "} + e.what());
+  }
+}
+
+void apply_cluster_key_flag(const std::string& path, mesh_config& mesh) {
+  if (auto key = cluster_key_flag(path)) {
+    mesh.cluster_key = key;
+    mesh.cluster_key_file = path;
+  }
+}
+
 node join_as_guest(caf::actor_system& sys, const config& cfg, const std::string& app,
                    bool& member) {
   node_options opts;

@@ -17,6 +17,7 @@
 #include "apps/demo_command.hpp"
 #include "apps/demo_node.hpp"
 #include "apps/dm_command.hpp"
+#include "apps/guest_join.hpp"
 #include "apps/node_command.hpp"
 #include "apps/ping_command.hpp"
 #include "apps/status_command.hpp"
@@ -410,6 +411,11 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   add_log_level(*mars_cmd, log_level);
 
+  std::string mars_key_file;
+  mars_cmd->add_option(
+    "--cluster-key-file", mars_key_file,
+    "The cluster key file (meshrt keygen): MARS takes only packets sealed with it");
+
   auto* node_cmd = app.add_subcommand("node", "Run a mesh node until SIGTERM");
   meshrt::cli::node_command_options node_opts;
   node_cmd->add_option("--config", node_opts.config_path, "JSON config file (mesh and DM keys)");
@@ -428,6 +434,8 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--metrics-port", node_opts.metrics_port,
                        "Serve Prometheus metrics over HTTP at ADDRESS:PORT/metrics "
                        "(config: metricsPort)");
+  node_cmd->add_option("--cluster-key-file", node_opts.cluster_key_file,
+                       "The cluster key file (config: clusterKeyFile; meshrt keygen)");
   node_cmd->add_flag("--guest", node_opts.guest,
                      "Send and receive mesh messages without being listed");
   node_cmd
@@ -444,6 +452,8 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   status_cmd->add_option("--app", status_opts.app, "App name (SetAppName); default: none");
   status_cmd->add_flag("--json", status_opts.json, "Print JSON");
+  status_cmd->add_option("--cluster-key-file", status_opts.cluster_key_file,
+                         "The cluster key file, where the cluster has one");
   add_log_level(*status_cmd, log_level);
 
   auto* demo_cmd = app.add_subcommand(
@@ -474,6 +484,8 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   ping_cmd->add_option("--app", ping_opts.app, "App name (SetAppName); default: none");
   ping_cmd->add_flag("--json", ping_opts.json, "Print JSON");
+  ping_cmd->add_option("--cluster-key-file", ping_opts.cluster_key_file,
+                       "The cluster key file, where the cluster has one");
   add_log_level(*ping_cmd, log_level);
 
   auto* store_cmd = app.add_subcommand(
@@ -492,6 +504,8 @@ int main(int argc, char** argv) {
   store_cmd->add_option("--timeout", store_opts.timeout_ms, "Milliseconds to wait for the answer")
     ->capture_default_str();
   store_cmd->add_flag("--json", store_opts.json, "stats: print JSON");
+  store_cmd->add_option("--cluster-key-file", store_opts.cluster_key_file,
+                        "The cluster key file, where the cluster has one");
   add_log_level(*store_cmd, log_level);
 
   auto* dm_cmd = app.add_subcommand(
@@ -552,8 +566,10 @@ int main(int argc, char** argv) {
     }
     if (*peer_cmd)
       return meshrt::bench::run_bench_peer(peer_kind, peer_port, peer_mars);
-    if (*mars_cmd)
+    if (*mars_cmd) {
+      mars_cfg.cluster_key = meshrt::cli::cluster_key_flag(mars_key_file);
       return run_mars(mars_cfg, mars_metrics_port);
+    }
     if (*node_cmd)
       return meshrt::cli::run_node(node_opts);
     if (*status_cmd)

@@ -29,6 +29,7 @@ config effective_config(const node_command_options& opts) {
     cfg.metrics_port = *opts.metrics_port;
   if (opts.mars)
     apply_mars_flag(*opts.mars, cfg.mesh);
+  apply_cluster_key_flag(opts.cluster_key_file, cfg.mesh);
   return cfg;
 }
 

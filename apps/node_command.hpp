@@ -31,6 +31,8 @@ struct node_command_options {
   std::optional<uint16_t> client_port;
   /// The Prometheus endpoint's port (metricsPort); none by default.
   std::optional<uint16_t> metrics_port;
+  /// --cluster-key-file (clusterKeyFile): the cluster's key, if it has one.
+  std::string cluster_key_file;
   bool guest = false;
   /// How CAF's workers wait for work (runtime/system_config.hpp): "latency"
   /// for a node with cores of its own, "efficiency" where several nodes

@@ -104,6 +104,7 @@ int run_ping(const ping_options& opts) {
     throw std::invalid_argument("--timeout must be at least 1 ms");
   config cfg;
   apply_mars_flag(opts.mars, cfg.mesh);
+  apply_cluster_key_flag(opts.cluster_key_file, cfg.mesh);
   caf::actor_system_config sys_cfg;
   apply_meshrt_defaults(sys_cfg);
   caf::actor_system sys{sys_cfg};

@@ -10,6 +10,8 @@ struct ping_options {
   std::string mars = "127.0.0.1:6789";
   std::string node;
   std::string app;
+  /// --cluster-key-file (clusterKeyFile): the cluster's key, if it has one.
+  std::string cluster_key_file;
   int count = 10;
   int timeout_ms = 3000;
   bool json = false;

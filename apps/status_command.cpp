@@ -10,6 +10,7 @@
 
 #include "actors/mars_client.hpp"
 #include "actors/mars_protocol.hpp"
+#include "apps/guest_join.hpp"
 #include "runtime/system_config.hpp"
 
 namespace meshrt::cli {
@@ -123,7 +124,8 @@ int run_status(const status_options& opts) {
   caf::actor_system_config cfg;
   apply_meshrt_defaults(cfg);
   caf::actor_system sys{cfg};
-  auto st = query_mars_status(sys, opts.mars, opts.app);
+  auto st = query_mars_status(sys, opts.mars, opts.app, std::chrono::seconds{3},
+                              cluster_key_flag(opts.cluster_key_file));
   opts.json ? print_json(st) : print_table(st, opts.app);
   return 0;
 }

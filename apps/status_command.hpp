@@ -8,6 +8,8 @@ namespace meshrt::cli {
 struct status_options {
   std::string mars = "127.0.0.1:6789";
   std::string app;
+  /// --cluster-key-file (clusterKeyFile): the cluster's key, if it has one.
+  std::string cluster_key_file;
   bool json = false;
 };
 

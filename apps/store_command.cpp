@@ -97,6 +97,7 @@ int run_store(const store_options& opts) {
     throw std::invalid_argument("--timeout must be at least 1 ms");
   auto cfg = load_config(opts.config_path);
   apply_mars_flag(opts.mars, cfg.mesh);
+  apply_cluster_key_flag(opts.cluster_key_file, cfg.mesh);
   caf::actor_system_config sys_cfg;
   apply_meshrt_defaults(sys_cfg);
   caf::actor_system sys{sys_cfg};

@@ -13,6 +13,8 @@ struct store_options {
   std::string value;
   std::string mars = "127.0.0.1:6789";
   std::string app;
+  /// --cluster-key-file (clusterKeyFile): the cluster's key, if it has one.
+  std::string cluster_key_file;
   /// A config file for the storage keys (storageTargetNodeType, ...).
   std::string config_path;
   /// set: seconds to live (0: none).

@@ -166,6 +166,11 @@ const key_spec known_keys[] = {
    [](const value_reader& in, config& cfg) {
      cfg.mesh.send_interval = std::chrono::milliseconds{in.integer(0, 60000, "milliseconds")};
    }},
+  {"clusterKeyFile",
+   [](const value_reader& in, config& cfg) {
+     cfg.mesh.cluster_key_file = in.string();
+     cfg.mesh.cluster_key = in.key_file();
+   }},
   {"dmEnabled", [](const value_reader& in, config& cfg) { cfg.dm.enabled = in.boolean(); }},
   {"clientPort", [](const value_reader& in, config& cfg) { cfg.dm.gateway.port = in.port(); }},
   {"metricsPort", [](const value_reader& in, config& cfg) { cfg.metrics_port = in.port(); }},
@@ -353,6 +358,8 @@ std::string to_json(const config& cfg) {
   out["retryTimeout"] = m.retry_timeout.count();
   out["strictCheckForExternal"] = m.strict_check_for_external;
   out["sendInterval"] = m.send_interval.count();
+  if (!m.cluster_key_file.empty())
+    out["clusterKeyFile"] = m.cluster_key_file;
   out["dmEnabled"] = d.enabled;
   if (d.gateway.port != 0) // none: no gateway
     out["clientPort"] = d.gateway.port;

@@ -57,6 +57,16 @@ double num(const json& j, const char* key) {
 void add_transport(prometheus_text& out, const json& t) {
   out.add("meshrt_transport_datagrams_received_total", counter,
           "UDP datagrams the transport's socket received", num(t, "datagrams_received"));
+  // The cluster key's guard, before any peer link sees a datagram.
+  if (auto auth = t.find("auth"); auth != t.end() && auth->is_object()) {
+    out.add("meshrt_transport_cluster_key", gauge, "1 if packets are sealed with a cluster key",
+            auth->value("keyed", false) ? 1.0 : 0.0);
+    if (auto dropped = auth->find("dropped"); dropped != auth->end() && dropped->is_object())
+      for (const auto& [reason, n] : dropped->items())
+        out.add("meshrt_transport_auth_dropped_total", counter,
+                "Datagrams the cluster key's guard dropped, by reason",
+                n.is_number() ? n.get<double>() : 0.0, {{"reason", reason}});
+  }
   auto peers = t.find("peers");
   if (peers == t.end() || !peers->is_object())
     return;

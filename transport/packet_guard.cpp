@@ -15,8 +15,19 @@ namespace {
 /// flood from spoofed addresses must not grow it without bound).
 constexpr size_t max_refused_senders = 4096;
 
-void tag_of(const uint8_t* data, size_t size, const secret_key& key, uint8_t* out) {
-  crypto_generichash(out, packet_guard::tag_size, data, size, key.bytes.data(), key.bytes.size());
+/// The tag of `size` bytes at `data` sent from `from` to `to`.
+void tag_of(const endpoint& from, const endpoint& to, const uint8_t* data, size_t size,
+            const secret_key& key, uint8_t* out) {
+  uint8_t ends[12];
+  store32(ends, from.address);
+  store16(ends + 4, from.port);
+  store32(ends + 6, to.address);
+  store16(ends + 10, to.port);
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, key.bytes.data(), key.bytes.size(), packet_guard::tag_size);
+  crypto_generichash_update(&st, ends, sizeof(ends));
+  crypto_generichash_update(&st, data, size);
+  crypto_generichash_final(&st, out, packet_guard::tag_size);
 }
 
 } // namespace
@@ -47,21 +58,23 @@ packet_guard::packet_guard(std::optional<secret_key> key, uint64_t epoch) :
     init_sodium();
 }
 
-void packet_guard::seal(uint8_t* packet, size_t size) {
+void packet_guard::seal(uint8_t* packet, size_t size, const endpoint& self, const endpoint& to) {
   packet[2] |= header_flag_authenticated;
   uint8_t* t = packet + size;
   store64(t, epoch_);
   store64(t + 8, next_number_.fetch_add(1, std::memory_order_relaxed));
-  tag_of(packet, size + 16, *key_, t + 16);
+  tag_of(self, to, packet, size + 16, *key_, t + 16);
 }
 
-guard_verdict packet_guard::open(const endpoint& from, const uint8_t* data, size_t& size) {
-  auto v = judge(from, data, size);
+guard_verdict packet_guard::open(const endpoint& from, const endpoint& self, const uint8_t* data,
+                                 size_t& size) {
+  auto v = judge(from, self, data, size);
   counts_[static_cast<size_t>(v)].fetch_add(1, std::memory_order_relaxed);
   return v;
 }
 
-guard_verdict packet_guard::judge(const endpoint& from, const uint8_t* data, size_t& size) {
+guard_verdict packet_guard::judge(const endpoint& from, const endpoint& self, const uint8_t* data,
+                                  size_t& size) {
   // What is not a meshrt header goes on to the decoder, which says why.
   if (size < header_size || data[0] != wire_magic)
     return key_ ? guard_verdict::unauthenticated : guard_verdict::pass;
@@ -76,7 +89,7 @@ guard_verdict packet_guard::judge(const endpoint& from, const uint8_t* data, siz
   auto body = size - trailer_size;
   const uint8_t* t = data + body;
   uint8_t expected[tag_size];
-  tag_of(data, body + 16, *key_, expected);
+  tag_of(from, self, data, body + 16, *key_, expected);
   if (sodium_memcmp(expected, t + 16, tag_size) != 0)
     return guard_verdict::bad_mac;
   // Authentic: now the numbers can be believed.

@@ -12,7 +12,15 @@
 //   0   u64  epoch      the sender's start, larger for each new process
 //   8   u64  number     the sender's packet count in that epoch, from 1
 //   16  16B  tag        keyed BLAKE2b-128 (libsodium's crypto_generichash
-//                       under the cluster key) of everything before it
+//                       under the cluster key) of the sender's and the
+//                       receiver's address and port, then everything
+//                       before the tag
+//
+// The addresses are not sent: each side knows them (a keyed transport binds
+// a specific address, never the wildcard). Binding them in means a packet
+// counts only from the address that sealed it, to the one it was sealed
+// for: one reflected back to its sender, or replayed to another node under
+// its sender's address, fails the tag.
 //
 // Replay protection: per sender address, the newest epoch seen and a window
 // over the last replay_window numbers of that epoch; an older epoch, a
@@ -75,13 +83,14 @@ public:
   }
 
   /// Seals the packet at `packet` (`size` bytes, followed by trailer_size
-  /// bytes of room): sets its authenticated flag and writes the trailer.
-  /// Any thread.
-  void seal(uint8_t* packet, size_t size);
+  /// bytes of room) that `self` sends to `to`: sets its authenticated flag
+  /// and writes the trailer. Any thread.
+  void seal(uint8_t* packet, size_t size, const endpoint& self, const endpoint& to);
 
-  /// Judges one received datagram from `from`; on pass, `size` becomes the
-  /// packet's size without the trailer. One thread only (the receiver's).
-  guard_verdict open(const endpoint& from, const uint8_t* data, size_t& size);
+  /// Judges one datagram that `self` received from `from`; on pass, `size`
+  /// becomes the packet's size without the trailer. One thread only (the
+  /// receiver's).
+  guard_verdict open(const endpoint& from, const endpoint& self, const uint8_t* data, size_t& size);
 
   /// Whether to send `to` a refusal notice now for a packet refused at
   /// `now_ms` (at most once a second per sender; a keyed guard only).
@@ -102,7 +111,8 @@ private:
     std::array<uint64_t, replay_window / 64> seen{};
   };
 
-  guard_verdict judge(const endpoint& from, const uint8_t* data, size_t& size);
+  guard_verdict judge(const endpoint& from, const endpoint& self, const uint8_t* data,
+                      size_t& size);
 
   std::optional<secret_key> key_;
   uint64_t epoch_;

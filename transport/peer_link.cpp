@@ -1,6 +1,7 @@
 #include "transport/peer_link.hpp"
 
 #include <chrono>
+#include <cstring>
 #include <deque>
 
 #include <caf/all.hpp>
@@ -9,6 +10,7 @@
 #include "transport/clock.hpp"
 #include "transport/deferred_flush.hpp"
 #include "transport/delivery_routes.hpp"
+#include "transport/packet_guard.hpp"
 #include "transport/send_error.hpp"
 #include "transport/udp_socket.hpp"
 
@@ -55,18 +57,25 @@ std::string stats_json(const session& sess) {
 
 /// The link's parts; CAF constructs state empty, the behavior fills it in.
 struct link_parts {
-  link_parts(endpoint peer, std::shared_ptr<udp_socket> sock, delivery_routes routes,
-             session_options opts, fault_options faults) :
+  link_parts(endpoint peer, std::shared_ptr<udp_socket> sock, std::shared_ptr<packet_guard> guard,
+             delivery_routes routes, session_options opts, fault_options faults) :
     sess(opts, wall_micros()),
-    peer(peer), peer_name(peer.to_string()), sock(std::move(sock)), routes(std::move(routes)),
-    faults(faults), inject(faults.active()), retry_timeout_ms(opts.retry_timeout_us / 1000) {
-    out.reserve(64 * max_packet_size);
+    peer(peer), peer_name(peer.to_string()), sock(std::move(sock)), guard(std::move(guard)),
+    sealed(this->guard && this->guard->keyed()), self(this->sock->local()),
+    routes(std::move(routes)), faults(faults), inject(faults.active()),
+    retry_timeout_ms(opts.retry_timeout_us / 1000) {
+    out.reserve(64 * (max_packet_size + packet_guard::trailer_size));
   }
 
   session sess;
   endpoint peer;
   std::string peer_name;
   std::shared_ptr<udp_socket> sock;
+  std::shared_ptr<packet_guard> guard;
+  /// Whether packets leave with the cluster key's trailer.
+  bool sealed;
+  /// This transport's own address (the sender's in every seal).
+  endpoint self;
   delivery_routes routes;
   fault_injector faults;
   bool inject;
@@ -133,6 +142,14 @@ void pump(peer_link_actor* self) {
   auto& st = *self->state.link;
   auto now = steady_micros();
   auto append = [&](const uint8_t* data, size_t size) {
+    if (st.sealed) {
+      auto at = st.out.size();
+      st.out.resize(at + size + packet_guard::trailer_size);
+      std::memcpy(st.out.data() + at, data, size);
+      st.guard->seal(st.out.data() + at, size, st.self, st.peer);
+      st.out_sizes.push_back(size + packet_guard::trailer_size);
+      return;
+    }
     st.out.insert(st.out.end(), data, data + size);
     st.out_sizes.push_back(size);
   };
@@ -232,12 +249,13 @@ void schedule_flush(peer_link_actor* self) {
 }
 
 caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<udp_socket> sock,
-                        delivery_routes routes, session_options opts, fault_options faults) {
+                        std::shared_ptr<packet_guard> guard, delivery_routes routes,
+                        session_options opts, fault_options faults) {
   // Each link injects its own faults, seeded by the run's seed and the peer.
   faults.seed ^= std::hash<endpoint>{}(peer);
   opts.flush_budget = std::min(opts.flush_budget, packets_per_flush);
-  self->state.link
-    = std::make_unique<link_parts>(peer, std::move(sock), std::move(routes), opts, faults);
+  self->state.link = std::make_unique<link_parts>(peer, std::move(sock), std::move(guard),
+                                                  std::move(routes), opts, faults);
   return {
     [=](datagram_atom, const packed_messages& datagrams) {
       auto now = steady_micros();
@@ -290,9 +308,11 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
 } // namespace
 
 caf::actor spawn_peer_link(caf::event_based_actor* self, endpoint peer,
-                           std::shared_ptr<udp_socket> sock, const delivery_routes& routes,
-                           session_options opts, fault_options faults) {
-  return self->spawn<caf::linked>(peer_link, peer, std::move(sock), routes, opts, faults);
+                           std::shared_ptr<udp_socket> sock, std::shared_ptr<packet_guard> guard,
+                           const delivery_routes& routes, session_options opts,
+                           fault_options faults) {
+  return self->spawn<caf::linked>(peer_link, peer, std::move(sock), std::move(guard), routes, opts,
+                                  faults);
 }
 
 } // namespace meshrt::transport

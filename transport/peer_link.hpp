@@ -14,6 +14,7 @@ class event_based_actor;
 namespace meshrt::transport {
 
 class delivery_routes;
+class packet_guard;
 class udp_socket;
 
 /// Spawns the peer link for one remote address, linked to `self` (the
@@ -26,9 +27,11 @@ class udp_socket;
 /// (mesh_send_atom, packed_messages, bool reliable) from senders;
 /// (route_atom, uint8_t kind, caf::actor to) from the transport;
 /// (stats_atom) -> std::string, the session's counters as a JSON object.
-/// What arrives goes out by `routes`.
+/// What arrives goes out by `routes`. Every packet leaves sealed by
+/// `guard` when it has the cluster key.
 caf::actor spawn_peer_link(caf::event_based_actor* self, endpoint peer,
-                           std::shared_ptr<udp_socket> sock, const delivery_routes& routes,
-                           session_options opts, fault_options faults);
+                           std::shared_ptr<udp_socket> sock, std::shared_ptr<packet_guard> guard,
+                           const delivery_routes& routes, session_options opts,
+                           fault_options faults);
 
 } // namespace meshrt::transport

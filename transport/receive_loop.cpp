@@ -11,16 +11,20 @@
 #include <vector>
 
 #include <caf/send.hpp>
+#include <spdlog/spdlog.h>
 
 #include "transport/atoms.hpp"
+#include "transport/clock.hpp"
+#include "transport/logger.hpp"
 #include "transport/packed_messages.hpp"
+#include "transport/packet_guard.hpp"
 
 namespace meshrt::transport {
 
 receive_loop::receive_loop(std::shared_ptr<udp_socket> sock, std::shared_ptr<link_directory> peers,
-                           caf::actor transport) :
+                           std::shared_ptr<packet_guard> guard, caf::actor transport) :
   sock_(std::move(sock)),
-  peers_(std::move(peers)), transport_(std::move(transport)) {
+  peers_(std::move(peers)), guard_(std::move(guard)), transport_(std::move(transport)) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0)
@@ -67,6 +71,7 @@ void receive_loop::dispatch() {
   // Drain the socket; group each batch by sender so that a peer link gets
   // one actor message and one buffer per batch, not one per datagram.
   std::vector<std::pair<endpoint, packed_messages>> groups;
+  auto self = sock_->local();
   for (;;) {
     const auto& batch = sock_->receive_batch();
     if (batch.empty())
@@ -74,12 +79,18 @@ void receive_loop::dispatch() {
     datagrams_.fetch_add(batch.size(), std::memory_order_relaxed);
     groups.clear();
     for (const auto& dg : batch) {
+      size_t size = dg.size;
+      auto verdict = guard_->open(dg.from, self, dg.data, size);
+      if (verdict != guard_verdict::pass) {
+        refused(dg.from, static_cast<int>(verdict));
+        continue;
+      }
       auto pos = groups.begin();
       while (pos != groups.end() && pos->first != dg.from)
         ++pos;
       if (pos == groups.end())
         pos = groups.insert(groups.end(), {dg.from, {}});
-      pos->second.add({dg.data, dg.size});
+      pos->second.add({dg.data, size});
     }
     for (auto& [from, datagrams] : groups) {
       if (auto link = peers_->find(from))
@@ -91,6 +102,47 @@ void receive_loop::dispatch() {
     if (!sock_->batch_was_full())
       return;
   }
+}
+
+void receive_loop::refused(const endpoint& from, int verdict_code) {
+  auto verdict = static_cast<guard_verdict>(verdict_code);
+  bool forged = verdict == guard_verdict::unauthenticated || verdict == guard_verdict::bad_mac;
+  if (forged && guard_->should_refuse(from, steady_micros() / 1000)) {
+    auto notice = packet_guard::refusal_notice();
+    const uint8_t* packets[] = {notice.data()};
+    size_t sizes[] = {notice.size()};
+    sock_->send_batch(from, packets, sizes, 1);
+  }
+  // One line per sender and kind; bounded, as spoofed senders are many.
+  auto id = (std::hash<endpoint>{}(from) << 3) ^ static_cast<uint64_t>(verdict_code);
+  if (logged_.size() >= 1024 || !logged_.insert(id).second)
+    return;
+  const char* why = "";
+  switch (verdict) {
+    case guard_verdict::unauthenticated:
+      why = "no cluster key MAC (the sender has no cluster key; this node requires one)";
+      break;
+    case guard_verdict::bad_mac:
+      why = "a MAC that does not match (the sender has another cluster key, or the packet was "
+            "altered)";
+      break;
+    case guard_verdict::replayed:
+      why = "replayed (a packet number seen before)";
+      break;
+    case guard_verdict::stale_epoch:
+      why = "from an earlier run of the sender (replayed)";
+      break;
+    case guard_verdict::unexpected_mac:
+      why = "a cluster key MAC, but this node has no cluster key (clusterKeyFile)";
+      break;
+    case guard_verdict::refused_by_peer:
+      why = "a refusal: it does not take our packets (our cluster key differs from its own, or "
+            "one of us has none)";
+      break;
+    case guard_verdict::pass:
+      return;
+  }
+  logger("transport")->warn("dropping packets from {}: {}", from.to_string(), why);
 }
 
 } // namespace meshrt::transport

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <memory>
 #include <thread>
+#include <unordered_set>
 
 #include <caf/actor.hpp>
 
@@ -11,13 +12,18 @@
 
 namespace meshrt::transport {
 
+class packet_guard;
+
 /// The transport's I/O thread: waits on the socket with epoll, drains it with
-/// recvmmsg, and hands each batch of datagrams to the peer link of their
-/// sender (or to the transport actor for a sender it has not seen).
+/// recvmmsg, lets `guard` judge each datagram (the cluster key), and hands
+/// each batch of those it passes to the peer link of their sender (or to
+/// the transport actor for a sender it has not seen). A datagram the guard
+/// refuses is dropped, its sender sent a refusal notice (at most once a
+/// second), and the first of each kind from each sender logged.
 class receive_loop {
 public:
   receive_loop(std::shared_ptr<udp_socket> sock, std::shared_ptr<link_directory> peers,
-               caf::actor transport);
+               std::shared_ptr<packet_guard> guard, caf::actor transport);
   ~receive_loop();
   receive_loop(const receive_loop&) = delete;
   receive_loop& operator=(const receive_loop&) = delete;
@@ -33,10 +39,15 @@ public:
 private:
   void run();
   void dispatch();
+  /// A datagram the guard did not pass.
+  void refused(const endpoint& from, int verdict);
 
   std::shared_ptr<udp_socket> sock_;
   std::shared_ptr<link_directory> peers_;
+  std::shared_ptr<packet_guard> guard_;
   caf::actor transport_;
+  /// (sender, verdict) pairs already logged.
+  std::unordered_set<uint64_t> logged_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::atomic<uint64_t> datagrams_{0};

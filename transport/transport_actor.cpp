@@ -5,9 +5,11 @@
 #include <caf/all.hpp>
 
 #include "transport/atoms.hpp"
+#include "transport/clock.hpp"
 #include "transport/delivery_routes.hpp"
 #include "transport/link_directory.hpp"
 #include "transport/logger.hpp"
+#include "transport/packet_guard.hpp"
 #include "transport/peer_link.hpp"
 #include "transport/receive_loop.hpp"
 #include "transport/send_error.hpp"
@@ -21,6 +23,7 @@ namespace {
 
 struct transport_state {
   std::shared_ptr<udp_socket> sock;
+  std::shared_ptr<packet_guard> guard;
   std::shared_ptr<link_directory> directory = std::make_shared<link_directory>();
   std::shared_ptr<receive_loop> loop;
   std::unordered_map<endpoint, caf::actor> links;
@@ -38,7 +41,8 @@ caf::actor link_for(transport_actor* self, const endpoint& peer) {
   auto i = st.links.find(peer);
   if (i != st.links.end())
     return i->second;
-  auto link = spawn_peer_link(self, peer, st.sock, st.routes, st.cfg.session, st.cfg.faults);
+  auto link
+    = spawn_peer_link(self, peer, st.sock, st.guard, st.routes, st.cfg.session, st.cfg.faults);
   st.links.emplace(peer, link);
   st.directory->add(peer, link);
   return link;
@@ -60,14 +64,32 @@ caf::actor link_or_report(transport_actor* self, const std::string& peer) {
   return {};
 }
 
+/// {"keyed": bool, "dropped": {verdict: count}}.
+std::string guard_json(const packet_guard& g) {
+  std::string out
+    = std::string{"{\"keyed\": "} + (g.keyed() ? "true" : "false") + ", \"dropped\": {";
+  bool first = true;
+  for (auto v : {guard_verdict::unauthenticated, guard_verdict::bad_mac, guard_verdict::replayed,
+                 guard_verdict::stale_epoch, guard_verdict::unexpected_mac,
+                 guard_verdict::refused_by_peer}) {
+    out
+      += (first ? "\"" : ", \"") + std::string{to_string(v)} + "\": " + std::to_string(g.count(v));
+    first = false;
+  }
+  return out + "}}";
+}
+
 caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
                         transport_config cfg, caf::actor receiver) {
   auto& st = self->state;
   st.sock = std::move(sock);
   st.cfg = std::move(cfg);
   st.routes = delivery_routes{std::move(receiver)};
-  st.loop
-    = std::make_shared<receive_loop>(st.sock, st.directory, caf::actor_cast<caf::actor>(self));
+  // The epoch orders this run's packets after any earlier run's from the
+  // same address (replay protection).
+  st.guard = std::make_shared<packet_guard>(st.cfg.cluster_key, wall_micros() * 1000);
+  st.loop = std::make_shared<receive_loop>(st.sock, st.directory, st.guard,
+                                           caf::actor_cast<caf::actor>(self));
   // Runs when the actor terminates, for whatever reason: the thread stops
   // before the socket closes, and peer links are released.
   self->attach_functor([loop = st.loop, directory = st.directory] {
@@ -121,8 +143,8 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
       auto collected = std::make_shared<std::vector<std::string>>();
       auto head = "{\"port\": " + std::to_string(self->state.sock->local().port)
                   + ", \"datagrams_received\": " + std::to_string(self->state.loop->datagrams())
-                  + ", \"trains\": " + (self->state.sock->sends_trains() ? "true" : "false")
-                  + ", \"peers\": {";
+                  + ", \"auth\": " + guard_json(*self->state.guard) + ", \"trains\": "
+                  + (self->state.sock->sends_trains() ? "true" : "false") + ", \"peers\": {";
       if (links.empty()) {
         rp.deliver(head + "}}");
         return rp;
@@ -154,6 +176,9 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
 
 caf::actor spawn_transport(caf::actor_system& sys, const transport_config& cfg,
                            const caf::actor& receiver) {
+  // A seal binds both ends' addresses: a keyed transport must know its own.
+  if (cfg.cluster_key && (cfg.address == "0.0.0.0" || cfg.address.empty()))
+    throw std::runtime_error("a cluster key needs a specific bind address, not " + cfg.address);
   auto sock
     = std::make_shared<udp_socket>(udp_socket::bind_scan(cfg.address, cfg.port, cfg.port_attempts));
   if (!cfg.trains)

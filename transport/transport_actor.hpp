@@ -1,10 +1,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "transport/fault_injector.hpp"
 #include "transport/packed_messages.hpp"
+#include "transport/secret_key.hpp"
 #include "transport/session.hpp"
 
 namespace caf {
@@ -31,6 +33,10 @@ struct transport_config {
   /// for a firewall rule that must see each one (nftables judges a train as
   /// one packet before the device cuts it).
   bool trains = true;
+  /// The cluster key [clusterKeyFile]: every datagram leaves sealed and
+  /// only sealed ones of the same key are taken (transport/packet_guard.hpp).
+  /// None: datagrams go plain and sealed ones are dropped.
+  std::optional<secret_key> cluster_key;
 };
 
 /// Spawns the transport of one node: a UDP socket bound to cfg.address and
@@ -66,7 +72,8 @@ struct transport_config {
 ///   route. Routes set before the first message to or from a peer apply to
 ///   all of that peer's messages.
 /// - (port_atom) -> uint16_t: the bound port.
-/// - (stats_atom) -> std::string: counters of the socket and every peer
+/// - (stats_atom) -> std::string: counters of the socket, of the cluster
+///   key's guard ("auth": datagrams dropped by verdict) and of every peer
 ///   link as one JSON object.
 ///
 /// Messages to `receiver` (or a route's actor): (received_atom, std::string

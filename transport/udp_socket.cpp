@@ -1,5 +1,7 @@
 #include "transport/udp_socket.hpp"
 
+#include "transport/packet_guard.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -21,6 +23,8 @@ namespace {
 // Room for a datagram a little over the limit, so oversized ones are seen
 // (and rejected) rather than silently truncated into something valid.
 constexpr size_t rx_slot_size = max_packet_size + 64;
+static_assert(rx_slot_size >= max_packet_size + packet_guard::trailer_size,
+              "a sealed packet fits a receive slot");
 // With receive offload a buffer may hold a whole train: the largest UDP
 // payload, and any single datagram fits as well.
 constexpr size_t rx_train_slot_size = 65536;

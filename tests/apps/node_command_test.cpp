@@ -189,6 +189,56 @@ TEST_SUITE("apps.node") {
     CHECK(mars->wait(5s) == 0);
   }
 
+  TEST_CASE("with --cluster-key-file only holders of the key join, ask or ping") {
+    temp_dir dir;
+    auto key = dir.path() + "/cluster.key";
+    auto other = dir.path() + "/other.key";
+    REQUIRE(run_command(cli + " keygen --out " + key).exit_code == 0);
+    REQUIRE(run_command(cli + " keygen --out " + other).exit_code == 0);
+    auto mars = std::make_unique<child_process>(
+      std::vector<std::string>{cli, "mars", "--port", "46140", "--cluster-key-file", key},
+      dir.path() + "/mars.log");
+    auto cfg = dir.write("node.json", R"({"clusterKeyFile": ")" + key + R"("})");
+    auto member = start_node(dir, 46140, 46141, "HTTP", {"--config", cfg});
+    auto stranger = start_node(dir, 46140, 46151, "UDP", {"--cluster-key-file", other});
+    auto open_node = start_node(dir, 46140, 46161, "UDP");
+    REQUIRE_MESSAGE(eventually([&] { return member.view().size() == 1; }, 8s), member.proc->log());
+    // the others are told why nobody answers them, in one line each
+    for (auto* n : {&stranger, &open_node})
+      CHECK(eventually([&] { return n->count("does not take our packets") == 1; }, 5s));
+    CHECK(mars->wait_for_log("a MAC that does not match", 1s));
+    CHECK(mars->wait_for_log("no cluster key MAC", 1s));
+    auto status = [&](const std::string& extra) {
+      return run_command("timeout 10 " + cli + " status --mars 127.0.0.1:46140 --log-level error "
+                         + extra);
+    };
+    auto r = status("--json --cluster-key-file " + key);
+    REQUIRE(r.exit_code == 0);
+    auto doc = nlohmann::json::parse(r.out);
+    REQUIRE(doc["nodes"].size() == 1); // the member alone
+    CHECK(doc["nodes"][0]["mesh_address"] == member.address());
+    r = status("--cluster-key-file " + other);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("meshrt: MARS at 127.0.0.1:46140 refused our packets: its cluster key is "
+                     "not ours\n")
+          != std::string::npos);
+    r = status("");
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("(we have none: --cluster-key-file)") != std::string::npos);
+    r = run_command("timeout 20 " + cli + " ping --mars 127.0.0.1:46140 --node " + member.address()
+                    + " --count 3 --log-level error --cluster-key-file " + key);
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+    r = status("--cluster-key-file " + dir.path() + "/none");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--cluster-key-file: key file") != std::string::npos);
+    for (auto* n : {&member, &stranger, &open_node}) {
+      n->proc->signal(SIGTERM);
+      CHECK(n->proc->wait(5s) == 0);
+    }
+    mars->signal(SIGTERM);
+    CHECK(mars->wait(5s) == 0);
+  }
+
   TEST_CASE("a node with no MARS says it is not part of the cluster and probes calmly") {
     temp_dir dir;
     auto lonely = start_node(dir, 46098, 46090, "HTTP"); // nothing listens on 46098

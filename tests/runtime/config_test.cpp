@@ -313,7 +313,7 @@ TEST_SUITE("runtime.config") {
     CHECK_THROWS_AS(parse(R"({"metricsPort": 0})"), config_error);
   }
 
-  TEST_CASE("clientTokenKeyFile reads its key at once, and a bad file is its error") {
+  TEST_CASE("key file keys read their key at once, and a bad file is their error") {
     test::temp_dir dir;
     auto path = dir.write("token.key", "0123456789abcdef0123456789abcdef\n");
     CHECK_FALSE(parse("{}").dm.gateway.token_key);
@@ -324,6 +324,11 @@ TEST_SUITE("runtime.config") {
     auto e = parse_error(R"({"clientTokenKeyFile": ")" + dir.path() + R"(/none"})");
     CHECK(e.key() == "clientTokenKeyFile");
     CHECK(std::string{e.what()}.find("/none: cannot read") != std::string::npos);
+    // clusterKeyFile the same way, for the mesh
+    auto mesh = parse(R"({"clusterKeyFile": ")" + path + R"("})");
+    REQUIRE(mesh.mesh.cluster_key);
+    CHECK(to_json(mesh).find("\"clusterKeyFile\": \"" + path + "\"") != std::string::npos);
+    CHECK(parse_error(R"({"clusterKeyFile": 3})").key() == "clusterKeyFile");
     e = parse_error(R"({"clientTokenKeyFile": ")" + dir.write("short", "abc") + R"("})");
     CHECK(std::string{e.what()}.find("3 bytes; a key file holds at least 16") != std::string::npos);
   }

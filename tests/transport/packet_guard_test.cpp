@@ -31,23 +31,28 @@ struct sealed {
   std::vector<uint8_t> bytes;
 };
 
-sealed seal(packet_guard& g, size_t size = 100) {
+const endpoint alice{0x7f000001, 7000};
+const endpoint bob{0x7f000001, 7001};
+/// The receiver in most cases.
+const endpoint carol{0x7f000001, 7002};
+
+/// A packet sealed by `g` for `to`, sent from alice unless told.
+sealed seal(packet_guard& g, size_t size = 100, const endpoint& from = alice,
+            const endpoint& to = carol) {
   auto p = packet(0x55, size);
-  g.seal(p.data(), size);
+  g.seal(p.data(), size, from, to);
   return {p};
 }
 
+/// What `g`, at carol unless told, makes of `bytes` from `from`.
 guard_verdict open(packet_guard& g, const endpoint& from, const std::vector<uint8_t>& bytes,
-                   size_t* body = nullptr) {
+                   size_t* body = nullptr, const endpoint& at = carol) {
   size_t size = bytes.size();
-  auto v = g.open(from, bytes.data(), size);
+  auto v = g.open(from, at, bytes.data(), size);
   if (body)
     *body = size;
   return v;
 }
-
-const endpoint alice{0x7f000001, 7000};
-const endpoint bob{0x7f000001, 7001};
 
 } // namespace
 
@@ -64,8 +69,19 @@ TEST_SUITE("transport.packet_guard") {
     CHECK(open(rx, alice, p.bytes) == guard_verdict::replayed);
     CHECK(rx.count(guard_verdict::pass) == 1);
     CHECK(rx.count(guard_verdict::replayed) == 1);
-    // the same packet from another address is that sender's own window
-    CHECK(open(rx, bob, p.bytes) == guard_verdict::pass);
+  }
+
+  TEST_CASE("a packet counts only from its sender, to its receiver") {
+    packet_guard tx{key_of(1), 100};
+    packet_guard rx{key_of(1), 200};
+    // replayed to carol under bob's address
+    CHECK(open(rx, bob, seal(tx).bytes) == guard_verdict::bad_mac);
+    // sealed for bob, replayed to carol under alice's own address
+    CHECK(open(rx, alice, seal(tx, 100, alice, bob).bytes) == guard_verdict::bad_mac);
+    // reflected back to alice by carol
+    packet_guard at_alice{key_of(1), 300};
+    CHECK(open(at_alice, carol, seal(tx).bytes, nullptr, alice) == guard_verdict::bad_mac);
+    CHECK(open(rx, alice, seal(tx).bytes) == guard_verdict::pass);
   }
 
   TEST_CASE("packets may come out of order within the window, not below it") {

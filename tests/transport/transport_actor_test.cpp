@@ -197,6 +197,91 @@ TEST_SUITE("transport.live") {
     CHECK(got);
   }
 
+  TEST_CASE("with a cluster key 20,000 messages through 10% drop and duplication arrive once") {
+    transport_config cfg;
+    cfg.cluster_key = secret_key{};
+    cfg.cluster_key->bytes.fill(3);
+    cfg.faults = {10, 5, 5, 11};
+    pair_fixture f{cfg, cfg.faults};
+    auto link = f.link_a_to_b();
+    REQUIRE(link);
+    constexpr uint32_t n = 20'000;
+    for (uint32_t i = 0; i < n; ++i)
+      f.at_a->send(link, mesh_send_atom::value, numbered(i, 40 + (i % 3000)), true);
+    CHECK(f.receive_in_order(n, 60s) == n);
+    auto auth = f.stats(f.b)["auth"];
+    MESSAGE("receiver's guard: " << auth.dump());
+    CHECK(auth["keyed"] == true);
+    for (const auto& [why, count] : auth["dropped"].items())
+      CHECK_MESSAGE(count == 0, why);
+  }
+
+  TEST_CASE("transports with another cluster key or none do not hear each other") {
+    caf::actor_system sys{test::test_system_config()};
+    caf::scoped_actor self{sys};
+    auto start = [&](std::optional<uint8_t> key) {
+      transport_config cfg;
+      cfg.port = 47150;
+      cfg.session.retry_timeout_us = 500'000;
+      if (key) {
+        cfg.cluster_key = secret_key{};
+        cfg.cluster_key->bytes.fill(*key);
+      }
+      return spawn_transport(sys, cfg, self);
+    };
+    auto keyed = start(1);
+    auto other = start(2);
+    auto open = start(std::nullopt);
+    auto addr = [&](const caf::actor& t) {
+      uint16_t port = 0;
+      self->request(t, 5s, port_atom::value)
+        .receive([&](uint16_t p) { port = p; }, [](caf::error&) {});
+      return "127.0.0.1:" + std::to_string(port);
+    };
+    auto stats = [&](const caf::actor& t) {
+      nlohmann::json out;
+      self->request(t, 5s, stats_atom::value)
+        .receive([&](const std::string& s) { out = nlohmann::json::parse(s); }, [](caf::error&) {});
+      return out["auth"];
+    };
+    // each send fails for want of an acknowledgement; nothing is delivered
+    for (const auto& [from, to] :
+         {std::pair{other, keyed}, std::pair{open, keyed}, std::pair{keyed, open}}) {
+      self->send(from, mesh_send_atom::value, addr(to), numbered(1, 10), true);
+      bool failed = false;
+      bool delivered = false;
+      for (int i = 0; i < 2 && !failed; ++i)
+        self->receive(
+          [&](send_failed_atom, const std::string&, const caf::error&) { failed = true; },
+          [&](received_atom, const std::string&, const packed_messages&, bool) {
+            delivered = true;
+          },
+          caf::after(3s) >> [] {});
+      CHECK(failed);
+      CHECK_FALSE(delivered);
+    }
+    CHECK(stats(keyed)["dropped"]["bad_mac"] > 0);
+    CHECK(stats(keyed)["dropped"]["unauthenticated"] > 0);
+    CHECK(stats(open)["dropped"]["unexpected_mac"] > 0);
+    // the keyed side told the others why: they count its refusals
+    CHECK(stats(other)["dropped"]["refused_by_peer"] > 0);
+    CHECK(stats(open)["dropped"]["refused_by_peer"] > 0);
+    CHECK(stats(open)["keyed"] == false);
+    for (const auto& t : {keyed, other, open})
+      self->send_exit(t, caf::exit_reason::user_shutdown);
+  }
+
+  TEST_CASE("a cluster key needs a specific bind address") {
+    caf::actor_system sys{test::test_system_config()};
+    caf::scoped_actor self{sys};
+    transport_config cfg;
+    cfg.address = "0.0.0.0";
+    cfg.cluster_key = secret_key{};
+    CHECK_THROWS_WITH_AS(spawn_transport(sys, cfg, self),
+                         "a cluster key needs a specific bind address, not 0.0.0.0",
+                         std::runtime_error);
+  }
+
   TEST_CASE("a storm of malformed datagrams does not disturb a real exchange") {
     pair_fixture f;
     auto link = f.link_a_to_b();
