@@ -392,6 +392,8 @@ int main(int argc, char** argv) {
   peer_cmd->add_option("--kind", peer_kind)->required();
   peer_cmd->add_option("--port", peer_port);
   peer_cmd->add_option("--mars", peer_mars);
+  std::string peer_key_file;
+  peer_cmd->add_option("--cluster-key-file", peer_key_file);
   add_log_level(*peer_cmd, log_level);
 
   auto* mars_cmd = app.add_subcommand("mars", "Run the MARS registry server");
@@ -565,7 +567,7 @@ int main(int argc, char** argv) {
       return run_bench(scenario, json_path, only, bench_entries, bench_ring_size);
     }
     if (*peer_cmd)
-      return meshrt::bench::run_bench_peer(peer_kind, peer_port, peer_mars);
+      return meshrt::bench::run_bench_peer(peer_kind, peer_port, peer_mars, peer_key_file);
     if (*mars_cmd) {
       mars_cfg.cluster_key = meshrt::cli::cluster_key_flag(mars_key_file);
       return run_mars(mars_cfg, mars_metrics_port);

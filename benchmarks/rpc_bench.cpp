@@ -61,11 +61,16 @@ struct peer_process {
   std::string ready;
 
   peer_process(const std::string& exe, const std::string& kind, uint16_t port,
-               const std::string& mars) {
-    proc = std::make_unique<child_process>(
-      std::vector<std::string>{exe, "bench-peer", "--kind", kind, "--port", std::to_string(port),
-                               "--mars", mars, "--log-level", "warn"},
-      "/tmp/meshrt-bench-peer-" + kind + "-" + std::to_string(::getpid()) + ".log");
+               const std::string& mars, const std::string& key_file = "") {
+    std::vector<std::string> args{
+      exe,      "bench-peer", "--kind",      kind,  "--port", std::to_string(port),
+      "--mars", mars,         "--log-level", "warn"};
+    if (!key_file.empty()) {
+      args.push_back("--cluster-key-file");
+      args.push_back(key_file);
+    }
+    proc = std::make_unique<child_process>(args, "/tmp/meshrt-bench-peer-" + kind + "-"
+                                                   + std::to_string(::getpid()) + ".log");
     auto t0 = clock_type::now();
     while (seconds_since(t0) < 15) {
       auto log = proc->log();
@@ -105,11 +110,13 @@ void caf_remote(bench_report& r, const rpc_bench_options& o, const std::string& 
     o);
 }
 
-caf::actor start_mars(caf::actor_system& sys, uint16_t& port) {
+caf::actor start_mars(caf::actor_system& sys, uint16_t& port,
+                      const std::optional<secret_key>& key = std::nullopt) {
   for (int attempt = 0; attempt < 50; ++attempt, ++port) {
     try {
       mars_config mc;
       mc.port = port;
+      mc.cluster_key = key;
       return spawn_mars(sys, mc);
     } catch (const std::runtime_error&) {
       // taken; the next one
@@ -118,17 +125,24 @@ caf::actor start_mars(caf::actor_system& sys, uint16_t& port) {
   throw std::runtime_error("no free port for MARS");
 }
 
-void meshrt_rpc(bench_report& r, const rpc_bench_options& o, const std::string& exe) {
+/// meshrt's RPC as `system`; with a key file, every node and MARS seal
+/// their packets with it ("meshrt_keyed").
+void meshrt_rpc(bench_report& r, const rpc_bench_options& o, const std::string& exe,
+                const std::string& system, const std::string& key_file) {
   caf::actor_system_config cfg;
   apply_meshrt_defaults(cfg);
   caf::actor_system sys{cfg};
-  uint16_t mars_port = 46600;
-  auto mars = start_mars(sys, mars_port);
+  std::optional<secret_key> key;
+  if (!key_file.empty())
+    key = load_secret_key(key_file);
+  uint16_t mars_port = key ? 46700 : 46600;
+  auto mars = start_mars(sys, mars_port, key);
   auto mars_addr = "127.0.0.1:" + std::to_string(mars_port);
-  peer_process peer{exe, "mesh", 46620, mars_addr};
+  peer_process peer{exe, "mesh", static_cast<uint16_t>(key ? 46720 : 46620), mars_addr, key_file};
   config ncfg;
   ncfg.mesh.mars_port = mars_port;
-  ncfg.mesh.port = 46650;
+  ncfg.mesh.port = key ? 46750 : 46650;
+  ncfg.mesh.cluster_key = key;
   node_options nopts;
   nopts.type = "BENCH";
   // Requests go to the node's correlator, as meshrt::request on a node
@@ -137,7 +151,7 @@ void meshrt_rpc(bench_report& r, const rpc_bench_options& o, const std::string& 
   auto target = peer.ready;
   auto payload = byte_buffer(payload_size, 0x42);
   measure(
-    r, "meshrt", sys,
+    r, system, sys,
     [n, target, payload](caf::event_based_actor* self, const std::function<void(bool)>& done) {
       // SendRPC as an application calls it: the correlator owns the deadline.
       send_rpc(self, n, echo_command, target, payload, caf::timespan{5s})
@@ -233,14 +247,27 @@ double raw_udp_fanout_ms(int nodes, int rounds) {
 
 bench_report run_rpc_bench(const rpc_bench_options& opts) {
   auto exe = opts.meshrt_exe.empty() ? self_exe() : opts.meshrt_exe;
-  auto wanted = system_filter("rpc", opts.only, {"meshrt", "raw_udp", "caf_remote"});
+  auto wanted
+    = system_filter("rpc", opts.only, {"meshrt", "meshrt_keyed", "raw_udp", "caf_remote"});
   bench_report report{"rpc"};
   if (wanted("raw_udp"))
     add_raw_udp_rtts(report, opts.rounds, payload_size);
   if (wanted("caf_remote"))
     caf_remote(report, opts, exe);
   if (wanted("meshrt"))
-    meshrt_rpc(report, opts, exe);
+    meshrt_rpc(report, opts, exe, "meshrt", "");
+  if (wanted("meshrt_keyed")) {
+    auto key_file = "/tmp/meshrt-bench-cluster-" + std::to_string(::getpid()) + ".key";
+    std::remove(key_file.c_str());
+    write_new_key_file(key_file);
+    try {
+      meshrt_rpc(report, opts, exe, "meshrt_keyed", key_file);
+    } catch (...) {
+      std::remove(key_file.c_str());
+      throw;
+    }
+    std::remove(key_file.c_str());
+  }
   return report;
 }
 
@@ -309,7 +336,8 @@ bench_report run_fanout_bench(const fanout_bench_options& opts) {
   return report;
 }
 
-int run_bench_peer(const std::string& kind, uint16_t port, const std::string& mars) {
+int run_bench_peer(const std::string& kind, uint16_t port, const std::string& mars,
+                   const std::string& key_file) {
   // Never outlive the benchmark that started this process.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (kind == "caf") {
@@ -338,6 +366,8 @@ int run_bench_peer(const std::string& kind, uint16_t port, const std::string& ma
   cfg.mesh.mars_address = mars.substr(0, colon);
   cfg.mesh.mars_port = static_cast<uint16_t>(std::stoi(mars.substr(colon + 1)));
   cfg.mesh.port = port;
+  if (!key_file.empty())
+    cfg.mesh.cluster_key = load_secret_key(key_file);
   caf::actor_system_config sys_cfg;
   apply_meshrt_defaults(sys_cfg);
   caf::actor_system sys{sys_cfg};

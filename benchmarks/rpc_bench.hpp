@@ -42,7 +42,9 @@ bench_report run_fanout_bench(const fanout_bench_options& opts);
 /// runs a node with an echo handler for command 1 joined to MARS at `mars`;
 /// "caf" publishes a string echo actor with CAF's middleman. Prints "ready
 /// <address or port>" on stdout once serving, then serves until killed (or
-/// until its parent dies).
-int run_bench_peer(const std::string& kind, uint16_t port, const std::string& mars);
+/// until its parent dies). With `key_file` the node seals its packets with
+/// that cluster key.
+int run_bench_peer(const std::string& kind, uint16_t port, const std::string& mars,
+                   const std::string& key_file = "");
 
 } // namespace meshrt::bench

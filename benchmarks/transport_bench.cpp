@@ -292,12 +292,13 @@ struct meshrt_pair {
   caf::actor link; // client -> server
 
   meshrt_pair(caf::actor_system& sys, caf::actor server_actor, caf::actor client_receiver,
-              transport::fault_options faults = {}) :
+              const std::optional<secret_key>& key, transport::fault_options faults = {}) :
     sys(sys),
     server(std::move(server_actor)), client_receiver(std::move(client_receiver)) {
     transport::transport_config cfg;
     cfg.port = 47500;
     cfg.faults = faults;
+    cfg.cluster_key = key;
     ta = transport::spawn_transport(sys, cfg, this->client_receiver);
     tb = transport::spawn_transport(sys, cfg, server);
     self->send(server, setup_atom::value, tb);
@@ -317,7 +318,11 @@ struct meshrt_pair {
   }
 };
 
-void meshrt(bench_report& r, const transport_bench_options& o) {
+/// meshrt's figures as `system`; with a cluster key (every datagram sealed
+/// and checked: "meshrt_keyed") only those the key can change: round trip,
+/// goodput, small messages.
+void meshrt(bench_report& r, const transport_bench_options& o, const std::string& system,
+            const std::optional<secret_key>& key) {
   caf::actor_system_config cfg;
   apply_meshrt_defaults(cfg);
   cfg.set("scheduler.max-threads", 2); // the figures in the README were measured so
@@ -325,12 +330,12 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
   { // ping-pong between event-based actors
     caf::scoped_actor self{sys};
     auto pinger = sys.spawn(pinger_actor, o.pingpong_rounds, caf::actor{self});
-    meshrt_pair p{sys, sys.spawn(server_actor, 0), pinger};
+    meshrt_pair p{sys, sys.spawn(server_actor, 0), pinger, key};
     self->send(pinger, start_atom::value, p.link);
     std::vector<double> rtts;
     self->receive([&](std::vector<double>& v) { rtts = std::move(v); }, caf::after(30s) >> [] {});
     self->send_exit(pinger, caf::exit_reason::user_shutdown);
-    add_latencies(r, "meshrt", "rtt", rtts);
+    add_latencies(r, system, "rtt", rtts);
   }
   // Waits for the next answers of the server (at most 20 s) and counts them;
   // false if none came.
@@ -347,7 +352,7 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
   auto one_way = [&](size_t size, int count, int batch, transport::fault_options faults,
                      sending how = sending::single, int per_send = 256) {
     caf::scoped_actor self{sys};
-    meshrt_pair p{sys, sys.spawn(server_actor, batch), self, faults};
+    meshrt_pair p{sys, sys.spawn(server_actor, batch), self, key, faults};
     byte_buffer payload(size, 0x42);
     auto t0 = clock_type::now();
     for (int i = 0; i < count; i += how == sending::single ? 1 : per_send) {
@@ -372,7 +377,7 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
   };
   auto streamed = [&](size_t size, int count, int window) {
     caf::scoped_actor self{sys};
-    meshrt_pair p{sys, sys.spawn(server_actor, 1), self};
+    meshrt_pair p{sys, sys.spawn(server_actor, 1), self, key};
     byte_buffer payload(size, 0x42);
     auto t0 = clock_type::now();
     int sent = 0;
@@ -386,13 +391,15 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
     return seconds_since(t0);
   };
   auto t = one_way(big_size, o.bulk_messages, 1, {});
-  r.add("meshrt", "bulk_goodput_mbps", goodput_mbps(o.bulk_messages, big_size, t), "MB/s");
+  r.add(system, "bulk_goodput_mbps", goodput_mbps(o.bulk_messages, big_size, t), "MB/s");
   t = streamed(big_size, o.streamed_messages, o.streamed_window);
-  r.add("meshrt", "bulk_streamed_mbps", goodput_mbps(o.streamed_messages, big_size, t), "MB/s");
+  r.add(system, "bulk_streamed_mbps", goodput_mbps(o.streamed_messages, big_size, t), "MB/s");
+  t = one_way(ping_size, o.small_messages, o.small_messages, {}, sending::packed);
+  r.add(system, "small_msg_rate", rate(o.small_messages, t), "msg/s");
+  if (key)
+    return;
   t = one_way(mid_size, o.bulk_small_messages, 1, {});
   r.add("meshrt", "bulk1m_goodput_mbps", goodput_mbps(o.bulk_small_messages, mid_size, t), "MB/s");
-  t = one_way(ping_size, o.small_messages, o.small_messages, {}, sending::packed);
-  r.add("meshrt", "small_msg_rate", rate(o.small_messages, t), "msg/s");
   t = one_way(ping_size, o.small_messages, o.small_messages, {}, sending::vector);
   r.add("meshrt", "small_msg_rate_vector", rate(o.small_messages, t), "msg/s");
   t = one_way(ping_size, o.small_messages, o.small_messages, {});
@@ -411,14 +418,17 @@ void meshrt(bench_report& r, const transport_bench_options& o) {
 } // namespace
 
 bench_report run_transport_bench(const transport_bench_options& opts) {
-  auto wanted = system_filter("transport", opts.only, {"meshrt", "raw_udp", "enet"});
+  auto wanted
+    = system_filter("transport", opts.only, {"meshrt", "meshrt_keyed", "raw_udp", "enet"});
   bench_report report{"transport"};
   if (wanted("raw_udp"))
     raw_udp(report, opts.pingpong_rounds);
   if (wanted("enet"))
     enet(report, opts);
   if (wanted("meshrt"))
-    meshrt(report, opts);
+    meshrt(report, opts, "meshrt", std::nullopt);
+  if (wanted("meshrt_keyed"))
+    meshrt(report, opts, "meshrt_keyed", random_secret_key());
   return report;
 }
 

@@ -15,19 +15,53 @@ namespace {
 /// flood from spoofed addresses must not grow it without bound).
 constexpr size_t max_refused_senders = 4096;
 
-/// The tag of `size` bytes at `data` sent from `from` to `to`.
-void tag_of(const endpoint& from, const endpoint& to, const uint8_t* data, size_t size,
-            const secret_key& key, uint8_t* out) {
-  uint8_t ends[12];
-  store32(ends, from.address);
-  store16(ends + 4, from.port);
-  store32(ends + 6, to.address);
-  store16(ends + 10, to.port);
-  crypto_generichash_state st;
-  crypto_generichash_init(&st, key.bytes.data(), key.bytes.size(), packet_guard::tag_size);
-  crypto_generichash_update(&st, ends, sizeof(ends));
-  crypto_generichash_update(&st, data, size);
-  crypto_generichash_final(&st, out, packet_guard::tag_size);
+constexpr size_t nonce_size = 12;
+static_assert(crypto_aead_aes256gcm_NPUBBYTES == nonce_size
+                && crypto_aead_chacha20poly1305_IETF_NPUBBYTES == nonce_size,
+              "both ciphers take 96-bit nonces");
+static_assert(crypto_aead_aes256gcm_ABYTES == packet_guard::tag_size
+                && crypto_aead_chacha20poly1305_IETF_ABYTES == packet_guard::tag_size,
+              "both ciphers make 128-bit tags");
+
+/// The nonce of packet `number` to `to`: unique under a sender's key as
+/// long as its numbers are (48 bits of them).
+std::array<uint8_t, nonce_size> nonce_of(uint64_t number, const endpoint& to) {
+  std::array<uint8_t, nonce_size> n{};
+  store32(n.data(), static_cast<uint32_t>(number));
+  store16(n.data() + 4, static_cast<uint16_t>(number >> 32));
+  store32(n.data() + 6, to.address);
+  store16(n.data() + 10, to.port);
+  return n;
+}
+
+static_assert(sizeof(crypto_aead_aes256gcm_state) == 512, "the AES state fits aead_key::aes");
+
+const crypto_aead_aes256gcm_state* aes_state(const uint8_t* bytes) {
+  return reinterpret_cast<const crypto_aead_aes256gcm_state*>(bytes);
+}
+
+/// The tag of `ad` (associated data only: nothing is encrypted) under a
+/// sender's key (its 32 bytes for ChaCha, its AES state for AES).
+void tag_of(bool chacha, const uint8_t* ad, size_t size, const uint8_t* nonce, const uint8_t* key,
+            const uint8_t* aes, uint8_t* tag) {
+  unsigned long long tag_len = 0;
+  if (chacha)
+    crypto_aead_chacha20poly1305_ietf_encrypt_detached(nullptr, tag, &tag_len, nullptr, 0, ad, size,
+                                                       nullptr, nonce, key);
+  else
+    crypto_aead_aes256gcm_encrypt_detached_afternm(nullptr, tag, &tag_len, nullptr, 0, ad, size,
+                                                   nullptr, nonce, aes_state(aes));
+}
+
+bool tag_matches(bool chacha, const uint8_t* ad, size_t size, const uint8_t* nonce,
+                 const uint8_t* key, const uint8_t* aes, const uint8_t* tag) {
+  if (chacha)
+    return crypto_aead_chacha20poly1305_ietf_decrypt_detached(nullptr, nullptr, nullptr, 0, tag, ad,
+                                                              size, nonce, key)
+           == 0;
+  return crypto_aead_aes256gcm_decrypt_detached_afternm(nullptr, nullptr, nullptr, 0, tag, ad, size,
+                                                        nonce, aes_state(aes))
+         == 0;
 }
 
 } // namespace
@@ -46,35 +80,58 @@ const char* to_string(guard_verdict x) {
       return "stale_epoch";
     case guard_verdict::unexpected_mac:
       return "unexpected_mac";
+    case guard_verdict::unsupported_cipher:
+      return "unsupported_cipher";
     case guard_verdict::refused_by_peer:
       return "refused_by_peer";
   }
   return "unknown";
 }
 
-packet_guard::packet_guard(std::optional<secret_key> key, uint64_t epoch) :
-  key_(std::move(key)), epoch_(epoch) {
-  if (key_)
-    init_sodium();
+packet_guard::packet_guard(std::optional<secret_key> key, uint64_t epoch, const endpoint& self,
+                           packet_cipher cipher) :
+  key_(std::move(key)),
+  epoch_(epoch), self_(self), aes_(false), seal_aes_(false) {
+  if (!key_)
+    return;
+  init_sodium();
+  aes_ = crypto_aead_aes256gcm_is_available() == 1;
+  seal_aes_ = aes_ && cipher == packet_cipher::best;
+  tx_key_ = key_of(self_, epoch_);
 }
 
-void packet_guard::seal(uint8_t* packet, size_t size, const endpoint& self, const endpoint& to) {
-  packet[2] |= header_flag_authenticated;
+packet_guard::aead_key packet_guard::key_of(const endpoint& sender, uint64_t epoch) const {
+  uint8_t input[6 + 8];
+  store32(input, sender.address);
+  store16(input + 4, sender.port);
+  store64(input + 6, epoch);
+  aead_key out;
+  crypto_generichash(out.bytes.data(), out.bytes.size(), input, sizeof(input), key_->bytes.data(),
+                     key_->bytes.size());
+  if (aes_)
+    crypto_aead_aes256gcm_beforenm(reinterpret_cast<crypto_aead_aes256gcm_state*>(out.aes.data()),
+                                   out.bytes.data());
+  return out;
+}
+
+void packet_guard::seal(uint8_t* packet, size_t size, const endpoint& to) {
+  packet[2] |= header_flag_authenticated | (seal_aes_ ? 0 : header_flag_chacha);
   uint8_t* t = packet + size;
+  auto number = next_number_.fetch_add(1, std::memory_order_relaxed);
   store64(t, epoch_);
-  store64(t + 8, next_number_.fetch_add(1, std::memory_order_relaxed));
-  tag_of(self, to, packet, size + 16, *key_, t + 16);
+  store64(t + 8, number);
+  auto nonce = nonce_of(number, to);
+  tag_of(!seal_aes_, packet, size + 16, nonce.data(), tx_key_.bytes.data(), tx_key_.aes.data(),
+         t + 16);
 }
 
-guard_verdict packet_guard::open(const endpoint& from, const endpoint& self, const uint8_t* data,
-                                 size_t& size) {
-  auto v = judge(from, self, data, size);
+guard_verdict packet_guard::open(const endpoint& from, const uint8_t* data, size_t& size) {
+  auto v = judge(from, data, size);
   counts_[static_cast<size_t>(v)].fetch_add(1, std::memory_order_relaxed);
   return v;
 }
 
-guard_verdict packet_guard::judge(const endpoint& from, const endpoint& self, const uint8_t* data,
-                                  size_t& size) {
+guard_verdict packet_guard::judge(const endpoint& from, const uint8_t* data, size_t& size) {
   // What is not a meshrt header goes on to the decoder, which says why.
   if (size < header_size || data[0] != wire_magic)
     return key_ ? guard_verdict::unauthenticated : guard_verdict::pass;
@@ -86,21 +143,33 @@ guard_verdict packet_guard::judge(const endpoint& from, const endpoint& self, co
     return sealed ? guard_verdict::unexpected_mac : guard_verdict::pass;
   if (!sealed || size < header_size + trailer_size)
     return guard_verdict::unauthenticated;
+  bool chacha = (flags & header_flag_chacha) != 0;
+  if (!chacha && !aes_)
+    return guard_verdict::unsupported_cipher;
   auto body = size - trailer_size;
   const uint8_t* t = data + body;
-  uint8_t expected[tag_size];
-  tag_of(from, self, data, body + 16, *key_, expected);
-  if (sodium_memcmp(expected, t + 16, tag_size) != 0)
-    return guard_verdict::bad_mac;
-  // Authentic: now the numbers can be believed.
   auto epoch = load64(t);
   auto number = load64(t + 8);
-  auto& w = windows_[from];
+  if (number == 0 || number >= (uint64_t{1} << 48))
+    return guard_verdict::bad_mac; // never sealed so: no tag can match
+  auto nonce = nonce_of(number, self_);
+  auto i = windows_.find(from);
+  bool known = i != windows_.end() && i->second.epoch == epoch;
+  // A sender's key is derived once per epoch, and kept only once a packet
+  // of that epoch proved it.
+  aead_key derived;
+  if (!known)
+    derived = key_of(from, epoch);
+  const auto& key = known ? i->second.key : derived;
+  if (!tag_matches(chacha, data, body + 16, nonce.data(), key.bytes.data(), key.aes.data(), t + 16))
+    return guard_verdict::bad_mac;
+  // Authentic: now the numbers can be believed.
+  auto& w = i != windows_.end() ? i->second : windows_[from];
   if (epoch < w.epoch)
     return guard_verdict::stale_epoch;
   if (epoch > w.epoch)
-    w = window{epoch, 0, {}};
-  if (number == 0 || number + replay_window <= w.top)
+    w = window{epoch, 0, derived, {}};
+  if (number + replay_window <= w.top)
     return guard_verdict::replayed;
   if (number > w.top) {
     // Slide: forget the numbers that fall out of the window.

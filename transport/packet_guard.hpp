@@ -11,16 +11,20 @@
 //
 //   0   u64  epoch      the sender's start, larger for each new process
 //   8   u64  number     the sender's packet count in that epoch, from 1
-//   16  16B  tag        keyed BLAKE2b-128 (libsodium's crypto_generichash
-//                       under the cluster key) of the sender's and the
-//                       receiver's address and port, then everything
-//                       before the tag
+//   16  16B  tag        an AEAD tag over everything before it (the packet,
+//                       epoch and number as associated data, nothing
+//                       encrypted): AES-256-GCM, or ChaCha20-Poly1305 (IETF)
+//                       where the CPU has no AES instructions, which the
+//                       sender marks with header_flag_chacha
 //
-// The addresses are not sent: each side knows them (a keyed transport binds
-// a specific address, never the wildcard). Binding them in means a packet
-// counts only from the address that sealed it, to the one it was sealed
-// for: one reflected back to its sender, or replayed to another node under
-// its sender's address, fails the tag.
+// The AEAD key is the sender's own for the epoch: keyed BLAKE2b-256, under
+// the cluster key, of the sender's address, port and epoch; the nonce is
+// the number (48 bits) and the receiver's address and port. Nonces never
+// repeat under a key (the number does not), and neither end's address is
+// sent, each side knows them (a keyed transport binds a specific address,
+// never the wildcard): a packet counts only from the address that sealed
+// it, to the one it was sealed for. One reflected back to its sender, or
+// replayed to another node under its sender's address, fails the tag.
 //
 // Replay protection: per sender address, the newest epoch seen and a window
 // over the last replay_window numbers of that epoch; an older epoch, a
@@ -59,12 +63,18 @@ enum class guard_verdict : uint8_t {
   stale_epoch,
   /// A sealed packet at a node without a key.
   unexpected_mac,
+  /// Sealed with AES-256-GCM at a node whose CPU cannot check it.
+  unsupported_cipher,
   /// A refusal notice from the sender: it refused our packets.
   refused_by_peer,
 };
 
 /// "pass", "unauthenticated", ...
 const char* to_string(guard_verdict x);
+
+/// Which AEAD seals: AES-256-GCM where the CPU runs it, else (or when told)
+/// ChaCha20-Poly1305. A receiver checks either.
+enum class packet_cipher : uint8_t { best, chacha };
 
 /// Numbers a sender may deliver out of order and still be taken.
 constexpr uint64_t replay_window = 1024;
@@ -74,23 +84,24 @@ public:
   static constexpr size_t trailer_size = 32;
   static constexpr size_t tag_size = 16;
 
-  /// `epoch`: this process's start (e.g. Unix nanoseconds), larger than any
-  /// earlier start of the same address.
-  packet_guard(std::optional<secret_key> key, uint64_t epoch);
+  /// A guard for the transport bound to `self`; `epoch`: this process's
+  /// start (e.g. Unix nanoseconds), larger than any earlier start of the
+  /// same address.
+  packet_guard(std::optional<secret_key> key, uint64_t epoch, const endpoint& self,
+               packet_cipher cipher = packet_cipher::best);
 
   bool keyed() const {
     return key_.has_value();
   }
 
   /// Seals the packet at `packet` (`size` bytes, followed by trailer_size
-  /// bytes of room) that `self` sends to `to`: sets its authenticated flag
-  /// and writes the trailer. Any thread.
-  void seal(uint8_t* packet, size_t size, const endpoint& self, const endpoint& to);
+  /// bytes of room) for `to`: sets its authenticated flag and writes the
+  /// trailer. Any thread.
+  void seal(uint8_t* packet, size_t size, const endpoint& to);
 
-  /// Judges one datagram that `self` received from `from`; on pass, `size`
-  /// becomes the packet's size without the trailer. One thread only (the
-  /// receiver's).
-  guard_verdict open(const endpoint& from, const endpoint& self, const uint8_t* data, size_t& size);
+  /// Judges one datagram received from `from`; on pass, `size` becomes the
+  /// packet's size without the trailer. One thread only (the receiver's).
+  guard_verdict open(const endpoint& from, const uint8_t* data, size_t& size);
 
   /// Whether to send `to` a refusal notice now for a packet refused at
   /// `now_ms` (at most once a second per sender; a keyed guard only).
@@ -105,21 +116,39 @@ public:
   }
 
 private:
+  /// A sender's AEAD key and, where the CPU runs AES, its expanded form
+  /// (libsodium's crypto_aead_aes256gcm_state), made once per epoch.
+  struct aead_key {
+    std::array<uint8_t, 32> bytes{};
+    alignas(16) std::array<uint8_t, 512> aes{};
+  };
+
   struct window {
     uint64_t epoch = 0;
     uint64_t top = 0;
+    /// The sender's AEAD key for `epoch`.
+    aead_key key{};
     std::array<uint64_t, replay_window / 64> seen{};
   };
 
-  guard_verdict judge(const endpoint& from, const endpoint& self, const uint8_t* data,
-                      size_t& size);
+  guard_verdict judge(const endpoint& from, const uint8_t* data, size_t& size);
+
+  /// The AEAD key of `sender` in `epoch`.
+  aead_key key_of(const endpoint& sender, uint64_t epoch) const;
 
   std::optional<secret_key> key_;
   uint64_t epoch_;
+  endpoint self_;
+  /// Whether this CPU runs AES-256-GCM (checking it needs it too).
+  bool aes_;
+  /// Whether this guard seals with AES-256-GCM (else ChaCha20-Poly1305).
+  bool seal_aes_;
+  /// This sender's AEAD key.
+  aead_key tx_key_{};
   std::atomic<uint64_t> next_number_{1};
   std::unordered_map<endpoint, window> windows_;
   std::unordered_map<endpoint, uint64_t> refused_at_;
-  std::array<std::atomic<uint64_t>, 7> counts_{};
+  std::array<std::atomic<uint64_t>, 8> counts_{};
 };
 
 } // namespace meshrt::transport

@@ -61,9 +61,8 @@ struct link_parts {
              delivery_routes routes, session_options opts, fault_options faults) :
     sess(opts, wall_micros()),
     peer(peer), peer_name(peer.to_string()), sock(std::move(sock)), guard(std::move(guard)),
-    sealed(this->guard && this->guard->keyed()), self(this->sock->local()),
-    routes(std::move(routes)), faults(faults), inject(faults.active()),
-    retry_timeout_ms(opts.retry_timeout_us / 1000) {
+    sealed(this->guard && this->guard->keyed()), routes(std::move(routes)), faults(faults),
+    inject(faults.active()), retry_timeout_ms(opts.retry_timeout_us / 1000) {
     out.reserve(64 * (max_packet_size + packet_guard::trailer_size));
   }
 
@@ -74,8 +73,6 @@ struct link_parts {
   std::shared_ptr<packet_guard> guard;
   /// Whether packets leave with the cluster key's trailer.
   bool sealed;
-  /// This transport's own address (the sender's in every seal).
-  endpoint self;
   delivery_routes routes;
   fault_injector faults;
   bool inject;
@@ -146,7 +143,7 @@ void pump(peer_link_actor* self) {
       auto at = st.out.size();
       st.out.resize(at + size + packet_guard::trailer_size);
       std::memcpy(st.out.data() + at, data, size);
-      st.guard->seal(st.out.data() + at, size, st.self, st.peer);
+      st.guard->seal(st.out.data() + at, size, st.peer);
       st.out_sizes.push_back(size + packet_guard::trailer_size);
       return;
     }

@@ -71,7 +71,6 @@ void receive_loop::dispatch() {
   // Drain the socket; group each batch by sender so that a peer link gets
   // one actor message and one buffer per batch, not one per datagram.
   std::vector<std::pair<endpoint, packed_messages>> groups;
-  auto self = sock_->local();
   for (;;) {
     const auto& batch = sock_->receive_batch();
     if (batch.empty())
@@ -80,7 +79,7 @@ void receive_loop::dispatch() {
     groups.clear();
     for (const auto& dg : batch) {
       size_t size = dg.size;
-      auto verdict = guard_->open(dg.from, self, dg.data, size);
+      auto verdict = guard_->open(dg.from, dg.data, size);
       if (verdict != guard_verdict::pass) {
         refused(dg.from, static_cast<int>(verdict));
         continue;
@@ -134,6 +133,9 @@ void receive_loop::refused(const endpoint& from, int verdict_code) {
       break;
     case guard_verdict::unexpected_mac:
       why = "a cluster key MAC, but this node has no cluster key (clusterKeyFile)";
+      break;
+    case guard_verdict::unsupported_cipher:
+      why = "sealed with AES-256-GCM, which this CPU cannot check (no AES instructions)";
       break;
     case guard_verdict::refused_by_peer:
       why = "a refusal: it does not take our packets (our cluster key differs from its own, or "

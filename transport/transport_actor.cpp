@@ -71,7 +71,7 @@ std::string guard_json(const packet_guard& g) {
   bool first = true;
   for (auto v : {guard_verdict::unauthenticated, guard_verdict::bad_mac, guard_verdict::replayed,
                  guard_verdict::stale_epoch, guard_verdict::unexpected_mac,
-                 guard_verdict::refused_by_peer}) {
+                 guard_verdict::unsupported_cipher, guard_verdict::refused_by_peer}) {
     out
       += (first ? "\"" : ", \"") + std::string{to_string(v)} + "\": " + std::to_string(g.count(v));
     first = false;
@@ -87,7 +87,8 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
   st.routes = delivery_routes{std::move(receiver)};
   // The epoch orders this run's packets after any earlier run's from the
   // same address (replay protection).
-  st.guard = std::make_shared<packet_guard>(st.cfg.cluster_key, wall_micros() * 1000);
+  st.guard
+    = std::make_shared<packet_guard>(st.cfg.cluster_key, wall_micros() * 1000, st.sock->local());
   st.loop = std::make_shared<receive_loop>(st.sock, st.directory, st.guard,
                                            caf::actor_cast<caf::actor>(self));
   // Runs when the actor terminates, for whatever reason: the thread stops

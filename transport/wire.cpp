@@ -53,7 +53,7 @@ decode_error packet_reader::parse(const uint8_t* data, size_t size) {
   if (data[1] != protocol_version)
     return decode_error::bad_version;
   uint8_t flags = data[2];
-  if ((flags & ~(header_flag_has_ack | header_flag_authenticated)) != 0)
+  if ((flags & ~(header_flag_has_ack | header_flag_authenticated | header_flag_chacha)) != 0)
     return decode_error::bad_flags;
   header_.rtt_hint_us = decode_rtt_hint(data[3]);
   header_.epoch = load64(data + 4);

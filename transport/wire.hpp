@@ -17,8 +17,9 @@
 //                              off before the packet is decoded; refused =
 //                              0x04: a refusal notice, a bare header saying
 //                              the sender refused our packets (wrong cluster
-//                              key, or one of us has none); other bits must
-//                              be zero
+//                              key, or one of us has none); chacha = 0x08:
+//                              the trailer's tag is ChaCha20-Poly1305's, not
+//                              AES-256-GCM's; other bits must be zero
 //   3   u8   rtt_hint          the sender's smoothed round-trip time, about
 //                              2^n microseconds (rounded up, n <= 31); 0: no
 //                              estimate yet. A peer that has sent nothing yet
@@ -90,6 +91,7 @@ constexpr uint8_t protocol_version = 2; // 2: bundles, rtt_hint
 constexpr uint8_t header_flag_has_ack = 0x01;
 constexpr uint8_t header_flag_authenticated = 0x02;
 constexpr uint8_t header_flag_refused = 0x04;
+constexpr uint8_t header_flag_chacha = 0x08;
 constexpr uint8_t segment_flag_more = 0x01;
 constexpr uint8_t segment_flag_bundle = 0x02;
 

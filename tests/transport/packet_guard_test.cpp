@@ -36,19 +36,18 @@ const endpoint bob{0x7f000001, 7001};
 /// The receiver in most cases.
 const endpoint carol{0x7f000001, 7002};
 
-/// A packet sealed by `g` for `to`, sent from alice unless told.
-sealed seal(packet_guard& g, size_t size = 100, const endpoint& from = alice,
-            const endpoint& to = carol) {
+/// A packet sealed by `g` for `to` (carol unless told).
+sealed seal(packet_guard& g, size_t size = 100, const endpoint& to = carol) {
   auto p = packet(0x55, size);
-  g.seal(p.data(), size, from, to);
+  g.seal(p.data(), size, to);
   return {p};
 }
 
-/// What `g`, at carol unless told, makes of `bytes` from `from`.
+/// What `g` makes of `bytes` from `from`.
 guard_verdict open(packet_guard& g, const endpoint& from, const std::vector<uint8_t>& bytes,
-                   size_t* body = nullptr, const endpoint& at = carol) {
+                   size_t* body = nullptr) {
   size_t size = bytes.size();
-  auto v = g.open(from, at, bytes.data(), size);
+  auto v = g.open(from, bytes.data(), size);
   if (body)
     *body = size;
   return v;
@@ -59,8 +58,8 @@ guard_verdict open(packet_guard& g, const endpoint& from, const std::vector<uint
 TEST_SUITE("transport.packet_guard") {
 
   TEST_CASE("a sealed packet passes once, its trailer cut off") {
-    packet_guard tx{key_of(1), 100};
-    packet_guard rx{key_of(1), 200};
+    packet_guard tx{key_of(1), 100, alice};
+    packet_guard rx{key_of(1), 200, carol};
     auto p = seal(tx);
     CHECK((p.bytes[2] & header_flag_authenticated) != 0);
     size_t body = 0;
@@ -72,21 +71,37 @@ TEST_SUITE("transport.packet_guard") {
   }
 
   TEST_CASE("a packet counts only from its sender, to its receiver") {
-    packet_guard tx{key_of(1), 100};
-    packet_guard rx{key_of(1), 200};
+    packet_guard tx{key_of(1), 100, alice};
+    packet_guard rx{key_of(1), 200, carol};
     // replayed to carol under bob's address
     CHECK(open(rx, bob, seal(tx).bytes) == guard_verdict::bad_mac);
     // sealed for bob, replayed to carol under alice's own address
-    CHECK(open(rx, alice, seal(tx, 100, alice, bob).bytes) == guard_verdict::bad_mac);
+    CHECK(open(rx, alice, seal(tx, 100, bob).bytes) == guard_verdict::bad_mac);
     // reflected back to alice by carol
-    packet_guard at_alice{key_of(1), 300};
-    CHECK(open(at_alice, carol, seal(tx).bytes, nullptr, alice) == guard_verdict::bad_mac);
+    packet_guard at_alice{key_of(1), 300, alice};
+    CHECK(open(at_alice, carol, seal(tx).bytes) == guard_verdict::bad_mac);
     CHECK(open(rx, alice, seal(tx).bytes) == guard_verdict::pass);
   }
 
+  TEST_CASE("ChaCha20-Poly1305 seals where AES is missing, and is checked the same") {
+    packet_guard tx{key_of(1), 100, alice, packet_cipher::chacha};
+    packet_guard rx{key_of(1), 200, carol};
+    auto p = seal(tx);
+    CHECK((p.bytes[2] & header_flag_chacha) != 0);
+    CHECK(open(rx, alice, p.bytes) == guard_verdict::pass);
+    CHECK(open(rx, alice, p.bytes) == guard_verdict::replayed);
+    auto altered = seal(tx);
+    altered.bytes[40] ^= 1;
+    CHECK(open(rx, alice, altered.bytes) == guard_verdict::bad_mac);
+    // the flag names the cipher: flipping it fails the tag
+    auto flipped = seal(tx);
+    flipped.bytes[2] &= static_cast<uint8_t>(~header_flag_chacha);
+    CHECK(open(rx, alice, flipped.bytes) == guard_verdict::bad_mac);
+  }
+
   TEST_CASE("packets may come out of order within the window, not below it") {
-    packet_guard tx{key_of(1), 100};
-    packet_guard rx{key_of(1), 200};
+    packet_guard tx{key_of(1), 100, alice};
+    packet_guard rx{key_of(1), 200, carol};
     std::vector<sealed> ps;
     for (int i = 0; i < 2000; ++i)
       ps.push_back(seal(tx));
@@ -105,9 +120,9 @@ TEST_SUITE("transport.packet_guard") {
   }
 
   TEST_CASE("altered packets and other keys fail the tag") {
-    packet_guard tx{key_of(1), 100};
-    packet_guard rx{key_of(1), 200};
-    packet_guard other{key_of(2), 300};
+    packet_guard tx{key_of(1), 100, alice};
+    packet_guard rx{key_of(1), 200, carol};
+    packet_guard other{key_of(2), 300, alice};
     auto p = seal(tx);
     for (size_t i = 0; i < p.bytes.size(); ++i) {
       if (i == 0 || i == 2)
@@ -123,8 +138,8 @@ TEST_SUITE("transport.packet_guard") {
   }
 
   TEST_CASE("with a key and without one the two sides refuse each other") {
-    packet_guard keyed{key_of(1), 100};
-    packet_guard open_guard{std::nullopt, 100};
+    packet_guard keyed{key_of(1), 100, carol};
+    packet_guard open_guard{std::nullopt, 100, carol};
     auto plain = packet();
     plain.resize(100);
     CHECK(open(keyed, alice, plain) == guard_verdict::unauthenticated);
@@ -142,19 +157,19 @@ TEST_SUITE("transport.packet_guard") {
   }
 
   TEST_CASE("a restarted sender's new epoch resets its window; its old epoch is stale") {
-    packet_guard rx{key_of(1), 1};
-    packet_guard first{key_of(1), 100};
+    packet_guard rx{key_of(1), 1, carol};
+    packet_guard first{key_of(1), 100, alice};
     auto old = seal(first);
     auto old2 = seal(first);
     CHECK(open(rx, alice, old.bytes) == guard_verdict::pass);
-    packet_guard restarted{key_of(1), 200}; // numbers start at 1 again
+    packet_guard restarted{key_of(1), 200, alice}; // numbers start at 1 again
     CHECK(open(rx, alice, seal(restarted).bytes) == guard_verdict::pass);
     CHECK(open(rx, alice, old2.bytes) == guard_verdict::stale_epoch);
   }
 
   TEST_CASE("refusal notices: recognised, and sent at most once a second per sender") {
-    packet_guard keyed{key_of(1), 100};
-    packet_guard open_guard{std::nullopt, 100};
+    packet_guard keyed{key_of(1), 100, carol};
+    packet_guard open_guard{std::nullopt, 100, carol};
     auto notice = packet_guard::refusal_notice();
     std::vector<uint8_t> bytes(notice.begin(), notice.end());
     CHECK(open(open_guard, alice, bytes) == guard_verdict::refused_by_peer);
