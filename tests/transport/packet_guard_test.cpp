@@ -156,7 +156,7 @@ TEST_SUITE("transport.packet_guard") {
     CHECK(open(open_guard, alice, junk) == guard_verdict::pass); // the decoder says why
   }
 
-  TEST_CASE("a restarted sender's new epoch resets its window; its old epoch is stale") {
+  TEST_CASE("a restarted sender's new epoch resets its window, and its old epoch is stale") {
     packet_guard rx{key_of(1), 1, carol};
     packet_guard first{key_of(1), 100, alice};
     auto old = seal(first);
