@@ -41,25 +41,29 @@ const crypto_aead_aes256gcm_state* aes_state(const uint8_t* bytes) {
 }
 
 /// The tag of `ad` (associated data only: nothing is encrypted) under a
-/// sender's key (its 32 bytes for ChaCha, its AES state for AES).
+/// sender's key (its 32 bytes for ChaCha, its AES state for AES). The
+/// message pointers lead nowhere (length 0) but must not be null: libsodium
+/// declares them so.
 void tag_of(bool chacha, const uint8_t* ad, size_t size, const uint8_t* nonce, const uint8_t* key,
             const uint8_t* aes, uint8_t* tag) {
+  unsigned char none[1] = {0};
   unsigned long long tag_len = 0;
   if (chacha)
-    crypto_aead_chacha20poly1305_ietf_encrypt_detached(nullptr, tag, &tag_len, nullptr, 0, ad, size,
+    crypto_aead_chacha20poly1305_ietf_encrypt_detached(none, tag, &tag_len, none, 0, ad, size,
                                                        nullptr, nonce, key);
   else
-    crypto_aead_aes256gcm_encrypt_detached_afternm(nullptr, tag, &tag_len, nullptr, 0, ad, size,
-                                                   nullptr, nonce, aes_state(aes));
+    crypto_aead_aes256gcm_encrypt_detached_afternm(none, tag, &tag_len, none, 0, ad, size, nullptr,
+                                                   nonce, aes_state(aes));
 }
 
 bool tag_matches(bool chacha, const uint8_t* ad, size_t size, const uint8_t* nonce,
                  const uint8_t* key, const uint8_t* aes, const uint8_t* tag) {
+  unsigned char none[1] = {0};
   if (chacha)
-    return crypto_aead_chacha20poly1305_ietf_decrypt_detached(nullptr, nullptr, nullptr, 0, tag, ad,
-                                                              size, nonce, key)
+    return crypto_aead_chacha20poly1305_ietf_decrypt_detached(none, nullptr, none, 0, tag, ad, size,
+                                                              nonce, key)
            == 0;
-  return crypto_aead_aes256gcm_decrypt_detached_afternm(nullptr, nullptr, nullptr, 0, tag, ad, size,
+  return crypto_aead_aes256gcm_decrypt_detached_afternm(none, nullptr, none, 0, tag, ad, size,
                                                         nonce, aes_state(aes))
          == 0;
 }
