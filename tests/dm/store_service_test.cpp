@@ -12,6 +12,7 @@
 #include "dm/hash_ring.hpp"
 #include "runtime/store.hpp"
 #include "support/node_cluster.hpp"
+#include "support/store_calls.hpp"
 #include "support/test_system.hpp"
 
 using namespace std::chrono_literals;
@@ -19,55 +20,9 @@ using namespace meshrt;
 using meshrt::test::eventually;
 using meshrt::test::node_cluster;
 using meshrt::test::test_system_config;
+using namespace meshrt::test::store_calls;
 
 namespace {
-
-using opt_string = std::optional<std::string>;
-
-/// The answer of one store call: the value, or the error.
-template<class T>
-struct outcome {
-  T value{};
-  caf::error error;
-  explicit operator bool() const {
-    return !error;
-  }
-};
-
-outcome<opt_string> get(caf::scoped_actor& self, const node& n, const std::string& key) {
-  outcome<opt_string> r;
-  store_get(self, n, key)
-    .receive([&](opt_string& v) { r.value = std::move(v); },
-             [&](caf::error& e) { r.error = std::move(e); });
-  return r;
-}
-
-caf::error set(caf::scoped_actor& self, const node& n, const std::string& key,
-               const std::string& value, store_write_options opts = {}) {
-  caf::error result;
-  store_set(self, n, key, value, opts).receive([] {}, [&](caf::error& e) { result = e; });
-  return result;
-}
-
-nlohmann::json stats(caf::scoped_actor& self, const node& n) {
-  return meshrt::test::store_stats_json(self, n);
-}
-
-bool rings_hold(caf::scoped_actor& self, const std::vector<node>& nodes, size_t count) {
-  return meshrt::test::store_rings_hold(self, nodes, count);
-}
-
-/// No slot of any of `nodes` is moving.
-bool settled(caf::scoped_actor& self, const std::vector<node>& nodes) {
-  return eventually(
-    [&] {
-      for (const auto& n : nodes)
-        if (stats(self, n)["migrations_in_flight"] != 0)
-          return false;
-      return true;
-    },
-    20s);
-}
 
 /// What a store subscriber saw.
 struct event_tally {
@@ -89,31 +44,6 @@ caf::actor spawn_tally(caf::actor_system& sys, std::shared_ptr<event_tally> tall
       }};
     },
     std::move(tally));
-}
-
-std::vector<std::string> numbered(const std::string& prefix, size_t n) {
-  std::vector<std::string> result;
-  for (size_t i = 0; i < n; ++i)
-    result.push_back(prefix + std::to_string(i));
-  return result;
-}
-
-outcome<std::vector<opt_string>> get_many(caf::scoped_actor& self, const node& n,
-                                          std::vector<std::string> keys,
-                                          caf::timespan timeout = 5s) {
-  outcome<std::vector<opt_string>> r;
-  store_get_many(self, n, std::move(keys), timeout)
-    .receive([&](std::vector<opt_string>& v) { r.value = std::move(v); },
-             [&](caf::error& e) { r.error = std::move(e); });
-  return r;
-}
-
-void set_many(caf::scoped_actor& self, const node& n, std::vector<std::string> keys,
-              std::vector<std::string> values) {
-  store_write_options opts;
-  opts.timeout = 5s;
-  store_set_many(self, n, std::move(keys), std::move(values), opts)
-    .receive([] {}, [](caf::error& e) { FAIL("set_many: " << to_string(e)); });
 }
 
 } // namespace
@@ -308,64 +238,6 @@ TEST_SUITE("dm.store_service") {
     CHECK(wrong == 0);
     CHECK(stats(self, a)["keys"].get<uint64_t>() + stats(self, d)["keys"].get<uint64_t>()
           == all_keys.size());
-  }
-
-  TEST_CASE("a storage node killed: owned entries come back, others with it are gone") {
-    caf::actor_system sys{test_system_config()};
-    node_cluster c{sys, 49300};
-    c.start_mars();
-    auto a = c.start_node("HTTP");
-    auto b = c.start_node("HTTP");
-    auto d = c.start_node("HTTP");
-    auto client = c.start_node("UDP");
-    auto& self = c.self();
-    REQUIRE(rings_hold(self, {a, b, d, client}, 3));
-    REQUIRE(settled(self, {a, b, d}));
-    auto owned_keys = numbered("user:", 300);
-    store_write_options owned;
-    owned.owned = true;
-    for (const auto& key : owned_keys)
-      REQUIRE(!set(self, client, key, "at-client", owned));
-    auto plain_keys = numbered("plain:", 300);
-    set_many(self, client, plain_keys, plain_keys);
-    auto victim = c.address_of(b.actor());
-    std::string ring_error;
-    auto before = hash_ring::build(300, {c.address_of(a.actor()), victim, c.address_of(d.actor())},
-                                   ring_error);
-    REQUIRE(before);
-    size_t on_victim = 0;
-    for (const auto& key : plain_keys)
-      on_victim += before->owner_of(key) == victim ? 1 : 0;
-    REQUIRE(on_victim > 0);
-    self->send_exit(b.actor(), caf::exit_reason::kill);
-    auto t0 = std::chrono::steady_clock::now();
-    REQUIRE(rings_hold(self, {a, d, client}, 2));
-    auto detected = std::chrono::steady_clock::now() - t0;
-    REQUIRE(eventually(
-      [&] {
-        auto got = get_many(self, client, owned_keys, 500ms);
-        return got && std::all_of(got.value.begin(), got.value.end(), [](const opt_string& v) {
-                 return v == opt_string{"at-client"};
-               });
-      },
-      3s));
-    auto healed = std::chrono::steady_clock::now() - t0;
-    MESSAGE(
-      "detected in " << std::chrono::duration_cast<std::chrono::milliseconds>(detected).count()
-                     << " ms, owned entries back after "
-                     << std::chrono::duration_cast<std::chrono::milliseconds>(healed).count()
-                     << " ms");
-    CHECK(healed - detected < 1s);
-    // The victim's plain keys went with it; the others stay.
-    auto got = get_many(self, client, plain_keys);
-    REQUIRE(got);
-    size_t missing = 0;
-    for (size_t i = 0; i < plain_keys.size(); ++i) {
-      bool lost = before->owner_of(plain_keys[i]) == victim;
-      CHECK(got.value[i] == (lost ? std::nullopt : opt_string{plain_keys[i]}));
-      missing += got.value[i] ? 0 : 1;
-    }
-    CHECK(missing == on_victim);
   }
 
   TEST_CASE("with storageMigration false, a new owner starts empty") {
