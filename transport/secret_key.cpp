@@ -27,7 +27,9 @@ secret_key load_secret_key(const std::string& path) {
   if (content.size() > max_key_file_bytes)
     throw std::runtime_error("key file " + path + ": over " + std::to_string(max_key_file_bytes)
                              + " bytes: not a key file");
-  while (!content.empty() && std::strchr(" \t\r\n", content.back()) != nullptr)
+  // (Not strchr: it would take a NUL byte of a binary key for whitespace.)
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!content.empty() && space(content.back()))
     content.pop_back();
   if (content.size() < min_key_file_bytes)
     throw std::runtime_error("key file " + path + ": " + std::to_string(content.size())

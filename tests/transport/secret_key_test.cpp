@@ -35,6 +35,9 @@ TEST_SUITE("transport.secret_key") {
     CHECK(a.bytes == b.bytes);
     CHECK(a.bytes != c.bytes);
     CHECK(a.bytes != secret_key{}.bytes);
+    // a binary key's trailing NUL bytes are key, not whitespace
+    auto nul = load_secret_key(dir.write("d", std::string{"correct horse battery staple\0", 29}));
+    CHECK(nul.bytes != a.bytes);
   }
 
   TEST_CASE("keygen writes a fresh key readable by its owner only, never over another") {
