@@ -1,6 +1,6 @@
 #include "transport/packet_guard.hpp"
 
-#include <cstring>
+#include <optional>
 
 #include <sodium.h>
 
@@ -161,10 +161,11 @@ guard_verdict packet_guard::judge(const endpoint& from, const uint8_t* data, siz
   bool known = i != windows_.end() && i->second.epoch == epoch;
   // A sender's key is derived once per epoch, and kept only once a packet
   // of that epoch proved it.
-  aead_key derived;
+  // (Not default-constructed: that would zero 544 bytes per packet.)
+  std::optional<aead_key> derived;
   if (!known)
     derived = key_of(from, epoch);
-  const auto& key = known ? i->second.key : derived;
+  const auto& key = known ? i->second.key : *derived;
   if (!tag_matches(chacha, data, body + 16, nonce.data(), key.bytes.data(), key.aes.data(), t + 16))
     return guard_verdict::bad_mac;
   // Authentic: now the numbers can be believed.
@@ -172,7 +173,7 @@ guard_verdict packet_guard::judge(const endpoint& from, const uint8_t* data, siz
   if (epoch < w.epoch)
     return guard_verdict::stale_epoch;
   if (epoch > w.epoch)
-    w = window{epoch, 0, derived, {}};
+    w = window{epoch, 0, *derived, {}};
   if (number + replay_window <= w.top)
     return guard_verdict::replayed;
   if (number > w.top) {

@@ -1,7 +1,6 @@
 #include "transport/peer_link.hpp"
 
 #include <chrono>
-#include <cstring>
 #include <deque>
 
 #include <caf/all.hpp>
@@ -141,8 +140,8 @@ void pump(peer_link_actor* self) {
   auto append = [&](const uint8_t* data, size_t size) {
     if (st.sealed) {
       auto at = st.out.size();
-      st.out.resize(at + size + packet_guard::trailer_size);
-      std::memcpy(st.out.data() + at, data, size);
+      st.out.insert(st.out.end(), data, data + size);
+      st.out.resize(at + size + packet_guard::trailer_size); // room for the trailer
       st.guard->seal(st.out.data() + at, size, st.peer);
       st.out_sizes.push_back(size + packet_guard::trailer_size);
       return;

@@ -81,7 +81,7 @@ void receive_loop::dispatch() {
       size_t size = dg.size;
       auto verdict = guard_->open(dg.from, dg.data, size);
       if (verdict != guard_verdict::pass) {
-        refused(dg.from, static_cast<int>(verdict));
+        refused(dg.from, verdict);
         continue;
       }
       auto pos = groups.begin();
@@ -103,8 +103,7 @@ void receive_loop::dispatch() {
   }
 }
 
-void receive_loop::refused(const endpoint& from, int verdict_code) {
-  auto verdict = static_cast<guard_verdict>(verdict_code);
+void receive_loop::refused(const endpoint& from, guard_verdict verdict) {
   bool forged = verdict == guard_verdict::unauthenticated || verdict == guard_verdict::bad_mac;
   if (forged && guard_->should_refuse(from, steady_micros() / 1000)) {
     auto notice = packet_guard::refusal_notice();
@@ -113,7 +112,7 @@ void receive_loop::refused(const endpoint& from, int verdict_code) {
     sock_->send_batch(from, packets, sizes, 1);
   }
   // One line per sender and kind; bounded, as spoofed senders are many.
-  auto id = (std::hash<endpoint>{}(from) << 3) ^ static_cast<uint64_t>(verdict_code);
+  auto id = (std::hash<endpoint>{}(from) << 3) ^ static_cast<uint64_t>(verdict);
   if (logged_.size() >= 1024 || !logged_.insert(id).second)
     return;
   const char* why = "";

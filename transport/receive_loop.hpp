@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <thread>
 #include <unordered_set>
@@ -13,6 +14,7 @@
 namespace meshrt::transport {
 
 class packet_guard;
+enum class guard_verdict : uint8_t;
 
 /// The transport's I/O thread: waits on the socket with epoll, drains it with
 /// recvmmsg, lets `guard` judge each datagram (the cluster key), and hands
@@ -40,7 +42,7 @@ private:
   void run();
   void dispatch();
   /// A datagram the guard did not pass.
-  void refused(const endpoint& from, int verdict);
+  void refused(const endpoint& from, guard_verdict verdict);
 
   std::shared_ptr<udp_socket> sock_;
   std::shared_ptr<link_directory> peers_;
