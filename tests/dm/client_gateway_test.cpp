@@ -15,6 +15,7 @@
 #include "dm/client.hpp"
 #include "runtime/dm.hpp"
 #include "support/node_cluster.hpp"
+#include "support/test_key.hpp"
 #include "support/test_system.hpp"
 
 using namespace std::chrono_literals;
@@ -291,8 +292,7 @@ TEST_SUITE("dm.client_gateway") {
   }
 
   TEST_CASE("with a token key only a user's own valid token logs it in") {
-    secret_key key;
-    key.bytes.fill(7);
+    auto key = test::test_key(7);
     client_gateway_config gw;
     gw.token_key = key;
     gateway_cluster k{50200, gw};
@@ -313,8 +313,7 @@ TEST_SUITE("dm.client_gateway") {
     auto forged = bob_token;
     auto& c = forged[forged.rfind('.') + 5];
     c = c == 'A' ? 'B' : 'A';
-    secret_key other;
-    other.bytes.fill(9);
+    auto other = test::test_key(9);
     std::vector<std::pair<std::string, std::string>> attempts{
       {"", "malformed"},
       {"not a token", "malformed"},

@@ -2,23 +2,15 @@
 
 #include <doctest/doctest.h>
 
+#include "support/test_key.hpp"
+
 using namespace meshrt;
 using namespace std::chrono_literals;
-
-namespace {
-
-secret_key key_of(uint8_t fill) {
-  secret_key k;
-  k.bytes.fill(fill);
-  return k;
-}
-
-} // namespace
 
 TEST_SUITE("dm.login_token") {
 
   TEST_CASE("a token logs in its user until it expires") {
-    auto key = key_of(1);
+    auto key = test::test_key(1);
     auto now = std::chrono::system_clock::now();
     auto token = issue_login_token("ann", now + 60s, key);
     CHECK(token.rfind("mt1.", 0) == 0);
@@ -32,12 +24,12 @@ TEST_SUITE("dm.login_token") {
   }
 
   TEST_CASE("other users, other keys and altered tokens are refused") {
-    auto key = key_of(1);
+    auto key = test::test_key(1);
     auto now = std::chrono::system_clock::now();
     auto token = issue_login_token("ann", now + 60s, key);
     CHECK(check_login_token(token, "bob", now, key) == token_check::other_user);
     CHECK(check_login_token(token, "an", now, key) == token_check::other_user);
-    CHECK(check_login_token(token, "ann", now, key_of(2)) == token_check::forged);
+    CHECK(check_login_token(token, "ann", now, test::test_key(2)) == token_check::forged);
     // any one character changed anywhere after the prefix
     for (size_t i = 4; i < token.size(); ++i) {
       if (token[i] == '.')
@@ -57,7 +49,7 @@ TEST_SUITE("dm.login_token") {
   }
 
   TEST_CASE("what is not a token is malformed") {
-    auto key = key_of(1);
+    auto key = test::test_key(1);
     auto now = std::chrono::system_clock::now();
     for (const char* text : {"", "mt1.", "mt1..", "mt1.AAAA", "mt2.AAAA.AAAA", "mt1.!!!.AAAA",
                              "mt1.AAAAAAAAAAA.AAAA", "hello"}) {

@@ -4,18 +4,14 @@
 
 #include <doctest/doctest.h>
 
+#include "support/test_key.hpp"
+
 #include "transport/wire.hpp"
 
 using namespace meshrt;
 using namespace meshrt::transport;
 
 namespace {
-
-secret_key key_of(uint8_t fill) {
-  secret_key k;
-  k.bytes.fill(fill);
-  return k;
-}
 
 /// A packet as the session writes one: a header and some bytes, with room
 /// for the trailer.
@@ -58,8 +54,8 @@ guard_verdict open(packet_guard& g, const endpoint& from, const std::vector<uint
 TEST_SUITE("transport.packet_guard") {
 
   TEST_CASE("a sealed packet passes once, its trailer cut off") {
-    packet_guard tx{key_of(1), 100, alice};
-    packet_guard rx{key_of(1), 200, carol};
+    packet_guard tx{test::test_key(1), 100, alice};
+    packet_guard rx{test::test_key(1), 200, carol};
     auto p = seal(tx);
     CHECK((p.bytes[2] & header_flag_authenticated) != 0);
     size_t body = 0;
@@ -71,21 +67,21 @@ TEST_SUITE("transport.packet_guard") {
   }
 
   TEST_CASE("a packet counts only from its sender, to its receiver") {
-    packet_guard tx{key_of(1), 100, alice};
-    packet_guard rx{key_of(1), 200, carol};
+    packet_guard tx{test::test_key(1), 100, alice};
+    packet_guard rx{test::test_key(1), 200, carol};
     // replayed to carol under bob's address
     CHECK(open(rx, bob, seal(tx).bytes) == guard_verdict::bad_mac);
     // sealed for bob, replayed to carol under alice's own address
     CHECK(open(rx, alice, seal(tx, 100, bob).bytes) == guard_verdict::bad_mac);
     // reflected back to alice by carol
-    packet_guard at_alice{key_of(1), 300, alice};
+    packet_guard at_alice{test::test_key(1), 300, alice};
     CHECK(open(at_alice, carol, seal(tx).bytes) == guard_verdict::bad_mac);
     CHECK(open(rx, alice, seal(tx).bytes) == guard_verdict::pass);
   }
 
   TEST_CASE("ChaCha20-Poly1305 seals where AES is missing, and is checked the same") {
-    packet_guard tx{key_of(1), 100, alice, packet_cipher::chacha};
-    packet_guard rx{key_of(1), 200, carol};
+    packet_guard tx{test::test_key(1), 100, alice, packet_cipher::chacha};
+    packet_guard rx{test::test_key(1), 200, carol};
     auto p = seal(tx);
     CHECK((p.bytes[2] & header_flag_chacha) != 0);
     CHECK(open(rx, alice, p.bytes) == guard_verdict::pass);
@@ -100,8 +96,8 @@ TEST_SUITE("transport.packet_guard") {
   }
 
   TEST_CASE("packets may come out of order within the window, not below it") {
-    packet_guard tx{key_of(1), 100, alice};
-    packet_guard rx{key_of(1), 200, carol};
+    packet_guard tx{test::test_key(1), 100, alice};
+    packet_guard rx{test::test_key(1), 200, carol};
     std::vector<sealed> ps;
     for (int i = 0; i < 2000; ++i)
       ps.push_back(seal(tx));
@@ -120,9 +116,9 @@ TEST_SUITE("transport.packet_guard") {
   }
 
   TEST_CASE("altered packets and other keys fail the tag") {
-    packet_guard tx{key_of(1), 100, alice};
-    packet_guard rx{key_of(1), 200, carol};
-    packet_guard other{key_of(2), 300, alice};
+    packet_guard tx{test::test_key(1), 100, alice};
+    packet_guard rx{test::test_key(1), 200, carol};
+    packet_guard other{test::test_key(2), 300, alice};
     auto p = seal(tx);
     for (size_t i = 0; i < p.bytes.size(); ++i) {
       if (i == 0 || i == 2)
@@ -138,7 +134,7 @@ TEST_SUITE("transport.packet_guard") {
   }
 
   TEST_CASE("with a key and without one the two sides refuse each other") {
-    packet_guard keyed{key_of(1), 100, carol};
+    packet_guard keyed{test::test_key(1), 100, carol};
     packet_guard open_guard{std::nullopt, 100, carol};
     auto plain = packet();
     plain.resize(100);
@@ -157,18 +153,18 @@ TEST_SUITE("transport.packet_guard") {
   }
 
   TEST_CASE("a restarted sender's new epoch resets its window, and its old epoch is stale") {
-    packet_guard rx{key_of(1), 1, carol};
-    packet_guard first{key_of(1), 100, alice};
+    packet_guard rx{test::test_key(1), 1, carol};
+    packet_guard first{test::test_key(1), 100, alice};
     auto old = seal(first);
     auto old2 = seal(first);
     CHECK(open(rx, alice, old.bytes) == guard_verdict::pass);
-    packet_guard restarted{key_of(1), 200, alice}; // numbers start at 1 again
+    packet_guard restarted{test::test_key(1), 200, alice}; // numbers start at 1 again
     CHECK(open(rx, alice, seal(restarted).bytes) == guard_verdict::pass);
     CHECK(open(rx, alice, old2.bytes) == guard_verdict::stale_epoch);
   }
 
   TEST_CASE("refusal notices: recognised, and sent at most once a second per sender") {
-    packet_guard keyed{key_of(1), 100, carol};
+    packet_guard keyed{test::test_key(1), 100, carol};
     packet_guard open_guard{std::nullopt, 100, carol};
     auto notice = packet_guard::refusal_notice();
     std::vector<uint8_t> bytes(notice.begin(), notice.end());

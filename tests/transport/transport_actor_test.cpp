@@ -19,6 +19,7 @@
 
 #include "actors/mesh_error.hpp"
 #include "support/eventually.hpp"
+#include "support/test_key.hpp"
 #include "support/test_system.hpp"
 #include "transport/atoms.hpp"
 #include "transport/udp_socket.hpp"
@@ -199,8 +200,7 @@ TEST_SUITE("transport.live") {
 
   TEST_CASE("with a cluster key 20,000 messages through 10% drop and duplication arrive once") {
     transport_config cfg;
-    cfg.cluster_key = secret_key{};
-    cfg.cluster_key->bytes.fill(3);
+    cfg.cluster_key = test::test_key(3);
     cfg.faults = {10, 5, 5, 11};
     pair_fixture f{cfg, cfg.faults};
     auto link = f.link_a_to_b();
@@ -223,10 +223,8 @@ TEST_SUITE("transport.live") {
       transport_config cfg;
       cfg.port = 47150;
       cfg.session.retry_timeout_us = 500'000;
-      if (key) {
-        cfg.cluster_key = secret_key{};
-        cfg.cluster_key->bytes.fill(*key);
-      }
+      if (key)
+        cfg.cluster_key = test::test_key(*key);
       return spawn_transport(sys, cfg, self);
     };
     auto keyed = start(1);
