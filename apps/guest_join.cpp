@@ -9,6 +9,7 @@
 #include "actors/mesh_config.hpp"
 #include "runtime/config.hpp"
 #include "runtime/node.hpp"
+#include "transport/endpoint.hpp"
 
 namespace meshrt::cli {
 
@@ -48,7 +49,15 @@ node join_as_guest(caf::actor_system& sys, const config& cfg, const std::string&
   node_options opts;
   opts.app = app;
   opts.guest = true;
-  auto n = start_node(sys, cfg, opts);
+  // A guest left on loopback cannot hear the answers of nodes elsewhere:
+  // it binds where the route to MARS leaves from, as a node would with
+  // `nic`.
+  auto guest_cfg = cfg;
+  if (guest_cfg.mesh.address == "127.0.0.1")
+    if (auto mars = transport::resolve_ipv4(cfg.mesh.mars_address))
+      if (auto local = transport::source_ipv4_towards(*mars))
+        guest_cfg.mesh.address = *local;
+  auto n = start_node(sys, guest_cfg, opts);
   caf::scoped_actor self{sys};
   member = false;
   for (int i = 0; i < 40 && !member; ++i) {

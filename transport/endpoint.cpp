@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace meshrt::transport {
 
@@ -55,6 +56,28 @@ std::optional<std::string> resolve_ipv4(const std::string& host) {
   const auto* sa = reinterpret_cast<const sockaddr_in*>(found->ai_addr);
   inet_ntop(AF_INET, &sa->sin_addr, text, sizeof(text));
   freeaddrinfo(found);
+  return std::string{text};
+}
+
+std::optional<std::string> source_ipv4_towards(const std::string& address) {
+  auto to = endpoint::parse(address + ":9");
+  if (!to)
+    return std::nullopt;
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0)
+    return std::nullopt;
+  // A UDP connect sends nothing: it only asks the routing table.
+  sockaddr_in sa{};
+  to->to_sockaddr(sa);
+  sockaddr_in local{};
+  socklen_t len = sizeof(local);
+  bool ok = connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)) == 0
+            && getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0;
+  close(fd);
+  if (!ok)
+    return std::nullopt;
+  char text[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &local.sin_addr, text, sizeof(text));
   return std::string{text};
 }
 

@@ -35,6 +35,11 @@ struct endpoint {
 /// may block on DNS); nullopt if it does not resolve.
 std::optional<std::string> resolve_ipv4(const std::string& host);
 
+/// The local IPv4 address the routing table sends from to reach `address`
+/// (dotted, no port), found without sending anything; nullopt if none
+/// routes there.
+std::optional<std::string> source_ipv4_towards(const std::string& address);
+
 } // namespace meshrt::transport
 
 template<>
