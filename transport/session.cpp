@@ -339,7 +339,10 @@ void session::check_timers(uint64_t now_us) {
   timeout_seq_ = snd_una_;
   ssthresh_ = std::max(min_cwnd, cwnd_ / 2);
   cwnd_ = ssthresh_;
-  rto_us_ = std::min(rto_us_ * 2, opts_.retry_interval_us);
+  // Half again, not double (KCP's nodelay): loss on a LAN is seldom
+  // congestion, and doubling from a few ms reaches retryInterval after ten
+  // tries, too few for retryTimeout under heavy loss.
+  rto_us_ = std::min(rto_us_ + rto_us_ / 2, opts_.retry_interval_us);
   rto_deadline_ = now_us + rto_us_;
   probed_ = true; // no probe before the backed-off timer
 }
