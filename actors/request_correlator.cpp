@@ -69,6 +69,7 @@ using waiter = caf::response_promise;
 struct peer_health {
   bool checking = false;
   bool unhealthy = false;
+  uint32_t missed = 0; // health checks unanswered in a row
   uint64_t last_request_us = 0;
 };
 
@@ -144,18 +145,24 @@ void mark_healthy(correlator_actor* self, const std::string& peer) {
   health.erase(i);
 }
 
-/// A health check of `peer` went unanswered.
-void mark_unhealthy(correlator_actor* self, const std::string& peer) {
+/// A health check of `peer` failed: unanswered within health_timeout, or
+/// the transport gave up on it (retryTimeout).
+void health_check_failed(correlator_actor* self, const std::string& peer) {
   auto& st = self->state;
   auto& h = st.health[peer];
   h.checking = false;
+  ++h.missed;
+  if (!h.unhealthy && h.missed < st.opts.missed_checks) {
+    start_health_check(self, peer); // slow or lossy is not dead: ask again
+    return;
+  }
   auto now = steady_micros();
   if (!h.unhealthy) {
     h.unhealthy = true;
     h.last_request_us = now;
-    logger("node")->warn("{} did not answer its health check within {} ms: unhealthy, requests "
-                         "to it fail at once until it answers one",
-                         peer, st.opts.health_timeout.count());
+    logger("node")->warn("{} did not answer {} health checks in a row ({} ms each): unhealthy, "
+                         "requests to it fail at once until it answers one",
+                         peer, h.missed, st.opts.health_timeout.count());
   }
   if (now - h.last_request_us > static_cast<uint64_t>(st.opts.forget_after.count()) * 1000) {
     st.health.erase(peer); // nobody asks for it any more
@@ -170,7 +177,7 @@ void fail(correlator_actor* self, pending_requests<waiter>::entry& e, const caf:
     e.waiter.deliver(err);
     return;
   }
-  mark_unhealthy(self, e.peer); // one of our own health checks
+  health_check_failed(self, e.peer); // one of our own health checks
 }
 
 /// Answers the request `r` responds to; one whose deadline passed (or a
@@ -294,7 +301,7 @@ caf::behavior correlator(correlator_actor* self, caf::actor node, caf::actor tra
                                                      + std::to_string(e.command) + " in time"));
           start_health_check(self, e.peer);
         } else {
-          mark_unhealthy(self, e.peer);
+          health_check_failed(self, e.peer);
         }
       }
       arm_timer(self, now);
