@@ -208,9 +208,10 @@ scenario parse_scenario(std::string_view json_text, const std::string& source) {
   cluster.object({"mode", "nodes"});
   if (cluster.has("mode")) {
     s.mode = cluster.at("mode").text();
-    if (s.mode != "in_process" && s.mode != "processes")
-      cluster.at("mode").fail("\"in_process\" (the nodes in this process) or \"processes\" "
-                              "(each node a process of its own)");
+    if (s.mode != "in_process" && s.mode != "processes" && s.mode != "namespaces")
+      cluster.at("mode").fail("\"in_process\" (the nodes in this process), \"processes\" "
+                              "(each node a process of its own) or \"namespaces\" (each "
+                              "process in a network namespace of its own)");
   }
   if (!cluster.has("nodes") || !cluster.at("nodes").value().is_array()
       || cluster.at("nodes").value().empty())
@@ -243,7 +244,7 @@ scenario parse_scenario(std::string_view json_text, const std::string& source) {
       if (s.faults.back().kind == fault_kind::drop && s.mode == "processes")
         faults.at(i).at("kind").fail(
           "kill, join, leave or mars_restart with cluster.mode \"processes\" (drop sets the "
-          "transports of nodes in the runner's process)");
+          "transports of nodes in the runner's process, or nftables with \"namespaces\")");
     }
     std::stable_sort(s.faults.begin(), s.faults.end(),
                      [](const auto& a, const auto& b) { return a.at_s < b.at_s; });

@@ -65,6 +65,7 @@ struct scenario_fault {
 struct scenario {
   std::string name;
   double duration_s = 10;
+  /// "in_process", "processes" or "namespaces".
   std::string mode = "in_process";
   std::vector<scenario_nodes> nodes;
   /// By operation: rpc, send, usend, fanout, store, dm.

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,7 @@
 #include "benchmarks/bench_util.hpp"
 #include "benchmarks/child_process.hpp"
 #include "benchmarks/latency_histogram.hpp"
+#include "benchmarks/netns_lab.hpp"
 #include "benchmarks/scenario_node.hpp"
 #include "runtime/meshrt.hpp"
 
@@ -497,8 +499,11 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
   auto run = std::make_shared<run_state>();
 
   // MARS and the nodes: in this process, or as child processes (`meshrt
-  // mars`, `meshrt scenario-node`) driven from guest nodes of this one.
-  bool processes = s.mode == "processes";
+  // mars`, `meshrt scenario-node`) driven from guest nodes of this one;
+  // with "namespaces", each child in a network namespace of its own (MARS
+  // in the first), where nftables drops packets.
+  bool namespaces = s.mode == "namespaces";
+  bool processes = s.mode == "processes" || namespaces;
   auto exe = self_exe();
   mars_config mc;
   mc.port = opts.base_port != 0 ? opts.base_port : free_port(SOCK_DGRAM);
@@ -510,6 +515,29 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
     else
       throw std::runtime_error("bench scenario: cannot make a directory for the children's logs");
   }
+  std::optional<netns_lab> lab;
+  if (namespaces) {
+    if (auto why = netns_lab::unavailable(); !why.empty())
+      throw std::runtime_error("bench scenario: cluster mode \"namespaces\": " + why);
+    size_t joins = std::count_if(s.faults.begin(), s.faults.end(),
+                                 [](const auto& f) { return f.kind == fault_kind::join; });
+    lab.emplace(1 + s.initial_nodes() + joins);
+    // A node finds its address through `nic`, as in a real deployment.
+    std::ofstream{logs + "/node.json"} << "{\"nic\": \"" << netns_lab::interface << "\"}\n";
+  }
+  size_t next_space = 1; // the lab's namespace for the next node
+  /// What starts `args` where a child of this run belongs: namespace `space`.
+  auto placed = [&](std::vector<std::string> args, size_t space) {
+    if (!lab)
+      return args;
+    auto out = lab->exec_prefix(space);
+    out.insert(out.end(), args.begin(), args.end());
+    return out;
+  };
+  /// Where this process's guests bind, and where MARS listens.
+  auto host = lab ? lab->host_address() : std::string{"127.0.0.1"};
+  auto mars_host = lab ? lab->address(0) : std::string{"127.0.0.1"};
+  auto mars_at = mars_host + ":" + std::to_string(mc.port);
   int generation = 0;
   /// A child's log once it says `ready`; throws with the log if it does not.
   auto await_child = [&](child_process& proc, const std::string& ready, const std::string& what) {
@@ -524,7 +552,7 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
       if (processes) {
         auto log = logs + "/mars" + std::to_string(++generation) + ".log";
         mars_proc = std::make_shared<child_process>(
-          std::vector<std::string>{exe, "mars", "--port", std::to_string(mc.port)}, log);
+          placed({exe, "mars", "--address", mars_host, "--port", std::to_string(mc.port)}, 0), log);
         if (mars_proc->wait_for_log("MARS listening", 5s) && !mars_proc->wait(0ms))
           return;
       } else {
@@ -536,13 +564,12 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
       }
       std::this_thread::sleep_for(20ms); // a killed MARS's socket closes a moment later
     }
-    throw std::runtime_error("bench scenario: cannot bind MARS on 127.0.0.1:"
-                             + std::to_string(mc.port));
+    throw std::runtime_error("bench scenario: cannot bind MARS on " + mars_at);
   };
   start_mars();
   config node_cfg;
-  node_cfg.mesh.address = "127.0.0.1";
-  node_cfg.mesh.mars_address = "127.0.0.1";
+  node_cfg.mesh.address = host;
+  node_cfg.mesh.mars_address = mars_host;
   node_cfg.mesh.mars_port = mc.port;
   node_cfg.mesh.port = static_cast<uint16_t>(mc.port + 1);
   uint16_t next_child_port = static_cast<uint16_t>(mc.port + 1);
@@ -551,11 +578,12 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
     if (processes) {
       auto port = next_child_port++;
       auto log = logs + "/node" + std::to_string(port) + ".log";
-      m.proc = std::make_shared<child_process>(
-        std::vector<std::string>{
-          exe, "scenario-node", "--type", type, "--port", std::to_string(port), "--mars",
-          "127.0.0.1:" + std::to_string(mc.port), "--scheduling", "efficiency"},
-        log);
+      std::vector<std::string> args{
+        exe,      "scenario-node", "--type",       type,        "--port", std::to_string(port),
+        "--mars", mars_at,         "--scheduling", "efficiency"};
+      if (lab)
+        args.insert(args.end(), {"--config", logs + "/node.json"});
+      m.proc = std::make_shared<child_process>(placed(args, next_space++), log);
       m.address
         = word_after(await_child(*m.proc, "scenario node ready", type + " node"), "mesh node ");
       m.sends = false; // the guests of this process issue the operations
@@ -843,9 +871,9 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
               me->request(mars_now, 1s, transport::stats_atom::value)
                 .receive(count, [](caf::error&) {});
             else
-              count(command_output({exe, "status", "--mars", "127.0.0.1:" + std::to_string(mc.port),
-                                    "--json", "--log-level", "off"},
-                                   logs + "/status.log"));
+              count(
+                command_output({exe, "status", "--mars", mars_at, "--json", "--log-level", "off"},
+                               logs + "/status.log"));
             if (listed >= expected) {
               auto ms_now = elapsed_ms() - at_ms;
               record([&](fault_outcome& o) {
@@ -862,7 +890,17 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
       case fault_kind::drop: {
         // From this thread and from the watcher that ends the drop: a
         // scoped actor of its own each time.
-        auto set_drop = [&sys, run](double percent) {
+        auto* lab_ptr = lab ? &*lab : nullptr;
+        auto set_drop = [&sys, run, lab_ptr, progress = opts.progress](double percent) {
+          if (lab_ptr) { // nftables in every namespace
+            try {
+              lab_ptr->set_drop(percent);
+            } catch (const std::runtime_error& e) {
+              if (progress)
+                std::fprintf(progress, "%s\n", e.what());
+            }
+            return;
+          }
           std::vector<member> ms;
           {
             std::lock_guard<std::mutex> guard{run->mtx};
@@ -1014,6 +1052,10 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
   text += "\nreliable messages lost: " + std::to_string(result.lost) + ", duplicated: "
           + std::to_string(result.duplicated) + "; in flight from or to a node killed or leaving: "
           + std::to_string(result.at_crash) + "\n";
+  if (lab) {
+    result.dropped_by_nftables = lab->dropped();
+    text += "datagrams dropped by nftables: " + std::to_string(result.dropped_by_nftables) + "\n";
+  }
   result.text = text;
 
   auto doc = json::parse(report.json());

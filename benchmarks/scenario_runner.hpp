@@ -3,7 +3,8 @@
 // Runs a load scenario (benchmarks/scenario.hpp) against a real cluster:
 // MARS and the nodes on loopback UDP, in this process or each a child
 // process (cluster mode "processes", driven from two guest nodes of this
-// one), the workload offered at its rates by one driver actor per
+// one; "namespaces": each in a network namespace of its own, on a bridge,
+// benchmarks/netns_lab.hpp), the workload offered at its rates by one driver actor per
 // operation (open loop: an operation is
 // issued when it is due, whether or not earlier ones were answered), the
 // faults applied at their times, live progress on a stream, and at the end
@@ -44,6 +45,9 @@ struct scenario_result {
   /// Reliable messages to a node killed or leaving that neither arrived
   /// nor failed: in flight at the crash, allowed.
   uint64_t at_crash = 0;
+  /// Cluster mode "namespaces": the datagrams the drop faults' nftables
+  /// rules dropped.
+  uint64_t dropped_by_nftables = 0;
 };
 
 /// Runs `s`. Throws std::runtime_error when the cluster cannot start.

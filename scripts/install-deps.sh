@@ -16,6 +16,7 @@ packages=(
   redis-server  # benchmark baseline only (meshrt bench store, bench dm)
   nats-server   # benchmark baseline only (meshrt bench dm)
   clang         # libFuzzer target (make fuzz)
+  iproute2 nftables  # chaos across network namespaces with real packet loss (benchmarks/netns_lab.cpp)
 )
 
 missing=()

@@ -104,7 +104,8 @@ TEST_SUITE("benchmarks.scenario") {
     CHECK(error_of(R"({"name": "x", "cluster": {"mode": "threads", "nodes": [{"type": "HTTP"}]},
                        "workload": {"rpc": {"rate": 1}}})")
           == "s.json: field 'scenario.cluster.mode': expected \"in_process\" (the nodes in this "
-             "process) or \"processes\" (each node a process of its own), got \"threads\"");
+             "process), \"processes\" (each node a process of its own) or \"namespaces\" (each "
+             "process in a network namespace of its own), got \"threads\"");
     CHECK(error_of(R"({"name": "x", "cluster": {"mode": "processes", "nodes": [{"type": "HTTP"}]},
                        "workload": {"rpc": {"rate": 1}},
                        "faults": [{"at_s": 1, "kind": "drop", "percent": 5, "for_s": 1}]})")
@@ -115,8 +116,8 @@ TEST_SUITE("benchmarks.scenario") {
   }
 
   TEST_CASE("the shipped scenarios all load") {
-    for (const char* name :
-         {"smoke", "smoke-processes", "dm-heavy", "fanout-heavy", "store-heavy", "chaos"}) {
+    for (const char* name : {"smoke", "smoke-processes", "dm-heavy", "fanout-heavy", "store-heavy",
+                             "chaos", "chaos-namespaces"}) {
       CAPTURE(name);
       auto s = load_scenario(std::string{MESHRT_SCENARIOS_DIR} + "/" + name + ".json");
       CHECK(s.name == name);
