@@ -1,6 +1,7 @@
 #include "dm/client_gateway.hpp"
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -38,13 +39,16 @@ constexpr size_t read_burst = 64 * 1024;
 /// A connection's frame buffer above this size is given back once empty
 /// (an idle user keeps none of a large frame's memory).
 constexpr size_t keep_buffer = 1024;
-/// Open files below which the gateway warns that few clients can connect.
-constexpr uint64_t min_open_files = 4096;
+/// Open files the node keeps for itself beside its clients' sockets.
+constexpr uint64_t own_files = 256;
 /// Ports tried from the configured one upward.
 constexpr uint16_t port_scan = 100;
 /// After a failed accept (out of file descriptors), the listener waits
 /// this long before it accepts again.
 constexpr std::chrono::milliseconds accept_backoff{50};
+/// A failed accept is logged at most once per this (a descriptor shortage
+/// fails every accept).
+constexpr std::chrono::seconds accept_warn_every{10};
 
 const std::shared_ptr<spdlog::logger>& log() {
   static auto result = logger("gateway");
@@ -155,6 +159,15 @@ public:
     ++logins_;
   }
 
+  /// A connection at the clientMaxConnections limit: the oldest connection
+  /// that has not logged in makes room for it (a flood of silent sockets
+  /// never locks users out); false if every open one is a user's.
+  bool make_room();
+
+  /// Forgets arrivals that logged in or closed, once they outnumber the
+  /// open connections (a long-running gateway keeps no history).
+  void prune_arrivals();
+
   /// A connection closed for `reason`; it leaves the gateway's set.
   void closed(const std::shared_ptr<client_connection>& c, const std::string& reason) {
     conns_.erase(c);
@@ -188,6 +201,11 @@ private:
   std::vector<char> read_buf_;
   /// Open connections (the gateway's thread only).
   std::unordered_set<std::shared_ptr<client_connection>> conns_;
+  /// Connections in the order accepted, for make_room (the gateway's
+  /// thread only); those that logged in or closed are skipped and pruned.
+  std::deque<std::weak_ptr<client_connection>> arrivals_;
+  std::chrono::steady_clock::time_point accept_warned_{};
+  uint64_t accept_failures_ = 0;
   std::mutex mtx_; // stopped_, closed_
   bool stopped_ = false;
   std::map<std::string, uint64_t> closed_;
@@ -218,6 +236,16 @@ public:
                      "no login within " + std::to_string(self->gw_->config().login_timeout.count())
                        + " ms (clientLoginTimeout)");
     });
+  }
+
+  /// Connected, not logged in, not logging in, not closing.
+  bool silent() const {
+    return !closing_ && !session_ && !logging_in_;
+  }
+
+  /// Closed with an error frame to make room, or refused for want of it.
+  void crowded_out(const std::string& text) {
+    refuse(gateway_errc::too_many_connections, text);
   }
 
   /// The gateway stops: close at once, without a word to the session (the
@@ -470,7 +498,13 @@ void gateway_core::accept() {
     if (ec == asio::error::operation_aborted || !self->acceptor_.is_open())
       return;
     if (ec) {
-      log()->warn("client gateway: accept failed: {}", ec.message());
+      ++self->accept_failures_;
+      auto now = std::chrono::steady_clock::now();
+      if (now - self->accept_warned_ >= accept_warn_every) {
+        self->accept_warned_ = now;
+        log()->warn("client gateway: accept failed: {} ({} failures so far; retrying every {} ms)",
+                    ec.message(), self->accept_failures_, accept_backoff.count());
+      }
       self->retry_.expires_after(accept_backoff);
       self->retry_.async_wait([self](asio::error_code e) {
         if (!e)
@@ -482,15 +516,48 @@ void gateway_core::accept() {
     ++self->open_;
     auto c = std::make_shared<client_connection>(self, std::move(socket));
     self->conns_.insert(c);
-    c->start();
+    if (self->open_ > self->cfg_.max_connections && !self->make_room()) {
+      c->crowded_out("all " + std::to_string(self->cfg_.max_connections)
+                     + " connections are logged-in users (clientMaxConnections)");
+    } else {
+      self->arrivals_.push_back(c);
+      c->start();
+      self->prune_arrivals();
+    }
     self->accept();
   });
+}
+
+void gateway_core::prune_arrivals() {
+  // Users who logged in never go back to silence: only the silent stay.
+  if (arrivals_.size() <= 2 * conns_.size() + 64)
+    return;
+  std::deque<std::weak_ptr<client_connection>> kept;
+  for (auto& w : arrivals_)
+    if (auto c = w.lock(); c && c->silent())
+      kept.push_back(std::move(w));
+  arrivals_.swap(kept);
+}
+
+bool gateway_core::make_room() {
+  while (!arrivals_.empty()) {
+    auto c = arrivals_.front().lock();
+    arrivals_.pop_front();
+    if (c && c->silent()) {
+      c->crowded_out("closed to make room: not logged in, and the gateway is at "
+                     + std::to_string(cfg_.max_connections)
+                     + " connections (clientMaxConnections)");
+      return true;
+    }
+  }
+  return false;
 }
 
 void gateway_core::close_all() {
   asio::error_code ec;
   acceptor_.close(ec);
   retry_.cancel();
+  arrivals_.clear();
   auto conns = std::move(conns_);
   conns_.clear();
   for (auto& c : conns)
@@ -528,9 +595,10 @@ std::pair<caf::actor, uint16_t> spawn_client_gateway(caf::actor_system& sys, caf
                                                      const client_gateway_config& cfg) {
   // Each client holds a socket: take every file descriptor the system allows.
   auto files = raise_open_files_limit();
-  if (files < min_open_files)
-    log()->warn("the open-files limit is {} (its hard limit): at most about {} clients can connect",
-                files, files > 100 ? files - 100 : 0);
+  if (files < uint64_t{cfg.max_connections} + own_files)
+    log()->warn("the open-files limit is {} (its hard limit): about {} clients can connect, "
+                "not clientMaxConnections ({}); further accepts fail until some leave",
+                files, files > own_files ? files - own_files : 0, cfg.max_connections);
   auto core = std::make_shared<gateway_core>(cfg);
   auto port = core->listen();
   if (port == 0)

@@ -55,6 +55,8 @@ const char* to_string(gateway_errc code) {
       return "login_timeout";
     case gateway_errc::bad_token:
       return "bad_token";
+    case gateway_errc::too_many_connections:
+      return "too_many_connections";
   }
   return "unknown_error";
 }

@@ -81,6 +81,10 @@ enum class gateway_errc : uint8_t {
   /// A login without a valid token of that user (clientTokenKeyFile): none,
   /// forged, expired, or another user's.
   bad_token = 10,
+  /// The gateway is at clientMaxConnections: a connection that had not
+  /// logged in closed to make room, or a new one refused when every open
+  /// connection is a logged-in user.
+  too_many_connections = 11,
 };
 
 /// "malformed", ...

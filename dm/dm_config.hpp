@@ -22,6 +22,11 @@ struct client_gateway_config {
   /// Bytes of pushes a client may leave unread before the gateway drops it
   /// (a slow client never stalls the node) [clientSendQueueBytes].
   uint32_t send_queue_bytes = 4 * 1024 * 1024;
+  /// Open client connections at most [clientMaxConnections]. At the limit
+  /// a new connection makes the oldest one that has not logged in close
+  /// (error too_many_connections), so silent sockets never lock users out;
+  /// when every open one is a user's, the new one is refused.
+  uint32_t max_connections = 10000;
   /// How long a connection may go without logging in before the gateway
   /// closes it (a client that connects and says nothing holds no socket
   /// for long) [clientLoginTimeout, milliseconds].

@@ -305,6 +305,19 @@ void scatter(service_actor* self, store_request req, uint64_t deadline_us, waite
 
 /// An operation of this node's caller, answered by `deadline_us`: checked,
 /// then sent to the owner (held until the first view).
+/// Why a request finds no ring: no storage node in the view, or (the
+/// ring refused them) more storage nodes than storageRingSize allows.
+std::pair<store_errc, std::string> empty_ring(service_actor* self) {
+  auto& st = self->state;
+  if (st.refused.empty())
+    return {store_errc::no_storage_nodes, "no node of type " + st.cfg.storage_target_node_type
+                                            + " (storageTargetNodeType) is in the view"};
+  auto nodes = std::count(st.refused.begin(), st.refused.end(), ',');
+  return {store_errc::ring_too_small, "storageRingSize " + std::to_string(st.cfg.storage_ring_size)
+                                        + " must be greater than the " + std::to_string(nodes)
+                                        + " storage nodes in the view: this node has no ring"};
+}
+
 void issue_by(service_actor* self, store_request req, uint64_t deadline_us, waiter w) {
   auto& st = self->state;
   if (!st.ready) {
@@ -316,10 +329,10 @@ void issue_by(service_actor* self, store_request req, uint64_t deadline_us, wait
   uint8_t code = 0;
   if (auto why = check_request(req, code); !why.empty())
     return fail(w, static_cast<store_errc>(code), why);
-  if (st.ring.empty())
-    return fail(w, store_errc::no_storage_nodes,
-                "no node of type " + st.cfg.storage_target_node_type
-                  + " (storageTargetNodeType) is in the view");
+  if (st.ring.empty()) {
+    auto [why_code, why] = empty_ring(self);
+    return fail(w, why_code, why);
+  }
   auto now = steady_micros();
   req.timeout_ms = static_cast<uint32_t>(
     std::max<uint64_t>(1, (deadline_us - std::min(deadline_us, now)) / 1000));
@@ -1078,10 +1091,10 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
     // -- operations ------------------------------------------------------------
     [=](store_owner_atom, const std::string& key) -> caf::result<std::string> {
       auto& st = self->state;
-      if (st.ring.empty())
-        return make_error(store_errc::no_storage_nodes,
-                          "no node of type " + st.cfg.storage_target_node_type
-                            + " (storageTargetNodeType) is in the view");
+      if (st.ring.empty()) {
+        auto [why_code, why] = empty_ring(self);
+        return make_error(why_code, why);
+      }
       return st.ring.owner_of(key);
     },
     [=](store_get_atom, std::string& key,

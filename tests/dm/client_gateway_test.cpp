@@ -1,11 +1,5 @@
 #include "dm/client_gateway.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <thread>
 
 #include <caf/all.hpp>
@@ -14,6 +8,7 @@
 
 #include "dm/client.hpp"
 #include "runtime/dm.hpp"
+#include "support/gateway_wire.hpp"
 #include "support/node_cluster.hpp"
 #include "support/test_key.hpp"
 #include "support/test_system.hpp"
@@ -21,7 +16,9 @@
 using namespace std::chrono_literals;
 using namespace meshrt;
 using meshrt::test::eventually;
+using meshrt::test::frame_bytes;
 using meshrt::test::node_cluster;
+using meshrt::test::raw_exchange;
 using meshrt::test::test_system_config;
 
 namespace {
@@ -65,49 +62,6 @@ struct gateway_cluster {
     return nlohmann::json::parse(text);
   }
 };
-
-/// Writes `bytes` on a fresh connection to the gateway and reads what comes
-/// back until the gateway closes it (or 3 s pass): the error frame, decoded.
-/// `closed` says whether the gateway closed the connection.
-std::optional<client_frame> raw_exchange(uint16_t port, const byte_buffer& bytes, bool& closed) {
-  closed = false;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL)
-          == static_cast<ssize_t>(bytes.size()));
-  frame_reader r{1 << 20};
-  std::optional<client_frame> first;
-  auto deadline = std::chrono::steady_clock::now() + 3s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 100) != 1)
-      continue;
-    uint8_t buf[4096];
-    auto n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) {
-      closed = true;
-      break;
-    }
-    r.feed(buf, static_cast<size_t>(n));
-    if (auto f = r.next(); f && !first)
-      first = std::move(f);
-  }
-  ::close(fd);
-  return first;
-}
-
-byte_buffer frame_bytes(client_cmd cmd, std::string user, uint32_t seq = 0) {
-  client_frame f;
-  f.cmd = cmd;
-  f.user = std::move(user);
-  f.seq = seq;
-  f.message = {'h', 'i'};
-  return encode(f);
-}
 
 } // namespace
 
