@@ -17,6 +17,7 @@ transport::transport_config transport_config_of(const mesh_config& mesh) {
   result.session.retry_interval_us = micros(mesh.retry_interval);
   result.session.retry_timeout_us = micros(mesh.retry_timeout);
   result.session.send_interval_us = micros(mesh.send_interval);
+  result.link_idle_timeout = mesh.link_idle_timeout;
   result.cluster_key = mesh.cluster_key;
   return result;
 }

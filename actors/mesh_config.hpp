@@ -32,6 +32,10 @@ struct mesh_config {
   std::chrono::milliseconds retry_timeout{3000};
   /// `strictCheckForExternal`: drop mesh messages from non-members.
   bool strict_check_for_external = false;
+  /// `linkIdleTimeout`, ms (meshrt's own): a peer link quiet and untouched
+  /// this long ends (the next contact starts a new one), so links to peers
+  /// that died or left do not pile up; 0: never.
+  std::chrono::milliseconds link_idle_timeout{30000};
   /// `sendInterval`, ms: 0 sends at once, >= 17 buffers outgoing messages.
   std::chrono::milliseconds send_interval{0};
   /// `clusterKeyFile` (meshrt's own; flag --cluster-key-file): every mesh

@@ -8,17 +8,23 @@ namespace meshrt {
 
 using transport::mesh_send_atom;
 
-const caf::actor* mesh_outbox::link_of(caf::event_based_actor* self, const caf::actor& transport,
-                                       const std::string& peer) {
+caf::actor mesh_outbox::link_of(caf::event_based_actor* self, const caf::actor& transport,
+                                const std::string& peer) {
   auto i = links_.find(peer);
-  if (i != links_.end())
-    return i->second ? &i->second : nullptr;
-  links_.emplace(peer, caf::actor{});
+  if (i != links_.end()) {
+    if (!i->second)
+      return {}; // being asked for
+    if (auto link = caf::actor_cast<caf::actor>(i->second))
+      return link;
+    // It went idle and ended: the transport starts a new one.
+  }
+  links_[peer] = caf::actor_addr{};
   // A malformed address is answered with an error: the entry stays empty
   // and every message keeps going through the transport, which reports it.
   self->request(transport, caf::infinite, transport::peer_atom::value, peer)
-    .then([this, peer](caf::actor& link) { links_[peer] = std::move(link); }, [](caf::error&) {});
-  return nullptr;
+    .then([this, peer](caf::actor& link) { links_[peer] = link.address(); },
+          [](caf::error&) {});
+  return {};
 }
 
 void mesh_outbox::queue_and_flush(caf::event_based_actor* self, const caf::actor& transport,
@@ -35,11 +41,11 @@ void mesh_outbox::send(caf::event_based_actor* self, const caf::actor& transport
     send_batch(self, transport, peer, h->second); // what was queued first goes first
     held_.erase(h);
   }
-  if (const auto* link = link_of(self, transport, peer)) {
+  if (auto link = link_of(self, transport, peer)) {
     if (tag == 0)
-      self->send(*link, mesh_send_atom::value, std::move(bytes), reliable);
+      self->send(link, mesh_send_atom::value, std::move(bytes), reliable);
     else
-      self->send(*link, mesh_send_atom::value, std::move(bytes), reliable, tag);
+      self->send(link, mesh_send_atom::value, std::move(bytes), reliable, tag);
   } else if (tag == 0) {
     self->send(transport, mesh_send_atom::value, peer, std::move(bytes), reliable);
   } else {
@@ -66,8 +72,8 @@ void mesh_outbox::send_batch(caf::event_based_actor* self, const caf::actor& tra
                              const std::string& peer, held& h) {
   if (h.batch.empty())
     return;
-  if (const auto* link = link_of(self, transport, peer))
-    self->send(*link, mesh_send_atom::value, std::move(h.batch), h.reliable);
+  if (auto link = link_of(self, transport, peer))
+    self->send(link, mesh_send_atom::value, std::move(h.batch), h.reliable);
   else
     self->send(transport, mesh_send_atom::value, peer, std::move(h.batch), h.reliable);
   h.batch = packed_messages{};

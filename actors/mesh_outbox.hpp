@@ -5,6 +5,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <caf/actor_addr.hpp>
+
 #include "transport/byte_buffer.hpp"
 #include "transport/deferred_flush.hpp"
 #include "transport/packed_messages.hpp"
@@ -60,13 +62,17 @@ private:
     bool reliable = true;
   };
 
-  const caf::actor* link_of(caf::event_based_actor* self, const caf::actor& transport,
-                            const std::string& peer);
+  /// The peer's link, or an invalid handle: then the message goes through
+  /// the transport (the link is being asked for, or ended idle).
+  caf::actor link_of(caf::event_based_actor* self, const caf::actor& transport,
+                     const std::string& peer);
   void send_batch(caf::event_based_actor* self, const caf::actor& transport,
                   const std::string& peer, held& h);
 
-  /// Known links; an invalid handle while the transport is being asked.
-  std::unordered_map<std::string, caf::actor> links_;
+  /// Known links, held weakly: a link that went idle ends once nobody
+  /// holds it (transport/peer_link.hpp); invalid while the transport is
+  /// being asked.
+  std::unordered_map<std::string, caf::actor_addr> links_;
   std::unordered_map<std::string, held> held_;
 };
 

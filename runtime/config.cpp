@@ -160,6 +160,10 @@ const key_spec known_keys[] = {
    [](const value_reader& in, config& cfg) {
      cfg.mesh.retry_timeout = std::chrono::milliseconds{in.integer(1, max_ms, "milliseconds")};
    }},
+  {"linkIdleTimeout",
+   [](const value_reader& in, config& cfg) {
+     cfg.mesh.link_idle_timeout = std::chrono::milliseconds{in.integer(0, max_ms, "milliseconds")};
+   }},
   {"strictCheckForExternal",
    [](const value_reader& in, config& cfg) { cfg.mesh.strict_check_for_external = in.boolean(); }},
   {"sendInterval",
@@ -360,6 +364,7 @@ std::string to_json(const config& cfg) {
   out["marsAddressCacheTTL"] = m.mars_address_cache_ttl.count();
   out["retryInterval"] = m.retry_interval.count();
   out["retryTimeout"] = m.retry_timeout.count();
+  out["linkIdleTimeout"] = m.link_idle_timeout.count();
   out["strictCheckForExternal"] = m.strict_check_for_external;
   out["sendInterval"] = m.send_interval.count();
   if (!m.cluster_key_file.empty())

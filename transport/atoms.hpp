@@ -22,5 +22,8 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 /// datagrams (0: none), as a lossy network would (bench scenario's drop
 /// fault).
 using faults_atom = caf::atom_constant<caf::atom("faults")>;
+/// (link_idle_atom, uint32_t address, uint16_t port) from a peer link to
+/// its transport: nothing moved for transport_config::link_idle_timeout.
+using link_idle_atom = caf::atom_constant<caf::atom("linkidle")>;
 
 } // namespace meshrt::transport

@@ -26,6 +26,12 @@ public:
     links_.emplace(peer, std::move(link));
   }
 
+  /// Forgets the link of `peer`: its next datagram goes to the transport.
+  void remove(const endpoint& peer) {
+    std::lock_guard<std::mutex> guard{mx_};
+    links_.erase(peer);
+  }
+
   /// Drops every handle, so the peer links can terminate.
   void clear() {
     std::lock_guard<std::mutex> guard{mx_};

@@ -91,6 +91,16 @@ struct link_parts {
   std::vector<uint8_t> out;
   std::vector<size_t> out_sizes;
   std::vector<const uint8_t*> out_ptrs;
+  /// The transport, told when the link has been idle for `idle_timeout_us`
+  /// (0: never); last_active_us is the last datagram or message.
+  caf::actor transport;
+  uint64_t idle_timeout_us = 0;
+  uint64_t last_active_us = 0;
+  /// Idle, reported to the transport, which forgot this link: whatever
+  /// still reaches it (from a sender that cached its handle, a datagram
+  /// the receive thread routed just before) goes on to the transport, and
+  /// CAF ends it once nobody holds its handle.
+  bool forwarding = false;
 };
 
 struct peer_link_state {
@@ -244,37 +254,94 @@ void schedule_flush(peer_link_actor* self) {
     pump(self);
 }
 
+/// Checks every idle timeout whether nothing moved for a whole one; if so,
+/// tells the transport, which forgets the link, and forwards from then on.
+/// (It does not quit: a sender may hold its handle and send in the same
+/// instant, and a message to an actor that quit is lost. Unreachable, CAF
+/// ends it.)
+void check_idle(peer_link_actor* self) {
+  auto& st = *self->state.link;
+  auto now = steady_micros();
+  if (now - st.last_active_us < st.idle_timeout_us || !st.sess.quiet() || !st.senders.empty()) {
+    self->delayed_send(self, std::chrono::microseconds{st.idle_timeout_us}, link_idle_atom::value);
+    return;
+  }
+  self->send(st.transport, link_idle_atom::value, st.peer.address, st.peer.port);
+  // Its end (unreachable) must not take the transport along.
+  self->unlink_from(st.transport);
+  st.forwarding = true;
+  st.out = {};
+  st.out_sizes = {};
+  st.out_ptrs = {};
+}
+
+/// A message for a link that forwards: to the transport, with its sender.
+template<class... Ts>
+bool forwarded(peer_link_actor* self, Ts&&... xs) {
+  auto& st = *self->state.link;
+  if (!st.forwarding)
+    return false;
+  self->delegate(st.transport, mesh_send_atom::value, st.peer_name, std::forward<Ts>(xs)...);
+  return true;
+}
+
 caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<udp_socket> sock,
                         std::shared_ptr<packet_guard> guard, delivery_routes routes,
-                        session_options opts, fault_options faults) {
+                        session_options opts, fault_options faults, caf::actor transport,
+                        uint64_t idle_timeout_us) {
   // Each link injects its own faults, seeded by the run's seed and the peer.
   faults.seed ^= std::hash<endpoint>{}(peer);
   opts.flush_budget = std::min(opts.flush_budget, packets_per_flush);
   self->state.link = std::make_unique<link_parts>(peer, std::move(sock), std::move(guard),
                                                   std::move(routes), opts, faults);
+  auto& parts = *self->state.link;
+  parts.transport = std::move(transport);
+  parts.idle_timeout_us = idle_timeout_us;
+  parts.last_active_us = steady_micros();
+  if (idle_timeout_us > 0)
+    self->delayed_send(self, std::chrono::microseconds{idle_timeout_us}, link_idle_atom::value);
   return {
-    [=](datagram_atom, const packed_messages& datagrams) {
+    [=](datagram_atom, packed_messages& datagrams) {
+      if (self->state.link->forwarding) {
+        const auto& peer = self->state.link->peer;
+        self->send(self->state.link->transport, datagram_atom::value, peer.address, peer.port,
+                   std::move(datagrams));
+        return;
+      }
       auto now = steady_micros();
+      self->state.link->last_active_us = now;
       for (auto dg : datagrams.views())
         self->state.link->sess.input(dg.data(), dg.size(), now);
       schedule_flush(self);
     },
     [=](mesh_send_atom, byte_buffer& data, bool reliable) {
-      enqueue(self, std::move(data), reliable, steady_micros());
+      if (forwarded(self, std::move(data), reliable))
+        return;
+      self->state.link->last_active_us = steady_micros();
+      enqueue(self, std::move(data), reliable, self->state.link->last_active_us);
       schedule_flush(self);
     },
     [=](mesh_send_atom, byte_buffer& data, bool reliable, uint64_t tag) {
-      enqueue(self, std::move(data), reliable, steady_micros(), tag);
+      if (forwarded(self, std::move(data), reliable, tag))
+        return;
+      self->state.link->last_active_us = steady_micros();
+      enqueue(self, std::move(data), reliable, self->state.link->last_active_us, tag);
       schedule_flush(self);
     },
     [=](mesh_send_atom, std::vector<byte_buffer>& batch, bool reliable) {
+      if (forwarded(self, std::move(batch), reliable))
+        return;
       auto now = steady_micros(); // one clock read per batch
+      self->state.link->last_active_us = now;
       for (auto& data : batch)
         enqueue(self, std::move(data), reliable, now);
       schedule_flush(self);
     },
-    [=](mesh_send_atom, const packed_messages& messages, bool reliable) {
-      enqueue_packed(self, messages, reliable, steady_micros());
+    [=](mesh_send_atom, packed_messages& messages, bool reliable) {
+      if (forwarded(self, std::move(messages), reliable))
+        return;
+      self->state.link->last_active_us = steady_micros();
+      enqueue_packed(self, messages, reliable, self->state.link->last_active_us);
       schedule_flush(self);
     },
     [=](flush_atom) {
@@ -291,6 +358,10 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
       self->state.link->routes.set(kind, std::move(to));
     },
     [=](stats_atom) { return stats_json(self->state.link->sess); },
+    [=](link_idle_atom) {
+      if (!self->state.link->forwarding)
+        check_idle(self);
+    },
     [=](faults_atom, double drop_percent) {
       auto& st = *self->state.link;
       auto changed = faults;
@@ -306,9 +377,11 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
 caf::actor spawn_peer_link(caf::event_based_actor* self, endpoint peer,
                            std::shared_ptr<udp_socket> sock, std::shared_ptr<packet_guard> guard,
                            const delivery_routes& routes, session_options opts,
-                           fault_options faults) {
+                           fault_options faults, std::chrono::milliseconds idle_timeout) {
+  auto idle_us = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::microseconds>(idle_timeout).count());
   return self->spawn<caf::linked>(peer_link, peer, std::move(sock), std::move(guard), routes, opts,
-                                  faults);
+                                  faults, caf::actor_cast<caf::actor>(self), idle_us);
 }
 
 } // namespace meshrt::transport

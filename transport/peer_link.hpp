@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 
 #include "transport/endpoint.hpp"
@@ -28,10 +29,14 @@ class udp_socket;
 /// (route_atom, uint8_t kind, caf::actor to) from the transport;
 /// (stats_atom) -> std::string, the session's counters as a JSON object.
 /// What arrives goes out by `routes`. Every packet leaves sealed by
-/// `guard` when it has the cluster key.
+/// `guard` when it has the cluster key. Quiet (nothing to send, resend or
+/// acknowledge) and untouched for `idle_timeout` (0: never), it tells the
+/// transport (link_idle_atom, address, port), which forgets it, and from
+/// then on forwards whatever still reaches it to the transport; it ends
+/// when nobody holds its handle (hold a peer link's handle weakly).
 caf::actor spawn_peer_link(caf::event_based_actor* self, endpoint peer,
                            std::shared_ptr<udp_socket> sock, std::shared_ptr<packet_guard> guard,
                            const delivery_routes& routes, session_options opts,
-                           fault_options faults);
+                           fault_options faults, std::chrono::milliseconds idle_timeout);
 
 } // namespace meshrt::transport

@@ -162,6 +162,12 @@ public:
     return tx_.size();
   }
 
+  /// Nothing to send, resend or acknowledge: the session can end without
+  /// losing anything of its own.
+  bool quiet() const {
+    return tx_.empty() && utx_.empty() && retransmit_.empty() && !ack_pending_;
+  }
+
   /// Smoothed round-trip time in microseconds (0 before the first sample).
   uint64_t srtt_us() const {
     return srtt_us_;

@@ -27,6 +27,8 @@ struct transport_state {
   std::shared_ptr<link_directory> directory = std::make_shared<link_directory>();
   std::shared_ptr<receive_loop> loop;
   std::unordered_map<endpoint, caf::actor> links;
+  /// Links ended for idleness.
+  uint64_t links_closed = 0;
   transport_config cfg;
   /// Every peer link, present and future, delivers by these.
   delivery_routes routes{caf::actor{}};
@@ -41,8 +43,8 @@ caf::actor link_for(transport_actor* self, const endpoint& peer) {
   auto i = st.links.find(peer);
   if (i != st.links.end())
     return i->second;
-  auto link
-    = spawn_peer_link(self, peer, st.sock, st.guard, st.routes, st.cfg.session, st.cfg.faults);
+  auto link = spawn_peer_link(self, peer, st.sock, st.guard, st.routes, st.cfg.session,
+                              st.cfg.faults, st.cfg.link_idle_timeout);
   st.links.emplace(peer, link);
   st.directory->add(peer, link);
   return link;
@@ -132,6 +134,19 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
       for (auto& [peer, link] : self->state.links)
         self->send(link, route_atom::value, kind, to);
     },
+    [=](link_idle_atom, uint32_t address, uint16_t port) {
+      // The link forwards from now on: whatever comes next for the peer
+      // starts a new one (in a new epoch), and the old one ends once
+      // nobody holds its handle.
+      auto& st = self->state;
+      endpoint peer{address, port};
+      auto i = st.links.find(peer);
+      if (i == st.links.end() || i->second != caf::actor_cast<caf::actor>(self->current_sender()))
+        return;
+      st.links.erase(i);
+      st.directory->remove(peer);
+      ++st.links_closed;
+    },
     [=](port_atom) { return self->state.sock->local().port; },
     [=](faults_atom, double drop_percent) {
       self->state.cfg.faults.drop_percent = drop_percent;
@@ -145,7 +160,9 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
       auto head = "{\"port\": " + std::to_string(self->state.sock->local().port)
                   + ", \"datagrams_received\": " + std::to_string(self->state.loop->datagrams())
                   + ", \"auth\": " + guard_json(*self->state.guard) + ", \"trains\": "
-                  + (self->state.sock->sends_trains() ? "true" : "false") + ", \"peers\": {";
+                  + (self->state.sock->sends_trains() ? "true" : "false")
+                  + ", \"links_closed\": " + std::to_string(self->state.links_closed)
+                  + ", \"peers\": {";
       if (links.empty()) {
         rp.deliver(head + "}}");
         return rp;

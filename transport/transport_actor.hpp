@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,6 +34,12 @@ struct transport_config {
   /// for a firewall rule that must see each one (nftables judges a train as
   /// one packet before the device cuts it).
   bool trains = true;
+  /// A peer link with nothing to send, resend or acknowledge that saw no
+  /// datagram and no message for this long ends (a new one starts at the
+  /// next contact, in a new epoch), so the links of peers that died or left
+  /// do not pile up in a long-running node. 0: links live as long as the
+  /// transport.
+  std::chrono::milliseconds link_idle_timeout{30000};
   /// The cluster key [clusterKeyFile]: every datagram leaves sealed and
   /// only sealed ones of the same key are taken (transport/packet_guard.hpp).
   /// None: datagrams go plain and sealed ones are dropped.

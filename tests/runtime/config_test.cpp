@@ -69,8 +69,9 @@ TEST_SUITE("runtime.config") {
     "retryTimeout": 900, "strictCheckForExternal": true, "sendInterval": 20,
     "storageTargetNodeType": "UDP", "storageRingSize": 64,
     "storageMigration": false, "storageMigrationBatchSize": 50,
-    "storageMigrationInterval": 3})");
+    "storageMigrationInterval": 3, "linkIdleTimeout": 5000})");
     CHECK(cfg.mesh.address == "127.0.0.2");
+    CHECK(cfg.mesh.link_idle_timeout == 5000ms);
     CHECK(cfg.mesh.port == 9100);
     CHECK(cfg.mesh.mars_address == "mars.local");
     CHECK(cfg.mesh.mars_port == 7000);
@@ -284,7 +285,8 @@ TEST_SUITE("runtime.config") {
     auto text = to_json(original);
     for (const char* key :
          {"address", "nic", "port", "marsAddress", "marsPort", "marsAddressCacheTTL",
-          "retryInterval", "retryTimeout", "strictCheckForExternal", "sendInterval", "dmEnabled",
+          "retryInterval", "retryTimeout", "linkIdleTimeout", "strictCheckForExternal",
+          "sendInterval", "dmEnabled",
           "storageTargetNodeType", "storageRingSize", "storageMigration",
           "storageMigrationBatchSize", "storageMigrationInterval"})
       CHECK(text.find(std::string{"\""} + key + "\"") != std::string::npos);

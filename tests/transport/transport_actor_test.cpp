@@ -495,6 +495,46 @@ TEST_SUITE("transport.live") {
     CHECK(f.receive_in_order(1, 5s) == 1);
   }
 
+  TEST_CASE("an idle peer link ends, and the next message to its peer starts a new one") {
+    transport_config cfg;
+    cfg.link_idle_timeout = 200ms;
+    pair_fixture f{cfg};
+    auto running = [&] { return f.sys.registry().running(); };
+    f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), numbered(0, 10), true);
+    REQUIRE(f.receive_in_order(1, 5s) == 1);
+    // A sender that cached the link's handle, as a node's outbox does, and
+    // keeps only a weak one.
+    auto cached = f.link_a_to_b().address();
+    REQUIRE(f.stats(f.a)["peers"].size() == 1);
+    auto with_links = running();
+    // Both ends' links go quiet, report, and are forgotten; nobody holds
+    // them, so they end.
+    REQUIRE(meshrt::test::eventually([&] {
+      return f.stats(f.a)["links_closed"] == 1 && f.stats(f.b)["links_closed"] == 1;
+    }));
+    CHECK(f.stats(f.a)["peers"].empty());
+    CHECK(meshrt::test::eventually([&] { return running() == with_links - 2; }));
+    CHECK_FALSE(caf::actor_cast<caf::actor>(cached));
+    // The next messages start new links, in new epochs, and arrive in order.
+    for (uint32_t i = 0; i < 100; ++i)
+      f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), numbered(i, 10), true);
+    CHECK(f.receive_in_order(100, 5s) == 100);
+    CHECK(f.stats(f.a)["peers"].size() == 1);
+  }
+
+  TEST_CASE("a link that went idle still passes on what a holder of its handle sends") {
+    transport_config cfg;
+    cfg.link_idle_timeout = 200ms;
+    pair_fixture f{cfg};
+    f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), numbered(0, 10), true);
+    REQUIRE(f.receive_in_order(1, 5s) == 1);
+    auto held = f.link_a_to_b(); // a strong handle keeps it alive
+    REQUIRE(meshrt::test::eventually([&] { return f.stats(f.a)["links_closed"] == 1; }));
+    for (uint32_t i = 0; i < 50; ++i)
+      f.at_a->send(held, mesh_send_atom::value, numbered(i, 10), true);
+    CHECK(f.receive_in_order(50, 5s) == 50);
+  }
+
   TEST_CASE("shutdown is quick and leaves nothing running") {
     auto threads_before = thread_count();
     uint16_t port = 0;
