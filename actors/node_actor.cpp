@@ -225,8 +225,9 @@ void on_transport_ready(node_actor* self, caf::actor transport, uint16_t port) {
   st.self_record.mesh_address = st.mesh.address + ":" + std::to_string(port);
   st.ready = true;
   st.mars.started_us = steady_micros();
-  st.correlator = spawn_request_correlator(self, st.transport, st.self_record.mesh_address,
-                                           correlator_options{});
+  correlator_options copts;
+  copts.retry_timeout = st.mesh.retry_timeout;
+  st.correlator = spawn_request_correlator(self, st.transport, st.self_record.mesh_address, copts);
   // Responses go from the peer links to the correlator directly; the route
   // is set before the correlator's first request leaves.
   self->send(st.transport, route_atom::value, static_cast<uint8_t>(envelope_kind::response),

@@ -27,14 +27,18 @@ public:
     uint16_t command = 0;
     uint64_t deadline_us = 0;
     Waiter waiter;
+    uint64_t sent_us = 0;
   };
 
-  /// Files a request to `peer` that expires at `deadline_us`; returns its id.
-  uint64_t add(std::string peer, uint16_t command, uint64_t deadline_us, Waiter waiter) {
+  /// Files a request to `peer`, sent at `sent_us`, that expires at
+  /// `deadline_us`; returns its id.
+  uint64_t add(std::string peer, uint16_t command, uint64_t deadline_us, Waiter waiter,
+               uint64_t sent_us = 0) {
     auto id = next_id_++;
     auto pos = deadlines_.emplace(deadline_us, id);
     entries_.emplace(
-      id, stored{entry{id, std::move(peer), command, deadline_us, std::move(waiter)}, pos});
+      id,
+      stored{entry{id, std::move(peer), command, deadline_us, std::move(waiter), sent_us}, pos});
     return id;
   }
 
@@ -64,11 +68,12 @@ public:
     return result;
   }
 
-  /// Every entry waiting on `peer`, removed (the peer cannot be reached).
-  std::vector<entry> take_peer(const std::string& peer) {
+  /// Every entry waiting on `peer` sent at `sent_until` or before, removed
+  /// (the peer cannot be reached).
+  std::vector<entry> take_peer(const std::string& peer, uint64_t sent_until = UINT64_MAX) {
     std::vector<entry> result;
     for (auto i = entries_.begin(); i != entries_.end();) {
-      if (i->second.value.peer == peer) {
+      if (i->second.value.peer == peer && i->second.value.sent_us <= sent_until) {
         deadlines_.erase(i->second.deadline_pos);
         result.push_back(std::move(i->second.value));
         i = entries_.erase(i);

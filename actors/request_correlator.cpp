@@ -117,7 +117,7 @@ void send_request(correlator_actor* self, const std::string& peer, uint16_t comm
   env.kind = envelope_kind::request;
   env.command = command;
   env.timeout_ms = timeout_ms;
-  env.id = st.table.add(peer, command, now + uint64_t{timeout_ms} * 1000, std::move(w));
+  env.id = st.table.add(peer, command, now + uint64_t{timeout_ms} * 1000, std::move(w), now);
   ++st.requests;
   st.outbox.queue_and_flush(self, st.transport, peer, encode_envelope(env, payload), true,
                             st.deferred);
@@ -281,8 +281,15 @@ caf::behavior correlator(correlator_actor* self, caf::actor node, caf::actor tra
       on_responses(self, peer, batch);
     },
     [=](send_failed_atom, const std::string& peer, const caf::error& err) {
+      // One give-up of the transport fails every message it held, and is
+      // reported once per message: the requests it concerns were all sent
+      // retryTimeout or more before it. (Not the health check sent on the
+      // first report: taking it on the next report of the same give-up
+      // made one unlucky give-up at 40% loss mark the peer unhealthy.)
       auto& st = self->state;
-      auto failed = st.table.take_peer(peer);
+      auto rt = static_cast<uint64_t>(st.opts.retry_timeout.count()) * 1000;
+      auto now = steady_micros();
+      auto failed = st.table.take_peer(peer, now > rt ? now - rt : 0);
       st.network_failures += failed.size();
       for (auto& e : failed)
         fail(self, e, err);

@@ -36,6 +36,9 @@ struct correlator_options {
   /// single unlucky check would fail every request for a recheck_interval
   /// (measured: `meshrt ping` at 40% loss lost 298 of 300 that way).
   uint32_t missed_checks{3};
+  /// The transport's retryTimeout: a failure it reports concerns only
+  /// requests sent at least this long before.
+  std::chrono::milliseconds retry_timeout{3000};
   /// How often an unhealthy peer is checked again.
   std::chrono::milliseconds recheck_interval{1000};
   /// An unhealthy peer nobody sent a request to for this long is forgotten

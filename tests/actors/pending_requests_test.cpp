@@ -54,6 +54,18 @@ TEST_SUITE("actors.pending_requests") {
     CHECK(table.expire(UINT64_MAX).empty());
   }
 
+  TEST_CASE("a peer's failure takes only the entries sent before the cut") {
+    // A give-up reported at 5 s with retryTimeout 3 s concerns requests
+    // sent by 2 s; the health check sent at 4.5 s stays.
+    pending_requests<int> table;
+    table.add("dead", 1, 9'000'000, 1, 1'000'000);
+    auto check = table.add("dead", 0xFFFF, 9'000'000, 2, 4'500'000);
+    auto failed = table.take_peer("dead", 5'000'000 - 3'000'000);
+    REQUIRE(failed.size() == 1);
+    CHECK(failed[0].waiter == 1);
+    CHECK(table.take(check));
+  }
+
   TEST_CASE("ten thousand outstanding requests match their own responses") {
     pending_requests<uint64_t> table;
     std::vector<uint64_t> ids;
