@@ -6,7 +6,7 @@ BUILD_ASAN  ?= build-asan
 GENERATOR   := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 JOBS        ?= $(shell nproc)
 
-.PHONY: all deps build build-asan test test-release test-asan demo fuzz tidy format clean
+.PHONY: all deps build build-asan test test-release test-asan demo fuzz soak tidy format clean
 
 all: build
 
@@ -39,6 +39,16 @@ test-asan: build-asan
 demo: build
 	@$(BUILD)/bin/meshrt --version
 	@$(BUILD)/bin/meshrt demo --log-level warn
+
+SOAK_SECONDS ?= 600
+
+# Steady load with kill -9 and restarts of nodes and MARS for SOAK_SECONDS;
+# fails if a reliable message is lost or duplicated, or a node that ran
+# throughout grew in memory past 10% or kept descriptors or actors
+# (benchmarks/scenarios/soak.json). The suite runs 60 s of it.
+soak: build
+	$(BUILD)/bin/meshrt bench scenario benchmarks/scenarios/soak.json --duration $(SOAK_SECONDS) \
+	  --json $(BUILD)/soak.json --log-level error
 
 FUZZ_SECONDS ?= 120
 

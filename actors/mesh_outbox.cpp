@@ -22,8 +22,7 @@ caf::actor mesh_outbox::link_of(caf::event_based_actor* self, const caf::actor& 
   // A malformed address is answered with an error: the entry stays empty
   // and every message keeps going through the transport, which reports it.
   self->request(transport, caf::infinite, transport::peer_atom::value, peer)
-    .then([this, peer](caf::actor& link) { links_[peer] = link.address(); },
-          [](caf::error&) {});
+    .then([this, peer](caf::actor& link) { links_[peer] = link.address(); }, [](caf::error&) {});
   return {};
 }
 

@@ -299,20 +299,22 @@ int run_bench(const std::string& scenario, const std::string& json_path, const s
   return 0;
 }
 
-/// `meshrt bench scenario FILE.json [--json OUT]`: exit 1 if a reliable
-/// message was lost or duplicated.
-int run_scenario_file(const std::string& file, const std::string& json_path) {
+/// `meshrt bench scenario FILE.json [--json OUT] [--duration S]`: exit 1
+/// if a reliable message was lost or duplicated, or a long-lived node's
+/// resources did not come back (`resources`).
+int run_scenario_file(const std::string& file, const std::string& json_path, double duration_s) {
   if (file.empty())
     throw std::invalid_argument("bench scenario needs the scenario file: meshrt bench scenario "
                                 "FILE.json");
-  auto s = meshrt::bench::load_scenario(file);
+  auto s = meshrt::bench::load_scenario(file, duration_s > 0 ? std::optional<double>{duration_s}
+                                                             : std::nullopt);
   meshrt::bench::scenario_run_options opts;
   opts.redraw = isatty(fileno(stderr)) != 0;
   auto result = meshrt::bench::run_scenario(s, opts);
   std::cout << result.text;
   if (!json_path.empty())
     write_text(json_path, result.json);
-  return result.lost == 0 && result.duplicated == 0 ? 0 : 1;
+  return result.lost == 0 && result.duplicated == 0 && result.resource_failures == 0 ? 0 : 1;
 }
 
 /// `meshrt bench report RESULTS.json --out DIR`.
@@ -382,6 +384,10 @@ int main(int argc, char** argv) {
     ->add_option("--ring-size", bench_ring_size,
                  "store: storageRingSize of every node (shard actors per storage node)")
     ->capture_default_str();
+  double bench_duration = 0;
+  bench_cmd->add_option("--duration", bench_duration,
+                        "scenario: seconds of load instead of the file's duration_s (repeated "
+                        "faults repeat within it)");
   add_log_level(*bench_cmd, log_level);
 
   // The other process of `meshrt bench rpc`; not for people.
@@ -563,7 +569,7 @@ int main(int argc, char** argv) {
       if (scenario == "report")
         return run_bench_report(bench_file, bench_out);
       if (scenario == "scenario")
-        return run_scenario_file(bench_file, json_path);
+        return run_scenario_file(bench_file, json_path, bench_duration);
       return run_bench(scenario, json_path, only, bench_entries, bench_ring_size);
     }
     if (*peer_cmd)

@@ -125,19 +125,20 @@ scenario_load read_load(const std::string& op, const field& f) {
 }
 
 scenario_fault read_fault(const field& f, double duration_s) {
-  f.object({"at_s", "kind", "percent", "for_s", "node", "type"});
+  f.object({"at_s", "kind", "percent", "for_s", "node", "type", "every_s"});
   scenario_fault fault;
   if (!f.has("at_s") || !f.has("kind"))
     f.fail("an object with \"at_s\" and \"kind\"");
   fault.at_s = f.at("at_s").number(0, duration_s, "seconds into the run, within duration_s");
   auto kind = f.at("kind");
-  static const std::vector<fault_kind> kinds{fault_kind::drop, fault_kind::kill, fault_kind::join,
-                                             fault_kind::leave, fault_kind::mars_restart};
+  static const std::vector<fault_kind> kinds{fault_kind::drop,         fault_kind::kill,
+                                             fault_kind::join,         fault_kind::leave,
+                                             fault_kind::mars_restart, fault_kind::restart};
   auto name = kind.value().is_string() ? kind.value().get<std::string>() : std::string{};
   auto i
     = std::find_if(kinds.begin(), kinds.end(), [&](fault_kind k) { return to_string(k) == name; });
   if (i == kinds.end())
-    kind.fail("one of drop, kill, join, leave, mars_restart");
+    kind.fail("one of drop, kill, join, leave, mars_restart, restart");
   fault.kind = *i;
   auto need = [&](const char* key, const char* what) {
     if (!f.has(key))
@@ -151,6 +152,7 @@ scenario_fault read_fault(const field& f, double duration_s) {
       break;
     case fault_kind::kill:
     case fault_kind::leave:
+    case fault_kind::restart:
       fault.node = need("node", "the node's number").count(0, 10'000, "node number");
       break;
     case fault_kind::join:
@@ -158,6 +160,13 @@ scenario_fault read_fault(const field& f, double duration_s) {
       break;
     case fault_kind::mars_restart:
       break;
+  }
+  if (f.has("every_s")) {
+    if (fault.kind != fault_kind::drop && fault.kind != fault_kind::restart
+        && fault.kind != fault_kind::mars_restart)
+      f.at("every_s").fail("no every_s on a " + name
+                           + " (only drop, restart, mars_restart repeat)");
+    fault.every_s = f.at("every_s").number(1, 86'400, "seconds between repetitions");
   }
   return fault;
 }
@@ -176,6 +185,8 @@ std::string to_string(fault_kind kind) {
       return "leave";
     case fault_kind::mars_restart:
       return "mars_restart";
+    case fault_kind::restart:
+      return "restart";
   }
   return "?";
 }
@@ -197,7 +208,7 @@ scenario parse_scenario(std::string_view json_text, const std::string& source) {
   if (doc.is_discarded())
     throw scenario_error(source + ": not valid JSON");
   field root{doc, "scenario", source};
-  root.object({"name", "duration_s", "cluster", "workload", "faults"});
+  root.object({"name", "duration_s", "cluster", "workload", "faults", "resources"});
   scenario s;
   if (!root.has("name") || !root.has("cluster") || !root.has("workload"))
     root.fail("an object with \"name\", \"cluster\" and \"workload\"");
@@ -246,32 +257,71 @@ scenario parse_scenario(std::string_view json_text, const std::string& source) {
           "kill, join, leave or mars_restart with cluster.mode \"processes\" (drop sets the "
           "transports of nodes in the runner's process, or nftables with \"namespaces\")");
     }
-    std::stable_sort(s.faults.begin(), s.faults.end(),
-                     [](const auto& a, const auto& b) { return a.at_s < b.at_s; });
-    // A node number names a node that exists by then: the initial ones and
-    // those joined before.
-    auto known = s.initial_nodes();
+    // Repetitions spelled out, each remembering the fault it repeats (its
+    // chain): a repeated restart strikes the node that replaced the last
+    // victim.
+    std::vector<std::pair<scenario_fault, size_t>> timeline;
     for (size_t i = 0; i < s.faults.size(); ++i) {
-      const auto& f = s.faults[i];
-      if (f.kind == fault_kind::join)
-        ++known;
-      if ((f.kind == fault_kind::kill || f.kind == fault_kind::leave) && f.node >= known)
+      timeline.emplace_back(s.faults[i], i);
+      if (s.faults[i].every_s > 0)
+        for (auto at = s.faults[i].at_s + s.faults[i].every_s; at < s.duration_s;
+             at += s.faults[i].every_s) {
+          timeline.emplace_back(s.faults[i], i);
+          timeline.back().first.at_s = at;
+        }
+    }
+    std::stable_sort(timeline.begin(), timeline.end(),
+                     [](const auto& a, const auto& b) { return a.first.at_s < b.first.at_s; });
+    // A node number names a node that exists by then: the initial ones and
+    // those joined or restarted before.
+    auto known = s.initial_nodes();
+    std::map<size_t, size_t> replaced_by; // chain: the node its last restart started
+    s.faults.clear();
+    for (auto& [f, chain] : timeline) {
+      if (f.kind == fault_kind::restart)
+        if (auto r = replaced_by.find(chain); r != replaced_by.end())
+          f.node = r->second;
+      bool names_node = f.kind == fault_kind::kill || f.kind == fault_kind::leave
+                        || f.kind == fault_kind::restart;
+      if (names_node && f.node >= known)
         throw scenario_error(source + ": field 'scenario.faults': a " + to_string(f.kind) + " at "
                              + field::fmt(f.at_s) + " s names node " + std::to_string(f.node)
                              + ", but only nodes 0 to " + std::to_string(known - 1)
                              + " exist by then");
+      if (f.kind == fault_kind::restart)
+        replaced_by[chain] = known;
+      if (f.kind == fault_kind::join || f.kind == fault_kind::restart)
+        ++known;
+      s.faults.push_back(f);
     }
+  }
+  if (root.has("resources")) {
+    auto r = root.at("resources");
+    r.object({"warmup_s", "rss_growth_percent"});
+    if (s.mode == "in_process")
+      r.fail("cluster.mode \"processes\" or \"namespaces\" (resources are measured per "
+             "process)");
+    s.resources.enabled = true;
+    if (r.has("warmup_s"))
+      s.resources.warmup_s = r.at("warmup_s").number(0, s.duration_s, "seconds, within duration_s");
+    if (r.has("rss_growth_percent"))
+      s.resources.rss_growth_percent = r.at("rss_growth_percent").number(0, 1000, "percent");
   }
   return s;
 }
 
-scenario load_scenario(const std::string& path) {
+scenario load_scenario(const std::string& path, std::optional<double> duration_s) {
   std::ifstream in{path};
   if (!in)
     throw scenario_error(path + ": cannot read the scenario file");
   std::stringstream text;
   text << in.rdbuf();
-  return parse_scenario(text.str(), path);
+  if (!duration_s)
+    return parse_scenario(text.str(), path);
+  auto doc = json::parse(text.str(), nullptr, false);
+  if (doc.is_object())
+    doc["duration_s"] = *duration_s;
+  return parse_scenario(doc.is_object() ? doc.dump() : text.str(), path);
 }
 
 } // namespace meshrt::bench

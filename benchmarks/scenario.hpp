@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -46,9 +47,9 @@ struct scenario_load {
 };
 
 /// What a fault does.
-enum class fault_kind { drop, kill, join, leave, mars_restart };
+enum class fault_kind { drop, kill, join, leave, mars_restart, restart };
 
-/// "drop", "kill", "join", "leave", "mars_restart".
+/// "drop", "kill", "join", "leave", "mars_restart", "restart".
 std::string to_string(fault_kind kind);
 
 /// One fault, at `at_s` seconds into the run.
@@ -57,8 +58,23 @@ struct scenario_fault {
   fault_kind kind = fault_kind::kill;
   double percent = 0; // drop: share of UDP datagrams dropped
   double for_s = 0;   // drop: how long
-  size_t node = 0;    // kill, leave: the node's number (0: the first started)
+  size_t node = 0;    // kill, leave, restart: the node's number (0: the first started)
   std::string type;   // join: the new node's type
+  /// Repeated every this many seconds until the run ends (0: once). A
+  /// repeated restart strikes the node that replaced the last victim.
+  double every_s = 0;
+};
+
+/// Resource checks of the nodes that run from start to end (cluster modes
+/// "processes" and "namespaces"): their resident memory, open file
+/// descriptors and running actors are taken once the run is `warmup_s` in,
+/// and again at its end.
+struct scenario_resources {
+  bool enabled = false;
+  double warmup_s = 20;
+  /// Resident memory at the end may exceed the one after warm-up by this
+  /// much at most.
+  double rss_growth_percent = 10;
 };
 
 /// A whole scenario.
@@ -70,8 +86,9 @@ struct scenario {
   std::vector<scenario_nodes> nodes;
   /// By operation: rpc, send, usend, fanout, store, dm.
   std::map<std::string, scenario_load> workload;
-  /// In order of `at_s`.
+  /// In order of `at_s`, repetitions (every_s) spelled out.
   std::vector<scenario_fault> faults;
+  scenario_resources resources;
 
   /// Nodes started at the beginning.
   size_t initial_nodes() const;
@@ -83,7 +100,8 @@ const std::vector<std::string>& scenario_operations();
 /// Reads a scenario from JSON text; `source` names it in errors.
 scenario parse_scenario(std::string_view json_text, const std::string& source);
 
-/// Reads a scenario file.
-scenario load_scenario(const std::string& path);
+/// Reads a scenario file; `duration_s`, when given, replaces the file's
+/// (before repeated faults are spelled out).
+scenario load_scenario(const std::string& path, std::optional<double> duration_s = std::nullopt);
 
 } // namespace meshrt::bench

@@ -2,11 +2,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include <caf/all.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/meshrt.hpp"
+#include "transport/peer_link.hpp"
 
 namespace meshrt::bench {
 
@@ -74,8 +80,33 @@ std::optional<arrival> decode_arrival(const byte_buffer& bytes) {
   return a;
 }
 
+std::string probe_process(caf::actor_system& sys) {
+  uint64_t rss_kb = 0;
+  std::ifstream status{"/proc/self/status"};
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmRSS:", 0) == 0)
+      rss_kb = std::strtoull(line.c_str() + 6, nullptr, 10);
+  size_t fds = 0;
+  std::error_code ec;
+  for (auto i = std::filesystem::directory_iterator{"/proc/self/fd", ec};
+       !ec && i != std::filesystem::directory_iterator{}; i.increment(ec))
+    ++fds;
+  return nlohmann::json{{"rss_kb", rss_kb},
+                        {"fds", fds},
+                        {"actors", sys.registry().running()},
+                        {"links", transport::peer_links_alive()}}
+    .dump();
+}
+
 void install_scenario_handlers(caf::actor_system& sys, const node& n, const std::string& address) {
   caf::scoped_actor self{sys};
+  handle(
+    self, n, scenario_probe,
+    handler_function{[&sys](const byte_buffer&, const std::string&) -> caf::expected<byte_buffer> {
+      auto text = probe_process(sys);
+      return byte_buffer{text.begin(), text.end()};
+    }})
+    .receive([] {}, [](caf::error&) {});
   handle(self, n, scenario_echo,
          handler_function{[](const byte_buffer& data,
                              const std::string&) -> caf::expected<byte_buffer> { return data; }})

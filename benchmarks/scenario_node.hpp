@@ -31,6 +31,13 @@ constexpr uint16_t scenario_echo = 900;
 constexpr uint16_t scenario_sink = 901;
 /// The report of one arrival, a Send to the message's sender.
 constexpr uint16_t scenario_arrival = 903;
+/// What the node's process holds, answered as JSON: {"rss_kb", "fds",
+/// "actors", "links"} (resident memory, open descriptors, running actors,
+/// peer links alive).
+constexpr uint16_t scenario_probe = 904;
+
+/// This process's figures as scenario_probe answers them.
+std::string probe_process(caf::actor_system& sys);
 
 /// Microseconds on the machine's monotonic clock.
 uint64_t monotonic_us();

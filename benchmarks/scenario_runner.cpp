@@ -235,6 +235,7 @@ struct member {
   node n;                              // in this process; invalid for a child process
   std::shared_ptr<child_process> proc; // a child process (cluster mode "processes")
   std::string address;
+  std::string type;
   size_t index = 0;
   bool sends = true;    // its application runs: it issues operations
   bool targeted = true; // the others know it: operations go to it
@@ -596,6 +597,7 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
       install_scenario_handlers(sys, m.n, m.address);
       count_arrivals(self, m.n, run);
     }
+    m.type = type;
     std::lock_guard<std::mutex> guard{run->mtx};
     m.index = run->members.size();
     run->members.push_back(m);
@@ -721,6 +723,50 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
     }
   }};
 
+  // Resources: the nodes no fault strikes, sampled after warm-up and at
+  // the end.
+  std::map<std::string, nlohmann::json> warm;
+  std::mutex warm_mtx;
+  auto long_lived = [&] {
+    std::set<size_t> struck;
+    for (const auto& f : s.faults)
+      if (f.kind == fault_kind::kill || f.kind == fault_kind::leave
+          || f.kind == fault_kind::restart)
+        struck.insert(f.node);
+    std::vector<member> out;
+    std::lock_guard<std::mutex> guard{run->mtx};
+    for (const auto& m : run->members)
+      if (m.proc && m.index < s.initial_nodes() && !struck.count(m.index))
+        out.push_back(m);
+    return out;
+  }();
+  /// A child's scenario_probe answer, asked from a guest; null if none.
+  auto probe = [&](caf::scoped_actor& me, const member& m) {
+    nlohmann::json out;
+    send_rpc(me, run->clients.front().n, scenario_probe, m.address, byte_buffer{}, 3s)
+      .receive(
+        [&](const byte_buffer& b) {
+          out = nlohmann::json::parse(std::string(b.begin(), b.end()), nullptr, false);
+        },
+        [](caf::error&) {});
+    return out;
+  };
+  std::thread warmup;
+  if (s.resources.enabled && !long_lived.empty())
+    warmup = std::thread{[&] {
+      auto at = t0
+                + std::chrono::duration_cast<steady::duration>(
+                  std::chrono::duration<double>(s.resources.warmup_s));
+      while (steady::now() < at && !run->stopping)
+        std::this_thread::sleep_for(20ms);
+      caf::scoped_actor me{sys};
+      for (const auto& m : long_lived) {
+        auto j = probe(me, m);
+        std::lock_guard<std::mutex> guard{warm_mtx};
+        warm[m.address] = j;
+      }
+    }};
+
   // The faults, each at its time; a watcher per fault measures detection.
   std::vector<fault_outcome> outcomes;
   std::vector<std::thread> watchers;
@@ -756,8 +802,9 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
     };
     // Until every node but `except` sees (or no longer sees) `address`:
     // the ms since the fault, -1 if not within 15 s.
-    auto watch = [&, at_ms, record](std::string address, bool present, std::string except) {
-      watchers.emplace_back([&, address, present, except, at_ms, record] {
+    auto watch = [&, at_ms, record](std::string address, bool present, std::string except,
+                                    bool detects = true) {
+      watchers.emplace_back([&, address, present, except, at_ms, record, detects] {
         caf::scoped_actor me{sys};
         auto deadline = steady::now() + 15s;
         while (steady::now() < deadline && !run->stopping) {
@@ -773,7 +820,8 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
           }
           if (done) {
             auto ms_now = elapsed_ms() - at_ms;
-            record([&](fault_outcome& o) { o.detect_ms = ms_now; });
+            if (detects)
+              record([&](fault_outcome& o) { o.detect_ms = ms_now; });
             // The others know now: operations go there (join) or not (kill,
             // leave).
             std::lock_guard<std::mutex> guard{run->mtx};
@@ -789,42 +837,55 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
         }
       });
     };
+    /// The node is gone, its application and its users' sessions with it.
+    auto mark_gone = [run](const member& m) {
+      std::lock_guard<std::mutex> guard{run->mtx};
+      run->members[m.index].sends = false;
+      run->members[m.index].up = false;
+      for (auto& u : run->users)
+        if (u.at == m.address)
+          u.sends = false;
+    };
+    /// kill -9 (in this process: its actors killed), watched until every
+    /// other node's view has dropped it.
+    auto kill_victim = [&] {
+      record([&](fault_outcome& o) { o.subject = victim.address; });
+      mark_gone(victim);
+      if (victim.proc)
+        victim.proc->signal(SIGKILL);
+      else
+        self->send_exit(victim.n.actor(), caf::exit_reason::kill);
+      watch(victim.address, false, victim.address);
+    };
     switch (f.kind) {
-      case fault_kind::kill: {
-        record([&](fault_outcome& o) { o.subject = victim.address; });
-        {
-          std::lock_guard<std::mutex> guard{run->mtx};
-          run->members[f.node].sends = false; // its application dies with it
-          run->members[f.node].up = false;
-          for (auto& u : run->users)
-            if (u.at == victim.address)
-              u.sends = false;
-        }
-        if (victim.proc)
-          victim.proc->signal(SIGKILL);
-        else
-          self->send_exit(victim.n.actor(), caf::exit_reason::kill);
-        watch(victim.address, false, victim.address);
+      case fault_kind::kill:
+        kill_victim();
         break;
-      }
       case fault_kind::leave: {
         record([&](fault_outcome& o) { o.subject = victim.address; });
-        watchers.emplace_back([&, victim] {
+        watchers.emplace_back([&, victim, mark_gone] {
           if (victim.proc) { // SIGTERM's path, as an operator stops a node
             victim.proc->stop(15s);
           } else {
             caf::scoped_actor me{sys};
             leave(me, victim.n).receive([] {}, [](caf::error&) {});
           }
-          // The node is gone and its users' sessions with it.
-          std::lock_guard<std::mutex> guard{run->mtx};
-          run->members[victim.index].sends = false;
-          run->members[victim.index].up = false;
-          for (auto& u : run->users)
-            if (u.at == victim.address)
-              u.sends = false;
+          mark_gone(victim);
         });
         watch(victim.address, false, victim.address);
+        break;
+      }
+      case fault_kind::restart: {
+        // kill -9, and a new node of its type in its place (a new port:
+        // messages to the old one stay told apart).
+        kill_victim();
+        auto m = add_member(victim.type);
+        record([&](fault_outcome& o) { o.note = "replaced by " + m.address; });
+        {
+          std::lock_guard<std::mutex> guard{run->mtx};
+          run->members[m.index].targeted = false; // until the others see it
+        }
+        watch(m.address, true, "", false);
         break;
       }
       case fault_kind::join: {
@@ -940,6 +1001,53 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
   progress.join();
   for (auto& w : watchers)
     w.join();
+  if (warmup.joinable())
+    warmup.join();
+  // Resources at the end: once the links of departed peers have idled out
+  // (linkIdleTimeout, twice over at most, and retryTimeout), every figure
+  // must be back where it stood after warm-up, memory within its margin.
+  std::vector<std::string> resource_lines;
+  std::vector<std::pair<std::string, double>> rss_growths;
+  uint64_t resource_failures = 0;
+  if (s.resources.enabled) {
+    run->phase = "settling";
+    caf::scoped_actor me{sys};
+    auto deadline = steady::now() + 70s;
+    for (const auto& m : long_lived) {
+      auto before = warm.count(m.address) ? warm[m.address] : nlohmann::json{};
+      if (!before.is_object()) {
+        ++resource_failures;
+        resource_lines.push_back(m.address + ": no sample after warm-up");
+        continue;
+      }
+      auto figure = [](const nlohmann::json& j, const char* key) {
+        return j.is_object() && j.contains(key) ? j[key].get<double>() : -1.0;
+      };
+      nlohmann::json after;
+      auto back = [&] {
+        after = probe(me, m);
+        return figure(after, "links") >= 0 && figure(after, "links") <= figure(before, "links")
+               && figure(after, "fds") <= figure(before, "fds")
+               && figure(after, "actors") - figure(after, "links")
+                    <= figure(before, "actors") - figure(before, "links");
+      };
+      while (!back() && steady::now() < deadline)
+        std::this_thread::sleep_for(500ms);
+      auto rss0 = figure(before, "rss_kb");
+      auto rss1 = figure(after, "rss_kb");
+      auto growth = rss0 > 0 ? (rss1 - rss0) * 100 / rss0 : 0;
+      bool ok = back() && rss1 >= 0 && growth <= s.resources.rss_growth_percent;
+      after = after.is_object() ? after : nlohmann::json{};
+      resource_failures += ok ? 0 : 1;
+      resource_lines.push_back(
+        m.address + ": rss " + fmt(rss0 / 1024, 1) + " -> " + fmt(rss1 / 1024, 1) + " MB ("
+        + (growth >= 0 ? "+" : "") + fmt(growth, 1) + "%), fds " + fmt(figure(before, "fds"))
+        + " -> " + fmt(figure(after, "fds")) + ", actors " + fmt(figure(before, "actors")) + " -> "
+        + fmt(figure(after, "actors")) + " (peer links " + fmt(figure(before, "links")) + " -> "
+        + fmt(figure(after, "links")) + ")" + (ok ? "" : ": NOT BACK"));
+      rss_growths.emplace_back(m.address, growth);
+    }
+  }
   if (opts.progress && opts.redraw)
     std::fprintf(opts.progress, "\r\033[K");
 
@@ -947,6 +1055,8 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
   auto ops = run->rec.snapshot();
   scenario_result result;
   bench_report report{"scenario-" + s.name};
+  for (const auto& [address, growth] : rss_growths)
+    report.add("meshrt", "rss_growth_percent_" + address, growth, "%");
   auto total_seconds = static_cast<size_t>(std::ceil(s.duration_s));
   // Heal: the first whole second from the fault's detection on (from the
   // fault's end where there is nothing to detect) in which no operation
@@ -975,7 +1085,8 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
   }
   std::set<std::string> gone; // nodes killed or left
   for (const auto& o : outcomes)
-    if (o.fault.kind == fault_kind::kill || o.fault.kind == fault_kind::leave)
+    if (o.fault.kind == fault_kind::kill || o.fault.kind == fault_kind::leave
+        || o.fault.kind == fault_kind::restart)
       gone.insert(o.subject);
   std::string text = "scenario " + s.name + ": " + fmt(s.duration_s, 1) + " s of load on "
                      + std::to_string(s.initial_nodes()) + " nodes (set up in " + fmt(setup_s, 1)
@@ -1052,6 +1163,14 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
   text += "\nreliable messages lost: " + std::to_string(result.lost) + ", duplicated: "
           + std::to_string(result.duplicated) + "; in flight from or to a node killed or leaving: "
           + std::to_string(result.at_crash) + "\n";
+  if (s.resources.enabled) {
+    result.resource_failures = resource_failures;
+    text += "resources of the nodes no fault struck (after " + fmt(s.resources.warmup_s)
+            + " s of warm-up -> at the end; memory within +" + fmt(s.resources.rss_growth_percent)
+            + "%, descriptors, actors and links back):\n";
+    for (const auto& line : resource_lines)
+      text += "  " + line + "\n";
+  }
   if (lab) {
     result.dropped_by_nftables = lab->dropped();
     text += "datagrams dropped by nftables: " + std::to_string(result.dropped_by_nftables) + "\n";
@@ -1105,7 +1224,7 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
     self->send_exit(mars, caf::exit_reason::user_shutdown);
   if (mars_proc)
     mars_proc->stop(5s);
-  if (!logs.empty() && result.lost == 0 && result.duplicated == 0)
+  if (!logs.empty() && result.lost == 0 && result.duplicated == 0 && resource_failures == 0)
     std::filesystem::remove_all(logs); // kept when something was lost: the logs may say why
   else if (!logs.empty())
     result.text += "the nodes' logs: " + logs + "\n";

@@ -48,6 +48,9 @@ struct scenario_result {
   /// Cluster mode "namespaces": the datagrams the drop faults' nftables
   /// rules dropped.
   uint64_t dropped_by_nftables = 0;
+  /// With `resources`: the long-lived nodes whose memory grew past its
+  /// margin, or whose descriptors, actors or links did not come back.
+  uint64_t resource_failures = 0;
 };
 
 /// Runs `s`. Throws std::runtime_error when the cluster cannot start.

@@ -1,5 +1,6 @@
 #include "transport/peer_link.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 
@@ -16,6 +17,8 @@
 namespace meshrt::transport {
 
 namespace {
+
+std::atomic<size_t> live_links{0};
 
 /// New-data packets per flush (about 180 KB): a burst goes out in slices with
 /// the link's mailbox (acks) served in between.
@@ -63,7 +66,15 @@ struct link_parts {
     sealed(this->guard && this->guard->keyed()), routes(std::move(routes)), faults(faults),
     inject(faults.active()), retry_timeout_ms(opts.retry_timeout_us / 1000) {
     out.reserve(64 * (max_packet_size + packet_guard::trailer_size));
+    ++live_links;
   }
+
+  ~link_parts() {
+    --live_links;
+  }
+
+  link_parts(const link_parts&) = delete;
+  link_parts& operator=(const link_parts&) = delete;
 
   session sess;
   endpoint peer;
@@ -373,6 +384,10 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
 }
 
 } // namespace
+
+size_t peer_links_alive() {
+  return live_links.load();
+}
 
 caf::actor spawn_peer_link(caf::event_based_actor* self, endpoint peer,
                            std::shared_ptr<udp_socket> sock, std::shared_ptr<packet_guard> guard,

@@ -39,4 +39,8 @@ caf::actor spawn_peer_link(caf::event_based_actor* self, endpoint peer,
                            const delivery_routes& routes, session_options opts,
                            fault_options faults, std::chrono::milliseconds idle_timeout);
 
+/// Peer links of this process that have not ended (every transport's):
+/// what a soak watches to see links of departed peers go.
+size_t peer_links_alive();
+
 } // namespace meshrt::transport

@@ -160,9 +160,8 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
       auto head = "{\"port\": " + std::to_string(self->state.sock->local().port)
                   + ", \"datagrams_received\": " + std::to_string(self->state.loop->datagrams())
                   + ", \"auth\": " + guard_json(*self->state.guard) + ", \"trains\": "
-                  + (self->state.sock->sends_trains() ? "true" : "false")
-                  + ", \"links_closed\": " + std::to_string(self->state.links_closed)
-                  + ", \"peers\": {";
+                  + (self->state.sock->sends_trains() ? "true" : "false") + ", \"links_closed\": "
+                  + std::to_string(self->state.links_closed) + ", \"peers\": {";
       if (links.empty()) {
         rp.deliver(head + "}}");
         return rp;

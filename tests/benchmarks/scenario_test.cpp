@@ -90,7 +90,16 @@ TEST_SUITE("benchmarks.scenario") {
                        "workload": {"rpc": {"rate": 1}},
                        "faults": [{"at_s": 1, "kind": "explode"}]})")
           == "s.json: field 'scenario.faults[0].kind': expected one of drop, kill, join, leave, "
-             "mars_restart, got \"explode\"");
+             "mars_restart, restart, got \"explode\"");
+    CHECK(error_of(R"({"name": "x", "cluster": {"nodes": [{"type": "HTTP"}]},
+                       "workload": {"rpc": {"rate": 1}},
+                       "faults": [{"at_s": 1, "kind": "kill", "node": 0, "every_s": 2}]})")
+          == "s.json: field 'scenario.faults[0].every_s': expected no every_s on a kill (only "
+             "drop, restart, mars_restart repeat), got 2");
+    CHECK(error_of(R"({"name": "x", "cluster": {"nodes": [{"type": "HTTP"}]},
+                       "workload": {"rpc": {"rate": 1}}, "resources": {}})")
+            .rfind("s.json: field 'scenario.resources': expected cluster.mode \"processes\"", 0)
+          == 0);
     CHECK(error_of(R"({"name": "x", "cluster": {"nodes": [{"type": "HTTP"}]},
                        "workload": {"rpc": {"rate": 1}},
                        "faults": [{"at_s": 1, "kind": "drop", "percent": 10}]})")
@@ -113,6 +122,31 @@ TEST_SUITE("benchmarks.scenario") {
                    "mars_restart with cluster.mode \"processes\"",
                    0)
           == 0);
+  }
+
+  TEST_CASE("repeated faults are spelled out, a repeated restart strikes the last replacement") {
+    auto s = parse_scenario(R"({"name": "r", "duration_s": 50,
+      "cluster": {"mode": "processes", "nodes": [{"type": "HTTP", "count": 3}]},
+      "workload": {"rpc": {"rate": 1}},
+      "faults": [{"at_s": 10, "kind": "restart", "node": 1, "every_s": 20},
+                 {"at_s": 15, "kind": "join", "type": "UDP"},
+                 {"at_s": 20, "kind": "mars_restart", "every_s": 15}],
+      "resources": {"warmup_s": 5}})",
+                            "r.json");
+    // 10 restart 1 (-> node 3), 15 join (4), 20 mars, 30 restart 3 (-> 5),
+    // 35 mars, 50 is the end.
+    REQUIRE(s.faults.size() == 5);
+    CHECK(s.faults[0].kind == fault_kind::restart);
+    CHECK(s.faults[0].node == 1);
+    CHECK(s.faults[1].kind == fault_kind::join);
+    CHECK(s.faults[2].kind == fault_kind::mars_restart);
+    CHECK(s.faults[3].kind == fault_kind::restart);
+    CHECK(s.faults[3].at_s == 30);
+    CHECK(s.faults[3].node == 3);
+    CHECK(s.faults[4].at_s == 35);
+    CHECK(s.resources.enabled);
+    CHECK(s.resources.warmup_s == 5);
+    CHECK(s.resources.rss_growth_percent == 10);
   }
 
   TEST_CASE("the shipped scenarios all load") {

@@ -286,9 +286,8 @@ TEST_SUITE("runtime.config") {
     for (const char* key :
          {"address", "nic", "port", "marsAddress", "marsPort", "marsAddressCacheTTL",
           "retryInterval", "retryTimeout", "linkIdleTimeout", "strictCheckForExternal",
-          "sendInterval", "dmEnabled",
-          "storageTargetNodeType", "storageRingSize", "storageMigration",
-          "storageMigrationBatchSize", "storageMigrationInterval"})
+          "sendInterval", "dmEnabled", "storageTargetNodeType", "storageRingSize",
+          "storageMigration", "storageMigrationBatchSize", "storageMigrationInterval"})
       CHECK(text.find(std::string{"\""} + key + "\"") != std::string::npos);
     // The printed config is itself a valid config (nic resolves: drop it).
     auto again = parse(text.replace(text.find("\"nic\": \"eth0\","), 14, ""));

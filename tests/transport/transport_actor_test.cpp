@@ -509,9 +509,8 @@ TEST_SUITE("transport.live") {
     auto with_links = running();
     // Both ends' links go quiet, report, and are forgotten; nobody holds
     // them, so they end.
-    REQUIRE(meshrt::test::eventually([&] {
-      return f.stats(f.a)["links_closed"] == 1 && f.stats(f.b)["links_closed"] == 1;
-    }));
+    REQUIRE(meshrt::test::eventually(
+      [&] { return f.stats(f.a)["links_closed"] == 1 && f.stats(f.b)["links_closed"] == 1; }));
     CHECK(f.stats(f.a)["peers"].empty());
     CHECK(meshrt::test::eventually([&] { return running() == with_links - 2; }));
     CHECK_FALSE(caf::actor_cast<caf::actor>(cached));
