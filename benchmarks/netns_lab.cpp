@@ -52,7 +52,17 @@ std::string netns_lab::unavailable() {
   else if (run({"nft", "--version"}, log).first != 0)
     why = "'nft' is missing (nftables; scripts/install-deps.sh installs it)";
   std::remove(log.c_str());
-  return why;
+  if (!why.empty())
+    return why;
+  // The tools are there; whether this machine lets us use them (a
+  // container may refuse namespaces, bridges or nftables) shows only by
+  // trying.
+  try {
+    netns_lab probe{1};
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return {};
 }
 
 netns_lab::netns_lab(size_t count) : count_(count) {

@@ -25,7 +25,8 @@ public:
   /// there finds its address with `"nic": "mesh0"`).
   static constexpr const char* interface = "mesh0";
 
-  /// "" if this machine can build a lab, else one line saying why not.
+  /// "" if this machine can build a lab (it builds a small one and removes
+  /// it), else one line saying why not.
   static std::string unavailable();
 
   /// Builds the bridge and the namespaces. Throws std::runtime_error with
