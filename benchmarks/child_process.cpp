@@ -105,6 +105,15 @@ std::optional<int> child_process::stop(std::chrono::milliseconds limit) {
   return wait(limit);
 }
 
+finished_process run_to_end(const std::vector<std::string>& args, std::string log_path,
+                            std::chrono::milliseconds limit) {
+  child_process p{args, std::move(log_path)};
+  finished_process out;
+  out.exit_code = p.wait(limit);
+  out.log = p.log();
+  return out;
+}
+
 std::string word_after(const std::string& text, const std::string& marker) {
   auto pos = text.find(marker);
   if (pos == std::string::npos)

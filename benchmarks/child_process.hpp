@@ -51,6 +51,19 @@ private:
   std::string log_path_;
 };
 
+/// What a program run to its end printed, and how it ended.
+struct finished_process {
+  /// Its exit code; nullopt if it still ran after the limit (then killed).
+  std::optional<int> exit_code;
+  std::string log;
+};
+
+/// Runs a short-lived program (`ip`, `nft`, `meshrt status`) until it ends
+/// or `limit` passes, its output going to `log_path`. Throws
+/// std::runtime_error when it cannot start.
+finished_process run_to_end(const std::vector<std::string>& args, std::string log_path,
+                            std::chrono::milliseconds limit);
+
 /// The word that follows `marker` in `text` (a child's log: "mesh node "
 /// is followed by its address), "" if `marker` is not there.
 std::string word_after(const std::string& text, const std::string& marker);

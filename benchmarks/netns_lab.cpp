@@ -19,9 +19,8 @@ namespace {
 /// Runs a command to its end (10 s at most): its exit code and output.
 std::pair<int, std::string> run(const std::vector<std::string>& args, const std::string& log) {
   try {
-    child_process p{args, log};
-    auto rc = p.wait(std::chrono::seconds{10});
-    return {rc ? *rc : -1, p.log()};
+    auto done = run_to_end(args, log, std::chrono::seconds{10});
+    return {done.exit_code.value_or(-1), done.log};
   } catch (const std::runtime_error& e) {
     return {-1, e.what()};
   }
@@ -101,14 +100,11 @@ netns_lab::netns_lab(size_t count) : count_(count) {
       must({"ip", "-n", ns, "addr", "add", address(i) + "/24", "dev", interface});
       must({"ip", "-n", ns, "link", "set", interface, "up"});
       must({"ip", "-n", ns, "link", "set", "lo", "up"});
-      auto nft = exec_prefix(i);
-      for (const auto* arg : {"nft", "add table inet meshrt_chaos\n"
-                                     "add chain inet meshrt_chaos out "
-                                     "{ type filter hook output priority 0; policy accept; }\n"
-                                     "add chain inet meshrt_chaos in "
-                                     "{ type filter hook input priority 0; policy accept; }"})
-        nft.emplace_back(arg);
-      must(nft);
+      must(command_in(i, {"nft", "add table inet meshrt_chaos\n"
+                                 "add chain inet meshrt_chaos out "
+                                 "{ type filter hook output priority 0; policy accept; }\n"
+                                 "add chain inet meshrt_chaos in "
+                                 "{ type filter hook input priority 0; policy accept; }"}));
     }
   } catch (...) {
     teardown();
@@ -145,8 +141,9 @@ std::string netns_lab::name(size_t i) const {
   return "meshrt-" + id_ + "-" + std::to_string(i);
 }
 
-std::vector<std::string> netns_lab::exec_prefix(size_t i) const {
-  return {"ip", "netns", "exec", name(i)};
+std::vector<std::string> netns_lab::command_in(size_t i, std::vector<std::string> args) const {
+  args.insert(args.begin(), {"ip", "netns", "exec", name(i)});
+  return args;
 }
 
 void netns_lab::set_drop(double percent) {
@@ -161,9 +158,7 @@ void netns_lab::set_drop(double percent) {
     rules += "add rule inet meshrt_chaos in ip saddr " + host_address() + " " + drop;
   }
   for (size_t i = 0; i < count_; ++i) {
-    auto args = exec_prefix(i);
-    args.insert(args.end(), {"nft", rules});
-    auto [rc, out] = run(args, scratch_ + "/cmd.log");
+    auto [rc, out] = run(command_in(i, {"nft", rules}), scratch_ + "/cmd.log");
     if (rc != 0)
       throw std::runtime_error("netns_lab: nft in " + name(i) + " failed: " + trimmed(out));
   }
@@ -173,9 +168,9 @@ uint64_t netns_lab::dropped() const {
   // The rules' counters ("counter packets N bytes M"), which a flush resets.
   uint64_t total = dropped_;
   for (size_t i = 0; i < count_; ++i) {
-    auto args = exec_prefix(i);
-    args.insert(args.end(), {"nft", "list", "table", "inet", "meshrt_chaos"});
-    auto text = run(args, scratch_ + "/cmd.log").second;
+    auto text
+      = run(command_in(i, {"nft", "list", "table", "inet", "meshrt_chaos"}), scratch_ + "/cmd.log")
+          .second;
     for (auto at = text.find("packets "); at != std::string::npos;
          at = text.find("packets ", at + 8))
       total += std::strtoull(text.c_str() + at + 8, nullptr, 10);

@@ -51,8 +51,9 @@ public:
   /// The name of namespace `i`.
   std::string name(size_t i) const;
 
-  /// What runs a program in namespace `i`: these, then its own arguments.
-  std::vector<std::string> exec_prefix(size_t i) const;
+  /// The command that runs `args` (a program and its arguments) in
+  /// namespace `i`.
+  std::vector<std::string> command_in(size_t i, std::vector<std::string> args) const;
 
   /// Drops `percent` (0 to 100, in hundredths) of the UDP datagrams that
   /// leave each namespace and of those that enter it from this host: every

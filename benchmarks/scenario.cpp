@@ -191,6 +191,10 @@ std::string to_string(fault_kind kind) {
   return "?";
 }
 
+bool ends_node(fault_kind kind) {
+  return kind == fault_kind::kill || kind == fault_kind::leave || kind == fault_kind::restart;
+}
+
 size_t scenario::initial_nodes() const {
   size_t n = 0;
   for (const auto& g : nodes)
@@ -281,9 +285,7 @@ scenario parse_scenario(std::string_view json_text, const std::string& source) {
       if (f.kind == fault_kind::restart)
         if (auto r = replaced_by.find(chain); r != replaced_by.end())
           f.node = r->second;
-      bool names_node = f.kind == fault_kind::kill || f.kind == fault_kind::leave
-                        || f.kind == fault_kind::restart;
-      if (names_node && f.node >= known)
+      if (ends_node(f.kind) && f.node >= known)
         throw scenario_error(source + ": field 'scenario.faults': a " + to_string(f.kind) + " at "
                              + field::fmt(f.at_s) + " s names node " + std::to_string(f.node)
                              + ", but only nodes 0 to " + std::to_string(known - 1)

@@ -52,6 +52,9 @@ enum class fault_kind { drop, kill, join, leave, mars_restart, restart };
 /// "drop", "kill", "join", "leave", "mars_restart", "restart".
 std::string to_string(fault_kind kind);
 
+/// Whether a fault of `kind` ends the node it names (kill, leave, restart).
+bool ends_node(fault_kind kind);
+
 /// One fault, at `at_s` seconds into the run.
 struct scenario_fault {
   double at_s = 0;

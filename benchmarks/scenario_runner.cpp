@@ -454,6 +454,12 @@ void count_arrivals(caf::scoped_actor& self, const node& n, const std::shared_pt
     .receive([] {}, [](caf::error&) {});
 }
 
+/// Sleeps until `at`, or until the run stops first.
+void sleep_unless_stopped(const run_state& run, steady::time_point at) {
+  while (steady::now() < at && !run.stopping)
+    std::this_thread::sleep_for(20ms);
+}
+
 /// The addresses a node's view holds.
 std::vector<std::string> view_of(caf::scoped_actor& self, const node& n) {
   std::vector<std::string> out;
@@ -477,10 +483,8 @@ struct fault_outcome {
 /// What a short-lived program (`meshrt status`) printed, "" unless it
 /// exited 0 within 5 s.
 std::string command_output(const std::vector<std::string>& args, const std::string& log) {
-  child_process p{args, log};
-  if (p.wait(std::chrono::seconds{5}) != 0)
-    return {};
-  return p.log();
+  auto done = run_to_end(args, log, std::chrono::seconds{5});
+  return done.exit_code == 0 ? done.log : std::string{};
 }
 
 std::string fmt(double v, int decimals = 0) {
@@ -529,11 +533,7 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
   size_t next_space = 1; // the lab's namespace for the next node
   /// What starts `args` where a child of this run belongs: namespace `space`.
   auto placed = [&](std::vector<std::string> args, size_t space) {
-    if (!lab)
-      return args;
-    auto out = lab->exec_prefix(space);
-    out.insert(out.end(), args.begin(), args.end());
-    return out;
+    return lab ? lab->command_in(space, std::move(args)) : args;
   };
   /// Where this process's guests bind, and where MARS listens.
   auto host = lab ? lab->host_address() : std::string{"127.0.0.1"};
@@ -723,6 +723,11 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
     }
   }};
 
+  /// The moment `seconds` into the load.
+  auto run_time = [t0](double seconds) {
+    return t0
+           + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(seconds));
+  };
   // Resources: the nodes no fault strikes, sampled after warm-up and at
   // the end.
   std::map<std::string, nlohmann::json> warm;
@@ -730,8 +735,7 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
   auto long_lived = [&] {
     std::set<size_t> struck;
     for (const auto& f : s.faults)
-      if (f.kind == fault_kind::kill || f.kind == fault_kind::leave
-          || f.kind == fault_kind::restart)
+      if (ends_node(f.kind))
         struck.insert(f.node);
     std::vector<member> out;
     std::lock_guard<std::mutex> guard{run->mtx};
@@ -754,11 +758,7 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
   std::thread warmup;
   if (s.resources.enabled && !long_lived.empty())
     warmup = std::thread{[&] {
-      auto at = t0
-                + std::chrono::duration_cast<steady::duration>(
-                  std::chrono::duration<double>(s.resources.warmup_s));
-      while (steady::now() < at && !run->stopping)
-        std::this_thread::sleep_for(20ms);
+      sleep_unless_stopped(*run, run_time(s.resources.warmup_s));
       caf::scoped_actor me{sys};
       for (const auto& m : long_lived) {
         auto j = probe(me, m);
@@ -778,8 +778,7 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
     fault_notes.push_back(text);
   };
   for (const auto& f : s.faults) {
-    std::this_thread::sleep_until(
-      t0 + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(f.at_s)));
+    std::this_thread::sleep_until(run_time(f.at_s));
     fault_outcome out;
     out.fault = f;
     auto at_ms = elapsed_ms();
@@ -979,20 +978,16 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
         record([&](fault_outcome& o) {
           o.note = fmt(f.percent) + "% of datagrams dropped for " + fmt(f.for_s, 1) + " s";
         });
-        auto until = t0
-                     + std::chrono::duration_cast<steady::duration>(
-                       std::chrono::duration<double>(f.at_s + f.for_s));
+        auto until = run_time(f.at_s + f.for_s);
         watchers.emplace_back([&, set_drop, until] {
-          while (steady::now() < until && !run->stopping)
-            std::this_thread::sleep_for(20ms);
+          sleep_unless_stopped(*run, until);
           set_drop(0);
         });
         break;
       }
     }
   }
-  std::this_thread::sleep_until(
-    t0 + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(s.duration_s)));
+  std::this_thread::sleep_until(run_time(s.duration_s));
   // Drain: nothing new is issued, what is in flight lands or fails.
   run->phase = "draining";
   run->stopping = true;
@@ -1031,13 +1026,15 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
                && figure(after, "actors") - figure(after, "links")
                     <= figure(before, "actors") - figure(before, "links");
       };
-      while (!back() && steady::now() < deadline)
+      auto came_back = back();
+      while (!came_back && steady::now() < deadline) {
         std::this_thread::sleep_for(500ms);
+        came_back = back();
+      }
       auto rss0 = figure(before, "rss_kb");
       auto rss1 = figure(after, "rss_kb");
       auto growth = rss0 > 0 ? (rss1 - rss0) * 100 / rss0 : 0;
-      bool ok = back() && rss1 >= 0 && growth <= s.resources.rss_growth_percent;
-      after = after.is_object() ? after : nlohmann::json{};
+      bool ok = came_back && rss1 >= 0 && growth <= s.resources.rss_growth_percent;
       resource_failures += ok ? 0 : 1;
       resource_lines.push_back(
         m.address + ": rss " + fmt(rss0 / 1024, 1) + " -> " + fmt(rss1 / 1024, 1) + " MB ("
@@ -1085,8 +1082,7 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
   }
   std::set<std::string> gone; // nodes killed or left
   for (const auto& o : outcomes)
-    if (o.fault.kind == fault_kind::kill || o.fault.kind == fault_kind::leave
-        || o.fault.kind == fault_kind::restart)
+    if (ends_node(o.fault.kind))
       gone.insert(o.subject);
   std::string text = "scenario " + s.name + ": " + fmt(s.duration_s, 1) + " s of load on "
                      + std::to_string(s.initial_nodes()) + " nodes (set up in " + fmt(setup_s, 1)
