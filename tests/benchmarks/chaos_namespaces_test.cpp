@@ -4,7 +4,6 @@
 // saying why, where `ip netns` or nftables are missing or we are not root.
 
 #include <chrono>
-#include <fstream>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -13,7 +12,7 @@
 #include "benchmarks/child_process.hpp"
 #include "benchmarks/netns_lab.hpp"
 #include "support/command.hpp"
-#include "support/temp_dir.hpp"
+#include "support/scenario_run.hpp"
 
 using namespace meshrt::bench;
 using namespace meshrt::test;
@@ -36,10 +35,8 @@ TEST_SUITE("chaos.namespaces") {
     if (!lab_available())
       return;
     temp_dir dir;
-    auto json_path = dir.path() + "/chaos.json";
-    auto r = run_command("timeout 120 " + std::string{MESHRT_CLI} + " bench scenario "
-                         + MESHRT_SCENARIOS_DIR + "/chaos-namespaces.json --json " + json_path
-                         + " --log-level error");
+    auto run = run_shipped("chaos-namespaces", dir);
+    const auto& r = run.cli;
     INFO(r.out);
     INFO(r.err);
     // Exit 0: no reliable message (send, DM) lost or delivered twice.
@@ -49,15 +46,8 @@ TEST_SUITE("chaos.namespaces") {
     auto at = r.out.find("datagrams dropped by nftables: ");
     REQUIRE(at != std::string::npos);
     CHECK(std::stoull(r.out.substr(at + 31)) > 100);
-    std::ifstream in{json_path};
-    auto doc = nlohmann::json::parse(in, nullptr, false);
-    REQUIRE(doc.is_object());
-    auto figure = [&](const std::string& metric) {
-      for (const auto& f : doc["results"])
-        if (f["metric"] == metric)
-          return f["value"].get<double>();
-      return -1.0;
-    };
+    REQUIRE(run.doc.is_object());
+    auto figure = [&](const std::string& metric) { return run.figure(metric); };
     // Every operation went on through the loss: RPC, SendMany, the store
     // and DM answered nearly all (a request may exhaust its 3 s now and
     // then; it is reported failed, never lost), and no fan-out or message
@@ -78,18 +68,14 @@ TEST_SUITE("chaos.namespaces") {
     using namespace std::chrono_literals;
     temp_dir dir;
     netns_lab lab{2};
-    auto in = [&](size_t space, const std::vector<std::string>& args) {
-      auto out = lab.exec_prefix(space);
-      out.insert(out.end(), args.begin(), args.end());
-      return out;
-    };
     auto mars_at = lab.address(0) + ":6789";
-    child_process mars{in(0, {MESHRT_CLI, "mars", "--address", lab.address(0), "--port", "6789"}),
-                       dir.path() + "/mars.log"};
+    child_process mars{
+      lab.command_in(0, {MESHRT_CLI, "mars", "--address", lab.address(0), "--port", "6789"}),
+      dir.path() + "/mars.log"};
     REQUIRE_MESSAGE(mars.wait_for_log("MARS listening", 10s), mars.log());
     // The node finds its address through `nic`.
     auto cfg = dir.write("node.json", std::string{"{\"nic\": \""} + netns_lab::interface + "\"}");
-    child_process node{in(1, {MESHRT_CLI, "node", "--config", cfg, "--mars", mars_at}),
+    child_process node{lab.command_in(1, {MESHRT_CLI, "node", "--config", cfg, "--mars", mars_at}),
                        dir.path() + "/node.log"};
     REQUIRE_MESSAGE(node.wait_for_log("part of the cluster", 10s), node.log());
     auto node_at = word_after(node.log(), "mesh node ");

@@ -3,40 +3,12 @@
 
 #include "benchmarks/scenario_runner.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include "support/command.hpp"
-#include "support/temp_dir.hpp"
+#include "support/scenario_run.hpp"
 
 using namespace meshrt::test;
-
-namespace {
-
-/// `meshrt bench scenario` on a shipped scenario: what it printed, and the
-/// JSON it wrote (null if none).
-struct scenario_run {
-  command_result cli;
-  nlohmann::json doc;
-};
-
-scenario_run run_shipped(const std::string& name, const temp_dir& dir) {
-  auto json_path = dir.path() + "/" + name + ".out.json";
-  scenario_run out;
-  out.cli = run_command("timeout 120 " + std::string{MESHRT_CLI} + " bench scenario "
-                        + MESHRT_SCENARIOS_DIR + "/" + name + ".json --json " + json_path
-                        + " --log-level error");
-  std::ifstream in{json_path};
-  std::stringstream text;
-  text << in.rdbuf();
-  out.doc = nlohmann::json::parse(text.str(), nullptr, false);
-  return out;
-}
-
-} // namespace
 
 TEST_SUITE("benchmarks.scenario_run") {
 
@@ -55,12 +27,7 @@ TEST_SUITE("benchmarks.scenario_run") {
     CHECK(r.out.find("scenario smoke: 8.0 s of load on 4 nodes") != std::string::npos);
     CHECK(r.out.find("reliable messages lost: 0, duplicated: 0") != std::string::npos);
     CHECK(doc["scenario"] == "scenario-smoke");
-    auto figure = [&](const std::string& metric) {
-      for (const auto& f : doc["results"])
-        if (f["metric"] == metric)
-          return f["value"].get<double>();
-      return -1.0;
-    };
+    auto figure = [&](const std::string& metric) { return run.figure(metric); };
     for (const char* op : {"rpc", "send", "usend", "fanout", "store", "dm"}) {
       CAPTURE(op);
       auto name = std::string{op};
