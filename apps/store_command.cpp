@@ -1,8 +1,10 @@
 #include "apps/store_command.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
+#include <thread>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -25,21 +27,36 @@ int run_stats(caf::actor_system& sys, caf::scoped_actor& self, const node& n,
               const store_options& opts, const std::string& storage_type) {
   auto timeout = caf::timespan{std::chrono::milliseconds{opts.timeout_ms}};
   std::vector<std::string> addresses;
-  caf::error err;
-  node_addresses_by_type(self, n, storage_type)
-    .receive([&](std::vector<std::string>& a) { addresses = std::move(a); },
-             [&](caf::error& e) { err = std::move(e); });
-  if (err)
-    return report(sys, err);
-  nlohmann::json nodes = nlohmann::json::array();
+  nlohmann::json nodes;
   int failed = 0;
-  for (const auto& address : addresses) {
-    store_stats(self, n, address, timeout)
-      .receive([&](std::string& s) { nodes.push_back(nlohmann::json::parse(s)); },
-               [&](caf::error& e) {
-                 ++failed;
-                 nodes.push_back({{"node", address}, {"error", sys.render(e)}});
-               });
+  // A guest's view fills in as MARS's node records arrive: while a storage
+  // node counts more nodes in its ring than the view holds, ask again, so
+  // the totals never leave a ring member out unseen (at most 2 s).
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    caf::error err;
+    node_addresses_by_type(self, n, storage_type)
+      .receive([&](std::vector<std::string>& a) { addresses = std::move(a); },
+               [&](caf::error& e) { err = std::move(e); });
+    if (err)
+      return report(sys, err);
+    nodes = nlohmann::json::array();
+    failed = 0;
+    size_t ring_nodes = 0;
+    for (const auto& address : addresses) {
+      store_stats(self, n, address, timeout)
+        .receive(
+          [&](std::string& s) {
+            nodes.push_back(nlohmann::json::parse(s));
+            ring_nodes = std::max(ring_nodes, nodes.back()["ring_nodes"].get<size_t>());
+          },
+          [&](caf::error& e) {
+            ++failed;
+            nodes.push_back({{"node", address}, {"error", sys.render(e)}});
+          });
+    }
+    if (ring_nodes <= addresses.size())
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
   }
   uint64_t keys = 0, bytes = 0, in_flight = 0;
   for (const auto& j : nodes)
