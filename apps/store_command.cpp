@@ -29,9 +29,11 @@ int run_stats(caf::actor_system& sys, caf::scoped_actor& self, const node& n,
   std::vector<std::string> addresses;
   nlohmann::json nodes;
   int failed = 0;
-  // A guest's view fills in as MARS's node records arrive: while a storage
-  // node counts more nodes in its ring than the view holds, ask again, so
-  // the totals never leave a ring member out unseen (at most 2 s).
+  // The guest's view is MARS's; a ring is each storage node's own, and can
+  // hold a node MARS does not list at this moment (expired for a late
+  // announce, or not yet announced again). While a storage node counts more
+  // nodes in its ring than the view holds, ask again, so the totals do not
+  // leave a ring member out unseen (at most 2 s; then the nodes seen).
   for (int attempt = 0; attempt < 20; ++attempt) {
     caf::error err;
     node_addresses_by_type(self, n, storage_type)
