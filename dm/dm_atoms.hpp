@@ -48,13 +48,11 @@ using dm_hook_receive_atom = caf::atom_constant<caf::atom("dmhookrecv")>;
 using dm_hook_disconnect_atom = caf::atom_constant<caf::atom("dmhookdisc")>;
 using dm_hook_clear_atom = caf::atom_constant<caf::atom("dmhookclr")>;
 
-// -- between the service and its sessions -------------------------------------------
-
-using dm_deliver_atom = caf::atom_constant<caf::atom("dmdeliver")>;
-using dm_find_atom = caf::atom_constant<caf::atom("dmfind")>;
-using dm_incoming_atom = caf::atom_constant<caf::atom("dmincoming")>;
-using dm_channel_atom = caf::atom_constant<caf::atom("dmchannel")>;
-using dm_logout_atom = caf::atom_constant<caf::atom("dmlogout")>;
+// -- inside the DM service -----------------------------------------------------------
+/// (dm_session_call_atom, std::string uid, uint64_t id, caf::message m): a
+/// message `m` to the actor of a user's session (session_actor.hpp), as
+/// the DM service that holds the session gets it.
+using dm_session_call_atom = caf::atom_constant<caf::atom("dmsesscall")>;
 using dm_tick_atom = caf::atom_constant<caf::atom("dmtick")>;
 
 /// A hook to add (dm_add_hook_atom): one of the four, function or actor.

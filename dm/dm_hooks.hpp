@@ -3,9 +3,11 @@
 // The DM hooks of dm-api.txt (SetOnMessage, SetOnReceiveMessage,
 // SetOnUserDisconnect, SetOnClearCache). Each is a plain function or an
 // actor; several of a kind run in the order they were registered. They run
-// in the session actor of the user they concern, so users run their hooks
-// in parallel; a function hook must return quickly, an actor hook is asked
-// and waited for (hook_timeout; no answer counts as no opinion).
+// in the DM service of the node of the user they concern, where its session
+// lives (dm/user_session.hpp): a function hook must return quickly, as the
+// node's other users wait meanwhile; an actor hook is asked and its answer
+// waited for without holding anyone up (hook_timeout; no answer counts as
+// no opinion).
 //
 // An actor hook answers, per kind:
 //   (dm_hook_message_atom, uint8_t ver, uint16_t cmd, byte_buffer message,

@@ -17,6 +17,7 @@
 #include "dm/dm_atoms.hpp"
 #include "dm/dm_error.hpp"
 #include "dm/dm_wire.hpp"
+#include "dm/session_actor.hpp"
 #include "dm/store_atoms.hpp"
 #include "dm/store_error.hpp"
 #include "dm/user_session.hpp"
@@ -38,19 +39,28 @@ using transport::send_failed_atom;
 /// How long a login waits for the user's location to be stored.
 constexpr std::chrono::seconds login_timeout{5};
 
-struct service_state {
+struct service_state;
+using service_actor = caf::stateful_actor<service_state>;
+
+/// The service, and the host of its node's user sessions (user_session.hpp):
+/// their state lives here and their messages run here.
+struct service_state : session_host {
+  service_actor* self = nullptr;
   caf::actor node;
   caf::actor store;
   caf::actor transport;
   std::string self_address;
   mesh_outbox outbox;
   transport::deferred_flush deferred;
-  std::shared_ptr<dm_hook_table> hooks = std::make_shared<dm_hook_table>();
+  std::shared_ptr<dm_hook_table> hooks_table = std::make_shared<dm_hook_table>();
 
   /// The users connected to this node, by id.
-  std::unordered_map<std::string, caf::actor> users;
+  std::unordered_map<std::string, std::shared_ptr<user_session>> users;
+  /// The users whose receiver is an actor (monitored), by that actor.
+  std::unordered_multimap<caf::actor_addr, std::string> actor_sinks;
+  uint64_t last_session_id = 0;
   /// Deliveries to other nodes waiting for their answer.
-  pending_requests<caf::response_promise> pending;
+  pending_requests<delivery_done> pending;
   uint64_t timer_at = UINT64_MAX;
 
   // -- counters ------------------------------------------------------------
@@ -67,9 +77,33 @@ struct service_state {
   std::map<std::string, uint64_t> outcomes; // by dm_outcome name, as answered here
 
   static inline const char* name = "meshrt.dm";
-};
 
-using service_actor = caf::stateful_actor<service_state>;
+  /// However the service ends, its sessions end with it.
+  ~service_state() override {
+    stop_sessions(caf::exit_reason::user_shutdown, "the node's DM service stopped");
+  }
+
+  void stop_sessions(const caf::error& reason, const std::string& why) {
+    auto ending = std::move(users);
+    users.clear();
+    for (auto& [uid, session] : ending)
+      session->stop(reason, why);
+  }
+
+  // -- session_host ------------------------------------------------------------
+
+  caf::event_based_actor* actor() override;
+  std::shared_ptr<const dm_hooks> hooks() override {
+    return hooks_table->load();
+  }
+  void deliver(const std::string& node, const std::string& from, const std::string& to, uint8_t ver,
+               uint16_t cmd, byte_buffer message, caf::timespan timeout,
+               delivery_done done) override;
+  void close_channel(const std::string& node, close_reason reason, const std::string& from,
+                     const std::string& to, uint8_t ver, uint16_t cmd,
+                     byte_buffer message) override;
+  void logout(const std::string& uid, uint64_t id, std::function<void()> done) override;
+};
 
 const std::shared_ptr<spdlog::logger>& log() {
   static auto result = logger("dm");
@@ -95,11 +129,11 @@ void arm_timer(service_actor* self) {
 void on_find(service_actor* self, dm_deliver x);
 
 /// Sends a deliver or find to `node` (this node too, for a find), its
-/// answer for `rp`, within the message's timeout.
+/// answer for `done`, within the message's timeout.
 void send_tracked(service_actor* self, const std::string& node, dm_deliver x,
-                  caf::response_promise rp) {
+                  session_host::delivery_done done) {
   auto& st = self->state;
-  x.id = st.pending.add(node, 0, steady_micros() + uint64_t{x.timeout_ms} * 1000, std::move(rp));
+  x.id = st.pending.add(node, 0, steady_micros() + uint64_t{x.timeout_ms} * 1000, std::move(done));
   arm_timer(self);
   if (node == st.self_address)
     on_find(self, std::move(x));
@@ -108,18 +142,18 @@ void send_tracked(service_actor* self, const std::string& node, dm_deliver x,
 }
 
 void fail_pending(service_actor* self,
-                  std::vector<pending_requests<caf::response_promise>::entry> es,
+                  std::vector<pending_requests<session_host::delivery_done>::entry> es,
                   const std::string& why) {
   for (auto& e : es) {
     ++self->state.timeouts;
-    e.waiter.deliver(make_error(dm_errc::reliable_timeout, why));
+    e.waiter(dm_outcome::not_here, {}, make_error(dm_errc::reliable_timeout, why));
   }
 }
 
 /// Hands a message to the session of `to` on this node; `done` gets what
 /// the sender's node hears.
 void deliver_here(service_actor* self, std::string from, const std::string& to, std::string origin,
-                  uint8_t ver, uint16_t cmd, byte_buffer message, caf::timespan timeout,
+                  uint8_t ver, uint16_t cmd, byte_buffer message,
                   std::function<void(dm_outcome)> done) {
   auto& st = self->state;
   auto i = st.users.find(to);
@@ -127,23 +161,13 @@ void deliver_here(service_actor* self, std::string from, const std::string& to, 
     ++st.outcomes[to_string(dm_outcome::not_here)];
     return done(dm_outcome::not_here);
   }
-  self
-    ->request(i->second, timeout, dm_incoming_atom::value, std::move(from), std::move(origin), ver,
-              cmd, std::move(message))
-    .then(
-      [=](uint8_t outcome) {
-        ++self->state.outcomes[to_string(static_cast<dm_outcome>(outcome))];
-        done(static_cast<dm_outcome>(outcome));
-      },
-      [=](caf::error& err) {
-        // A session that is gone did not take it; one too slow (an actor
-        // hook) may still: the sender then times out instead of trying
-        // again, so nothing arrives twice.
-        if (err == caf::sec::request_timeout)
-          return;
-        ++self->state.outcomes[to_string(dm_outcome::not_here)];
-        done(dm_outcome::not_here);
-      });
+  // An actor hook that answers late makes the answer late: the sender then
+  // times out instead of trying again, so nothing arrives twice.
+  i->second->incoming(std::move(from), std::move(origin), ver, cmd, std::move(message),
+                      [self, done = std::move(done)](dm_outcome outcome) {
+                        ++self->state.outcomes[to_string(outcome)];
+                        done(outcome);
+                      });
 }
 
 /// What a sender hears when the store failed it: the reference's "Nodes not
@@ -161,7 +185,7 @@ void answer(service_actor* self, const std::string& reply_to, uint64_t id, dm_ou
   if (reply_to != st.self_address)
     return send_wire(self, reply_to, encode(dm_answer{id, outcome, std::move(at)}));
   if (auto e = st.pending.take(id))
-    e->waiter.deliver(static_cast<uint8_t>(outcome), std::move(at));
+    e->waiter(outcome, at, {});
 }
 
 /// A deliver for a user of this node: its answer goes to the sender's node,
@@ -170,7 +194,7 @@ void on_deliver(service_actor* self, dm_deliver& x) {
   auto reply_to = x.reply_to;
   auto id = x.id;
   deliver_here(self, std::move(x.from), x.to, reply_to, x.ver, x.cmd, std::move(x.message),
-               std::chrono::milliseconds{x.timeout_ms}, [self, reply_to, id](dm_outcome outcome) {
+               [self, reply_to, id](dm_outcome outcome) {
                  answer(self, reply_to, id, outcome, self->state.self_address);
                });
 }
@@ -200,13 +224,12 @@ void on_find(service_actor* self, dm_deliver x) {
       [=](caf::error&) { answer(self, x.reply_to, x.id, dm_outcome::lookup_failed, {}); });
 }
 
-void on_channel(service_actor* self, const std::string& to, uint8_t reason, std::string from,
-                std::string origin, uint8_t ver, uint16_t cmd, byte_buffer message) {
+void on_channel(service_actor* self, const std::string& to, close_reason reason, std::string from,
+                const std::string& origin, uint8_t ver, uint16_t cmd, byte_buffer message) {
   auto& st = self->state;
   ++st.channels_closed;
   if (auto i = st.users.find(to); i != st.users.end())
-    self->send(i->second, dm_channel_atom::value, reason, std::move(from), std::move(origin), ver,
-               cmd, std::move(message));
+    i->second->channel(reason, std::move(from), origin, ver, cmd, std::move(message));
 }
 
 void on_received(service_actor* self, const std::string& peer, const packed_messages& batch) {
@@ -230,14 +253,14 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
       case static_cast<uint8_t>(dm_kind::answer):
         if (auto x = decode_dm_answer(bytes)) {
           if (auto e = st.pending.take(x->id))
-            e->waiter.deliver(static_cast<uint8_t>(x->outcome), std::move(x->at));
+            e->waiter(x->outcome, x->at, {});
           continue;
         }
         break;
       case static_cast<uint8_t>(dm_kind::closed):
         if (auto x = decode_dm_closed(bytes)) {
-          on_channel(self, x->to, static_cast<uint8_t>(x->reason), std::move(x->from), peer, x->ver,
-                     x->cmd, std::move(x->message));
+          on_channel(self, x->to, x->reason, std::move(x->from), peer, x->ver, x->cmd,
+                     std::move(x->message));
           continue;
         }
         break;
@@ -247,6 +270,146 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
     ++st.malformed;
     log()->warn("dropped a malformed DM message of {} bytes from {} (kind {})", bytes.size(), peer,
                 bytes.empty() ? 0 : bytes[0]);
+  }
+}
+
+// -- the sessions' host ----------------------------------------------------------
+
+caf::event_based_actor* service_state::actor() {
+  return self;
+}
+
+void service_state::deliver(const std::string& to_node, const std::string& from,
+                            const std::string& to, uint8_t ver, uint16_t cmd, byte_buffer message,
+                            caf::timespan timeout, delivery_done done) {
+  if (to_node == self_address) {
+    ++sent_local;
+    return deliver_here(self, from, to, self_address, ver, cmd, std::move(message),
+                        [self = self, done = std::move(done)](dm_outcome outcome) {
+                          done(outcome, self->state.self_address, {});
+                        });
+  }
+  dm_deliver x{0,
+               wire_timeout_ms(timeout),
+               from,
+               to,
+               ver,
+               cmd,
+               std::move(message),
+               self_address,
+               dm_kind::deliver};
+  if (!to_node.empty()) {
+    ++sent_remote;
+    return send_tracked(self, to_node, std::move(x), std::move(done));
+  }
+  // FindData: to the node that owns the recipient's location
+  x.kind = dm_kind::find;
+  auto self = this->self;
+  self->request(store, caf::infinite, store_owner_atom::value, location_key(x.to))
+    .then(
+      [self, x, done](std::string& owner) mutable {
+        ++self->state.sent_remote;
+        send_tracked(self, owner, std::move(x), std::move(done));
+      },
+      [self, to = x.to, done](caf::error& err) {
+        done(dm_outcome::not_here, {},
+             make_error(dm_code_of_store_error(err),
+                        "looking up user " + to + ": " + self->system().render(err)));
+      });
+}
+
+void service_state::close_channel(const std::string& to_node, close_reason reason,
+                                  const std::string& from, const std::string& to, uint8_t ver,
+                                  uint16_t cmd, byte_buffer message) {
+  if (to_node == self_address)
+    return on_channel(self, to, reason, from, self_address, ver, cmd, std::move(message));
+  send_wire(self, to_node, encode(dm_closed{reason, from, to, ver, cmd, std::move(message)}));
+}
+
+/// Forgets that `session`'s receiver is an actor it watches.
+void forget_actor_sink(service_actor* self, const user_session& session) {
+  auto& st = self->state;
+  if (!session.sink())
+    return;
+  auto addr = session.sink().address();
+  auto [first, last] = st.actor_sinks.equal_range(addr);
+  for (auto i = first; i != last; ++i)
+    if (i->second == session.uid()) {
+      st.actor_sinks.erase(i);
+      break;
+    }
+  if (st.actor_sinks.count(addr) == 0)
+    self->demonitor(addr);
+}
+
+void service_state::logout(const std::string& uid, uint64_t id, std::function<void()> done) {
+  auto i = users.find(uid);
+  if (i == users.end() || i->second->id() != id)
+    return done(); // replaced by a newer login: the location is that one's
+  forget_actor_sink(self, *i->second);
+  users.erase(i);
+  ++logouts;
+  self
+    ->request(store, caf::infinite, store_del_if_atom::value, location_key(uid), self_address,
+              caf::timespan{login_timeout})
+    .then([done](bool) { done(); },
+          [done, uid](caf::error& err) {
+            // The entry is owned: it goes with this node anyway.
+            log()->warn("could not remove the location of user {}: {}", uid, to_string(err));
+            done();
+          });
+}
+
+/// SendMessageByUserID from `session`, its outcome the answer of `rp`.
+void send_answering(user_session& session, std::string to, uint8_t ver, uint16_t cmd,
+                    byte_buffer message, caf::timespan timeout, caf::response_promise rp) {
+  auto err = session.send(std::move(to), ver, cmd, std::move(message), timeout,
+                          [rp](caf::error e) mutable {
+                            if (e)
+                              rp.deliver(std::move(e));
+                            else
+                              rp.deliver(caf::unit);
+                          });
+  if (err)
+    rp.deliver(std::move(err));
+}
+
+/// A message to the actor of session `id` of `uid` (session_actor.hpp).
+void on_session_call(service_actor* self, const std::string& uid, uint64_t id, caf::message& m,
+                     caf::response_promise rp) {
+  auto& st = self->state;
+  bool request = self->current_mailbox_element()->mid.is_request();
+  auto i = st.users.find(uid);
+  if (i == st.users.end() || i->second->id() != id) {
+    if (request)
+      rp.deliver(make_error(caf::sec::request_receiver_down));
+    return;
+  }
+  auto session = i->second; // the handlers may end it
+  if (m.match_elements<dm_client_send_atom, uint32_t, std::string, uint8_t, uint16_t, byte_buffer,
+                       caf::timespan>()) {
+    session->client_send(m.get_as<uint32_t>(1), std::move(m.get_mutable_as<std::string>(2)),
+                         m.get_as<uint8_t>(3), m.get_as<uint16_t>(4),
+                         std::move(m.get_mutable_as<byte_buffer>(5)), m.get_as<caf::timespan>(6));
+  } else if (m.match_elements<dm_send_atom, std::string, uint8_t, uint16_t, byte_buffer,
+                              caf::timespan>()) {
+    send_answering(*session, std::move(m.get_mutable_as<std::string>(1)), m.get_as<uint8_t>(2),
+                   m.get_as<uint16_t>(3), std::move(m.get_mutable_as<byte_buffer>(4)),
+                   m.get_as<caf::timespan>(5), std::move(rp));
+  } else if (m.match_elements<dm_clear_atom, std::string, uint8_t, uint16_t, byte_buffer>()) {
+    session->clear(m.get_as<std::string>(1), m.get_as<uint8_t>(2), m.get_as<uint16_t>(3),
+                   std::move(m.get_mutable_as<byte_buffer>(4)));
+  } else if (m.match_elements<dm_disconnect_atom>()) {
+    session->disconnect(std::move(rp));
+  } else if (m.match_elements<caf::exit_msg>()) {
+    // As any actor that does not trap exits: a normal exit is ignored,
+    // another ends the session, here with its disconnect.
+    if (auto& reason = m.get_as<caf::exit_msg>(0).reason)
+      session->disconnect(caf::response_promise{}, reason);
+  } else {
+    log()->warn("user {}'s session got a message it does not take: {}", uid, to_string(m));
+    if (request)
+      rp.deliver(make_error(caf::sec::unexpected_message));
   }
 }
 
@@ -272,7 +435,7 @@ std::string stats_json(service_actor* self) {
 }
 
 void add_hook(service_actor* self, dm_hook_registration& r) {
-  auto& table = *self->state.hooks;
+  auto& table = *self->state.hooks_table;
   auto next = std::make_shared<dm_hooks>(*table.load());
   using kind = dm_hook_registration::kind;
   switch (r.what) {
@@ -292,32 +455,42 @@ void add_hook(service_actor* self, dm_hook_registration& r) {
   std::atomic_store(&table.current, std::shared_ptr<const dm_hooks>{std::move(next)});
 }
 
-/// A login: the user's session (its sink in `args`), whose location the
-/// store has before the answer.
-caf::result<caf::actor> login(service_actor* self, std::string uid, user_session_args args) {
+/// A login: the user's session (its receiver `sink` or `direct_sink`),
+/// whose location the store has before the answer.
+caf::result<caf::actor> login(service_actor* self, std::string uid, caf::actor sink,
+                              std::shared_ptr<user_sink> direct_sink) {
   auto& st = self->state;
   if (!valid_user_id(uid))
     return make_error(dm_errc::bad_user_id,
                       "a user id has 1 to 256 bytes, not " + std::to_string(uid.size()));
-  args.uid = uid;
-  args.service = caf::actor_cast<caf::actor>(self);
-  args.hooks = st.hooks;
-  auto session = spawn_user_session(self->system(), std::move(args));
+  auto id = ++st.last_session_id;
+  auto handle
+    = session_actor::make(self->system(), caf::actor_cast<caf::strong_actor_ptr>(self), uid, id);
+  auto session
+    = std::make_shared<user_session>(st, uid, id, handle, std::move(sink), std::move(direct_sink));
+  if (session->sink()) {
+    self->monitor(session->sink());
+    st.actor_sinks.emplace(session->sink().address(), uid);
+  }
   auto& slot = st.users[uid];
-  if (slot)
-    self->send(slot, dm_closed_atom::value, std::string{"logged in again on this node"});
+  if (slot) {
+    forget_actor_sink(self, *slot);
+    slot->replaced("logged in again on this node");
+  }
   slot = session;
   ++st.logins;
   auto rp = self->make_response_promise();
   self
     ->request(st.store, caf::infinite, store_set_atom::value, location_key(uid), st.self_address,
               uint32_t{0}, true, caf::timespan{login_timeout})
-    .then([rp, session]() mutable { rp.deliver(session); },
+    .then([rp, handle]() mutable { rp.deliver(handle); },
           [=](caf::error& err) mutable {
             auto& st = self->state;
-            if (auto i = st.users.find(uid); i != st.users.end() && i->second == session)
+            if (auto i = st.users.find(uid); i != st.users.end() && i->second == session) {
+              forget_actor_sink(self, *session);
               st.users.erase(i);
-            self->send_exit(session, caf::exit_reason::user_shutdown);
+            }
+            session->stop(caf::exit_reason::user_shutdown, "the login failed");
             rp.deliver(make_error(dm_code_of_store_error(err), "storing the location of user " + uid
                                                                  + ": "
                                                                  + self->system().render(err)));
@@ -325,9 +498,23 @@ caf::result<caf::actor> login(service_actor* self, std::string uid, user_session
   return rp;
 }
 
+/// An actor that receives users' messages ended: its users disconnect.
+void on_sink_down(service_actor* self, const caf::actor_addr& sink) {
+  auto& st = self->state;
+  auto [first, last] = st.actor_sinks.equal_range(sink);
+  std::vector<std::string> uids;
+  for (auto i = first; i != last; ++i)
+    uids.push_back(i->second);
+  st.actor_sinks.erase(sink);
+  for (const auto& uid : uids)
+    if (auto i = st.users.find(uid); i != st.users.end() && i->second->sink().address() == sink)
+      i->second->disconnect(caf::response_promise{});
+}
+
 caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
                          caf::actor transport, std::string self_address) {
   auto& st = self->state;
+  st.self = self;
   st.node = node;
   st.store = std::move(store);
   st.transport = transport;
@@ -338,11 +525,11 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
   self->send(node, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
   self->monitor(node);
   self->set_down_handler([=](caf::down_msg& msg) {
-    if (msg.source != self->state.node)
-      return;
-    for (auto& [uid, session] : self->state.users)
-      self->send_exit(session, caf::exit_reason::user_shutdown);
-    fail_pending(self, self->state.pending.expire(UINT64_MAX), "the node stopped");
+    auto& st = self->state;
+    if (msg.source != st.node)
+      return on_sink_down(self, msg.source);
+    st.stop_sessions(caf::exit_reason::user_shutdown, "the node's DM service stopped");
+    fail_pending(self, st.pending.expire(UINT64_MAX), "the node stopped");
     self->quit(caf::exit_reason::user_shutdown); // linked to it, the client gateway ends too
   });
   return {
@@ -350,36 +537,19 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
     [=](dm_connect_atom, std::string& uid, caf::actor& sink) -> caf::result<caf::actor> {
       if (!sink)
         return make_error(dm_errc::bad_user_id, "a login needs an actor for the user's messages");
-      user_session_args args;
-      args.sink = std::move(sink);
-      return login(self, std::move(uid), std::move(args));
+      return login(self, std::move(uid), std::move(sink), nullptr);
     },
     [=](dm_connect_atom, std::string& uid,
         std::shared_ptr<user_sink>& sink) -> caf::result<caf::actor> {
       if (!sink)
         return make_error(dm_errc::bad_user_id, "a login needs a sink for the user's messages");
-      user_session_args args;
-      args.direct_sink = std::move(sink);
-      return login(self, std::move(uid), std::move(args));
+      return login(self, std::move(uid), caf::actor{}, std::move(sink));
     },
-    [=](dm_logout_atom, std::string& uid) -> caf::result<void> {
-      auto& st = self->state;
-      auto i = st.users.find(uid);
-      if (i == st.users.end()
-          || caf::actor_cast<caf::strong_actor_ptr>(i->second) != self->current_sender())
-        return caf::unit; // replaced by a newer login: the location is that one's
-      st.users.erase(i);
-      ++st.logouts;
+    // -- the sessions' actors ---------------------------------------------------
+    [=](dm_session_call_atom, std::string& uid, uint64_t id,
+        caf::message& m) -> caf::result<caf::message> {
       auto rp = self->make_response_promise();
-      self
-        ->request(st.store, caf::infinite, store_del_if_atom::value, location_key(uid),
-                  st.self_address, caf::timespan{login_timeout})
-        .then([rp](bool) mutable { rp.deliver(caf::unit); },
-              [rp, uid](caf::error& err) mutable {
-                // The entry is owned: it goes with this node anyway.
-                log()->warn("could not remove the location of user {}: {}", uid, to_string(err));
-                rp.deliver(caf::unit);
-              });
+      on_session_call(self, uid, id, m, rp);
       return rp;
     },
     // -- sending ----------------------------------------------------------------
@@ -389,57 +559,9 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
       if (i == self->state.users.end())
         return make_error(dm_errc::user_not_found,
                           "the sender " + from + " is not connected to this node");
-      self->delegate(i->second, dm_send_atom::value, std::move(to), ver, cmd, std::move(message),
-                     timeout);
-      return caf::delegated<void>{};
-    },
-    [=](dm_deliver_atom, std::string& to_node, std::string& from, std::string& to, uint8_t ver,
-        uint16_t cmd, byte_buffer& message,
-        caf::timespan timeout) -> caf::result<uint8_t, std::string> {
-      auto& st = self->state;
       auto rp = self->make_response_promise();
-      if (to_node == st.self_address) {
-        ++st.sent_local;
-        deliver_here(self, std::move(from), to, st.self_address, ver, cmd, std::move(message),
-                     timeout, [self, rp](dm_outcome outcome) mutable {
-                       rp.deliver(static_cast<uint8_t>(outcome), self->state.self_address);
-                     });
-        return rp;
-      }
-      ++st.sent_remote;
-      send_tracked(self, to_node,
-                   dm_deliver{0, wire_timeout_ms(timeout), std::move(from), std::move(to), ver, cmd,
-                              std::move(message), st.self_address, dm_kind::deliver},
-                   rp);
+      send_answering(*i->second, std::move(to), ver, cmd, std::move(message), timeout, rp);
       return rp;
-    },
-    [=](dm_find_atom, std::string& from, std::string& to, uint8_t ver, uint16_t cmd,
-        byte_buffer& message, caf::timespan timeout) -> caf::result<uint8_t, std::string> {
-      auto& st = self->state;
-      auto rp = self->make_response_promise();
-      dm_deliver x{0,   wire_timeout_ms(timeout), std::move(from), std::move(to), ver,
-                   cmd, std::move(message),       st.self_address, dm_kind::find};
-      self->request(st.store, caf::infinite, store_owner_atom::value, location_key(x.to))
-        .then(
-          [=](std::string& owner) mutable {
-            ++self->state.sent_remote;
-            send_tracked(self, owner, std::move(x), rp);
-          },
-          [=](caf::error& err) mutable {
-            rp.deliver(make_error(dm_code_of_store_error(err),
-                                  "looking up user " + x.to + ": " + self->system().render(err)));
-          });
-      return rp;
-    },
-    [=](dm_channel_atom, std::string& to_node, uint8_t reason, std::string& from, std::string& to,
-        uint8_t ver, uint16_t cmd, byte_buffer& message) {
-      auto& st = self->state;
-      if (to_node == st.self_address)
-        return on_channel(self, to, reason, std::move(from), st.self_address, ver, cmd,
-                          std::move(message));
-      send_wire(self, to_node,
-                encode(dm_closed{static_cast<close_reason>(reason), std::move(from), std::move(to),
-                                 ver, cmd, std::move(message)}));
     },
     [=](dm_tick_atom) {
       auto& st = self->state;

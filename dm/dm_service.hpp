@@ -10,8 +10,10 @@ class actor_system;
 namespace meshrt {
 
 /// Spawns the DM service of `node` (start_node does when DM is enabled:
-/// the reference's Setup). It logs users in and out (a user session actor
-/// each, user_session.hpp; the user's location is an owned entry of
+/// the reference's Setup). It logs users in and out (a user session each,
+/// user_session.hpp, whose state it holds and whose actor,
+/// session_actor.hpp, hands it the session's messages; the user's location
+/// is an owned entry of
 /// `store`, so it comes back by itself after a storage node dies), carries
 /// the sessions' messages to other nodes and theirs to its sessions (the
 /// transport's kinds 40-42, dm/dm_wire.hpp), and holds the hooks. It ends

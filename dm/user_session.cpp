@@ -1,58 +1,25 @@
 #include "dm/user_session.hpp"
 
-#include <deque>
-#include <functional>
 #include <optional>
-#include <unordered_map>
-#include <vector>
 
 #include <caf/all.hpp>
 
 #include "actors/request_correlator.hpp"
 #include "dm/dm_atoms.hpp"
 #include "dm/dm_error.hpp"
-#include "dm/dm_wire.hpp"
+#include "dm/dm_hooks.hpp"
+#include "dm/session_actor.hpp"
+#include "dm/user_sink.hpp"
 #include "transport/clock.hpp"
 
 namespace meshrt {
 
 namespace {
 
-/// A message of this user waiting for, or in, its delivery.
-struct outgoing {
-  uint8_t ver = 0;
-  uint16_t cmd = 0;
-  byte_buffer message;
-  uint64_t deadline_us = 0;
-  /// Gets the outcome (no error: delivered).
-  std::function<void(caf::error)> done;
-};
-
-/// The messages to one peer: the head is in flight while `busy`.
-struct peer_queue {
-  std::deque<outgoing> items;
-  bool busy = false;
-};
-
-struct session_state {
-  user_session_args args;
-  /// Peer user id -> the mesh address of the node it is connected to.
-  std::unordered_map<std::string, std::string> cache;
-  std::unordered_map<std::string, peer_queue> queues;
-  bool closing = false;
-  std::vector<caf::response_promise> disconnect_promises;
-
-  static inline const char* name = "meshrt.dm_session";
-};
-
-using session_actor = caf::stateful_actor<session_state>;
-
 caf::timespan left_of(uint64_t deadline_us) {
   auto now = steady_micros();
   return std::chrono::microseconds{deadline_us > now ? deadline_us - now : 0};
 }
-
-// -- hooks -----------------------------------------------------------------------
 
 /// Calls visit(hook, next) for each of `hooks` in order, where next() goes
 /// on to the following one (an actor hook calls it from its answer), then
@@ -69,33 +36,45 @@ void each_hook(std::shared_ptr<const dm_hooks> keep, const std::vector<Hook>* ho
   visit((*hooks)[i], next);
 }
 
+} // namespace
+
 /// One message this user receives, as the hooks see it.
-struct incoming {
+struct user_session::incoming_message {
   std::string from;
   uint8_t ver = 0;
   uint16_t cmd = 0;
   byte_buffer message;
 };
 
+user_session::user_session(session_host& host, std::string uid, uint64_t id, caf::actor handle,
+                           caf::actor sink, std::shared_ptr<user_sink> direct_sink) :
+  host_(host),
+  uid_(std::move(uid)), id_(id), handle_(std::move(handle)), sink_(std::move(sink)),
+  direct_sink_(std::move(direct_sink)) {}
+
+// -- hooks -----------------------------------------------------------------------
+
 /// The on_receive_message hooks: `done(true)` when none declined.
-void accept_chain(session_actor* self, std::shared_ptr<const incoming> in,
-                  std::function<void(bool)> done) {
-  auto hooks = self->state.args.hooks->load();
+void user_session::accept_chain(std::shared_ptr<const incoming_message> in,
+                                std::function<void(bool)> done) {
+  auto hooks = host_.hooks();
+  if (hooks->on_receive_message.empty())
+    return done(true);
   auto accepted = std::make_shared<bool>(true);
-  auto uid = self->state.args.uid;
+  auto self = shared_from_this();
   each_hook<dm_hook<on_receive_message_fn>>(
     hooks, &hooks->on_receive_message, 0,
     [=](const dm_hook<on_receive_message_fn>& h, std::function<void()> next) {
       if (!*accepted)
         return next();
       if (!h.actor) {
-        *accepted = h.fn(in->ver, in->cmd, in->message, in->from, uid);
+        *accepted = h.fn(in->ver, in->cmd, in->message, in->from, self->uid_);
         return next();
       }
-      self
+      self->host_.actor()
         ->request(h.actor, hook_timeout, dm_hook_receive_atom::value, in->ver, in->cmd, in->message,
-                  in->from, uid)
-        .await(
+                  in->from, self->uid_)
+        .then(
           [=](bool ok) {
             *accepted = ok;
             next();
@@ -107,23 +86,25 @@ void accept_chain(session_actor* self, std::shared_ptr<const incoming> in,
 
 /// The on_message hooks: `done` gets the message to hand on (the last
 /// non-nullopt result, else the message as it came).
-void rewrite_chain(session_actor* self, std::shared_ptr<const incoming> in,
-                   std::function<void(byte_buffer)> done) {
-  auto hooks = self->state.args.hooks->load();
+void user_session::rewrite_chain(std::shared_ptr<const incoming_message> in,
+                                 std::function<void(byte_buffer)> done) {
+  auto hooks = host_.hooks();
+  if (hooks->on_message.empty())
+    return done(in->message);
   auto result = std::make_shared<std::optional<byte_buffer>>();
-  auto uid = self->state.args.uid;
+  auto self = shared_from_this();
   each_hook<dm_hook<on_message_fn>>(
     hooks, &hooks->on_message, 0,
     [=](const dm_hook<on_message_fn>& h, std::function<void()> next) {
       if (!h.actor) {
-        if (auto r = h.fn(in->ver, in->cmd, in->message, in->from, uid))
+        if (auto r = h.fn(in->ver, in->cmd, in->message, in->from, self->uid_))
           *result = std::move(r);
         return next();
       }
-      self
+      self->host_.actor()
         ->request(h.actor, hook_timeout, dm_hook_message_atom::value, in->ver, in->cmd, in->message,
-                  in->from, uid)
-        .await(
+                  in->from, self->uid_)
+        .then(
           [=](bool replace, byte_buffer& msg) {
             if (replace)
               *result = std::move(msg);
@@ -135,21 +116,22 @@ void rewrite_chain(session_actor* self, std::shared_ptr<const incoming> in,
 }
 
 /// The on_user_disconnect hooks for `peer`: the last non-empty message.
-void disconnect_chain(session_actor* self, const std::string& peer,
-                      std::function<void(byte_buffer)> done) {
-  auto hooks = self->state.args.hooks->load();
+void user_session::disconnect_chain(const std::string& peer,
+                                    std::function<void(byte_buffer)> done) {
+  auto hooks = host_.hooks();
   auto result = std::make_shared<byte_buffer>();
-  auto uid = self->state.args.uid;
+  auto self = shared_from_this();
   each_hook<dm_hook<on_user_disconnect_fn>>(
     hooks, &hooks->on_user_disconnect, 0,
     [=](const dm_hook<on_user_disconnect_fn>& h, std::function<void()> next) {
       if (!h.actor) {
-        if (auto r = h.fn(uid, peer); !r.empty())
+        if (auto r = h.fn(self->uid_, peer); !r.empty())
           *result = std::move(r);
         return next();
       }
-      self->request(h.actor, hook_timeout, dm_hook_disconnect_atom::value, uid, peer)
-        .await(
+      self->host_.actor()
+        ->request(h.actor, hook_timeout, dm_hook_disconnect_atom::value, self->uid_, peer)
+        .then(
           [=](byte_buffer& msg) {
             if (!msg.empty())
               *result = std::move(msg);
@@ -161,375 +143,307 @@ void disconnect_chain(session_actor* self, const std::string& peer,
 }
 
 /// The on_clear_cache hooks: `cleared` left this user's channel.
-void run_clear_hooks(session_actor* self, const std::string& cleared) {
-  auto hooks = self->state.args.hooks->load();
+void user_session::run_clear_hooks(const std::string& cleared) {
+  auto hooks = host_.hooks();
   for (const auto& h : hooks->on_clear_cache) {
     if (h.actor)
-      self->send(h.actor, dm_hook_clear_atom::value, cleared, self->state.args.uid);
+      host_.actor()->send(h.actor, dm_hook_clear_atom::value, cleared, uid_);
     else
-      h.fn(cleared, self->state.args.uid);
+      h.fn(cleared, uid_);
   }
 }
 
 // -- the sink ----------------------------------------------------------------------
 
-void to_sink(session_actor* self, const std::string& from, uint8_t ver, uint16_t cmd,
-             byte_buffer message) {
-  auto& args = self->state.args;
-  if (args.direct_sink)
-    args.direct_sink->message(from, ver, cmd, std::move(message));
+void user_session::to_sink(const std::string& from, uint8_t ver, uint16_t cmd,
+                           byte_buffer message) {
+  if (direct_sink_)
+    direct_sink_->message(from, ver, cmd, std::move(message));
   else
-    self->send(args.sink, dm_message_atom::value, from, ver, cmd, std::move(message));
+    host_.actor()->send(sink_, dm_message_atom::value, from, ver, cmd, std::move(message));
 }
 
-void peer_gone_to_sink(session_actor* self, const std::string& peer, byte_buffer message) {
-  auto& args = self->state.args;
-  if (args.direct_sink)
-    args.direct_sink->peer_gone(peer, std::move(message));
+void user_session::peer_gone_to_sink(const std::string& peer, byte_buffer message) {
+  if (direct_sink_)
+    direct_sink_->peer_gone(peer, std::move(message));
   else
-    self->send(args.sink, dm_peer_gone_atom::value, peer, std::move(message));
+    host_.actor()->send(sink_, dm_peer_gone_atom::value, peer, std::move(message));
 }
 
-void closed_to_sink(session_actor* self, const std::string& why) {
-  auto& args = self->state.args;
-  if (args.direct_sink)
-    args.direct_sink->closed(why);
-  else
-    self->send(args.sink, dm_closed_atom::value, why);
-}
+// -- receiving -------------------------------------------------------------------
 
-/// What this user receives: through the hooks to the sink. `done` gets the
-/// outcome the sender's node hears.
-void receive(session_actor* self, std::shared_ptr<const incoming> in, const std::string& origin,
-             std::function<void(dm_outcome)> done) {
-  accept_chain(self, in, [=](bool accepted) {
+void user_session::receive(std::shared_ptr<const incoming_message> in, const std::string& origin,
+                           std::function<void(dm_outcome)> done) {
+  auto self = shared_from_this();
+  accept_chain(in, [=](bool accepted) {
     if (!accepted)
       return done(dm_outcome::declined);
-    rewrite_chain(self, in, [=](byte_buffer out) {
-      auto& st = self->state;
-      st.cache[in->from] = origin; // the reverse channel: answers need no lookup
+    self->rewrite_chain(in, [=](byte_buffer out) {
+      if (self->closing_) // it disconnected while the hooks ran
+        return done(dm_outcome::not_here);
+      self->cache_[in->from] = origin; // the reverse channel: answers need no lookup
       if (out.empty())
         return done(dm_outcome::dropped);
-      to_sink(self, in->from, in->ver, in->cmd, std::move(out));
+      self->to_sink(in->from, in->ver, in->cmd, std::move(out));
       done(dm_outcome::delivered);
     });
   });
 }
 
+void user_session::incoming(std::string from, std::string origin, uint8_t ver, uint16_t cmd,
+                            byte_buffer message, std::function<void(dm_outcome)> done) {
+  if (closing_)
+    return done(dm_outcome::not_here);
+  auto in = std::make_shared<const incoming_message>(
+    incoming_message{std::move(from), ver, cmd, std::move(message)});
+  receive(std::move(in), origin, std::move(done));
+}
+
+void user_session::channel(close_reason reason, std::string from, const std::string& origin,
+                           uint8_t ver, uint16_t cmd, byte_buffer message) {
+  if (closing_)
+    return;
+  forget(from, origin);
+  if (reason == close_reason::disconnect) {
+    bool quiet = message.empty();
+    peer_gone_to_sink(from, std::move(message));
+    if (quiet)
+      run_clear_hooks(from);
+    return;
+  }
+  if (message.empty())
+    return run_clear_hooks(from);
+  // ClearCacheByUserID's last message: a DM like any other, after which the
+  // channel stays closed.
+  auto in = std::make_shared<const incoming_message>(
+    incoming_message{std::move(from), ver, cmd, std::move(message)});
+  auto self = shared_from_this();
+  receive(in, origin, [self, in, origin](dm_outcome) { self->forget(in->from, origin); });
+}
+
 // -- sending ---------------------------------------------------------------------
 
-void pump(session_actor* self, const std::string& to);
-void find(session_actor* self, const std::string& to);
-
-outgoing* head_of(session_actor* self, const std::string& to) {
-  auto i = self->state.queues.find(to);
-  if (i == self->state.queues.end() || i->second.items.empty())
+user_session::outgoing* user_session::head_of(const std::string& to) {
+  auto i = queues_.find(to);
+  if (i == queues_.end() || i->second.items.empty())
     return nullptr;
   return &i->second.items.front();
 }
 
 /// Answers the head of `to`'s queue (no error: sent) and starts the next.
-void finish_head(session_actor* self, const std::string& to, caf::error err) {
-  auto i = self->state.queues.find(to);
-  if (i == self->state.queues.end() || i->second.items.empty())
+void user_session::finish_head(const std::string& to, caf::error err) {
+  auto i = queues_.find(to);
+  if (i == queues_.end() || i->second.items.empty())
     return;
-  auto& head = i->second.items.front();
-  head.done(std::move(err));
+  auto done = std::move(i->second.items.front().done);
   i->second.items.pop_front();
   i->second.busy = false;
-  pump(self, to);
+  done(std::move(err));
+  pump(to);
 }
 
-void forget(session_actor* self, const std::string& peer, const std::string& node) {
-  auto& cache = self->state.cache;
-  if (auto i = cache.find(peer); i != cache.end() && i->second == node)
-    cache.erase(i);
+void user_session::forget(const std::string& peer, const std::string& node) {
+  if (auto i = cache_.find(peer); i != cache_.end() && i->second == node)
+    cache_.erase(i);
 }
 
 /// What the head of `to`'s queue came to: `at` is the node the recipient
 /// was looked for at (empty when the store had no location).
-void settle(session_actor* self, const std::string& to, dm_outcome outcome, const std::string& at,
-            bool from_cache) {
+void user_session::settle(const std::string& to, dm_outcome outcome, const std::string& at,
+                          bool from_cache) {
   switch (outcome) {
     case dm_outcome::delivered:
     case dm_outcome::dropped:
-      self->state.cache[to] = at;
-      return finish_head(self, to, {});
+      if (!closing_)
+        cache_[to] = at;
+      return finish_head(to, {});
     case dm_outcome::not_here:
-      forget(self, to, at);
+      forget(to, at);
       if (from_cache)
-        return find(self, to); // stale: one fresh lookup
+        return start_head(to, {}); // stale: one fresh lookup
       return finish_head(
-        self, to, make_error(dm_errc::user_not_found, "user " + to + " is not connected to " + at));
+        to, make_error(dm_errc::user_not_found, "user " + to + " is not connected to " + at));
     case dm_outcome::declined:
       return finish_head(
-        self, to, make_error(dm_errc::user_not_found, "user " + to + " did not take the message"));
+        to, make_error(dm_errc::user_not_found, "user " + to + " did not take the message"));
     case dm_outcome::unknown_user:
       return finish_head(
-        self, to,
-        make_error(dm_errc::user_not_found, "user " + to + " is not connected to the cluster"));
+        to, make_error(dm_errc::user_not_found, "user " + to + " is not connected to the cluster"));
     case dm_outcome::lookup_failed:
       return finish_head(
-        self, to,
-        make_error(dm_errc::reliable_timeout, "the storage node could not look up user " + to));
+        to, make_error(dm_errc::reliable_timeout, "the storage node could not look up user " + to));
   }
-  finish_head(self, to, make_error(dm_errc::reliable_timeout, "an unknown answer for " + to));
+  finish_head(to, make_error(dm_errc::reliable_timeout, "an unknown answer for " + to));
 }
 
-/// The request's failure as the sender hears it, and the cache forgets
-/// `node` for `to` (when named).
-void settle_error(session_actor* self, const std::string& to, const std::string& node,
-                  caf::error err) {
-  if (!node.empty())
-    forget(self, to, node);
-  if (dm_code_of(err) == 0)
-    err = make_error(dm_errc::reliable_timeout,
-                     "delivering to user " + to + ": " + self->system().render(err));
-  finish_head(self, to, std::move(err));
-}
-
-/// The head goes to the node the cache names for `to`.
-void deliver(session_actor* self, const std::string& to, const std::string& node) {
-  auto& st = self->state;
-  auto* head = head_of(self, to);
+/// The head of `to`'s queue goes to `node` (the cache's), or with its
+/// lookup (FindData) when `node` is empty.
+void user_session::start_head(const std::string& to, const std::string& node) {
+  auto* head = head_of(to);
   if (head == nullptr)
     return;
-  self
-    ->request(st.args.service, caf::infinite, dm_deliver_atom::value, node, st.args.uid, to,
-              head->ver, head->cmd, head->message, left_of(head->deadline_us))
-    .then([=](uint8_t outcome,
-              std::string& at) { settle(self, to, static_cast<dm_outcome>(outcome), at, true); },
-          [=](caf::error& err) { settle_error(self, to, node, std::move(err)); });
-}
-
-/// The head goes with its lookup (FindData): to the node that owns the
-/// recipient's location, which hands it on to the recipient's node.
-void find(session_actor* self, const std::string& to) {
-  auto& st = self->state;
-  auto* head = head_of(self, to);
-  if (head == nullptr)
-    return;
-  self
-    ->request(st.args.service, caf::infinite, dm_find_atom::value, st.args.uid, to, head->ver,
-              head->cmd, head->message, left_of(head->deadline_us))
-    .then([=](uint8_t outcome,
-              std::string& at) { settle(self, to, static_cast<dm_outcome>(outcome), at, false); },
-          [=](caf::error& err) { settle_error(self, to, {}, std::move(err)); });
+  auto self = shared_from_this();
+  bool from_cache = !node.empty();
+  host_.deliver(
+    node, uid_, to, head->ver, head->cmd, head->message, left_of(head->deadline_us),
+    [self, to, node, from_cache](dm_outcome outcome, const std::string& at, caf::error err) {
+      if (!err)
+        return self->settle(to, outcome, at, from_cache);
+      if (!node.empty())
+        self->forget(to, node);
+      if (dm_code_of(err) == 0)
+        err = make_error(dm_errc::reliable_timeout, "delivering to user " + to + ": "
+                                                      + self->host_.actor()->system().render(err));
+      self->finish_head(to, std::move(err));
+    });
 }
 
 /// Starts the head of `to`'s queue unless one is in flight; drops heads
 /// whose time ran out while they waited.
-void pump(session_actor* self, const std::string& to) {
-  auto& st = self->state;
-  auto i = st.queues.find(to);
-  if (i == st.queues.end() || i->second.busy)
+void user_session::pump(const std::string& to) {
+  auto i = queues_.find(to);
+  if (i == queues_.end() || i->second.busy)
     return;
   auto& q = i->second;
   auto now = steady_micros();
   while (!q.items.empty() && q.items.front().deadline_us <= now) {
-    q.items.front().done(make_error(dm_errc::reliable_timeout,
-                                    "the message waited for the ones before it past its timeout"));
+    auto done = std::move(q.items.front().done);
     q.items.pop_front();
+    done(make_error(dm_errc::reliable_timeout,
+                    "the message waited for the ones before it past its timeout"));
   }
   if (q.items.empty()) {
-    st.queues.erase(i);
+    queues_.erase(i);
     return;
   }
   q.busy = true;
-  if (auto c = st.cache.find(to); c != st.cache.end())
-    deliver(self, to, c->second);
-  else
-    find(self, to);
+  auto c = cache_.find(to);
+  start_head(to, c != cache_.end() ? c->second : std::string{});
 }
 
-// -- the end -------------------------------------------------------------------------
-
-void fail_outgoing(session_actor* self, const std::string& why) {
-  for (auto& [to, q] : self->state.queues)
-    for (auto& item : q.items)
-      item.done(make_error(dm_errc::reliable_timeout, why));
-  self->state.queues.clear();
-}
-
-void finish_close(session_actor* self) {
-  auto& st = self->state;
-  self->request(st.args.service, caf::infinite, dm_logout_atom::value, st.args.uid)
-    .then(
-      [=] {
-        for (auto& rp : self->state.disconnect_promises)
-          rp.deliver(caf::unit);
-        self->quit();
-      },
-      [=](caf::error& err) {
-        for (auto& rp : self->state.disconnect_promises)
-          rp.deliver(err);
-        self->quit();
-      });
-}
-
-/// Sends each cached peer its disconnect message, one after the other: in
-/// a loop while the hooks answer at once (functions), from an actor hook's
-/// answer otherwise, so a user with many peers does not deepen the stack.
-void notify_peers(session_actor* self,
-                  std::shared_ptr<std::vector<std::pair<std::string, std::string>>> peers,
-                  size_t i) {
-  for (; i < peers->size(); ++i) {
-    auto in_loop = std::make_shared<bool>(true);
-    auto done_now = std::make_shared<bool>(false);
-    disconnect_chain(self, (*peers)[i].first, [=](byte_buffer msg) {
-      const auto& [peer, node] = (*peers)[i];
-      self->send(self->state.args.service, dm_channel_atom::value, node,
-                 static_cast<uint8_t>(close_reason::disconnect), self->state.args.uid, peer,
-                 uint8_t{0}, uint16_t{0}, std::move(msg));
-      if (*in_loop)
-        *done_now = true; // the loop goes on
-      else
-        notify_peers(self, peers, i + 1);
-    });
-    *in_loop = false;
-    if (!*done_now)
-      return; // an actor hook answers later and goes on from there
-  }
-  finish_close(self);
-}
-
-void close(session_actor* self) {
-  auto& st = self->state;
-  if (st.closing)
-    return;
-  st.closing = true;
-  fail_outgoing(self, "the sender disconnected before the message was delivered");
-  auto peers = std::make_shared<std::vector<std::pair<std::string, std::string>>>(st.cache.begin(),
-                                                                                  st.cache.end());
-  st.cache.clear();
-  notify_peers(self, peers, 0);
-}
-
-/// SendMessageByUserID: queues the message for `to` (`done` gets the
-/// outcome), or refuses it at once.
-caf::error enqueue_send(session_actor* self, std::string& to, uint8_t ver, uint16_t cmd,
-                        byte_buffer& message, caf::timespan timeout,
-                        std::function<void(caf::error)> done) {
-  auto& st = self->state;
+caf::error user_session::send(std::string to, uint8_t ver, uint16_t cmd, byte_buffer message,
+                              caf::timespan timeout, std::function<void(caf::error)> done) {
   if (message.empty())
     return make_error(dm_errc::message_nil, "an empty message is not sent");
   if (!valid_user_id(to))
     return make_error(dm_errc::user_not_found,
                       "a user id has 1 to 256 bytes, not " + std::to_string(to.size()));
-  if (st.closing)
+  if (closing_)
     return make_error(dm_errc::reliable_timeout, "the sender is disconnecting");
   auto deadline = steady_micros() + uint64_t{wire_timeout_ms(timeout)} * 1000;
-  st.queues[to].items.push_back(outgoing{ver, cmd, std::move(message), deadline, std::move(done)});
-  pump(self, to);
+  queues_[to].items.push_back(outgoing{ver, cmd, std::move(message), deadline, std::move(done)});
+  pump(to);
   return {};
 }
 
-caf::behavior user_session(session_actor* self, user_session_args args) {
-  self->state.args = std::move(args);
-  // The session ends with the DM service (whatever ends it), and with an
-  // actor sink.
-  self->monitor(self->state.args.service);
-  if (!self->state.args.direct_sink)
-    self->monitor(self->state.args.sink);
-  self->set_down_handler([=](caf::down_msg& msg) {
-    if (msg.source == self->state.args.service) {
-      fail_outgoing(self, "the node's DM service stopped");
-      self->quit(msg.reason);
-    } else if (msg.source == self->state.args.sink) {
-      close(self); // the connection dropped
-    }
-  });
-  return {
-    [=](dm_send_atom, std::string& to, uint8_t ver, uint16_t cmd, byte_buffer& message,
-        caf::timespan timeout) -> caf::result<void> {
-      auto rp = self->make_response_promise();
-      auto err = enqueue_send(self, to, ver, cmd, message, timeout, [rp](caf::error e) mutable {
-        if (e)
-          rp.deliver(std::move(e));
-        else
-          rp.deliver(caf::unit);
-      });
-      if (err)
-        rp.deliver(std::move(err));
-      return rp;
-    },
-    [=](dm_client_send_atom, uint32_t seq, std::string& to, uint8_t ver, uint16_t cmd,
-        byte_buffer& message, caf::timespan timeout) {
-      auto sink = self->state.args.direct_sink;
-      if (!sink)
-        return;
-      auto report = [self, sink, seq](const caf::error& e) {
-        if (!e)
-          return sink->send_result(seq, 0, {});
-        auto code = dm_code_of(e);
-        sink->send_result(seq, code != 0 ? code : static_cast<uint8_t>(dm_errc::reliable_timeout),
-                          self->system().render(e));
-      };
-      if (auto err = enqueue_send(self, to, ver, cmd, message, timeout, report))
-        report(err);
-    },
-    [=](dm_clear_atom, std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer& message) {
-      auto& st = self->state;
-      auto i = st.cache.find(peer);
-      if (i == st.cache.end())
-        return; // nothing cached: fails silently, as the reference says
-      auto node = i->second;
-      st.cache.erase(i);
-      self->send(st.args.service, dm_channel_atom::value, node,
-                 static_cast<uint8_t>(close_reason::clear), st.args.uid, peer, ver, cmd,
-                 std::move(message));
-    },
-    [=](dm_disconnect_atom) -> caf::result<void> {
-      auto rp = self->make_response_promise();
-      self->state.disconnect_promises.push_back(rp);
-      close(self);
-      return rp;
-    },
-    // -- from the DM service ------------------------------------------------------
-    [=](dm_incoming_atom, std::string& from, std::string& origin, uint8_t ver, uint16_t cmd,
-        byte_buffer& message) -> caf::result<uint8_t> {
-      if (self->state.closing)
-        return static_cast<uint8_t>(dm_outcome::not_here);
-      auto rp = self->make_response_promise();
-      auto in = std::make_shared<const incoming>(incoming{from, ver, cmd, std::move(message)});
-      receive(self, in, origin,
-              [rp](dm_outcome outcome) mutable { rp.deliver(static_cast<uint8_t>(outcome)); });
-      return rp;
-    },
-    [=](dm_channel_atom, uint8_t reason, std::string& from, std::string& origin, uint8_t ver,
-        uint16_t cmd, byte_buffer& message) {
-      auto& st = self->state;
-      if (st.closing)
-        return;
-      forget(self, from, origin);
-      if (static_cast<close_reason>(reason) == close_reason::disconnect) {
-        bool quiet = message.empty();
-        peer_gone_to_sink(self, from, std::move(message));
-        if (quiet)
-          run_clear_hooks(self, from);
-        return;
-      }
-      if (message.empty())
-        return run_clear_hooks(self, from);
-      // ClearCacheByUserID's last message: a DM like any other, after which
-      // the channel stays closed.
-      auto in = std::make_shared<const incoming>(incoming{from, ver, cmd, std::move(message)});
-      receive(self, in, origin, [=](dm_outcome) { forget(self, from, origin); });
-    },
-    [=](dm_closed_atom, std::string& why) {
-      // The same user logged in again on this node: that session has the
-      // location now, and the peers keep talking to the user there.
-      fail_outgoing(self, why);
-      closed_to_sink(self, why);
-      self->quit();
-    },
+void user_session::client_send(uint32_t seq, std::string to, uint8_t ver, uint16_t cmd,
+                               byte_buffer message, caf::timespan timeout) {
+  auto sink = direct_sink_;
+  if (!sink)
+    return;
+  auto* sys = &host_.actor()->system();
+  auto report = [sys, sink, seq](const caf::error& e) {
+    if (!e)
+      return sink->send_result(seq, 0, {});
+    auto code = dm_code_of(e);
+    sink->send_result(seq, code != 0 ? code : static_cast<uint8_t>(dm_errc::reliable_timeout),
+                      sys->render(e));
   };
+  if (auto err = send(std::move(to), ver, cmd, std::move(message), timeout, report))
+    report(err);
 }
 
-} // namespace
+void user_session::clear(const std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer message) {
+  auto i = cache_.find(peer);
+  if (i == cache_.end())
+    return; // nothing cached: fails silently, as the reference says
+  auto node = std::move(i->second);
+  cache_.erase(i);
+  host_.close_channel(node, close_reason::clear, uid_, peer, ver, cmd, std::move(message));
+}
 
-caf::actor spawn_user_session(caf::actor_system& sys, user_session_args args) {
-  return sys.spawn(user_session, std::move(args));
+// -- the end -------------------------------------------------------------------------
+
+void user_session::fail_outgoing(const std::string& why) {
+  auto queues = std::move(queues_);
+  queues_.clear();
+  for (auto& [to, q] : queues)
+    for (auto& item : q.items)
+      item.done(make_error(dm_errc::reliable_timeout, why));
+}
+
+void user_session::end_actor(caf::error reason) {
+  if (auto* a = caf::actor_cast<caf::abstract_actor*>(handle_))
+    static_cast<session_actor*>(a)->end(std::move(reason));
+}
+
+void user_session::finish_close() {
+  auto self = shared_from_this();
+  host_.logout(uid_, id_, [self] {
+    for (auto& rp : self->disconnect_promises_)
+      rp.deliver(caf::unit);
+    self->disconnect_promises_.clear();
+    self->end_actor(self->end_reason_ ? self->end_reason_ : caf::exit_reason::normal);
+  });
+}
+
+/// Sends each cached peer its disconnect message, one after the other: in
+/// a loop while the hooks answer at once (functions), from an actor hook's
+/// answer otherwise, so a user with many peers does not deepen the stack.
+void user_session::notify_peers(
+  std::shared_ptr<std::vector<std::pair<std::string, std::string>>> peers, size_t i) {
+  auto self = shared_from_this();
+  for (; i < peers->size(); ++i) {
+    auto in_loop = std::make_shared<bool>(true);
+    auto done_now = std::make_shared<bool>(false);
+    disconnect_chain((*peers)[i].first, [=](byte_buffer msg) {
+      const auto& [peer, node] = (*peers)[i];
+      self->host_.close_channel(node, close_reason::disconnect, self->uid_, peer, 0, 0,
+                                std::move(msg));
+      if (*in_loop)
+        *done_now = true; // the loop goes on
+      else
+        self->notify_peers(peers, i + 1);
+    });
+    *in_loop = false;
+    if (!*done_now)
+      return; // an actor hook answers later and goes on from there
+  }
+  finish_close();
+}
+
+void user_session::disconnect(caf::response_promise rp, caf::error reason) {
+  disconnect_promises_.push_back(std::move(rp));
+  if (closing_)
+    return;
+  closing_ = true;
+  end_reason_ = std::move(reason);
+  fail_outgoing("the sender disconnected before the message was delivered");
+  auto peers = std::make_shared<std::vector<std::pair<std::string, std::string>>>(cache_.begin(),
+                                                                                  cache_.end());
+  cache_.clear();
+  notify_peers(std::move(peers), 0);
+}
+
+void user_session::replaced(const std::string& why) {
+  closing_ = true;
+  fail_outgoing(why);
+  cache_.clear();
+  if (direct_sink_)
+    direct_sink_->closed(why);
+  else
+    host_.actor()->send(sink_, dm_closed_atom::value, why);
+  end_actor(caf::exit_reason::normal);
+}
+
+void user_session::stop(caf::error reason, const std::string& why) {
+  closing_ = true;
+  fail_outgoing(why);
+  cache_.clear();
+  for (auto& rp : disconnect_promises_)
+    rp.deliver(caf::unit);
+  disconnect_promises_.clear();
+  end_actor(std::move(reason));
 }
 
 } // namespace meshrt

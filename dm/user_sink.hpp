@@ -9,7 +9,7 @@ namespace meshrt {
 
 /// Where a connected user's messages go when no actor receives them: a
 /// client gateway connection (dm/client_gateway.hpp), which costs a user
-/// far less than an actor would. A session calls it from its own actor's
+/// far less than an actor would. A session calls it from its DM service's
 /// thread, one call at a time; an implementation hands the calls on to its
 /// own thread and never blocks. The session ends when told
 /// (dm_disconnect_atom), not when the sink goes away.

@@ -277,6 +277,41 @@ TEST_SUITE("dm.dm_service") {
     CHECK(down == 2);
   }
 
+  TEST_CASE("a session's actor: it ends with the disconnect, an exit disconnects, later "
+            "requests fail") {
+    dm_cluster k{49835};
+    auto& self = k.c.self();
+    set_on_user_disconnect(self, k.udp1, [](const std::string& gone, const std::string&) {
+      return bytes_of(gone + " left");
+    });
+    auto ann = connect(self, k.udp1, "ann");
+    auto bob = connect(self, k.udp2, "bob");
+    auto cat = connect(self, k.udp1, "cat");
+    CHECK(!send_dm(self, ann, "bob", "hi"));
+    CHECK(!send_dm(self, cat, "bob", "hi"));
+    self->monitor(ann.session);
+    self->monitor(cat.session);
+    // a disconnect: the actor ends normally once the location is gone
+    disconnect(self, ann);
+    caf::error reason = caf::sec::runtime_error;
+    self->receive([&](caf::down_msg& d) { reason = d.reason; },
+                  caf::after(std::chrono::seconds{3}) >> [] { FAIL("no down message"); });
+    CHECK(reason == caf::exit_reason::normal);
+    REQUIRE(eventually([&] { return bob.log->count("gone ann ann left") == 1; }, 3s));
+    CHECK(is(send_dm(self, bob, "ann", "still there?"), dm_errc::user_not_found));
+    // a request to the actor of a session that ended is answered, with an error
+    auto err = send_dm(self, ann, "bob", "from beyond");
+    CHECK(err == caf::sec::request_receiver_down);
+    // an exit other than normal: the user disconnects, the actor ends with it
+    self->send_exit(cat.session, caf::exit_reason::user_shutdown);
+    self->receive([&](caf::down_msg& d) { reason = d.reason; },
+                  caf::after(std::chrono::seconds{3}) >> [] { FAIL("no down message"); });
+    CHECK(reason == caf::exit_reason::user_shutdown);
+    REQUIRE(eventually([&] { return bob.log->count("gone cat cat left") == 1; }, 3s));
+    CHECK(is(send_dm(self, bob, "cat", "still there?"), dm_errc::user_not_found));
+    CHECK(dm_stats_json(self, k.udp1)["users"] == 0);
+  }
+
   TEST_CASE("hooks: on_message rewrites and drops, on_receive_message declines") {
     dm_cluster k{49850};
     auto& self = k.c.self();
