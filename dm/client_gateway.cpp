@@ -1,6 +1,9 @@
 #include "dm/client_gateway.hpp"
 
+#include <sys/socket.h>
+
 #include <atomic>
+#include <cerrno>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -220,7 +223,8 @@ class client_connection final : public user_sink,
                                 public std::enable_shared_from_this<client_connection> {
 public:
   client_connection(std::shared_ptr<gateway_core> gw, tcp::socket socket) :
-    gw_(std::move(gw)), socket_(std::move(socket)), reader_(gw_->config().max_frame_size) {}
+    gw_(std::move(gw)), socket_(std::move(socket)), reader_(gw_->config().max_frame_size),
+    fd_(socket_.native_handle()) {}
 
   void start() {
     asio::error_code ec;
@@ -275,7 +279,7 @@ public:
     refuse(gateway_errc::login_failed, text);
   }
 
-  // -- user_sink: called by the session, handed to the gateway's thread ------------
+  // -- user_sink: called in the DM service's thread ---------------------------------
 
   void message(const std::string& from, uint8_t ver, uint16_t cmd, byte_buffer message) override {
     client_frame f;
@@ -284,7 +288,7 @@ public:
     f.ver = ver;
     f.dm_cmd = cmd;
     f.message = std::move(message);
-    gw_->post([self = shared_from_this(), f = std::move(f)] { self->push(f); });
+    push(encode(f));
   }
 
   void peer_gone(const std::string& peer, byte_buffer message) override {
@@ -292,7 +296,7 @@ public:
     f.cmd = client_cmd::peer_gone;
     f.user = peer;
     f.message = std::move(message);
-    gw_->post([self = shared_from_this(), f = std::move(f)] { self->push(f); });
+    push(encode(f));
   }
 
   void closed(const std::string& why) override {
@@ -307,14 +311,12 @@ public:
   }
 
   void send_result(uint32_t seq, uint8_t code, const std::string& text) override {
-    gw_->post([self = shared_from_this(), seq, code, text] {
-      client_frame f;
-      f.cmd = client_cmd::send_result;
-      f.seq = seq;
-      f.code = code;
-      f.user = text;
-      self->write_frame(f);
-    });
+    client_frame f;
+    f.cmd = client_cmd::send_result;
+    f.seq = seq;
+    f.code = code;
+    f.user = text;
+    write_from_any_thread(encode(f), false);
   }
 
 private:
@@ -403,39 +405,81 @@ private:
 
   // -- writing ---------------------------------------------------------------------
 
+  // The frames for the client: those of the gateway's thread (login_ok,
+  // error, closed) and those a session hands over from the DM service's
+  // thread (messages, send results). A frame that finds nothing queued or
+  // in flight is written at once, by the thread that has it, so a message
+  // does not wait for the gateway's thread to wake up; what the socket does
+  // not take at once waits in `out_` for the gateway's thread. `out_mtx_`
+  // guards the buffers and the socket's end.
+
   void write_frame(const client_frame& f) {
     if (closing_)
       return;
-    auto bytes = encode(f);
-    out_.insert(out_.end(), bytes.begin(), bytes.end());
-    flush();
+    write_from_any_thread(encode(f), false);
   }
 
   /// A push for the client, unless the client is too far behind: then it
   /// is cut off (its queue would grow without bound and stall nobody but
   /// itself).
-  void push(const client_frame& f) {
-    write_frame(f);
-    auto unsent = out_.size() + writing_.size();
-    if (!closing_ && unsent > gw_->config().send_queue_bytes) {
-      log()->warn("dropping client '{}': {} bytes unread (clientSendQueueBytes {})", user_, unsent,
-                  gw_->config().send_queue_bytes);
-      shut("slow_client", true);
-    }
+  void push(byte_buffer bytes) {
+    write_from_any_thread(std::move(bytes), true);
   }
 
-  void flush() {
-    if (writing_.size() > 0 || out_.empty() || !socket_.is_open())
+  void write_from_any_thread(byte_buffer bytes, bool is_push) {
+    std::unique_lock<std::mutex> guard{out_mtx_};
+    if (!taking_frames_)
       return;
-    writing_.swap(out_);
+    size_t sent = 0;
+    if (out_.empty() && writing_.empty()) {
+      auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        taking_frames_ = false;
+        guard.unlock();
+        gw_->post([self = shared_from_this()] { self->shut("client_closed", true); });
+        return;
+      }
+      sent = n > 0 ? static_cast<size_t>(n) : 0;
+      if (sent == bytes.size())
+        return;
+    }
+    out_.insert(out_.end(), bytes.begin() + static_cast<ptrdiff_t>(sent), bytes.end());
+    auto unsent = out_.size() + writing_.size();
+    bool too_slow = is_push && unsent > gw_->config().send_queue_bytes;
+    if (too_slow)
+      taking_frames_ = false;
+    guard.unlock();
+    gw_->post([self = shared_from_this(), too_slow, unsent] {
+      if (!too_slow)
+        return self->flush();
+      log()->warn("dropping client '{}': {} bytes unread (clientSendQueueBytes {})", self->user_,
+                  unsent, self->gw_->config().send_queue_bytes);
+      self->shut("slow_client", true);
+    });
+  }
+
+  /// Writes what waits in `out_` (the gateway's thread).
+  void flush() {
+    {
+      std::lock_guard<std::mutex> guard{out_mtx_};
+      if (writing_.size() > 0 || out_.empty() || !socket_.is_open())
+        return;
+      writing_.swap(out_);
+    }
+    // Other threads only look at writing_'s size while it is in flight.
     asio::async_write(socket_, asio::buffer(writing_),
                       [self = shared_from_this()](asio::error_code ec, size_t) {
-                        self->writing_.clear();
-                        if (self->writing_.capacity() > keep_buffer)
-                          byte_buffer{}.swap(self->writing_);
+                        bool drained = false;
+                        {
+                          std::lock_guard<std::mutex> guard{self->out_mtx_};
+                          self->writing_.clear();
+                          if (self->writing_.capacity() > keep_buffer)
+                            byte_buffer{}.swap(self->writing_);
+                          drained = self->out_.empty();
+                        }
                         if (ec)
                           return self->shut("client_closed", true);
-                        if (self->closing_ && self->out_.empty())
+                        if (self->closing_ && drained)
                           return self->finish();
                         self->flush();
                       });
@@ -464,7 +508,13 @@ private:
       session_ = nullptr;
     }
     gw_->closed(shared_from_this(), reason);
-    if (cut || (writing_.empty() && out_.empty()))
+    bool drained = false;
+    {
+      std::lock_guard<std::mutex> guard{out_mtx_};
+      taking_frames_ = false; // the frames written so far still go out
+      drained = writing_.empty() && out_.empty();
+    }
+    if (cut || drained)
       return finish();
     if (timer_)
       timer_->cancel();
@@ -474,7 +524,12 @@ private:
 
   void finish() {
     asio::error_code ec;
-    socket_.close(ec);
+    {
+      // No thread writes to the descriptor once it may be another socket's.
+      std::lock_guard<std::mutex> guard{out_mtx_};
+      taking_frames_ = false;
+      socket_.close(ec);
+    }
     if (timer_)
       timer_->cancel();
   }
@@ -484,8 +539,13 @@ private:
   frame_reader reader_;
   caf::actor session_;
   std::string user_;
+  /// The socket's descriptor, for writes from the DM service's thread.
+  int fd_ = -1;
+  std::mutex out_mtx_;
   byte_buffer out_;     // frames after the write in flight
   byte_buffer writing_; // the write in flight
+  /// Until the connection shuts: frames are written.
+  bool taking_frames_ = true;
   /// The login timeout, then the linger of a closing connection; none
   /// while a logged-in connection is open.
   std::unique_ptr<asio::steady_timer> timer_;

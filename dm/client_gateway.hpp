@@ -18,7 +18,9 @@ namespace meshrt {
 /// every client connection in one thread of its own (standalone Asio),
 /// speaking dm/client_protocol.hpp to clients and logging each user in at
 /// `dm_service` with the connection as the user's sink (user_sink.hpp), so
-/// a connected user costs one actor, its session. Bad frames get an error
+/// a connected user costs its session. A frame for a client whose socket
+/// has nothing queued is written at once by the thread that has it (the DM
+/// service's), without waking the gateway's thread. Bad frames get an error
 /// frame and close their connection only. The gateway ends with the DM
 /// service. Returns the gateway's actor and the port it listens on; throws
 /// std::runtime_error if no port is free.

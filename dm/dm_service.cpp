@@ -17,6 +17,7 @@
 #include "dm/dm_atoms.hpp"
 #include "dm/dm_error.hpp"
 #include "dm/dm_wire.hpp"
+#include "dm/ring_view.hpp"
 #include "dm/session_actor.hpp"
 #include "dm/store_atoms.hpp"
 #include "dm/store_error.hpp"
@@ -53,6 +54,8 @@ struct service_state : session_host {
   mesh_outbox outbox;
   transport::deferred_flush deferred;
   std::shared_ptr<dm_hook_table> hooks_table = std::make_shared<dm_hook_table>();
+  /// The store's ring (until it arrives, a lookup's owner is asked for).
+  std::shared_ptr<const ring_view> ring;
 
   /// The users connected to this node, by id.
   std::unordered_map<std::string, std::shared_ptr<user_session>> users;
@@ -304,7 +307,11 @@ void service_state::deliver(const std::string& to_node, const std::string& from,
   }
   // FindData: to the node that owns the recipient's location
   x.kind = dm_kind::find;
-  auto self = this->self;
+  if (auto r = ring ? ring->load() : nullptr; r && !r->empty()) {
+    ++sent_remote;
+    return send_tracked(self, r->owner_of(location_key(x.to)), std::move(x), std::move(done));
+  }
+  auto self = this->self; // no ring yet: the store answers, or says why it cannot
   self->request(store, caf::infinite, store_owner_atom::value, location_key(x.to))
     .then(
       [self, x, done](std::string& owner) mutable {
@@ -523,6 +530,9 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
     self->send(transport, route_atom::value, static_cast<uint8_t>(kind),
                caf::actor_cast<caf::actor>(self));
   self->send(node, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+  self->request(st.store, caf::infinite, store_ring_view_atom::value)
+    .then([=](std::shared_ptr<const ring_view>& view) { self->state.ring = std::move(view); },
+          [](caf::error&) {}); // the store ended: lookups fail there
   self->monitor(node);
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;

@@ -13,6 +13,10 @@
 #include "dm/store_event.hpp"
 
 namespace meshrt {
+class ring_view;
+} // namespace meshrt
+
+namespace meshrt {
 
 // -- what applications send the store service ---------------------------------
 
@@ -28,6 +32,9 @@ using store_stats_atom = caf::atom_constant<caf::atom("ststats")>;
 using store_leave_atom = caf::atom_constant<caf::atom("stleave")>;
 using store_subscribe_atom = caf::atom_constant<caf::atom("stsub")>;
 using store_owner_atom = caf::atom_constant<caf::atom("stowner")>;
+/// (store_ring_view_atom) -> std::shared_ptr<const ring_view>: the ring as
+/// the actors of the store service's node read it (dm/ring_view.hpp).
+using store_ring_view_atom = caf::atom_constant<caf::atom("stringview")>;
 
 // -- between the service and its shards ----------------------------------------
 
@@ -55,3 +62,4 @@ using store_leave_timeout_atom = caf::atom_constant<caf::atom("stleaveto")>;
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<std::string>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<std::optional<std::string>>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshrt::store_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const meshrt::ring_view>)

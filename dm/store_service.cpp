@@ -19,6 +19,7 @@
 #include "actors/request_correlator.hpp"
 #include "dm/hash_ring.hpp"
 #include "dm/location_shard.hpp"
+#include "dm/ring_view.hpp"
 #include "dm/slot_ops.hpp"
 #include "dm/store_atoms.hpp"
 #include "dm/store_error.hpp"
@@ -116,6 +117,8 @@ struct service_state {
   bool rebuild_queued = false;
   bool reeval_scheduled = false;
   hash_ring ring;
+  /// The ring for the node's other actors (the DM service).
+  std::shared_ptr<ring_view> shared_ring = std::make_shared<ring_view>();
   std::string refused; // the node set last refused for ring_too_small
 
   // -- shards, by slot (a null handle: none) ---------------------------------
@@ -509,6 +512,7 @@ void rebuild(service_actor* self) {
       before = *r;
   }
   st.ring = *next;
+  st.shared_ring->publish(st.ring);
   if (st.ring.empty() && !before.empty()
       && std::any_of(st.shards.begin(), st.shards.end(),
                      [](const caf::actor& a) { return static_cast<bool>(a); }))
@@ -1034,6 +1038,7 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
   st.node = node;
   st.cfg = cfg;
   st.ring = hash_ring{cfg.storage_ring_size};
+  st.shared_ring->publish(st.ring);
   st.shards.resize(cfg.storage_ring_size);
   st.groups.resize(shard_group_of(static_cast<uint16_t>(cfg.storage_ring_size - 1)) + 1);
   st.modes.resize(cfg.storage_ring_size, shard_mode::moved);
@@ -1089,6 +1094,7 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
     },
     [=](store_reassert_atom, const std::string& key) { reassert(self, key); },
     // -- operations ------------------------------------------------------------
+    [=](store_ring_view_atom) { return std::shared_ptr<const ring_view>{self->state.shared_ring}; },
     [=](store_owner_atom, const std::string& key) -> caf::result<std::string> {
       auto& st = self->state;
       if (st.ring.empty()) {
