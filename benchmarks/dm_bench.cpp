@@ -45,7 +45,7 @@ public:
         auto& group = type == std::string{"UDP"} ? gateways_ : storage_;
         group.push_back(
           spawn({"node", "--type", type, "--port", std::to_string(free_port(SOCK_DGRAM)), "--mars",
-                 mars_flag_, "--client-port", client_port},
+                 mars_flag_, "--client-port", client_port, "--scheduling", "efficiency"},
                 std::string{type} + std::to_string(i)));
         client_endpoints_.push_back("127.0.0.1:" + client_port);
       }
