@@ -245,6 +245,37 @@ TEST_SUITE("dm.client_gateway") {
     CHECK(err.code == client_errc::closed);
   }
 
+  TEST_CASE("a client that reads late gets every message, whole and in order") {
+    // The DM service writes a frame itself while nothing waits for the
+    // socket; once the socket is full the rest waits for the gateway's
+    // thread, and later frames queue behind it: none may overtake another.
+    client_gateway_config gw;
+    gw.send_queue_bytes = 64 * 1024 * 1024; // never the limit here
+    gateway_cluster k{50250, gw};
+    auto ann = k.client(k.udp1, "ann");
+    auto late = k.client(k.udp2, "late");
+    // 5.7 MB: more than the sockets take (here about 4 MB), so about a
+    // third of the frames wait in the gateway
+    constexpr int count = 700;
+    for (int i = 0; i < count; ++i) {
+      std::string text(8 * 1024, static_cast<char>('a' + i % 26));
+      auto err = ann.send("late", 1, static_cast<uint16_t>(i), text);
+      REQUIRE_MESSAGE(!err, err.text);
+    }
+    int next = 0;
+    for (int tries = 0; next < count && tries < 2 * count; ++tries) {
+      auto e = late.receive(3s);
+      if (!e)
+        break;
+      REQUIRE(e->what == client_event::kind::message);
+      CHECK(e->cmd == next);
+      CHECK(e->message == std::string(8 * 1024, static_cast<char>('a' + next % 26)));
+      ++next;
+    }
+    CHECK(next == count);
+    CHECK_FALSE(k.stats(k.udp2)["closed"].contains("slow_client"));
+  }
+
   TEST_CASE("with a token key only a user's own valid token logs it in") {
     auto key = test::test_key(7);
     client_gateway_config gw;
