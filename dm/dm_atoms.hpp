@@ -81,5 +81,4 @@ struct dm_hook_registration {
 
 // Hooks stay inside one process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(meshrt::dm_hook_registration)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<meshrt::dm_hook_table>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<meshrt::user_sink>)

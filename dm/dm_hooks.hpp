@@ -20,7 +20,6 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,17 +71,6 @@ struct dm_hooks {
   std::vector<dm_hook<on_receive_message_fn>> on_receive_message;
   std::vector<dm_hook<on_user_disconnect_fn>> on_user_disconnect;
   std::vector<dm_hook<on_clear_cache_fn>> on_clear_cache;
-};
-
-/// What a DM service shares with its sessions: the current hooks, replaced
-/// as a whole when one is added (read and written with std::atomic_load /
-/// std::atomic_store, so a session never sees a half-made set).
-struct dm_hook_table {
-  std::shared_ptr<const dm_hooks> current = std::make_shared<const dm_hooks>();
-
-  std::shared_ptr<const dm_hooks> load() const {
-    return std::atomic_load(&current);
-  }
 };
 
 } // namespace meshrt

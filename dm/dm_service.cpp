@@ -53,7 +53,9 @@ struct service_state : session_host {
   std::string self_address;
   mesh_outbox outbox;
   transport::deferred_flush deferred;
-  std::shared_ptr<dm_hook_table> hooks_table = std::make_shared<dm_hook_table>();
+  /// The hooks, replaced as a whole when one is added: a hook chain that
+  /// waits for an actor hook keeps the set it started with.
+  std::shared_ptr<const dm_hooks> hook_set = std::make_shared<const dm_hooks>();
   /// The store's ring (until it arrives, a lookup's owner is asked for).
   std::shared_ptr<const ring_view> ring;
 
@@ -97,7 +99,7 @@ struct service_state : session_host {
 
   caf::event_based_actor* actor() override;
   std::shared_ptr<const dm_hooks> hooks() override {
-    return hooks_table->load();
+    return hook_set;
   }
   void deliver(const std::string& node, const std::string& from, const std::string& to, uint8_t ver,
                uint16_t cmd, byte_buffer message, caf::timespan timeout,
@@ -442,8 +444,7 @@ std::string stats_json(service_actor* self) {
 }
 
 void add_hook(service_actor* self, dm_hook_registration& r) {
-  auto& table = *self->state.hooks_table;
-  auto next = std::make_shared<dm_hooks>(*table.load());
+  auto next = std::make_shared<dm_hooks>(*self->state.hook_set);
   using kind = dm_hook_registration::kind;
   switch (r.what) {
     case kind::message:
@@ -459,7 +460,7 @@ void add_hook(service_actor* self, dm_hook_registration& r) {
       next->on_clear_cache.push_back({std::move(r.on_clear_cache), std::move(r.actor)});
       break;
   }
-  std::atomic_store(&table.current, std::shared_ptr<const dm_hooks>{std::move(next)});
+  self->state.hook_set = std::move(next);
 }
 
 /// A login: the user's session (its receiver `sink` or `direct_sink`),

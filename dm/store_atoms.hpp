@@ -13,10 +13,8 @@
 #include "dm/store_event.hpp"
 
 namespace meshrt {
-class ring_view;
-} // namespace meshrt
 
-namespace meshrt {
+class ring_view;
 
 // -- what applications send the store service ---------------------------------
 

@@ -291,12 +291,15 @@ TEST_SUITE("dm.dm_service") {
     CHECK(!send_dm(self, cat, "bob", "hi"));
     self->monitor(ann.session);
     self->monitor(cat.session);
+    auto down_reason = [&] {
+      caf::error reason = caf::sec::runtime_error;
+      self->receive([&](caf::down_msg& d) { reason = d.reason; },
+                    caf::after(std::chrono::seconds{3}) >> [] { FAIL("no down message"); });
+      return reason;
+    };
     // a disconnect: the actor ends normally once the location is gone
     disconnect(self, ann);
-    caf::error reason = caf::sec::runtime_error;
-    self->receive([&](caf::down_msg& d) { reason = d.reason; },
-                  caf::after(std::chrono::seconds{3}) >> [] { FAIL("no down message"); });
-    CHECK(reason == caf::exit_reason::normal);
+    CHECK(down_reason() == caf::exit_reason::normal);
     REQUIRE(eventually([&] { return bob.log->count("gone ann ann left") == 1; }, 3s));
     CHECK(is(send_dm(self, bob, "ann", "still there?"), dm_errc::user_not_found));
     // a request to the actor of a session that ended is answered, with an error
@@ -304,9 +307,7 @@ TEST_SUITE("dm.dm_service") {
     CHECK(err == caf::sec::request_receiver_down);
     // an exit other than normal: the user disconnects, the actor ends with it
     self->send_exit(cat.session, caf::exit_reason::user_shutdown);
-    self->receive([&](caf::down_msg& d) { reason = d.reason; },
-                  caf::after(std::chrono::seconds{3}) >> [] { FAIL("no down message"); });
-    CHECK(reason == caf::exit_reason::user_shutdown);
+    CHECK(down_reason() == caf::exit_reason::user_shutdown);
     REQUIRE(eventually([&] { return bob.log->count("gone cat cat left") == 1; }, 3s));
     CHECK(is(send_dm(self, bob, "cat", "still there?"), dm_errc::user_not_found));
     CHECK(dm_stats_json(self, k.udp1)["users"] == 0);
