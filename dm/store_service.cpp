@@ -52,6 +52,8 @@ constexpr std::chrono::milliseconds reeval_pause{200};
 constexpr std::chrono::milliseconds reassert_timeout{400};
 constexpr std::chrono::milliseconds reassert_pause{100};
 constexpr int max_reasserts = 100;
+/// Nodes that left, remembered for redirects that still name them.
+constexpr size_t max_gone = 256;
 /// How long a graceful leave waits for its handoffs before it leaves
 /// anyway.
 constexpr std::chrono::seconds max_leave_handoff{30};
@@ -120,6 +122,10 @@ struct service_state {
   /// The ring for the node's other actors (the DM service).
   std::shared_ptr<ring_view> shared_ring = std::make_shared<ring_view>();
   std::string refused; // the node set last refused for ring_too_small
+  /// Nodes that left the view lately and did not come back (most recent
+  /// last, at most max_gone): a pull a redirect sends to one of them would
+  /// wait for an answer that never comes.
+  std::deque<std::string> gone;
 
   // -- shards, by slot (a null handle: none) ---------------------------------
   std::vector<caf::actor> shards;
@@ -183,6 +189,11 @@ void emit(service_actor* self, store_event e) {
 
 bool in_view(service_actor* self, const std::string& address) {
   return self->state.view.count(address) != 0;
+}
+
+bool is_gone(service_actor* self, const std::string& address) {
+  const auto& gone = self->state.gone;
+  return std::find(gone.begin(), gone.end(), address) != gone.end();
 }
 
 // -- routing -------------------------------------------------------------------
@@ -703,6 +714,11 @@ void on_mode(service_actor* self, uint16_t slot, shard_mode mode, const std::str
         schedule_reeval(self);
       break;
     case shard_mode::incoming:
+      // A redirect can name a holder that has died since (its sender had
+      // not learned it yet): the shard would wait for it forever and
+      // forward every request to it. The slot's entries went with it.
+      if (is_gone(self, peer))
+        self->send(st.shards[slot], shard_peer_gone_atom::value, peer);
       break;
   }
   check_leave(self);
@@ -766,10 +782,12 @@ void local_stats(service_actor* self, std::function<void(std::string)> done) {
     {"type", it == st.view.end() ? std::string{} : it->second.type},
     {"storage", storage},
     {"ring_nodes", st.ring.nodes().size()},
+    {"ring_members", st.ring.nodes()},
     {"ring_slots", st.ring.slots()},
     {"slots", by_mode},
     {"keys", 0},
     {"bytes", 0},
+    {"shards_unanswered", 0},
     {"migrations_in_flight", by_mode["outgoing"] + by_mode["incoming"]},
     {"owned_entries", st.owned.size()},
     {"requests", st.requests},
@@ -789,11 +807,13 @@ void local_stats(service_actor* self, std::function<void(std::string)> done) {
   auto left = std::make_shared<size_t>(live.size());
   auto keys = std::make_shared<uint64_t>(0);
   auto bytes = std::make_shared<uint64_t>(0);
+  auto unanswered = std::make_shared<uint64_t>(0);
   auto one = [=] {
     if (--*left > 0)
       return;
     (*j)["keys"] = *keys;
     (*j)["bytes"] = *bytes;
+    (*j)["shards_unanswered"] = *unanswered; // their keys are not in `keys`
     done(j->dump());
   };
   for (const auto& shard : live)
@@ -804,7 +824,10 @@ void local_stats(service_actor* self, std::function<void(std::string)> done) {
           *bytes += b;
           one();
         },
-        [=](caf::error&) { one(); });
+        [=](caf::error&) {
+          ++*unanswered;
+          one();
+        });
 }
 
 // -- messages from other nodes ---------------------------------------------------
@@ -941,6 +964,9 @@ void learn_node(service_actor* self, const std::string& address) {
         auto& st = self->state;
         --st.view_queries;
         st.view[rec.mesh_address] = view_entry{rec.type, rec.status};
+        if (auto i = std::find(st.gone.begin(), st.gone.end(), rec.mesh_address);
+            i != st.gone.end())
+          st.gone.erase(i);
         check_ready(self);
         queue_rebuild(self);
       },
@@ -967,6 +993,11 @@ void on_node_event(service_actor* self, const node_event& e) {
     case kind::node_left: {
       st.view.erase(e.subject);
       st.unacked.erase(e.subject);
+      if (!is_gone(self, e.subject)) {
+        st.gone.push_back(e.subject);
+        if (st.gone.size() > max_gone)
+          st.gone.pop_front();
+      }
       schedule_pump(self, std::chrono::milliseconds{0}); // its window is free
       for (const auto& shard : st.groups)
         if (shard)
