@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <stdexcept>
 #include <thread>
 
@@ -27,54 +28,70 @@ int run_stats(caf::actor_system& sys, caf::scoped_actor& self, const node& n,
               const store_options& opts, const std::string& storage_type) {
   auto timeout = caf::timespan{std::chrono::milliseconds{opts.timeout_ms}};
   std::vector<std::string> addresses;
-  nlohmann::json nodes;
-  int failed = 0;
+  caf::error err;
+  node_addresses_by_type(self, n, storage_type)
+    .receive([&](std::vector<std::string>& a) { addresses = std::move(a); },
+             [&](caf::error& e) { err = std::move(e); });
+  if (err)
+    return report(sys, err);
   // The guest's view is MARS's; a ring is each storage node's own, and can
   // hold a node MARS does not list at this moment (expired for a late
-  // announce, or not yet announced again). While a storage node counts more
-  // nodes in its ring than the view holds, ask again, so the totals do not
-  // leave a ring member out unseen (at most 2 s; then the nodes seen).
+  // announce, or not yet announced again). So the nodes asked are the
+  // view's and every ring member an answer names, and a node whose shards
+  // did not all answer is asked again (at most 2 s): the totals leave no
+  // key out unseen. A ring member outside the view that does not answer is
+  // shown, not counted as a failure: it is most likely gone.
+  const auto in_view = addresses;
+  std::map<std::string, nlohmann::json> answers;
   for (int attempt = 0; attempt < 20; ++attempt) {
-    caf::error err;
-    node_addresses_by_type(self, n, storage_type)
-      .receive([&](std::vector<std::string>& a) { addresses = std::move(a); },
-               [&](caf::error& e) { err = std::move(e); });
-    if (err)
-      return report(sys, err);
-    nodes = nlohmann::json::array();
-    failed = 0;
-    size_t ring_nodes = 0;
-    for (const auto& address : addresses) {
+    bool again = false;
+    for (size_t i = 0; i < addresses.size(); ++i) {
+      const auto address = addresses[i]; // the loop may add to addresses
+      auto& j = answers[address];
+      if (j.is_object() && (j.contains("error") || j.value("shards_unanswered", 0) == 0))
+        continue;
       store_stats(self, n, address, timeout)
-        .receive(
-          [&](std::string& s) {
-            nodes.push_back(nlohmann::json::parse(s));
-            ring_nodes = std::max(ring_nodes, nodes.back()["ring_nodes"].get<size_t>());
-          },
-          [&](caf::error& e) {
-            ++failed;
-            nodes.push_back({{"node", address}, {"error", sys.render(e)}});
-          });
+        .receive([&](std::string& s) { j = nlohmann::json::parse(s); },
+                 [&](caf::error& e) {
+                   j = {{"node", address}, {"error", sys.render(e)}};
+                 });
+      if (j.contains("error"))
+        continue;
+      again = again || j.value("shards_unanswered", 0) != 0;
+      for (const auto& member : j.value("ring_members", nlohmann::json::array()))
+        if (std::find(addresses.begin(), addresses.end(), member) == addresses.end())
+          addresses.push_back(member.get<std::string>());
     }
-    if (ring_nodes <= addresses.size())
+    if (!again)
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds{100});
   }
-  uint64_t keys = 0, bytes = 0, in_flight = 0;
+  int failed = 0;
+  size_t answered = 0;
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const auto& [address, j] : answers) {
+    nodes.push_back(j);
+    answered += j.contains("error") ? 0 : 1;
+    if (j.contains("error") && std::find(in_view.begin(), in_view.end(), address) != in_view.end())
+      ++failed;
+  }
+  uint64_t keys = 0, bytes = 0, in_flight = 0, unanswered = 0;
   for (const auto& j : nodes)
     if (!j.contains("error")) {
       keys += j["keys"].get<uint64_t>();
       bytes += j["bytes"].get<uint64_t>();
       in_flight += j["migrations_in_flight"].get<uint64_t>();
+      unanswered += j.value("shards_unanswered", uint64_t{0});
     }
   if (opts.json) {
     nlohmann::json doc{{"storage_type", storage_type},
                        {"nodes", nodes},
                        {"totals",
-                        {{"nodes", addresses.size()},
+                        {{"nodes", answered},
                          {"keys", keys},
                          {"bytes", bytes},
-                         {"migrations_in_flight", in_flight}}}};
+                         {"migrations_in_flight", in_flight},
+                         {"shards_unanswered", unanswered}}}};
     std::printf("%s\n", doc.dump(2).c_str());
   } else {
     std::printf("%-22s %8s %10s %12s %6s %10s\n", "NODE", "SLOTS", "KEYS", "BYTES", "RING",
@@ -93,11 +110,14 @@ int run_stats(caf::actor_system& sys, caf::scoped_actor& self, const node& n,
                   static_cast<unsigned long long>(j["ring_nodes"].get<uint64_t>()),
                   static_cast<unsigned long long>(j["migrations_in_flight"].get<uint64_t>()));
     }
-    std::printf("%zu storage nodes (type %s), %llu keys, %llu bytes, %llu slots moving\n",
-                addresses.size(), storage_type.c_str(), static_cast<unsigned long long>(keys),
+    std::printf("%zu storage nodes (type %s), %llu keys, %llu bytes, %llu slots moving\n", answered,
+                storage_type.c_str(), static_cast<unsigned long long>(keys),
                 static_cast<unsigned long long>(bytes), static_cast<unsigned long long>(in_flight));
   }
-  return failed == 0 ? 0 : 1;
+  if (unanswered > 0)
+    std::fprintf(stderr, "meshrt: %llu shards did not answer within 2 s: their keys are missing\n",
+                 static_cast<unsigned long long>(unanswered));
+  return failed == 0 && unanswered == 0 ? 0 : 1;
 }
 
 } // namespace

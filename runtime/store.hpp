@@ -117,7 +117,8 @@ auto store_set_many(Self&& self, const node& n, std::vector<std::string> keys,
 }
 
 /// This node's store as one JSON object: slots by mode, keys, bytes,
-/// migrations in flight, counters.
+/// migrations in flight, the ring's members, counters (`shards_unanswered`:
+/// shards that did not answer in 2 s, whose keys `keys` leaves out).
 template<class Self>
 auto store_stats(Self&& self, const node& n) {
   return detail::ask<std::string>(self, n.store(), store_stats_atom::value);

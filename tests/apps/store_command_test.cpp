@@ -157,7 +157,8 @@ TEST_SUITE("apps.store") {
     for (size_t i = 0; i < keys.size(); ++i)
       wrong += values[i] != opt_string{model[keys[i]]} ? 1 : 0;
     CHECK(wrong == 0);
-    CHECK(stats()["totals"]["keys"] == keys.size());
+    auto totals = stats();
+    CHECK_MESSAGE(totals["totals"]["keys"] == keys.size(), totals.dump(2));
 
     // kill -9 of a storage node: the client's owned entries come back
     // within failure detection + 1 s.
