@@ -86,6 +86,8 @@ struct held_request {
   store_request req;
   waiter w;
   uint64_t deadline_us = 0;
+  /// For a stats request: the node asked (it goes there, not by the ring).
+  std::string stats_of = {};
 };
 
 /// An entry this node set as owned: what it sets again when its holder is
@@ -354,6 +356,28 @@ void issue_by(service_actor* self, store_request req, uint64_t deadline_us, wait
     return scatter(self, std::move(req), deadline_us, std::move(w));
   auto slot = static_cast<uint16_t>(st.ring.slot_of(req.records.front().key));
   send_one(self, std::move(req), slot, deadline_us, std::move(w));
+}
+
+/// The stats of the node at `address`, answered by `deadline_us`; held
+/// until the first view (before it, this node could not reach the node).
+void ask_stats(service_actor* self, const std::string& address, uint64_t deadline_us, waiter w) {
+  auto& st = self->state;
+  store_request req;
+  req.op = store_op::stats;
+  req.slot = service_slot;
+  if (!st.ready) {
+    st.held.push_back(held_request{std::move(req), std::move(w), deadline_us, address});
+    arm_timer(self);
+    return;
+  }
+  auto now = steady_micros();
+  req.origin = st.self_address;
+  req.timeout_ms = static_cast<uint32_t>(
+    std::max<uint64_t>(1, (deadline_us - std::min(deadline_us, now)) / 1000));
+  req.id
+    = st.pending.add(address, static_cast<uint16_t>(store_op::stats), deadline_us, std::move(w));
+  send_wire(self, address, encode(req));
+  arm_timer(self);
 }
 
 /// The same, answered within `timeout`.
@@ -952,7 +976,10 @@ void check_ready(service_actor* self) {
   auto held = std::move(st.held);
   st.held.clear();
   for (auto& h : held)
-    issue_by(self, std::move(h.req), h.deadline_us, std::move(h.w)); // its time runs on
+    if (!h.stats_of.empty())
+      ask_stats(self, h.stats_of, h.deadline_us, std::move(h.w));
+    else
+      issue_by(self, std::move(h.req), h.deadline_us, std::move(h.w)); // its time runs on
 }
 
 void learn_node(service_actor* self, const std::string& address) {
@@ -1267,28 +1294,18 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
     [=](store_stats_atom, std::string& node_address,
         caf::timespan timeout) -> caf::result<std::string> {
       auto rp = self->make_response_promise();
-      auto& st = self->state;
-      if (!st.ready || node_address == st.self_address) {
+      if (node_address == self->state.self_address) {
         local_stats(self, [rp](std::string json) mutable { rp.deliver(std::move(json)); });
         return rp;
       }
-      store_request req;
-      req.op = store_op::stats;
-      req.slot = service_slot;
-      req.origin = st.self_address;
-      req.timeout_ms = wire_timeout_ms(timeout);
-      auto deadline = steady_micros() + uint64_t{req.timeout_ms} * 1000;
-      req.id = st.pending.add(
-        node_address, static_cast<uint16_t>(store_op::stats), deadline,
-        [rp](store_response& r) mutable {
-          if (r.status != 0)
-            return rp.deliver(error_of(r));
-          if (r.records.empty())
-            return rp.deliver(make_error(store_errc::malformed, "a stats answer without stats"));
-          rp.deliver(std::move(r.records.front().value));
-        });
-      send_wire(self, node_address, encode(req));
-      arm_timer(self);
+      auto deadline = steady_micros() + uint64_t{wire_timeout_ms(timeout)} * 1000;
+      ask_stats(self, node_address, deadline, [rp](store_response& r) mutable {
+        if (r.status != 0)
+          return rp.deliver(error_of(r));
+        if (r.records.empty())
+          return rp.deliver(make_error(store_errc::malformed, "a stats answer without stats"));
+        rp.deliver(std::move(r.records.front().value));
+      });
       return rp;
     },
     [=](store_leave_atom) -> caf::result<void> {
