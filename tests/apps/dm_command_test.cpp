@@ -170,12 +170,17 @@ TEST_SUITE("apps.dm") {
                         "--client-port", "46850", "--config", config},
                        dir.path() + "/node.log"};
     REQUIRE(node.wait_for_log("client gateway listening on", 15s));
-    child_process listener{{cli_path, "dm", "listen", "--node", "127.0.0.1:46850", "--user", "bob",
-                            "--token", token("bob"), "--count", "1", "--timeout", "20"},
+    // The port the gateway took: 46850 or, when something holds that one
+    // (an outgoing connection's ephemeral port), one of the next.
+    auto log = node.log();
+    auto at = log.find("client gateway listening on ") + 28;
+    const auto gateway = log.substr(at, log.find_first_of("\n ", at) - at);
+    child_process listener{{cli_path, "dm", "listen", "--node", gateway, "--user", "bob", "--token",
+                            token("bob"), "--count", "1", "--timeout", "20"},
                            dir.path() + "/listen.log"};
     REQUIRE(listener.wait_for_log("listening as bob", 10s));
     auto send = [&](const std::string& extra) {
-      return dm_cli("send --node 127.0.0.1:46850 --from ann --to bob --text hi " + extra);
+      return dm_cli("send --node " + gateway + " --from ann --to bob --text hi " + extra);
     };
     auto r = send("");
     CHECK(r.exit_code == 1);
