@@ -354,6 +354,8 @@ private:
       if (auto e = reader_.error())
         return refuse(*e, reader_.error_text());
       total += n;
+      if (n < buf.size())
+        break; // the socket had no more: asking again would only say so (a syscall per frame)
     }
     if (reader_.buffered() == 0)
       reader_.release(keep_buffer);
