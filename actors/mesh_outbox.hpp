@@ -21,9 +21,13 @@ namespace meshrt {
 /// What an actor (a node, a correlator) sends to peers by mesh address:
 /// the peer link actors it learned from the transport, and the messages it
 /// holds until flush(). A message to a known peer goes straight to its
-/// link, one hop fewer than through the transport actor. The first message to a peer goes through
-/// the transport while its link is asked for. Failures reach the sending
-/// actor either way (transport::send_failed_atom).
+/// link, one hop fewer than through the transport actor. Messages to a peer
+/// whose link is being asked for wait here and go to the link, in order,
+/// once it is known: sent through the transport meanwhile, they could reach
+/// the link after the direct ones that follow them. If the transport cannot
+/// name a link (a malformed address), they and all later ones go through
+/// it, which reports the failure. Failures reach the sending actor either
+/// way (transport::send_failed_atom).
 class mesh_outbox {
 public:
   /// Sends `bytes` to `peer` ("a.b.c.d:port") on behalf of `self`. A
@@ -62,17 +66,34 @@ private:
     bool reliable = true;
   };
 
-  /// The peer's link, or an invalid handle: then the message goes through
-  /// the transport (the link is being asked for, or ended idle).
+  /// A message that waits for its peer's link: a batch, or one message
+  /// with its tag.
+  struct waiting {
+    packed_messages batch;
+    byte_buffer bytes;
+    bool is_batch = true;
+    bool reliable = true;
+    uint64_t tag = 0;
+  };
+
+  /// The peer's link, or an invalid handle: then the message waits
+  /// (`asking` is set: the link is being asked for, which this call starts
+  /// if the link is unknown or ended idle) or goes through the transport.
   caf::actor link_of(caf::event_based_actor* self, const caf::actor& transport,
-                     const std::string& peer);
+                     const std::string& peer, bool& asking);
   void send_batch(caf::event_based_actor* self, const caf::actor& transport,
                   const std::string& peer, held& h);
+  /// Sends `m` to `link`, or through `transport` if `link` is invalid.
+  void deliver(caf::event_based_actor* self, const caf::actor& link, const caf::actor& transport,
+               const std::string& peer, waiting& m);
 
   /// Known links, held weakly: a link that went idle ends once nobody
   /// holds it (transport/peer_link.hpp); invalid while the transport is
-  /// being asked.
+  /// being asked, or when it named none.
   std::unordered_map<std::string, caf::actor_addr> links_;
+  /// Messages to peers whose link is being asked for, in order (an entry
+  /// exactly while asking).
+  std::unordered_map<std::string, std::vector<waiting>> waiting_;
   std::unordered_map<std::string, held> held_;
 };
 
