@@ -59,6 +59,16 @@ void mesh_outbox::deliver(caf::event_based_actor* self, const caf::actor& link,
     self->send(transport, mesh_send_atom::value, peer, std::move(m.bytes), m.reliable, m.tag);
 }
 
+void mesh_outbox::post(caf::event_based_actor* self, const caf::actor& transport,
+                       const std::string& peer, waiting m) {
+  bool asking = false;
+  auto link = link_of(self, transport, peer, asking);
+  if (asking)
+    waiting_[peer].push_back(std::move(m));
+  else
+    deliver(self, link, transport, peer, m);
+}
+
 void mesh_outbox::queue_and_flush(caf::event_based_actor* self, const caf::actor& transport,
                                   const std::string& peer, byte_view bytes, bool reliable,
                                   transport::deferred_flush& deferred) {
@@ -73,17 +83,12 @@ void mesh_outbox::send(caf::event_based_actor* self, const caf::actor& transport
     send_batch(self, transport, peer, h->second); // what was queued first goes first
     held_.erase(h);
   }
-  bool asking = false;
-  auto link = link_of(self, transport, peer, asking);
   waiting m;
   m.bytes = std::move(bytes);
   m.is_batch = false;
   m.reliable = reliable;
   m.tag = tag;
-  if (asking)
-    waiting_[peer].push_back(std::move(m));
-  else
-    deliver(self, link, transport, peer, m);
+  post(self, transport, peer, std::move(m));
 }
 
 void mesh_outbox::queue(caf::event_based_actor* self, const caf::actor& transport,
@@ -105,15 +110,10 @@ void mesh_outbox::send_batch(caf::event_based_actor* self, const caf::actor& tra
                              const std::string& peer, held& h) {
   if (h.batch.empty())
     return;
-  bool asking = false;
-  auto link = link_of(self, transport, peer, asking);
   waiting m;
   m.batch = std::move(h.batch);
   m.reliable = h.reliable;
-  if (asking)
-    waiting_[peer].push_back(std::move(m));
-  else
-    deliver(self, link, transport, peer, m);
+  post(self, transport, peer, std::move(m));
   h.batch = packed_messages{};
 }
 

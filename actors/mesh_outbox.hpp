@@ -83,6 +83,10 @@ private:
                      const std::string& peer, bool& asking);
   void send_batch(caf::event_based_actor* self, const caf::actor& transport,
                   const std::string& peer, held& h);
+  /// Sends `m` to its peer's link, or holds it while the link is asked
+  /// for.
+  void post(caf::event_based_actor* self, const caf::actor& transport, const std::string& peer,
+            waiting m);
   /// Sends `m` to `link`, or through `transport` if `link` is invalid.
   void deliver(caf::event_based_actor* self, const caf::actor& link, const caf::actor& transport,
                const std::string& peer, waiting& m);

@@ -68,21 +68,21 @@ int run_stats(caf::actor_system& sys, caf::scoped_actor& self, const node& n,
   }
   int failed = 0;
   size_t answered = 0;
+  uint64_t keys = 0, bytes = 0, in_flight = 0, unanswered = 0;
   nlohmann::json nodes = nlohmann::json::array();
   for (const auto& [address, j] : answers) {
     nodes.push_back(j);
-    answered += j.contains("error") ? 0 : 1;
-    if (j.contains("error") && std::find(in_view.begin(), in_view.end(), address) != in_view.end())
-      ++failed;
-  }
-  uint64_t keys = 0, bytes = 0, in_flight = 0, unanswered = 0;
-  for (const auto& j : nodes)
-    if (!j.contains("error")) {
-      keys += j["keys"].get<uint64_t>();
-      bytes += j["bytes"].get<uint64_t>();
-      in_flight += j["migrations_in_flight"].get<uint64_t>();
-      unanswered += j.value("shards_unanswered", uint64_t{0});
+    if (j.contains("error")) {
+      if (std::find(in_view.begin(), in_view.end(), address) != in_view.end())
+        ++failed;
+      continue;
     }
+    ++answered;
+    keys += j["keys"].get<uint64_t>();
+    bytes += j["bytes"].get<uint64_t>();
+    in_flight += j["migrations_in_flight"].get<uint64_t>();
+    unanswered += j.value("shards_unanswered", uint64_t{0});
+  }
   if (opts.json) {
     nlohmann::json doc{{"storage_type", storage_type},
                        {"nodes", nodes},

@@ -334,6 +334,14 @@ std::pair<store_errc, std::string> empty_ring(service_actor* self) {
                                         + " storage nodes in the view: this node has no ring"};
 }
 
+/// The milliseconds left until `deadline_us`, at least 1: a request's
+/// timeout on the wire.
+uint32_t remaining_ms(uint64_t deadline_us) {
+  auto now = steady_micros();
+  return static_cast<uint32_t>(
+    std::max<uint64_t>(1, (deadline_us - std::min(deadline_us, now)) / 1000));
+}
+
 void issue_by(service_actor* self, store_request req, uint64_t deadline_us, waiter w) {
   auto& st = self->state;
   if (!st.ready) {
@@ -349,9 +357,7 @@ void issue_by(service_actor* self, store_request req, uint64_t deadline_us, wait
     auto [why_code, why] = empty_ring(self);
     return fail(w, why_code, why);
   }
-  auto now = steady_micros();
-  req.timeout_ms = static_cast<uint32_t>(
-    std::max<uint64_t>(1, (deadline_us - std::min(deadline_us, now)) / 1000));
+  req.timeout_ms = remaining_ms(deadline_us);
   if (req.op == store_op::get_many || req.op == store_op::set_many)
     return scatter(self, std::move(req), deadline_us, std::move(w));
   auto slot = static_cast<uint16_t>(st.ring.slot_of(req.records.front().key));
@@ -370,10 +376,8 @@ void ask_stats(service_actor* self, const std::string& address, uint64_t deadlin
     arm_timer(self);
     return;
   }
-  auto now = steady_micros();
   req.origin = st.self_address;
-  req.timeout_ms = static_cast<uint32_t>(
-    std::max<uint64_t>(1, (deadline_us - std::min(deadline_us, now)) / 1000));
+  req.timeout_ms = remaining_ms(deadline_us);
   req.id
     = st.pending.add(address, static_cast<uint16_t>(store_op::stats), deadline_us, std::move(w));
   send_wire(self, address, encode(req));
