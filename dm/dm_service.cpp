@@ -311,7 +311,10 @@ void service_state::deliver(const std::string& to_node, const std::string& from,
   x.kind = dm_kind::find;
   if (auto r = ring ? ring->load() : nullptr; r && !r->empty()) {
     ++sent_remote;
-    return send_tracked(self, r->owner_of(location_key(x.to)), std::move(x), std::move(done));
+    // Named before the call: x moves into its parameter, maybe before an
+    // argument reading x.to is evaluated (the order is unspecified).
+    auto owner = r->owner_of(location_key(x.to));
+    return send_tracked(self, owner, std::move(x), std::move(done));
   }
   auto self = this->self; // no ring yet: the store answers, or says why it cannot
   self->request(store, caf::infinite, store_owner_atom::value, location_key(x.to))

@@ -1,11 +1,14 @@
 #include "dm/dm_service.hpp"
 
 #include <atomic>
+#include <map>
 
 #include <caf/all.hpp>
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "dm/dm_wire.hpp"
+#include "dm/store_atoms.hpp"
 #include "runtime/dm.hpp"
 #include "support/node_cluster.hpp"
 #include "support/test_system.hpp"
@@ -114,18 +117,26 @@ TEST_SUITE("dm.dm_service") {
     // across nodes, with the reference's ver and cmd
     CHECK(!send_dm(self, ann, "bob", "hello bob"));
     REQUIRE(eventually([&] { return bob.log->count("msg ann 1 7 hello bob") == 1; }, 3s));
-    // the first message went with its lookup (FindData) to the storage node
-    // that owns bob's location, which handed it on to bob's node
-    int finds = 0;
-    int forwarded = 0;
+    // the first message to a user goes with its lookup (FindData) to the
+    // storage node that owns the user's location, which hands it on to the
+    // user's node (more users: their locations spread over both owners)
+    std::vector<user> more;
+    for (const auto* uid : {"dan", "eve", "fay", "gus"}) {
+      more.push_back(connect(self, k.udp2, uid));
+      CHECK(!send_dm(self, ann, uid, "hello"));
+    }
+    std::map<std::string, int> owned;
+    for (const auto* uid : {"bob", "dan", "eve", "fay", "gus"})
+      self->request(k.udp1.store(), caf::infinite, store_owner_atom::value, location_key(uid))
+        .receive([&](std::string& o) { ++owned[o]; }, [](caf::error& e) { FAIL(to_string(e)); });
     for (const auto& n : k.storage) {
       auto j = dm_stats_json(self, n);
-      finds += j["finds"].get<int>();
-      forwarded += j["forwarded"].get<int>();
+      auto expected = owned[j["node"].get<std::string>()];
+      CHECK_MESSAGE(j["finds"] == expected, j["node"]);
+      CHECK(j["forwarded"] == expected);
+      CHECK(meshrt::test::store_stats_json(self, n)["forwarded"] == 0);
     }
-    CHECK(finds == 1);
-    CHECK(forwarded == 1);
-    CHECK(dm_stats_json(self, k.udp2)["received_remote"] == 1);
+    CHECK(dm_stats_json(self, k.udp2)["received_remote"] == 5);
     // the answer travels the reverse channel
     auto lookups = meshrt::test::store_stats_json(self, k.udp2)["requests"];
     CHECK(!send_dm(self, bob, "ann", "hi ann"));
@@ -158,7 +169,7 @@ TEST_SUITE("dm.dm_service") {
     CHECK(!err);
     REQUIRE(eventually([&] { return ann.log->count("msg bob 1 1 from the server") == 1; }, 3s));
     auto stats = dm_stats_json(self, k.udp2);
-    CHECK(stats["users"] == 1);
+    CHECK(stats["users"] == 5);
     CHECK(stats["outcomes"]["delivered"] >= 301);
   }
 
