@@ -287,7 +287,9 @@ caf::event_based_actor* service_state::actor() {
 void service_state::deliver(const std::string& to_node, const std::string& from,
                             const std::string& to, uint8_t ver, uint16_t cmd, byte_buffer message,
                             caf::timespan timeout, delivery_done done) {
-  if (to_node == self_address) {
+  // A recipient connected to this node needs no lookup (FindData): its
+  // location is this node, as the store says once its login is stored.
+  if (to_node == self_address || (to_node.empty() && users.count(to) != 0)) {
     ++sent_local;
     return deliver_here(self, from, to, self_address, ver, cmd, std::move(message),
                         [self = self, done = std::move(done)](dm_outcome outcome) {

@@ -142,9 +142,19 @@ TEST_SUITE("dm.dm_service") {
     CHECK(!send_dm(self, bob, "ann", "hi ann"));
     REQUIRE(eventually([&] { return ann.log->count("msg bob 1 7 hi ann") == 1; }, 3s));
     CHECK(meshrt::test::store_stats_json(self, k.udp2)["requests"] == lookups);
-    // on the same node
+    // on the same node: without a lookup, the recipient is right here
+    auto finds = [&] {
+      int n = 0;
+      for (const auto& s : k.storage)
+        n += dm_stats_json(self, s)["finds"].get<int>();
+      return n;
+    };
+    auto finds_before = finds();
+    auto local_before = dm_stats_json(self, k.udp1)["sent_local"].get<int>();
     CHECK(!send_dm(self, ann, "cat", "next door"));
     REQUIRE(eventually([&] { return cat.log->count("msg ann 1 7 next door") == 1; }, 3s));
+    CHECK(finds() == finds_before);
+    CHECK(dm_stats_json(self, k.udp1)["sent_local"] == local_before + 1);
     // 300 messages sent at once arrive once each, in the order sent
     using handle
       = decltype(self->request(ann.session, caf::infinite, dm_send_atom::value, std::string{},
