@@ -193,6 +193,14 @@ void print_dm_targets(const meshrt::bench::bench_report& r) {
   nats = r.get("nats", "c2c_again_p50_us");
   if (auto again = r.get("meshrt_dm", "c2c_again_p50_us"); again > 0 && nats > 0)
     std::printf("  p50 next message meshrt / NATS    %6.2fx  (target <= 1x)\n", again / nats);
+  // the same with both users on one node: what the client path costs
+  // without the hop between nodes
+  nats = r.get("nats", "c2c_near_p50_us");
+  if (auto near = r.get("meshrt_dm", "c2c_near_p50_us"); near > 0 && nats > 0)
+    std::printf("    both users on one node, first    %6.2fx\n", near / nats);
+  nats = r.get("nats", "c2c_near_again_p50_us");
+  if (auto near = r.get("meshrt_dm", "c2c_near_again_p50_us"); near > 0 && nats > 0)
+    std::printf("    both users on one node, next     %6.2fx\n", near / nats);
   auto rate = r.get("meshrt_dm", "msgs_per_s");
   auto redis = r.get("redis_pubsub", "msgs_per_s");
   if (rate > 0 && redis > 0)

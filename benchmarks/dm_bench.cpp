@@ -217,6 +217,8 @@ void measure_messaging(bench_report& r, const std::string& system, pubsub_driver
   const auto& res = d.result();
   add_latencies(r, system, "c2c", res.latency_us);
   add_latencies(r, system, "c2c_again", res.repeat_us);
+  add_latencies(r, system, "c2c_near", res.near_us);
+  add_latencies(r, system, "c2c_near_again", res.near_repeat_us);
   r.add(system, "msgs_per_s", res.messages_per_s, "msg/s");
   add_latencies(r, system, "loaded", res.loaded_us);
   r.add(system, "lost", res.lost, "msgs");
@@ -258,8 +260,9 @@ void run_meshrt(bench_report& r, const dm_bench_options& o, const pubsub_options
   // -- users on all four nodes: memory, latency, throughput, healing --------
   const auto& endpoints = c.client_endpoints();
   auto before = c.nodes_rss();
-  pubsub_driver meshrt{
-    {"meshrt", [&](size_t i) { return endpoints[i % endpoints.size()]; }, make_meshrt_codec}, opts};
+  pubsub_driver meshrt{{"meshrt", [&](size_t i) { return endpoints[i % endpoints.size()]; },
+                        make_meshrt_codec, endpoints.size()},
+                       opts};
   meshrt.connect();
   std::this_thread::sleep_for(500ms);
   auto users = static_cast<double>(opts.users);

@@ -27,6 +27,8 @@ constexpr size_t max_connecting = 256; // logins in flight while connecting
 constexpr int max_attempts = 5;        // per user, while connecting
 constexpr auto connect_limit = 120s;
 constexpr auto message_limit = 10s; // then a message counts as lost
+/// Latency passes: far pairs, again, pairs on one server, again.
+constexpr size_t latency_passes = 4;
 
 /// What the driver keeps of every message: arrivals and refusals.
 class ledger {
@@ -82,7 +84,7 @@ public:
       conns_[i].owner = this;
       conns_[i].index = i;
     }
-    auto total = static_cast<size_t>(2 * o.latency_samples + o.messages);
+    auto total = static_cast<size_t>(latency_passes * o.latency_samples + o.messages);
     sent_.resize(total);
     state_.resize(total, unsent);
   }
@@ -158,16 +160,20 @@ public:
   }
 
   /// Two passes over the same pairs: the first messages between them, then
-  /// the same pairs again (meshrt's channels are cached by then).
+  /// the same pairs again (meshrt's channels are cached by then); then two
+  /// such passes between users of one server.
   void measure_latency() {
     auto n = conns_.size();
     auto samples = static_cast<uint64_t>(opts_.latency_samples);
-    for (uint64_t pass = 0; pass < 2; ++pass) {
-      record_ = pass == 0 ? &result_.latency_us : &result_.repeat_us;
+    std::vector<double>* records[latency_passes]
+      = {&result_.latency_us, &result_.repeat_us, &result_.near_us, &result_.near_repeat_us};
+    for (uint64_t pass = 0; pass < latency_passes; ++pass) {
+      record_ = records[pass];
       run_base_ = pass * samples;
       for (uint64_t s = 0; s < samples; ++s) {
         auto seq = pass * samples + s;
-        if (!send(static_cast<size_t>(s * 7919 % n), seq))
+        auto from = static_cast<size_t>(s * 7919 % n);
+        if (!send(from, pass < 2 ? far_from(from) : (from + system_.servers) % n, seq))
           continue;
         auto deadline = clock_type::now() + message_limit;
         while (state_[seq] == 0 && clock_type::now() < deadline)
@@ -181,7 +187,7 @@ public:
   /// for the k-th.
   void measure_throughput() {
     record_ = &result_.loaded_us;
-    auto base = static_cast<uint64_t>(2 * opts_.latency_samples);
+    auto base = static_cast<uint64_t>(latency_passes * opts_.latency_samples);
     auto total = static_cast<uint64_t>(opts_.messages);
     run_base_ = base;
     resolved_ = 0;
@@ -193,7 +199,8 @@ public:
     auto seen = resolved_;
     while (resolved_ < total) {
       while (sent < total && sent - resolved_ < static_cast<uint64_t>(opts_.window)) {
-        if (!send(static_cast<size_t>(sent % conns_.size()), base + sent))
+        auto from = static_cast<size_t>(sent % conns_.size());
+        if (!send(from, far_from(from), base + sent))
           ++resolved_; // a sender or recipient whose connection broke
         ++sent;
       }
@@ -215,11 +222,16 @@ private:
     result_.lost = static_cast<int>(std::count(state_.begin(), state_.end(), 0)) + skipped_;
   }
 
-  /// Message `seq` from user `from` to its partner; false if either is
-  /// not connected.
-  bool send(size_t from, uint64_t seq) {
-    auto n = conns_.size();
-    auto to = (from + n / 2 + 1) % n;
+  /// The user that `from` sends to but in the passes between users of one
+  /// server: half the users away, on another server for meshrt's
+  /// round-robin placement.
+  size_t far_from(size_t from) const {
+    return (from + conns_.size() / 2 + 1) % conns_.size();
+  }
+
+  /// Message `seq` from user `from` to user `to`; false if either is not
+  /// connected.
+  bool send(size_t from, size_t to, uint64_t seq) {
     auto& c = conns_[from];
     if (c.fd < 0 || !c.ready || conns_[to].fd < 0) {
       ++skipped_;

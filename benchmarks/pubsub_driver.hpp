@@ -53,6 +53,9 @@ struct pubsub_system {
   /// "host:port" of the server user `i` connects to.
   std::function<std::string(size_t i)> endpoint;
   std::function<std::unique_ptr<pubsub_codec>()> codec;
+  /// How many servers `endpoint` spreads the users over, round robin: users
+  /// i and i + servers share one.
+  size_t servers = 1;
 };
 
 struct pubsub_options {
@@ -64,10 +67,12 @@ struct pubsub_options {
 };
 
 struct pubsub_result {
-  double connect_s = 0;           // all users connected and reachable
-  std::vector<double> latency_us; // one message at a time, send to arrival
-  std::vector<double> repeat_us;  // the same pairs again
-  std::vector<double> loaded_us;  // in the throughput run
+  double connect_s = 0;               // all users connected and reachable
+  std::vector<double> latency_us;     // one message at a time, send to arrival
+  std::vector<double> repeat_us;      // the same pairs again
+  std::vector<double> near_us;        // one at a time, both users on one server
+  std::vector<double> near_repeat_us; // the same pairs again
+  std::vector<double> loaded_us;      // in the throughput run
   double messages_per_s = 0;
   int lost = 0;    // sent, never arrived nor refused
   int refused = 0; // refused by the system (meshrt's send results)
@@ -77,7 +82,8 @@ struct pubsub_result {
 
 /// Drives `opts.users` users of `system` (user i is "u<i>"); messages go
 /// from user i to user i + users/2 + 1 (another node for meshrt's
-/// round-robin placement). The connections stay open until the driver
+/// round-robin placement), except the latency passes between users of one
+/// server. The connections stay open until the driver
 /// ends, so a benchmark can look at the system in between the steps.
 class pubsub_driver {
 public:
@@ -93,8 +99,9 @@ public:
   void connect();
 
   /// `latency_samples` messages, one at a time, each between two users that
-  /// never talked; then the same pairs again. One not there after 10 s
-  /// counts as lost.
+  /// never talked; then the same pairs again. Then both passes once more
+  /// between users of one server (user i and i + system.servers). One not
+  /// there after 10 s counts as lost.
   void measure_latency();
 
   /// `messages` messages with `window` in flight; stops when 10 s pass
