@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -64,6 +65,8 @@ struct service_state : session_host {
   /// The users whose receiver is an actor (monitored), by that actor.
   std::unordered_multimap<caf::actor_addr, std::string> actor_sinks;
   uint64_t last_session_id = 0;
+  /// The sessions whose login is still storing the user's location.
+  std::unordered_set<uint64_t> storing;
   /// Deliveries to other nodes waiting for their answer.
   pending_requests<delivery_done> pending;
   uint64_t timer_at = UINT64_MAX;
@@ -71,6 +74,7 @@ struct service_state : session_host {
   // -- counters ------------------------------------------------------------
   uint64_t logins = 0;
   uint64_t logouts = 0;
+  uint64_t replaced = 0; // sessions ended by a login on another node
   uint64_t sent_remote = 0;
   uint64_t sent_local = 0;
   uint64_t received_remote = 0;
@@ -237,6 +241,40 @@ void on_channel(service_actor* self, const std::string& to, close_reason reason,
     i->second->channel(reason, std::move(from), origin, ver, cmd, std::move(message));
 }
 
+void forget_actor_sink(service_actor* self, const user_session& session);
+
+/// `uid` logged in on node `there`, whose store write replaced this node's
+/// location: the session here ends, unless a newer login here holds the
+/// location by now (the store says which is the latest).
+void on_replaced(service_actor* self, const std::string& uid, const std::string& there) {
+  auto& st = self->state;
+  auto i = st.users.find(uid);
+  if (i == st.users.end() || st.storing.count(i->second->id()) != 0)
+    return; // its own write is under way, and tells the other node in turn
+  auto id = i->second->id();
+  self
+    ->request(st.store, caf::infinite, store_get_atom::value, location_key(uid),
+              caf::timespan{login_timeout})
+    .then(
+      [=](std::optional<std::string>& where) {
+        auto& st = self->state;
+        auto i = st.users.find(uid);
+        if (i == st.users.end() || i->second->id() != id || where == st.self_address)
+          return;
+        auto session = i->second;
+        forget_actor_sink(self, *session);
+        st.users.erase(i);
+        ++st.replaced;
+        // The entry is the other node's now: not set again from here.
+        self->send(st.store, store_disown_atom::value, location_key(uid), st.self_address);
+        session->replaced("logged in again on node " + there);
+      },
+      [=](caf::error& err) {
+        log()->warn("user {} logged in on {}, but its location could not be read: {}", uid, there,
+                    to_string(err));
+      });
+}
+
 void on_received(service_actor* self, const std::string& peer, const packed_messages& batch) {
   auto& st = self->state;
   for (auto bytes : batch.views()) {
@@ -264,8 +302,11 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
         break;
       case static_cast<uint8_t>(dm_kind::closed):
         if (auto x = decode_dm_closed(bytes)) {
-          on_channel(self, x->to, x->reason, std::move(x->from), peer, x->ver, x->cmd,
-                     std::move(x->message));
+          if (x->reason == close_reason::replaced)
+            on_replaced(self, x->to, x->from);
+          else
+            on_channel(self, x->to, x->reason, std::move(x->from), peer, x->ver, x->cmd,
+                       std::move(x->message));
           continue;
         }
         break;
@@ -435,6 +476,7 @@ std::string stats_json(service_actor* self) {
     {"logins", st.logins},
     {"logouts", st.logouts},
     {"sent_remote", st.sent_remote},
+    {"replaced", st.replaced},
     {"sent_local", st.sent_local},
     {"received_remote", st.received_remote},
     {"pending", st.pending.size()},
@@ -493,21 +535,31 @@ caf::result<caf::actor> login(service_actor* self, std::string uid, caf::actor s
   slot = session;
   ++st.logins;
   auto rp = self->make_response_promise();
+  st.storing.insert(id);
   self
-    ->request(st.store, caf::infinite, store_set_atom::value, location_key(uid), st.self_address,
+    ->request(st.store, caf::infinite, store_swap_atom::value, location_key(uid), st.self_address,
               uint32_t{0}, true, caf::timespan{login_timeout})
-    .then([rp, handle]() mutable { rp.deliver(handle); },
-          [=](caf::error& err) mutable {
-            auto& st = self->state;
-            if (auto i = st.users.find(uid); i != st.users.end() && i->second == session) {
-              forget_actor_sink(self, *session);
-              st.users.erase(i);
-            }
-            session->stop(caf::exit_reason::user_shutdown, "the login failed");
-            rp.deliver(make_error(dm_code_of_store_error(err), "storing the location of user " + uid
-                                                                 + ": "
-                                                                 + self->system().render(err)));
-          });
+    .then(
+      [=](std::optional<std::string>& before) mutable {
+        auto& st = self->state;
+        st.storing.erase(id);
+        // Logged in on another node before: its session there ends.
+        if (before && *before != st.self_address)
+          send_wire(self, *before,
+                    encode(dm_closed{close_reason::replaced, st.self_address, uid, 0, 0, {}}));
+        rp.deliver(handle);
+      },
+      [=](caf::error& err) mutable {
+        auto& st = self->state;
+        st.storing.erase(id);
+        if (auto i = st.users.find(uid); i != st.users.end() && i->second == session) {
+          forget_actor_sink(self, *session);
+          st.users.erase(i);
+        }
+        session->stop(caf::exit_reason::user_shutdown, "the login failed");
+        rp.deliver(make_error(dm_code_of_store_error(err), "storing the location of user " + uid
+                                                             + ": " + self->system().render(err)));
+      });
   return rp;
 }
 

@@ -22,8 +22,10 @@ namespace meshrt {
 /// - (dm_connect_atom, std::string uid, caf::actor sink) -> caf::actor: the
 ///   user's session, once its location is in the store; `sink` gets what
 ///   the user receives (dm_atoms.hpp). A user already connected here is
-///   replaced (its old sink gets dm_closed_atom). Errors: bad_user_id,
-///   nodes_not_found, reliable_timeout.
+///   replaced (its old sink gets dm_closed_atom); so is one connected to
+///   another node (that node's session ends the same way, once the store
+///   says this login is the latest). Errors: bad_user_id, nodes_not_found,
+///   reliable_timeout.
 /// - (dm_connect_atom, std::string uid, std::shared_ptr<user_sink> sink) ->
 ///   caf::actor: the same for a client gateway connection (user_sink.hpp),
 ///   which ends the session with dm_disconnect_atom.

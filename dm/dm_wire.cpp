@@ -103,7 +103,7 @@ std::optional<dm_closed> decode_dm_closed(byte_view bytes) {
   auto reason = r.u8();
   if (!read_tail(r, x.from, x.to, x.ver, x.cmd, x.message)
       || reason < static_cast<uint8_t>(close_reason::clear)
-      || reason > static_cast<uint8_t>(close_reason::disconnect))
+      || reason > static_cast<uint8_t>(close_reason::replaced))
     return std::nullopt;
   x.reason = static_cast<close_reason>(reason);
   return x;

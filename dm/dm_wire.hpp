@@ -27,6 +27,8 @@
 //     | str32 message
 //     The node of `to` forgets `from` in to's channel cache; a non-empty
 //     message reaches to's client (a last DM, or the disconnect message).
+//     Reason 3 (replaced) names a node in `from`: `to` logged in there,
+//     and its session on the receiving node ends.
 //
 // User ids have 1 to 256 bytes (max_user_id_size).
 
@@ -69,6 +71,9 @@ enum class close_reason : uint8_t {
   clear = 1,
   /// The user disconnected (or its connection dropped).
   disconnect = 2,
+  /// `to` logged in on node `from`: its session on the receiving node ends
+  /// (no message; ver and cmd are 0).
+  replaced = 3,
 };
 
 /// The longest user id (the gateway refuses longer ones at login).

@@ -106,6 +106,8 @@ store_response apply_request(entry_table& table, owner_names& owners, const stor
       break;
     case store_op::set:
     case store_op::set_many:
+      if (req.op == store_op::set) // the value it replaces (store_swap_atom)
+        resp.records.push_back(found(table, req.records[0].key, now_ms));
       for (const auto& rec : req.records) {
         table.put(rec.key, rec.value, deadline_of(rec.ttl_ms, now_ms), owners.id(rec.owner));
         wrote(rec.key);

@@ -1095,6 +1095,23 @@ std::pair<store_request, std::shared_ptr<owned_entry>> write_of(service_actor* s
   return {std::move(req), std::move(remember)};
 }
 
+/// A set of this node's caller: `done` hears the answer, after the node
+/// remembers (or forgets) the entry as its owned one.
+void set_and_remember(service_actor* self, const std::string& key, std::string value,
+                      uint32_t ttl_ms, bool owned, caf::timespan timeout, waiter done) {
+  auto [req, remember] = write_of(self, store_op::set, key, std::move(value), ttl_ms, owned);
+  issue(self, std::move(req), timeout,
+        [self, key, remember = remember, done = std::move(done)](store_response& r) {
+          if (r.status == 0) {
+            if (remember)
+              self->state.owned[key] = *remember;
+            else
+              self->state.owned.erase(key);
+          }
+          done(r);
+        });
+}
+
 caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg) {
   auto& st = self->state;
   st.node = node;
@@ -1182,18 +1199,32 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
     [=](store_set_atom, std::string& key, std::string& value, uint32_t ttl_ms, bool owned,
         caf::timespan timeout) -> caf::result<void> {
       auto rp = self->make_response_promise();
-      auto [req, remember] = write_of(self, store_op::set, key, std::move(value), ttl_ms, owned);
-      issue(self, std::move(req), timeout,
-            [self, rp, key = key, remember = remember](store_response& r) mutable {
-              if (r.status != 0)
-                return rp.deliver(error_of(r));
-              if (remember)
-                self->state.owned[key] = *remember;
-              else
-                self->state.owned.erase(key);
-              rp.deliver(caf::unit);
-            });
+      set_and_remember(self, key, std::move(value), ttl_ms, owned, timeout,
+                       [rp](store_response& r) mutable {
+                         if (r.status != 0)
+                           return rp.deliver(error_of(r));
+                         rp.deliver(caf::unit);
+                       });
       return rp;
+    },
+    [=](store_swap_atom, std::string& key, std::string& value, uint32_t ttl_ms, bool owned,
+        caf::timespan timeout) -> caf::result<std::optional<std::string>> {
+      auto rp = self->make_response_promise();
+      set_and_remember(self, key, std::move(value), ttl_ms, owned, timeout,
+                       [rp](store_response& r) mutable {
+                         if (r.status != 0)
+                           return rp.deliver(error_of(r));
+                         std::optional<std::string> before;
+                         if (!r.records.empty() && r.records[0].present)
+                           before = std::move(r.records[0].value);
+                         rp.deliver(std::move(before));
+                       });
+      return rp;
+    },
+    [=](store_disown_atom, const std::string& key, const std::string& value) {
+      auto& owned = self->state.owned;
+      if (auto i = owned.find(key); i != owned.end() && i->second.value == value)
+        owned.erase(i);
     },
     [=](store_del_atom, std::string& key, caf::timespan timeout) -> caf::result<bool> {
       auto rp = self->make_response_promise();

@@ -32,6 +32,12 @@ namespace meshrt {
 ///   migration off whenever its slot changes owner, this node sets it again
 ///   at the new owner (the DM service's user locations), and it goes when
 ///   this node leaves the view.
+/// - (store_swap_atom, std::string key, std::string value, uint32_t ttl_ms,
+///   bool owned, caf::timespan timeout) -> std::optional<std::string>: the
+///   same as a set, answered with the value it replaced (nullopt: none).
+/// - (store_disown_atom, std::string key, std::string value) -> (): this
+///   node no longer sets its owned entry `key` (if its value is `value`)
+///   again; the store keeps the entry as it is (someone else's now).
 /// - (store_del_atom, std::string key, caf::timespan timeout) -> bool: it was
 ///   there.
 /// - (store_del_if_atom, std::string key, std::string expected,

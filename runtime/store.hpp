@@ -65,6 +65,16 @@ auto store_set(Self&& self, const node& n, std::string key, std::string value,
                            detail::ttl_ms(opts.ttl), opts.owned, opts.timeout);
 }
 
+/// Sets `key` to `value`: the value it replaced, nullopt if none (Redis's
+/// SET ... GET).
+template<class Self>
+auto store_swap(Self&& self, const node& n, std::string key, std::string value,
+                store_write_options opts = {}) {
+  return detail::ask<std::optional<std::string>>(
+    self, n.store(), store_swap_atom::value, std::move(key), std::move(value),
+    detail::ttl_ms(opts.ttl), opts.owned, opts.timeout);
+}
+
 /// Removes `key`: true if it was there.
 template<class Self>
 auto store_del(Self&& self, const node& n, std::string key,

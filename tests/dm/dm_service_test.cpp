@@ -282,6 +282,40 @@ TEST_SUITE("dm.dm_service") {
     CHECK(first.log->count("msg ann 1 7 which one?") == 0);
   }
 
+  TEST_CASE("a login on another node ends the user's session on the first") {
+    dm_cluster k{49870};
+    auto& self = k.c.self();
+    auto cat = connect(self, k.udp1, "cat");
+    auto first = connect(self, k.udp1, "ann");
+    CHECK(meshrt::test::store_stats_json(self, k.udp1)["owned_entries"] == 2);
+    auto second = connect(self, k.udp2, "ann");
+    auto why = "closed logged in again on node "
+               + meshrt::test::store_stats_json(self, k.udp2)["node"].get<std::string>();
+    REQUIRE(eventually([&] { return first.log->count(why) == 1; }, 3s));
+    auto stats = dm_stats_json(self, k.udp1);
+    CHECK(stats["users"] == 1);
+    CHECK(stats["replaced"] == 1);
+    // udp1 no longer sets ann's location again (it is udp2's)
+    CHECK(meshrt::test::store_stats_json(self, k.udp1)["owned_entries"] == 1);
+    // a user of the first node reaches ann where she is now
+    CHECK(!send_dm(self, cat, "ann", "where are you?"));
+    REQUIRE(eventually([&] { return second.log->count("msg cat 1 7 where are you?") == 1; }, 3s));
+    CHECK(first.log->count("msg cat 1 7 where are you?") == 0);
+    // and back on the first node, the second session ends in turn
+    auto third = connect(self, k.udp1, "ann");
+    REQUIRE(eventually(
+      [&] {
+        return second.log->count(
+                 "closed logged in again on node "
+                 + meshrt::test::store_stats_json(self, k.udp1)["node"].get<std::string>())
+               == 1;
+      },
+      3s));
+    CHECK(!send_dm(self, cat, "ann", "here?"));
+    REQUIRE(eventually([&] { return third.log->count("msg cat 1 7 here?") == 1; }, 3s));
+    CHECK(dm_stats_json(self, k.udp2)["users"] == 0);
+  }
+
   TEST_CASE("sessions end with their node's DM service, however it ends") {
     dm_cluster k{49820};
     auto& self = k.c.self();

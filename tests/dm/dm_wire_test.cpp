@@ -43,6 +43,14 @@ TEST_CASE("dm wire: deliver, answer and channel-closed messages round-trip") {
   REQUIRE(cb);
   CHECK(cb->reason == close_reason::disconnect);
   CHECK(cb->message.empty());
+  auto moved = decode_dm_closed(
+    encode(dm_closed{close_reason::replaced, "127.0.0.1:7001", "ann", 0, 0, {}}));
+  REQUIRE(moved);
+  CHECK(moved->reason == close_reason::replaced);
+  CHECK(moved->from == "127.0.0.1:7001");
+  auto unknown = encode(c);
+  unknown[1] = 4; // no such reason
+  CHECK_FALSE(decode_dm_closed(unknown));
   CHECK(location_key("ann").size() == 8 + 3);
 }
 

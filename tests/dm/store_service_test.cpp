@@ -91,6 +91,14 @@ TEST_SUITE("dm.store_service") {
       .receive([&](opt_string& v) { there = v; }, [](caf::error& e) { FAIL(to_string(e)); });
     CHECK(there == opt_string{"x"});
     CHECK(get(self, client, "nx").value == opt_string{"x"});
+    // swap answers with the value it replaced
+    store_swap(self, client, "sw", "1")
+      .receive([&](opt_string& v) { there = v; }, [](caf::error& e) { FAIL(to_string(e)); });
+    CHECK(there == std::nullopt);
+    store_swap(self, client, "sw", "2")
+      .receive([&](opt_string& v) { there = v; }, [](caf::error& e) { FAIL(to_string(e)); });
+    CHECK(there == opt_string{"1"});
+    CHECK(get(self, client, "sw").value == opt_string{"2"});
     // incr
     int64_t n = 0;
     store_incr(self, client, "n", 5)
