@@ -4,7 +4,6 @@
 #include <map>
 #include <memory>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -65,8 +64,9 @@ struct service_state : session_host {
   /// The users whose receiver is an actor (monitored), by that actor.
   std::unordered_multimap<caf::actor_addr, std::string> actor_sinks;
   uint64_t last_session_id = 0;
-  /// The sessions whose login is still storing the user's location.
-  std::unordered_set<uint64_t> storing;
+  /// The sessions whose login is still storing the user's location, with
+  /// the node that said meanwhile that it replaced it (empty: none yet).
+  std::unordered_map<uint64_t, std::string> storing;
   /// Deliveries to other nodes waiting for their answer.
   pending_requests<delivery_done> pending;
   uint64_t timer_at = UINT64_MAX;
@@ -249,9 +249,13 @@ void forget_actor_sink(service_actor* self, const user_session& session);
 void on_replaced(service_actor* self, const std::string& uid, const std::string& there) {
   auto& st = self->state;
   auto i = st.users.find(uid);
-  if (i == st.users.end() || st.storing.count(i->second->id()) != 0)
-    return; // its own write is under way, and tells the other node in turn
+  if (i == st.users.end())
+    return;
   auto id = i->second->id();
+  if (auto w = st.storing.find(id); w != st.storing.end()) {
+    w->second = there; // looked at once its own write is answered
+    return;
+  }
   self
     ->request(st.store, caf::infinite, store_get_atom::value, location_key(uid),
               caf::timespan{login_timeout})
@@ -535,19 +539,22 @@ caf::result<caf::actor> login(service_actor* self, std::string uid, caf::actor s
   slot = session;
   ++st.logins;
   auto rp = self->make_response_promise();
-  st.storing.insert(id);
+  st.storing.emplace(id, std::string{});
   self
     ->request(st.store, caf::infinite, store_swap_atom::value, location_key(uid), st.self_address,
               uint32_t{0}, true, caf::timespan{login_timeout})
     .then(
       [=](std::optional<std::string>& before) mutable {
         auto& st = self->state;
+        auto replaced_by = std::move(st.storing[id]);
         st.storing.erase(id);
         // Logged in on another node before: its session there ends.
         if (before && *before != st.self_address)
           send_wire(self, *before,
                     encode(dm_closed{close_reason::replaced, st.self_address, uid, 0, 0, {}}));
         rp.deliver(handle);
+        if (!replaced_by.empty())
+          on_replaced(self, uid, replaced_by);
       },
       [=](caf::error& err) mutable {
         auto& st = self->state;
