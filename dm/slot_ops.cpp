@@ -104,9 +104,10 @@ store_response apply_request(entry_table& table, owner_names& owners, const stor
       for (const auto& rec : req.records)
         resp.records.push_back(found(table, rec.key, now_ms));
       break;
+    case store_op::swap:
     case store_op::set:
     case store_op::set_many:
-      if (req.op == store_op::set) // the value it replaces (store_swap_atom)
+      if (req.op == store_op::swap) // the value it replaces
         resp.records.push_back(found(table, req.records[0].key, now_ms));
       for (const auto& rec : req.records) {
         table.put(rec.key, rec.value, deadline_of(rec.ttl_ms, now_ms), owners.id(rec.owner));

@@ -1081,7 +1081,7 @@ store_request one_record(store_op op, std::string key, std::string value = {}, u
   return req;
 }
 
-/// A set or set_if_absent of this node's caller, and, for an owned one,
+/// A set, swap or set_if_absent of this node's caller, and, for an owned one,
 /// what the node keeps of it once it is acknowledged.
 std::pair<store_request, std::shared_ptr<owned_entry>> write_of(service_actor* self, store_op op,
                                                                 const std::string& key,
@@ -1095,11 +1095,11 @@ std::pair<store_request, std::shared_ptr<owned_entry>> write_of(service_actor* s
   return {std::move(req), std::move(remember)};
 }
 
-/// A set of this node's caller: `done` hears the answer, after the node
-/// remembers (or forgets) the entry as its owned one.
-void set_and_remember(service_actor* self, const std::string& key, std::string value,
+/// A set or swap of this node's caller: `done` hears the answer, after the
+/// node remembers (or forgets) the entry as its owned one.
+void set_and_remember(service_actor* self, store_op op, const std::string& key, std::string value,
                       uint32_t ttl_ms, bool owned, caf::timespan timeout, waiter done) {
-  auto [req, remember] = write_of(self, store_op::set, key, std::move(value), ttl_ms, owned);
+  auto [req, remember] = write_of(self, op, key, std::move(value), ttl_ms, owned);
   issue(self, std::move(req), timeout,
         [self, key, remember = remember, done = std::move(done)](store_response& r) {
           if (r.status == 0) {
@@ -1199,7 +1199,7 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
     [=](store_set_atom, std::string& key, std::string& value, uint32_t ttl_ms, bool owned,
         caf::timespan timeout) -> caf::result<void> {
       auto rp = self->make_response_promise();
-      set_and_remember(self, key, std::move(value), ttl_ms, owned, timeout,
+      set_and_remember(self, store_op::set, key, std::move(value), ttl_ms, owned, timeout,
                        [rp](store_response& r) mutable {
                          if (r.status != 0)
                            return rp.deliver(error_of(r));
@@ -1210,7 +1210,7 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
     [=](store_swap_atom, std::string& key, std::string& value, uint32_t ttl_ms, bool owned,
         caf::timespan timeout) -> caf::result<std::optional<std::string>> {
       auto rp = self->make_response_promise();
-      set_and_remember(self, key, std::move(value), ttl_ms, owned, timeout,
+      set_and_remember(self, store_op::swap, key, std::move(value), ttl_ms, owned, timeout,
                        [rp](store_response& r) mutable {
                          if (r.status != 0)
                            return rp.deliver(error_of(r));

@@ -67,6 +67,8 @@ const char* to_string(store_op op) {
       return "stats";
     case store_op::del_if_equal:
       return "del_if_equal";
+    case store_op::swap:
+      return "swap";
   }
   return "unknown";
 }
@@ -125,7 +127,7 @@ std::optional<store_request> decode_store_request(byte_view bytes) {
     return std::nullopt;
   store_request x;
   auto op = r.u8();
-  if (op < static_cast<uint8_t>(store_op::get) || op > static_cast<uint8_t>(store_op::del_if_equal))
+  if (op < static_cast<uint8_t>(store_op::get) || op > static_cast<uint8_t>(store_op::swap))
     return std::nullopt;
   x.op = static_cast<store_op>(op);
   x.id = r.u64();

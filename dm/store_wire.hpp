@@ -28,6 +28,7 @@
 //   del_if_equal: one record (the key and the value it must have) -> number
 //     1 if the key had that value and is gone
 //   set: one record -> nothing
+//   swap: one record -> the record it replaced (present or not)
 //   set_if_absent: one record -> number 1 if stored, else the record there
 //   incr: one record (the key), delta -> number, the new value
 //   get_many: the keys -> one record per key, in order
@@ -75,6 +76,9 @@ enum class store_op : uint8_t {
   /// Removes the key only while its value is the one given (a user's
   /// location, removed by the node the user left, not by one it moved to).
   del_if_equal = 9,
+  /// A set that answers the value it replaced (a user's login learns the
+  /// node it moves the user from).
+  swap = 10,
 };
 
 /// The slot field of a request for the node's store service itself (stats);

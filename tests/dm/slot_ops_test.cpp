@@ -6,7 +6,7 @@
 
 using namespace meshrt;
 
-TEST_CASE("slot ops: set, get, set_if_absent, incr and the bad-input errors") {
+TEST_CASE("slot ops: set, get, set_if_absent, swap, incr and the bad-input errors") {
   entry_table t;
   owner_names owners;
   auto run = [&](store_op op, std::string key, std::string value = {}, int64_t delta = 0) {
@@ -31,6 +31,13 @@ TEST_CASE("slot ops: set, get, set_if_absent, incr and the bad-input errors") {
         == static_cast<uint8_t>(store_errc::value_too_large));
   CHECK(run(store_op::del, "a").number == 1);
   CHECK_FALSE(run(store_op::get, "a").records[0].present);
+  // set answers nothing; swap answers what it replaced
+  CHECK(run(store_op::set, "w", "1").records.empty());
+  auto swapped = run(store_op::swap, "w", "2");
+  REQUIRE(swapped.records.size() == 1);
+  CHECK(swapped.records[0].value == "1");
+  CHECK_FALSE(run(store_op::swap, "new", "x").records[0].present);
+  CHECK(run(store_op::get, "w").records[0].value == "2");
 }
 
 TEST_CASE("slot ops: del_if_equal removes only the value it names, internal keys may be longer") {
