@@ -285,12 +285,14 @@ TEST_SUITE("dm.dm_service") {
   TEST_CASE("a login on another node ends the user's session on the first") {
     dm_cluster k{49870};
     auto& self = k.c.self();
+    auto address_of = [&](const node& n) {
+      return meshrt::test::store_stats_json(self, n)["node"].get<std::string>();
+    };
     auto cat = connect(self, k.udp1, "cat");
     auto first = connect(self, k.udp1, "ann");
     CHECK(meshrt::test::store_stats_json(self, k.udp1)["owned_entries"] == 2);
     auto second = connect(self, k.udp2, "ann");
-    auto why = "closed logged in again on node "
-               + meshrt::test::store_stats_json(self, k.udp2)["node"].get<std::string>();
+    auto why = "closed logged in again on node " + address_of(k.udp2);
     REQUIRE(eventually([&] { return first.log->count(why) == 1; }, 3s));
     auto stats = dm_stats_json(self, k.udp1);
     CHECK(stats["users"] == 1);
@@ -303,14 +305,8 @@ TEST_SUITE("dm.dm_service") {
     CHECK(first.log->count("msg cat 1 7 where are you?") == 0);
     // and back on the first node, the second session ends in turn
     auto third = connect(self, k.udp1, "ann");
-    REQUIRE(eventually(
-      [&] {
-        return second.log->count(
-                 "closed logged in again on node "
-                 + meshrt::test::store_stats_json(self, k.udp1)["node"].get<std::string>())
-               == 1;
-      },
-      3s));
+    why = "closed logged in again on node " + address_of(k.udp1);
+    REQUIRE(eventually([&] { return second.log->count(why) == 1; }, 3s));
     CHECK(!send_dm(self, cat, "ann", "here?"));
     REQUIRE(eventually([&] { return third.log->count("msg cat 1 7 here?") == 1; }, 3s));
     CHECK(dm_stats_json(self, k.udp2)["users"] == 0);
