@@ -1095,6 +1095,14 @@ std::pair<store_request, std::shared_ptr<owned_entry>> write_of(service_actor* s
   return {std::move(req), std::move(remember)};
 }
 
+/// This node no longer sets its owned entry `key` again, if `value` is
+/// what it set (a removal, or the key went to someone else).
+void disown(service_actor* self, const std::string& key, const std::string& value) {
+  auto& owned = self->state.owned;
+  if (auto i = owned.find(key); i != owned.end() && i->second.value == value)
+    owned.erase(i);
+}
+
 /// A set or swap of this node's caller: `done` hears the answer, after the
 /// node remembers (or forgets) the entry as its owned one.
 void set_and_remember(service_actor* self, store_op op, const std::string& key, std::string value,
@@ -1222,9 +1230,7 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
       return rp;
     },
     [=](store_disown_atom, const std::string& key, const std::string& value) {
-      auto& owned = self->state.owned;
-      if (auto i = owned.find(key); i != owned.end() && i->second.value == value)
-        owned.erase(i);
+      disown(self, key, value);
     },
     [=](store_del_atom, std::string& key, caf::timespan timeout) -> caf::result<bool> {
       auto rp = self->make_response_promise();
@@ -1240,9 +1246,7 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
     [=](store_del_if_atom, std::string& key, std::string& expected,
         caf::timespan timeout) -> caf::result<bool> {
       auto rp = self->make_response_promise();
-      auto& owned = self->state.owned;
-      if (auto i = owned.find(key); i != owned.end() && i->second.value == expected)
-        owned.erase(i);
+      disown(self, key, expected);
       issue(self, one_record(store_op::del_if_equal, std::move(key), std::move(expected)), timeout,
             [rp](store_response& r) mutable {
               if (r.status != 0)
