@@ -328,6 +328,10 @@ private:
       }
       if (c.broken)
         return;
+      // The socket had no more: asking again would only say so, a syscall
+      // per message (epoll is level-triggered: what comes later is reported).
+      if (static_cast<size_t>(n) < sizeof(buf))
+        return;
     }
   }
 
