@@ -205,6 +205,12 @@ void print_dm_targets(const meshrt::bench::bench_report& r) {
   auto redis = r.get("redis_pubsub", "msgs_per_s");
   if (rate > 0 && redis > 0)
     std::printf("  messages/s meshrt / Redis pub/sub %6.2fx  (target >= 1x)\n", rate / redis);
+  // what a message costs the servers, which the machine's load does not move
+  auto cpu = r.get("meshrt_dm", "server_cpu_per_msg_us");
+  if (auto redis_cpu = r.get("redis_pubsub", "server_cpu_per_msg_us"); cpu > 0 && redis_cpu > 0)
+    std::printf("    server CPU per message, meshrt / Redis %5.2fx\n", cpu / redis_cpu);
+  if (auto nats_cpu = r.get("nats", "server_cpu_per_msg_us"); cpu > 0 && nats_cpu > 0)
+    std::printf("    server CPU per message, meshrt / NATS  %5.2fx\n", cpu / nats_cpu);
 }
 
 /// Runs one scenario beside its baselines and prints its table and targets.

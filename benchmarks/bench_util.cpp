@@ -186,6 +186,10 @@ std::unique_ptr<child_process> start_tcp_server(const std::vector<std::string>& 
   }
 }
 
+std::string nats_server_program() {
+  return ::access("/usr/sbin/nats-server", X_OK) == 0 ? "/usr/sbin/nats-server" : "nats-server";
+}
+
 std::unique_ptr<child_process> start_redis(uint16_t port, const std::vector<std::string>& extra) {
   std::vector<std::string> args{
     "redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",

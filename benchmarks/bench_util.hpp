@@ -97,6 +97,10 @@ bool wait_until(Predicate pred, std::chrono::milliseconds limit) {
 std::unique_ptr<child_process> start_tcp_server(const std::vector<std::string>& args,
                                                 const std::string& log_path, uint16_t port);
 
+/// The nats-server program: Debian installs it to /usr/sbin, which a
+/// user's PATH may lack.
+std::string nats_server_program();
+
 /// A redis-server of Debian's on 127.0.0.1:`port` for a baseline: no
 /// persistence, `extra` arguments appended, up and accepting.
 std::unique_ptr<child_process> start_redis(uint16_t port,

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -87,6 +88,16 @@ public:
   }
   double nodes_rss() const {
     return rss(gateways_) + rss(storage_);
+  }
+
+  /// CPU time the cluster's processes (MARS and the four nodes) used so
+  /// far, in seconds.
+  double cpu_seconds() const {
+    double sum = mars_->cpu_seconds();
+    for (const auto* group : {&gateways_, &storage_})
+      for (const auto& p : *group)
+        sum += p->cpu_seconds();
+    return sum;
   }
 
   void kill_storage(size_t i) {
@@ -210,11 +221,23 @@ std::vector<double> rpc_rtts(caf::actor_system& sys, const dm_cluster& c, int ro
   return result;
 }
 
-/// Latency and throughput of `d` (connected) into `r` under `system`.
-void measure_messaging(bench_report& r, const std::string& system, pubsub_driver& d) {
+/// Latency and throughput of `d` (connected) into `r` under `system`, and
+/// the CPU time per message of the throughput run: of the system's
+/// processes (`server_cpu` says how much they used so far) and of the
+/// driver. Unlike messages/s on a shared machine, what a message costs does
+/// not depend on what else runs.
+void measure_messaging(bench_report& r, const std::string& system, pubsub_driver& d,
+                       const std::function<double()>& server_cpu) {
   d.measure_latency();
+  auto cpu0 = server_cpu();
   d.measure_throughput();
+  auto server_cpu_s = server_cpu() - cpu0;
   const auto& res = d.result();
+  if (res.delivered > 0) {
+    auto n = static_cast<double>(res.delivered);
+    r.add(system, "server_cpu_per_msg_us", server_cpu_s * 1e6 / n, "us");
+    r.add(system, "driver_cpu_per_msg_us", res.driver_cpu_s * 1e6 / n, "us");
+  }
   add_latencies(r, system, "c2c", res.latency_us);
   add_latencies(r, system, "c2c_again", res.repeat_us);
   add_latencies(r, system, "c2c_near", res.near_us);
@@ -237,12 +260,7 @@ void run_baseline(bench_report& r, const std::string& name, const child_process&
   auto users = static_cast<double>(opts.users);
   r.add(name, "users", users, "users");
   r.add(name, "bytes_per_user", (rss_bytes(server.pid()) - before) / users, "B");
-  measure_messaging(r, name, d);
-}
-
-/// Debian installs nats-server to /usr/sbin, which a user's PATH may lack.
-std::string nats_server_program() {
-  return ::access("/usr/sbin/nats-server", X_OK) == 0 ? "/usr/sbin/nats-server" : "nats-server";
+  measure_messaging(r, name, d, [&] { return server.cpu_seconds(); });
 }
 
 void run_meshrt(bench_report& r, const dm_bench_options& o, const pubsub_options& opts) {
@@ -268,7 +286,7 @@ void run_meshrt(bench_report& r, const dm_bench_options& o, const pubsub_options
   auto users = static_cast<double>(opts.users);
   r.add("meshrt_dm", "users", users, "users");
   r.add("meshrt_dm", "bytes_per_user", (c.nodes_rss() - before) / users, "B");
-  measure_messaging(r, "meshrt_dm", meshrt);
+  measure_messaging(r, "meshrt_dm", meshrt, [&] { return c.cpu_seconds(); });
 
   // healing: kill -9 the first storage node (endpoint 2), until the
   // location of every user connected elsewhere resolves again

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <stdexcept>
 #include <type_traits>
@@ -29,6 +30,13 @@ constexpr auto connect_limit = 120s;
 constexpr auto message_limit = 10s; // then a message counts as lost
 /// Latency passes: far pairs, again, pairs on one server, again.
 constexpr size_t latency_passes = 4;
+
+/// CPU time (user + system) of the calling thread, in seconds.
+double thread_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
 
 /// What the driver keeps of every message: arrivals and refusals.
 class ledger {
@@ -193,6 +201,7 @@ public:
     resolved_ = 0;
     arrived_ = 0;
     uint64_t sent = 0;
+    auto cpu0 = thread_cpu_seconds();
     auto t0 = clock_type::now();
     last_ = t0;
     auto progress = t0;
@@ -214,6 +223,8 @@ public:
     }
     auto elapsed = std::chrono::duration<double>(last_ - t0).count();
     result_.messages_per_s = elapsed > 0 ? static_cast<double>(arrived_) / elapsed : 0;
+    result_.delivered = arrived_;
+    result_.driver_cpu_s = thread_cpu_seconds() - cpu0;
     tally();
   }
 

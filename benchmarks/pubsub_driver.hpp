@@ -74,8 +74,10 @@ struct pubsub_result {
   std::vector<double> near_repeat_us; // the same pairs again
   std::vector<double> loaded_us;      // in the throughput run
   double messages_per_s = 0;
-  int lost = 0;    // sent, never arrived nor refused
-  int refused = 0; // refused by the system (meshrt's send results)
+  uint64_t delivered = 0;  // messages that arrived in the throughput run
+  double driver_cpu_s = 0; // CPU time of the driver's thread in that run
+  int lost = 0;            // sent, never arrived nor refused
+  int refused = 0;         // refused by the system (meshrt's send results)
   int duplicated = 0;
   int connections_lost = 0; // closed by the system after the login
 };
