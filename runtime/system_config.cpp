@@ -27,6 +27,13 @@ void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode) {
     // workers that outnumber the cores take CPU from the threads with work.
     auto cores = std::max(2u, std::thread::hardware_concurrency());
     cfg.set("scheduler.max-threads", cores - 1);
+  } else {
+    // One worker. CAF hands each job from a thread outside the scheduler
+    // (the receive thread, the client gateway's) to the next worker in
+    // turn, and that one is most often asleep: a wakeup per job while
+    // another worker is running anyway. With one, such jobs join the
+    // worker that is running, or wake the only one.
+    cfg.set("scheduler.max-threads", 1);
   }
 }
 
