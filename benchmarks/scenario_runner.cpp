@@ -498,6 +498,9 @@ std::string fmt(double v, int decimals = 0) {
 scenario_result run_scenario(const scenario& s, const scenario_run_options& opts) {
   caf::actor_system_config cfg;
   apply_meshrt_defaults(cfg, scheduling::efficiency);
+  // This process may host the whole cluster: CAF's own number of workers,
+  // not efficiency's one per single-node process.
+  cfg.set("scheduler.max-threads", std::max(4u, std::thread::hardware_concurrency()));
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   auto t_start = steady::now();
