@@ -90,6 +90,18 @@ struct held_request {
   std::string stats_of = {};
 };
 
+/// A request from another node that came before this node's first view:
+/// the ring says nothing yet, though the sender's already counts this node.
+struct held_wire_request {
+  uint16_t slot = 0;
+  byte_buffer bytes;
+  uint64_t deadline_us = 0;
+};
+
+/// Requests from other nodes held before the first view, at most: beyond,
+/// one is refused at once (a flood must not grow the node without bound).
+constexpr size_t max_held_wire = 10000;
+
 /// An entry this node set as owned: what it sets again when its holder is
 /// lost.
 struct owned_entry {
@@ -146,6 +158,7 @@ struct service_state {
   pending_requests<waiter> pending;
   uint64_t timer_at = UINT64_MAX;
   std::vector<held_request> held;
+  std::vector<held_wire_request> held_wire;
 
   // -- migration pacing -------------------------------------------------
   std::deque<uint16_t> outgoing;
@@ -250,6 +263,8 @@ void arm_timer(service_actor* self) {
   auto& st = self->state;
   auto deadline = st.pending.next_deadline();
   for (const auto& h : st.held)
+    deadline = std::min(deadline, h.deadline_us);
+  for (const auto& h : st.held_wire)
     deadline = std::min(deadline, h.deadline_us);
   if (deadline >= st.timer_at)
     return;
@@ -860,6 +875,15 @@ void local_stats(service_actor* self, std::function<void(std::string)> done) {
 
 // -- messages from other nodes ---------------------------------------------------
 
+/// Sends the requests from the wire that route() gathered for shards, one
+/// message per shard.
+void send_to_shards(service_actor* self) {
+  auto& st = self->state;
+  for (auto& [group, requests] : st.to_shards)
+    self->send(st.groups[group], shard_request_atom::value, std::move(requests));
+  st.to_shards.clear();
+}
+
 void on_wire_request(service_actor* self, byte_view bytes) {
   auto& st = self->state;
   auto slot = request_slot(bytes);
@@ -884,7 +908,18 @@ void on_wire_request(service_actor* self, byte_view bytes) {
                 bytes.size(), slot, st.shards.size());
     return;
   }
-  route(self, slot, byte_buffer(bytes.data(), bytes.data() + bytes.size()), true);
+  byte_buffer copy(bytes.data(), bytes.data() + bytes.size());
+  if (!st.ready && st.held_wire.size() < max_held_wire) {
+    // Routed once the first view names the owner; until then this node
+    // would answer that no storage node holds the slot.
+    if (auto req = decode_store_request(copy)) {
+      auto deadline = steady_micros() + uint64_t{req->timeout_ms} * 1000;
+      st.held_wire.push_back(held_wire_request{slot, std::move(copy), deadline});
+      arm_timer(self);
+      return;
+    }
+  }
+  route(self, slot, std::move(copy), true);
 }
 
 void on_wire_migration(service_actor* self, const std::string& peer, byte_view bytes) {
@@ -964,9 +999,7 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
                     peer);
     }
   }
-  for (auto& [group, requests] : st.to_shards)
-    self->send(st.groups[group], shard_request_atom::value, std::move(requests));
-  st.to_shards.clear();
+  send_to_shards(self);
 }
 
 // -- the view ---------------------------------------------------------------------
@@ -984,6 +1017,11 @@ void check_ready(service_actor* self) {
       ask_stats(self, h.stats_of, h.deadline_us, std::move(h.w));
     else
       issue_by(self, std::move(h.req), h.deadline_us, std::move(h.w)); // its time runs on
+  auto held_wire = std::move(st.held_wire);
+  st.held_wire.clear();
+  for (auto& h : held_wire)
+    route(self, h.slot, std::move(h.bytes), true);
+  send_to_shards(self);
 }
 
 void learn_node(service_actor* self, const std::string& address) {
@@ -1067,6 +1105,11 @@ void on_tick(service_actor* self) {
   st.held.erase(due, st.held.end());
   for (auto& h : expired)
     fail(h.w, store_errc::no_storage_nodes, "the node has not synced with MARS yet");
+  // Their senders have given up on them by now, and say so themselves.
+  st.held_wire.erase(
+    std::remove_if(st.held_wire.begin(), st.held_wire.end(),
+                   [now](const held_wire_request& h) { return h.deadline_us <= now; }),
+    st.held_wire.end());
   arm_timer(self);
 }
 

@@ -10,10 +10,14 @@
 #include <nlohmann/json.hpp>
 
 #include "dm/hash_ring.hpp"
+#include "dm/store_wire.hpp"
 #include "runtime/store.hpp"
 #include "support/node_cluster.hpp"
 #include "support/store_calls.hpp"
 #include "support/test_system.hpp"
+#include "transport/atoms.hpp"
+#include "transport/packed_messages.hpp"
+#include "transport/transport_actor.hpp"
 
 using namespace std::chrono_literals;
 using namespace meshrt;
@@ -304,6 +308,50 @@ TEST_SUITE("dm.store_service") {
     CHECK(j["node"] == a_address);
     CHECK(j["keys"] == 1);
     CHECK(j["ring_members"] == nlohmann::json::array({a_address}));
+  }
+
+  TEST_CASE("a request from another node before this node's first view waits for it") {
+    // Other nodes count a storage node in their ring as soon as MARS lists
+    // it; a request may then reach it before its own first view. It
+    // answered "no storage node answers for slot ..." at once.
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 48600};
+    auto b = c.start_node("HTTP"); // MARS is not up: no view yet
+    auto b_address = c.address_of(b.actor());
+    // The other node: a transport of the test's own, answers to `self`.
+    auto& self = c.self();
+    transport::transport_config tc;
+    tc.port = 48650;
+    auto peer = transport::spawn_transport(sys, tc, caf::actor{self});
+    auto peer_port = meshrt::test::ask<uint16_t>(self, peer, transport::port_atom::value);
+    store_request req;
+    req.op = store_op::set;
+    req.id = 7;
+    req.timeout_ms = 8000;
+    req.slot = static_cast<uint16_t>(hash_ring{}.slot_of("early"));
+    req.origin = "127.0.0.1:" + std::to_string(peer_port);
+    req.records.push_back(store_record{"early", true, "v", 0, {}});
+    self->send(peer, transport::mesh_send_atom::value, b_address, encode(req), true);
+    std::optional<store_response> answer;
+    auto wait_answer = [&](std::chrono::milliseconds limit) {
+      self->receive(
+        [&](transport::received_atom, const std::string&, const packed_messages& batch, bool) {
+          for (auto bytes : batch.views())
+            if (store_kind_of(bytes) == store_kind::response)
+              answer = decode_store_response(bytes);
+        },
+        caf::after(limit) >> [] {});
+    };
+    wait_answer(500ms); // time enough for the old immediate refusal
+    CHECK_MESSAGE(!answer, "answered before its first view: " << (answer ? answer->error : ""));
+    c.start_mars(); // the view comes: b is the ring, and takes the set
+    for (int i = 0; i < 40 && !answer; ++i)
+      wait_answer(200ms);
+    REQUIRE(answer);
+    CHECK(answer->id == 7);
+    CHECK_MESSAGE(answer->status == 0, answer->error);
+    CHECK(get(self, b, "early").value == opt_string{"v"});
+    self->send_exit(peer, caf::exit_reason::user_shutdown);
   }
 
   TEST_CASE("storageRingSize 2 with 3 storage nodes: refused, logged, still serving") {
