@@ -18,7 +18,7 @@ using namespace meshrt;
 using namespace meshrt::bench;
 
 TEST_SUITE("benchmarks.pubsub_driver") {
-  TEST_CASE("users on nats-server: each message arrives once; the run counts its CPU") {
+  TEST_CASE("users on nats-server: each message arrives once, and the run counts its CPU") {
     test::temp_dir dir; // declared first: it goes after the server
     auto port = free_port(SOCK_STREAM);
     auto server
