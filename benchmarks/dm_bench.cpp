@@ -221,29 +221,40 @@ std::vector<double> rpc_rtts(caf::actor_system& sys, const dm_cluster& c, int ro
   return result;
 }
 
-/// Latency and throughput of `d` (connected) into `r` under `system`, and
-/// the CPU time per message of the throughput run: of the system's
-/// processes (`server_cpu` says how much they used so far) and of the
-/// driver. Unlike messages/s on a shared machine, what a message costs does
-/// not depend on what else runs.
-void measure_messaging(bench_report& r, const std::string& system, pubsub_driver& d,
+/// A throughput run of `d` (near: between users of one server) into `r`
+/// under `system` with metric names starting with `prefix`: messages/s and
+/// the CPU time per message, of the system's processes (`server_cpu` says
+/// how much they used so far) and of the driver. Unlike messages/s on a
+/// shared machine, what a message costs does not depend on what else runs.
+void measure_load(bench_report& r, const std::string& system, const std::string& prefix,
+                  pubsub_driver& d, bool near, const std::function<double()>& server_cpu) {
+  auto cpu0 = server_cpu();
+  d.measure_throughput(near);
+  auto server_cpu_s = server_cpu() - cpu0;
+  const auto& run = near ? d.result().near_load : d.result().load;
+  r.add(system, prefix + "msgs_per_s", run.messages_per_s, "msg/s");
+  if (run.delivered > 0) {
+    auto n = static_cast<double>(run.delivered);
+    r.add(system, prefix + "server_cpu_per_msg_us", server_cpu_s * 1e6 / n, "us");
+    r.add(system, prefix + "driver_cpu_per_msg_us", run.driver_cpu_s * 1e6 / n, "us");
+  }
+}
+
+/// Latency and throughput of `d` (connected) into `r` under `system`; with
+/// `servers` > 1, a second throughput run between users of one server
+/// (what a one-server system does in every run).
+void measure_messaging(bench_report& r, const std::string& system, pubsub_driver& d, size_t servers,
                        const std::function<double()>& server_cpu) {
   d.measure_latency();
-  auto cpu0 = server_cpu();
-  d.measure_throughput();
-  auto server_cpu_s = server_cpu() - cpu0;
+  measure_load(r, system, "", d, false, server_cpu);
+  if (servers > 1)
+    measure_load(r, system, "near_", d, true, server_cpu);
   const auto& res = d.result();
-  if (res.delivered > 0) {
-    auto n = static_cast<double>(res.delivered);
-    r.add(system, "server_cpu_per_msg_us", server_cpu_s * 1e6 / n, "us");
-    r.add(system, "driver_cpu_per_msg_us", res.driver_cpu_s * 1e6 / n, "us");
-  }
   add_latencies(r, system, "c2c", res.latency_us);
   add_latencies(r, system, "c2c_again", res.repeat_us);
   add_latencies(r, system, "c2c_near", res.near_us);
   add_latencies(r, system, "c2c_near_again", res.near_repeat_us);
-  r.add(system, "msgs_per_s", res.messages_per_s, "msg/s");
-  add_latencies(r, system, "loaded", res.loaded_us);
+  add_latencies(r, system, "loaded", res.load.loaded_us);
   r.add(system, "lost", res.lost, "msgs");
   r.add(system, "refused", res.refused, "msgs");
   r.add(system, "duplicated", res.duplicated, "msgs");
@@ -260,7 +271,7 @@ void run_baseline(bench_report& r, const std::string& name, const child_process&
   auto users = static_cast<double>(opts.users);
   r.add(name, "users", users, "users");
   r.add(name, "bytes_per_user", (rss_bytes(server.pid()) - before) / users, "B");
-  measure_messaging(r, name, d, [&] { return server.cpu_seconds(); });
+  measure_messaging(r, name, d, 1, [&] { return server.cpu_seconds(); });
 }
 
 void run_meshrt(bench_report& r, const dm_bench_options& o, const pubsub_options& opts) {
@@ -286,7 +297,7 @@ void run_meshrt(bench_report& r, const dm_bench_options& o, const pubsub_options
   auto users = static_cast<double>(opts.users);
   r.add("meshrt_dm", "users", users, "users");
   r.add("meshrt_dm", "bytes_per_user", (c.nodes_rss() - before) / users, "B");
-  measure_messaging(r, "meshrt_dm", meshrt, [&] { return c.cpu_seconds(); });
+  measure_messaging(r, "meshrt_dm", meshrt, endpoints.size(), [&] { return c.cpu_seconds(); });
 
   // healing: kill -9 the first storage node (endpoint 2), until the
   // location of every user connected elsewhere resolves again

@@ -92,7 +92,8 @@ public:
       conns_[i].owner = this;
       conns_[i].index = i;
     }
-    auto total = static_cast<size_t>(latency_passes * o.latency_samples + o.messages);
+    // the latency passes, then two throughput runs
+    auto total = static_cast<size_t>(latency_passes * o.latency_samples + 2 * o.messages);
     sent_.resize(total);
     state_.resize(total, unsent);
   }
@@ -193,10 +194,12 @@ public:
 
   /// Each arrival or refusal lets the next message go, from user k mod n
   /// for the k-th.
-  void measure_throughput() {
-    record_ = &result_.loaded_us;
-    auto base = static_cast<uint64_t>(latency_passes * opts_.latency_samples);
+  void measure_throughput(bool near) {
+    auto& run = near ? result_.near_load : result_.load;
+    record_ = &run.loaded_us;
     auto total = static_cast<uint64_t>(opts_.messages);
+    auto base = static_cast<uint64_t>(latency_passes * opts_.latency_samples) + (near ? total : 0);
+    auto n = conns_.size();
     run_base_ = base;
     resolved_ = 0;
     arrived_ = 0;
@@ -208,8 +211,8 @@ public:
     auto seen = resolved_;
     while (resolved_ < total) {
       while (sent < total && sent - resolved_ < static_cast<uint64_t>(opts_.window)) {
-        auto from = static_cast<size_t>(sent % conns_.size());
-        if (!send(from, far_from(from), base + sent))
+        auto from = static_cast<size_t>(sent % n);
+        if (!send(from, near ? (from + system_.servers) % n : far_from(from), base + sent))
           ++resolved_; // a sender or recipient whose connection broke
         ++sent;
       }
@@ -222,9 +225,9 @@ public:
       }
     }
     auto elapsed = std::chrono::duration<double>(last_ - t0).count();
-    result_.messages_per_s = elapsed > 0 ? static_cast<double>(arrived_) / elapsed : 0;
-    result_.delivered = arrived_;
-    result_.driver_cpu_s = thread_cpu_seconds() - cpu0;
+    run.messages_per_s = elapsed > 0 ? static_cast<double>(arrived_) / elapsed : 0;
+    run.delivered = arrived_;
+    run.driver_cpu_s = thread_cpu_seconds() - cpu0;
     tally();
   }
 
@@ -404,8 +407,8 @@ void pubsub_driver::measure_latency() {
   impl_->measure_latency();
 }
 
-void pubsub_driver::measure_throughput() {
-  impl_->measure_throughput();
+void pubsub_driver::measure_throughput(bool near) {
+  impl_->measure_throughput(near);
 }
 
 const pubsub_result& pubsub_driver::result() const {

@@ -66,18 +66,24 @@ struct pubsub_options {
   int window = 1000;          // messages in flight in the throughput run
 };
 
+/// One throughput run: `messages` messages with `window` in flight.
+struct throughput_run {
+  double messages_per_s = 0;
+  uint64_t delivered = 0;        // messages that arrived
+  double driver_cpu_s = 0;       // CPU time of the driver's thread
+  std::vector<double> loaded_us; // each message's latency
+};
+
 struct pubsub_result {
   double connect_s = 0;               // all users connected and reachable
   std::vector<double> latency_us;     // one message at a time, send to arrival
   std::vector<double> repeat_us;      // the same pairs again
   std::vector<double> near_us;        // one at a time, both users on one server
   std::vector<double> near_repeat_us; // the same pairs again
-  std::vector<double> loaded_us;      // in the throughput run
-  double messages_per_s = 0;
-  uint64_t delivered = 0;  // messages that arrived in the throughput run
-  double driver_cpu_s = 0; // CPU time of the driver's thread in that run
-  int lost = 0;            // sent, never arrived nor refused
-  int refused = 0;         // refused by the system (meshrt's send results)
+  throughput_run load;                // user i to user i + users/2 + 1
+  throughput_run near_load;           // user i to user i + servers
+  int lost = 0;                       // sent, never arrived nor refused
+  int refused = 0;                    // refused by the system (meshrt's send results)
   int duplicated = 0;
   int connections_lost = 0; // closed by the system after the login
 };
@@ -106,9 +112,10 @@ public:
   /// there after 10 s counts as lost.
   void measure_latency();
 
-  /// `messages` messages with `window` in flight; stops when 10 s pass
-  /// without an arrival.
-  void measure_throughput();
+  /// `messages` messages with `window` in flight, into result().load;
+  /// stops when 10 s pass without an arrival. With `near`, between users
+  /// of one server (user i and i + system.servers), into result().near_load.
+  void measure_throughput(bool near = false);
 
   const pubsub_result& result() const;
 
