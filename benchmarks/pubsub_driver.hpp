@@ -90,9 +90,9 @@ struct pubsub_result {
 
 /// Drives `opts.users` users of `system` (user i is "u<i>"); messages go
 /// from user i to user i + users/2 + 1 (another node for meshrt's
-/// round-robin placement), except the latency passes between users of one
-/// server. The connections stay open until the driver
-/// ends, so a benchmark can look at the system in between the steps.
+/// round-robin placement), except the passes and the run between users of
+/// one server. The connections stay open until the driver ends, so a
+/// benchmark can look at the system in between the steps.
 class pubsub_driver {
 public:
   pubsub_driver(pubsub_system system, pubsub_options opts);
