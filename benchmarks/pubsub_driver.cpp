@@ -182,7 +182,7 @@ public:
       for (uint64_t s = 0; s < samples; ++s) {
         auto seq = pass * samples + s;
         auto from = static_cast<size_t>(s * 7919 % n);
-        if (!send(from, pass < 2 ? far_from(from) : (from + system_.servers) % n, seq))
+        if (!send(from, pass < 2 ? far_from(from) : near_of(from), seq))
           continue;
         auto deadline = clock_type::now() + message_limit;
         while (state_[seq] == 0 && clock_type::now() < deadline)
@@ -212,7 +212,7 @@ public:
     while (resolved_ < total) {
       while (sent < total && sent - resolved_ < static_cast<uint64_t>(opts_.window)) {
         auto from = static_cast<size_t>(sent % n);
-        if (!send(from, near ? (from + system_.servers) % n : far_from(from), base + sent))
+        if (!send(from, near ? near_of(from) : far_from(from), base + sent))
           ++resolved_; // a sender or recipient whose connection broke
         ++sent;
       }
@@ -241,6 +241,12 @@ private:
   /// round-robin placement.
   size_t far_from(size_t from) const {
     return (from + conns_.size() / 2 + 1) % conns_.size();
+  }
+
+  /// The user that `from` sends to in the passes between users of one
+  /// server: the next one that server has.
+  size_t near_of(size_t from) const {
+    return (from + system_.servers) % conns_.size();
   }
 
   /// Message `seq` from user `from` to user `to`; false if either is not
