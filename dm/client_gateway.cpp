@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
@@ -23,6 +24,8 @@
 #include "dm/dm_wire.hpp"
 #include "dm/login_token.hpp"
 #include "dm/user_sink.hpp"
+#include "transport/io_poller.hpp"
+#include "transport/io_scheduler.hpp"
 #include "transport/logger.hpp"
 
 namespace meshrt {
@@ -60,17 +63,23 @@ const std::shared_ptr<spdlog::logger>& log() {
 
 class client_connection;
 
-/// The gateway's TCP side: one thread running an asio io_context with the
-/// listener and every client connection. Connections live in that thread;
-/// sessions reach them through post().
+/// The gateway's TCP side: an asio io_context with the listener and every
+/// client connection, run by one thread: the actor system's worker when it
+/// is an I/O scheduler's (`shared`), else a thread of the gateway's own.
+/// Connections live in that thread; sessions reach them through post().
 class gateway_core : public std::enable_shared_from_this<gateway_core> {
 public:
-  explicit gateway_core(client_gateway_config cfg) :
-    cfg_(std::move(cfg)), acceptor_(io_), retry_(io_), guard_(asio::make_work_guard(io_)),
-    read_buf_(read_burst) {}
+  gateway_core(client_gateway_config cfg, transport::io_poller* shared) :
+    cfg_(std::move(cfg)), shared_(shared),
+    own_io_(shared ? nullptr : std::make_unique<asio::io_context>(1)),
+    io_(shared ? shared->context() : *own_io_), acceptor_(io_), retry_(io_), read_buf_(read_burst) {
+    if (own_io_)
+      guard_.emplace(asio::make_work_guard(io_));
+  }
 
   ~gateway_core() {
-    stop();
+    if (own_io_)
+      stop();
   }
 
   gateway_core(const gateway_core&) = delete;
@@ -106,24 +115,40 @@ public:
     return 0;
   }
 
-  /// Starts accepting, in a thread of the gateway's own; logins go to
-  /// `front`, the gateway's actor.
+  /// Starts accepting; logins go to `front`, the gateway's actor.
   void start(caf::actor front) {
     front_ = std::move(front);
+    if (shared_) {
+      asio::post(io_, [self = shared_from_this()] { self->accept(); });
+      return;
+    }
     accept();
     thread_ = std::thread{[this] { io_.run(); }};
   }
 
-  /// Closes the listener and every connection and waits for the thread.
-  /// Nothing is posted afterwards.
+  /// Closes the listener and every connection; with a thread of its own,
+  /// waits for it. Nothing is posted afterwards.
   void stop() {
     {
       std::lock_guard<std::mutex> guard{mtx_};
       if (stopped_)
         return;
       stopped_ = true;
-      asio::post(io_, [this] { close_all(); });
     }
+    if (shared_) {
+      // The worker runs the connections: close them there, and drop the
+      // actor's handle there (on_frame reads it).
+      auto close = [self = shared_from_this()] {
+        self->close_all();
+        self->front_ = nullptr;
+      };
+      if (shared_->in_polling_thread())
+        close();
+      else
+        asio::post(io_, std::move(close));
+      return;
+    }
+    asio::post(io_, [this] { close_all(); });
     guard_.reset();
     if (thread_.joinable())
       thread_.join();
@@ -194,10 +219,12 @@ private:
   void close_all();
 
   client_gateway_config cfg_;
-  asio::io_context io_;
+  transport::io_poller* shared_;
+  std::unique_ptr<asio::io_context> own_io_;
+  asio::io_context& io_;
   tcp::acceptor acceptor_;
   asio::steady_timer retry_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
   std::thread thread_;
   caf::actor front_;
   uint16_t port_ = 0;
@@ -661,7 +688,7 @@ std::pair<caf::actor, uint16_t> spawn_client_gateway(caf::actor_system& sys, caf
     log()->warn("the open-files limit is {} (its hard limit): about {} clients can connect, "
                 "not clientMaxConnections ({}); further accepts fail until some leave",
                 files, files > own_files ? files - own_files : 0, cfg.max_connections);
-  auto core = std::make_shared<gateway_core>(cfg);
+  auto core = std::make_shared<gateway_core>(cfg, transport::io_poller_of(sys));
   auto port = core->listen();
   if (port == 0)
     throw std::runtime_error("the client gateway found no free port on " + cfg.address + " from "

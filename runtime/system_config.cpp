@@ -8,6 +8,7 @@
 #include "actors/mesh_error.hpp"
 #include "dm/dm_error.hpp"
 #include "dm/store_error.hpp"
+#include "transport/io_scheduler.hpp"
 
 namespace meshrt {
 
@@ -28,12 +29,14 @@ void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode) {
     auto cores = std::max(2u, std::thread::hardware_concurrency());
     cfg.set("scheduler.max-threads", cores - 1);
   } else {
-    // One worker. CAF hands each job from a thread outside the scheduler
-    // (the receive thread, the client gateway's) to the next worker in
-    // turn, and that one is most often asleep: a wakeup per job while
-    // another worker is running anyway. With one, such jobs join the
-    // worker that is running, or wake the only one.
+    // One worker, which also runs the sockets (the transport's, the client
+    // gateway's) when its actors are idle: a datagram or a client's frame
+    // wakes this one thread instead of a reader that would then wake the
+    // worker (transport/io_scheduler.hpp). With CAF's scheduler and four
+    // workers, each job from such a reader went to the next worker in turn,
+    // mostly asleep: a wake-up per job while another worker was running.
     cfg.set("scheduler.max-threads", 1);
+    transport::use_io_scheduler(cfg);
   }
 }
 

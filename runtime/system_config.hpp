@@ -11,12 +11,17 @@ enum class scheduling {
   /// Poll ~130 us of CPU before sleeping: for nodes, whose conversations
   /// answer within a round trip.
   latency,
-  /// Poll briefly, with one worker: for MARS, which answers independent
-  /// heartbeats, and for nodes that share the cores with other processes.
-  /// Measured with 128 nodes (`meshrt bench membership`): MARS CPU 13% ->
-  /// 7%; with one worker instead of CAF's four, 5.6% -> 4.0-4.8%. Four DM
+  /// One worker that never polls and also runs the sockets: for MARS,
+  /// which answers independent heartbeats, and for nodes that share the
+  /// cores with other processes. When its actors are idle it waits in epoll
+  /// for the transport's socket and the client gateway's connections
+  /// (transport/io_scheduler.hpp), so a datagram or a client's frame wakes
+  /// one thread, not a reader that then wakes the worker. Measured with 128
+  /// nodes (`meshrt bench membership`): MARS CPU 13% -> 7% with a short
+  /// poll; with one worker instead of CAF's four, 5.6% -> 4.0-4.8%. Four DM
   /// nodes with 10,000 users (`meshrt bench dm`): 64-75 us of node CPU per
-  /// message -> 51-64 us.
+  /// message -> 51-64 us with one worker; the README has the I/O
+  /// scheduler's figures.
   efficiency,
 };
 

@@ -15,16 +15,32 @@
 
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
+#include "transport/io_poller.hpp"
 #include "transport/logger.hpp"
 #include "transport/packed_messages.hpp"
 #include "transport/packet_guard.hpp"
 
 namespace meshrt::transport {
 
+namespace {
+
+/// Batches of datagrams one turn in the I/O scheduler's worker reads before
+/// the actors run again (a flood must not starve them; epoll reports the
+/// rest at the next look).
+constexpr size_t batches_per_turn = 4;
+
+} // namespace
+
 receive_loop::receive_loop(std::shared_ptr<udp_socket> sock, std::shared_ptr<link_directory> peers,
-                           std::shared_ptr<packet_guard> guard, caf::actor transport) :
+                           std::shared_ptr<packet_guard> guard, caf::actor transport,
+                           io_poller* poller) :
   sock_(std::move(sock)),
-  peers_(std::move(peers)), guard_(std::move(guard)), transport_(std::move(transport)) {
+  peers_(std::move(peers)), guard_(std::move(guard)), transport_(std::move(transport)),
+  poller_(poller) {
+  if (poller_ != nullptr) {
+    poller_->watch(sock_->fd(), [this] { dispatch(batches_per_turn); });
+    return;
+  }
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0)
@@ -40,11 +56,21 @@ receive_loop::receive_loop(std::shared_ptr<udp_socket> sock, std::shared_ptr<lin
 
 receive_loop::~receive_loop() {
   stop();
-  close(wake_fd_);
-  close(epoll_fd_);
+  if (wake_fd_ >= 0)
+    close(wake_fd_);
+  if (epoll_fd_ >= 0)
+    close(epoll_fd_);
 }
 
 void receive_loop::stop() {
+  if (poller_ != nullptr) {
+    if (!stopped_) {
+      stopped_ = true;
+      poller_->unwatch(sock_->fd());
+      transport_ = nullptr;
+    }
+    return;
+  }
   if (!thread_.joinable())
     return;
   uint64_t one = 1;
@@ -62,16 +88,16 @@ void receive_loop::run() {
     for (int i = 0; i < n; ++i) {
       if (events[i].data.fd == wake_fd_)
         return;
-      dispatch();
+      dispatch(0);
     }
   }
 }
 
-void receive_loop::dispatch() {
+void receive_loop::dispatch(size_t max_batches) {
   // Drain the socket; group each batch by sender so that a peer link gets
   // one actor message and one buffer per batch, not one per datagram.
   std::vector<std::pair<endpoint, packed_messages>> groups;
-  for (;;) {
+  for (size_t n = 0; max_batches == 0 || n < max_batches; ++n) {
     const auto& batch = sock_->receive_batch();
     if (batch.empty())
       return;

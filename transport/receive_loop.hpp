@@ -13,24 +13,31 @@
 
 namespace meshrt::transport {
 
+class io_poller;
 class packet_guard;
 enum class guard_verdict : uint8_t;
 
-/// The transport's I/O thread: waits on the socket with epoll, drains it with
+/// The transport's reading side: waits for the socket, drains it with
 /// recvmmsg, lets `guard` judge each datagram (the cluster key), and hands
 /// each batch of those it passes to the peer link of their sender (or to
 /// the transport actor for a sender it has not seen). A datagram the guard
 /// refuses is dropped, its sender sent a refusal notice (at most once a
 /// second), and the first of each kind from each sender logged.
+///
+/// It waits in `poller`, the actor system's worker (io_scheduler.hpp),
+/// when there is one; then it reads a few batches per turn and lets the
+/// actors run. Without one it is a thread of its own (epoll) that drains
+/// the socket at each wake-up.
 class receive_loop {
 public:
   receive_loop(std::shared_ptr<udp_socket> sock, std::shared_ptr<link_directory> peers,
-               std::shared_ptr<packet_guard> guard, caf::actor transport);
+               std::shared_ptr<packet_guard> guard, caf::actor transport, io_poller* poller);
   ~receive_loop();
   receive_loop(const receive_loop&) = delete;
   receive_loop& operator=(const receive_loop&) = delete;
 
-  /// Wakes the thread and waits for it to end.
+  /// Stops reading: the thread ends, or the poller lets the socket go
+  /// (after a turn under way in another thread). Idempotent.
   void stop();
 
   /// Datagrams taken off the socket.
@@ -40,7 +47,9 @@ public:
 
 private:
   void run();
-  void dispatch();
+  /// Reads up to `max_batches` batches of datagrams (0: until the socket
+  /// is empty) and hands them on.
+  void dispatch(size_t max_batches);
   /// A datagram the guard did not pass.
   void refused(const endpoint& from, guard_verdict verdict);
 
@@ -48,6 +57,8 @@ private:
   std::shared_ptr<link_directory> peers_;
   std::shared_ptr<packet_guard> guard_;
   caf::actor transport_;
+  io_poller* poller_ = nullptr;
+  bool stopped_ = false;
   /// (sender, verdict) pairs already logged.
   std::unordered_set<uint64_t> logged_;
   int epoll_fd_ = -1;

@@ -7,6 +7,7 @@
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
 #include "transport/delivery_routes.hpp"
+#include "transport/io_scheduler.hpp"
 #include "transport/link_directory.hpp"
 #include "transport/logger.hpp"
 #include "transport/packet_guard.hpp"
@@ -92,8 +93,9 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
   st.guard
     = std::make_shared<packet_guard>(st.cfg.cluster_key, wall_micros() * 1000, st.sock->local());
   st.loop = std::make_shared<receive_loop>(st.sock, st.directory, st.guard,
-                                           caf::actor_cast<caf::actor>(self));
-  // Runs when the actor terminates, for whatever reason: the thread stops
+                                           caf::actor_cast<caf::actor>(self),
+                                           io_poller_of(self->system()));
+  // Runs when the actor terminates, for whatever reason: reading stops
   // before the socket closes, and peer links are released.
   self->attach_functor([loop = st.loop, directory = st.directory] {
     loop->stop();

@@ -17,6 +17,7 @@ using namespace std::chrono_literals;
 using namespace meshrt;
 using meshrt::test::eventually;
 using meshrt::test::frame_bytes;
+using meshrt::test::io_system_config;
 using meshrt::test::node_cluster;
 using meshrt::test::raw_exchange;
 using meshrt::test::test_system_config;
@@ -25,12 +26,15 @@ namespace {
 
 /// MARS, two storage nodes, and two UDP nodes with client gateways.
 struct gateway_cluster {
-  caf::actor_system sys{test_system_config()};
+  caf::actor_system sys;
   node_cluster c;
   std::vector<node> storage;
   node udp1, udp2;
 
-  gateway_cluster(uint16_t base_port, const client_gateway_config& gw) : c(sys, base_port) {
+  gateway_cluster(uint16_t base_port, const client_gateway_config& gw,
+                  caf::actor_system_config& cfg = test_system_config()) :
+    sys(cfg),
+    c(sys, base_port) {
     c.start_mars();
     for (int i = 0; i < 2; ++i)
       storage.push_back(c.start_node("HTTP"));
@@ -63,59 +67,133 @@ struct gateway_cluster {
   }
 };
 
+/// Two users on two gateways: messages both ways, the error cases, a
+/// ClearCache with a last message, and the disconnect message.
+void exchange_through_two_gateways(caf::actor_system_config& cfg, uint16_t base_port) {
+  gateway_cluster k{base_port, {}, cfg};
+  // the node's public endpoint is where its clients connect
+  node_record me;
+  whoami(k.c.self(), k.udp1).receive([&](node_record& r) { me = r; }, [](caf::error&) {});
+  CHECK(me.public_endpoint == "127.0.0.1:" + std::to_string(k.udp1.client_port()));
+  set_on_user_disconnect(k.c.self(), k.udp1, [](const std::string& gone, const std::string&) {
+    return byte_buffer{'b', 'y', 'e'};
+  });
+  auto ann = k.client(k.udp1, "ann");
+  auto bob = k.client(k.udp2, "bob");
+  REQUIRE(!ann.send("bob", 1, 7, "hello bob"));
+  auto got = bob.receive(3s);
+  REQUIRE(got);
+  CHECK(got->what == client_event::kind::message);
+  CHECK(got->from == "ann");
+  CHECK(got->ver == 1);
+  CHECK(got->cmd == 7);
+  CHECK(got->message == "hello bob");
+  REQUIRE(!bob.send("ann", 2, 8, "hello ann"));
+  got = ann.receive(3s);
+  REQUIRE(got);
+  CHECK(got->message == "hello ann");
+  // the error cases reach the client as values
+  auto err = ann.send("nobody", 1, 7, "anyone?");
+  CHECK(err.code == client_errc::not_delivered);
+  CHECK(err.kind() == "user_not_found");
+  err = ann.send("bob", 1, 7, "");
+  CHECK(err.kind() == "message_nil");
+  // ClearCache with a last message
+  REQUIRE(!ann.clear("bob", 3, 9, "so long"));
+  got = bob.receive(3s);
+  REQUIRE(got);
+  CHECK(got->message == "so long");
+  CHECK(got->cmd == 9);
+  // a dropped connection disconnects the user: bob hears the disconnect
+  // message, and ann can no longer be reached
+  REQUIRE(!ann.send("bob", 1, 7, "talk again"));
+  REQUIRE(bob.receive(3s));
+  ann.disconnect();
+  got = bob.receive(3s);
+  REQUIRE(got);
+  CHECK(got->what == client_event::kind::peer_gone);
+  CHECK(got->from == "ann");
+  CHECK(got->message == "bye");
+  REQUIRE(eventually([&] { return bob.send("ann", 1, 7, "ann?").kind() == "user_not_found"; }, 3s));
+  auto s = k.stats(k.udp1);
+  CHECK(s["logins"] == 1);
+  CHECK(s["closed"]["client_closed"] == 1);
+}
+
+/// A client that reads nothing is cut off at clientSendQueueBytes; the
+/// others go on.
+void drop_a_client_that_does_not_read(caf::actor_system_config& cfg, uint16_t base_port) {
+  client_gateway_config gw;
+  gw.send_queue_bytes = 256 * 1024;
+  gateway_cluster k{base_port, gw, cfg};
+  auto slow = k.client(k.udp2, "slow");
+  auto ann = k.client(k.udp1, "ann");
+  auto bob = k.client(k.udp2, "bob");
+  // 60 KB messages to a client that reads nothing: once the socket
+  // buffers are full, the gateway holds them, up to 256 KB
+  std::string big(60 * 1024, 'x');
+  int sent = 0;
+  for (; sent < 1000; ++sent)
+    if (ann.send("slow", 1, 1, big) || k.stats(k.udp2)["closed"].contains("slow_client"))
+      break;
+  CHECK(sent < 1000);
+  REQUIRE(eventually([&] { return k.stats(k.udp2)["closed"]["slow_client"] == 1; }, 5s));
+  // the others go on
+  REQUIRE(!ann.send("bob", 1, 1, "after"));
+  auto got = bob.receive(3s);
+  REQUIRE(got);
+  CHECK(got->message == "after");
+  // the slow client reads what its socket held, then finds it cut
+  client_error err;
+  for (int i = 0; i < 1000 && err.code != client_errc::closed; ++i)
+    slow.receive(100ms, &err);
+  CHECK(err.code == client_errc::closed);
+}
+
+/// Frames that wait for a client's socket keep their order with those
+/// written at once.
+void deliver_in_order_to_a_late_reader(caf::actor_system_config& cfg, uint16_t base_port) {
+  // The DM service writes a frame itself while nothing waits for the
+  // socket; once the socket is full the rest waits for the gateway's
+  // thread, and later frames queue behind it: none may overtake another.
+  client_gateway_config gw;
+  gw.send_queue_bytes = 64 * 1024 * 1024; // never the limit here
+  gateway_cluster k{base_port, gw, cfg};
+  auto ann = k.client(k.udp1, "ann");
+  auto late = k.client(k.udp2, "late");
+  // 5.7 MB: more than the sockets take (here about 4 MB), so about a
+  // third of the frames wait in the gateway
+  constexpr int count = 700;
+  for (int i = 0; i < count; ++i) {
+    std::string text(8 * 1024, static_cast<char>('a' + i % 26));
+    auto err = ann.send("late", 1, static_cast<uint16_t>(i), text);
+    REQUIRE_MESSAGE(!err, err.text);
+  }
+  int next = 0;
+  for (int tries = 0; next < count && tries < 2 * count; ++tries) {
+    auto e = late.receive(3s);
+    if (!e)
+      break;
+    REQUIRE(e->what == client_event::kind::message);
+    CHECK(e->cmd == next);
+    CHECK(e->message == std::string(8 * 1024, static_cast<char>('a' + next % 26)));
+    ++next;
+  }
+  CHECK(next == count);
+  CHECK_FALSE(k.stats(k.udp2)["closed"].contains("slow_client"));
+}
+
 } // namespace
 
 TEST_SUITE("dm.client_gateway") {
   TEST_CASE("clients on two gateways exchange messages through the client library") {
-    gateway_cluster k{49950, {}};
-    // the node's public endpoint is where its clients connect
-    node_record me;
-    whoami(k.c.self(), k.udp1).receive([&](node_record& r) { me = r; }, [](caf::error&) {});
-    CHECK(me.public_endpoint == "127.0.0.1:" + std::to_string(k.udp1.client_port()));
-    set_on_user_disconnect(k.c.self(), k.udp1, [](const std::string& gone, const std::string&) {
-      return byte_buffer{'b', 'y', 'e'};
-    });
-    auto ann = k.client(k.udp1, "ann");
-    auto bob = k.client(k.udp2, "bob");
-    REQUIRE(!ann.send("bob", 1, 7, "hello bob"));
-    auto got = bob.receive(3s);
-    REQUIRE(got);
-    CHECK(got->what == client_event::kind::message);
-    CHECK(got->from == "ann");
-    CHECK(got->ver == 1);
-    CHECK(got->cmd == 7);
-    CHECK(got->message == "hello bob");
-    REQUIRE(!bob.send("ann", 2, 8, "hello ann"));
-    got = ann.receive(3s);
-    REQUIRE(got);
-    CHECK(got->message == "hello ann");
-    // the error cases reach the client as values
-    auto err = ann.send("nobody", 1, 7, "anyone?");
-    CHECK(err.code == client_errc::not_delivered);
-    CHECK(err.kind() == "user_not_found");
-    err = ann.send("bob", 1, 7, "");
-    CHECK(err.kind() == "message_nil");
-    // ClearCache with a last message
-    REQUIRE(!ann.clear("bob", 3, 9, "so long"));
-    got = bob.receive(3s);
-    REQUIRE(got);
-    CHECK(got->message == "so long");
-    CHECK(got->cmd == 9);
-    // a dropped connection disconnects the user: bob hears the disconnect
-    // message, and ann can no longer be reached
-    REQUIRE(!ann.send("bob", 1, 7, "talk again"));
-    REQUIRE(bob.receive(3s));
-    ann.disconnect();
-    got = bob.receive(3s);
-    REQUIRE(got);
-    CHECK(got->what == client_event::kind::peer_gone);
-    CHECK(got->from == "ann");
-    CHECK(got->message == "bye");
-    REQUIRE(
-      eventually([&] { return bob.send("ann", 1, 7, "ann?").kind() == "user_not_found"; }, 3s));
-    auto s = k.stats(k.udp1);
-    CHECK(s["logins"] == 1);
-    CHECK(s["closed"]["client_closed"] == 1);
+    exchange_through_two_gateways(test_system_config(), 49950);
+  }
+
+  TEST_CASE("with the I/O scheduler clients on two gateways exchange messages") {
+    // Each node runs its actors, its UDP socket and its clients' sockets in
+    // one thread.
+    exchange_through_two_gateways(io_system_config(), 50300);
   }
 
   TEST_CASE("bad frames get an error frame and close their connection only") {
@@ -218,62 +296,19 @@ TEST_SUITE("dm.client_gateway") {
   }
 
   TEST_CASE("a client that does not read is dropped, and the node keeps serving") {
-    client_gateway_config gw;
-    gw.send_queue_bytes = 256 * 1024;
-    gateway_cluster k{50100, gw};
-    auto slow = k.client(k.udp2, "slow");
-    auto ann = k.client(k.udp1, "ann");
-    auto bob = k.client(k.udp2, "bob");
-    // 60 KB messages to a client that reads nothing: once the socket
-    // buffers are full, the gateway holds them, up to 256 KB
-    std::string big(60 * 1024, 'x');
-    int sent = 0;
-    for (; sent < 1000; ++sent)
-      if (ann.send("slow", 1, 1, big) || k.stats(k.udp2)["closed"].contains("slow_client"))
-        break;
-    CHECK(sent < 1000);
-    REQUIRE(eventually([&] { return k.stats(k.udp2)["closed"]["slow_client"] == 1; }, 5s));
-    // the others go on
-    REQUIRE(!ann.send("bob", 1, 1, "after"));
-    auto got = bob.receive(3s);
-    REQUIRE(got);
-    CHECK(got->message == "after");
-    // the slow client reads what its socket held, then finds it cut
-    client_error err;
-    for (int i = 0; i < 1000 && err.code != client_errc::closed; ++i)
-      slow.receive(100ms, &err);
-    CHECK(err.code == client_errc::closed);
+    drop_a_client_that_does_not_read(test_system_config(), 50100);
+  }
+
+  TEST_CASE("with the I/O scheduler a client that does not read is dropped") {
+    drop_a_client_that_does_not_read(io_system_config(), 50350);
   }
 
   TEST_CASE("a client that reads late gets every message, whole and in order") {
-    // The DM service writes a frame itself while nothing waits for the
-    // socket; once the socket is full the rest waits for the gateway's
-    // thread, and later frames queue behind it: none may overtake another.
-    client_gateway_config gw;
-    gw.send_queue_bytes = 64 * 1024 * 1024; // never the limit here
-    gateway_cluster k{50250, gw};
-    auto ann = k.client(k.udp1, "ann");
-    auto late = k.client(k.udp2, "late");
-    // 5.7 MB: more than the sockets take (here about 4 MB), so about a
-    // third of the frames wait in the gateway
-    constexpr int count = 700;
-    for (int i = 0; i < count; ++i) {
-      std::string text(8 * 1024, static_cast<char>('a' + i % 26));
-      auto err = ann.send("late", 1, static_cast<uint16_t>(i), text);
-      REQUIRE_MESSAGE(!err, err.text);
-    }
-    int next = 0;
-    for (int tries = 0; next < count && tries < 2 * count; ++tries) {
-      auto e = late.receive(3s);
-      if (!e)
-        break;
-      REQUIRE(e->what == client_event::kind::message);
-      CHECK(e->cmd == next);
-      CHECK(e->message == std::string(8 * 1024, static_cast<char>('a' + next % 26)));
-      ++next;
-    }
-    CHECK(next == count);
-    CHECK_FALSE(k.stats(k.udp2)["closed"].contains("slow_client"));
+    deliver_in_order_to_a_late_reader(test_system_config(), 50250);
+  }
+
+  TEST_CASE("with the I/O scheduler a client that reads late gets every message in order") {
+    deliver_in_order_to_a_late_reader(io_system_config(), 50400);
   }
 
   TEST_CASE("with a token key only a user's own valid token logs it in") {

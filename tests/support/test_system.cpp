@@ -16,4 +16,13 @@ caf::actor_system_config& test_system_config() {
   return cfg;
 }
 
+caf::actor_system_config& io_system_config() {
+  static caf::actor_system_config cfg = [] {
+    caf::actor_system_config c;
+    apply_meshrt_defaults(c, scheduling::efficiency);
+    return c;
+  }();
+  return cfg;
+}
+
 } // namespace meshrt::test

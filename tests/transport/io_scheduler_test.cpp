@@ -1,0 +1,163 @@
+// The I/O scheduler: one CAF worker that runs the actors and, when they
+// are idle or every few runs, the sockets.
+
+#include "transport/io_scheduler.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <doctest/doctest.h>
+
+#include "support/eventually.hpp"
+#include "support/test_system.hpp"
+#include "transport/atoms.hpp"
+#include "transport/io_poller.hpp"
+#include "transport/transport_actor.hpp"
+
+using namespace std::chrono_literals;
+using namespace meshrt;
+using namespace meshrt::transport;
+using meshrt::test::eventually;
+
+namespace {
+
+using count_atom = caf::atom_constant<caf::atom("count")>;
+using where_atom = caf::atom_constant<caf::atom("where")>;
+
+size_t thread_count() {
+  size_t n = 0;
+  for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator{"/proc/self/task"})
+    ++n;
+  return n;
+}
+
+/// Counts (count_atom) messages; answers the count and its thread's id.
+caf::behavior counter(caf::event_based_actor* self, std::shared_ptr<std::atomic<int>> n) {
+  return {
+    [=](count_atom) { ++*n; },
+    [=](where_atom) {
+      return static_cast<uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+    },
+  };
+}
+
+uint64_t thread_hash() {
+  return static_cast<uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+}
+
+} // namespace
+
+TEST_SUITE("transport.io_scheduler") {
+  TEST_CASE("only a system built with the I/O scheduler has a poller, and one worker") {
+    caf::actor_system plain{test::test_system_config()};
+    CHECK(io_poller_of(plain) == nullptr);
+    caf::actor_system_config cfg;
+    use_io_scheduler(cfg);
+    cfg.set("scheduler.max-threads", 4); // the poller has one waiting thread
+    caf::actor_system sys{cfg};
+    CHECK(io_poller_of(sys) != nullptr);
+    CHECK(sys.scheduler().num_workers() == 1);
+  }
+
+  TEST_CASE("actors answer, delayed messages arrive, and other threads' messages wake it") {
+    caf::actor_system sys{test::io_system_config()};
+    auto n = std::make_shared<std::atomic<int>>(0);
+    auto c = sys.spawn(counter, n);
+    caf::scoped_actor self{sys};
+    // a delayed message: the clock's thread wakes the worker in its poller
+    self->delayed_send(c, 30ms, count_atom::value);
+    REQUIRE(eventually([&] { return n->load() == 1; }, 5s));
+    // four threads at once, each message maybe while the worker falls asleep
+    std::vector<std::thread> senders;
+    for (int t = 0; t < 4; ++t)
+      senders.emplace_back([&] {
+        for (int i = 0; i < 2000; ++i) {
+          caf::anon_send(c, count_atom::value);
+          if (i % 100 == 0)
+            std::this_thread::sleep_for(1ms);
+        }
+      });
+    for (auto& t : senders)
+      t.join();
+    CHECK(eventually([&] { return n->load() == 1 + 4 * 2000; }, 10s));
+    caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+  }
+
+  TEST_CASE("a watched socket's handler runs in the thread that runs the actors") {
+    caf::actor_system sys{test::io_system_config()};
+    auto* poller = io_poller_of(sys);
+    REQUIRE(poller != nullptr);
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, fds) == 0);
+    std::atomic<uint64_t> handler_thread{0};
+    poller->watch(fds[0], [&] {
+      char c;
+      while (::recv(fds[0], &c, 1, 0) == 1) {
+      }
+      handler_thread = thread_hash();
+    });
+    char c = 'x';
+    REQUIRE(::send(fds[1], &c, 1, 0) == 1);
+    REQUIRE(eventually([&] { return handler_thread.load() != 0; }, 5s));
+    auto a = sys.spawn(counter, std::make_shared<std::atomic<int>>(0));
+    caf::scoped_actor self{sys};
+    uint64_t actor_thread = 0;
+    self->request(a, 5s, where_atom::value)
+      .receive([&](uint64_t h) { actor_thread = h; }, [](caf::error&) {});
+    CHECK(actor_thread == handler_thread.load());
+    CHECK(actor_thread != thread_hash());
+    poller->unwatch(fds[0]);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
+
+  TEST_CASE("transports read their sockets in the worker: no thread of their own, all arrives") {
+    caf::actor_system sys{test::io_system_config()};
+    caf::scoped_actor at_a{sys};
+    caf::scoped_actor at_b{sys};
+    auto threads = thread_count();
+    transport_config cfg;
+    cfg.port = 50500;
+    auto a = spawn_transport(sys, cfg, at_a);
+    auto b = spawn_transport(sys, cfg, at_b);
+    uint16_t port_b = 0;
+    at_a->request(b, 5s, port_atom::value)
+      .receive([&](uint16_t p) { port_b = p; }, [](caf::error&) {});
+    REQUIRE(port_b != 0);
+    CHECK(thread_count() == threads); // both have started by now
+    // 5,000 reliable messages in a burst: many datagrams per look at the
+    // socket, while the peer links run in the same thread
+    constexpr uint32_t count = 5000;
+    for (uint32_t i = 0; i < count; ++i) {
+      byte_buffer m(64, static_cast<uint8_t>(i));
+      std::memcpy(m.data(), &i, sizeof(i));
+      at_a->send(a, mesh_send_atom::value, "127.0.0.1:" + std::to_string(port_b), std::move(m),
+                 true);
+    }
+    uint32_t expected = 0;
+    bool timed_out = false;
+    while (expected < count && !timed_out)
+      at_b->receive(
+        [&](received_atom, const std::string&, const packed_messages& batch, bool) {
+          for (const auto& m : batch.unpack()) {
+            uint32_t i = 0;
+            std::memcpy(&i, m.data(), sizeof(i));
+            REQUIRE(i == expected);
+            ++expected;
+          }
+        },
+        caf::after(10s) >> [&] { timed_out = true; });
+    CHECK(expected == count);
+    at_a->send_exit(a, caf::exit_reason::user_shutdown);
+    at_a->send_exit(b, caf::exit_reason::user_shutdown);
+  }
+}

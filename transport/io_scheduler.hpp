@@ -1,0 +1,30 @@
+#pragma once
+
+namespace caf {
+class actor_system;
+class actor_system_config;
+} // namespace caf
+
+namespace meshrt::transport {
+
+class io_poller;
+
+/// Makes the actor system built from `cfg` run its actors and its sockets'
+/// reads in one thread: a CAF scheduler with one worker that, whenever no
+/// actor has work, waits in an io_poller (epoll) instead of on a condition
+/// variable. A transport in such a system reads its socket in that worker
+/// (receive_loop.hpp) rather than in a receive thread of its own, so a
+/// datagram costs one thread wake-up, not two, and its batch reaches the
+/// peer link without a hand-over between threads. Under load the worker
+/// looks at its sockets after every few actor runs, so that neither side
+/// waits for the other.
+///
+/// For processes that share the cores with others (scheduling::efficiency):
+/// one thread does the work of two, and never spins.
+void use_io_scheduler(caf::actor_system_config& cfg);
+
+/// The poller of `sys`'s worker if `sys` runs the I/O scheduler, else
+/// nullptr (then sockets need threads of their own).
+io_poller* io_poller_of(caf::actor_system& sys);
+
+} // namespace meshrt::transport
