@@ -93,9 +93,13 @@ void io_poller::unwatch(int fd) {
   let_go(*e);
 }
 
-size_t io_poller::run(int timeout_ms) {
+size_t io_poller::run(long timeout_us) {
   poller_.store(std::this_thread::get_id(), std::memory_order_relaxed);
-  return timeout_ms == 0 ? impl_->io.poll() : impl_->io.run_one();
+  if (timeout_us == 0)
+    return impl_->io.poll();
+  if (timeout_us < 0)
+    return impl_->io.run_one();
+  return impl_->io.run_one_for(std::chrono::microseconds{timeout_us});
 }
 
 void io_poller::wake() {

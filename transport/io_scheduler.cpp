@@ -1,10 +1,13 @@
 #include "transport/io_scheduler.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <mutex>
 
 #include <caf/all.hpp>
+#include <caf/detail/thread_safe_actor_clock.hpp>
 #include <caf/policy/unprofiled.hpp>
 #include <caf/scheduler/coordinator.hpp>
 
@@ -19,6 +22,119 @@ namespace {
 /// system call per this many runs.
 constexpr uint32_t runs_per_look = 8;
 
+/// CAF's timers (delayed messages, request and receive timeouts) kept for
+/// the worker instead of for a clock thread: the worker ships what is due
+/// before it looks for a job and waits in the poller only until the next
+/// one is due. So an actor that arms a timer, which most message exchanges
+/// do (retransmission ticks, request timeouts), wakes no thread, and a
+/// timer that fires wakes only the worker. Other threads' timers wake it
+/// when they are due before it would wake anyway.
+///
+/// It must be a thread_safe_actor_clock to stand in for CAF's (the
+/// coordinator returns that type); it uses only the schedule of the simple
+/// clock underneath, under its own lock, never the queue and thread of the
+/// thread-safe one.
+class worker_clock final : public caf::detail::thread_safe_actor_clock {
+public:
+  using base = caf::detail::simple_actor_clock;
+
+  explicit worker_clock(io_poller& poller) : poller_(poller) {}
+
+  void set_ordinary_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
+                            uint64_t id) override {
+    add([&] { base::set_ordinary_timeout(t, self, type, id); });
+  }
+
+  void set_request_timeout(time_point t, caf::abstract_actor* self, caf::message_id id) override {
+    add([&] { base::set_request_timeout(t, self, id); });
+  }
+
+  void set_multi_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
+                         uint64_t id) override {
+    add([&] { base::set_multi_timeout(t, self, type, id); });
+  }
+
+  void schedule_message(time_point t, caf::strong_actor_ptr receiver,
+                        caf::mailbox_element_ptr content) override {
+    add([&] { base::schedule_message(t, std::move(receiver), std::move(content)); });
+  }
+
+  void schedule_message(time_point t, caf::group target, caf::strong_actor_ptr sender,
+                        caf::message content) override {
+    add(
+      [&] { base::schedule_message(t, std::move(target), std::move(sender), std::move(content)); });
+  }
+
+  // A cancellation never needs the worker earlier.
+
+  void cancel_ordinary_timeout(caf::abstract_actor* self, caf::atom_value type) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    base::cancel_ordinary_timeout(self, type);
+  }
+
+  void cancel_request_timeout(caf::abstract_actor* self, caf::message_id id) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    base::cancel_request_timeout(self, id);
+  }
+
+  void cancel_timeouts(caf::abstract_actor* self) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    base::cancel_timeouts(self);
+  }
+
+  void cancel_all() override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    base::cancel_all();
+  }
+
+  /// Ships what is due (the worker, before it looks for a job).
+  void ship_due() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!schedule_.empty() && schedule_.begin()->first <= now())
+      trigger_expired_timeouts();
+  }
+
+  /// How long the worker may wait, in microseconds (-1: until woken); from
+  /// now on a timer due earlier wakes it.
+  long begin_wait() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    waiting_ = true;
+    if (schedule_.empty()) {
+      waiting_until_ = time_point::max();
+      return -1;
+    }
+    waiting_until_ = schedule_.begin()->first;
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(waiting_until_ - now());
+    return std::max<long>(left.count(), 1);
+  }
+
+  /// The worker woke up.
+  void end_wait() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    waiting_ = false;
+  }
+
+private:
+  template<class F>
+  void add(F f) {
+    bool wake = false;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      f();
+      wake = waiting_ && schedule_.begin()->first < waiting_until_ && !poller_.in_polling_thread();
+      if (wake)
+        waiting_until_ = schedule_.begin()->first;
+    }
+    if (wake)
+      poller_.wake();
+  }
+
+  io_poller& poller_;
+  std::mutex mtx_;
+  bool waiting_ = false;
+  time_point waiting_until_;
+};
+
 /// A CAF scheduling policy for one worker: a central FIFO of jobs, and an
 /// io_poller to wait in when it is empty. CAF calls the member templates
 /// (see caf/policy/work_sharing.hpp for the concept).
@@ -31,6 +147,7 @@ public:
     /// The worker waits in the poller: a new job must wake it.
     bool sleeping = false;
     io_poller poller;
+    worker_clock clock{poller};
   };
 
   struct worker_data {
@@ -67,6 +184,7 @@ public:
       cd.poller.run(0);
     }
     for (;;) {
+      cd.clock.ship_due();
       {
         std::lock_guard<std::mutex> guard{cd.mtx};
         if (!cd.queue.empty()) {
@@ -78,7 +196,8 @@ public:
       }
       // Jobs that the handlers enqueue join the queue without a wake-up
       // (push() sees the polling thread).
-      cd.poller.run(-1);
+      cd.poller.run(cd.clock.begin_wait());
+      cd.clock.end_wait();
       {
         std::lock_guard<std::mutex> guard{cd.mtx};
         cd.sleeping = false;
@@ -136,6 +255,17 @@ public:
   void init(caf::actor_system_config& cfg) override {
     super::init(cfg);
     num_workers_ = 1;
+  }
+
+  caf::detail::thread_safe_actor_clock& clock() noexcept override {
+    return data().clock;
+  }
+
+protected:
+  void stop() override {
+    super::stop();
+    // Timers still set hold their receivers: let them go with the workers.
+    data().clock.cancel_all();
   }
 };
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -89,6 +90,50 @@ TEST_SUITE("transport.io_scheduler") {
       t.join();
     CHECK(eventually([&] { return n->load() == 1 + 4 * 2000; }, 10s));
     caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+  }
+
+  TEST_CASE("the worker keeps the timers: its own and other threads' fire when due, in order") {
+    caf::actor_system sys{test::io_system_config()};
+    auto fired = std::make_shared<std::vector<int>>();
+    auto mtx = std::make_shared<std::mutex>();
+    auto t0 = std::chrono::steady_clock::now();
+    auto elapsed = std::make_shared<std::atomic<int64_t>>(0);
+    // An actor arms timers from the worker itself (no wake-up: the worker
+    // waits only until the first is due), later ones before earlier ones.
+    auto timers = sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
+      for (int ms : {120, 40, 80})
+        self->delayed_send(self, std::chrono::milliseconds{ms}, ms);
+      return {
+        [=](int ms) {
+          std::lock_guard<std::mutex> guard{*mtx};
+          fired->push_back(ms);
+          if (ms == 120)
+            *elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - t0)
+                         .count();
+        },
+      };
+    });
+    // a request that nobody answers times out on the worker's clock
+    auto silent = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+      return {[](count_atom) -> caf::result<int> { return caf::delegated<int>{}; }};
+    });
+    caf::scoped_actor self{sys};
+    caf::error timeout;
+    self->request(silent, 100ms, count_atom::value)
+      .receive([](int) {}, [&](caf::error& e) { timeout = e; });
+    CHECK(timeout == caf::sec::request_timeout);
+    REQUIRE(eventually(
+      [&] {
+        std::lock_guard<std::mutex> guard{*mtx};
+        return fired->size() == 3;
+      },
+      5s));
+    CHECK(*fired == std::vector<int>{40, 80, 120});
+    CHECK(elapsed->load() >= 120);
+    CHECK(elapsed->load() < 2000);
+    caf::anon_send_exit(timers, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
   }
 
   TEST_CASE("a watched socket's handler runs in the thread that runs the actors") {
