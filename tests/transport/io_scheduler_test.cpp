@@ -100,24 +100,30 @@ TEST_SUITE("transport.io_scheduler") {
     auto elapsed = std::make_shared<std::atomic<int64_t>>(0);
     // An actor arms timers from the worker itself (no wake-up: the worker
     // waits only until the first is due), later ones before earlier ones.
-    auto timers = sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
-      for (int ms : {120, 40, 80})
-        self->delayed_send(self, std::chrono::milliseconds{ms}, ms);
-      return {
-        [=](int ms) {
-          std::lock_guard<std::mutex> guard{*mtx};
-          fired->push_back(ms);
-          if (ms == 120)
-            *elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::steady_clock::now() - t0)
-                         .count();
-        },
-      };
-    });
+    // (Each spawned function takes an argument: CAF 0.17 spawning one of
+    // none binds a null reference, which UBSan reports.)
+    auto timers = sys.spawn(
+      [=](caf::event_based_actor* self, int) -> caf::behavior {
+        for (int ms : {120, 40, 80})
+          self->delayed_send(self, std::chrono::milliseconds{ms}, ms);
+        return {
+          [=](int ms) {
+            std::lock_guard<std::mutex> guard{*mtx};
+            fired->push_back(ms);
+            if (ms == 120)
+              *elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - t0)
+                           .count();
+          },
+        };
+      },
+      0);
     // a request that nobody answers times out on the worker's clock
-    auto silent = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
-      return {[](count_atom) -> caf::result<int> { return caf::delegated<int>{}; }};
-    });
+    auto silent = sys.spawn(
+      [](caf::event_based_actor*, int) -> caf::behavior {
+        return {[](count_atom) -> caf::result<int> { return caf::delegated<int>{}; }};
+      },
+      0);
     caf::scoped_actor self{sys};
     caf::error timeout;
     self->request(silent, 100ms, count_atom::value)
