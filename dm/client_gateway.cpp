@@ -532,11 +532,14 @@ private:
     if (closing_)
       return;
     closing_ = true;
+    // Counted before the session hears of it: what follows from the
+    // disconnect (a peer's disconnect message, its user_not_found) must
+    // not be seen before the close is in the gateway's stats.
+    gw_->closed(shared_from_this(), reason);
     if (session_) {
       caf::anon_send(session_, dm_disconnect_atom::value);
       session_ = nullptr;
     }
-    gw_->closed(shared_from_this(), reason);
     bool drained = false;
     {
       std::lock_guard<std::mutex> guard{out_mtx_};
