@@ -90,8 +90,8 @@ public:
   /// Ships what is due (the worker, before it looks for a job).
   void ship_due() {
     std::lock_guard<std::mutex> guard{mtx_};
-    if (!schedule_.empty() && schedule_.begin()->first <= now())
-      trigger_expired_timeouts();
+    if (!schedule_.empty())
+      trigger_expired_timeouts(); // compares the head with now() itself
   }
 
   /// How long the worker may wait, in microseconds (-1: until woken); from

@@ -64,11 +64,9 @@ receive_loop::~receive_loop() {
 
 void receive_loop::stop() {
   if (poller_ != nullptr) {
-    if (!stopped_) {
-      stopped_ = true;
-      poller_->unwatch(sock_->fd());
-      transport_ = nullptr;
-    }
+    poller_->unwatch(sock_->fd());
+    poller_ = nullptr; // stopped: a second stop() finds no thread either
+    transport_ = nullptr;
     return;
   }
   if (!thread_.joinable())

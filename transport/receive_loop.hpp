@@ -57,8 +57,9 @@ private:
   std::shared_ptr<link_directory> peers_;
   std::shared_ptr<packet_guard> guard_;
   caf::actor transport_;
+  /// Where it waits while it reads in the I/O scheduler's worker; null
+  /// with a thread of its own, and once stopped.
   io_poller* poller_ = nullptr;
-  bool stopped_ = false;
   /// (sender, verdict) pairs already logged.
   std::unordered_set<uint64_t> logged_;
   int epoll_fd_ = -1;
