@@ -3,11 +3,18 @@
 #include <caf/all.hpp>
 
 #include "transport/atoms.hpp"
+#include "transport/io_scheduler.hpp"
 
 namespace meshrt::transport {
 
 bool deferred_flush::now_or_later(caf::event_based_actor* self) {
-  if (!pending_ && self->mailbox().empty())
+  if (pending_)
+    return false;
+  if (flush_when_idle(self)) {
+    pending_ = true;
+    return false;
+  }
+  if (self->mailbox().empty())
     return true;
   later(self);
   return false;

@@ -11,6 +11,7 @@
 #include <caf/policy/unprofiled.hpp>
 #include <caf/scheduler/coordinator.hpp>
 
+#include "transport/atoms.hpp"
 #include "transport/io_poller.hpp"
 
 namespace meshrt::transport {
@@ -21,6 +22,10 @@ namespace {
 /// a datagram waits at most this many runs, and an epoll_wait costs one
 /// system call per this many runs.
 constexpr uint32_t runs_per_look = 8;
+
+/// Most actor runs a flush asked for with flush_when_idle() waits while
+/// other jobs keep coming (the queue never empties under overload).
+constexpr uint32_t runs_per_idle_flush = 32;
 
 /// CAF's timers (delayed messages, request and receive timeouts) kept for
 /// the worker instead of for a clock thread: the worker ships what is due
@@ -151,8 +156,15 @@ public:
   };
 
   struct worker_data {
-    explicit worker_data(caf::scheduler::abstract_coordinator*) {}
+    explicit worker_data(caf::scheduler::abstract_coordinator* parent) :
+      coordinator(&static_cast<caf::scheduler::coordinator<io_policy>*>(parent)->data()) {}
+    coordinator_data* coordinator;
     uint32_t runs = 0;
+    /// Actors waiting for (flush_atom) when the queue empties, oldest first
+    /// (the worker's thread only).
+    std::vector<caf::strong_actor_ptr> idle_flushes;
+    /// Runs since the oldest of them asked.
+    uint32_t idle_flush_runs = 0;
   };
 
   template<class Coordinator>
@@ -179,10 +191,13 @@ public:
   caf::resumable* dequeue(Worker* self) {
     auto& cd = d(self->parent());
     auto& wd = d(self);
+    current_worker = &wd;
     if (++wd.runs >= runs_per_look) {
       wd.runs = 0;
       cd.poller.run(0);
     }
+    if (!wd.idle_flushes.empty() && ++wd.idle_flush_runs >= runs_per_idle_flush)
+      send_idle_flushes(wd);
     for (;;) {
       cd.clock.ship_due();
       {
@@ -192,7 +207,11 @@ public:
           cd.queue.pop_front();
           return job;
         }
-        cd.sleeping = true;
+        cd.sleeping = wd.idle_flushes.empty();
+      }
+      if (!wd.idle_flushes.empty()) { // their flushes are the next jobs
+        send_idle_flushes(wd);
+        continue;
       }
       // Jobs that the handlers enqueue join the queue without a wake-up
       // (push() sees the polling thread).
@@ -224,7 +243,18 @@ public:
       f(job);
   }
 
+  /// The data of the worker running on this thread, if any.
+  static thread_local worker_data* current_worker;
+
 private:
+  static void send_idle_flushes(worker_data& wd) {
+    std::vector<caf::strong_actor_ptr> due;
+    due.swap(wd.idle_flushes);
+    wd.idle_flush_runs = 0;
+    for (auto& who : due)
+      caf::anon_send(caf::actor_cast<caf::actor>(who), flush_atom::value);
+  }
+
   static void push(coordinator_data& cd, caf::resumable* job) {
     bool wake = false;
     {
@@ -238,6 +268,8 @@ private:
       cd.poller.wake();
   }
 };
+
+thread_local io_policy::worker_data* io_policy::current_worker = nullptr;
 
 /// The scheduler module: CAF's coordinator with the policy above, held to
 /// one worker whatever scheduler.max-threads says (the poller has one
@@ -264,8 +296,10 @@ public:
 protected:
   void stop() override {
     super::stop();
-    // Timers still set hold their receivers: let them go with the workers.
+    // Timers still set and flushes still asked for hold their receivers:
+    // let them go with the workers.
     data().clock.cancel_all();
+    worker_by_id(0)->data().idle_flushes.clear();
   }
 };
 
@@ -273,6 +307,19 @@ protected:
 
 void use_io_scheduler(caf::actor_system_config& cfg) {
   cfg.load<io_coordinator>();
+}
+
+bool flush_when_idle(caf::abstract_actor* self) {
+  auto* wd = io_policy::current_worker;
+  if (wd == nullptr)
+    return false;
+  if (wd->idle_flushes.empty()) {
+    std::lock_guard<std::mutex> guard{wd->coordinator->mtx};
+    if (wd->coordinator->queue.empty())
+      return false; // nothing that runs before the flush would join it
+  }
+  wd->idle_flushes.emplace_back(self->ctrl());
+  return true;
 }
 
 io_poller* io_poller_of(caf::actor_system& sys) {

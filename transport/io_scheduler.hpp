@@ -1,6 +1,7 @@
 #pragma once
 
 namespace caf {
+class abstract_actor;
 class actor_system;
 class actor_system_config;
 } // namespace caf
@@ -25,6 +26,14 @@ class io_poller;
 /// For processes that share the cores with others (scheduling::efficiency):
 /// one thread does the work of two, and never spins.
 void use_io_scheduler(caf::actor_system_config& cfg);
+
+/// Called by an actor running in an I/O scheduler's worker: (flush_atom)
+/// goes to `self` once the worker has run the jobs waiting, or after a few
+/// dozen runs if jobs keep coming. What those jobs produce joins one flush:
+/// a reply queued behind the datagram it answers leaves in the same packet
+/// as that datagram's acknowledgement. False, and nothing arranged, when no
+/// other job waits (flush now: nothing would join) or in any other thread.
+bool flush_when_idle(caf::abstract_actor* self);
 
 /// The poller of `sys`'s worker if `sys` runs the I/O scheduler, else
 /// nullptr (then sockets need threads of their own).

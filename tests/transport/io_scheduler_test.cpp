@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -140,6 +141,82 @@ TEST_SUITE("transport.io_scheduler") {
     CHECK(elapsed->load() < 2000);
     caf::anon_send_exit(timers, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
+  }
+
+  TEST_CASE(
+    "a flush asked for in the worker comes after the jobs waiting, even if they never end") {
+    caf::actor_system sys{test::io_system_config()};
+    auto log = std::make_shared<std::vector<std::string>>();
+    auto mtx = std::make_shared<std::mutex>();
+    auto note = [=](std::string what) {
+      std::lock_guard<std::mutex> guard{*mtx};
+      log->push_back(std::move(what));
+    };
+    auto recorder = [=](caf::event_based_actor*, std::string name) -> caf::behavior {
+      return {[=](count_atom) { note(name); }};
+    };
+    std::vector<caf::actor> others{sys.spawn(recorder, "a"), sys.spawn(recorder, "b")};
+    // Two actors pass a ball back and forth 100,000 times: the queue is
+    // never empty while they play, one run per pass.
+    auto passes = std::make_shared<std::atomic<int>>(0);
+    auto player = [=](caf::event_based_actor* self, int) -> caf::behavior {
+      return {
+        [=](int left, caf::actor& other) {
+          ++*passes;
+          if (left > 0)
+            self->send(other, left - 1, caf::actor_cast<caf::actor>(self));
+        },
+      };
+    };
+    auto p1 = sys.spawn(player, 0);
+    auto p2 = sys.spawn(player, 0);
+    auto flusher = sys.spawn(
+      [=](caf::event_based_actor* self, int) -> caf::behavior {
+        return {
+          [=](count_atom) { // others get work first, then the flush is asked for
+            for (auto& o : others)
+              self->send(o, count_atom::value);
+            note(flush_when_idle(self) ? "asked" : "refused");
+          },
+          [=](where_atom) { // nothing else waits: flush at once, nothing arranged
+            return flush_when_idle(self) ? std::string{"asked"} : std::string{"refused"};
+          },
+          [=](int) { // during the game
+            auto at = passes->load();
+            note(flush_when_idle(self) ? std::to_string(at) : "refused in game");
+          },
+          [=](flush_atom) { note("flush after " + std::to_string(passes->load()) + " passes"); },
+        };
+      },
+      0);
+    // not a worker's thread: nothing arranged
+    CHECK_FALSE(flush_when_idle(caf::actor_cast<caf::abstract_actor*>(flusher)));
+    caf::scoped_actor self{sys};
+    std::string lone;
+    self->request(flusher, 5s, where_atom::value)
+      .receive([&](std::string& s) { lone = s; }, [](caf::error&) {});
+    CHECK(lone == "refused");
+    caf::anon_send(flusher, count_atom::value);
+    auto entries = [&] {
+      std::lock_guard<std::mutex> guard{*mtx};
+      return *log;
+    };
+    REQUIRE(eventually([&] { return entries().size() == 4; }, 5s));
+    CHECK(entries() == std::vector<std::string>{"asked", "a", "b", "flush after 0 passes"});
+    // the game starts; the flush is asked for during it and does not wait for its end
+    caf::anon_send(p1, 100000, p2);
+    REQUIRE(eventually([&] { return passes->load() > 100; }, 5s));
+    caf::anon_send(flusher, 0);
+    REQUIRE(eventually([&] { return entries().size() == 6; }, 10s));
+    auto after = entries();
+    REQUIRE(after[4] != "refused in game");
+    auto asked_at = std::stoi(after[4]);
+    auto flushed_at = std::stoi(after[5].substr(std::string{"flush after "}.size()));
+    CHECK(flushed_at >= asked_at);
+    CHECK(flushed_at - asked_at <= 64); // a few dozen runs, not the game's end
+    CHECK(eventually([&] { return passes->load() == 100001; }, 20s));
+    for (auto& a : {p1, p2, flusher, others[0], others[1]})
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   }
 
   TEST_CASE("a watched socket's handler runs in the thread that runs the actors") {
