@@ -201,6 +201,11 @@ void print_dm_targets(const meshrt::bench::bench_report& r) {
   nats = r.get("nats", "c2c_near_again_p50_us");
   if (auto near = r.get("meshrt_dm", "c2c_near_again_p50_us"); near > 0 && nats > 0)
     std::printf("    both users on one node, next     %6.2fx\n", near / nats);
+  // beside NATS spread over as many servers as meshrt's users: a message
+  // between two servers takes a route there as it takes a hop here
+  nats = r.get("nats_cluster", "c2c_again_p50_us");
+  if (auto again = r.get("meshrt_dm", "c2c_again_p50_us"); again > 0 && nats > 0)
+    std::printf("    p50 next message meshrt / NATS cluster of 4  %5.2fx\n", again / nats);
   auto rate = r.get("meshrt_dm", "msgs_per_s");
   auto redis = r.get("redis_pubsub", "msgs_per_s");
   if (rate > 0 && redis > 0)
@@ -212,6 +217,11 @@ void print_dm_targets(const meshrt::bench::bench_report& r) {
     std::printf("    server CPU per message, meshrt / Redis %5.2fx\n", cpu / redis_cpu);
   if (auto nats_cpu = r.get("nats", "server_cpu_per_msg_us"); cpu > 0 && nats_cpu > 0)
     std::printf("    server CPU per message, meshrt / NATS  %5.2fx\n", cpu / nats_cpu);
+  if (auto cluster = r.get("nats_cluster", "msgs_per_s"); rate > 0 && cluster > 0)
+    std::printf("    messages/s meshrt / NATS cluster of 4  %5.2fx\n", rate / cluster);
+  if (auto cluster_cpu = r.get("nats_cluster", "server_cpu_per_msg_us"); cpu > 0 && cluster_cpu > 0)
+    std::printf("    server CPU per message, meshrt / NATS cluster of 4  %5.2fx\n",
+                cpu / cluster_cpu);
   // the same with both users on one node: the client path without the hop
   auto near_rate = r.get("meshrt_dm", "near_msgs_per_s");
   if (near_rate > 0 && redis > 0)
@@ -395,7 +405,7 @@ int main(int argc, char** argv) {
   bench_cmd->add_option(
     "--only", only,
     "Run one system only (meshrt, raw_udp, and enet for transport, caf_remote for rpc, redis "
-    "for store, nats or redis for dm)");
+    "for store, nats, nats_cluster or redis for dm)");
   int bench_entries = 0;
   bench_cmd->add_option(
     "--entries", bench_entries,

@@ -16,6 +16,7 @@
 #include "actors/mesh_envelope.hpp"
 #include "benchmarks/bench_util.hpp"
 #include "benchmarks/child_process.hpp"
+#include "benchmarks/nats_cluster.hpp"
 #include "benchmarks/pubsub_driver.hpp"
 #include "dm/client.hpp"
 #include "dm/dm_wire.hpp"
@@ -29,6 +30,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
+/// Nodes of each kind (UDP, storage) in meshrt's cluster, each with a client
+/// gateway; the NATS cluster has as many servers as meshrt has gateways.
+constexpr int nodes_per_type = 2;
+constexpr size_t dm_gateway_nodes = 2 * nodes_per_type;
+
 /// MARS, two storage (HTTP) nodes and two UDP nodes, each a process with
 /// a client gateway, and a node in this process for the RPC baseline and
 /// the location probes.
@@ -41,7 +47,7 @@ public:
     mars_flag_ = "127.0.0.1:" + std::to_string(mars_port);
     mars_ = spawn({"mars", "--port", std::to_string(mars_port)}, "mars");
     for (auto type : {"UDP", "HTTP"})
-      for (int i = 0; i < 2; ++i) {
+      for (int i = 0; i < nodes_per_type; ++i) {
         auto client_port = std::to_string(free_port(SOCK_STREAM));
         auto& group = type == std::string{"UDP"} ? gateways_ : storage_;
         group.push_back(
@@ -337,6 +343,27 @@ void run_nats(bench_report& r, const pubsub_options& opts) {
                opts);
 }
 
+/// NATS spread over as many servers as meshrt has gateways, users placed
+/// round robin as on meshrt's: a message between users of two servers
+/// takes a route between them, as meshrt's takes a hop between nodes.
+void run_nats_cluster(bench_report& r, const pubsub_options& opts, size_t servers) {
+  nats_cluster cluster{servers,
+                       "/tmp/meshrt-bench-nats-cluster-" + std::to_string(::getpid()) + "-"};
+  const auto& endpoints = cluster.endpoints();
+  auto before = cluster.rss();
+  pubsub_driver d{
+    {"nats_cluster", [&](size_t i) { return endpoints[i % servers]; }, make_nats_codec, servers},
+    opts};
+  d.connect();
+  // a subscription reaches the other servers over the routes after its
+  // own server confirmed it
+  std::this_thread::sleep_for(500ms);
+  r.add("nats_cluster", "users", static_cast<double>(opts.users), "users");
+  r.add("nats_cluster", "bytes_per_user",
+        (cluster.rss() - before) / static_cast<double>(opts.users), "B");
+  measure_messaging(r, "nats_cluster", d, servers, [&] { return cluster.cpu_seconds(); });
+}
+
 void run_redis_pubsub(bench_report& r, const pubsub_options& opts) {
   auto port = free_port(SOCK_STREAM);
   auto server = start_redis(port, {"--maxclients", std::to_string(opts.users + 100)});
@@ -349,7 +376,7 @@ void run_redis_pubsub(bench_report& r, const pubsub_options& opts) {
 
 bench_report run_dm_bench(const dm_bench_options& o) {
   bench_report r{"dm"};
-  auto selected = system_filter("dm", o.only, {"meshrt", "nats", "redis"});
+  auto selected = system_filter("dm", o.only, {"meshrt", "nats", "nats_cluster", "redis"});
   // every user's connection is a file here, and in the server
   auto opts = o.pubsub;
   auto files = raise_open_files_limit();
@@ -362,6 +389,8 @@ bench_report run_dm_bench(const dm_bench_options& o) {
     run_meshrt(r, o, opts);
   if (selected("nats"))
     run_nats(r, opts);
+  if (selected("nats_cluster"))
+    run_nats_cluster(r, opts, dm_gateway_nodes);
   if (selected("redis"))
     run_redis_pubsub(r, opts);
   return r;

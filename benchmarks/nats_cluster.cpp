@@ -1,0 +1,118 @@
+#include "benchmarks/nats_cluster.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "benchmarks/bench_util.hpp"
+#include "benchmarks/child_process.hpp"
+
+namespace meshrt::bench {
+
+namespace {
+
+/// The body of an HTTP/1.0 GET of `path` on 127.0.0.1:`port`; empty if the
+/// server does not answer within a second.
+std::string http_get(uint16_t port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0)
+    return {};
+  timeval tv{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    auto request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL)
+        == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;)
+        response.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  auto body = response.find("\r\n\r\n");
+  return body == std::string::npos ? std::string{} : response.substr(body + 4);
+}
+
+} // namespace
+
+nats_cluster::nats_cluster(size_t servers, const std::string& log_prefix) {
+  std::vector<uint16_t> client_ports, route_ports;
+  for (size_t i = 0; i < servers; ++i) {
+    client_ports.push_back(free_port(SOCK_STREAM));
+    route_ports.push_back(free_port(SOCK_STREAM));
+    monitor_ports_.push_back(free_port(SOCK_STREAM));
+  }
+  for (size_t i = 0; i < servers; ++i) {
+    std::string routes;
+    for (size_t j = 0; j < servers; ++j)
+      if (j != i)
+        routes += (routes.empty() ? "" : ",") + std::string{"nats://127.0.0.1:"}
+                  + std::to_string(route_ports[j]);
+    std::vector<std::string> args{nats_server_program(),
+                                  "-a",
+                                  "127.0.0.1",
+                                  "-p",
+                                  std::to_string(client_ports[i]),
+                                  "-m",
+                                  std::to_string(monitor_ports_[i]),
+                                  "--cluster_name",
+                                  "meshrt-bench",
+                                  "--cluster",
+                                  "nats://127.0.0.1:" + std::to_string(route_ports[i])};
+    if (!routes.empty()) {
+      args.push_back("--routes");
+      args.push_back(routes);
+    }
+    servers_.push_back(
+      start_tcp_server(args, log_prefix + std::to_string(i) + ".log", client_ports[i]));
+    endpoints_.push_back("127.0.0.1:" + std::to_string(client_ports[i]));
+  }
+  auto meshed = [&] {
+    for (size_t i = 0; i < servers; ++i)
+      if (routes(i) < static_cast<int>(servers) - 1)
+        return false;
+    return true;
+  };
+  if (!wait_until(meshed, std::chrono::seconds{10}))
+    throw std::runtime_error("the nats-server cluster did not form its routes within 10 s: "
+                             + servers_.front()->log());
+}
+
+nats_cluster::~nats_cluster() = default;
+
+double nats_cluster::cpu_seconds() const {
+  double sum = 0;
+  for (const auto& s : servers_)
+    sum += s->cpu_seconds();
+  return sum;
+}
+
+double nats_cluster::rss() const {
+  double sum = 0;
+  for (const auto& s : servers_)
+    sum += rss_bytes(s->pid());
+  return sum;
+}
+
+int nats_cluster::routes(size_t i) const {
+  auto body = http_get(monitor_ports_.at(i), "/routez");
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.contains("num_routes"))
+    return -1;
+  return j["num_routes"].get<int>();
+}
+
+} // namespace meshrt::bench
