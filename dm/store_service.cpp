@@ -981,7 +981,6 @@ void on_wire_migration(service_actor* self, const std::string& peer, byte_view b
 }
 
 void on_received(service_actor* self, const std::string& peer, const packed_messages& batch) {
-  auto& st = self->state;
   for (auto bytes : batch.views()) {
     switch (bytes.empty() ? 0 : bytes[0]) {
       case static_cast<uint8_t>(store_kind::request):
