@@ -267,17 +267,31 @@ void measure_messaging(bench_report& r, const std::string& system, pubsub_driver
   r.add(system, "connect_s", res.connect_s, "s");
 }
 
-/// The same users and messages against a baseline server process.
-void run_baseline(bench_report& r, const std::string& name, const child_process& server,
-                  pubsub_system system, const pubsub_options& opts) {
-  auto before = rss_bytes(server.pid());
+/// The same users and messages against a baseline's server processes,
+/// which hold `rss()` bytes and used `cpu_seconds()` so far; with
+/// system.servers > 1, between users of one server too.
+void run_baseline(bench_report& r, const std::string& name, pubsub_system system,
+                  const pubsub_options& opts, const std::function<double()>& rss,
+                  const std::function<double()>& cpu_seconds) {
+  auto servers = system.servers;
+  auto before = rss();
   pubsub_driver d{std::move(system), opts};
   d.connect();
+  // (in a cluster, a subscription reaches the other servers over the
+  // routes after its own server confirmed it)
   std::this_thread::sleep_for(500ms);
   auto users = static_cast<double>(opts.users);
   r.add(name, "users", users, "users");
-  r.add(name, "bytes_per_user", (rss_bytes(server.pid()) - before) / users, "B");
-  measure_messaging(r, name, d, 1, [&] { return server.cpu_seconds(); });
+  r.add(name, "bytes_per_user", (rss() - before) / users, "B");
+  measure_messaging(r, name, d, servers, cpu_seconds);
+}
+
+/// The same against one server process.
+void run_baseline(bench_report& r, const std::string& name, const child_process& server,
+                  pubsub_system system, const pubsub_options& opts) {
+  run_baseline(
+    r, name, std::move(system), opts, [&] { return rss_bytes(server.pid()); },
+    [&] { return server.cpu_seconds(); });
 }
 
 void run_meshrt(bench_report& r, const dm_bench_options& o, const pubsub_options& opts) {
@@ -350,18 +364,10 @@ void run_nats_cluster(bench_report& r, const pubsub_options& opts, size_t server
   nats_cluster cluster{servers,
                        "/tmp/meshrt-bench-nats-cluster-" + std::to_string(::getpid()) + "-"};
   const auto& endpoints = cluster.endpoints();
-  auto before = cluster.rss();
-  pubsub_driver d{
+  run_baseline(
+    r, "nats_cluster",
     {"nats_cluster", [&](size_t i) { return endpoints[i % servers]; }, make_nats_codec, servers},
-    opts};
-  d.connect();
-  // a subscription reaches the other servers over the routes after its
-  // own server confirmed it
-  std::this_thread::sleep_for(500ms);
-  r.add("nats_cluster", "users", static_cast<double>(opts.users), "users");
-  r.add("nats_cluster", "bytes_per_user",
-        (cluster.rss() - before) / static_cast<double>(opts.users), "B");
-  measure_messaging(r, "nats_cluster", d, servers, [&] { return cluster.cpu_seconds(); });
+    opts, [&] { return cluster.rss(); }, [&] { return cluster.cpu_seconds(); });
 }
 
 void run_redis_pubsub(bench_report& r, const pubsub_options& opts) {

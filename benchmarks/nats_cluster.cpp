@@ -1,52 +1,17 @@
 #include "benchmarks/nats_cluster.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <stdexcept>
 
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "benchmarks/bench_util.hpp"
 #include "benchmarks/child_process.hpp"
 
 namespace meshrt::bench {
-
-namespace {
-
-/// The body of an HTTP/1.0 GET of `path` on 127.0.0.1:`port`; empty if the
-/// server does not answer within a second.
-std::string http_get(uint16_t port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0)
-    return {};
-  timeval tv{1, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    auto request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL)
-        == static_cast<ssize_t>(request.size())) {
-      char buf[4096];
-      for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;)
-        response.append(buf, static_cast<size_t>(n));
-    }
-  }
-  ::close(fd);
-  auto body = response.find("\r\n\r\n");
-  return body == std::string::npos ? std::string{} : response.substr(body + 4);
-}
-
-} // namespace
 
 nats_cluster::nats_cluster(size_t servers, const std::string& log_prefix) {
   std::vector<uint16_t> client_ports, route_ports;
@@ -108,8 +73,13 @@ double nats_cluster::rss() const {
 }
 
 int nats_cluster::routes(size_t i) const {
-  auto body = http_get(monitor_ports_.at(i), "/routez");
-  auto j = nlohmann::json::parse(body, nullptr, false);
+  httplib::Client monitor{"127.0.0.1", monitor_ports_.at(i)};
+  monitor.set_connection_timeout(1);
+  monitor.set_read_timeout(1);
+  auto res = monitor.Get("/routez");
+  if (!res || res->status != 200)
+    return -1;
+  auto j = nlohmann::json::parse(res->body, nullptr, false);
   if (j.is_discarded() || !j.contains("num_routes"))
     return -1;
   return j["num_routes"].get<int>();
