@@ -153,8 +153,36 @@ void send_out(link_parts& st) {
   st.out_ptrs.clear();
 }
 
-/// Runs the session: flush, send what it produced, hand over what arrived,
-/// report completions, and arm the timer for the next deadline.
+/// Hands over what the session delivered, one actor message per run of one
+/// kind (reliable ones in order): one message and one buffer per burst, not
+/// per message, is what lets small messages flow at millions per second.
+/// Then settles the senders of what it completed.
+void hand_over(peer_link_actor* self) {
+  auto& st = *self->state.link;
+  for (auto& batch : st.sess.take_batches()) {
+    bool reliable = batch.kind == reliability::reliable;
+    st.routes.deliver(std::move(batch.messages), [&](const caf::actor& to, packed_messages part) {
+      self->send(to, received_atom::value, st.peer_name, std::move(part), reliable);
+    });
+  }
+  // Senders wait in id order, and completions come in id order: each one
+  // settles the senders in its range.
+  for (auto& done : st.sess.take_completions()) {
+    for (; !st.senders.empty() && st.senders.front().message_id <= done.last_id;
+         st.senders.pop_front()) {
+      const auto& waiting = st.senders.front();
+      if (!done.delivered && waiting.message_id >= done.first_id)
+        report_failure(st, waiting.sender, waiting.tag,
+                       make_send_error(send_errc::network_error,
+                                       "no acknowledgement from " + st.peer_name
+                                         + " within retryTimeout ("
+                                         + std::to_string(st.retry_timeout_ms) + " ms)"));
+    }
+  }
+}
+
+/// Runs the session: flush, send what it produced, hand over what arrived
+/// or completed, and arm the timer for the next deadline.
 void pump(peer_link_actor* self) {
   auto& st = *self->state.link;
   auto now = steady_micros();
@@ -178,30 +206,7 @@ void pump(peer_link_actor* self) {
     st.sess.flush(now, append);
   }
   send_out(st);
-  // What this flush delivered goes to the receiver packed, one actor message
-  // per run of one kind (reliable ones in order): one message and one buffer
-  // per burst, not per message, is what lets small messages flow at millions
-  // per second.
-  for (auto& batch : st.sess.take_batches()) {
-    bool reliable = batch.kind == reliability::reliable;
-    st.routes.deliver(std::move(batch.messages), [&](const caf::actor& to, packed_messages part) {
-      self->send(to, received_atom::value, st.peer_name, std::move(part), reliable);
-    });
-  }
-  // Senders wait in id order, and completions come in id order: each one
-  // settles the senders in its range.
-  for (auto& done : st.sess.take_completions()) {
-    for (; !st.senders.empty() && st.senders.front().message_id <= done.last_id;
-         st.senders.pop_front()) {
-      const auto& waiting = st.senders.front();
-      if (!done.delivered && waiting.message_id >= done.first_id)
-        report_failure(st, waiting.sender, waiting.tag,
-                       make_send_error(send_errc::network_error,
-                                       "no acknowledgement from " + st.peer_name
-                                         + " within retryTimeout ("
-                                         + std::to_string(st.retry_timeout_ms) + " ms)"));
-    }
-  }
+  hand_over(self);
   // A burst larger than one flush's budget continues behind whatever has
   // arrived meanwhile (acks first).
   if (st.sess.has_sendable())
@@ -323,6 +328,9 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
       self->state.link->last_active_us = now;
       for (auto dg : datagrams.views())
         self->state.link->sess.input(dg.data(), dg.size(), now);
+      // The receivers first: under the I/O scheduler the ack then waits for
+      // their jobs, and an answer they send leaves in the ack's packet.
+      hand_over(self);
       schedule_flush(self);
     },
     [=](mesh_send_atom, byte_buffer& data, bool reliable) {
