@@ -233,22 +233,26 @@ void print_dm_targets(const meshrt::bench::bench_report& r) {
 
 /// Runs one scenario beside its baselines and prints its table and targets.
 meshrt::bench::bench_report run_scenario(const std::string& scenario, const std::string& only,
-                                         int entries, uint32_t ring_size) {
+                                         int entries, uint32_t ring_size, meshrt::scheduling mode) {
   meshrt::bench::bench_report report{scenario};
   if (scenario == "transport") {
     meshrt::bench::transport_bench_options opts;
     opts.only = only;
+    opts.mode = mode;
     report = meshrt::bench::run_transport_bench(opts);
     std::cout << report.table();
     if (only.empty())
       print_transport_ratios(report);
   } else if (scenario == "membership") {
-    report = meshrt::bench::run_membership_bench({});
+    meshrt::bench::membership_bench_options opts;
+    opts.mode = mode;
+    report = meshrt::bench::run_membership_bench(opts);
     std::cout << report.table();
     print_membership_targets(report);
   } else if (scenario == "rpc") {
     meshrt::bench::rpc_bench_options opts;
     opts.only = only;
+    opts.mode = mode;
     report = meshrt::bench::run_rpc_bench(opts);
     std::cout << report.table();
     if (only.empty())
@@ -256,6 +260,7 @@ meshrt::bench::bench_report run_scenario(const std::string& scenario, const std:
   } else if (scenario == "store") {
     meshrt::bench::store_bench_options opts;
     opts.only = only;
+    opts.mode = mode;
     if (entries > 0)
       opts.entries = entries;
     opts.ring_size = ring_size;
@@ -264,7 +269,9 @@ meshrt::bench::bench_report run_scenario(const std::string& scenario, const std:
     if (only.empty())
       print_store_targets(report);
   } else if (scenario == "fanout") {
-    report = meshrt::bench::run_fanout_bench({});
+    meshrt::bench::fanout_bench_options opts;
+    opts.mode = mode;
+    report = meshrt::bench::run_fanout_bench(opts);
     std::cout << report.table();
   } else if (scenario == "dm") {
     meshrt::bench::dm_bench_options opts;
@@ -292,14 +299,15 @@ void write_text(const std::string& path, const std::string& text) {
 /// `meshrt bench all`: every scenario in turn, their figures and histograms
 /// in one JSON ({"date", "machine", "runs": [...]}). A scenario that fails
 /// is a run with its "error"; the others still run, and the exit code is 1.
-int run_all_benches(const std::string& json_path, int entries, uint32_t ring_size) {
+int run_all_benches(const std::string& json_path, int entries, uint32_t ring_size,
+                    meshrt::scheduling mode) {
   auto all = nlohmann::json::object();
   auto& runs = all["runs"] = nlohmann::json::array();
   int failed = 0;
   for (const char* scenario : {"transport", "membership", "rpc", "fanout", "store", "dm"}) {
     std::cout << "== " << scenario << " ==\n" << std::flush;
     try {
-      auto doc = nlohmann::json::parse(run_scenario(scenario, "", entries, ring_size).json());
+      auto doc = nlohmann::json::parse(run_scenario(scenario, "", entries, ring_size, mode).json());
       if (!all.contains("date")) {
         all["date"] = doc["date"];
         all["machine"] = doc["machine"];
@@ -319,13 +327,13 @@ int run_all_benches(const std::string& json_path, int entries, uint32_t ring_siz
 }
 
 int run_bench(const std::string& scenario, const std::string& json_path, const std::string& only,
-              int entries, uint32_t ring_size) {
+              int entries, uint32_t ring_size, meshrt::scheduling mode) {
   if (scenario == "all") {
     if (!only.empty())
       throw std::invalid_argument("bench all runs every system; --only needs one scenario");
-    return run_all_benches(json_path, entries, ring_size);
+    return run_all_benches(json_path, entries, ring_size, mode);
   }
-  auto report = run_scenario(scenario, only, entries, ring_size);
+  auto report = run_scenario(scenario, only, entries, ring_size, mode);
   if (!json_path.empty())
     write_text(json_path, report.json());
   return 0;
@@ -411,6 +419,14 @@ int main(int argc, char** argv) {
     "--entries", bench_entries,
     "store: entries for memory and migration (default 1000000); dm: users (default "
     "10000)");
+  std::string bench_scheduling = "efficiency";
+  bench_cmd
+    ->add_option("--scheduling", bench_scheduling,
+                 "transport, membership, rpc, fanout, store: how the nodes' workers wait "
+                 "(as meshrt node --scheduling); efficiency, since the bench puts every node "
+                 "on this machine's cores")
+    ->check(CLI::IsMember({"latency", "efficiency"}))
+    ->capture_default_str();
   uint32_t bench_ring_size = 300;
   bench_cmd
     ->add_option("--ring-size", bench_ring_size,
@@ -432,6 +448,8 @@ int main(int argc, char** argv) {
   peer_cmd->add_option("--mars", peer_mars);
   std::string peer_key_file;
   peer_cmd->add_option("--cluster-key-file", peer_key_file);
+  std::string peer_scheduling = "efficiency";
+  peer_cmd->add_option("--scheduling", peer_scheduling);
   add_log_level(*peer_cmd, log_level);
 
   auto* mars_cmd = app.add_subcommand("mars", "Run the MARS registry server");
@@ -602,10 +620,12 @@ int main(int argc, char** argv) {
         return run_bench_report(bench_file, bench_out);
       if (scenario == "scenario")
         return run_scenario_file(bench_file, json_path, bench_duration);
-      return run_bench(scenario, json_path, only, bench_entries, bench_ring_size);
+      return run_bench(scenario, json_path, only, bench_entries, bench_ring_size,
+                       meshrt::parse_scheduling(bench_scheduling));
     }
     if (*peer_cmd)
-      return meshrt::bench::run_bench_peer(peer_kind, peer_port, peer_mars, peer_key_file);
+      return meshrt::bench::run_bench_peer(peer_kind, peer_port, peer_mars, peer_key_file,
+                                           meshrt::parse_scheduling(peer_scheduling));
     if (*mars_cmd) {
       mars_cfg.cluster_key = meshrt::cli::cluster_key_flag(mars_key_file);
       return run_mars(mars_cfg, mars_metrics_port);

@@ -238,7 +238,7 @@ bench_report run_membership_bench(const membership_bench_options& opts) {
     throw std::invalid_argument("membership bench: no cluster sizes");
   auto exe = opts.meshrt_exe.empty() ? self_exe() : opts.meshrt_exe;
   caf::actor_system_config cfg;
-  apply_meshrt_defaults(cfg);
+  apply_meshrt_defaults(cfg, opts.mode);
   caf::actor_system sys{cfg};
   bench_report report{"membership"};
   auto largest = *std::max_element(opts.sizes.begin(), opts.sizes.end());

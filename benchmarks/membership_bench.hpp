@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "benchmarks/bench_report.hpp"
+#include "runtime/system_config.hpp"
 
 namespace meshrt::bench {
 
@@ -22,6 +23,10 @@ struct membership_bench_options {
   /// nodes bind from node_port upward.
   uint16_t mars_port = 46500;
   uint16_t node_port = 50000;
+  /// How the nodes' CAF workers wait (runtime/system_config.hpp): the
+  /// bench puts all its nodes on this machine's cores, where efficiency
+  /// is the rule.
+  scheduling mode = scheduling::efficiency;
 };
 
 /// Runs MARS as a process and N in-process nodes over real loopback sockets,

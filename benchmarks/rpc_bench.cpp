@@ -61,10 +61,11 @@ struct peer_process {
   std::string ready;
 
   peer_process(const std::string& exe, const std::string& kind, uint16_t port,
-               const std::string& mars, const std::string& key_file = "") {
+               const std::string& mars, const std::string& key_file = "",
+               scheduling mode = scheduling::efficiency) {
     std::vector<std::string> args{
-      exe,      "bench-peer", "--kind",      kind,  "--port", std::to_string(port),
-      "--mars", mars,         "--log-level", "warn"};
+      exe,      "bench-peer", "--kind",      kind,   "--port",       std::to_string(port),
+      "--mars", mars,         "--log-level", "warn", "--scheduling", to_string(mode)};
     if (!key_file.empty()) {
       args.push_back("--cluster-key-file");
       args.push_back(key_file);
@@ -130,7 +131,7 @@ caf::actor start_mars(caf::actor_system& sys, uint16_t& port,
 void meshrt_rpc(bench_report& r, const rpc_bench_options& o, const std::string& exe,
                 const std::string& system, const std::string& key_file) {
   caf::actor_system_config cfg;
-  apply_meshrt_defaults(cfg);
+  apply_meshrt_defaults(cfg, o.mode);
   caf::actor_system sys{cfg};
   std::optional<secret_key> key;
   if (!key_file.empty())
@@ -138,7 +139,8 @@ void meshrt_rpc(bench_report& r, const rpc_bench_options& o, const std::string& 
   uint16_t mars_port = key ? 46700 : 46600;
   auto mars = start_mars(sys, mars_port, key);
   auto mars_addr = "127.0.0.1:" + std::to_string(mars_port);
-  peer_process peer{exe, "mesh", static_cast<uint16_t>(key ? 46720 : 46620), mars_addr, key_file};
+  peer_process peer{exe,       "mesh",   static_cast<uint16_t>(key ? 46720 : 46620),
+                    mars_addr, key_file, o.mode};
   config ncfg;
   ncfg.mesh.mars_port = mars_port;
   ncfg.mesh.port = key ? 46750 : 46650;
@@ -275,7 +277,7 @@ bench_report run_fanout_bench(const fanout_bench_options& opts) {
   bench_report report{"fanout"};
   report.add("raw_udp", "fanout64_ms", raw_udp_fanout_ms(opts.nodes, opts.rounds), "ms");
   caf::actor_system_config cfg;
-  apply_meshrt_defaults(cfg);
+  apply_meshrt_defaults(cfg, opts.mode);
   caf::actor_system sys{cfg};
   uint16_t mars_port = 46700;
   auto mars = start_mars(sys, mars_port);
@@ -337,7 +339,7 @@ bench_report run_fanout_bench(const fanout_bench_options& opts) {
 }
 
 int run_bench_peer(const std::string& kind, uint16_t port, const std::string& mars,
-                   const std::string& key_file) {
+                   const std::string& key_file, scheduling mode) {
   // Never outlive the benchmark that started this process.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (kind == "caf") {
@@ -369,7 +371,7 @@ int run_bench_peer(const std::string& kind, uint16_t port, const std::string& ma
   if (!key_file.empty())
     cfg.mesh.cluster_key = load_secret_key(key_file);
   caf::actor_system_config sys_cfg;
-  apply_meshrt_defaults(sys_cfg);
+  apply_meshrt_defaults(sys_cfg, mode);
   caf::actor_system sys{sys_cfg};
   node_options nopts;
   nopts.type = "BENCH";

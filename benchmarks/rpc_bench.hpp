@@ -4,6 +4,7 @@
 #include <string>
 
 #include "benchmarks/bench_report.hpp"
+#include "runtime/system_config.hpp"
 
 namespace meshrt::bench {
 
@@ -17,6 +18,10 @@ struct rpc_bench_options {
   /// Run only this system ("meshrt", "raw_udp", "caf_remote"); empty runs all.
   std::string only;
   std::string meshrt_exe; // the program for the peer process; empty: this one
+  /// How the nodes' CAF workers wait (runtime/system_config.hpp): the
+  /// bench puts all its nodes on this machine's cores, where efficiency
+  /// is the rule.
+  scheduling mode = scheduling::efficiency;
 };
 
 /// Request/response between two processes on loopback, side by side: raw
@@ -30,6 +35,10 @@ bench_report run_rpc_bench(const rpc_bench_options& opts);
 struct fanout_bench_options {
   int nodes = 64;
   int rounds = 20; // SendMany calls per limit
+  /// How the nodes' CAF workers wait (runtime/system_config.hpp): the
+  /// bench puts all its nodes on this machine's cores, where efficiency
+  /// is the rule.
+  scheduling mode = scheduling::efficiency;
 };
 
 /// SendMany from one node to `nodes` in-process nodes, each acknowledging
@@ -43,8 +52,8 @@ bench_report run_fanout_bench(const fanout_bench_options& opts);
 /// "caf" publishes a string echo actor with CAF's middleman. Prints "ready
 /// <address or port>" on stdout once serving, then serves until killed (or
 /// until its parent dies). With `key_file` the node seals its packets with
-/// that cluster key.
+/// that cluster key; its workers wait as `mode` says.
 int run_bench_peer(const std::string& kind, uint16_t port, const std::string& mars,
-                   const std::string& key_file = "");
+                   const std::string& key_file = "", scheduling mode = scheduling::efficiency);
 
 } // namespace meshrt::bench

@@ -118,13 +118,14 @@ void run_redis(bench_report& r, const store_bench_options& o) {
 
 // ---- meshrt -----------------------------------------------------------------------
 
-/// MARS and `nodes` storage node processes, and a client node here.
+/// MARS and `nodes` storage node processes, whose workers wait as `mode`
+/// says, and a client node here.
 class store_cluster {
 public:
   store_cluster(caf::actor_system& sys, const std::string& exe, int nodes, uint32_t batch,
-                uint32_t ring_size, uint16_t base) :
+                uint32_t ring_size, uint16_t base, scheduling mode) :
     sys_(sys),
-    exe_(exe), base_(base) {
+    exe_(exe), base_(base), mode_(mode) {
     dir_ = "/tmp/meshrt-bench-store-" + std::to_string(::getpid()) + "-" + std::to_string(base);
     std::system(("mkdir -p " + dir_).c_str());
     config_path_ = dir_ + "/store.json";
@@ -162,7 +163,8 @@ public:
     storage_.push_back(std::make_unique<child_process>(
       std::vector<std::string>{exe_, "node", "--type", "HTTP", "--port", std::to_string(port),
                                "--mars", "127.0.0.1:" + std::to_string(mars_port_), "--config",
-                               config_path_, "--log-level", "warn"},
+                               config_path_, "--log-level", "warn", "--scheduling",
+                               to_string(mode_)},
       dir_ + "/node" + std::to_string(port) + ".log"));
   }
 
@@ -215,6 +217,7 @@ private:
   std::string dir_;
   std::string config_path_;
   uint16_t mars_port_ = 0;
+  scheduling mode_;
   std::unique_ptr<child_process> mars_;
   std::vector<std::unique_ptr<child_process>> storage_;
   node client_;
@@ -280,12 +283,12 @@ void migrate(bench_report& r, caf::actor_system& sys, store_cluster& c, int entr
 void run_meshrt(bench_report& r, const store_bench_options& o) {
   auto exe = o.meshrt_exe.empty() ? self_exe() : o.meshrt_exe;
   caf::actor_system_config cfg;
-  apply_meshrt_defaults(cfg);
+  apply_meshrt_defaults(cfg, o.mode);
   caf::actor_system sys{cfg};
   {
     // One storage node process, as Redis is one: on two cores, more node
     // processes each polling for work take CPU from the one a request is for.
-    store_cluster c{sys, exe, 1, 1000, o.ring_size, 47600};
+    store_cluster c{sys, exe, 1, 1000, o.ring_size, 47600, o.mode};
     auto client = c.client();
     auto set = [client](int i) {
       return [client, i](caf::event_based_actor* self, const std::function<void(bool)>& done) {
@@ -326,12 +329,12 @@ void run_meshrt(bench_report& r, const store_bench_options& o) {
     r.add("meshrt", "bytes_per_entry", (c.storage_rss() - before) / o.entries, "B");
   }
   {
-    store_cluster c{sys, exe, 3, 1000, o.ring_size, 47700};
+    store_cluster c{sys, exe, 3, 1000, o.ring_size, 47700, o.mode};
     load(sys, c.client(), o.entries);
     migrate(r, sys, c, o.entries, "_batch1000");
   }
   if (o.default_move) {
-    store_cluster c{sys, exe, 3, 10, o.ring_size, 47800};
+    store_cluster c{sys, exe, 3, 10, o.ring_size, 47800, o.mode};
     load(sys, c.client(), o.entries);
     migrate(r, sys, c, o.entries, "_default");
   }

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "benchmarks/bench_report.hpp"
+#include "runtime/system_config.hpp"
 
 namespace meshrt::bench {
 
@@ -17,6 +18,10 @@ struct store_bench_options {
   /// Run only this system ("meshrt", "redis"); empty runs both.
   std::string only;
   std::string meshrt_exe; // the program for MARS and the storage nodes; empty: this one
+  /// How the nodes' CAF workers wait (runtime/system_config.hpp): the
+  /// bench puts all its nodes on this machine's cores, where efficiency
+  /// is the rule.
+  scheduling mode = scheduling::efficiency;
 };
 
 /// The cluster's store beside Redis (Debian's redis-server, started here on a

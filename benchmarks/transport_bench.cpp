@@ -324,8 +324,9 @@ struct meshrt_pair {
 void meshrt(bench_report& r, const transport_bench_options& o, const std::string& system,
             const std::optional<secret_key>& key) {
   caf::actor_system_config cfg;
-  apply_meshrt_defaults(cfg);
-  cfg.set("scheduler.max-threads", 2); // the figures in the README were measured so
+  apply_meshrt_defaults(cfg, o.mode);
+  if (o.mode == scheduling::latency)
+    cfg.set("scheduler.max-threads", 2); // the README's figures of this mode were measured so
   caf::actor_system sys{cfg};
   { // ping-pong between event-based actors
     caf::scoped_actor self{sys};

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "benchmarks/bench_report.hpp"
+#include "runtime/system_config.hpp"
 
 namespace meshrt::bench {
 
@@ -17,6 +18,10 @@ struct transport_bench_options {
   int lossy_messages = 2; // 10 MB messages through 10% drop, then 1%, 5% and 20%
   /// Run only this system ("meshrt", "raw_udp", "enet"); empty runs all.
   std::string only;
+  /// How the nodes' CAF workers wait (runtime/system_config.hpp): the
+  /// bench puts all its nodes on this machine's cores, where efficiency
+  /// is the rule.
+  scheduling mode = scheduling::efficiency;
 };
 
 /// Runs raw UDP, ENet and meshrt side by side on loopback and returns the

@@ -1,6 +1,7 @@
 #include "runtime/system_config.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <thread>
 
 #include <caf/actor_system_config.hpp>
@@ -38,6 +39,18 @@ void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode) {
     cfg.set("scheduler.max-threads", 1);
     transport::use_io_scheduler(cfg);
   }
+}
+
+const char* to_string(scheduling mode) {
+  return mode == scheduling::latency ? "latency" : "efficiency";
+}
+
+scheduling parse_scheduling(const std::string& name) {
+  if (name == "latency")
+    return scheduling::latency;
+  if (name == "efficiency")
+    return scheduling::efficiency;
+  throw std::invalid_argument("--scheduling: expected latency or efficiency, got '" + name + "'");
 }
 
 } // namespace meshrt

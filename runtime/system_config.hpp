@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 namespace caf {
 class actor_system_config;
 } // namespace caf
@@ -43,5 +45,12 @@ enum class scheduling {
 /// here: ping-pong p50 from ~170 us to ~90 us (raw UDP: ~90 us); an idle
 /// node stays at 0.8% of a core; 100 requests/s cost 3.1% instead of 1.8%.
 void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode = scheduling::latency);
+
+/// "latency" or "efficiency", as the command line spells them.
+const char* to_string(scheduling mode);
+
+/// The mode named `name` ("latency" or "efficiency"); throws
+/// std::invalid_argument for any other name.
+scheduling parse_scheduling(const std::string& name);
 
 } // namespace meshrt
