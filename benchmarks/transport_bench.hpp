@@ -30,7 +30,8 @@ struct transport_bench_options {
 /// unanswered), small_msg_rate (meshrt: 256 messages packed into one
 /// buffer per actor message; ENet: one enet_peer_send each),
 /// small_msg_rate_vector (meshrt: 256 buffers per actor message),
-/// small_msg_rate_single (meshrt: one actor message per message),
+/// small_msg_rate_single (meshrt: one actor message per message, a third
+/// as many),
 /// core_msg_rate (meshrt's session core alone, two sessions in one thread),
 /// lossy_goodput_mbps (10% of packets dropped) and lossy_goodput_mbps_N (N%
 /// dropped, N = 1, 5, 20), and the round trips' histograms (rtt_us).
