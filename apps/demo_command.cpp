@@ -203,9 +203,24 @@ void dm_steps(caf::scoped_actor& self, std::vector<demo_member>& members, const 
                           std::to_string(static_cast<long>(ms)) + " ms");
   }
   dm_client cat; // a user who never wrote to bob: a fresh lookup
-  if (failed.check(!cat.open("127.0.0.1", ann_node.client_port, "cat", token("cat")), "cat logs in")
-      && exchange(cat, "hi bob, I'm new here", got) >= 0)
-    say("cat, new at " + ann_node.address + ", reaches bob: '" + got + "'");
+  if (failed.check(!cat.open("127.0.0.1", ann_node.client_port, "cat", token("cat")),
+                   "cat logs in")) {
+    // Ann's node learns of the death from MARS up to a heartbeat after the
+    // node asked above: until then its lookup may still go to the dead
+    // owner, and cat hears why. Such a message was not delivered; cat
+    // sends it again, as a client would.
+    auto e = cat.send("bob", 1, 7, "hi bob, I'm new here");
+    if (e && e.kind() == "reliable_timeout") {
+      say("cat's first try: " + e.kind() + " (" + e.text + "); again");
+      std::this_thread::sleep_for(1s);
+      e = cat.send("bob", 1, 7, "hi bob, I'm new here");
+    }
+    if (failed.check(!e, "cat's send: " + e.text)) {
+      auto ev = bob.receive(3s);
+      if (failed.check(ev && ev->what == client_event::kind::message, "bob receives cat's message"))
+        say("cat, new at " + ann_node.address + ", reaches bob: '" + ev->message + "'");
+    }
+  }
 
   say("\n== ann leaves: bob hears it from ann's node");
   ann.disconnect();
