@@ -82,8 +82,7 @@ int run_node(const node_command_options& opts, const node_setup& setup) {
   auto cfg = effective_config(opts);
   stop_signals stop; // before the actor system starts its threads
   caf::actor_system_config sys_cfg;
-  apply_meshrt_defaults(sys_cfg, opts.scheduling == "efficiency" ? scheduling::efficiency
-                                                                 : scheduling::latency);
+  apply_meshrt_defaults(sys_cfg, parse_scheduling(opts.scheduling));
   caf::actor_system sys{sys_cfg};
   node_options nopts;
   nopts.app = opts.app;

@@ -30,10 +30,10 @@ void use_io_scheduler(caf::actor_system_config& cfg);
 /// Called by an actor running in an I/O scheduler's worker: (flush_atom)
 /// goes to `self` once the worker has run the jobs waiting, or after a few
 /// dozen runs if jobs keep coming. What those jobs produce joins one flush:
-/// under load, a reply queued behind the datagram it answers leaves in the
-/// same packet as that datagram's acknowledgement. False, and nothing
-/// arranged, when no other job waits (flush now: nothing would join) or in
-/// any other thread.
+/// a peer link hands a datagram's messages to their receivers before it
+/// asks, so a reply to them leaves in the same packet as the datagram's
+/// acknowledgement. False, and nothing arranged, when no other job waits
+/// (flush now: nothing would join) or in any other thread.
 bool flush_when_idle(caf::abstract_actor* self);
 
 /// The poller of `sys`'s worker if `sys` runs the I/O scheduler, else
