@@ -97,9 +97,14 @@ size_t io_poller::run(long timeout_us) {
   poller_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   if (timeout_us == 0)
     return impl_->io.poll();
-  if (timeout_us < 0)
-    return impl_->io.run_one();
-  return impl_->io.run_one_for(std::chrono::microseconds{timeout_us});
+  auto ran = timeout_us < 0 ? impl_->io.run_one()
+                            : impl_->io.run_one_for(std::chrono::microseconds{timeout_us});
+  // One epoll_wait may have made many handlers ready: run them all now, so
+  // that what they hand to actors is there before any actor runs (one
+  // packet for a burst of frames rather than one each).
+  if (ran > 0)
+    ran += impl_->io.poll();
+  return ran;
 }
 
 void io_poller::wake() {

@@ -39,11 +39,11 @@ public:
   /// uses may go away next; inside, the handler may be the caller.
   void unwatch(int fd);
 
-  /// Runs one handler, waiting for it if none is ready: without limit
-  /// (`timeout_us` < 0) or up to `timeout_us` microseconds (Asio waits in
-  /// whole milliseconds, rounded up); or, with 0, every ready one without
-  /// waiting. The calling thread becomes the polling thread. Returns how
-  /// many handlers ran.
+  /// Waits for a handler to be ready, without limit (`timeout_us` < 0) or
+  /// up to `timeout_us` microseconds (Asio waits in whole milliseconds,
+  /// rounded up), then runs every handler ready by then; with 0, runs the
+  /// ready ones without waiting. The calling thread becomes the polling
+  /// thread. Returns how many handlers ran.
   size_t run(long timeout_us);
 
   /// Makes a run(-1) under way, or the next one, return (any thread).

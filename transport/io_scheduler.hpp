@@ -16,9 +16,11 @@ class io_poller;
 /// variable. A transport in such a system reads its socket in that worker
 /// (receive_loop.hpp) rather than in a receive thread of its own, so a
 /// datagram costs one thread wake-up, not two, and its batch reaches the
-/// peer link without a hand-over between threads. Under load the worker
-/// looks at its sockets after every few actor runs, so that neither side
-/// waits for the other. It keeps CAF's timers itself (delayed messages,
+/// peer link without a hand-over between threads. When it wakes, it runs
+/// every socket handler that is ready before any actor, so that what a
+/// burst of frames asks for is there at once and leaves together. Under
+/// load the worker looks at its sockets after every few actor runs, so
+/// that neither side waits for the other. It keeps CAF's timers itself (delayed messages,
 /// timeouts) and waits in epoll only until the next is due, so arming a
 /// timer wakes no clock thread; they fire in whole milliseconds (epoll's
 /// resolution), up to 1 ms late.

@@ -72,6 +72,21 @@ TEST_SUITE("transport.io_poller") {
     CHECK(s.drain() == 1);
   }
 
+  TEST_CASE("a run that waited runs every handler ready by then, not only the first") {
+    io_poller poller;
+    socket_pair a, b, c;
+    int reads = 0;
+    for (const auto* s : {&a, &b, &c})
+      poller.watch(s->reader(), [&reads, s] { reads += s->drain(); });
+    a.write('a');
+    b.write('b');
+    c.write('c');
+    CHECK(poller.run(-1) == 3);
+    CHECK(reads == 3);
+    for (const auto* s : {&a, &b, &c})
+      poller.unwatch(s->reader());
+  }
+
   TEST_CASE("wake() from another thread ends a waiting run") {
     io_poller poller;
     std::thread waker{[&] {

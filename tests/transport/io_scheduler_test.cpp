@@ -6,10 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -22,6 +24,7 @@
 #include "support/eventually.hpp"
 #include "support/test_system.hpp"
 #include "transport/atoms.hpp"
+#include "transport/deferred_flush.hpp"
 #include "transport/io_poller.hpp"
 #include "transport/transport_actor.hpp"
 
@@ -230,6 +233,76 @@ TEST_SUITE("transport.io_scheduler") {
     CHECK(flushed_at - asked_at <= 64); // a few dozen runs, not the game's end
     CHECK(eventually([&] { return passes->load() == 100001; }, 20s));
     for (auto& a : {p1, p2, flusher, others[0], others[1]})
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
+
+  TEST_CASE("what arrives on many sockets at once is handled before any actor: one flush") {
+    caf::actor_system sys{test::io_system_config()};
+    auto* poller = io_poller_of(sys);
+    REQUIRE(poller != nullptr);
+    // As in a gateway: each socket's handler hands its frame to an actor of
+    // its own (a user's session), which passes it on to one actor that
+    // sends in batches (the peer link).
+    auto items = std::make_shared<std::atomic<int>>(0);
+    auto flushes = std::make_shared<std::atomic<int>>(0);
+    auto batcher = sys.spawn(
+      [=](caf::event_based_actor* self, int) -> caf::behavior {
+        auto flush = std::make_shared<deferred_flush>();
+        return {
+          [=](count_atom) {
+            ++*items;
+            if (flush->now_or_later(self))
+              ++*flushes;
+          },
+          [=](flush_atom) {
+            flush->arrived();
+            ++*flushes;
+          },
+        };
+      },
+      0);
+    auto relay = [](caf::event_based_actor* self, caf::actor to) -> caf::behavior {
+      return {[=](count_atom) { self->send(to, count_atom::value); }};
+    };
+    constexpr int sockets = 16;
+    std::vector<std::array<int, 2>> pairs(sockets);
+    std::vector<caf::actor> relays;
+    for (auto& p : pairs) {
+      REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, p.data()) == 0);
+      auto r = sys.spawn(relay, batcher);
+      relays.push_back(r);
+      poller->watch(p[0], [fd = p[0], r] {
+        char c;
+        while (::recv(fd, &c, 1, 0) == 1)
+          caf::anon_send(r, count_atom::value);
+      });
+    }
+    // The worker is held in a job while every socket gets its datagram, so
+    // that one wake-up finds them all ready.
+    std::promise<void> written;
+    auto held = std::make_shared<std::shared_future<void>>(written.get_future().share());
+    auto holder
+      = sys.spawn([=](caf::event_based_actor*,
+                      int) -> caf::behavior { return {[=](count_atom) { held->wait(); }}; },
+                  0);
+    caf::anon_send(holder, count_atom::value);
+    std::this_thread::sleep_for(20ms);
+    for (auto& p : pairs) {
+      char c = 'x';
+      REQUIRE(::send(p[1], &c, 1, 0) == 1);
+    }
+    written.set_value();
+    REQUIRE(eventually([&] { return items->load() == sockets && flushes->load() > 0; }, 5s));
+    std::this_thread::sleep_for(20ms);
+    CHECK(flushes->load() == 1);
+    for (auto& p : pairs) {
+      poller->unwatch(p[0]);
+      ::close(p[0]);
+      ::close(p[1]);
+    }
+    for (auto& a : relays)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    for (auto& a : {batcher, holder})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   }
 
