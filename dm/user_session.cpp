@@ -179,21 +179,32 @@ void user_session::receive(std::shared_ptr<const incoming_message> in, const std
     if (!accepted)
       return done(dm_outcome::declined);
     self->rewrite_chain(in, [=](byte_buffer out) {
-      if (self->closing_) // it disconnected while the hooks ran
-        return done(dm_outcome::not_here);
-      self->cache_[in->from] = origin; // the reverse channel: answers need no lookup
-      if (out.empty())
-        return done(dm_outcome::dropped);
-      self->to_sink(in->from, in->ver, in->cmd, std::move(out));
-      done(dm_outcome::delivered);
+      self->hand_to_user(in->from, origin, in->ver, in->cmd, std::move(out), done);
     });
   });
+}
+
+/// The message as the hooks left it goes to the user.
+void user_session::hand_to_user(const std::string& from, const std::string& origin, uint8_t ver,
+                                uint16_t cmd, byte_buffer message,
+                                const std::function<void(dm_outcome)>& done) {
+  if (closing_) // it disconnected while the hooks ran
+    return done(dm_outcome::not_here);
+  cache_[from] = origin; // the reverse channel: answers need no lookup
+  if (message.empty())
+    return done(dm_outcome::dropped);
+  to_sink(from, ver, cmd, std::move(message));
+  done(dm_outcome::delivered);
 }
 
 void user_session::incoming(std::string from, std::string origin, uint8_t ver, uint16_t cmd,
                             byte_buffer message, std::function<void(dm_outcome)> done) {
   if (closing_)
     return done(dm_outcome::not_here);
+  // Without hooks that could answer later, the message goes on at once:
+  // none of the continuations (and their allocations) the chains need.
+  if (auto hooks = host_.hooks(); hooks->on_receive_message.empty() && hooks->on_message.empty())
+    return hand_to_user(from, origin, ver, cmd, std::move(message), done);
   auto in = std::make_shared<const incoming_message>(
     incoming_message{std::move(from), ver, cmd, std::move(message)});
   receive(std::move(in), origin, std::move(done));

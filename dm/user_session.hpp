@@ -1,8 +1,8 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -145,9 +145,11 @@ private:
     std::function<void(caf::error)> done;
   };
 
-  /// The messages to one peer: the head is in flight while `busy`.
+  /// The messages to one peer: the head is in flight while `busy`. A list,
+  /// since most queues hold one message for its round trip and then go:
+  /// an empty deque already allocates its map and a block.
   struct peer_queue {
-    std::deque<outgoing> items;
+    std::list<outgoing> items;
     bool busy = false;
   };
 
@@ -160,6 +162,8 @@ private:
                      std::function<void(byte_buffer)> done);
   void disconnect_chain(const std::string& peer, std::function<void(byte_buffer)> done);
   void run_clear_hooks(const std::string& cleared);
+  void hand_to_user(const std::string& from, const std::string& origin, uint8_t ver, uint16_t cmd,
+                    byte_buffer message, const std::function<void(dm_outcome)>& done);
 
   void to_sink(const std::string& from, uint8_t ver, uint16_t cmd, byte_buffer message);
   void peer_gone_to_sink(const std::string& peer, byte_buffer message);
