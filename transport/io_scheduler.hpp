@@ -20,10 +20,10 @@ class io_poller;
 /// every socket handler that is ready before any actor, so that what a
 /// burst of frames asks for is there at once and leaves together. Under
 /// load the worker looks at its sockets after every few actor runs, so
-/// that neither side waits for the other. It keeps CAF's timers itself (delayed messages,
-/// timeouts) and waits in epoll only until the next is due, so arming a
-/// timer wakes no clock thread; they fire in whole milliseconds (epoll's
-/// resolution), up to 1 ms late.
+/// that neither side waits for the other. It keeps CAF's timers itself
+/// (delayed messages, timeouts) and waits in epoll only until the next is
+/// due, so arming a timer wakes no clock thread; they fire in whole
+/// milliseconds (epoll's resolution), up to 1 ms late.
 ///
 /// For processes that share the cores with others (scheduling::efficiency):
 /// one thread does the work of two, and never spins.
