@@ -57,6 +57,17 @@ void add_log_level(CLI::App& app, std::string& level) {
     });
 }
 
+/// Accepts the names parse_scheduling takes, the one mapping of them
+/// (--scheduling of node and bench).
+std::string check_scheduling(const std::string& value) {
+  try {
+    meshrt::parse_scheduling(value);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return {};
+}
+
 /// A hidden subcommand that runs a node for a parent process (the demo, a
 /// scenario), with the flags the parent passes.
 CLI::App* add_child_node(CLI::App& app, const std::string& name,
@@ -425,7 +436,7 @@ int main(int argc, char** argv) {
                  "transport, membership, rpc, fanout, store: how the nodes' workers wait "
                  "(as meshrt node --scheduling); efficiency, since the bench puts every node "
                  "on this machine's cores")
-    ->check(CLI::IsMember({"latency", "efficiency"}))
+    ->check(check_scheduling)
     ->capture_default_str();
   uint32_t bench_ring_size = 300;
   bench_cmd
@@ -500,7 +511,7 @@ int main(int argc, char** argv) {
     ->add_option("--scheduling", node_opts.scheduling,
                  "latency: workers poll before they sleep (a node with cores of its own); "
                  "efficiency: they sleep sooner (several nodes sharing the cores)")
-    ->check(CLI::IsMember({"latency", "efficiency"}))
+    ->check(check_scheduling)
     ->capture_default_str();
   add_log_level(*node_cmd, log_level);
 

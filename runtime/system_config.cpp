@@ -50,7 +50,8 @@ scheduling parse_scheduling(const std::string& name) {
     return scheduling::latency;
   if (name == "efficiency")
     return scheduling::efficiency;
-  throw std::invalid_argument("--scheduling: expected latency or efficiency, got '" + name + "'");
+  throw std::invalid_argument("expected a scheduling mode (latency or efficiency), got '" + name
+                              + "'");
 }
 
 } // namespace meshrt
