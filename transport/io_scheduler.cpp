@@ -160,8 +160,8 @@ public:
       coordinator(&static_cast<caf::scheduler::coordinator<io_policy>*>(parent)->data()) {}
     coordinator_data* coordinator;
     uint32_t runs = 0;
-    /// Actors waiting for (flush_atom) when the queue empties, oldest first
-    /// (the worker's thread only).
+    /// Actors waiting for (flush_atom) when the queue empties, in the order
+    /// they asked (the worker's thread only).
     std::vector<caf::strong_actor_ptr> idle_flushes;
     /// Runs since the oldest of them asked.
     uint32_t idle_flush_runs = 0;
@@ -209,8 +209,8 @@ public:
         }
         cd.sleeping = wd.idle_flushes.empty();
       }
-      if (!wd.idle_flushes.empty()) { // their flushes are the next jobs
-        send_idle_flushes(wd);
+      if (!wd.idle_flushes.empty()) { // the newest one's flush is the next job
+        send_newest_idle_flush(wd);
         continue;
       }
       // Jobs that the handlers enqueue join the queue without a wake-up
@@ -247,12 +247,27 @@ public:
   static thread_local worker_data* current_worker;
 
 private:
+  /// Under overload: every actor waiting flushes now, the newest first.
   static void send_idle_flushes(worker_data& wd) {
     std::vector<caf::strong_actor_ptr> due;
     due.swap(wd.idle_flushes);
     wd.idle_flush_runs = 0;
-    for (auto& who : due)
-      caf::anon_send(caf::actor_cast<caf::actor>(who), flush_atom::value);
+    for (auto i = due.rbegin(); i != due.rend(); ++i)
+      caf::anon_send(caf::actor_cast<caf::actor>(*i), flush_atom::value);
+  }
+
+  /// The queue ran dry: the actor that asked last flushes, and the others
+  /// wait until the queue is dry again. What arrives from the wire asks
+  /// first (the peer link, with an ack to send) and what answers it asks
+  /// later (a service, whose flush hands the answer to the peer link), so
+  /// this order lets the answer join the ack in one packet; flushing all at
+  /// once sent the ack alone and then the answer.
+  static void send_newest_idle_flush(worker_data& wd) {
+    auto who = std::move(wd.idle_flushes.back());
+    wd.idle_flushes.pop_back();
+    if (wd.idle_flushes.empty())
+      wd.idle_flush_runs = 0;
+    caf::anon_send(caf::actor_cast<caf::actor>(who), flush_atom::value);
   }
 
   static void push(coordinator_data& cd, caf::resumable* job) {

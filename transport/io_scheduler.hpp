@@ -34,8 +34,12 @@ void use_io_scheduler(caf::actor_system_config& cfg);
 /// dozen runs if jobs keep coming. What those jobs produce joins one flush:
 /// a peer link hands a datagram's messages to their receivers before it
 /// asks, so a reply to them leaves in the same packet as the datagram's
-/// acknowledgement. False, and nothing arranged, when no other job waits
-/// (flush now: nothing would join) or in any other thread.
+/// acknowledgement. Of several actors waiting, the one that asked last
+/// flushes first, alone, and the next when the jobs that flush made have
+/// run: a service that answers through an outbox of its own asks after the
+/// peer link, and its answer reaches the peer link before that flushes.
+/// False, and nothing arranged, when no other job waits (flush now:
+/// nothing would join) or in any other thread.
 bool flush_when_idle(caf::abstract_actor* self);
 
 /// The poller of `sys`'s worker if `sys` runs the I/O scheduler, else
