@@ -287,6 +287,7 @@ meshrt::bench::bench_report run_scenario(const std::string& scenario, const std:
   } else if (scenario == "dm") {
     meshrt::bench::dm_bench_options opts;
     opts.only = only;
+    opts.mode = mode;
     if (entries > 0)
       opts.pubsub.users = static_cast<size_t>(entries);
     report = meshrt::bench::run_dm_bench(opts);
@@ -433,7 +434,7 @@ int main(int argc, char** argv) {
   std::string bench_scheduling = "efficiency";
   bench_cmd
     ->add_option("--scheduling", bench_scheduling,
-                 "transport, membership, rpc, fanout, store: how the nodes' workers wait "
+                 "transport, membership, rpc, fanout, store, dm: how the nodes' workers wait "
                  "(as meshrt node --scheduling); efficiency, since the bench puts every node "
                  "on this machine's cores")
     ->check(check_scheduling)

@@ -40,7 +40,8 @@ constexpr size_t dm_gateway_nodes = 2 * nodes_per_type;
 /// the location probes.
 class dm_cluster {
 public:
-  dm_cluster(caf::actor_system& sys, const std::string& exe) : sys_(sys), exe_(exe) {
+  dm_cluster(caf::actor_system& sys, const std::string& exe, scheduling mode) :
+    sys_(sys), exe_(exe) {
     dir_ = "/tmp/meshrt-bench-dm-" + std::to_string(::getpid());
     std::system(("mkdir -p " + dir_).c_str());
     auto mars_port = free_port(SOCK_DGRAM);
@@ -52,7 +53,7 @@ public:
         auto& group = type == std::string{"UDP"} ? gateways_ : storage_;
         group.push_back(
           spawn({"node", "--type", type, "--port", std::to_string(free_port(SOCK_DGRAM)), "--mars",
-                 mars_flag_, "--client-port", client_port, "--scheduling", "efficiency"},
+                 mars_flag_, "--client-port", client_port, "--scheduling", to_string(mode)},
                 std::string{type} + std::to_string(i)));
         client_endpoints_.push_back("127.0.0.1:" + client_port);
       }
@@ -296,9 +297,9 @@ void run_baseline(bench_report& r, const std::string& name, const child_process&
 
 void run_meshrt(bench_report& r, const dm_bench_options& o, const pubsub_options& opts) {
   caf::actor_system_config cfg;
-  apply_meshrt_defaults(cfg, scheduling::efficiency); // as the node processes
+  apply_meshrt_defaults(cfg, o.mode); // as the node processes
   caf::actor_system sys{cfg};
-  dm_cluster c{sys, o.meshrt_exe.empty() ? self_exe() : o.meshrt_exe};
+  dm_cluster c{sys, o.meshrt_exe.empty() ? self_exe() : o.meshrt_exe, o.mode};
 
   // -- latency: first and cached messages beside the RPC round trip ----------
   add_latencies(r, "meshrt_rpc", "rtt", rpc_rtts(sys, c, o.rpc));

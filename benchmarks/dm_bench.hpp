@@ -4,6 +4,7 @@
 
 #include "benchmarks/bench_report.hpp"
 #include "benchmarks/pubsub_driver.hpp"
+#include "runtime/system_config.hpp"
 
 namespace meshrt::bench {
 
@@ -15,6 +16,9 @@ struct dm_bench_options {
   pubsub_options pubsub;  // the users of the many-users part
   std::string meshrt_exe; // the program for MARS and the nodes; empty: this one
   std::string only;       // meshrt, nats or redis; empty: all
+  /// How the nodes' CAF workers wait (runtime/system_config.hpp): five
+  /// processes share this machine's cores, where efficiency is the rule.
+  scheduling mode = scheduling::efficiency;
 };
 
 /// Direct messages, client to client through the gateways of node processes
