@@ -129,6 +129,7 @@ uint64_t datagrams_for_answers(caf::actor_system& sys, caf::actor responder, uin
       break;
     ++answered;
   }
+  CHECK_MESSAGE(answered == rounds, "copy " << answered << " did not come back");
   uint64_t datagrams = 0;
   if (answered == rounds) {
     nlohmann::json stats;
