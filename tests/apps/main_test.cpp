@@ -108,6 +108,16 @@ TEST_SUITE("apps.meshrt") {
     }
     auto r = run_command(cli("config check /tmp/x.json --log-level loud"));
     CHECK(r.err.find("invalid log level 'loud'") != std::string::npos);
+    // a scheduling mode is checked before anything starts, the same way
+    // for a node and for every bench
+    for (const char* args : {"node --scheduling fast", "bench dm --scheduling fast"}) {
+      CAPTURE(args);
+      auto s = run_command(cli(args));
+      CHECK(s.exit_code == 2);
+      CHECK(s.err.find("expected a scheduling mode (latency or efficiency), got 'fast'")
+            != std::string::npos);
+      CHECK(std::count(s.err.begin(), s.err.end(), '\n') == 1);
+    }
   }
 
 } // TEST_SUITE
