@@ -1,6 +1,7 @@
 #include "dm/dm_service.hpp"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -83,7 +84,9 @@ struct service_state : session_host {
   uint64_t finds = 0;     // FindData handled here, as the owner of a location
   uint64_t forwarded = 0; // of those, handed on to the recipient's node
   uint64_t malformed = 0;
-  std::map<std::string, uint64_t> outcomes; // by dm_outcome name, as answered here
+  /// Deliveries here by what became of them, indexed by dm_outcome (an
+  /// array: counted for every message, named only when asked for).
+  std::array<uint64_t, static_cast<size_t>(dm_outcome::lookup_failed) + 1> outcomes{};
 
   static inline const char* name = "meshrt.dm";
 
@@ -167,14 +170,14 @@ void deliver_here(service_actor* self, std::string from, const std::string& to, 
   auto& st = self->state;
   auto i = st.users.find(to);
   if (i == st.users.end()) {
-    ++st.outcomes[to_string(dm_outcome::not_here)];
+    ++st.outcomes[static_cast<size_t>(dm_outcome::not_here)];
     return done(dm_outcome::not_here);
   }
   // An actor hook that answers late makes the answer late: the sender then
   // times out instead of trying again, so nothing arrives twice.
   i->second->incoming(std::move(from), std::move(origin), ver, cmd, std::move(message),
                       [self, done = std::move(done)](dm_outcome outcome) {
-                        ++self->state.outcomes[to_string(outcome)];
+                        ++self->state.outcomes[static_cast<size_t>(outcome)];
                         done(outcome);
                       });
 }
@@ -474,6 +477,10 @@ void on_session_call(service_actor* self, const std::string& uid, uint64_t id, c
 
 std::string stats_json(service_actor* self) {
   auto& st = self->state;
+  std::map<std::string, uint64_t> outcomes; // the ones that happened, by name
+  for (size_t i = 1; i < st.outcomes.size(); ++i)
+    if (st.outcomes[i] > 0)
+      outcomes[to_string(static_cast<dm_outcome>(i))] = st.outcomes[i];
   nlohmann::json j{
     {"node", st.self_address},
     {"users", st.users.size()},
@@ -489,7 +496,7 @@ std::string stats_json(service_actor* self) {
     {"finds", st.finds},
     {"forwarded", st.forwarded},
     {"malformed", st.malformed},
-    {"outcomes", st.outcomes},
+    {"outcomes", outcomes},
   };
   return j.dump();
 }
