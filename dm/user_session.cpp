@@ -235,27 +235,27 @@ void user_session::channel(close_reason reason, std::string from, const std::str
 // -- sending ---------------------------------------------------------------------
 
 user_session::outgoing* user_session::head_of(const std::string& to) {
-  auto i = queues_.find(to);
-  if (i == queues_.end() || i->second.items.empty())
+  auto* q = queues_.find(to);
+  if (q == nullptr || q->items.empty())
     return nullptr;
-  return &i->second.items.front();
+  return &q->items.front();
 }
 
 /// Answers the head of `to`'s queue (no error: sent) and starts the next.
 void user_session::finish_head(const std::string& to, caf::error err) {
-  auto i = queues_.find(to);
-  if (i == queues_.end() || i->second.items.empty())
+  auto* q = queues_.find(to);
+  if (q == nullptr || q->items.empty())
     return;
-  auto done = std::move(i->second.items.front().done);
-  i->second.items.pop_front();
-  i->second.busy = false;
+  auto done = std::move(q->items.front().done);
+  q->items.pop_front();
+  q->busy = false;
   done(std::move(err));
   pump(to);
 }
 
 void user_session::forget(const std::string& peer, const std::string& node) {
-  if (auto i = cache_.find(peer); i != cache_.end() && i->second == node)
-    cache_.erase(i);
+  if (auto* cached = cache_.find(peer); cached != nullptr && *cached == node)
+    cache_.erase(peer);
 }
 
 /// What the head of `to`'s queue came to: `at` is the node the recipient
@@ -312,24 +312,25 @@ void user_session::start_head(const std::string& to, const std::string& node) {
 /// Starts the head of `to`'s queue unless one is in flight; drops heads
 /// whose time ran out while they waited.
 void user_session::pump(const std::string& to) {
-  auto i = queues_.find(to);
-  if (i == queues_.end() || i->second.busy)
+  auto* q = queues_.find(to);
+  if (q == nullptr || q->busy)
     return;
-  auto& q = i->second;
   auto now = steady_micros();
-  while (!q.items.empty() && q.items.front().deadline_us <= now) {
-    auto done = std::move(q.items.front().done);
-    q.items.pop_front();
+  while (!q->items.empty() && q->items.front().deadline_us <= now) {
+    auto done = std::move(q->items.front().done);
+    q->items.pop_front();
     done(make_error(dm_errc::reliable_timeout,
                     "the message waited for the ones before it past its timeout"));
+    if (q = queues_.find(to); q == nullptr) // what `done` did may have moved it
+      return;
   }
-  if (q.items.empty()) {
-    queues_.erase(i);
+  if (q->items.empty()) {
+    queues_.erase(to);
     return;
   }
-  q.busy = true;
-  auto c = cache_.find(to);
-  start_head(to, c != cache_.end() ? c->second : std::string{});
+  q->busy = true;
+  auto* cached = cache_.find(to);
+  start_head(to, cached != nullptr ? *cached : std::string{});
 }
 
 caf::error user_session::send(std::string to, uint8_t ver, uint16_t cmd, byte_buffer message,
@@ -365,11 +366,11 @@ void user_session::client_send(uint32_t seq, std::string to, uint8_t ver, uint16
 }
 
 void user_session::clear(const std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer message) {
-  auto i = cache_.find(peer);
-  if (i == cache_.end())
+  auto* cached = cache_.find(peer);
+  if (cached == nullptr)
     return; // nothing cached: fails silently, as the reference says
-  auto node = std::move(i->second);
-  cache_.erase(i);
+  auto node = std::move(*cached);
+  cache_.erase(peer);
   host_.close_channel(node, close_reason::clear, uid_, peer, ver, cmd, std::move(message));
 }
 
@@ -378,9 +379,10 @@ void user_session::clear(const std::string& peer, uint8_t ver, uint16_t cmd, byt
 void user_session::fail_outgoing(const std::string& why) {
   auto queues = std::move(queues_);
   queues_.clear();
-  for (auto& [to, q] : queues)
+  queues.for_each([&](const std::string&, peer_queue& q) {
     for (auto& item : q.items)
       item.done(make_error(dm_errc::reliable_timeout, why));
+  });
 }
 
 void user_session::end_actor(caf::error reason) {
@@ -430,8 +432,11 @@ void user_session::disconnect(caf::response_promise rp, caf::error reason) {
   closing_ = true;
   end_reason_ = std::move(reason);
   fail_outgoing("the sender disconnected before the message was delivered");
-  auto peers = std::make_shared<std::vector<std::pair<std::string, std::string>>>(cache_.begin(),
-                                                                                  cache_.end());
+  auto peers = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
+  peers->reserve(cache_.size());
+  cache_.for_each([&](const std::string& peer, std::string& node) {
+    peers->emplace_back(peer, std::move(node));
+  });
   cache_.clear();
   notify_peers(std::move(peers), 0);
 }

@@ -5,7 +5,6 @@
 #include <list>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -14,6 +13,7 @@
 #include <caf/timespan.hpp>
 
 #include "dm/dm_wire.hpp"
+#include "dm/peer_table.hpp"
 #include "transport/byte_buffer.hpp"
 
 namespace caf {
@@ -187,8 +187,8 @@ private:
   caf::actor handle_;
   caf::actor sink_;
   std::shared_ptr<user_sink> direct_sink_;
-  std::unordered_map<std::string, std::string> cache_;
-  std::unordered_map<std::string, peer_queue> queues_;
+  peer_table<std::string> cache_;
+  peer_table<peer_queue> queues_;
   /// Who waits for the disconnect, and the reason the actor ends with.
   std::vector<caf::response_promise> disconnect_promises_;
   caf::error end_reason_;
