@@ -23,6 +23,7 @@
 
 #include "support/eventually.hpp"
 #include "support/test_system.hpp"
+#include "support/transport_port.hpp"
 #include "transport/atoms.hpp"
 #include "transport/deferred_flush.hpp"
 #include "transport/io_poller.hpp"
@@ -100,13 +101,6 @@ caf::behavior batching_echo(caf::event_based_actor* self, int) {
   };
 }
 
-/// The UDP port transport `t` bound, asked by `self`; 0 if it did not say.
-uint16_t port_of(caf::scoped_actor& self, const caf::actor& t) {
-  uint16_t port = 0;
-  self->request(t, 5s, port_atom::value).receive([&](uint16_t p) { port = p; }, [](caf::error&) {});
-  return port;
-}
-
 /// Sends `rounds` messages from a transport to one whose receiver is
 /// `responder`, one at a time, each waiting for its copy; the datagrams
 /// the responder's transport sent, or 0 if a copy did not come back.
@@ -116,7 +110,7 @@ uint64_t datagrams_for_answers(caf::actor_system& sys, caf::actor responder, uin
   cfg.port = 50520;
   auto a = spawn_transport(sys, cfg, at_a);
   auto b = spawn_transport(sys, cfg, responder);
-  auto port_b = port_of(at_a, b);
+  auto port_b = test::transport_port(at_a, b);
   REQUIRE(port_b != 0);
   auto addr_b = "127.0.0.1:" + std::to_string(port_b);
   uint32_t answered = 0;
@@ -421,7 +415,7 @@ TEST_SUITE("transport.io_scheduler") {
     cfg.port = 50500;
     auto a = spawn_transport(sys, cfg, at_a);
     auto b = spawn_transport(sys, cfg, at_b);
-    auto port_b = port_of(at_a, b);
+    auto port_b = test::transport_port(at_a, b);
     REQUIRE(port_b != 0);
     CHECK(thread_count() == threads); // both have started by now
     // 5,000 reliable messages in a burst: many datagrams per look at the

@@ -21,6 +21,7 @@
 #include "support/eventually.hpp"
 #include "support/test_key.hpp"
 #include "support/test_system.hpp"
+#include "support/transport_port.hpp"
 #include "transport/atoms.hpp"
 #include "transport/udp_socket.hpp"
 
@@ -57,20 +58,13 @@ struct pair_fixture {
     a = spawn_transport(sys, cfg, at_a);
     cfg.faults = faults_b;
     b = spawn_transport(sys, cfg, at_b);
-    port_a = port_of(a);
-    port_b = port_of(b);
+    port_a = test::transport_port(at_a, a);
+    port_b = test::transport_port(at_a, b);
   }
 
   ~pair_fixture() {
     at_a->send_exit(a, caf::exit_reason::user_shutdown);
     at_a->send_exit(b, caf::exit_reason::user_shutdown);
-  }
-
-  uint16_t port_of(const caf::actor& t) {
-    uint16_t port = 0;
-    at_a->request(t, 5s, port_atom::value)
-      .receive([&](uint16_t p) { port = p; }, [&](caf::error&) {});
-    return port;
   }
 
   std::string addr_b() const {
@@ -231,10 +225,7 @@ TEST_SUITE("transport.live") {
     auto other = start(2);
     auto open = start(std::nullopt);
     auto addr = [&](const caf::actor& t) {
-      uint16_t port = 0;
-      self->request(t, 5s, port_atom::value)
-        .receive([&](uint16_t p) { port = p; }, [](caf::error&) {});
-      return "127.0.0.1:" + std::to_string(port);
+      return "127.0.0.1:" + std::to_string(test::transport_port(self, t));
     };
     auto stats = [&](const caf::actor& t) {
       nlohmann::json out;
