@@ -21,7 +21,8 @@ TEST_SUITE("dm.peer_table") {
 
   TEST_CASE("peer table: the same entries as a map, below and above the flat limit") {
     // A reference map beside the table through inserts, updates and
-    // erasures that cross flat_limit both ways.
+    // erasures: the vector up to flat_limit, then the hash table it grows
+    // into, which stays.
     peer_table<int> table;
     std::map<std::string, int> expected;
     auto limit = static_cast<int>(peer_table<int>::flat_limit);
