@@ -31,24 +31,21 @@ public:
       auto i = hashed_->find(peer);
       return i != hashed_->end() ? &i->second : nullptr;
     }
-    for (auto& entry : flat_)
-      if (entry.first == peer)
-        return &entry.second;
-    return nullptr;
+    return find_flat(peer);
   }
 
   /// The value of `peer`, added as Value{} when there was none.
   Value& operator[](const std::string& peer) {
-    if (auto* value = find(peer))
+    if (hashed_)
+      return (*hashed_)[peer];
+    if (auto* value = find_flat(peer))
       return *value;
-    if (!hashed_ && flat_.size() < flat_limit)
+    if (flat_.size() < flat_limit)
       return flat_.emplace_back(peer, Value{}).second;
-    if (!hashed_) {
-      hashed_ = std::make_unique<std::unordered_map<std::string, Value>>();
-      for (auto& entry : flat_)
-        hashed_->emplace(std::move(entry.first), std::move(entry.second));
-      std::vector<std::pair<std::string, Value>>{}.swap(flat_);
-    }
+    hashed_ = std::make_unique<std::unordered_map<std::string, Value>>();
+    for (auto& entry : flat_)
+      hashed_->emplace(std::move(entry.first), std::move(entry.second));
+    std::vector<std::pair<std::string, Value>>{}.swap(flat_);
     return (*hashed_)[peer];
   }
 
@@ -94,6 +91,13 @@ public:
   }
 
 private:
+  Value* find_flat(const std::string& peer) {
+    for (auto& entry : flat_)
+      if (entry.first == peer)
+        return &entry.second;
+    return nullptr;
+  }
+
   std::vector<std::pair<std::string, Value>> flat_;
   std::unique_ptr<std::unordered_map<std::string, Value>> hashed_;
 };
