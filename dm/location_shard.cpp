@@ -146,6 +146,18 @@ void pull(shard_actor* self, slot_state& st, const std::string& from) {
 }
 
 void serve(shard_actor* self, slot_state& st, byte_buffer& bytes) {
+  if (st.mode == shard_mode::outgoing && request_hops(bytes) == 0 && add_hop(bytes)) {
+    // While the slot moves, its new owner decides who answers: one still
+    // pulling it sends what it gets back here (one hop on, answered below);
+    // one that answers for it already answers itself. A new owner does that
+    // when its pull came before this node had the slot (before its first
+    // ring): had this shard answered this node's own requests, a write
+    // through the other node would have been missing for a read through
+    // this one. Only requests nobody forwarded yet go: one the new owner
+    // sends back, or one on a longer way, is answered here.
+    send_to(self, st.peer, std::move(bytes));
+    return;
+  }
   if (st.mode == shard_mode::incoming || st.mode == shard_mode::moved) {
     // Not this shard's to answer: the node that is gets it, and answers
     // the origin itself.

@@ -48,9 +48,10 @@ constexpr uint16_t shard_group_of(uint16_t slot) {
 ///   slot): it is not any more, its entries go.
 /// - (shard_request_atom, byte_buffer request): a store request (kind 32)
 ///   for one of its slots: answered (owned, outgoing) or forwarded
-///   (incoming, moved) with one more hop. The answer goes to the request's
-///   origin over the mesh, or to `service` as (store_response_atom,
-///   byte_buffer) when the origin is this node.
+///   (incoming, moved) with one more hop; outgoing, it sends one that
+///   nobody forwarded yet to the new owner first. The answer goes to the
+///   request's origin over the mesh, or to `service` as
+///   (store_response_atom, byte_buffer) when the origin is this node.
 /// - (shard_request_atom, std::vector<byte_buffer> requests): the same for
 ///   the requests of one delivery from the wire; the answers to one peer
 ///   leave in one packed message.

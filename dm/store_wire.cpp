@@ -184,6 +184,10 @@ uint16_t request_slot(byte_view bytes) {
   return transport::load16(bytes.data() + request_slot_offset);
 }
 
+uint8_t request_hops(byte_view bytes) {
+  return bytes.size() > request_hops_offset ? bytes[request_hops_offset] : 0;
+}
+
 bool migration_head(byte_view bytes, migration_step& step, uint16_t& slot) {
   if (bytes.size() < 4 || bytes[0] != static_cast<uint8_t>(store_kind::migration) || bytes[1] == 0
       || bytes[1] > static_cast<uint8_t>(migration_step::abort))

@@ -163,6 +163,10 @@ std::optional<migration_message> decode_migration(byte_view bytes);
 /// The slot a request names, read without decoding it (0 if too short).
 uint16_t request_slot(byte_view bytes);
 
+/// How many times a request was forwarded, read without decoding it (0 if
+/// too short).
+uint8_t request_hops(byte_view bytes);
+
 /// The step and slot of a migration message, read without decoding its
 /// records; false if it is too short or the step unknown.
 bool migration_head(byte_view bytes, migration_step& step, uint16_t& slot);

@@ -18,6 +18,7 @@ TEST_CASE("store wire: requests, responses and migration messages round-trip") {
   auto bytes = encode(req);
   CHECK(store_kind_of(bytes) == store_kind::request);
   CHECK(request_slot(bytes) == 17);
+  CHECK(request_hops(bytes) == 1);
   auto back = decode_store_request(bytes);
   REQUIRE(back);
   CHECK(back->id == 42);
@@ -29,10 +30,12 @@ TEST_CASE("store wire: requests, responses and migration messages round-trip") {
   for (int hop = 2; hop < max_store_hops; ++hop)
     REQUIRE(add_hop(forwarded));
   CHECK(decode_store_request(forwarded)->hops == max_store_hops - 1);
+  CHECK(request_hops(forwarded) == max_store_hops - 1);
   CHECK_FALSE(add_hop(forwarded));
   CHECK(decode_store_request(forwarded)->hops == max_store_hops - 1);
   byte_buffer runt{32, 1, 0};
   CHECK_FALSE(add_hop(runt));
+  CHECK(request_hops(runt) == 0);
   // Truncated anywhere, or with a byte too many: refused.
   for (size_t n = 0; n < bytes.size(); n += 13)
     CHECK_FALSE(decode_store_request(byte_view{bytes.data(), n}));

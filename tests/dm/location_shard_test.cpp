@@ -1,0 +1,165 @@
+#include "dm/location_shard.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <doctest/doctest.h>
+
+#include "dm/store_atoms.hpp"
+#include "dm/store_wire.hpp"
+#include "support/test_system.hpp"
+#include "support/transport_port.hpp"
+#include "transport/atoms.hpp"
+#include "transport/packed_messages.hpp"
+#include "transport/transport_actor.hpp"
+
+using namespace std::chrono_literals;
+using namespace meshrt;
+using meshrt::test::test_system_config;
+
+namespace {
+
+/// A shard of node "a" on a real transport, with the test as its store
+/// service, and a node "b" that is only a transport whose deliveries reach
+/// the test: what the shard answers and what it sends over the mesh are
+/// both seen.
+struct shard_fixture {
+  caf::actor_system sys{test_system_config()};
+  caf::scoped_actor self{sys};
+  caf::actor transport_a;
+  caf::actor transport_b;
+  std::string a;
+  std::string b;
+  caf::actor shard;
+
+  explicit shard_fixture(uint16_t base_port) {
+    transport::transport_config tc;
+    tc.port = base_port;
+    transport_a = transport::spawn_transport(sys, tc, caf::actor{self});
+    tc.port = static_cast<uint16_t>(base_port + 20);
+    transport_b = transport::spawn_transport(sys, tc, caf::actor{self});
+    a = "127.0.0.1:" + std::to_string(test::transport_port(self, transport_a));
+    b = "127.0.0.1:" + std::to_string(test::transport_port(self, transport_b));
+    shard = spawn_location_shard(sys, 0, a, caf::actor{self}, transport_a);
+  }
+
+  ~shard_fixture() {
+    for (const auto& x : {shard, transport_a, transport_b})
+      self->send_exit(x, caf::exit_reason::user_shutdown);
+  }
+
+  static byte_buffer request(store_op op, uint64_t id, uint16_t slot, const std::string& origin,
+                             std::string key, std::string value = {}, uint8_t hops = 0) {
+    store_request req;
+    req.op = op;
+    req.id = id;
+    req.timeout_ms = 5000;
+    req.slot = slot;
+    req.hops = hops;
+    req.origin = origin;
+    req.records.push_back(store_record{std::move(key), true, std::move(value), 0, {}});
+    return encode(req);
+  }
+
+  /// What the test saw next within 2 s: an answer handed to the service
+  /// (origin "a"), or a store message node b received from node a.
+  struct seen {
+    std::optional<store_response> answer_at_a;
+    std::optional<store_request> request_at_b;
+    std::optional<store_response> answer_at_b;
+  };
+
+  seen next() {
+    seen result;
+    bool done = false;
+    for (int i = 0; i < 50 && !done; ++i)
+      self->receive(
+        [&](store_response_atom, const byte_buffer& bytes) {
+          result.answer_at_a = decode_store_response(bytes);
+          done = true;
+        },
+        [&](transport::received_atom, const std::string& from, const packed_messages& batch, bool) {
+          if (from != a)
+            return;
+          for (auto bytes : batch.views()) {
+            if (store_kind_of(bytes) == store_kind::request)
+              result.request_at_b = decode_store_request(bytes);
+            else if (store_kind_of(bytes) == store_kind::response)
+              result.answer_at_b = decode_store_response(bytes);
+            done = true;
+          }
+        },
+        [&](shard_mode_atom, uint16_t, uint8_t, const std::string&, uint64_t) {},
+        caf::after(2s / 50) >> [] {});
+    return result;
+  }
+};
+
+} // namespace
+
+TEST_SUITE("dm.location_shard") {
+  TEST_CASE("an outgoing slot sends requests nobody forwarded yet to its new owner first") {
+    // The new owner decides who answers while a slot moves: pulling it, it
+    // sends requests back to the old owner; answering for it already (its
+    // pull came before the old owner had the slot), it answers them. The
+    // old owner answered its own node's requests itself, and a write
+    // through the new owner was missing for a read through the old one.
+    shard_fixture f{48700};
+    const uint16_t slot = 3;
+    f.self->send(f.shard, shard_open_atom::value, slot, static_cast<uint8_t>(shard_mode::owned),
+                 std::string{});
+    f.self->send(f.shard, shard_request_atom::value,
+                 shard_fixture::request(store_op::set, 1, slot, f.a, "k", "old"));
+    auto set = f.next();
+    REQUIRE(set.answer_at_a);
+    CHECK(set.answer_at_a->id == 1);
+    CHECK(set.answer_at_a->status == 0);
+    f.self->send(f.shard, shard_hand_to_atom::value, slot, f.b);
+    f.self->receive(
+      [&](shard_mode_atom, uint16_t s, uint8_t mode, const std::string& peer, uint64_t keys) {
+        CHECK(s == slot);
+        CHECK(mode == static_cast<uint8_t>(shard_mode::outgoing));
+        CHECK(peer == f.b);
+        CHECK(keys == 1);
+      },
+      caf::after(2s) >> [] { FAIL("the shard did not say it hands the slot over"); });
+    // this node's own read goes to the new owner, one hop more
+    f.self->send(f.shard, shard_request_atom::value,
+                 shard_fixture::request(store_op::get, 2, slot, f.a, "k"));
+    auto own = f.next();
+    CHECK_FALSE(own.answer_at_a);
+    REQUIRE(own.request_at_b);
+    CHECK(own.request_at_b->id == 2);
+    CHECK(own.request_at_b->hops == 1);
+    CHECK(own.request_at_b->origin == f.a);
+    // so does one another node sent straight here (its ring is behind)
+    f.self->send(
+      f.shard, shard_request_atom::value,
+      std::vector<byte_buffer>{shard_fixture::request(store_op::get, 3, slot, f.b, "k")});
+    auto direct = f.next();
+    REQUIRE(direct.request_at_b);
+    CHECK(direct.request_at_b->id == 3);
+    CHECK(direct.request_at_b->hops == 1);
+    // what the new owner sends back is answered here, to its origin
+    f.self->send(
+      f.shard, shard_request_atom::value,
+      std::vector<byte_buffer>{shard_fixture::request(store_op::get, 2, slot, f.a, "k", {}, 1)});
+    auto back = f.next();
+    REQUIRE(back.answer_at_a);
+    CHECK(back.answer_at_a->id == 2);
+    REQUIRE(back.answer_at_a->records.size() == 1);
+    CHECK(back.answer_at_a->records[0].value == "old");
+    // and so is one that came a longer way: it never goes round in a loop
+    f.self->send(
+      f.shard, shard_request_atom::value,
+      std::vector<byte_buffer>{shard_fixture::request(store_op::get, 4, slot, f.b, "k", {}, 2)});
+    auto longer = f.next();
+    CHECK_FALSE(longer.request_at_b);
+    REQUIRE(longer.answer_at_b);
+    CHECK(longer.answer_at_b->id == 4);
+    REQUIRE(longer.answer_at_b->records.size() == 1);
+    CHECK(longer.answer_at_b->records[0].value == "old");
+  }
+}
