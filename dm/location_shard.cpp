@@ -61,6 +61,10 @@ struct slot_state {
   uint64_t batches_sent = 0;
   uint64_t acked = 0;
   bool keeping = false;
+  /// Records pushed to the slot while it was owned already (merge_records)
+  /// and the keys of them it took, since the pusher's last completion.
+  uint64_t merged = 0;
+  uint64_t merged_new = 0;
 };
 
 /// A shard: the slots of one group this node has, and what they share.
@@ -197,6 +201,30 @@ void apply_records(shard_actor* self, slot_state& st, const std::vector<store_re
   schedule_expiry(self);
 }
 
+/// Records for a slot this shard answers for already: pushed by a node
+/// whose ring had the slot at the same time (views that differed for a
+/// moment). The keys only it had come in; where both have a key, or the
+/// pusher had it removed, this shard's state stays: it is what readers saw
+/// since, and a value must not change back under them with no write.
+void merge_records(shard_actor* self, slot_state& st, const std::string& from,
+                   const migration_message& m) {
+  auto now = now_ms();
+  for (const auto& rec : m.records)
+    if (rec.present && !st.table.find(rec.key, now)) {
+      apply_record(st.table, st.owners, rec, now);
+      ++st.merged_new;
+    }
+  st.merged += m.records.size();
+  if (m.step == migration_step::complete) {
+    if (st.merged > 0)
+      logger("store")->info("slot {}: {} records from {}, which had the slot too; took the {} "
+                            "keys it did not have, kept its own state of the others",
+                            st.slot, st.merged, from, st.merged_new);
+    st.merged = st.merged_new = 0;
+  }
+  schedule_expiry(self);
+}
+
 void on_migration(shard_actor* self, slot_state& st, const std::string& from,
                   const migration_message& m) {
   switch (m.step) {
@@ -226,7 +254,10 @@ void on_migration(shard_actor* self, slot_state& st, const std::string& from,
         logger("store")->info("slot {}: records from {} while waiting for {}; taking them", st.slot,
                               from, st.peer);
       }
-      apply_records(self, st, m.records);
+      if (st.mode == shard_mode::owned)
+        merge_records(self, st, from, m);
+      else
+        apply_records(self, st, m.records);
       send_migration(self, st, from, migration_step::ack);
       if (m.step == migration_step::complete && st.mode == shard_mode::incoming)
         set_mode(self, st, shard_mode::owned, from);

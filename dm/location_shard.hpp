@@ -60,7 +60,9 @@ constexpr uint16_t shard_group_of(uint16_t slot) {
 ///   that holds its entries answers a pull with nothing: it is handed over
 ///   when the service says so (shard_hand_to_atom), and answers what the
 ///   puller forwards meanwhile; only one that does not hold them answers
-///   (complete, or redirect to where the slot is).
+///   (complete, or redirect to where the slot is). Records pushed to a slot
+///   it owns already (two views had it at once) add the keys it lacks and
+///   change none it has.
 /// - (shard_hand_to_atom, uint16_t slot, std::string to): hand the slot to
 ///   `to` (outgoing); the service then paces it with shard_batch_atom.
 /// - (shard_take_from_atom, uint16_t slot, std::string from): a moved slot

@@ -23,9 +23,26 @@ namespace {
 
 /// A shard of node "a" on a real transport, with the test as its store
 /// service, and a node "b" that is only a transport whose deliveries reach
-/// the test: what the shard answers and what it sends over the mesh are
-/// both seen.
+/// the test: what the shard answers, reports and sends over the mesh are
+/// all seen.
 struct shard_fixture {
+  /// What the test saw next: an answer handed to the service (origin "a"),
+  /// or a store message node b received from node a.
+  struct seen {
+    std::optional<store_response> answer_at_a;
+    std::optional<store_request> request_at_b;
+    std::optional<store_response> answer_at_b;
+    std::optional<migration_message> migration_at_b;
+  };
+
+  /// A change of a slot's mode the shard reported to its service.
+  struct mode_change {
+    uint16_t slot;
+    shard_mode mode;
+    std::string peer;
+    uint64_t keys;
+  };
+
   caf::actor_system sys{test_system_config()};
   caf::scoped_actor self{sys};
   caf::actor transport_a;
@@ -33,12 +50,15 @@ struct shard_fixture {
   std::string a;
   std::string b;
   caf::actor shard;
+  /// Changes of mode seen and not taken by next_mode() yet.
+  std::vector<mode_change> modes;
+  uint64_t ids = 100;
 
   explicit shard_fixture(uint16_t base_port) {
     transport::transport_config tc;
     tc.port = base_port;
     transport_a = transport::spawn_transport(sys, tc, caf::actor{self});
-    tc.port = static_cast<uint16_t>(base_port + 20);
+    tc.port = static_cast<uint16_t>(base_port + 10);
     transport_b = transport::spawn_transport(sys, tc, caf::actor{self});
     a = "127.0.0.1:" + std::to_string(test::transport_port(self, transport_a));
     b = "127.0.0.1:" + std::to_string(test::transport_port(self, transport_b));
@@ -63,14 +83,12 @@ struct shard_fixture {
     return encode(req);
   }
 
-  /// What the test saw next within 2 s: an answer handed to the service
-  /// (origin "a"), or a store message node b received from node a.
-  struct seen {
-    std::optional<store_response> answer_at_a;
-    std::optional<store_request> request_at_b;
-    std::optional<store_response> answer_at_b;
-  };
+  void on_mode(uint16_t slot, uint8_t mode, const std::string& peer, uint64_t keys) {
+    modes.push_back({slot, static_cast<shard_mode>(mode), peer, keys});
+  }
 
+  /// The next answer or message within 2 s (changes of mode on the way go
+  /// to `modes`).
   seen next() {
     seen result;
     bool done = false;
@@ -88,12 +106,61 @@ struct shard_fixture {
               result.request_at_b = decode_store_request(bytes);
             else if (store_kind_of(bytes) == store_kind::response)
               result.answer_at_b = decode_store_response(bytes);
+            else if (store_kind_of(bytes) == store_kind::migration)
+              result.migration_at_b = decode_migration(bytes);
             done = true;
           }
         },
-        [&](shard_mode_atom, uint16_t, uint8_t, const std::string&, uint64_t) {},
+        [&](shard_mode_atom, uint16_t slot, uint8_t mode, const std::string& peer, uint64_t keys) {
+          on_mode(slot, mode, peer, keys);
+        },
         caf::after(2s / 50) >> [] {});
     return result;
+  }
+
+  /// The next change of mode: one next() saw already, or one within 2 s.
+  std::optional<mode_change> next_mode() {
+    if (modes.empty())
+      self->receive([&](shard_mode_atom, uint16_t slot, uint8_t mode, const std::string& peer,
+                        uint64_t keys) { on_mode(slot, mode, peer, keys); },
+                    caf::after(2s) >> [] {});
+    if (modes.empty())
+      return std::nullopt;
+    auto result = modes.front();
+    modes.erase(modes.begin());
+    return result;
+  }
+
+  /// Sets `key` in `slot` through node a.
+  void set(uint16_t slot, const std::string& key, const std::string& value) {
+    self->send(shard, shard_request_atom::value,
+               request(store_op::set, ++ids, slot, a, key, value));
+    auto s = next();
+    REQUIRE(s.answer_at_a);
+    CHECK(s.answer_at_a->status == 0);
+  }
+
+  /// The value of `key` in `slot`, read through node a.
+  std::optional<std::string> get(uint16_t slot, const std::string& key) {
+    self->send(shard, shard_request_atom::value, request(store_op::get, ++ids, slot, a, key));
+    auto s = next();
+    REQUIRE(s.answer_at_a);
+    REQUIRE(s.answer_at_a->records.size() == 1);
+    const auto& rec = s.answer_at_a->records[0];
+    return rec.present ? std::optional<std::string>{rec.value} : std::nullopt;
+  }
+
+  /// Node b pushes `records` of `slot` to the shard, as a handoff does;
+  /// the shard's acknowledgement comes back to b.
+  void push(uint16_t slot, migration_step step, std::vector<store_record> records) {
+    migration_message m;
+    m.step = step;
+    m.slot = slot;
+    m.records = std::move(records);
+    self->send(shard, shard_migration_atom::value, b, encode(m));
+    auto s = next();
+    REQUIRE(s.migration_at_b);
+    CHECK(s.migration_at_b->step == migration_step::ack);
   }
 };
 
@@ -110,21 +177,14 @@ TEST_SUITE("dm.location_shard") {
     const uint16_t slot = 3;
     f.self->send(f.shard, shard_open_atom::value, slot, static_cast<uint8_t>(shard_mode::owned),
                  std::string{});
-    f.self->send(f.shard, shard_request_atom::value,
-                 shard_fixture::request(store_op::set, 1, slot, f.a, "k", "old"));
-    auto set = f.next();
-    REQUIRE(set.answer_at_a);
-    CHECK(set.answer_at_a->id == 1);
-    CHECK(set.answer_at_a->status == 0);
+    f.set(slot, "k", "old");
     f.self->send(f.shard, shard_hand_to_atom::value, slot, f.b);
-    f.self->receive(
-      [&](shard_mode_atom, uint16_t s, uint8_t mode, const std::string& peer, uint64_t keys) {
-        CHECK(s == slot);
-        CHECK(mode == static_cast<uint8_t>(shard_mode::outgoing));
-        CHECK(peer == f.b);
-        CHECK(keys == 1);
-      },
-      caf::after(2s) >> [] { FAIL("the shard did not say it hands the slot over"); });
+    auto handing = f.next_mode();
+    REQUIRE_MESSAGE(handing, "the shard did not say it hands the slot over");
+    CHECK(handing->slot == slot);
+    CHECK(handing->mode == shard_mode::outgoing);
+    CHECK(handing->peer == f.b);
+    CHECK(handing->keys == 1);
     // this node's own read goes to the new owner, one hop more
     f.self->send(f.shard, shard_request_atom::value,
                  shard_fixture::request(store_op::get, 2, slot, f.a, "k"));
@@ -161,5 +221,48 @@ TEST_SUITE("dm.location_shard") {
     CHECK(longer.answer_at_b->id == 4);
     REQUIRE(longer.answer_at_b->records.size() == 1);
     CHECK(longer.answer_at_b->records[0].value == "old");
+  }
+
+  TEST_CASE("records pushed to a slot that answers already add keys, never change its own") {
+    // Two nodes whose views differed for a moment both had the slot; the
+    // one that answers for it now keeps what its readers saw, and takes
+    // the keys only the other had.
+    shard_fixture f{48740};
+    const uint16_t slot = 5;
+    f.self->send(f.shard, shard_open_atom::value, slot, static_cast<uint8_t>(shard_mode::owned),
+                 std::string{});
+    f.set(slot, "both", "here");
+    f.set(slot, "kept", "here");
+    f.push(slot, migration_step::batch,
+           {store_record{"both", true, "there", 0, {}}, store_record{"kept", false, {}, 0, {}},
+            store_record{"only-there", true, "there", 0, {}}});
+    f.push(slot, migration_step::complete, {store_record{"last", true, "there", 0, {}}});
+    CHECK(f.get(slot, "both") == std::optional<std::string>{"here"});
+    CHECK(f.get(slot, "kept") == std::optional<std::string>{"here"});
+    CHECK(f.get(slot, "only-there") == std::optional<std::string>{"there"});
+    CHECK(f.get(slot, "last") == std::optional<std::string>{"there"});
+    CHECK(f.get(slot, "never") == std::nullopt);
+  }
+
+  TEST_CASE("records pushed to a slot that pulls them are its state, removals too") {
+    shard_fixture f{48760};
+    const uint16_t slot = 6;
+    f.self->send(f.shard, shard_open_atom::value, slot, static_cast<uint8_t>(shard_mode::incoming),
+                 f.b);
+    auto pull = f.next();
+    REQUIRE(pull.migration_at_b);
+    CHECK(pull.migration_at_b->step == migration_step::pull);
+    f.push(slot, migration_step::batch,
+           {store_record{"k", true, "first", 0, {}}, store_record{"gone", true, "x", 0, {}}});
+    f.push(slot, migration_step::complete,
+           {store_record{"k", true, "second", 0, {}}, store_record{"gone", false, {}, 0, {}}});
+    auto owned = f.next_mode();
+    REQUIRE_MESSAGE(owned, "the shard did not say it owns the slot");
+    CHECK(owned->slot == slot);
+    CHECK(owned->mode == shard_mode::owned);
+    CHECK(owned->peer == f.b);
+    CHECK(owned->keys == 1);
+    CHECK(f.get(slot, "k") == std::optional<std::string>{"second"});
+    CHECK(f.get(slot, "gone") == std::nullopt);
   }
 }
