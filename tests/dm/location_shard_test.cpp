@@ -131,6 +131,11 @@ struct shard_fixture {
     return result;
   }
 
+  /// The slot is the shard's now, as `mode` (incoming: from `peer`).
+  void open(uint16_t slot, shard_mode mode, const std::string& peer = {}) {
+    self->send(shard, shard_open_atom::value, slot, static_cast<uint8_t>(mode), peer);
+  }
+
   /// Sets `key` in `slot` through node a.
   void set(uint16_t slot, const std::string& key, const std::string& value) {
     self->send(shard, shard_request_atom::value,
@@ -175,8 +180,7 @@ TEST_SUITE("dm.location_shard") {
     // through the new owner was missing for a read through the old one.
     shard_fixture f{48700};
     const uint16_t slot = 3;
-    f.self->send(f.shard, shard_open_atom::value, slot, static_cast<uint8_t>(shard_mode::owned),
-                 std::string{});
+    f.open(slot, shard_mode::owned);
     f.set(slot, "k", "old");
     f.self->send(f.shard, shard_hand_to_atom::value, slot, f.b);
     auto handing = f.next_mode();
@@ -229,8 +233,7 @@ TEST_SUITE("dm.location_shard") {
     // the keys only the other had.
     shard_fixture f{48740};
     const uint16_t slot = 5;
-    f.self->send(f.shard, shard_open_atom::value, slot, static_cast<uint8_t>(shard_mode::owned),
-                 std::string{});
+    f.open(slot, shard_mode::owned);
     f.set(slot, "both", "here");
     f.set(slot, "kept", "here");
     f.push(slot, migration_step::batch,
@@ -247,8 +250,7 @@ TEST_SUITE("dm.location_shard") {
   TEST_CASE("records pushed to a slot that pulls them are its state, removals too") {
     shard_fixture f{48760};
     const uint16_t slot = 6;
-    f.self->send(f.shard, shard_open_atom::value, slot, static_cast<uint8_t>(shard_mode::incoming),
-                 f.b);
+    f.open(slot, shard_mode::incoming, f.b);
     auto pull = f.next();
     REQUIRE(pull.migration_at_b);
     CHECK(pull.migration_at_b->step == migration_step::pull);
