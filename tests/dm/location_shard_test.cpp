@@ -114,7 +114,7 @@ struct shard_fixture {
         [&](shard_mode_atom, uint16_t slot, uint8_t mode, const std::string& peer, uint64_t keys) {
           on_mode(slot, mode, peer, keys);
         },
-        caf::after(2s / 50) >> [] {});
+        caf::after(40ms) >> [] {});
     return result;
   }
 
