@@ -154,11 +154,11 @@ void serve(shard_actor* self, slot_state& st, byte_buffer& bytes) {
     // While the slot moves, its new owner decides who answers: one still
     // pulling it sends what it gets back here (one hop on, answered below);
     // one that answers for it already answers itself. A new owner does that
-    // when its pull came before this node had the slot (before its first
-    // ring): had this shard answered this node's own requests, a write
-    // through the other node would have been missing for a read through
-    // this one. Only requests nobody forwarded yet go: one the new owner
-    // sends back, or one on a longer way, is answered here.
+    // when views differed for a moment (its pull went to a node that did
+    // not have the slot): had this shard answered this node's own requests,
+    // a write through the other node would have been missing for a read
+    // through this one. Only requests nobody forwarded yet go: one the new
+    // owner sends back, or one on a longer way, is answered here.
     send_to(self, st.peer, std::move(bytes));
     return;
   }

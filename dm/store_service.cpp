@@ -98,8 +98,16 @@ struct held_wire_request {
   uint64_t deadline_us = 0;
 };
 
-/// Requests from other nodes held before the first view, at most: beyond,
-/// one is refused at once (a flood must not grow the node without bound).
+/// A migration pull from another node that came before this node's first
+/// view.
+struct held_pull {
+  std::string from;
+  byte_buffer bytes;
+};
+
+/// Requests (and pulls) from other nodes held before the first view, at
+/// most: beyond, one is answered at once (a flood must not grow the node
+/// without bound).
 constexpr size_t max_held_wire = 10000;
 
 /// An entry this node set as owned: what it sets again when its holder is
@@ -159,6 +167,7 @@ struct service_state {
   uint64_t timer_at = UINT64_MAX;
   std::vector<held_request> held;
   std::vector<held_wire_request> held_wire;
+  std::vector<held_pull> held_pulls;
 
   // -- migration pacing -------------------------------------------------
   std::deque<uint16_t> outgoing;
@@ -932,6 +941,14 @@ void on_wire_migration(service_actor* self, const std::string& peer, byte_view b
     return;
   }
   byte_buffer copy(bytes.data(), bytes.data() + bytes.size());
+  if (step == migration_step::pull && !st.ready && st.held_pulls.size() < max_held_wire) {
+    // Before its first ring this node cannot tell whether the slot is its
+    // own. Answered "nothing here", the puller would answer for the slot
+    // while this node, its ring formed a moment later, answered for it as
+    // well (dm/README.md); once it has a ring, it answers as a holder would.
+    st.held_pulls.push_back(held_pull{peer, std::move(copy)});
+    return;
+  }
   if (step == migration_step::ack) {
     // The pacing counts it, the shard frees what it kept once all came.
     if (st.shards[slot])
@@ -1021,6 +1038,10 @@ void check_ready(service_actor* self) {
   for (auto& h : held_wire)
     route(self, h.slot, std::move(h.bytes), true);
   send_to_shards(self);
+  auto held_pulls = std::move(st.held_pulls);
+  st.held_pulls.clear();
+  for (const auto& p : held_pulls)
+    on_wire_migration(self, p.from, p.bytes);
 }
 
 void learn_node(service_actor* self, const std::string& address) {

@@ -175,7 +175,7 @@ TEST_SUITE("dm.location_shard") {
   TEST_CASE("an outgoing slot sends requests nobody forwarded yet to its new owner first") {
     // The new owner decides who answers while a slot moves: pulling it, it
     // sends requests back to the old owner; answering for it already (its
-    // pull came before the old owner had the slot), it answers them. The
+    // pull went to a node that did not have the slot), it answers them. The
     // old owner answered its own node's requests itself, and a write
     // through the new owner was missing for a read through the old one.
     shard_fixture f{48700};

@@ -354,6 +354,57 @@ TEST_SUITE("dm.store_service") {
     self->send_exit(peer, caf::exit_reason::user_shutdown);
   }
 
+  TEST_CASE("a pull that comes before a node's first view waits for its ring") {
+    // A storage node whose ring formed a moment after another one's pulled
+    // a slot from it had said "nothing here" at once: the puller answered
+    // for the slot, and so did this node, from its own table, once its
+    // ring gave it the slot. A write through one was missing for a read
+    // through the other (seen once in the first case of this suite).
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 48800};
+    auto holder = c.start_node("HTTP"); // MARS is not up: no view yet
+    auto guest = c.start_node("UDP");
+    auto holder_address = c.address_of(holder.actor());
+    auto guest_address = c.address_of(guest.actor());
+    auto& self = c.self();
+    transport::transport_config tc;
+    tc.port = 48850;
+    auto puller = transport::spawn_transport(sys, tc, caf::actor{self});
+    migration_message pull;
+    pull.step = migration_step::pull;
+    pull.slot = 7;
+    std::map<std::string, migration_step> answers;
+    auto wait_answer = [&](std::chrono::milliseconds limit) {
+      self->receive(
+        [&](transport::received_atom, const std::string& from, const packed_messages& batch, bool) {
+          for (auto bytes : batch.views())
+            if (auto m = decode_migration(bytes))
+              answers[from] = m->step;
+        },
+        caf::after(limit) >> [] {});
+    };
+    // Pulled a few times: a message that comes before a node's store
+    // service has its routes goes to the node, which drops it.
+    for (int i = 0; i < 5 && answers.empty(); ++i) {
+      for (const auto& address : {holder_address, guest_address})
+        self->send(puller, transport::mesh_send_atom::value, address, encode(pull), true);
+      wait_answer(100ms);
+    }
+    CHECK_MESSAGE(answers.empty(), "a pull was answered before its node had a ring");
+    c.start_mars();
+    REQUIRE(rings_hold(self, {holder, guest}, 1));
+    // the node that is not a storage node has nothing of the slot, and says so
+    for (int i = 0; i < 40 && answers.count(guest_address) == 0; ++i)
+      wait_answer(100ms);
+    REQUIRE(answers.count(guest_address) == 1);
+    CHECK(answers[guest_address] == migration_step::complete);
+    // the holder keeps the slot until its own ring gives it away
+    wait_answer(300ms);
+    CHECK(answers.count(holder_address) == 0);
+    CHECK(stats(self, holder)["storage"] == true);
+    self->send_exit(puller, caf::exit_reason::user_shutdown);
+  }
+
   TEST_CASE("storageRingSize 2 with 3 storage nodes: refused, logged, still serving") {
     caf::actor_system sys{test_system_config()};
     node_cluster c{sys, 49500};
