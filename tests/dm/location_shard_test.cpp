@@ -136,6 +136,17 @@ struct shard_fixture {
     self->send(shard, shard_open_atom::value, slot, static_cast<uint8_t>(mode), peer);
   }
 
+  /// Checks that the next change of mode the shard reports is `slot`
+  /// becoming `mode`, with `peer` and `keys`.
+  void expect_mode(uint16_t slot, shard_mode mode, const std::string& peer, uint64_t keys) {
+    auto change = next_mode();
+    REQUIRE_MESSAGE(change, "the shard did not say slot " << slot << " is " << to_string(mode));
+    CHECK(change->slot == slot);
+    CHECK(change->mode == mode);
+    CHECK(change->peer == peer);
+    CHECK(change->keys == keys);
+  }
+
   /// Sets `key` in `slot` through node a.
   void set(uint16_t slot, const std::string& key, const std::string& value) {
     self->send(shard, shard_request_atom::value,
@@ -183,12 +194,7 @@ TEST_SUITE("dm.location_shard") {
     f.open(slot, shard_mode::owned);
     f.set(slot, "k", "old");
     f.self->send(f.shard, shard_hand_to_atom::value, slot, f.b);
-    auto handing = f.next_mode();
-    REQUIRE_MESSAGE(handing, "the shard did not say it hands the slot over");
-    CHECK(handing->slot == slot);
-    CHECK(handing->mode == shard_mode::outgoing);
-    CHECK(handing->peer == f.b);
-    CHECK(handing->keys == 1);
+    f.expect_mode(slot, shard_mode::outgoing, f.b, 1);
     // this node's own read goes to the new owner, one hop more
     f.self->send(f.shard, shard_request_atom::value,
                  shard_fixture::request(store_op::get, 2, slot, f.a, "k"));
@@ -258,12 +264,7 @@ TEST_SUITE("dm.location_shard") {
            {store_record{"k", true, "first", 0, {}}, store_record{"gone", true, "x", 0, {}}});
     f.push(slot, migration_step::complete,
            {store_record{"k", true, "second", 0, {}}, store_record{"gone", false, {}, 0, {}}});
-    auto owned = f.next_mode();
-    REQUIRE_MESSAGE(owned, "the shard did not say it owns the slot");
-    CHECK(owned->slot == slot);
-    CHECK(owned->mode == shard_mode::owned);
-    CHECK(owned->peer == f.b);
-    CHECK(owned->keys == 1);
+    f.expect_mode(slot, shard_mode::owned, f.b, 1);
     CHECK(f.get(slot, "k") == std::optional<std::string>{"second"});
     CHECK(f.get(slot, "gone") == std::nullopt);
   }
