@@ -78,6 +78,12 @@ public:
     return coalescing_;
   }
 
+  /// Buffers receive_batch() took from the kernel so far: a datagram each,
+  /// or a whole train. Fewer than the datagrams when trains arrive whole.
+  uint64_t buffers_received() const {
+    return buffers_received_;
+  }
+
   /// Sends every packet as a datagram of its own from now on (tests, and
   /// the fallback when the kernel refuses a train).
   void disable_segmentation() {
@@ -95,6 +101,7 @@ private:
   std::atomic<bool> segmentation_{false};
   bool coalescing_ = false;
   bool batch_was_full_ = false;
+  uint64_t buffers_received_ = 0;
   size_t rx_slots_ = 0;
   size_t rx_slot_size_ = 0;
   std::unique_ptr<uint8_t[]> rx_buffers_;
