@@ -382,6 +382,9 @@ int run_bench_report(const std::string& results, const std::string& out_dir) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // Nodes and benches move messages of up to 10 MB: their buffers stay
+  // mapped between messages (runtime/system_config.hpp).
+  meshrt::tune_allocator();
   CLI::App app{"meshrt: an actor runtime for game-server clusters (mesh + DM)", "meshrt"};
   app.require_subcommand(1);
   app.failure_message([](const CLI::App*, const CLI::Error& e) {

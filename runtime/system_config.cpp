@@ -4,12 +4,17 @@
 #include <stdexcept>
 #include <thread>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <caf/actor_system_config.hpp>
 
 #include "actors/mesh_error.hpp"
 #include "dm/dm_error.hpp"
 #include "dm/store_error.hpp"
 #include "transport/io_scheduler.hpp"
+#include "transport/wire.hpp"
 
 namespace meshrt {
 
@@ -39,6 +44,20 @@ void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode) {
     cfg.set("scheduler.max-threads", 1);
     transport::use_io_scheduler(cfg);
   }
+}
+
+bool tune_allocator() {
+#if defined(__GLIBC__)
+  // Both settings, or neither works: setting one stops glibc's adjustment of
+  // the mmap threshold, and the other stays at 128 KB.
+  constexpr int mmap_threshold = 32 << 20; // glibc's largest on 64-bit
+  constexpr int trim_threshold = 64 << 20;
+  static_assert(transport::max_message_size < static_cast<size_t>(mmap_threshold));
+  return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1
+         && mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1;
+#else
+  return false;
+#endif
 }
 
 const char* to_string(scheduling mode) {
