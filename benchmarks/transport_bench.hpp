@@ -10,7 +10,7 @@ namespace meshrt::bench {
 /// Sizes of the `meshrt bench transport` scenario.
 struct transport_bench_options {
   int pingpong_rounds = 5000;     // 64-byte round trips per system
-  int small_messages = 3'000'000; // 64-byte reliable messages, pipelined
+  int small_messages = 3'000'000; // 64-byte reliable messages, pipelined (twice)
   int bulk_messages = 3;          // 10 MB messages
   int bulk_small_messages = 20;   // 1 MB messages
   int streamed_messages = 10;     // 10 MB messages, at most streamed_window unanswered
