@@ -405,8 +405,8 @@ void meshrt(bench_report& r, const transport_bench_options& o, const std::string
   r.add(system, "bulk_streamed_mbps", goodput_mbps(o.streamed_messages, big_size, t), "MB/s");
   // Twice: the first burst fills the peer link's mailbox and session with
   // hundreds of MB the process never touched before, and on this project's
-  // virtual machines their page faults took most of its time (2.6-3.4
-  // million messages a second, 12.7-13.2 for the second burst); the second
+  // virtual machines their page faults took most of its time (2.2-3.5
+  // million messages a second, 12.7-13.8 for the second burst); the second
   // reuses that memory, as a node that has run does.
   t = one_way(ping_size, o.small_messages, o.small_messages, {}, sending::packed);
   r.add(system, "small_msg_rate_cold", rate(o.small_messages, t), "msg/s");

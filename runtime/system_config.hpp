@@ -60,8 +60,9 @@ void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode = sche
 /// messages with at most two unanswered 1,470-1,520 MB/s instead of 116-137.
 ///
 /// Process-wide: call it once at start (the `meshrt` command does). Returns
-/// whether the C library took the settings: false where it is not glibc's
-/// allocator, as under AddressSanitizer.
+/// whether the C library took the settings: false without glibc and under
+/// AddressSanitizer, whose allocator refuses them (ThreadSanitizer's accepts
+/// and ignores them).
 bool tune_allocator();
 
 /// "latency" or "efficiency", as the command line spells them.
