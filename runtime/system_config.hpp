@@ -55,9 +55,11 @@ void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode = sche
 /// machine. This sets glibc's mmap threshold to its largest, 32 MiB, and its
 /// trim threshold to 64 MiB, so such buffers come from the heap and reuse its
 /// pages; the process keeps up to 64 MiB of freed memory. Measured with
-/// `meshrt bench transport --only meshrt` (2026-12-04, 2 cores, AMD EPYC):
-/// page faults per run 124,000-152,000 instead of 212,000-240,000, 10 MB
-/// messages with at most two unanswered 1,470-1,520 MB/s instead of 116-137.
+/// `meshrt bench transport` (2026-12-04, 2 cores, AMD EPYC), three
+/// alternating pairs without and with the call: 10 MB messages with at most
+/// two unanswered 142-163 MB/s before, 1,191-1,627 after; page faults of a
+/// `--only meshrt` run 212,000-240,000 before, 124,000-152,000 with the same
+/// two settings given through GLIBC_TUNABLES.
 ///
 /// Process-wide: call it once at start (the `meshrt` command does). Returns
 /// whether the C library took the settings: false without glibc and under
