@@ -23,6 +23,7 @@
 #include "dm/store_atoms.hpp"
 #include "dm/store_error.hpp"
 #include "dm/user_session.hpp"
+#include "dm/user_table.hpp"
 #include "transport/atoms.hpp"
 #include "transport/clock.hpp"
 #include "transport/deferred_flush.hpp"
@@ -61,7 +62,7 @@ struct service_state : session_host {
   std::shared_ptr<const ring_view> ring;
 
   /// The users connected to this node, by id.
-  std::unordered_map<std::string, std::shared_ptr<user_session>> users;
+  user_table<user_session> users;
   /// The users whose receiver is an actor (monitored), by that actor.
   std::unordered_multimap<caf::actor_addr, std::string> actor_sinks;
   uint64_t last_session_id = 0;
@@ -96,9 +97,7 @@ struct service_state : session_host {
   }
 
   void stop_sessions(const caf::error& reason, const std::string& why) {
-    auto ending = std::move(users);
-    users.clear();
-    for (auto& [uid, session] : ending)
+    for (auto& session : users.take_all())
       session->stop(reason, why);
   }
 
@@ -168,18 +167,18 @@ void deliver_here(service_actor* self, std::string from, const std::string& to, 
                   uint8_t ver, uint16_t cmd, byte_buffer message,
                   std::function<void(dm_outcome)> done) {
   auto& st = self->state;
-  auto i = st.users.find(to);
-  if (i == st.users.end()) {
+  auto* session = st.users.find(to);
+  if (session == nullptr) {
     ++st.outcomes[static_cast<size_t>(dm_outcome::not_here)];
     return done(dm_outcome::not_here);
   }
   // An actor hook that answers late makes the answer late: the sender then
   // times out instead of trying again, so nothing arrives twice.
-  i->second->incoming(std::move(from), std::move(origin), ver, cmd, std::move(message),
-                      [self, done = std::move(done)](dm_outcome outcome) {
-                        ++self->state.outcomes[static_cast<size_t>(outcome)];
-                        done(outcome);
-                      });
+  (*session)->incoming(std::move(from), std::move(origin), ver, cmd, std::move(message),
+                       [self, done = std::move(done)](dm_outcome outcome) {
+                         ++self->state.outcomes[static_cast<size_t>(outcome)];
+                         done(outcome);
+                       });
 }
 
 /// What a sender hears when the store failed it: the reference's "Nodes not
@@ -240,8 +239,8 @@ void on_channel(service_actor* self, const std::string& to, close_reason reason,
                 const std::string& origin, uint8_t ver, uint16_t cmd, byte_buffer message) {
   auto& st = self->state;
   ++st.channels_closed;
-  if (auto i = st.users.find(to); i != st.users.end())
-    i->second->channel(reason, std::move(from), origin, ver, cmd, std::move(message));
+  if (auto* session = st.users.find(to))
+    (*session)->channel(reason, std::move(from), origin, ver, cmd, std::move(message));
 }
 
 void forget_actor_sink(service_actor* self, const user_session& session);
@@ -251,10 +250,10 @@ void forget_actor_sink(service_actor* self, const user_session& session);
 /// location by now (the store says which is the latest).
 void on_replaced(service_actor* self, const std::string& uid, const std::string& there) {
   auto& st = self->state;
-  auto i = st.users.find(uid);
-  if (i == st.users.end())
+  auto* current = st.users.find(uid);
+  if (current == nullptr)
     return;
-  auto id = i->second->id();
+  auto id = (*current)->id();
   if (auto w = st.storing.find(id); w != st.storing.end()) {
     w->second = there; // looked at once its own write is answered
     return;
@@ -265,12 +264,11 @@ void on_replaced(service_actor* self, const std::string& uid, const std::string&
     .then(
       [=](std::optional<std::string>& where) {
         auto& st = self->state;
-        auto i = st.users.find(uid);
-        if (i == st.users.end() || i->second->id() != id || where == st.self_address)
+        auto* current = st.users.find(uid);
+        if (current == nullptr || (*current)->id() != id || where == st.self_address)
           return;
-        auto session = i->second;
+        auto session = st.users.erase(uid);
         forget_actor_sink(self, *session);
-        st.users.erase(i);
         ++st.replaced;
         // The entry is the other node's now: not set again from here.
         self->send(st.store, store_disown_atom::value, location_key(uid), st.self_address);
@@ -337,7 +335,7 @@ void service_state::deliver(const std::string& to_node, const std::string& from,
                             caf::timespan timeout, delivery_done done) {
   // A recipient connected to this node needs no lookup (FindData): its
   // location is this node, as the store says once its login is stored.
-  if (to_node == self_address || (to_node.empty() && users.count(to) != 0)) {
+  if (to_node == self_address || (to_node.empty() && users.find(to) != nullptr)) {
     ++sent_local;
     return deliver_here(self, from, to, self_address, ver, cmd, std::move(message),
                         [self = self, done = std::move(done)](dm_outcome outcome) {
@@ -405,11 +403,11 @@ void forget_actor_sink(service_actor* self, const user_session& session) {
 }
 
 void service_state::logout(const std::string& uid, uint64_t id, std::function<void()> done) {
-  auto i = users.find(uid);
-  if (i == users.end() || i->second->id() != id)
+  auto* current = users.find(uid);
+  if (current == nullptr || (*current)->id() != id)
     return done(); // replaced by a newer login: the location is that one's
-  forget_actor_sink(self, *i->second);
-  users.erase(i);
+  forget_actor_sink(self, **current);
+  users.erase(uid);
   ++logouts;
   self
     ->request(store, caf::infinite, store_del_if_atom::value, location_key(uid), self_address,
@@ -441,13 +439,13 @@ void on_session_call(service_actor* self, const std::string& uid, uint64_t id, c
                      caf::response_promise rp) {
   auto& st = self->state;
   bool request = self->current_mailbox_element()->mid.is_request();
-  auto i = st.users.find(uid);
-  if (i == st.users.end() || i->second->id() != id) {
+  auto* current = st.users.find(uid);
+  if (current == nullptr || (*current)->id() != id) {
     if (request)
       rp.deliver(make_error(caf::sec::request_receiver_down));
     return;
   }
-  auto session = i->second; // the handlers may end it
+  auto session = *current; // the handlers may end it
   if (m.match_elements<dm_client_send_atom, uint32_t, std::string, uint8_t, uint16_t, byte_buffer,
                        caf::timespan>()) {
     session->client_send(m.get_as<uint32_t>(1), std::move(m.get_mutable_as<std::string>(2)),
@@ -538,12 +536,10 @@ caf::result<caf::actor> login(service_actor* self, std::string uid, caf::actor s
     self->monitor(session->sink());
     st.actor_sinks.emplace(session->sink().address(), uid);
   }
-  auto& slot = st.users[uid];
-  if (slot) {
-    forget_actor_sink(self, *slot);
-    slot->replaced("logged in again on this node");
+  if (auto before = st.users.put(session)) {
+    forget_actor_sink(self, *before);
+    before->replaced("logged in again on this node");
   }
-  slot = session;
   ++st.logins;
   auto rp = self->make_response_promise();
   st.storing.emplace(id, std::string{});
@@ -566,9 +562,9 @@ caf::result<caf::actor> login(service_actor* self, std::string uid, caf::actor s
       [=](caf::error& err) mutable {
         auto& st = self->state;
         st.storing.erase(id);
-        if (auto i = st.users.find(uid); i != st.users.end() && i->second == session) {
+        if (auto* current = st.users.find(uid); current != nullptr && *current == session) {
           forget_actor_sink(self, *session);
-          st.users.erase(i);
+          st.users.erase(uid);
         }
         session->stop(caf::exit_reason::user_shutdown, "the login failed");
         rp.deliver(make_error(dm_code_of_store_error(err), "storing the location of user " + uid
@@ -586,8 +582,9 @@ void on_sink_down(service_actor* self, const caf::actor_addr& sink) {
     uids.push_back(i->second);
   st.actor_sinks.erase(sink);
   for (const auto& uid : uids)
-    if (auto i = st.users.find(uid); i != st.users.end() && i->second->sink().address() == sink)
-      i->second->disconnect(caf::response_promise{});
+    if (auto* current = st.users.find(uid);
+        current != nullptr && (*current)->sink().address() == sink)
+      (*current)->disconnect(caf::response_promise{});
 }
 
 caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
@@ -637,12 +634,12 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
     // -- sending ----------------------------------------------------------------
     [=](dm_send_atom, std::string& from, std::string& to, uint8_t ver, uint16_t cmd,
         byte_buffer& message, caf::timespan timeout) -> caf::result<void> {
-      auto i = self->state.users.find(from);
-      if (i == self->state.users.end())
+      auto* sender = self->state.users.find(from);
+      if (sender == nullptr)
         return make_error(dm_errc::user_not_found,
                           "the sender " + from + " is not connected to this node");
       auto rp = self->make_response_promise();
-      send_answering(*i->second, std::move(to), ver, cmd, std::move(message), timeout, rp);
+      send_answering(**sender, std::move(to), ver, cmd, std::move(message), timeout, rp);
       return rp;
     },
     [=](dm_tick_atom) {
