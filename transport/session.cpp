@@ -118,7 +118,12 @@ std::optional<uint64_t> session::bundle_into_tail(reliability kind, const uint8_
     return std::nullopt;
   if (!bundled) {
     byte_buffer bundle;
-    bundle.reserve(max_segment_payload);
+    if (!spare_bundles_.empty()) {
+      bundle.swap(spare_bundles_.back());
+      spare_bundles_.pop_back();
+    } else {
+      bundle.reserve(max_segment_payload);
+    }
     append_bundle_entry(bundle, tail.body.own.data(), tail.size);
     tail.body.own.swap(bundle);
     tail.flags |= segment_flag_bundle;
@@ -136,6 +141,17 @@ void session::complete(const tx_segment& seg, bool delivered) {
   if (seg.track_id == 0)
     return;
   completions_.push_back({seg.track_id + 1 - seg.messages, seg.track_id, delivered});
+}
+
+void session::keep_bundle_buffer(tx_segment& seg) {
+  // Enough for the bundles of one burst; a peer that went quiet holds at
+  // most these few kilobytes.
+  constexpr size_t spare_limit = 8;
+  if ((seg.flags & segment_flag_bundle) == 0 || spare_bundles_.size() >= spare_limit
+      || seg.body.own.capacity() != max_segment_payload)
+    return;
+  seg.body.own.clear();
+  spare_bundles_.push_back(std::move(seg.body.own));
 }
 
 uint32_t session::send_window() const {
@@ -597,6 +613,7 @@ void session::on_ack(const ack_block& ack, uint64_t now_us) {
   // Retire the acknowledged prefix.
   while (!tx_.empty() && snd_una_ < snd_nxt_ && tx_.front().acked) {
     complete(tx_.front(), true);
+    keep_bundle_buffer(tx_.front());
     tx_.pop_front();
     ++snd_una_;
   }

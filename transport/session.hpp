@@ -232,6 +232,8 @@ private:
   /// Queues a message in segments of its own.
   std::optional<uint64_t> queue(byte_buffer data, reliability kind, uint64_t now_us, bool track);
   void complete(const tx_segment& seg, bool delivered);
+  /// An acknowledged bundle's buffer goes to spare_bundles_ (a few).
+  void keep_bundle_buffer(tx_segment& seg);
   void on_ack(const ack_block& ack, uint64_t now_us);
   void mark_acked(uint64_t seq, uint64_t now_us, uint64_t& newest_sent_us, uint64_t& highest_acked,
                   uint32_t& newly);
@@ -263,6 +265,10 @@ private:
   // ---- sending: tx_[i] holds sequence snd_una_ + i; the first
   // (snd_nxt_ - snd_una_) entries are in flight, the rest wait for the window.
   std::deque<tx_segment> tx_;
+  /// Buffers of acknowledged bundles, kept for the next bundles: each is a
+  /// full segment's size, and glibc's malloc takes a slow path (it merges
+  /// its free small chunks first) for every request of that size.
+  std::vector<byte_buffer> spare_bundles_;
   uint64_t snd_una_;
   uint64_t snd_nxt_;
   std::vector<uint64_t> retransmit_; // sequences marked lost
