@@ -35,14 +35,8 @@ public:
   const session_ptr* find(const std::string& uid) const {
     if (size_ == 0)
       return nullptr;
-    auto hash = hash_of(uid);
-    for (auto i = hash & mask();; i = (i + 1) & mask()) {
-      const auto& s = slots_[i];
-      if (!s.session)
-        return nullptr;
-      if (s.hash == hash && s.session->uid() == uid)
-        return &s.session;
-    }
+    const auto& s = slots_[slot_of(uid, hash_of(uid))];
+    return s.session ? &s.session : nullptr;
   }
 
   /// Makes `session` the one of its user; returns the one it replaced,
@@ -51,34 +45,24 @@ public:
     if ((size_ + 1) * 2 > slots_.size())
       grow();
     auto hash = hash_of(session->uid());
-    for (auto i = hash & mask();; i = (i + 1) & mask()) {
-      auto& s = slots_[i];
-      if (!s.session) {
-        s.hash = hash;
-        s.session = std::move(session);
-        ++size_;
-        return nullptr;
-      }
-      if (s.hash == hash && s.session->uid() == session->uid()) {
-        s.session.swap(session);
-        return session;
-      }
+    auto& s = slots_[slot_of(session->uid(), hash)];
+    if (s.session) {
+      s.session.swap(session);
+      return session;
     }
+    s.hash = hash;
+    s.session = std::move(session);
+    ++size_;
+    return nullptr;
   }
 
   /// Removes the session of `uid` and returns it, or nullptr.
   session_ptr erase(const std::string& uid) {
     if (size_ == 0)
       return nullptr;
-    auto hash = hash_of(uid);
-    auto hole = hash & mask();
-    for (;; hole = (hole + 1) & mask()) {
-      const auto& s = slots_[hole];
-      if (!s.session)
-        return nullptr;
-      if (s.hash == hash && s.session->uid() == uid)
-        break;
-    }
+    auto hole = slot_of(uid, hash_of(uid));
+    if (!slots_[hole].session)
+      return nullptr;
     auto result = std::move(slots_[hole].session);
     --size_;
     // Every entry after the hole in its run of taken slots moves into the
@@ -129,6 +113,15 @@ private:
 
   size_t mask() const {
     return slots_.size() - 1;
+  }
+
+  /// The slot of `uid` (whose hash is `hash`), or the empty slot where its
+  /// probe ends. There are slots, and at least one is empty.
+  size_t slot_of(const std::string& uid, size_t hash) const {
+    auto i = hash & mask();
+    while (slots_[i].session && (slots_[i].hash != hash || slots_[i].session->uid() != uid))
+      i = (i + 1) & mask();
+    return i;
   }
 
   /// Twice the slots (16 at first), every entry put in again.
