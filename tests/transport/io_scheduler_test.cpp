@@ -10,7 +10,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <future>
 #include <mutex>
 #include <string>
@@ -23,6 +22,7 @@
 
 #include "support/eventually.hpp"
 #include "support/test_system.hpp"
+#include "support/threads.hpp"
 #include "support/transport_port.hpp"
 #include "transport/atoms.hpp"
 #include "transport/deferred_flush.hpp"
@@ -38,13 +38,6 @@ namespace {
 
 using count_atom = caf::atom_constant<caf::atom("count")>;
 using where_atom = caf::atom_constant<caf::atom("where")>;
-
-size_t thread_count() {
-  size_t n = 0;
-  for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator{"/proc/self/task"})
-    ++n;
-  return n;
-}
 
 /// Counts (count_atom) messages; answers the count and its thread's id.
 caf::behavior counter(caf::event_based_actor* self, std::shared_ptr<std::atomic<int>> n) {
@@ -410,14 +403,14 @@ TEST_SUITE("transport.io_scheduler") {
     caf::actor_system sys{test::io_system_config()};
     caf::scoped_actor at_a{sys};
     caf::scoped_actor at_b{sys};
-    auto threads = thread_count();
+    auto threads = test::thread_ids();
     transport_config cfg;
     cfg.port = 50500;
     auto a = spawn_transport(sys, cfg, at_a);
     auto b = spawn_transport(sys, cfg, at_b);
     auto port_b = test::transport_port(at_a, b);
     REQUIRE(port_b != 0);
-    CHECK(thread_count() == threads); // both have started by now
+    CHECK(test::threads_started_since(threads) == ""); // both have started by now
     // 5,000 reliable messages in a burst: many datagrams per look at the
     // socket, while the peer links run in the same thread
     constexpr uint32_t count = 5000;

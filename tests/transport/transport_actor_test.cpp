@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <random>
 #include <thread>
 
@@ -21,6 +20,7 @@
 #include "support/eventually.hpp"
 #include "support/test_key.hpp"
 #include "support/test_system.hpp"
+#include "support/threads.hpp"
 #include "support/transport_port.hpp"
 #include "transport/atoms.hpp"
 #include "transport/udp_socket.hpp"
@@ -124,13 +124,6 @@ void raw_send(int fd, uint16_t port, const void* data, size_t size) {
   sa.sin_port = htons(port);
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   sendto(fd, data, size, 0, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
-}
-
-size_t thread_count() {
-  size_t n = 0;
-  for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator{"/proc/self/task"})
-    ++n;
-  return n;
 }
 
 } // namespace
@@ -526,14 +519,14 @@ TEST_SUITE("transport.live") {
   }
 
   TEST_CASE("shutdown is quick and leaves nothing running") {
-    auto threads_before = thread_count();
+    auto threads_before = meshrt::test::thread_ids();
     uint16_t port = 0;
     {
       pair_fixture f;
       port = f.port_b;
       f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), numbered(0, 10), true);
       REQUIRE(f.receive_in_order(1, 5s) == 1);
-      CHECK(thread_count() > threads_before);
+      CHECK_FALSE(meshrt::test::threads_started_since(threads_before).empty());
       f.at_a->monitor(f.b);
       auto start = std::chrono::steady_clock::now();
       f.at_a->send_exit(f.b, caf::exit_reason::user_shutdown);
@@ -543,10 +536,17 @@ TEST_SUITE("transport.live") {
       CHECK(std::chrono::steady_clock::now() - start < 500ms);
     }
     // The actor system is gone: its threads and the transports' are too
-    // (a joined thread may linger in /proc for a moment, longer under ASan
-    // or with both cores busy; a leaked one never goes), and the port is
-    // free again.
-    CHECK(meshrt::test::eventually([&] { return thread_count() == threads_before; }, 3s));
+    // (an ended thread may linger in /proc for a moment, longer under a
+    // sanitizer or with both cores busy; a leaked one never goes), and the
+    // port is free again.
+    std::string left;
+    CHECK_MESSAGE(meshrt::test::eventually(
+                    [&] {
+                      left = meshrt::test::threads_started_since(threads_before);
+                      return left.empty();
+                    },
+                    10s),
+                  "threads left: " << left);
     auto again = udp_socket::bind_scan("127.0.0.1", port, 1);
     CHECK(again.local().port == port);
   }
