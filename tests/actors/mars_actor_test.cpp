@@ -33,7 +33,7 @@ struct test_node {
   test_node(caf::actor_system& sys, const std::string& mars_addr, const std::string& type) :
     self(sys), mars(mars_addr) {
     transport_config cfg;
-    cfg.port = 47700;
+    cfg.port = 43700;
     transport = spawn_transport(sys, cfg, self);
     record.type = type;
     record.role = type;
@@ -77,7 +77,7 @@ TEST_SUITE("actors.mars") {
     set_log_level("warn");
     caf::actor_system sys{test::test_system_config()};
     mars_config cfg;
-    cfg.port = 47650;
+    cfg.port = 43650;
     cfg.expiry_us = 300'000;
     cfg.sweep_interval_us = 50'000;
     auto mars = spawn_mars(sys, cfg);
@@ -85,7 +85,7 @@ TEST_SUITE("actors.mars") {
     uint16_t port = 0;
     self->request(mars, 5s, port_atom::value)
       .receive([&](uint16_t p) { port = p; }, [](caf::error&) {});
-    REQUIRE(port >= 47650);
+    REQUIRE(port >= 43650);
     auto addr = "127.0.0.1:" + std::to_string(port);
     {
       test_node a{sys, addr, "HTTP"};

@@ -270,7 +270,7 @@ TEST_SUITE("dm.dm_service") {
   }
 
   TEST_CASE("a second login of one user on a node replaces the first") {
-    dm_cluster k{49800};
+    dm_cluster k{43800};
     auto& self = k.c.self();
     auto ann = connect(self, k.udp1, "ann");
     auto first = connect(self, k.udp2, "bob");

@@ -54,7 +54,7 @@ struct pair_fixture {
   uint16_t port_b = 0;
 
   explicit pair_fixture(transport_config cfg = {}, fault_options faults_b = {}) {
-    cfg.port = 47100;
+    cfg.port = 43100;
     a = spawn_transport(sys, cfg, at_a);
     cfg.faults = faults_b;
     b = spawn_transport(sys, cfg, at_b);
@@ -131,14 +131,14 @@ void raw_send(int fd, uint16_t port, const void* data, size_t size) {
 TEST_SUITE("transport.live") {
 
   TEST_CASE("binding scans upward to the first free port") {
-    auto first = udp_socket::bind_scan("127.0.0.1", 47200);
+    auto first = udp_socket::bind_scan("127.0.0.1", 43200);
     auto second = udp_socket::bind_scan("127.0.0.1", first.local().port);
     CHECK(second.local().port > first.local().port);
     CHECK(first.local().to_string() == "127.0.0.1:" + std::to_string(first.local().port));
-    CHECK_THROWS_WITH_AS(udp_socket::bind_scan("not-an-ip", 47200),
+    CHECK_THROWS_WITH_AS(udp_socket::bind_scan("not-an-ip", 43200),
                          "cannot bind mesh socket: 'not-an-ip' is not an IPv4 address",
                          std::runtime_error);
-    CHECK_THROWS_AS(udp_socket::bind_scan("192.0.2.1", 47200), std::runtime_error);
+    CHECK_THROWS_AS(udp_socket::bind_scan("192.0.2.1", 43200), std::runtime_error);
   }
 
   TEST_CASE("100,000 reliable messages through 20% drop, 5% duplication, 5% reorder") {
