@@ -31,12 +31,16 @@ uint64_t payload_seq(const char* data, size_t size) {
 }
 
 /// meshrt: a login frame, then send frames; each send is answered by a
-/// send result, which only matters when it is an error.
+/// send result (after a quiet login only when it fails), which only
+/// matters when it is an error.
 class meshrt_codec final : public pubsub_codec {
 public:
+  explicit meshrt_codec(bool quiet) : quiet_(quiet) {}
+
   void hello(std::string& out, const std::string& user) override {
     client_frame f;
     f.cmd = client_cmd::login;
+    f.flags = quiet_ ? login_quiet : 0;
     f.user = user;
     append(out, f);
   }
@@ -85,6 +89,7 @@ private:
     out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   }
 
+  bool quiet_;
   frame_reader reader_{1 << 20};
 };
 
@@ -242,8 +247,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<pubsub_codec> make_meshrt_codec() {
-  return std::make_unique<meshrt_codec>();
+std::unique_ptr<pubsub_codec> make_meshrt_codec(bool quiet) {
+  return std::make_unique<meshrt_codec>(quiet);
 }
 
 std::unique_ptr<pubsub_codec> make_nats_codec() {

@@ -159,8 +159,8 @@ public:
       }
       poll(10, [&](connection& c) {
         if (++c.attempts >= max_attempts)
-          throw std::runtime_error(system_.name + ": user u" + std::to_string(c.index)
-                                   + " could not connect: " + c.error);
+          throw std::runtime_error(system_.name + ": user " + opts_.user_prefix
+                                   + std::to_string(c.index) + " could not connect: " + c.error);
         --opened;
         todo.push_back(c.index);
       });
@@ -257,7 +257,7 @@ private:
       ++skipped_;
       return false;
     }
-    c.codec->publish(c.out, "u" + std::to_string(to), seq, opts_.payload);
+    c.codec->publish(c.out, opts_.user_prefix + std::to_string(to), seq, opts_.payload);
     sent_[seq] = clock_type::now();
     state_[seq] = 0;
     flush(c);
@@ -290,7 +290,7 @@ private:
     c.writing = false;
     c.ready = false;
     c.broken = false;
-    c.codec->hello(c.out, "u" + std::to_string(c.index));
+    c.codec->hello(c.out, opts_.user_prefix + std::to_string(c.index));
     flush(c);
   }
 
@@ -370,7 +370,7 @@ private:
       if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
         read(c);
       if (c.broken) {
-        last_error_ = "u" + std::to_string(c.index) + ": " + c.error;
+        last_error_ = opts_.user_prefix + std::to_string(c.index) + ": " + c.error;
         if (c.ready)
           ++result_.connections_lost;
         close(c);

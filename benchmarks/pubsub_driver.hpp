@@ -60,10 +60,11 @@ struct pubsub_system {
 
 struct pubsub_options {
   size_t users = 10000;
-  size_t payload = 32;        // bytes per message, the same for every system
-  int latency_samples = 2000; // one message at a time, between spread users
-  int messages = 200000;      // messages of the throughput run
-  int window = 1000;          // messages in flight in the throughput run
+  size_t payload = 32;           // bytes per message, the same for every system
+  int latency_samples = 2000;    // one message at a time, between spread users
+  int messages = 200000;         // messages of the throughput run
+  int window = 1000;             // messages in flight in the throughput run
+  std::string user_prefix = "u"; // user i is this and i
 };
 
 /// One throughput run: `messages` messages with `window` in flight.
@@ -124,8 +125,10 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-/// The codecs of the three systems.
-std::unique_ptr<pubsub_codec> make_meshrt_codec();
+/// The codecs of the three systems; meshrt's with `quiet` logs in with
+/// login_quiet (a send answered only when it fails, as NATS's
+/// verbose:false), else every send has its result.
+std::unique_ptr<pubsub_codec> make_meshrt_codec(bool quiet = false);
 std::unique_ptr<pubsub_codec> make_nats_codec();
 std::unique_ptr<pubsub_codec> make_redis_codec();
 

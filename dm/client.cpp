@@ -38,10 +38,18 @@ int millis_left(clock_type::time_point deadline) {
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
 
-/// A push frame as an event; nullopt for any other frame.
-std::optional<client_event> event_of(client_frame& f) {
+/// A push frame as an event, and for a quiet client a failed send's
+/// result; nullopt for any other frame.
+std::optional<client_event> event_of(client_frame& f, bool quiet) {
   client_event e;
   switch (f.cmd) {
+    case client_cmd::send_result:
+      if (!quiet || f.code == 0)
+        return std::nullopt; // the answer of a send() that gave up waiting
+      e.what = client_event::kind::send_failed;
+      e.seq = f.seq;
+      e.error = {client_errc::not_delivered, f.code, std::move(f.user)};
+      return e;
     case client_cmd::message:
       e.what = client_event::kind::message;
       e.ver = f.ver;
@@ -112,7 +120,7 @@ std::string client_error::kind() const {
 }
 
 dm_client::dm_client(dm_client&& other) noexcept :
-  fd_(other.fd_), logged_in_(other.logged_in_), next_seq_(other.next_seq_),
+  fd_(other.fd_), logged_in_(other.logged_in_), quiet_(other.quiet_), next_seq_(other.next_seq_),
   reader_(std::move(other.reader_)), events_(std::move(other.events_)) {
   other.fd_ = -1;
 }
@@ -122,6 +130,7 @@ dm_client& dm_client::operator=(dm_client&& other) noexcept {
     disconnect();
     fd_ = other.fd_;
     logged_in_ = other.logged_in_;
+    quiet_ = other.quiet_;
     next_seq_ = other.next_seq_;
     reader_ = std::move(other.reader_);
     events_ = std::move(other.events_);
@@ -255,7 +264,7 @@ dm_client::await_answer(clock_type::time_point deadline,
       err = refused(*f);
       return std::nullopt;
     }
-    if (auto e = event_of(*f))
+    if (auto e = event_of(*f, quiet_))
       events_.push_back(std::move(*e));
   }
 }
@@ -287,6 +296,7 @@ client_error dm_client::login(const std::string& user, const std::string& token,
     return {client_errc::usage, 0, "already logged in"};
   client_frame f;
   f.cmd = client_cmd::login;
+  f.flags = quiet_ ? login_quiet : 0;
   f.user = user;
   f.token = token;
   if (auto err = write_frame(f))
@@ -310,7 +320,7 @@ client_error dm_client::send(const std::string& to, uint8_t ver, uint16_t cmd,
   f.ver = ver;
   f.dm_cmd = cmd;
   f.message.assign(message.begin(), message.end());
-  if (auto err = write_frame(f))
+  if (auto err = write_frame(f); err || quiet_)
     return err;
   client_error err;
   auto answer = await_answer(
@@ -355,7 +365,7 @@ std::optional<client_event> dm_client::receive(millis timeout, client_error* err
         *err = refused(*f);
       return std::nullopt;
     }
-    if (auto e = event_of(*f))
+    if (auto e = event_of(*f, quiet_))
       return e;
   }
 }

@@ -77,12 +77,17 @@ struct client_event {
     /// The session ended from the gateway's side (the user logged in again
     /// on that node): message holds why.
     closed,
+    /// A send of a quiet client (set_quiet) failed: seq is the send's
+    /// (last_seq() after it), error says why (not_delivered).
+    send_failed,
   };
   kind what = kind::message;
   std::string from;
   uint8_t ver = 0;
   uint16_t cmd = 0;
   std::string message;
+  uint32_t seq = 0;
+  client_error error;
 };
 
 class dm_client {
@@ -117,8 +122,22 @@ public:
   client_error open(const std::string& host, uint16_t port, const std::string& user,
                     const std::string& token, millis retry_for = millis{5000});
 
+  /// Asks for quiet sends at the next login (login_quiet): send() then
+  /// returns once its frame is written, and only a send that fails is
+  /// answered, as a send_failed event from receive(). For clients that do
+  /// not wait for each message, as NATS's verbose:false.
+  void set_quiet(bool quiet) {
+    quiet_ = quiet;
+  }
+
+  /// The seq of the last send(), which a send_failed event names.
+  uint32_t last_seq() const {
+    return next_seq_ - 1;
+  }
+
   /// SendMessageByUserID: waits for the result (the gateway answers within
-  /// 5 s); what arrives meanwhile is kept for receive().
+  /// 5 s); what arrives meanwhile is kept for receive(). Quiet: returns once
+  /// the frame is written.
   client_error send(const std::string& to, uint8_t ver, uint16_t cmd, const std::string& message,
                     millis timeout = millis{10000});
 
@@ -152,6 +171,7 @@ private:
 
   int fd_ = -1;
   bool logged_in_ = false;
+  bool quiet_ = false;
   uint32_t next_seq_ = 1;
   frame_reader reader_{16 * 1024 * 1024};
   std::deque<client_event> events_;

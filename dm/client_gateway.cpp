@@ -338,6 +338,8 @@ public:
   }
 
   void send_result(uint32_t seq, uint8_t code, const std::string& text) override {
+    if (code == 0 && quiet_)
+      return;
     client_frame f;
     f.cmd = client_cmd::send_result;
     f.seq = seq;
@@ -406,6 +408,7 @@ private:
                           std::string{"login token refused: "} + to_string(check));
         }
         logging_in_ = true;
+        quiet_ = (f.flags & login_quiet) != 0;
         user_ = f.user;
         caf::anon_send(gw_->front(), gw_login_atom::value, std::move(f.user),
                        std::shared_ptr<user_sink>{shared_from_this()});
@@ -582,6 +585,9 @@ private:
   /// while a logged-in connection is open.
   std::unique_ptr<asio::steady_timer> timer_;
   bool logging_in_ = false;
+  /// Logged in with login_quiet: no send result for a delivered message.
+  /// Set before the session exists, read by whichever thread answers.
+  bool quiet_ = false;
   bool closing_ = false;
 };
 

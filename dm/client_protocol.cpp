@@ -6,6 +6,7 @@ namespace meshrt {
 
 using transport::byte_reader;
 using transport::byte_writer;
+using transport::load16;
 using transport::load32;
 using transport::store32;
 
@@ -66,7 +67,7 @@ byte_buffer encode(const client_frame& f) {
   w.u32(0); // the length, written last
   w.u8(client_protocol_version);
   w.u8(static_cast<uint8_t>(f.cmd));
-  w.u16(0);
+  w.u16(f.flags);
   switch (f.cmd) {
     case client_cmd::login:
       w.str16(f.user);
@@ -185,6 +186,7 @@ std::optional<client_frame> frame_reader::next() {
   auto length = load32(h);
   auto version = h[4];
   auto cmd = h[5];
+  auto flags = load16(h + 6);
   if (version != client_protocol_version) {
     fail(gateway_errc::bad_version, "protocol version " + std::to_string(version) + ", not "
                                       + std::to_string(client_protocol_version));
@@ -216,6 +218,7 @@ std::optional<client_frame> frame_reader::next() {
          "a cmd " + std::to_string(cmd) + " frame whose payload does not decode");
     return std::nullopt;
   }
+  f->flags = flags;
   return f;
 }
 

@@ -6,15 +6,18 @@
 // Integers are little-endian.
 //
 // Every frame is a header and a payload:
-//   u32 length (of the payload) | u8 version (1) | u8 cmd | u16 flags (0)
+//   u32 length (of the payload) | u8 version (1) | u8 cmd | u16 flags
+// flags are 0 but in a login frame (login_quiet).
 //
 // Client to gateway:
 //   cmd 1, login:  str16 user id (1 to 256 bytes) | str16 token (may be
 //     empty; a payload that ends after the user id has none). A gateway
 //     with clientTokenKeyFile takes only a valid token of that user
-//     (dm/login_token.hpp).
+//     (dm/login_token.hpp). Flag login_quiet (bit 0): the connection's
+//     sends are answered only when they fail, as NATS's verbose:false.
 //   cmd 2, send:   u32 seq | str16 to | u8 ver | u16 cmd | message (the rest)
-//     SendMessageByUserID; answered by one send result with the same seq.
+//     SendMessageByUserID; answered by one send result with the same seq
+//     (after a quiet login, only a failure's).
 //   cmd 3, clear:  str16 peer | u8 ver | u16 cmd | message (the rest, may be
 //     empty): ClearCacheByUserID; no answer.
 //
@@ -45,6 +48,11 @@ namespace meshrt {
 
 constexpr uint8_t client_protocol_version = 1;
 constexpr size_t client_header_size = 8;
+
+/// Login flag: answer this connection's sends only when they fail (a send
+/// result with code 0 is not written). A client that does not wait for
+/// each send saves a frame, a read and the gateway's write per message.
+constexpr uint16_t login_quiet = 0x0001;
 
 enum class client_cmd : uint8_t {
   login = 1,
@@ -100,6 +108,8 @@ struct client_header {
 /// One decoded frame; which fields mean something depends on `cmd`.
 struct client_frame {
   client_cmd cmd = client_cmd::login;
+  /// The header's flags (login: login_quiet).
+  uint16_t flags = 0;
   /// login: the user id; send: to; clear: the peer; message: from; peer
   /// gone: the peer; error, closed, send result: the text.
   std::string user;

@@ -112,6 +112,15 @@ TEST_SUITE("benchmarks.pubsub_codecs") {
     REQUIRE(login);
     CHECK(login->cmd == client_cmd::login);
     CHECK(login->user == "u7");
+    CHECK(login->flags == 0);
+    // the quiet codec asks for results of failed sends only
+    std::string quiet;
+    make_meshrt_codec(true)->hello(quiet, "u7");
+    frame_reader q{1 << 20};
+    q.feed(quiet.data(), quiet.size());
+    auto quiet_login = q.next();
+    REQUIRE(quiet_login);
+    CHECK(quiet_login->flags == login_quiet);
     out.clear();
     c->publish(out, "u9", 77, 32);
     r.feed(out.data(), out.size());

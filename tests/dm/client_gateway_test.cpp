@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dm/client.hpp"
+#include "dm/dm_error.hpp"
 #include "runtime/dm.hpp"
 #include "support/gateway_wire.hpp"
 #include "support/node_cluster.hpp"
@@ -251,6 +252,57 @@ TEST_SUITE("dm.client_gateway") {
     CHECK(s["closed"]["bad_user_id"] == 2);
     CHECK(s["closed"]["unknown_command"] == 2);
     CHECK(s["closed"]["already_logged_in"] == 1);
+  }
+
+  TEST_CASE("after a quiet login only a send that fails is answered") {
+    gateway_cluster k{50450, {}};
+    auto bob = k.client(k.udp2, "bob");
+    // On the wire: three sends that arrive, then one to nobody; the only
+    // frame back is the last one's result.
+    test::raw_connection ann{k.udp1.client_port()};
+    auto login = frame_bytes(client_cmd::login, "ann");
+    login[6] = static_cast<uint8_t>(login_quiet); // the header's flags
+    ann.write(login);
+    auto ok = ann.read(1000);
+    REQUIRE(ok.size() == 1);
+    CHECK(ok[0].cmd == client_cmd::login_ok);
+    for (uint32_t seq = 1; seq <= 3; ++seq)
+      ann.write(frame_bytes(client_cmd::send, "bob", seq));
+    for (int i = 0; i < 3; ++i) {
+      auto got = bob.receive(3s);
+      REQUIRE(got);
+      CHECK(got->from == "ann");
+    }
+    ann.write(frame_bytes(client_cmd::send, "nobody", 4));
+    auto back = ann.read(1500);
+    REQUIRE(back.size() == 1);
+    CHECK(back[0].cmd == client_cmd::send_result);
+    CHECK(back[0].seq == 4);
+    CHECK(back[0].code == static_cast<uint8_t>(dm_errc::user_not_found));
+    // Through the client library: send() returns once written, a failure
+    // comes from receive() naming its send.
+    dm_client cat;
+    cat.set_quiet(true);
+    REQUIRE(!cat.connect("127.0.0.1", k.udp1.client_port()));
+    REQUIRE(!cat.login("cat"));
+    REQUIRE(!cat.send("bob", 1, 7, "from a quiet client"));
+    auto got = bob.receive(3s);
+    REQUIRE(got);
+    CHECK(got->message == "from a quiet client");
+    REQUIRE(!cat.send("nobody", 1, 7, "anyone?"));
+    auto failed_seq = cat.last_seq();
+    REQUIRE(!cat.send("bob", 1, 7, "still here"));
+    auto failed = cat.receive(3s);
+    REQUIRE(failed);
+    CHECK(failed->what == client_event::kind::send_failed);
+    CHECK(failed->seq == failed_seq);
+    CHECK(failed->error.code == client_errc::not_delivered);
+    CHECK(failed->error.kind() == "user_not_found");
+    got = bob.receive(3s);
+    REQUIRE(got);
+    CHECK(got->message == "still here");
+    // and bob, who logged in without the flag, still hears every result
+    REQUIRE(!bob.send("cat", 1, 7, "hi cat"));
   }
 
   TEST_CASE("a connection that does not log in within clientLoginTimeout is closed") {

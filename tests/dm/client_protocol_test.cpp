@@ -24,6 +24,7 @@ TEST_CASE("client protocol: frames round-trip, cut anywhere in the stream") {
   client_frame login;
   login.cmd = client_cmd::login;
   login.user = "ann";
+  login.flags = login_quiet;
   frames.push_back(login);
   frames.push_back(send_frame(1, "bob", "hello"));
   frames.push_back(send_frame(2, "bob", std::string(100000, 'x')));
@@ -54,6 +55,8 @@ TEST_CASE("client protocol: frames round-trip, cut anywhere in the stream") {
     REQUIRE(!r.error());
     REQUIRE(out.size() == frames.size());
     CHECK(out[0].user == "ann");
+    CHECK(out[0].flags == login_quiet);
+    CHECK(out[1].flags == 0);
     CHECK(out[1].seq == 1);
     CHECK(out[1].ver == 3);
     CHECK(out[1].dm_cmd == 700);
