@@ -128,14 +128,9 @@ private:
   void grow() {
     std::vector<slot> old(slots_.empty() ? 16 : slots_.size() * 2);
     old.swap(slots_);
-    for (auto& s : old) {
-      if (!s.session)
-        continue;
-      auto i = s.hash & mask();
-      while (slots_[i].session)
-        i = (i + 1) & mask();
-      slots_[i] = std::move(s);
-    }
+    for (auto& s : old)
+      if (s.session)
+        slots_[slot_of(s.session->uid(), s.hash)] = std::move(s);
   }
 
   std::vector<slot> slots_; // a power of two of them, or none
