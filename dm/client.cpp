@@ -120,8 +120,8 @@ std::string client_error::kind() const {
 }
 
 dm_client::dm_client(dm_client&& other) noexcept :
-  fd_(other.fd_), logged_in_(other.logged_in_), quiet_(other.quiet_), next_seq_(other.next_seq_),
-  reader_(std::move(other.reader_)), events_(std::move(other.events_)) {
+  fd_(other.fd_), logged_in_(other.logged_in_), ask_quiet_(other.ask_quiet_), quiet_(other.quiet_),
+  next_seq_(other.next_seq_), reader_(std::move(other.reader_)), events_(std::move(other.events_)) {
   other.fd_ = -1;
 }
 
@@ -130,6 +130,7 @@ dm_client& dm_client::operator=(dm_client&& other) noexcept {
     disconnect();
     fd_ = other.fd_;
     logged_in_ = other.logged_in_;
+    ask_quiet_ = other.ask_quiet_;
     quiet_ = other.quiet_;
     next_seq_ = other.next_seq_;
     reader_ = std::move(other.reader_);
@@ -296,6 +297,7 @@ client_error dm_client::login(const std::string& user, const std::string& token,
     return {client_errc::usage, 0, "already logged in"};
   client_frame f;
   f.cmd = client_cmd::login;
+  quiet_ = ask_quiet_; // what this login asks for holds until the next
   f.flags = quiet_ ? login_quiet : 0;
   f.user = user;
   f.token = token;

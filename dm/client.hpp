@@ -127,7 +127,7 @@ public:
   /// answered, as a send_failed event from receive(). For clients that do
   /// not wait for each message, as NATS's verbose:false.
   void set_quiet(bool quiet) {
-    quiet_ = quiet;
+    ask_quiet_ = quiet;
   }
 
   /// The seq of the last send(), which a send_failed event names.
@@ -171,7 +171,8 @@ private:
 
   int fd_ = -1;
   bool logged_in_ = false;
-  bool quiet_ = false;
+  bool ask_quiet_ = false; // set_quiet(): for the next login
+  bool quiet_ = false;     // the login in effect asked for quiet sends
   uint32_t next_seq_ = 1;
   frame_reader reader_{16 * 1024 * 1024};
   std::deque<client_event> events_;

@@ -260,9 +260,11 @@ TEST_SUITE("dm.client_gateway") {
     // On the wire: three sends that arrive, then one to nobody; the only
     // frame back is the last one's result.
     test::raw_connection ann{k.udp1.client_port()};
-    auto login = frame_bytes(client_cmd::login, "ann");
-    login[6] = static_cast<uint8_t>(login_quiet); // the header's flags
-    ann.write(login);
+    client_frame login;
+    login.cmd = client_cmd::login;
+    login.flags = login_quiet;
+    login.user = "ann";
+    ann.write(encode(login));
     auto ok = ann.read(1000);
     REQUIRE(ok.size() == 1);
     CHECK(ok[0].cmd == client_cmd::login_ok);
