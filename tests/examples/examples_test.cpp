@@ -36,6 +36,17 @@ std::string ready_address(const child_process& p, const std::string& what) {
   return log.substr(pos + what.size() + 1, end - pos - what.size() - 1);
 }
 
+/// The client gateway a chat server printed in its ready line
+/// ("... ready (clients: HOST:PORT)").
+std::string gateway_of(const child_process& p) {
+  auto log = p.log();
+  auto pos = log.find("(clients: ");
+  auto end = log.find(')', pos);
+  if (pos == std::string::npos || end == std::string::npos)
+    return {};
+  return log.substr(pos + 10, end - pos - 10);
+}
+
 } // namespace
 
 TEST_SUITE("examples") {
@@ -118,5 +129,57 @@ TEST_SUITE("examples") {
       CHECK(again.exit_code == 1);
       CHECK(again.out.find("missed " + dead + ": ") != std::string::npos);
     }
+  }
+
+  TEST_CASE("chat: players on two servers message by user id under the DM hooks of the servers") {
+    temp_dir dir;
+    const std::string mars = "127.0.0.1:46480";
+    const std::string chat = examples + "/chat";
+    auto m = start(dir, "mars", {MESHRT_CLI, "mars", "--port", "46480"});
+    auto s1 = start(dir, "server",
+                    {chat, "serve", "--mars", mars, "--port", "46481", "--client-port", "46491"});
+    auto s2 = start(dir, "server",
+                    {chat, "serve", "--mars", mars, "--port", "46482", "--client-port", "46492"});
+    REQUIRE(eventually([&] { return !gateway_of(*s1).empty() && !gateway_of(*s2).empty(); }));
+    auto first = gateway_of(*s1);
+    // bob listens on the second server (no input: it only prints what it
+    // gets, for up to 60 s); the others write from the first.
+    auto bob = start(
+      dir, "bob",
+      {"/bin/sh", "-c", "exec " + chat + " client " + gateway_of(*s2) + " bob 60 < /dev/null"});
+    REQUIRE(bob->wait_for_log("logged in as bob\n", 15s));
+    auto client = [&](const std::string& user, const std::string& lines) {
+      return run_command("printf '" + lines + "' | timeout 30 " + chat + " client " + first + " "
+                         + user + " 2>&1");
+    };
+
+    auto ann = client("ann", "bob good game\\nbob darn it\\nnobody hi\\n");
+    CHECK(ann.exit_code == 0);
+    CHECK(ann.out
+          == "logged in as ann\nto bob: delivered\nto bob: delivered\n"
+             "to nobody: user_not_found\n");
+    // The word filter ran on the way (on_message); ann's going offline
+    // reached bob with the server's words (on_user_disconnect).
+    CHECK(eventually([&] { return bob->log().find("ann is gone") != std::string::npos; }));
+    CHECK(bob->log().find("ann: good game\nann: **** it\nann is gone: ann went offline\n")
+          != std::string::npos);
+
+    // A guest may write to guests only: bob declines (on_receive_message),
+    // and the guest hears user_not_found, as for a player who is not there.
+    auto guest = client("guest-7", "bob psst\\n");
+    CHECK(guest.out.find("to bob: user_not_found\n") != std::string::npos);
+
+    // A chat closed without last words: the server of the player who stayed
+    // says so (on_clear_cache).
+    auto cat = client("cat", "bob hello\\n/leave bob\\n");
+    CHECK(cat.out.find("to bob: delivered\nleft the chat with bob\n") != std::string::npos);
+    CHECK(eventually(
+      [&] { return s2->log().find("cat closed the chat with bob\n") != std::string::npos; }));
+    CHECK(bob->log().find("cat: hello\n") != std::string::npos);
+    CHECK(bob->log().find("psst") == std::string::npos);
+
+    // SIGTERM: a server leaves the cluster cleanly, its store slots handed on.
+    s1->signal(SIGTERM);
+    CHECK(s1->wait(10s) == 0);
   }
 }
