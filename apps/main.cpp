@@ -26,6 +26,7 @@
 #include "apps/token_command.hpp"
 #include "benchmarks/bench_charts.hpp"
 #include "benchmarks/dm_bench.hpp"
+#include "benchmarks/floor_server.hpp"
 #include "benchmarks/membership_bench.hpp"
 #include "benchmarks/rpc_bench.hpp"
 #include "benchmarks/scenario_node.hpp"
@@ -221,6 +222,17 @@ void print_dm_targets(const meshrt::bench::bench_report& r) {
   nats = r.get("nats_cluster", "c2c_again_p50_us");
   if (auto again = r.get("meshrt_dm", "c2c_again_p50_us"); again > 0 && nats > 0)
     std::printf("    p50 next message meshrt / NATS cluster of 4  %5.2fx\n", again / nats);
+  // above the floor of its shape (benchmarks/floor_server.hpp): what each
+  // system's own work adds to a next message, the machine's wake-ups apart
+  auto floor1 = r.get("floor", "c2c_again_p50_us");
+  auto floor4 = r.get("floor_cluster", "c2c_again_p50_us");
+  if (floor1 > 0 && floor4 > 0)
+    std::printf("    floor p50 next message, 1 / 4 servers  %5.1f / %5.1f us\n", floor1, floor4);
+  auto quiet_again = r.get("meshrt_dm_quiet", "c2c_again_p50_us");
+  nats = r.get("nats", "c2c_again_p50_us");
+  if (floor1 > 0 && floor4 > 0 && quiet_again > 0 && nats > 0)
+    std::printf("    above the floor: meshrt (quiet) +%.1f us, NATS +%.1f us\n",
+                quiet_again - floor4, nats - floor1);
   auto rate = r.get("meshrt_dm", "msgs_per_s");
   auto redis = r.get("redis_pubsub", "msgs_per_s");
   if (rate > 0 && redis > 0)
@@ -475,6 +487,15 @@ int main(int argc, char** argv) {
   peer_cmd->add_option("--scheduling", peer_scheduling);
   add_log_level(*peer_cmd, log_level);
 
+  // A floor server of `meshrt bench dm` (benchmarks/floor_server.hpp); not for people.
+  auto* floor_cmd = app.add_subcommand("bench-floor", "")->group("");
+  uint16_t floor_port = 0;
+  std::vector<uint16_t> floor_udp_ports;
+  size_t floor_index = 0;
+  floor_cmd->add_option("--port", floor_port)->required();
+  floor_cmd->add_option("--udp-ports", floor_udp_ports)->required()->delimiter(',');
+  floor_cmd->add_option("--index", floor_index);
+
   auto* mars_cmd = app.add_subcommand("mars", "Run the MARS registry server");
   meshrt::mars_config mars_cfg;
   mars_cmd->add_option("--address", mars_cfg.address, "IPv4 address to bind")
@@ -646,6 +667,8 @@ int main(int argc, char** argv) {
       return run_bench(scenario, json_path, only, bench_entries, bench_ring_size,
                        meshrt::parse_scheduling(bench_scheduling));
     }
+    if (*floor_cmd)
+      return meshrt::bench::run_floor_server(floor_port, floor_udp_ports, floor_index);
     if (*peer_cmd)
       return meshrt::bench::run_bench_peer(peer_kind, peer_port, peer_mars, peer_key_file,
                                            meshrt::parse_scheduling(peer_scheduling));

@@ -384,6 +384,37 @@ void run_nats_cluster(bench_report& r, const pubsub_options& opts, size_t server
     opts, [&] { return cluster.rss(); }, [&] { return cluster.cpu_seconds(); });
 }
 
+/// Floor servers (benchmarks/floor_server.hpp) in `servers` processes, users
+/// placed round robin: with one, the floor of NATS's and Redis's shape;
+/// with as many as meshrt has gateways, of meshrt's.
+void run_floor(bench_report& r, const std::string& name, const pubsub_options& opts, size_t servers,
+               const std::string& exe) {
+  std::string udp_ports;
+  for (size_t i = 0; i < servers; ++i)
+    udp_ports += (i > 0 ? "," : "") + std::to_string(free_port(SOCK_DGRAM));
+  std::vector<std::unique_ptr<child_process>> procs;
+  std::vector<std::string> endpoints;
+  for (size_t i = 0; i < servers; ++i) {
+    auto port = free_port(SOCK_STREAM);
+    procs.push_back(start_tcp_server({exe, "bench-floor", "--port", std::to_string(port),
+                                      "--udp-ports", udp_ports, "--index", std::to_string(i)},
+                                     "/tmp/meshrt-bench-" + name + "-" + std::to_string(::getpid())
+                                       + "-" + std::to_string(i) + ".log",
+                                     port));
+    endpoints.push_back("127.0.0.1:" + std::to_string(port));
+  }
+  auto sum = [&](const std::function<double(const child_process&)>& f) {
+    double total = 0;
+    for (const auto& p : procs)
+      total += f(*p);
+    return total;
+  };
+  run_baseline(
+    r, name, {name, [&](size_t i) { return endpoints[i % servers]; }, make_floor_codec, servers},
+    opts, [&] { return sum([](const child_process& p) { return rss_bytes(p.pid()); }); },
+    [&] { return sum([](const child_process& p) { return p.cpu_seconds(); }); });
+}
+
 void run_redis_pubsub(bench_report& r, const pubsub_options& opts) {
   auto port = free_port(SOCK_STREAM);
   auto server = start_redis(port, {"--maxclients", std::to_string(opts.users + 100)});
@@ -396,7 +427,8 @@ void run_redis_pubsub(bench_report& r, const pubsub_options& opts) {
 
 bench_report run_dm_bench(const dm_bench_options& o) {
   bench_report r{"dm"};
-  auto selected = system_filter("dm", o.only, {"meshrt", "nats", "nats_cluster", "redis"});
+  auto selected = system_filter(
+    "dm", o.only, {"meshrt", "nats", "nats_cluster", "redis", "floor", "floor_cluster"});
   // every user's connection is a file here, and in the server
   auto opts = o.pubsub;
   auto files = raise_open_files_limit();
@@ -413,6 +445,11 @@ bench_report run_dm_bench(const dm_bench_options& o) {
     run_nats_cluster(r, opts, dm_gateway_nodes);
   if (selected("redis"))
     run_redis_pubsub(r, opts);
+  auto exe = o.meshrt_exe.empty() ? self_exe() : o.meshrt_exe;
+  if (selected("floor"))
+    run_floor(r, "floor", opts, 1, exe);
+  if (selected("floor_cluster"))
+    run_floor(r, "floor_cluster", opts, dm_gateway_nodes, exe);
   return r;
 }
 

@@ -15,7 +15,7 @@ struct dm_bench_options {
   int rpc = 2000;         // node-to-node RPC round trips (the baseline)
   pubsub_options pubsub;  // the users of the many-users part
   std::string meshrt_exe; // the program for MARS and the nodes; empty: this one
-  std::string only;       // meshrt, nats or redis; empty: all
+  std::string only;       // meshrt, nats, nats_cluster, redis, floor, floor_cluster; empty: all
   /// How the nodes' CAF workers wait (runtime/system_config.hpp): five
   /// processes share this machine's cores, where efficiency is the rule.
   scheduling mode = scheduling::efficiency;
@@ -32,7 +32,9 @@ struct dm_bench_options {
 /// second with a window in flight, and the time from a kill -9 of a
 /// storage node until every user still connected resolves again. The same
 /// users and messages against NATS and Redis pub/sub (each user subscribed
-/// to its own subject or channel), servers the bench starts on loopback.
+/// to its own subject or channel), servers the bench starts on loopback,
+/// and against floor servers in one process and in four (the least a
+/// server can do, in the shapes of NATS and of meshrt: floor_server.hpp).
 bench_report run_dm_bench(const dm_bench_options& opts);
 
 } // namespace meshrt::bench

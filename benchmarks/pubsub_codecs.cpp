@@ -1,6 +1,7 @@
-// The wires of the three systems `meshrt bench dm` compares (declared in
-// pubsub_driver.hpp): meshrt's client protocol, NATS's text protocol and
-// Redis's RESP3 (in which one connection both subscribes and publishes).
+// The wires of the systems `meshrt bench dm` compares (declared in
+// pubsub_driver.hpp): meshrt's client protocol, NATS's text protocol,
+// Redis's RESP3 (in which one connection both subscribes and publishes) and
+// the floor servers' (benchmarks/floor_server.hpp).
 
 #include <cstring>
 #include <string>
@@ -245,6 +246,55 @@ private:
   std::string buf_;
 };
 
+/// The floor servers (benchmarks/floor_server.hpp): 'H' and the user id,
+/// confirmed by 'R'; 'P', the recipient and the payload; 'M' and the
+/// payload for each arrival.
+class floor_codec final : public pubsub_codec {
+public:
+  void hello(std::string& out, const std::string& user) override {
+    out += 'H';
+    out += static_cast<char>(user.size());
+    out += user;
+  }
+
+  void publish(std::string& out, const std::string& to, uint64_t seq, size_t size) override {
+    out += 'P';
+    out += static_cast<char>(to.size());
+    out += to;
+    out += static_cast<char>(size & 0xff);
+    out += static_cast<char>(size >> 8);
+    append_payload(out, seq, size);
+  }
+
+  void feed(const char* data, size_t size, pubsub_sink& sink, std::string&) override {
+    buf_.append(data, size);
+    size_t pos = 0;
+    while (pos < buf_.size()) {
+      if (buf_[pos] == 'R') {
+        sink.on_ready();
+        ++pos;
+        continue;
+      }
+      if (buf_[pos] != 'M') {
+        sink.on_error("not the floor server's wire");
+        return;
+      }
+      if (pos + 3 > buf_.size())
+        break;
+      size_t n = static_cast<uint8_t>(buf_[pos + 1])
+                 | static_cast<size_t>(static_cast<uint8_t>(buf_[pos + 2])) << 8;
+      if (pos + 3 + n > buf_.size())
+        break;
+      sink.on_message(payload_seq(buf_.data() + pos + 3, n));
+      pos += 3 + n;
+    }
+    buf_.erase(0, pos);
+  }
+
+private:
+  std::string buf_;
+};
+
 } // namespace
 
 std::unique_ptr<pubsub_codec> make_meshrt_codec(bool quiet) {
@@ -257,6 +307,10 @@ std::unique_ptr<pubsub_codec> make_nats_codec() {
 
 std::unique_ptr<pubsub_codec> make_redis_codec() {
   return std::make_unique<redis_codec>();
+}
+
+std::unique_ptr<pubsub_codec> make_floor_codec() {
+  return std::make_unique<floor_codec>();
 }
 
 } // namespace meshrt::bench

@@ -125,11 +125,13 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-/// The codecs of the three systems; meshrt's with `quiet` logs in with
+/// The codecs of the systems; meshrt's with `quiet` logs in with
 /// login_quiet (a send answered only when it fails, as NATS's
 /// verbose:false), else every send has its result.
 std::unique_ptr<pubsub_codec> make_meshrt_codec(bool quiet = false);
 std::unique_ptr<pubsub_codec> make_nats_codec();
 std::unique_ptr<pubsub_codec> make_redis_codec();
+/// The floor servers' (benchmarks/floor_server.hpp).
+std::unique_ptr<pubsub_codec> make_floor_codec();
 
 } // namespace meshrt::bench

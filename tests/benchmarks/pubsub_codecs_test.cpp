@@ -1,5 +1,5 @@
-// The wires `meshrt bench dm` drives NATS, Redis pub/sub and meshrt's
-// gateways with (benchmarks/pubsub_codecs.cpp): what each codec writes, and
+// The wires `meshrt bench dm` drives NATS, Redis pub/sub, meshrt's
+// gateways and the floor servers with (benchmarks/pubsub_codecs.cpp): what each codec writes, and
 // what it makes of the server's bytes, whole or cut anywhere.
 
 #include "benchmarks/pubsub_driver.hpp"
@@ -159,5 +159,21 @@ TEST_SUITE("benchmarks.pubsub_codecs") {
     CHECK(events
           == std::vector<std::string>{"ready", "msg 8",
                                       "refused 78 user u9 is not connected to the cluster"});
+  }
+
+  TEST_CASE("floor: H and P frames, then R and M frames read across cuts") {
+    auto c = make_floor_codec();
+    std::string out;
+    c->hello(out, "u7");
+    CHECK(out == std::string{"H\x02u7", 4});
+    out.clear();
+    c->publish(out, "u9", 5, 16);
+    CHECK(out == std::string{"P\x02u9\x10\x00", 6} + seq_bytes(5, 16));
+    auto events = feed_bytewise(*c, std::string{"RM\x10\x00", 4} + seq_bytes(5, 16)
+                                      + std::string{"M\x08\x00", 3} + seq_bytes(300, 8));
+    CHECK(events == std::vector<std::string>{"ready", "msg 5", "msg 300"});
+    auto err = feed_bytewise(*make_floor_codec(), "X");
+    REQUIRE(err.size() == 1);
+    CHECK(err[0].find("error ") == 0);
   }
 }
