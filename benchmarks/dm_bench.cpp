@@ -16,6 +16,7 @@
 #include "actors/mesh_envelope.hpp"
 #include "benchmarks/bench_util.hpp"
 #include "benchmarks/child_process.hpp"
+#include "benchmarks/floor_server.hpp"
 #include "benchmarks/nats_cluster.hpp"
 #include "benchmarks/pubsub_driver.hpp"
 #include "dm/client.hpp"
@@ -389,26 +390,15 @@ void run_nats_cluster(bench_report& r, const pubsub_options& opts, size_t server
 /// with as many as meshrt has gateways, of meshrt's.
 void run_floor(bench_report& r, const std::string& name, const pubsub_options& opts, size_t servers,
                const std::string& exe) {
-  std::string udp_ports;
-  for (size_t i = 0; i < servers; ++i)
-    udp_ports += (i > 0 ? "," : "") + std::to_string(free_port(SOCK_DGRAM));
-  std::vector<std::unique_ptr<child_process>> procs;
-  std::vector<std::string> endpoints;
-  for (size_t i = 0; i < servers; ++i) {
-    auto port = free_port(SOCK_STREAM);
-    procs.push_back(start_tcp_server({exe, "bench-floor", "--port", std::to_string(port),
-                                      "--udp-ports", udp_ports, "--index", std::to_string(i)},
-                                     "/tmp/meshrt-bench-" + name + "-" + std::to_string(::getpid())
-                                       + "-" + std::to_string(i) + ".log",
-                                     port));
-    endpoints.push_back("127.0.0.1:" + std::to_string(port));
-  }
+  auto floor = start_floor_servers(
+    exe, servers, "/tmp/meshrt-bench-" + name + "-" + std::to_string(::getpid()) + "-");
   auto sum = [&](const std::function<double(const child_process&)>& f) {
     double total = 0;
-    for (const auto& p : procs)
+    for (const auto& p : floor.procs)
       total += f(*p);
     return total;
   };
+  const auto& endpoints = floor.endpoints;
   run_baseline(
     r, name, {name, [&](size_t i) { return endpoints[i % servers]; }, make_floor_codec, servers},
     opts, [&] { return sum([](const child_process& p) { return rss_bytes(p.pid()); }); },

@@ -15,6 +15,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "benchmarks/bench_util.hpp"
 #include "dm/client.hpp" // raise_open_files_limit
 
 namespace meshrt::bench {
@@ -233,6 +234,23 @@ int run_floor_server(uint16_t port, const std::vector<uint16_t>& udp_ports, size
   }
   floor_server{listener, udp, udp_ports, index}.run();
   return 0;
+}
+
+floor_processes start_floor_servers(const std::string& exe, size_t count,
+                                    const std::string& log_prefix) {
+  std::string udp_ports;
+  for (size_t i = 0; i < count; ++i)
+    udp_ports += (i > 0 ? "," : "") + std::to_string(free_port(SOCK_DGRAM));
+  floor_processes result;
+  for (size_t i = 0; i < count; ++i) {
+    auto port = free_port(SOCK_STREAM);
+    result.procs.push_back(
+      start_tcp_server({exe, "bench-floor", "--port", std::to_string(port), "--udp-ports",
+                        udp_ports, "--index", std::to_string(i)},
+                       log_prefix + std::to_string(i) + ".log", port));
+    result.endpoints.push_back("127.0.0.1:" + std::to_string(port));
+  }
+  return result;
 }
 
 } // namespace meshrt::bench

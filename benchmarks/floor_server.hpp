@@ -19,7 +19,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
+
+#include "benchmarks/child_process.hpp"
 
 namespace meshrt::bench {
 
@@ -28,5 +32,18 @@ namespace meshrt::bench {
 /// by the others at udp_ports[index]. Returns 1 (with a line on stderr) if
 /// it cannot start.
 int run_floor_server(uint16_t port, const std::vector<uint16_t>& udp_ports, size_t index);
+
+/// Floor servers running as `meshrt bench-floor` processes.
+struct floor_processes {
+  std::vector<std::unique_ptr<child_process>> procs;
+  /// "127.0.0.1:PORT" of each, in index order.
+  std::vector<std::string> endpoints;
+};
+
+/// Starts `count` floor servers of the meshrt program `exe` on free
+/// loopback ports, each logging to `log_prefix`, its index and ".log", and
+/// returns once each takes connections (throws if one does not).
+floor_processes start_floor_servers(const std::string& exe, size_t count,
+                                    const std::string& log_prefix);
 
 } // namespace meshrt::bench

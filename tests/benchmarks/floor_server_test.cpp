@@ -12,12 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <memory>
 #include <string>
-#include <vector>
 
-#include "benchmarks/bench_util.hpp"
-#include "benchmarks/child_process.hpp"
 #include "benchmarks/pubsub_driver.hpp"
 #include "support/temp_dir.hpp"
 
@@ -26,26 +22,8 @@ using namespace meshrt::bench;
 
 namespace {
 
-struct floor_servers {
-  std::vector<std::unique_ptr<child_process>> procs;
-  std::vector<std::string> endpoints;
-
-  floor_servers(const test::temp_dir& dir, size_t n) {
-    std::string udp_ports;
-    for (size_t i = 0; i < n; ++i)
-      udp_ports += (i > 0 ? "," : "") + std::to_string(free_port(SOCK_DGRAM));
-    for (size_t i = 0; i < n; ++i) {
-      auto port = free_port(SOCK_STREAM);
-      procs.push_back(start_tcp_server({MESHRT_CLI, "bench-floor", "--port", std::to_string(port),
-                                        "--udp-ports", udp_ports, "--index", std::to_string(i)},
-                                       dir.path() + "/floor" + std::to_string(i) + ".log", port));
-      endpoints.push_back("127.0.0.1:" + std::to_string(port));
-    }
-  }
-};
-
 /// Every pass of the bench's driver over `servers`: each message arrives once.
-void check_every_message_arrives(const floor_servers& servers) {
+void check_every_message_arrives(const floor_processes& servers) {
   pubsub_options opts;
   opts.users = 40;
   opts.latency_samples = 10;
@@ -73,13 +51,13 @@ void check_every_message_arrives(const floor_servers& servers) {
 TEST_SUITE("benchmarks.floor_server") {
   TEST_CASE("one floor server: every message arrives once") {
     test::temp_dir dir; // declared first: it goes after the servers
-    floor_servers servers{dir, 1};
+    auto servers = start_floor_servers(MESHRT_CLI, 1, dir.path() + "/floor");
     check_every_message_arrives(servers);
   }
 
   TEST_CASE("four floor servers hand messages over UDP and drop a client that writes garbage") {
     test::temp_dir dir;
-    floor_servers servers{dir, 4};
+    auto servers = start_floor_servers(MESHRT_CLI, 4, dir.path() + "/floor");
     int bad = ::socket(AF_INET, SOCK_STREAM, 0);
     auto colon = servers.endpoints[0].rfind(':');
     sockaddr_in addr{};
