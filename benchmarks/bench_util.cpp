@@ -165,6 +165,20 @@ double rss_bytes(int pid) {
   return 0;
 }
 
+double rss_bytes(const std::vector<std::unique_ptr<child_process>>& procs) {
+  double sum = 0;
+  for (const auto& p : procs)
+    sum += rss_bytes(p->pid());
+  return sum;
+}
+
+double cpu_seconds(const std::vector<std::unique_ptr<child_process>>& procs) {
+  double sum = 0;
+  for (const auto& p : procs)
+    sum += p->cpu_seconds();
+  return sum;
+}
+
 std::unique_ptr<child_process> start_tcp_server(const std::vector<std::string>& args,
                                                 const std::string& log_path, uint16_t port) {
   auto server = std::make_unique<child_process>(args, log_path);

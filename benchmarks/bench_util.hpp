@@ -78,6 +78,12 @@ uint16_t free_port(int type);
 /// Resident memory of a process, in bytes (0 if it is gone).
 double rss_bytes(int pid);
 
+/// Resident memory of all of `procs`, in bytes.
+double rss_bytes(const std::vector<std::unique_ptr<child_process>>& procs);
+
+/// CPU time (user + system) all of `procs` used so far, in seconds.
+double cpu_seconds(const std::vector<std::unique_ptr<child_process>>& procs);
+
 /// Calls `pred` every 20 ms until it holds (true) or `limit` passes
 /// (false).
 template<class Predicate>

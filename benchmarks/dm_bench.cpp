@@ -88,24 +88,14 @@ public:
     return client_endpoints_;
   }
 
-  double rss(const std::vector<std::unique_ptr<child_process>>& ps) const {
-    double sum = 0;
-    for (const auto& p : ps)
-      sum += rss_bytes(p->pid());
-    return sum;
-  }
   double nodes_rss() const {
-    return rss(gateways_) + rss(storage_);
+    return rss_bytes(gateways_) + rss_bytes(storage_);
   }
 
   /// CPU time the cluster's processes (MARS and the four nodes) used so
   /// far, in seconds.
   double cpu_seconds() const {
-    double sum = mars_->cpu_seconds();
-    for (const auto* group : {&gateways_, &storage_})
-      for (const auto& p : *group)
-        sum += p->cpu_seconds();
-    return sum;
+    return mars_->cpu_seconds() + bench::cpu_seconds(gateways_) + bench::cpu_seconds(storage_);
   }
 
   void kill_storage(size_t i) {
@@ -392,17 +382,10 @@ void run_floor(bench_report& r, const std::string& name, const pubsub_options& o
                const std::string& exe) {
   auto floor = start_floor_servers(
     exe, servers, "/tmp/meshrt-bench-" + name + "-" + std::to_string(::getpid()) + "-");
-  auto sum = [&](const std::function<double(const child_process&)>& f) {
-    double total = 0;
-    for (const auto& p : floor.procs)
-      total += f(*p);
-    return total;
-  };
   const auto& endpoints = floor.endpoints;
   run_baseline(
     r, name, {name, [&](size_t i) { return endpoints[i % servers]; }, make_floor_codec, servers},
-    opts, [&] { return sum([](const child_process& p) { return rss_bytes(p.pid()); }); },
-    [&] { return sum([](const child_process& p) { return p.cpu_seconds(); }); });
+    opts, [&] { return rss_bytes(floor.procs); }, [&] { return cpu_seconds(floor.procs); });
 }
 
 void run_redis_pubsub(bench_report& r, const pubsub_options& opts) {

@@ -59,17 +59,11 @@ nats_cluster::nats_cluster(size_t servers, const std::string& log_prefix) {
 nats_cluster::~nats_cluster() = default;
 
 double nats_cluster::cpu_seconds() const {
-  double sum = 0;
-  for (const auto& s : servers_)
-    sum += s->cpu_seconds();
-  return sum;
+  return bench::cpu_seconds(servers_);
 }
 
 double nats_cluster::rss() const {
-  double sum = 0;
-  for (const auto& s : servers_)
-    sum += rss_bytes(s->pid());
-  return sum;
+  return rss_bytes(servers_);
 }
 
 int nats_cluster::routes(size_t i) const {

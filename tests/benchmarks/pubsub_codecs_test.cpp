@@ -1,6 +1,7 @@
 // The wires `meshrt bench dm` drives NATS, Redis pub/sub, meshrt's
-// gateways and the floor servers with (benchmarks/pubsub_codecs.cpp): what each codec writes, and
-// what it makes of the server's bytes, whole or cut anywhere.
+// gateways and the floor servers with (benchmarks/pubsub_codecs.cpp): what
+// each codec writes, and what it makes of the server's bytes, whole or cut
+// anywhere.
 
 #include "benchmarks/pubsub_driver.hpp"
 
