@@ -9,11 +9,13 @@
 #endif
 
 #include <caf/actor_system_config.hpp>
+#include <caf/policy/work_stealing.hpp>
 
 #include "actors/mesh_error.hpp"
 #include "dm/dm_error.hpp"
 #include "dm/store_error.hpp"
 #include "transport/io_scheduler.hpp"
+#include "transport/lean_worker.hpp"
 #include "transport/wire.hpp"
 
 namespace meshrt {
@@ -34,6 +36,8 @@ void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode) {
     // workers that outnumber the cores take CPU from the threads with work.
     auto cores = std::max(2u, std::thread::hardware_concurrency());
     cfg.set("scheduler.max-threads", cores - 1);
+    // CAF's work stealing, its workers without the cast per job.
+    cfg.load<caf::scheduler::coordinator<transport::lean_policy<caf::policy::work_stealing>>>();
   } else {
     // One worker, which also runs the sockets (the transport's, the client
     // gateway's) when its actors are idle: a datagram or a client's frame

@@ -13,6 +13,7 @@
 
 #include "transport/atoms.hpp"
 #include "transport/io_poller.hpp"
+#include "transport/lean_worker.hpp"
 
 namespace meshrt::transport {
 
@@ -140,6 +141,12 @@ private:
   time_point waiting_until_;
 };
 
+class io_policy;
+
+/// The coordinator of the policy below; its workers are lean ones
+/// (lean_worker.hpp).
+using io_coordinator_base = caf::scheduler::coordinator<lean_policy<io_policy>>;
+
 /// A CAF scheduling policy for one worker: a central FIFO of jobs, and an
 /// io_poller to wait in when it is empty. CAF calls the member templates
 /// (see caf/policy/work_sharing.hpp for the concept).
@@ -157,7 +164,7 @@ public:
 
   struct worker_data {
     explicit worker_data(caf::scheduler::abstract_coordinator* parent) :
-      coordinator(&static_cast<caf::scheduler::coordinator<io_policy>*>(parent)->data()) {}
+      coordinator(&static_cast<io_coordinator_base*>(parent)->data()) {}
     coordinator_data* coordinator;
     uint32_t runs = 0;
     /// Actors waiting for (flush_atom) when the queue empties, in the order
@@ -289,9 +296,9 @@ thread_local io_policy::worker_data* io_policy::current_worker = nullptr;
 /// The scheduler module: CAF's coordinator with the policy above, held to
 /// one worker whatever scheduler.max-threads says (the poller has one
 /// waiting thread).
-class io_coordinator final : public caf::scheduler::coordinator<io_policy> {
+class io_coordinator final : public io_coordinator_base {
 public:
-  using super = caf::scheduler::coordinator<io_policy>;
+  using super = io_coordinator_base;
 
   using super::super;
 
