@@ -42,7 +42,7 @@ caf::behavior doubler() {
 
 } // namespace
 
-TEST_SUITE("lean_worker") {
+TEST_SUITE("transport.lean_worker") {
   TEST_CASE("latency scheduling runs work stealing on lean workers which run every job") {
     caf::actor_system_config cfg;
     apply_meshrt_defaults(cfg, scheduling::latency);
