@@ -543,7 +543,8 @@ int main(int argc, char** argv) {
   node_cmd
     ->add_option("--scheduling", node_opts.scheduling,
                  "latency: workers poll before they sleep (a node with cores of its own); "
-                 "efficiency: they sleep sooner (several nodes sharing the cores)")
+                 "efficiency: they sleep sooner (several nodes sharing the cores); "
+                 "auto: efficiency on 2 cores or fewer, latency above")
     ->check(check_scheduling)
     ->capture_default_str();
   add_log_level(*node_cmd, log_level);

@@ -17,7 +17,7 @@ namespace meshrt::cli {
 
 /// `meshrt node [--config FILE] [--type TYPE] [--address A] [--port P]
 /// [--mars HOST:PORT] [--app NAME] [--client-port P] [--metrics-port P] [--guest]
-/// [--scheduling latency|efficiency]`.
+/// [--scheduling auto|latency|efficiency]`.
 struct node_command_options {
   std::string config_path;
   std::string type = "HTTP";
@@ -36,8 +36,8 @@ struct node_command_options {
   bool guest = false;
   /// How CAF's workers wait for work (runtime/system_config.hpp): "latency"
   /// for a node with cores of its own, "efficiency" where several nodes
-  /// share the cores.
-  std::string scheduling = "latency";
+  /// share the cores, "auto" the one for this machine's cores.
+  std::string scheduling = "auto";
 };
 
 /// An application's part of a node: called once the node runs, with its

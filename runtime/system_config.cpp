@@ -20,6 +20,14 @@
 
 namespace meshrt {
 
+void apply_meshrt_defaults(caf::actor_system_config& cfg) {
+  apply_meshrt_defaults(cfg, scheduling_for_cores(std::thread::hardware_concurrency()));
+}
+
+scheduling scheduling_for_cores(unsigned cores) {
+  return cores != 0 && cores <= 2 ? scheduling::efficiency : scheduling::latency;
+}
+
 void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode) {
   add_mesh_error_category(cfg);
   add_store_error_category(cfg);
@@ -73,8 +81,10 @@ scheduling parse_scheduling(const std::string& name) {
     return scheduling::latency;
   if (name == "efficiency")
     return scheduling::efficiency;
-  throw std::invalid_argument("expected a scheduling mode (latency or efficiency), got '" + name
-                              + "'");
+  if (name == "auto")
+    return scheduling_for_cores(std::thread::hardware_concurrency());
+  throw std::invalid_argument("expected a scheduling mode (latency, efficiency or auto), got '"
+                              + name + "'");
 }
 
 } // namespace meshrt

@@ -44,7 +44,19 @@ enum class scheduling {
 /// waits on the condition variable at once. Measured on the 2-core machines
 /// here: ping-pong p50 from ~170 us to ~90 us (raw UDP: ~90 us); an idle
 /// node stays at 0.8% of a core; 100 requests/s cost 3.1% instead of 1.8%.
-void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode = scheduling::latency);
+///
+/// Without a mode, the machine's: scheduling_for_cores() of its cores.
+void apply_meshrt_defaults(caf::actor_system_config& cfg);
+void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode);
+
+/// The mode for a machine of `cores` cores (0: not known): efficiency on
+/// two cores or fewer, latency above. On two cores latency mode leaves a
+/// node one worker (the receive thread has the other core) and that worker
+/// polls the core the node's own threads, and MARS, need; measured with
+/// `meshrt ping` against one node (2 vCPUs, 2026-12-05, three alternating
+/// pairs of 2,000 checks): p50 85-123 us in latency mode, 50-72 in
+/// efficiency, p99 358-526 against 192-222.
+scheduling scheduling_for_cores(unsigned cores);
 
 /// Keeps glibc's allocator from giving the memory of large messages back to
 /// the kernel after each one. By default glibc maps a buffer of 128 KB or
@@ -70,8 +82,9 @@ bool tune_allocator();
 /// "latency" or "efficiency", as the command line spells them.
 const char* to_string(scheduling mode);
 
-/// The mode named `name` ("latency" or "efficiency"); throws
-/// std::invalid_argument for any other name.
+/// The mode named `name` ("latency" or "efficiency", or "auto": this
+/// machine's, scheduling_for_cores()); throws std::invalid_argument for any
+/// other name.
 scheduling parse_scheduling(const std::string& name);
 
 } // namespace meshrt

@@ -114,7 +114,7 @@ TEST_SUITE("apps.meshrt") {
       CAPTURE(args);
       auto s = run_command(cli(args));
       CHECK(s.exit_code == 2);
-      CHECK(s.err.find("expected a scheduling mode (latency or efficiency), got 'fast'")
+      CHECK(s.err.find("expected a scheduling mode (latency, efficiency or auto), got 'fast'")
             != std::string::npos);
       CHECK(std::count(s.err.begin(), s.err.end(), '\n') == 1);
     }

@@ -1,6 +1,6 @@
 // The scheduling modes by name, as `meshrt node --scheduling` and
-// `meshrt bench --scheduling` take them; the allocator's settings for large
-// messages.
+// `meshrt bench --scheduling` take them, and the one a machine's cores
+// choose; the allocator's settings for large messages.
 
 #include "runtime/system_config.hpp"
 
@@ -8,6 +8,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include <sys/resource.h>
 
@@ -23,8 +24,19 @@ TEST_SUITE("runtime.system_config") {
       CHECK(parse_scheduling(to_string(mode)) == mode);
     CHECK(std::string{to_string(scheduling::latency)} == "latency");
     CHECK(std::string{to_string(scheduling::efficiency)} == "efficiency");
-    for (const char* bad : {"", "Latency", "fast", "efficiency "})
+    for (const char* bad : {"", "Latency", "fast", "efficiency ", "Auto"})
       CHECK_THROWS_AS(parse_scheduling(bad), std::invalid_argument);
+  }
+
+  TEST_CASE("auto scheduling is efficiency on two cores or fewer and latency above") {
+    CHECK(scheduling_for_cores(1) == scheduling::efficiency);
+    CHECK(scheduling_for_cores(2) == scheduling::efficiency);
+    CHECK(scheduling_for_cores(3) == scheduling::latency);
+    CHECK(scheduling_for_cores(64) == scheduling::latency);
+    // A machine that does not say how many cores it has keeps the mode
+    // that was the default before there was a choice.
+    CHECK(scheduling_for_cores(0) == scheduling::latency);
+    CHECK(parse_scheduling("auto") == scheduling_for_cores(std::thread::hardware_concurrency()));
   }
 
   TEST_CASE("after tune_allocator() a second message-sized buffer reuses the first one's pages") {

@@ -85,7 +85,12 @@ TEST_SUITE("transport.lean_worker") {
     REQUIRE(job != nullptr);
     CHECK(worker->id_of(job) == a.id());
     caf::intrusive_ptr<plain_job> other{new plain_job, false};
+    // GCC inlines id_of with the job's type known and warns about the branch
+    // for actors, which a plain_job never takes.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
     CHECK(worker->id_of(other.get()) == 0);
+#pragma GCC diagnostic pop
     CHECK(worker->id_of(nullptr) == 0);
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   }
