@@ -2,6 +2,8 @@
 
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <thread>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -82,13 +84,19 @@ int run_node(const node_command_options& opts, const node_setup& setup) {
   auto cfg = effective_config(opts);
   stop_signals stop; // before the actor system starts its threads
   caf::actor_system_config sys_cfg;
-  apply_meshrt_defaults(sys_cfg, parse_scheduling(opts.scheduling));
+  auto mode = parse_scheduling(opts.scheduling);
+  apply_meshrt_defaults(sys_cfg, mode);
   caf::actor_system sys{sys_cfg};
   node_options nopts;
   nopts.app = opts.app;
   nopts.type = opts.type;
   nopts.guest = opts.guest;
   auto n = start_node(sys, cfg, nopts);
+  logger("node")->info("scheduling {}{}", to_string(mode),
+                       opts.scheduling == "auto"
+                         ? " (auto: " + std::to_string(std::thread::hardware_concurrency())
+                             + " cores)"
+                         : std::string{});
   // The logger goes in as a spawn argument: CAF 0.17 spawning a function of
   // no arguments binds a null reference (UBSan reports it).
   auto watcher = sys.spawn(view_logger, logger("node"));

@@ -8,11 +8,13 @@
 
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "benchmarks/child_process.hpp"
+#include "runtime/system_config.hpp"
 #include "support/command.hpp"
 #include "support/node_cluster.hpp"
 #include "support/scrape.hpp"
@@ -106,6 +108,13 @@ TEST_SUITE("apps.node") {
     for (const auto& n : nodes)
       REQUIRE_MESSAGE(eventually([&] { return n.view() == all; }, 8s), n.proc->log());
     REQUIRE_MESSAGE(eventually([&] { return guest.view() == all; }), guest.proc->log());
+    // Each said how it schedules before it logged a view: by default as the
+    // machine's cores choose.
+    auto scheduling_line
+      = std::string{"scheduling "}
+        + to_string(meshrt::scheduling_for_cores(std::thread::hardware_concurrency())) + " (auto: ";
+    for (const auto& n : nodes)
+      CHECK_MESSAGE(n.count(scheduling_line) == 1, n.proc->log());
     auto st = status_of(mars_port);
     REQUIRE(st["nodes"].size() == 5);
     std::multiset<std::string> seen_types;
