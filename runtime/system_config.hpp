@@ -55,7 +55,7 @@ void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode);
 /// polls the core the node's own threads, and MARS, need; measured with
 /// `meshrt ping` against one node (2 vCPUs, 2026-12-05, three alternating
 /// pairs of 2,000 checks): p50 85-123 us in latency mode, 50-72 in
-/// efficiency, p99 358-526 against 192-222.
+/// efficiency, p99 358-522 against 192-222.
 scheduling scheduling_for_cores(unsigned cores);
 
 /// Keeps glibc's allocator from giving the memory of large messages back to
