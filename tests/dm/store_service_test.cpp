@@ -143,13 +143,17 @@ TEST_SUITE("dm.store_service") {
     for (const auto& s : storage)
       CHECK_MESSAGE(stats(self, s)["keys"] > 30, stats(self, s).dump());
     // TTL: there until it expires, and gone once it has. The storage node
-    // starts the TTL when the set reaches it, before it answers, and a read
-    // checks the deadline itself: 1 ms after the answer plus the TTL the
-    // entry is gone, however slow the machine (no upper bound on timing).
+    // starts the TTL when the set reaches it, after `asked` and before it
+    // answers, and a read checks the deadline itself: halfway through the
+    // TTL the entry is there, and 1 ms after the answer plus the TTL it is
+    // gone, however slow the machine (no upper bound on timing).
     store_write_options ttl;
     ttl.ttl = 1000ms;
+    auto asked = std::chrono::steady_clock::now();
     CHECK(!set(self, client, "ttl", "soon gone", ttl));
     auto answered = std::chrono::steady_clock::now();
+    CHECK(get(self, client, "ttl").value == opt_string{"soon gone"});
+    std::this_thread::sleep_until(asked + ttl.ttl / 2);
     CHECK(get(self, client, "ttl").value == opt_string{"soon gone"});
     std::this_thread::sleep_until(answered + ttl.ttl + 1ms);
     CHECK(get(self, client, "ttl").value == std::nullopt);
