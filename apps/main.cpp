@@ -547,6 +547,12 @@ int main(int argc, char** argv) {
                  "auto: efficiency on 2 cores or fewer, latency above")
     ->check(check_scheduling)
     ->capture_default_str();
+  node_cmd
+    ->add_option("--idle-spin-us", node_opts.idle_spin_us,
+                 "efficiency: microseconds the worker keeps looking for work, yielding the "
+                 "core, before it sleeps (0: at once)")
+    ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}))
+    ->capture_default_str();
   add_log_level(*node_cmd, log_level);
 
   auto* status_cmd = app.add_subcommand("status", "Show the cluster as MARS sees it");

@@ -86,17 +86,20 @@ int run_node(const node_command_options& opts, const node_setup& setup) {
   caf::actor_system_config sys_cfg;
   auto mode = parse_scheduling(opts.scheduling);
   apply_meshrt_defaults(sys_cfg, mode);
+  set_idle_spin(sys_cfg, std::chrono::microseconds{opts.idle_spin_us});
   caf::actor_system sys{sys_cfg};
   node_options nopts;
   nopts.app = opts.app;
   nopts.type = opts.type;
   nopts.guest = opts.guest;
   auto n = start_node(sys, cfg, nopts);
-  logger("node")->info("scheduling {}{}", to_string(mode),
-                       opts.scheduling == "auto"
-                         ? " (auto: " + std::to_string(std::thread::hardware_concurrency())
-                             + " cores)"
-                         : std::string{});
+  logger("node")->info(
+    "scheduling {}{}{}", to_string(mode),
+    opts.scheduling == "auto"
+      ? " (auto: " + std::to_string(std::thread::hardware_concurrency()) + " cores)"
+      : std::string{},
+    mode == scheduling::efficiency ? ", idle spin " + std::to_string(opts.idle_spin_us) + " us"
+                                   : std::string{});
   // The logger goes in as a spawn argument: CAF 0.17 spawning a function of
   // no arguments binds a null reference (UBSan reports it).
   auto watcher = sys.spawn(view_logger, logger("node"));

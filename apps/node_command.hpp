@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "runtime/system_config.hpp"
+
 namespace caf {
 class actor_system;
 } // namespace caf
@@ -38,6 +40,9 @@ struct node_command_options {
   /// for a node with cores of its own, "efficiency" where several nodes
   /// share the cores, "auto" the one for this machine's cores.
   std::string scheduling = "auto";
+  /// --idle-spin-us: in efficiency mode, how long the worker looks for work,
+  /// yielding the core, before it sleeps (meshrt::set_idle_spin()).
+  int64_t idle_spin_us = default_idle_spin.count();
 };
 
 /// An application's part of a node: called once the node runs, with its

@@ -58,6 +58,10 @@ void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode) {
   }
 }
 
+void set_idle_spin(caf::actor_system_config& cfg, std::chrono::microseconds spin) {
+  transport::set_idle_spin(cfg, spin);
+}
+
 bool tune_allocator() {
 #if defined(__GLIBC__)
   // Both settings, or neither works: setting one stops glibc's adjustment of

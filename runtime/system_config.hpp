@@ -1,6 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <string>
+
+#include "transport/io_scheduler.hpp"
 
 namespace caf {
 class actor_system_config;
@@ -13,9 +16,10 @@ enum class scheduling {
   /// Poll ~130 us of CPU before sleeping: for nodes, whose conversations
   /// answer within a round trip.
   latency,
-  /// One worker that never polls and also runs the sockets: for MARS,
-  /// which answers independent heartbeats, and for nodes that share the
-  /// cores with other processes. When its actors are idle it waits in epoll
+  /// One worker that also runs the sockets and polls only briefly, yielding
+  /// the core (set_idle_spin()): for MARS, which answers independent
+  /// heartbeats, and for nodes that share the cores with other processes.
+  /// When its actors are idle it waits in epoll
   /// for the transport's socket and the client gateway's connections
   /// (transport/io_scheduler.hpp), so a datagram or a client's frame wakes
   /// one thread, not a reader that then wakes the worker. Measured with 128
@@ -48,6 +52,27 @@ enum class scheduling {
 /// Without a mode, the machine's: scheduling_for_cores() of its cores.
 void apply_meshrt_defaults(caf::actor_system_config& cfg);
 void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode);
+
+/// set_idle_spin()'s default, 50 us.
+using transport::default_idle_spin;
+
+/// How long a worker in efficiency mode, out of work, keeps looking for
+/// more (its sockets, jobs and timers), giving the core to other processes
+/// with sched_yield() between looks, before it sleeps in epoll:
+/// default_idle_spin unless set (after apply_meshrt_defaults(), before the actor system
+/// starts); 0 sleeps at once. No effect in latency mode. On a virtual
+/// machine whose idle vCPUs halt, waking a sleeping process costs ~20 us
+/// more than reaching one that is still running, and a conversation's next
+/// message usually comes within the spin. Measured 2026-12-05 (2 vCPUs,
+/// AMD EPYC, Firecracker guest; four nodes, the driver of 10,000 users on
+/// the same cores): `meshrt bench dm` RPC round trip p50 60-68 -> 26-43 us,
+/// next message between nodes with quiet sends 105-110 -> 77-80 us, node
+/// CPU per message under load 19.6-20.4 -> 16.8-17.2 us; one pair of users
+/// one message at a time, node CPU per message 96 -> 65 us (the spin costs
+/// less than the sleeps and wake-ups it saves). Without the yield, polling
+/// nodes took the cores from each other and the driver (README, "tried and
+/// not kept").
+void set_idle_spin(caf::actor_system_config& cfg, std::chrono::microseconds spin);
 
 /// The mode for a machine of `cores` cores (0: not known): efficiency on
 /// two cores or fewer, latency above. On two cores latency mode leaves a

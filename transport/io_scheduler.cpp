@@ -6,6 +6,8 @@
 #include <deque>
 #include <mutex>
 
+#include <sched.h>
+
 #include <caf/all.hpp>
 #include <caf/detail/thread_safe_actor_clock.hpp>
 #include <caf/policy/unprofiled.hpp>
@@ -27,6 +29,9 @@ constexpr uint32_t runs_per_look = 8;
 /// Most actor runs a flush asked for with flush_when_idle() waits while
 /// other jobs keep coming (the queue never empties under overload).
 constexpr uint32_t runs_per_idle_flush = 32;
+
+/// Where use_io_scheduler() leaves the idle spin for the coordinator.
+constexpr const char* idle_spin_key = "meshrt.idle-spin-us";
 
 /// CAF's timers (delayed messages, request and receive timeouts) kept for
 /// the worker instead of for a clock thread: the worker ships what is due
@@ -153,7 +158,10 @@ using io_coordinator_base = caf::scheduler::coordinator<lean_policy<io_policy>>;
 class io_policy : public caf::policy::unprofiled {
 public:
   struct coordinator_data {
-    explicit coordinator_data(caf::scheduler::abstract_coordinator*) {}
+    explicit coordinator_data(caf::scheduler::abstract_coordinator* parent) :
+      idle_spin(caf::get_or(parent->system().config(), idle_spin_key, int64_t{0})) {}
+    /// How long the worker looks for work before it sleeps (0: not at all).
+    std::chrono::microseconds idle_spin;
     std::mutex mtx;
     std::deque<caf::resumable*> queue;
     /// The worker waits in the poller: a new job must wake it.
@@ -172,6 +180,9 @@ public:
     std::vector<caf::strong_actor_ptr> idle_flushes;
     /// Runs since the oldest of them asked.
     uint32_t idle_flush_runs = 0;
+    /// Until when the worker, out of work, keeps looking before it sleeps
+    /// (the clock's epoch: it has not run dry since its last job).
+    std::chrono::steady_clock::time_point spin_until;
   };
 
   template<class Coordinator>
@@ -207,17 +218,28 @@ public:
       send_idle_flushes(wd);
     for (;;) {
       cd.clock.ship_due();
+      bool spin = false;
       {
         std::lock_guard<std::mutex> guard{cd.mtx};
         if (!cd.queue.empty()) {
           auto job = cd.queue.front();
           cd.queue.pop_front();
+          wd.spin_until = {};
           return job;
         }
-        cd.sleeping = wd.idle_flushes.empty();
+        spin = wd.idle_flushes.empty() && spinning(cd, wd);
+        // A spinning worker sees new jobs without being woken.
+        cd.sleeping = wd.idle_flushes.empty() && !spin;
       }
       if (!wd.idle_flushes.empty()) { // the newest one's flush is the next job
         send_newest_idle_flush(wd);
+        continue;
+      }
+      if (spin) {
+        // Nothing ready: give the core to whatever else wants it, then look
+        // again (timers and the queue at the top of the loop).
+        if (cd.poller.run(0) == 0)
+          sched_yield();
         continue;
       }
       // Jobs that the handlers enqueue join the queue without a wake-up
@@ -254,6 +276,17 @@ public:
   static thread_local worker_data* current_worker;
 
 private:
+  /// Whether the worker, out of work, looks once more instead of sleeping:
+  /// for `idle_spin` after it ran dry, then not until it has run a job.
+  static bool spinning(const coordinator_data& cd, worker_data& wd) {
+    if (cd.idle_spin.count() <= 0)
+      return false;
+    auto now = std::chrono::steady_clock::now();
+    if (wd.spin_until == std::chrono::steady_clock::time_point{})
+      wd.spin_until = now + cd.idle_spin;
+    return now < wd.spin_until;
+  }
+
   /// Under overload: every actor waiting flushes now, the newest first.
   static void send_idle_flushes(worker_data& wd) {
     std::vector<caf::strong_actor_ptr> due;
@@ -327,8 +360,15 @@ protected:
 
 } // namespace
 
-void use_io_scheduler(caf::actor_system_config& cfg) {
+void use_io_scheduler(caf::actor_system_config& cfg, std::chrono::microseconds idle_spin) {
+  set_idle_spin(cfg, idle_spin);
   cfg.load<io_coordinator>();
+}
+
+void set_idle_spin(caf::actor_system_config& cfg, std::chrono::microseconds idle_spin) {
+  // Into the settings themselves: set() stores only options CAF declared.
+  caf::put(cfg.content, idle_spin_key,
+           static_cast<int64_t>(std::max<int64_t>(idle_spin.count(), 0)));
 }
 
 bool flush_when_idle(caf::abstract_actor* self) {

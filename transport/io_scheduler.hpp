@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+
 namespace caf {
 class abstract_actor;
 class actor_system;
@@ -9,6 +11,10 @@ class actor_system_config;
 namespace meshrt::transport {
 
 class io_poller;
+
+/// How long an I/O scheduler's worker looks for work before it sleeps,
+/// unless told otherwise (use_io_scheduler()).
+constexpr std::chrono::microseconds default_idle_spin{50};
 
 /// Makes the actor system built from `cfg` run its actors and its sockets'
 /// reads in one thread: a CAF scheduler with one worker that, whenever no
@@ -25,9 +31,21 @@ class io_poller;
 /// due, so arming a timer wakes no clock thread; they fire in whole
 /// milliseconds (epoll's resolution), up to 1 ms late.
 ///
+/// When it runs out of work it keeps looking for `idle_spin` (sockets,
+/// jobs, timers) before it sleeps, and gives the core away with
+/// sched_yield() between looks, so other processes on the core run first.
+/// A sleeping worker on a virtual machine's halted vCPU is costly to wake:
+/// the next message of a conversation usually arrives within that time and
+/// finds the worker awake. After that time, or with 0, it sleeps.
+///
 /// For processes that share the cores with others (scheduling::efficiency):
-/// one thread does the work of two, and never spins.
-void use_io_scheduler(caf::actor_system_config& cfg);
+/// one thread does the work of two.
+void use_io_scheduler(caf::actor_system_config& cfg,
+                      std::chrono::microseconds idle_spin = default_idle_spin);
+
+/// Sets the idle spin of the I/O scheduler that `cfg` will build (after
+/// use_io_scheduler(), before the actor system starts; negative: 0).
+void set_idle_spin(caf::actor_system_config& cfg, std::chrono::microseconds idle_spin);
 
 /// Called by an actor running in an I/O scheduler's worker: (flush_atom)
 /// goes to `self` once the worker has run the jobs waiting, or after a few

@@ -96,7 +96,8 @@ TEST_SUITE("apps.node") {
     const char* types[] = {"HTTP", "UDP", "TCP", "MATCH", "MATCH"};
     for (uint16_t i = 0; i < 5; ++i)
       nodes.push_back(start_node(dir, mars_port, static_cast<uint16_t>(46001 + i), types[i]));
-    auto guest = start_node(dir, mars_port, 46010, "HTTP", {"--guest"});
+    auto guest = start_node(dir, mars_port, 46010, "HTTP",
+                            {"--guest", "--scheduling", "efficiency", "--idle-spin-us", "0"});
     std::set<std::string> all;
     REQUIRE(eventually([&] {
       all.clear();
@@ -115,6 +116,8 @@ TEST_SUITE("apps.node") {
         + to_string(meshrt::scheduling_for_cores(std::thread::hardware_concurrency())) + " (auto: ";
     for (const auto& n : nodes)
       CHECK_MESSAGE(n.count(scheduling_line) == 1, n.proc->log());
+    // The guest chose its mode, and a worker that sleeps at once.
+    CHECK_MESSAGE(guest.count("scheduling efficiency, idle spin 0 us") == 1, guest.proc->log());
     auto st = status_of(mars_port);
     REQUIRE(st["nodes"].size() == 5);
     std::multiset<std::string> seen_types;

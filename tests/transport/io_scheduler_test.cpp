@@ -3,6 +3,7 @@
 
 #include "transport/io_scheduler.hpp"
 
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <future>
 #include <mutex>
 #include <string>
@@ -172,6 +174,79 @@ TEST_SUITE("transport.io_scheduler") {
       t.join();
     CHECK(eventually([&] { return n->load() == 1 + 4 * 2000; }, 10s));
     caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+  }
+
+  TEST_CASE("out of work the worker keeps looking for its idle spin, yielding, then sleeps") {
+    // The worker's CPU time tells: a thread asleep in epoll gains none.
+    auto worker_clock = [](caf::actor_system& sys) {
+      caf::scoped_actor self{sys};
+      auto probe = sys.spawn(
+        [](caf::event_based_actor*, int) -> caf::behavior {
+          return {[](where_atom) {
+            clockid_t id{};
+            REQUIRE(pthread_getcpuclockid(pthread_self(), &id) == 0);
+            return static_cast<int>(id);
+          }};
+        },
+        0);
+      int id = 0;
+      self->request(probe, 5s, where_atom::value)
+        .receive([&](int i) { id = i; }, [](caf::error&) {});
+      caf::anon_send_exit(probe, caf::exit_reason::user_shutdown);
+      return static_cast<clockid_t>(id);
+    };
+    auto cpu_ms = [](clockid_t id) {
+      timespec ts{};
+      REQUIRE(clock_gettime(id, &ts) == 0);
+      return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+    };
+    SUBCASE("a long spin: it keeps the core's spare time, and sees work, timers, sockets") {
+      caf::actor_system_config cfg;
+      use_io_scheduler(cfg, 10s);
+      caf::actor_system sys{cfg};
+      auto clock = worker_clock(sys);
+      auto before = cpu_ms(clock);
+      std::this_thread::sleep_for(300ms);
+      // Yielding to every other thread, it still gets a share of the core.
+      CHECK(cpu_ms(clock) - before > 10);
+      auto n = std::make_shared<std::atomic<int>>(0);
+      auto c = sys.spawn(counter, n);
+      caf::anon_send(c, count_atom::value); // another thread's message
+      caf::scoped_actor self{sys};
+      self->delayed_send(c, 30ms, count_atom::value); // a timer due mid-spin
+      CHECK(eventually([&] { return n->load() == 2; }, 5s));
+      int fds[2];
+      REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, fds) == 0);
+      std::atomic<int> read{0};
+      io_poller_of(sys)->watch(fds[0], [&] {
+        char ch;
+        while (::recv(fds[0], &ch, 1, 0) == 1)
+          ++read;
+      });
+      char ch = 'x';
+      REQUIRE(::send(fds[1], &ch, 1, 0) == 1);
+      CHECK(eventually([&] { return read.load() == 1; }, 5s));
+      io_poller_of(sys)->unwatch(fds[0]);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+    }
+    SUBCASE("a short spin, then asleep: no CPU until the next work") {
+      caf::actor_system_config cfg;
+      use_io_scheduler(cfg, 20ms);
+      caf::actor_system sys{cfg};
+      auto clock = worker_clock(sys);
+      std::this_thread::sleep_for(100ms); // the spin after the probe ends
+      auto before = cpu_ms(clock);
+      std::this_thread::sleep_for(300ms);
+      CHECK(cpu_ms(clock) - before < 5);
+      // and a sleeping worker still gets other threads' messages
+      auto n = std::make_shared<std::atomic<int>>(0);
+      auto c = sys.spawn(counter, n);
+      caf::anon_send(c, count_atom::value);
+      CHECK(eventually([&] { return n->load() == 1; }, 5s));
+      caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+    }
   }
 
   TEST_CASE("the worker keeps the timers: its own and other threads' fire when due, in order") {
