@@ -19,8 +19,8 @@ enum class scheduling {
   /// One worker that also runs the sockets and polls only briefly, yielding
   /// the core (set_idle_spin()): for MARS, which answers independent
   /// heartbeats, and for nodes that share the cores with other processes.
-  /// When its actors are idle it waits in epoll
-  /// for the transport's socket and the client gateway's connections
+  /// When its actors are idle (after the spin) it waits in epoll for the
+  /// transport's socket and the client gateway's connections
   /// (transport/io_scheduler.hpp), so a datagram or a client's frame wakes
   /// one thread, not a reader that then wakes the worker. Measured with 128
   /// nodes (`meshrt bench membership`): MARS CPU 13% -> 7% with a short
@@ -59,19 +59,19 @@ using transport::default_idle_spin;
 /// How long a worker in efficiency mode, out of work, keeps looking for
 /// more (its sockets, jobs and timers), giving the core to other processes
 /// with sched_yield() between looks, before it sleeps in epoll:
-/// default_idle_spin unless set (after apply_meshrt_defaults(), before the actor system
-/// starts); 0 sleeps at once. No effect in latency mode. On a virtual
+/// default_idle_spin unless set (after apply_meshrt_defaults(), before the
+/// actor system starts); 0 sleeps at once. No effect in latency mode. On a virtual
 /// machine whose idle vCPUs halt, waking a sleeping process costs ~20 us
 /// more than reaching one that is still running, and a conversation's next
 /// message usually comes within the spin. Measured 2026-12-05 (2 vCPUs,
-/// AMD EPYC, Firecracker guest; four nodes, the driver of 10,000 users on
-/// the same cores): `meshrt bench dm` RPC round trip p50 60-68 -> 26-43 us,
-/// next message between nodes with quiet sends 105-110 -> 77-80 us, node
-/// CPU per message under load 19.6-20.4 -> 16.8-17.2 us; one pair of users
-/// one message at a time, node CPU per message 96 -> 65 us (the spin costs
-/// less than the sleeps and wake-ups it saves). Without the yield, polling
-/// nodes took the cores from each other and the driver (README, "tried and
-/// not kept").
+/// AMD EPYC, Firecracker guest; `meshrt bench dm`, four nodes and the
+/// driver of 10,000 users on the same cores, three alternating pairs): RPC
+/// round trip p50 60-69 -> 35-47 us, next message between nodes with quiet
+/// sends 106-108 -> 78-88 us, server CPU per message under load 20.3-21.8
+/// -> 18.5-19.5 us. Its cost is a spin that finds nothing: messages 200 us
+/// apart, one pair of users, node CPU per message 130 -> 220 us. Without
+/// the yield, polling nodes took the cores from each other and the driver
+/// (README, "tried and not kept").
 void set_idle_spin(caf::actor_system_config& cfg, std::chrono::microseconds spin);
 
 /// The mode for a machine of `cores` cores (0: not known): efficiency on
