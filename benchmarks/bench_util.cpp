@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <climits>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -143,18 +145,26 @@ std::function<bool(const char*)> system_filter(const std::string& scenario, cons
 }
 
 uint16_t free_port(int type) {
-  int fd = ::socket(AF_INET, type, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0
-            && ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  if (fd >= 0)
-    ::close(fd);
-  if (!ok)
-    throw std::runtime_error("no free loopback port");
-  return ntohs(addr.sin_port);
+  static std::mutex mtx;
+  static std::set<uint16_t> given;
+  std::lock_guard<std::mutex> guard{mtx};
+  // Bounded: the ephemeral range has ~28,000 ports, a bench takes dozens.
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    int fd = ::socket(AF_INET, type, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0
+              && ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    if (fd >= 0)
+      ::close(fd);
+    if (!ok)
+      break;
+    if (given.insert(ntohs(addr.sin_port)).second)
+      return ntohs(addr.sin_port);
+  }
+  throw std::runtime_error("no free loopback port");
 }
 
 double rss_bytes(int pid) {

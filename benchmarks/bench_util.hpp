@@ -72,7 +72,11 @@ std::function<bool(const char*)> system_filter(const std::string& scenario, cons
                                                const std::vector<std::string>& systems);
 
 /// A loopback port nothing listens on now (the kernel's choice for port 0),
-/// for SOCK_DGRAM or SOCK_STREAM; throws std::runtime_error if none.
+/// for SOCK_DGRAM or SOCK_STREAM, and never one this process was given
+/// before: the kernel picks port 0's at random and may pick a port again
+/// once its socket is closed, so a bench that picks a server's ports one by
+/// one before starting it could give two of them the same (a NATS cluster
+/// of four takes twelve). Throws std::runtime_error if none.
 uint16_t free_port(int type);
 
 /// Resident memory of a process, in bytes (0 if it is gone).
