@@ -931,6 +931,32 @@ void on_wire_request(service_actor* self, byte_view bytes) {
   route(self, slot, std::move(copy), true);
 }
 
+/// A migration message of `step` for `slot`, without records.
+byte_buffer bare_step(migration_step step, uint16_t slot) {
+  migration_message m;
+  m.step = step;
+  m.slot = slot;
+  return encode(m);
+}
+
+/// `peer` refused `slot` because it leaves: its shard here answers for the
+/// slot again, and the ring goes on without `peer` (as its status will say
+/// once a view comes).
+void peer_leaving(service_actor* self, const std::string& peer, uint16_t slot) {
+  auto& st = self->state;
+  if (st.shards[slot])
+    self->send(st.shards[slot], shard_migration_atom::value, peer,
+               bare_step(migration_step::refuse, slot));
+  auto i = st.view.find(peer);
+  if (i == st.view.end() || i->second.status == node_status::offline)
+    return;
+  log()->info("{} leaves the ring too: it takes no slots", peer);
+  i->second.status = node_status::offline;
+  st.unacked.erase(peer); // what it did not acknowledge it refuses
+  schedule_pump(self, std::chrono::milliseconds{0});
+  queue_rebuild(self);
+}
+
 void on_wire_migration(service_actor* self, const std::string& peer, byte_view bytes) {
   auto& st = self->state;
   migration_step step;
@@ -960,31 +986,34 @@ void on_wire_migration(service_actor* self, const std::string& peer, byte_view b
       check_leave(self);
     return;
   }
+  if (step == migration_step::leaving) {
+    peer_leaving(self, peer, slot);
+    return;
+  }
   bool pushed = step == migration_step::batch || step == migration_step::complete;
+  if (pushed && st.leaving) {
+    // A node whose view does not know that this one leaves hands it a
+    // slot: say so, or two leavers would pass their slots back and forth.
+    send_wire(self, peer, bare_step(migration_step::leaving, slot));
+    return;
+  }
   const auto& owner = st.ring.owner(slot);
   if (pushed && st.shards[slot] && st.modes[slot] == shard_mode::moved && owner != st.self_address
       && owner != peer) {
     // A slot this node gave away comes back, but its ring does not say so.
-    migration_message reply;
-    reply.slot = slot;
-    reply.step = migration_step::refuse;
-    send_wire(self, peer, encode(reply));
+    send_wire(self, peer, bare_step(migration_step::refuse, slot));
     return;
   }
   if (!st.shards[slot]) {
-    migration_message reply;
-    reply.slot = slot;
     switch (step) {
       case migration_step::pull:
-        reply.step = migration_step::complete; // nothing of it here
-        send_wire(self, peer, encode(reply));
+        send_wire(self, peer, bare_step(migration_step::complete, slot)); // nothing of it here
         return;
       case migration_step::batch:
       case migration_step::complete: {
         // Its holder hands it here, maybe before this node's ring says so.
         if (!st.cfg.storage_migration || (owner != st.self_address && owner != peer)) {
-          reply.step = migration_step::refuse;
-          send_wire(self, peer, encode(reply));
+          send_wire(self, peer, bare_step(migration_step::refuse, slot));
           return;
         }
         spawn_shard(self, slot, shard_mode::incoming, peer);

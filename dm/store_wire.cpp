@@ -167,7 +167,7 @@ std::optional<migration_message> decode_migration(byte_view bytes) {
   migration_message x;
   auto step = r.u8();
   if (step < static_cast<uint8_t>(migration_step::pull)
-      || step > static_cast<uint8_t>(migration_step::abort))
+      || step > static_cast<uint8_t>(migration_step::leaving))
     return std::nullopt;
   x.step = static_cast<migration_step>(step);
   x.slot = r.u16();
@@ -190,7 +190,7 @@ uint8_t request_hops(byte_view bytes) {
 
 bool migration_head(byte_view bytes, migration_step& step, uint16_t& slot) {
   if (bytes.size() < 4 || bytes[0] != static_cast<uint8_t>(store_kind::migration) || bytes[1] == 0
-      || bytes[1] > static_cast<uint8_t>(migration_step::abort))
+      || bytes[1] > static_cast<uint8_t>(migration_step::leaving))
     return false;
   step = static_cast<migration_step>(bytes[1]);
   slot = transport::load16(bytes.data() + 2);

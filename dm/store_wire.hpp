@@ -46,6 +46,8 @@
 //   ack: the receiver applied one batch (the sender's flow control)
 //   refuse: the receiver does not take this slot (it does not own it)
 //   abort: the old owner sends this slot elsewhere after all
+//   leaving: the receiver leaves the ring and takes no slot; the sender
+//     counts it offline (its view may not say so yet: MARS may be gone)
 
 #include <cstdint>
 #include <optional>
@@ -94,6 +96,7 @@ enum class migration_step : uint8_t {
   ack = 5,
   refuse = 6,
   abort = 7,
+  leaving = 8,
 };
 
 /// Where a request's slot and hop count sit (kind, op, id, timeout come

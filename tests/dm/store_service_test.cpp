@@ -257,6 +257,38 @@ TEST_SUITE("dm.store_service") {
           == all_keys.size());
   }
 
+  TEST_CASE("storage nodes that leave together while MARS is gone do not wait for each other") {
+    // A whole cluster stopped at once: no view can say that the others
+    // leave too, so each leaver's ring still gives its slots to them.
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 49250};
+    c.start_mars();
+    auto a = c.start_node("HTTP");
+    auto b = c.start_node("HTTP");
+    auto& self = c.self();
+    REQUIRE(rings_hold(self, {a, b}, 2));
+    set_many(self, a, numbered("key", 200), numbered("v", 200));
+    REQUIRE(settled(self, {a, b}));
+    auto tally_a = std::make_shared<event_tally>();
+    store_subscribe(self, a, spawn_tally(sys, tally_a));
+    c.kill_mars();
+    auto t0 = std::chrono::steady_clock::now();
+    std::atomic<int> left{0};
+    std::vector<std::thread> leavers;
+    for (const auto& n : {a, b})
+      leavers.emplace_back([&, n] {
+        caf::scoped_actor me{sys};
+        leave(me, n).receive([&] { ++left; }, [](caf::error&) {});
+      });
+    for (auto& t : leavers)
+      t.join();
+    CHECK(left == 2);
+    // Each refuses the other's slots (it is leaving too) and leaves at once,
+    // not after the leave's 30 s limit, and no slot goes back and forth.
+    CHECK(std::chrono::steady_clock::now() - t0 < 10s);
+    CHECK(tally_a->count(store_event::kind::migration_done) <= 1);
+  }
+
   TEST_CASE("with storageMigration false, a new owner starts empty") {
     caf::actor_system sys{test_system_config()};
     node_cluster c{sys, 49400};

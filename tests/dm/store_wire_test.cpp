@@ -69,6 +69,16 @@ TEST_CASE("store wire: requests, responses and migration messages round-trip") {
   CHECK_FALSE(migration_head(head, step, slot));
   head[1] = 42;
   CHECK_FALSE(migration_head(head, step, slot));
+  head[1] = static_cast<uint8_t>(migration_step::leaving); // the last step
+  REQUIRE(migration_head(head, step, slot));
+  CHECK(step == migration_step::leaving);
+  head[1] = static_cast<uint8_t>(migration_step::leaving) + 1;
+  CHECK_FALSE(migration_head(head, step, slot));
+  m.step = migration_step::leaving;
+  m.records.clear();
+  mm = decode_migration(encode(m));
+  REQUIRE(mm);
+  CHECK(mm->step == migration_step::leaving);
   CHECK_FALSE(migration_head(byte_buffer{34, 3}, step, slot)); // too short
   CHECK_FALSE(migration_head(encode(req), step, slot));        // a request
 }
