@@ -60,10 +60,10 @@ using transport::default_idle_spin;
 /// more (its sockets, jobs and timers), giving the core to other processes
 /// with sched_yield() between looks, before it sleeps in epoll:
 /// default_idle_spin unless set (after apply_meshrt_defaults(), before the
-/// actor system starts); 0 sleeps at once. No effect in latency mode. On a virtual
-/// machine whose idle vCPUs halt, waking a sleeping process costs ~20 us
-/// more than reaching one that is still running, and a conversation's next
-/// message usually comes within the spin. Measured 2026-12-05 (2 vCPUs,
+/// actor system starts); 0 sleeps at once. No effect in latency mode. On a
+/// virtual machine whose idle vCPUs halt, waking a sleeping process costs
+/// ~20 us more than reaching one that is still running, and a
+/// conversation's next message usually comes within the spin. Measured 2026-12-05 (2 vCPUs,
 /// AMD EPYC, Firecracker guest; `meshrt bench dm`, four nodes and the
 /// driver of 10,000 users on the same cores, three alternating pairs): RPC
 /// round trip p50 60-69 -> 35-47 us, next message between nodes with quiet
