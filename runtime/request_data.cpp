@@ -143,7 +143,9 @@ caf::expected<T> request_data::get_integer(const std::string& key) const {
         auto d = o.via.f64;
         if (std::trunc(d) != d)
           return wrong_type(key, "expected an integer, got " + std::to_string(d));
-        if (d < static_cast<double>(limits::min()) || d > static_cast<double>(limits::max()))
+        // The bound above is 2^digits, not max(): a 64-bit max rounds up to
+        // it as a double, and converting that value is undefined.
+        if (d < static_cast<double>(limits::min()) || d >= std::ldexp(1.0, limits::digits))
           return out_of_range(std::to_string(d));
         return static_cast<T>(d);
       }

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "actors/mesh_error.hpp"
+#include "actors/msgpack_codec.hpp"
 
 namespace meshrt {
 
@@ -142,8 +143,11 @@ byte_buffer transport_data::pack() const {
   for (const auto& v : values_) {
     std::visit(
       [&](const auto& x) {
-        if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::monostate>)
+        using type = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<type, std::monostate>)
           pk.pack_nil();
+        else if constexpr (std::is_same_v<type, double>)
+          pack_float64(buf, x);
         else
           pk.pack(x); // byte buffers become msgpack bin
       },

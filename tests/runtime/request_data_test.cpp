@@ -95,6 +95,37 @@ TEST_SUITE("runtime.request_data") {
     CHECK_FALSE(d.get<std::vector<int>>("name"));
   }
 
+  TEST_CASE("floats at the 64-bit integers' edges: out of range, never an undefined cast") {
+    // {"f": float64 x}: 2^64 and 2^63 are what uint64_t's and int64_t's
+    // max() become as doubles; -2^63 is int64_t's min itself.
+    auto one = [](uint64_t float_bits) {
+      byte_buffer b{0x81, 0xa1, 'f', 0xcb};
+      for (int i = 0; i < 8; ++i)
+        b.push_back(static_cast<uint8_t>(float_bits >> (56 - 8 * i)));
+      auto d = request_data::unpack_map(b);
+      REQUIRE(d);
+      return *d;
+    };
+    auto two_64 = one(0x43f0000000000000); // 2^64
+    CHECK_FALSE(two_64.get_uint64("f"));
+    CHECK(*two_64.get_float64("f") == 18446744073709551616.0);
+    auto two_63 = one(0x43e0000000000000); // 2^63
+    CHECK(*two_63.get_uint64("f") == 9223372036854775808ULL);
+    CHECK_FALSE(two_63.get_int("f"));
+    CHECK(*one(0xc3e0000000000000).get_int("f") == INT64_MIN); // -2^63
+    // deeper: a list of one float32 2^64 and one float64 2^64 keeps both
+    byte_buffer nested{0x81, 0xa1, 'l',  0x92, 0xca, 0x5f, 0x80, 0x00, 0x00,
+                       0xcb, 0x43, 0xf0, 0,    0,    0,    0,    0,    0};
+    auto n = request_data::unpack_map(nested);
+    REQUIRE(n);
+    CHECK(n->pack_map() == nested);
+    // and set() packs 2^64 without msgpack-c's cast: it reads back the same
+    request_data s;
+    s.set("f", 18446744073709551616.0);
+    CHECK(*s.get_float64("f") == 18446744073709551616.0);
+    CHECK_FALSE(s.get_uint64("f"));
+  }
+
   TEST_CASE("only maps with string keys are request data (ValidateDataType)") {
     CHECK(is(request_data::unpack_map(pack(42)).error(), mesh_errc::invalid_data));
     CHECK(is(request_data::unpack_map(pack(std::map<int, int>{{1, 2}})).error(),

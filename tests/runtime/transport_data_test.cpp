@@ -88,6 +88,20 @@ TEST_SUITE("runtime.transport_data") {
     CHECK_FALSE(in.has("i"));
   }
 
+  TEST_CASE("float64 values at the edges of msgpack's integers round-trip") {
+    // msgpack-c packs a whole double as an integer; 2^64 is whole but no
+    // uint64_t, and its own check let it through to an undefined cast.
+    transport_data_schema one{{{"f", property_type::float64}}};
+    for (double d : {18446744073709551616.0, 18446744073709549568.0, -9223372036854775808.0, 3.0,
+                     -0.5, 1e300, -1e300}) {
+      auto td = one.make();
+      REQUIRE_FALSE(td.set_as_float64("f", d));
+      auto in = one.make();
+      REQUIRE_FALSE(in.unpack(td.pack()));
+      CHECK_MESSAGE(*in.get_as_float64("f") == d, d);
+    }
+  }
+
   TEST_CASE("unknown names, wrong types and foreign bytes are clear errors") {
     auto td = example.make();
     auto e = td.set_as_string("nope", "x");
