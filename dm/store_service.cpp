@@ -950,7 +950,7 @@ void peer_leaving(service_actor* self, const std::string& peer, uint16_t slot) {
   auto i = st.view.find(peer);
   if (i == st.view.end() || i->second.status == node_status::offline)
     return;
-  log()->info("{} leaves the ring too: it takes no slots", peer);
+  log()->info("{} is leaving: it takes no slots; counted offline", peer);
   i->second.status = node_status::offline;
   st.unacked.erase(peer); // what it did not acknowledge it refuses
   schedule_pump(self, std::chrono::milliseconds{0});
