@@ -217,6 +217,12 @@ void print_dm_targets(const meshrt::bench::bench_report& r) {
   nats = r.get("nats", "c2c_near_again_p50_us");
   if (auto near = r.get("meshrt_dm", "c2c_near_again_p50_us"); near > 0 && nats > 0)
     std::printf("    both users on one node, next     %6.2fx\n", near / nats);
+  // what the latency costs the servers, one message at a time (meshrt's
+  // nodes look for work a while before they sleep)
+  auto lat_cpu = r.get("meshrt_dm", "latency_server_cpu_per_msg_us");
+  if (auto nats_cpu = r.get("nats", "latency_server_cpu_per_msg_us"); lat_cpu > 0 && nats_cpu > 0)
+    std::printf("    server CPU per message one at a time, meshrt / NATS  %5.2fx\n",
+                lat_cpu / nats_cpu);
   // beside NATS spread over as many servers as meshrt's users: a message
   // between two servers takes a route there as it takes a hop here
   nats = r.get("nats_cluster", "c2c_again_p50_us");
@@ -551,6 +557,12 @@ int main(int argc, char** argv) {
     ->add_option("--idle-spin-us", node_opts.idle_spin_us,
                  "efficiency: microseconds the worker keeps looking for work, yielding the "
                  "core, before it sleeps (0: at once)")
+    ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}))
+    ->capture_default_str();
+  node_cmd
+    ->add_option("--idle-spin-max-us", node_opts.idle_spin_max_us,
+                 "efficiency: the longest the idle spin grows to while work keeps coming just "
+                 "after it ends (at most --idle-spin-us: fixed)")
     ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}))
     ->capture_default_str();
   add_log_level(*node_cmd, log_level);

@@ -1,5 +1,6 @@
 #include "apps/node_command.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -78,6 +79,13 @@ caf::behavior view_logger(caf::event_based_actor*, const std::shared_ptr<spdlog:
   };
 }
 
+/// The idle spin as the log says it: "50-200 us", or "50 us" when fixed.
+std::string spin_range(const node_command_options& opts) {
+  auto base = std::max<int64_t>(opts.idle_spin_us, 0);
+  auto max = base > 0 ? std::max(opts.idle_spin_max_us, base) : base;
+  return std::to_string(base) + (max > base ? "-" + std::to_string(max) : "") + " us";
+}
+
 } // namespace
 
 int run_node(const node_command_options& opts, const node_setup& setup) {
@@ -86,7 +94,8 @@ int run_node(const node_command_options& opts, const node_setup& setup) {
   caf::actor_system_config sys_cfg;
   auto mode = parse_scheduling(opts.scheduling);
   apply_meshrt_defaults(sys_cfg, mode);
-  set_idle_spin(sys_cfg, std::chrono::microseconds{opts.idle_spin_us});
+  set_idle_spin(sys_cfg, std::chrono::microseconds{opts.idle_spin_us},
+                std::chrono::microseconds{opts.idle_spin_max_us});
   caf::actor_system sys{sys_cfg};
   node_options nopts;
   nopts.app = opts.app;
@@ -98,8 +107,7 @@ int run_node(const node_command_options& opts, const node_setup& setup) {
     opts.scheduling == "auto"
       ? " (auto: " + std::to_string(std::thread::hardware_concurrency()) + " cores)"
       : std::string{},
-    mode == scheduling::efficiency ? ", idle spin " + std::to_string(opts.idle_spin_us) + " us"
-                                   : std::string{});
+    mode == scheduling::efficiency ? ", idle spin " + spin_range(opts) : std::string{});
   // The logger goes in as a spawn argument: CAF 0.17 spawning a function of
   // no arguments binds a null reference (UBSan reports it).
   auto watcher = sys.spawn(view_logger, logger("node"));

@@ -41,8 +41,10 @@ struct node_command_options {
   /// share the cores, "auto" the one for this machine's cores.
   std::string scheduling = "auto";
   /// --idle-spin-us: in efficiency mode, how long the worker looks for work,
-  /// yielding the core, before it sleeps (meshrt::set_idle_spin()).
+  /// yielding the core, before it sleeps; --idle-spin-max-us: the longest
+  /// that grows to while work comes just after it (meshrt::set_idle_spin()).
   int64_t idle_spin_us = default_idle_spin.count();
+  int64_t idle_spin_max_us = default_idle_spin_max.count();
 };
 
 /// An application's part of a node: called once the node runs, with its

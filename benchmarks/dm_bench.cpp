@@ -240,10 +240,19 @@ void measure_load(bench_report& r, const std::string& system, const std::string&
 
 /// Latency and throughput of `d` (connected) into `r` under `system`; with
 /// `servers` > 1, a second throughput run between users of one server
-/// (what a one-server system does in every run).
+/// (what a one-server system does in every run). The latency passes'
+/// server CPU per message says what a system's latency costs it when
+/// messages come one at a time: a server that stays awake between them
+/// (meshrt's idle spin) pays for it there.
 void measure_messaging(bench_report& r, const std::string& system, pubsub_driver& d, size_t servers,
                        const std::function<double()>& server_cpu) {
+  auto cpu0 = server_cpu();
   d.measure_latency();
+  auto one_at_a_time = d.result().latency_us.size() + d.result().repeat_us.size()
+                       + d.result().near_us.size() + d.result().near_repeat_us.size();
+  if (one_at_a_time > 0)
+    r.add(system, "latency_server_cpu_per_msg_us",
+          (server_cpu() - cpu0) * 1e6 / static_cast<double>(one_at_a_time), "us");
   measure_load(r, system, "", d, false, server_cpu);
   if (servers > 1)
     measure_load(r, system, "near_", d, true, server_cpu);

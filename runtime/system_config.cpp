@@ -58,8 +58,9 @@ void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode) {
   }
 }
 
-void set_idle_spin(caf::actor_system_config& cfg, std::chrono::microseconds spin) {
-  transport::set_idle_spin(cfg, spin);
+void set_idle_spin(caf::actor_system_config& cfg, std::chrono::microseconds spin,
+                   std::chrono::microseconds max) {
+  transport::set_idle_spin(cfg, spin, max);
 }
 
 bool tune_allocator() {

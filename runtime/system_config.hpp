@@ -53,8 +53,9 @@ enum class scheduling {
 void apply_meshrt_defaults(caf::actor_system_config& cfg);
 void apply_meshrt_defaults(caf::actor_system_config& cfg, scheduling mode);
 
-/// set_idle_spin()'s default, 50 us.
+/// set_idle_spin()'s defaults: 50 us, growing to 200 us at most.
 using transport::default_idle_spin;
+using transport::default_idle_spin_max;
 
 /// How long a worker in efficiency mode, out of work, keeps looking for
 /// more (its sockets, jobs and timers), giving the core to other processes
@@ -63,16 +64,24 @@ using transport::default_idle_spin;
 /// actor system starts); 0 sleeps at once. No effect in latency mode. On a
 /// virtual machine whose idle vCPUs halt, waking a sleeping process costs
 /// ~20 us more than reaching one that is still running, and a
-/// conversation's next message usually comes within the spin. Measured 2026-12-05 (2 vCPUs,
-/// AMD EPYC, Firecracker guest; `meshrt bench dm`, four nodes and the
-/// driver of 10,000 users on the same cores, three alternating pairs): RPC
-/// round trip p50 60-69 -> 35-47 us, next message between nodes with quiet
-/// sends 106-108 -> 78-88 us, server CPU per message under load 20.3-21.8
-/// -> 18.5-19.5 us. Its cost is a spin that finds nothing: messages 200 us
-/// apart, one pair of users, node CPU per message 130 -> 220 us. Without
-/// the yield, polling nodes took the cores from each other and the driver
-/// (README, "tried and not kept").
-void set_idle_spin(caf::actor_system_config& cfg, std::chrono::microseconds spin);
+/// conversation's next message usually comes within the spin. When work
+/// keeps coming after the spin ended but within `max`, the spin doubles up
+/// to `max`; when it comes later, it halves back to `spin` (the rule of
+/// Linux's haltpoll governor, which polls before a guest's vCPU halts); a
+/// `max` of `spin` keeps it fixed. Measured 2026-12-05 (2 vCPUs, AMD EPYC,
+/// Firecracker guest; `meshrt bench dm`, four nodes and the driver of
+/// 10,000 users on the same cores, three alternating pairs): a fixed 50 us
+/// against none, RPC round trip p50 60-69 -> 35-47 us, next message
+/// between nodes with quiet sends 106-108 -> 78-88 us, server CPU per
+/// message under load 20.3-21.8 -> 18.5-19.5 us. Its cost is a spin that
+/// finds nothing: messages 200 us apart, one pair of users, node CPU per
+/// message 130 -> 220 us. Growing to 200 us against a fixed 50 (the same
+/// bench): quiet next message 81-85 -> 64-68 us; messages 100 us apart
+/// cost the nodes 55-59% -> 73-81% of a core, 1 ms apart 17-20% either
+/// way. Without the yield, polling nodes took the cores from each other
+/// and the driver (README, "tried and not kept").
+void set_idle_spin(caf::actor_system_config& cfg, std::chrono::microseconds spin,
+                   std::chrono::microseconds max = default_idle_spin_max);
 
 /// The mode for a machine of `cores` cores (0: not known): efficiency on
 /// two cores or fewer, latency above. On two cores latency mode leaves a

@@ -14,6 +14,7 @@
 #include <caf/scheduler/coordinator.hpp>
 
 #include "transport/atoms.hpp"
+#include "transport/idle_spin_window.hpp"
 #include "transport/io_poller.hpp"
 #include "transport/lean_worker.hpp"
 
@@ -30,8 +31,10 @@ constexpr uint32_t runs_per_look = 8;
 /// other jobs keep coming (the queue never empties under overload).
 constexpr uint32_t runs_per_idle_flush = 32;
 
-/// Where use_io_scheduler() leaves the idle spin for the coordinator.
+/// Where set_idle_spin() leaves the idle spin for the coordinator: its
+/// base and the longest it may grow to.
 constexpr const char* idle_spin_key = "meshrt.idle-spin-us";
+constexpr const char* idle_spin_max_key = "meshrt.idle-spin-max-us";
 
 /// CAF's timers (delayed messages, request and receive timeouts) kept for
 /// the worker instead of for a clock thread: the worker ships what is due
@@ -159,9 +162,12 @@ class io_policy : public caf::policy::unprofiled {
 public:
   struct coordinator_data {
     explicit coordinator_data(caf::scheduler::abstract_coordinator* parent) :
-      idle_spin(caf::get_or(parent->system().config(), idle_spin_key, int64_t{0})) {}
-    /// How long the worker looks for work before it sleeps (0: not at all).
+      idle_spin(caf::get_or(parent->system().config(), idle_spin_key, int64_t{0})),
+      idle_spin_max(caf::get_or(parent->system().config(), idle_spin_max_key, int64_t{0})) {}
+    /// How long the worker looks for work before it sleeps (0: not at all),
+    /// and the longest that grows to (idle_spin_window).
     std::chrono::microseconds idle_spin;
+    std::chrono::microseconds idle_spin_max;
     std::mutex mtx;
     std::deque<caf::resumable*> queue;
     /// The worker waits in the poller: a new job must wake it.
@@ -172,7 +178,8 @@ public:
 
   struct worker_data {
     explicit worker_data(caf::scheduler::abstract_coordinator* parent) :
-      coordinator(&static_cast<io_coordinator_base*>(parent)->data()) {}
+      coordinator(&static_cast<io_coordinator_base*>(parent)->data()),
+      spin(coordinator->idle_spin, coordinator->idle_spin_max) {}
     coordinator_data* coordinator;
     uint32_t runs = 0;
     /// Actors waiting for (flush_atom) when the queue empties, in the order
@@ -180,8 +187,11 @@ public:
     std::vector<caf::strong_actor_ptr> idle_flushes;
     /// Runs since the oldest of them asked.
     uint32_t idle_flush_runs = 0;
-    /// Until when the worker, out of work, keeps looking before it sleeps
+    /// How long the worker, out of work, keeps looking before it sleeps.
+    idle_spin_window spin;
+    /// Since when it has been out of work, and until when it keeps looking
     /// (the clock's epoch: it has not run dry since its last job).
+    std::chrono::steady_clock::time_point dry_since;
     std::chrono::steady_clock::time_point spin_until;
   };
 
@@ -224,10 +234,14 @@ public:
         if (!cd.queue.empty()) {
           auto job = cd.queue.front();
           cd.queue.pop_front();
-          wd.spin_until = {};
+          if (wd.dry_since != std::chrono::steady_clock::time_point{}) {
+            wd.spin.work_came_after(std::chrono::steady_clock::now() - wd.dry_since);
+            wd.dry_since = {};
+            wd.spin_until = {};
+          }
           return job;
         }
-        spin = wd.idle_flushes.empty() && spinning(cd, wd);
+        spin = wd.idle_flushes.empty() && spinning(wd);
         // A spinning worker sees new jobs without being woken.
         cd.sleeping = wd.idle_flushes.empty() && !spin;
       }
@@ -277,13 +291,15 @@ public:
 
 private:
   /// Whether the worker, out of work, looks once more instead of sleeping:
-  /// for `idle_spin` after it ran dry, then not until it has run a job.
-  static bool spinning(const coordinator_data& cd, worker_data& wd) {
-    if (cd.idle_spin.count() <= 0)
+  /// for its spin window after it ran dry, then not until it has run a job.
+  static bool spinning(worker_data& wd) {
+    if (wd.spin.current().count() <= 0)
       return false;
     auto now = std::chrono::steady_clock::now();
-    if (wd.spin_until == std::chrono::steady_clock::time_point{})
-      wd.spin_until = now + cd.idle_spin;
+    if (wd.dry_since == std::chrono::steady_clock::time_point{}) {
+      wd.dry_since = now;
+      wd.spin_until = now + wd.spin.current();
+    }
     return now < wd.spin_until;
   }
 
@@ -360,15 +376,18 @@ protected:
 
 } // namespace
 
-void use_io_scheduler(caf::actor_system_config& cfg, std::chrono::microseconds idle_spin) {
-  set_idle_spin(cfg, idle_spin);
+void use_io_scheduler(caf::actor_system_config& cfg, std::chrono::microseconds idle_spin,
+                      std::chrono::microseconds idle_spin_max) {
+  set_idle_spin(cfg, idle_spin, idle_spin_max);
   cfg.load<io_coordinator>();
 }
 
-void set_idle_spin(caf::actor_system_config& cfg, std::chrono::microseconds idle_spin) {
+void set_idle_spin(caf::actor_system_config& cfg, std::chrono::microseconds idle_spin,
+                   std::chrono::microseconds idle_spin_max) {
   // Into the settings themselves: set() stores only options CAF declared.
-  caf::put(cfg.content, idle_spin_key,
-           static_cast<int64_t>(std::max<int64_t>(idle_spin.count(), 0)));
+  auto base = std::max<int64_t>(idle_spin.count(), 0);
+  caf::put(cfg.content, idle_spin_key, base);
+  caf::put(cfg.content, idle_spin_max_key, std::max<int64_t>(idle_spin_max.count(), base));
 }
 
 bool flush_when_idle(caf::abstract_actor* self) {

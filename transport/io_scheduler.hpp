@@ -13,8 +13,10 @@ namespace meshrt::transport {
 class io_poller;
 
 /// How long an I/O scheduler's worker looks for work before it sleeps,
-/// unless told otherwise (use_io_scheduler()).
+/// unless told otherwise (use_io_scheduler()), and the longest that grows
+/// to while work keeps coming just after it.
 constexpr std::chrono::microseconds default_idle_spin{50};
+constexpr std::chrono::microseconds default_idle_spin_max{200};
 
 /// Makes the actor system built from `cfg` run its actors and its sockets'
 /// reads in one thread: a CAF scheduler with one worker that, whenever no
@@ -36,16 +38,23 @@ constexpr std::chrono::microseconds default_idle_spin{50};
 /// sched_yield() between looks, so other processes on the core run first.
 /// A sleeping worker on a virtual machine's halted vCPU is costly to wake:
 /// the next message of a conversation usually arrives within that time and
-/// finds the worker awake. After that time, or with 0, it sleeps.
+/// finds the worker awake. After that time, or with 0, it sleeps. When work
+/// keeps coming soon after the spin ended, the spin doubles, up to
+/// `idle_spin_max`, and when work comes later than that it halves back
+/// (idle_spin_window.hpp: the rule of Linux's haltpoll governor).
 ///
 /// For processes that share the cores with others (scheduling::efficiency):
 /// one thread does the work of two.
 void use_io_scheduler(caf::actor_system_config& cfg,
-                      std::chrono::microseconds idle_spin = default_idle_spin);
+                      std::chrono::microseconds idle_spin = default_idle_spin,
+                      std::chrono::microseconds idle_spin_max = default_idle_spin_max);
 
-/// Sets the idle spin of the I/O scheduler that `cfg` will build (after
-/// use_io_scheduler(), before the actor system starts; negative: 0).
-void set_idle_spin(caf::actor_system_config& cfg, std::chrono::microseconds idle_spin);
+/// Sets the idle spin of the I/O scheduler that `cfg` will build and the
+/// longest it grows to (after use_io_scheduler(), before the actor system
+/// starts; negative: 0; a maximum below `idle_spin`: `idle_spin`, which
+/// keeps the spin fixed).
+void set_idle_spin(caf::actor_system_config& cfg, std::chrono::microseconds idle_spin,
+                   std::chrono::microseconds idle_spin_max = default_idle_spin_max);
 
 /// Called by an actor running in an I/O scheduler's worker: (flush_atom)
 /// goes to `self` once the worker has run the jobs waiting, or after a few

@@ -94,8 +94,10 @@ TEST_SUITE("apps.node") {
     auto mars = start_mars(dir, mars_port, 1);
     std::vector<node_process> nodes;
     const char* types[] = {"HTTP", "UDP", "TCP", "MATCH", "MATCH"};
-    for (uint16_t i = 0; i < 5; ++i)
+    for (uint16_t i = 0; i < 4; ++i)
       nodes.push_back(start_node(dir, mars_port, static_cast<uint16_t>(46001 + i), types[i]));
+    nodes.push_back(start_node(dir, mars_port, 46005, types[4],
+                               {"--scheduling", "efficiency", "--idle-spin-max-us", "400"}));
     auto guest = start_node(dir, mars_port, 46010, "HTTP",
                             {"--guest", "--scheduling", "efficiency", "--idle-spin-us", "0"});
     std::set<std::string> all;
@@ -114,9 +116,12 @@ TEST_SUITE("apps.node") {
     auto scheduling_line
       = std::string{"scheduling "}
         + to_string(meshrt::scheduling_for_cores(std::thread::hardware_concurrency())) + " (auto: ";
-    for (const auto& n : nodes)
-      CHECK_MESSAGE(n.count(scheduling_line) == 1, n.proc->log());
-    // The guest chose its mode, and a worker that sleeps at once.
+    for (size_t i = 0; i < 4; ++i)
+      CHECK_MESSAGE(nodes[i].count(scheduling_line) == 1, nodes[i].proc->log());
+    // The last chose its mode and how far its idle spin may grow, the guest
+    // a worker that sleeps at once.
+    CHECK_MESSAGE(nodes[4].count("scheduling efficiency, idle spin 50-400 us") == 1,
+                  nodes[4].proc->log());
     CHECK_MESSAGE(guest.count("scheduling efficiency, idle spin 0 us") == 1, guest.proc->log());
     auto st = status_of(mars_port);
     REQUIRE(st["nodes"].size() == 5);

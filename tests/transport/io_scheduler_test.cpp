@@ -249,6 +249,61 @@ TEST_SUITE("transport.io_scheduler") {
     }
   }
 
+  TEST_CASE("work that keeps coming just after the idle spin grows it, then it sleeps again") {
+    // Work every 10 ms, a spin of 1 ms: fixed, the worker sleeps most of
+    // each gap; allowed to grow to 50 ms, it stays awake through them. Its
+    // thread's CPU time tells (a spinning thread yields, but gains some).
+    auto cpu_ms_of_gaps = [](std::chrono::microseconds max) {
+      caf::actor_system_config cfg;
+      use_io_scheduler(cfg, 1ms, max);
+      caf::actor_system sys{cfg};
+      auto n = std::make_shared<std::atomic<int>>(0);
+      auto id = std::make_shared<std::atomic<int>>(-1);
+      auto c = sys.spawn(
+        [](caf::event_based_actor*, std::shared_ptr<std::atomic<int>> n,
+           std::shared_ptr<std::atomic<int>> id) -> caf::behavior {
+          return {[=](count_atom) {
+            clockid_t clock{};
+            if (pthread_getcpuclockid(pthread_self(), &clock) == 0)
+              *id = static_cast<int>(clock);
+            ++*n;
+          }};
+        },
+        n, id);
+      auto cpu_ms = [&] {
+        timespec ts{};
+        clock_gettime(static_cast<clockid_t>(id->load()), &ts);
+        return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+      };
+      caf::anon_send(c, count_atom::value);
+      REQUIRE(eventually([&] { return n->load() == 1; }, 5s));
+      for (int i = 0; i < 10; ++i) { // the window grows: 2, 4, ... 16 ms
+        std::this_thread::sleep_for(10ms);
+        caf::anon_send(c, count_atom::value);
+      }
+      auto before = cpu_ms();
+      for (int i = 0; i < 30; ++i) {
+        std::this_thread::sleep_for(10ms);
+        caf::anon_send(c, count_atom::value);
+      }
+      auto during = cpu_ms() - before;
+      // No more work: after its window, and however grown, it sleeps.
+      std::this_thread::sleep_for(200ms);
+      before = cpu_ms();
+      std::this_thread::sleep_for(300ms);
+      auto after = cpu_ms() - before;
+      CHECK(n->load() == 41);
+      caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+      return std::make_pair(during, after);
+    };
+    auto [fixed, fixed_after] = cpu_ms_of_gaps(1ms);
+    auto [grown, grown_after] = cpu_ms_of_gaps(50ms);
+    INFO("CPU ms during 30 gaps of 10 ms: fixed ", fixed, ", growing ", grown);
+    CHECK(grown > 2 * fixed + 10);
+    CHECK(fixed_after < 5);
+    CHECK(grown_after < 5);
+  }
+
   TEST_CASE("the worker keeps the timers: its own and other threads' fire when due, in order") {
     caf::actor_system sys{test::io_system_config()};
     auto fired = std::make_shared<std::vector<int>>();
