@@ -63,7 +63,8 @@ byte_buffer record(const T& x) {
   msgpack::sbuffer buf;
   auto tag = static_cast<char>(envelope_kind::mars);
   buf.write(&tag, 1);
-  msgpack::pack(buf, x);
+  pack_stream out{buf};
+  msgpack::pack(out, x);
   return byte_buffer(buf.data(), buf.data() + buf.size());
 }
 

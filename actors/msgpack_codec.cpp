@@ -2,64 +2,80 @@
 
 #include <cstring>
 
-namespace meshrt {
-
 namespace {
 
 /// Writes `f` as msgpack's float of `head` (0xca float32, 0xcb float64):
 /// the head, then its bits, big-endian.
 template<class Float, class Bits>
-void write_float(msgpack::sbuffer& buf, uint8_t head, Float f) {
+void write_float(meshrt::pack_stream& out, uint8_t head, Float f) {
   Bits bits = 0;
   std::memcpy(&bits, &f, sizeof(bits));
   char bytes[1 + sizeof(Bits)];
   bytes[0] = static_cast<char>(head);
   for (size_t i = 0; i < sizeof(Bits); ++i)
     bytes[1 + i] = static_cast<char>(bits >> (8 * (sizeof(Bits) - 1 - i)));
-  buf.write(bytes, sizeof(bytes));
+  out.write(bytes, sizeof(bytes));
 }
 
-void pack_float32(msgpack::sbuffer& buf, float f) {
-  if (f != 18446744073709551616.0f)
-    msgpack::packer<msgpack::sbuffer>{buf}.pack_float(f);
-  else
-    write_float<float, uint32_t>(buf, 0xca, f);
+/// How msgpack-c packs a float: a whole number in an integer's range as
+/// that integer (unsigned from 0 on, signed below), anything else as the
+/// float; but its unsigned range ends at 2^64 included, whose conversion
+/// to uint64_t is undefined, and this one's below it.
+enum class float_form { unsigned_integer, signed_integer, floating };
+
+template<class Float>
+float_form form_of(Float f) {
+  constexpr auto two_to_the_64 = static_cast<Float>(18446744073709551616.0);
+  if (f != f) // NaN
+    return float_form::floating;
+  if (f >= 0)
+    return f < two_to_the_64 && f == static_cast<Float>(static_cast<uint64_t>(f))
+             ? float_form::unsigned_integer
+             : float_form::floating;
+  return f >= -two_to_the_64 / 2 && f == static_cast<Float>(static_cast<int64_t>(f))
+           ? float_form::signed_integer
+           : float_form::floating;
 }
 
 } // namespace
 
-void pack_float64(msgpack::sbuffer& buf, double d) {
-  if (d != 18446744073709551616.0)
-    msgpack::packer<msgpack::sbuffer>{buf}.pack_double(d);
-  else
-    write_float<double, uint64_t>(buf, 0xcb, d);
-}
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(v1) {
 
-void pack_object(msgpack::sbuffer& buf, const msgpack::object& o) {
-  msgpack::packer<msgpack::sbuffer> pk{buf};
-  switch (o.type) {
-    case msgpack::type::FLOAT32:
-      pack_float32(buf, static_cast<float>(o.via.f64));
-      return;
-    case msgpack::type::FLOAT64:
-      pack_float64(buf, o.via.f64);
-      return;
-    case msgpack::type::ARRAY:
-      pk.pack_array(o.via.array.size);
-      for (uint32_t i = 0; i < o.via.array.size; ++i)
-        pack_object(buf, o.via.array.ptr[i]); // as deep as unpack_untrusted allows
-      return;
-    case msgpack::type::MAP:
-      pk.pack_map(o.via.map.size);
-      for (uint32_t i = 0; i < o.via.map.size; ++i) {
-        pack_object(buf, o.via.map.ptr[i].key);
-        pack_object(buf, o.via.map.ptr[i].val);
-      }
-      return;
-    default: // no float inside
-      pk.pack(o);
+  template<>
+  packer<meshrt::pack_stream>& packer<meshrt::pack_stream>::pack_double(double d) {
+    switch (form_of(d)) {
+      case float_form::unsigned_integer:
+        pack_imp_uint64(static_cast<uint64_t>(d));
+        break;
+      case float_form::signed_integer:
+        pack_imp_int64(static_cast<int64_t>(d));
+        break;
+      case float_form::floating:
+        write_float<double, uint64_t>(m_stream, 0xcb, d);
+    }
+    return *this;
   }
-}
+
+  template<>
+  packer<meshrt::pack_stream>& packer<meshrt::pack_stream>::pack_float(float f) {
+    switch (form_of(f)) {
+      case float_form::unsigned_integer:
+        pack_imp_uint64(static_cast<uint64_t>(f));
+        break;
+      case float_form::signed_integer:
+        pack_imp_int64(static_cast<int64_t>(f));
+        break;
+      case float_form::floating:
+        write_float<float, uint32_t>(m_stream, 0xca, f);
+    }
+    return *this;
+  }
+
+} // MSGPACK_API_VERSION_NAMESPACE(v1)
+} // namespace msgpack
+
+namespace meshrt {
 
 msgpack::object_handle unpack_untrusted(const uint8_t* data, size_t size) {
   msgpack::unpack_limit limit{size, size / 2, size, size, 0, 16};

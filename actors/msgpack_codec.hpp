@@ -10,29 +10,49 @@
 
 namespace meshrt {
 
-/// Appends `d` as msgpack-c packs a double (a whole number as an integer,
-/// anything else as a float64), except 2^64, which goes as a float64:
-/// msgpack-c's range check lets that one value through to a conversion to
-/// uint64_t, which is undefined (UBSan; found by fuzz.command_smoke). A
-/// double inside a struct or container still goes through msgpack-c's own.
-void pack_float64(msgpack::sbuffer& buf, double d);
+/// What meshrt packs msgpack into: msgpack-c's sbuffer, under a type of its
+/// own so that msgpack-c's packer for it packs every float (a struct's or a
+/// container's at any depth, an unpacked object's) through the two below.
+class pack_stream {
+public:
+  explicit pack_stream(msgpack::sbuffer& buf) : buf_(buf) {}
 
-/// Appends an unpacked object as msgpack-c would pack it, its floats (at
-/// any depth) through pack_float64 and its float32 counterpart: what came
-/// off the network may hold a float of 2^64.
-void pack_object(msgpack::sbuffer& buf, const msgpack::object& o);
+  void write(const char* data, size_t size) {
+    buf_.write(data, size);
+  }
+
+private:
+  msgpack::sbuffer& buf_;
+};
+
+} // namespace meshrt
+
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(v1) {
+
+  /// As msgpack-c packs a double (a whole number as an integer, anything else
+  /// as a float64), but 2^64 as a float64: msgpack-c's range check lets that
+  /// one value through to a conversion to uint64_t, which is undefined (UBSan;
+  /// found by fuzz.command_smoke). Its float32 counterpart alike.
+  template<>
+  packer<meshrt::pack_stream>& packer<meshrt::pack_stream>::pack_double(double d);
+  template<>
+  packer<meshrt::pack_stream>& packer<meshrt::pack_stream>::pack_float(float f);
+
+} // MSGPACK_API_VERSION_NAMESPACE(v1)
+} // namespace msgpack
+
+namespace meshrt {
 
 /// The msgpack bytes of `x`: MARS's records, typed commands' payloads
-/// (CreateSendBytes, CreateReturnBytes).
+/// (CreateSendBytes, CreateReturnBytes), unpacked objects re-packed (what
+/// came off the network may hold a float of 2^64). Floats at any depth as
+/// above.
 template<class T>
 byte_buffer pack(const T& x) {
   msgpack::sbuffer buf;
-  if constexpr (std::is_same_v<T, double>)
-    pack_float64(buf, x);
-  else if constexpr (std::is_same_v<T, msgpack::object>)
-    pack_object(buf, x);
-  else
-    msgpack::pack(buf, x);
+  pack_stream out{buf};
+  msgpack::pack(out, x);
   return byte_buffer(buf.data(), buf.data() + buf.size());
 }
 

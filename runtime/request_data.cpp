@@ -185,7 +185,8 @@ caf::expected<uint64_t> request_data::get_uint64(const std::string& key) const {
 
 byte_buffer request_data::pack_map() const {
   msgpack::sbuffer buf;
-  msgpack::packer<msgpack::sbuffer> pk{buf};
+  pack_stream out{buf};
+  msgpack::packer<pack_stream> pk{out};
   pk.pack_map(static_cast<uint32_t>(values_.size()));
   for (const auto& [key, value] : values_) {
     pk.pack(key);

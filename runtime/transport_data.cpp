@@ -138,7 +138,8 @@ void transport_data::clear() {
 
 byte_buffer transport_data::pack() const {
   msgpack::sbuffer buf;
-  msgpack::packer<msgpack::sbuffer> pk{buf};
+  pack_stream out{buf};
+  msgpack::packer<pack_stream> pk{out};
   pk.pack_array(static_cast<uint32_t>(values_.size()));
   for (const auto& v : values_) {
     std::visit(
@@ -146,10 +147,8 @@ byte_buffer transport_data::pack() const {
         using type = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<type, std::monostate>)
           pk.pack_nil();
-        else if constexpr (std::is_same_v<type, double>)
-          pack_float64(buf, x);
         else
-          pk.pack(x); // byte buffers become msgpack bin
+          pk.pack(x); // byte buffers become msgpack bin, a double a float64
       },
       v);
   }
