@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -148,6 +149,12 @@ struct service_state {
   /// last, at most max_gone): a pull a redirect sends to one of them would
   /// wait for an answer that never comes.
   std::deque<std::string> gone;
+  /// Storage nodes that said they leave (migration step `leaving`): out of
+  /// the ring until they leave the view, whatever their status says
+  /// meanwhile (it lags behind, and a record learned later may still say
+  /// online: the ring would hand them slots again, and a slot on its way
+  /// to a node that has gone loses the requests it forwards there).
+  std::set<std::string> leavers;
 
   // -- shards, by slot (a null handle: none) ---------------------------------
   std::vector<caf::actor> shards;
@@ -525,12 +532,23 @@ void give_away(service_actor* self, uint16_t slot, const std::string& to) {
   self->send(st.shards[slot], shard_hand_to_atom::value, slot, to);
 }
 
+/// A slot on its way to a node that said it leaves goes where the ring
+/// says now: back to this node's shard, or on to the ring's owner.
+void redirect_from_leaver(service_actor* self, uint16_t slot) {
+  auto& st = self->state;
+  const auto& owner = st.ring.owner(slot);
+  if (owner.empty() || owner == st.self_address)
+    self->send(st.shards[slot], shard_take_from_atom::value, slot, std::string{});
+  else
+    give_away(self, slot, owner);
+}
+
 std::vector<std::string> candidates(service_actor* self) {
   auto& st = self->state;
   std::vector<std::string> result;
   for (const auto& [address, e] : st.view)
     if (e.type == st.cfg.storage_target_node_type && e.status != node_status::offline
-        && !(st.leaving && address == st.self_address))
+        && !(st.leaving && address == st.self_address) && st.leavers.count(address) == 0)
       result.push_back(address);
   return result;
 }
@@ -745,6 +763,13 @@ void on_mode(service_actor* self, uint16_t slot, shard_mode mode, const std::str
   st.peers[slot] = peer;
   switch (mode) {
     case shard_mode::outgoing:
+      if (st.leavers.count(peer) != 0) {
+        // Handed to it before this node learned that it leaves (the shard's
+        // word crossed the ring's rebuild): it would refuse the slot, and
+        // once gone lose every request the slot forwards to it meanwhile.
+        redirect_from_leaver(self, slot);
+        break;
+      }
       if (st.progress.count(slot) == 0) {
         if (st.outgoing.empty() && st.move_slots == 0)
           st.move_start = std::chrono::steady_clock::now();
@@ -940,18 +965,15 @@ byte_buffer bare_step(migration_step step, uint16_t slot) {
 }
 
 /// `peer` refused `slot` because it leaves: its shard here answers for the
-/// slot again, and the ring goes on without `peer` (as its status will say
-/// once a view comes).
+/// slot again, and the ring goes on without `peer` until it leaves the view.
 void peer_leaving(service_actor* self, const std::string& peer, uint16_t slot) {
   auto& st = self->state;
   if (st.shards[slot])
     self->send(st.shards[slot], shard_migration_atom::value, peer,
                bare_step(migration_step::refuse, slot));
-  auto i = st.view.find(peer);
-  if (i == st.view.end() || i->second.status == node_status::offline)
+  if (!st.leavers.insert(peer).second)
     return;
-  log()->info("{} is leaving: it takes no slots; counted offline", peer);
-  i->second.status = node_status::offline;
+  log()->info("{} is leaving: it takes no slots; counted out of the ring", peer);
   st.unacked.erase(peer); // what it did not acknowledge it refuses
   schedule_pump(self, std::chrono::milliseconds{0});
   queue_rebuild(self);
@@ -1099,6 +1121,9 @@ void on_node_event(service_actor* self, const node_event& e) {
   using kind = node_event::kind;
   switch (e.what) {
     case kind::node_joined:
+      st.leavers.erase(e.subject); // back, or another node at its address
+      learn_node(self, e.subject);
+      break;
     case kind::node_changed:
       learn_node(self, e.subject);
       break;
@@ -1110,6 +1135,7 @@ void on_node_event(service_actor* self, const node_event& e) {
       break;
     case kind::node_left: {
       st.view.erase(e.subject);
+      st.leavers.erase(e.subject);
       st.unacked.erase(e.subject);
       if (!is_gone(self, e.subject)) {
         st.gone.push_back(e.subject);
