@@ -533,11 +533,12 @@ void give_away(service_actor* self, uint16_t slot, const std::string& to) {
 }
 
 /// A slot on its way to a node that said it leaves goes where the ring
-/// says now: back to this node's shard, or on to the ring's owner.
+/// says now: back to this node's shard, on to the ring's owner, or, with
+/// no storage node left, nowhere (as a rebuild to an empty ring does).
 void redirect_from_leaver(service_actor* self, uint16_t slot) {
   auto& st = self->state;
   const auto& owner = st.ring.owner(slot);
-  if (owner.empty() || owner == st.self_address)
+  if (owner == st.self_address)
     self->send(st.shards[slot], shard_take_from_atom::value, slot, std::string{});
   else
     give_away(self, slot, owner);
