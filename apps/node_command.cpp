@@ -1,6 +1,6 @@
 #include "apps/node_command.hpp"
 
-#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -12,6 +12,7 @@
 #include "apps/guest_join.hpp"
 #include "apps/stop_signals.hpp"
 #include "runtime/meshrt.hpp"
+#include "transport/idle_spin_window.hpp"
 
 namespace meshrt::cli {
 
@@ -79,10 +80,15 @@ caf::behavior view_logger(caf::event_based_actor*, const std::shared_ptr<spdlog:
   };
 }
 
-/// The idle spin as the log says it: "50-200 us", or "50 us" when fixed.
+/// The idle spin as the log says it: "50-200 us", or "50 us" when fixed
+/// (the window's own reading of the two options).
 std::string spin_range(const node_command_options& opts) {
-  auto base = std::max<int64_t>(opts.idle_spin_us, 0);
-  auto max = base > 0 ? std::max(opts.idle_spin_max_us, base) : base;
+  using std::chrono::duration_cast;
+  using std::chrono::microseconds;
+  transport::idle_spin_window w{microseconds{opts.idle_spin_us},
+                                microseconds{opts.idle_spin_max_us}};
+  auto base = duration_cast<microseconds>(w.current()).count();
+  auto max = duration_cast<microseconds>(w.max()).count();
   return std::to_string(base) + (max > base ? "-" + std::to_string(max) : "") + " us";
 }
 

@@ -47,7 +47,8 @@
 //   refuse: the receiver does not take this slot (it does not own it)
 //   abort: the old owner sends this slot elsewhere after all
 //   leaving: the receiver leaves the ring and takes no slot; the sender
-//     counts it offline (its view may not say so yet: MARS may be gone)
+//     keeps it out of its ring until it leaves the view (which may not say
+//     so yet: MARS may be gone)
 
 #include <cstdint>
 #include <optional>

@@ -144,8 +144,7 @@ byte_buffer transport_data::pack() const {
   for (const auto& v : values_) {
     std::visit(
       [&](const auto& x) {
-        using type = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<type, std::monostate>)
+        if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::monostate>)
           pk.pack_nil();
         else
           pk.pack(x); // byte buffers become msgpack bin, a double a float64

@@ -385,9 +385,10 @@ void use_io_scheduler(caf::actor_system_config& cfg, std::chrono::microseconds i
 void set_idle_spin(caf::actor_system_config& cfg, std::chrono::microseconds idle_spin,
                    std::chrono::microseconds idle_spin_max) {
   // Into the settings themselves: set() stores only options CAF declared.
-  auto base = std::max<int64_t>(idle_spin.count(), 0);
-  caf::put(cfg.content, idle_spin_key, base);
-  caf::put(cfg.content, idle_spin_max_key, std::max<int64_t>(idle_spin_max.count(), base));
+  // (idle_spin_window reads them: negative as 0, a maximum below the base
+  // as the base.)
+  caf::put(cfg.content, idle_spin_key, static_cast<int64_t>(idle_spin.count()));
+  caf::put(cfg.content, idle_spin_max_key, static_cast<int64_t>(idle_spin_max.count()));
 }
 
 bool flush_when_idle(caf::abstract_actor* self) {
