@@ -285,6 +285,8 @@ void on_migration(shard_actor* self, slot_state& st, const std::string& from,
         set_mode(self, st, shard_mode::owned, from);
       }
       return;
+    case migration_step::leaving:
+      return; // the service's (peer_leaving): the shard hears `refuse`
     case migration_step::abort:
       if (st.mode == shard_mode::incoming && st.peer == from) {
         // The old owner sends the slot elsewhere: what came is not ours.
