@@ -134,14 +134,21 @@ void add_raw_udp_rtts(bench_report& r, int rounds, size_t size) {
 
 std::function<bool(const char*)> system_filter(const std::string& scenario, const std::string& only,
                                                const std::vector<std::string>& systems) {
-  if (!only.empty() && std::find(systems.begin(), systems.end(), only) == systems.end()) {
-    std::string names;
-    for (const auto& s : systems)
-      names += (names.empty() ? "" : ", ") + s;
-    throw std::invalid_argument("unknown system '" + only + "' (" + scenario + " has: " + names
-                                + ")");
+  std::set<std::string> chosen;
+  for (size_t from = 0; !only.empty() && from <= only.size();) {
+    auto comma = std::min(only.find(',', from), only.size());
+    auto name = only.substr(from, comma - from);
+    if (std::find(systems.begin(), systems.end(), name) == systems.end()) {
+      std::string names;
+      for (const auto& s : systems)
+        names += (names.empty() ? "" : ", ") + s;
+      throw std::invalid_argument("unknown system '" + name + "' (" + scenario + " has: " + names
+                                  + ")");
+    }
+    chosen.insert(name);
+    from = comma + 1;
   }
-  return [only](const char* system) { return only.empty() || only == system; };
+  return [chosen](const char* system) { return chosen.empty() || chosen.count(system) > 0; };
 }
 
 uint16_t free_port(int type) {

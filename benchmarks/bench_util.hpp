@@ -66,8 +66,8 @@ void add_raw_udp_rtts(bench_report& r, int rounds, size_t size);
 int bound_udp_socket(int timeout_ms = 2000);
 
 /// The systems a scenario's `--only` selects: all when `only` is empty,
-/// else the one it names. An unknown name is an std::invalid_argument that
-/// lists the scenario's `systems`.
+/// else those it names, separated by commas ("meshrt,nats"). An unknown
+/// name is an std::invalid_argument that lists the scenario's `systems`.
 std::function<bool(const char*)> system_filter(const std::string& scenario, const std::string& only,
                                                const std::vector<std::string>& systems);
 
