@@ -219,6 +219,100 @@ std::vector<double> rpc_rtts(caf::actor_system& sys, const dm_cluster& c, int ro
   return result;
 }
 
+/// A system the users' part measures: where its users connect, what its
+/// servers hold and used so far, and its latency passes gathered over the
+/// rounds.
+struct contender {
+  contender(std::string name, pubsub_system system, pubsub_options opts,
+            std::function<double()> rss, std::function<double()> cpu_seconds) :
+    name(std::move(name)),
+    system(std::move(system)), opts(std::move(opts)), rss(std::move(rss)),
+    cpu_seconds(std::move(cpu_seconds)) {}
+
+  std::string name; // the report's column
+  pubsub_system system;
+  pubsub_options opts;
+  std::function<double()> rss;         // of its servers, in bytes
+  std::function<double()> cpu_seconds; // its servers' CPU time so far
+  /// Bytes per user from its first connect; false where another
+  /// contender's users left memory behind in the same servers.
+  bool report_memory = true;
+  /// Run after the load runs, their driver still connected (meshrt's
+  /// healing after a kill -9).
+  std::function<void(bench_report&)> after_load;
+  pubsub_result passes;       // the latency passes of all rounds
+  double latency_cpu_s = 0;   // the servers' CPU time in the rounds' passes
+  uint64_t one_at_a_time = 0; // the messages of that time, warm-ups too
+};
+
+/// Waits until c's servers are idle again (under 2% of a core over 100
+/// ms; at most 3 s): what the last users' disconnects started is done
+/// before the next system's messages.
+void settle(const contender& c) {
+  auto limit = clock_type::now() + 3s;
+  for (auto cpu = c.cpu_seconds(); clock_type::now() < limit;) {
+    std::this_thread::sleep_for(100ms);
+    auto now = c.cpu_seconds();
+    if (now - cpu < 0.002)
+      return;
+    cpu = now;
+  }
+}
+
+/// c's users connected by a driver of its own; with `first`, the users
+/// and the memory they took are reported.
+std::unique_ptr<pubsub_driver> connect_users(bench_report& r, const contender& c,
+                                             const pubsub_options& o, bool first) {
+  auto before = c.rss();
+  auto d = std::make_unique<pubsub_driver>(c.system, o);
+  d->connect();
+  // (in a cluster, a subscription reaches the other servers over the
+  // routes after its own server confirmed it)
+  std::this_thread::sleep_for(500ms);
+  if (first) {
+    auto users = static_cast<double>(o.users);
+    r.add(c.name, "users", users, "users");
+    if (c.report_memory)
+      r.add(c.name, "bytes_per_user", (c.rss() - before) / users, "B");
+    r.add(c.name, "connect_s", d->result().connect_s, "s");
+  }
+  return d;
+}
+
+void add_losses(pubsub_result& into, const pubsub_result& from) {
+  into.lost += from.lost;
+  into.refused += from.refused;
+  into.duplicated += from.duplicated;
+}
+
+/// Round `round` of `rounds` of c's latency passes: its users connect, send
+/// `warmup` messages and their share of the samples (pairs of their own),
+/// and disconnect.
+void latency_round(bench_report& r, contender& c, int round, int rounds, int warmup) {
+  auto o = c.opts;
+  o.latency_warmup = warmup;
+  auto share = c.opts.latency_samples / rounds;
+  o.latency_offset = round * share;
+  o.latency_samples = round + 1 < rounds ? share : c.opts.latency_samples - round * share;
+  {
+    auto d = connect_users(r, c, o, round == 0);
+    auto cpu0 = c.cpu_seconds();
+    d->measure_latency();
+    c.latency_cpu_s += c.cpu_seconds() - cpu0;
+    const auto& res = d->result();
+    c.one_at_a_time += static_cast<uint64_t>(o.latency_warmup) + res.latency_us.size()
+                       + res.repeat_us.size() + res.near_us.size() + res.near_repeat_us.size();
+    auto& all = c.passes;
+    for (auto [into, from] : {std::pair{&all.latency_us, &res.latency_us},
+                              {&all.repeat_us, &res.repeat_us},
+                              {&all.near_us, &res.near_us},
+                              {&all.near_repeat_us, &res.near_repeat_us}})
+      into->insert(into->end(), from->begin(), from->end());
+    add_losses(all, res);
+  }
+  settle(c);
+}
+
 /// A throughput run of `d` (near: between users of one server) into `r`
 /// under `system` with metric names starting with `prefix`: messages/s and
 /// the CPU time per message, of the system's processes (`server_cpu` says
@@ -238,111 +332,67 @@ void measure_load(bench_report& r, const std::string& system, const std::string&
   }
 }
 
-/// Latency and throughput of `d` (connected) into `r` under `system`; with
-/// `servers` > 1, a second throughput run between users of one server
-/// (what a one-server system does in every run). The latency passes'
-/// server CPU per message says what a system's latency costs it when
-/// messages come one at a time: a server that stays awake between them
-/// (meshrt's idle spin) pays for it there.
-void measure_messaging(bench_report& r, const std::string& system, pubsub_driver& d, size_t servers,
-                       const std::function<double()>& server_cpu) {
-  auto cpu0 = server_cpu();
-  d.measure_latency();
-  auto one_at_a_time = d.result().latency_us.size() + d.result().repeat_us.size()
-                       + d.result().near_us.size() + d.result().near_repeat_us.size();
-  if (one_at_a_time > 0)
-    r.add(system, "latency_server_cpu_per_msg_us",
-          (server_cpu() - cpu0) * 1e6 / static_cast<double>(one_at_a_time), "us");
-  measure_load(r, system, "", d, false, server_cpu);
-  if (servers > 1)
-    measure_load(r, system, "near_", d, true, server_cpu);
-  const auto& res = d.result();
-  add_latencies(r, system, "c2c", res.latency_us);
-  add_latencies(r, system, "c2c_again", res.repeat_us);
-  add_latencies(r, system, "c2c_near", res.near_us);
-  add_latencies(r, system, "c2c_near_again", res.near_repeat_us);
-  add_latencies(r, system, "loaded", res.load.loaded_us);
-  r.add(system, "lost", res.lost, "msgs");
-  r.add(system, "refused", res.refused, "msgs");
-  r.add(system, "duplicated", res.duplicated, "msgs");
-  r.add(system, "connect_s", res.connect_s, "s");
+/// c's latencies over all rounds (and the server CPU per message they cost:
+/// a server that stays awake between messages, as meshrt's idle spin,
+/// pays for it there); then its load runs, between users of two servers
+/// and, with system.servers > 1, of one (what a one-server system does in
+/// every run).
+void load_runs(bench_report& r, contender& c) {
+  const auto& res = c.passes;
+  if (c.one_at_a_time > 0)
+    r.add(c.name, "latency_server_cpu_per_msg_us",
+          c.latency_cpu_s * 1e6 / static_cast<double>(c.one_at_a_time), "us");
+  auto o = c.opts;
+  o.latency_samples = 0;
+  auto d = connect_users(r, c, o, false);
+  measure_load(r, c.name, "", *d, false, c.cpu_seconds);
+  if (c.system.servers > 1)
+    measure_load(r, c.name, "near_", *d, true, c.cpu_seconds);
+  add_latencies(r, c.name, "c2c", res.latency_us);
+  add_latencies(r, c.name, "c2c_again", res.repeat_us);
+  add_latencies(r, c.name, "c2c_near", res.near_us);
+  add_latencies(r, c.name, "c2c_near_again", res.near_repeat_us);
+  add_latencies(r, c.name, "loaded", d->result().load.loaded_us);
+  pubsub_result losses;
+  add_losses(losses, c.passes);
+  add_losses(losses, d->result());
+  r.add(c.name, "lost", losses.lost, "msgs");
+  r.add(c.name, "refused", losses.refused, "msgs");
+  r.add(c.name, "duplicated", losses.duplicated, "msgs");
+  if (c.after_load)
+    c.after_load(r);
 }
 
-/// The same users and messages against a baseline's server processes,
-/// which hold `rss()` bytes and used `cpu_seconds()` so far; with
-/// system.servers > 1, between users of one server too.
-void run_baseline(bench_report& r, const std::string& name, pubsub_system system,
-                  const pubsub_options& opts, const std::function<double()>& rss,
-                  const std::function<double()>& cpu_seconds) {
-  auto servers = system.servers;
-  auto before = rss();
-  pubsub_driver d{std::move(system), opts};
-  d.connect();
-  // (in a cluster, a subscription reaches the other servers over the
-  // routes after its own server confirmed it)
-  std::this_thread::sleep_for(500ms);
-  auto users = static_cast<double>(opts.users);
-  r.add(name, "users", users, "users");
-  r.add(name, "bytes_per_user", (rss() - before) / users, "B");
-  measure_messaging(r, name, d, servers, cpu_seconds);
-}
+/// meshrt's side: this process's actor system (for its node) and the
+/// cluster of node processes.
+struct meshrt_under_test {
+  explicit meshrt_under_test(const dm_bench_options& o) :
+    sys(configured(cfg, o.mode)),
+    cluster(sys, o.meshrt_exe.empty() ? self_exe() : o.meshrt_exe, o.mode) {}
 
-/// The same against one server process.
-void run_baseline(bench_report& r, const std::string& name, const child_process& server,
-                  pubsub_system system, const pubsub_options& opts) {
-  run_baseline(
-    r, name, std::move(system), opts, [&] { return rss_bytes(server.pid()); },
-    [&] { return server.cpu_seconds(); });
-}
-
-void run_meshrt(bench_report& r, const dm_bench_options& o, const pubsub_options& opts) {
-  caf::actor_system_config cfg;
-  apply_meshrt_defaults(cfg, o.mode); // as the node processes
-  caf::actor_system sys{cfg};
-  dm_cluster c{sys, o.meshrt_exe.empty() ? self_exe() : o.meshrt_exe, o.mode};
-
-  // -- latency: first and cached messages beside the RPC round trip ----------
-  add_latencies(r, "meshrt_rpc", "rtt", rpc_rtts(sys, c, o.rpc));
-  auto [first, cached] = message_latencies(c, o.first, o.cached);
-  add_latencies(r, "meshrt_dm", "first", first);
-  add_latencies(r, "meshrt_dm", "cached", cached);
-
-  // -- users on all four nodes: memory, latency, throughput, healing --------
-  const auto& endpoints = c.client_endpoints();
-  auto spread = [&](size_t i) { return endpoints[i % endpoints.size()]; };
-  auto cpu = [&] { return c.cpu_seconds(); };
-  {
-    auto before = c.nodes_rss();
-    pubsub_driver meshrt{
-      {"meshrt", spread, [] { return make_meshrt_codec(false); }, endpoints.size()}, opts};
-    meshrt.connect();
-    std::this_thread::sleep_for(500ms);
-    auto users = static_cast<double>(opts.users);
-    r.add("meshrt_dm", "users", users, "users");
-    r.add("meshrt_dm", "bytes_per_user", (c.nodes_rss() - before) / users, "B");
-    measure_messaging(r, "meshrt_dm", meshrt, endpoints.size(), cpu);
+  static caf::actor_system_config& configured(caf::actor_system_config& cfg, scheduling mode) {
+    apply_meshrt_defaults(cfg, mode); // as the node processes
+    return cfg;
   }
-  // The same with users logged in quiet: a send answered only when it
-  // fails, which is what NATS's driver asks for (verbose:false). Other
-  // users ("q"), so that the first ones' logouts do not meet their logins.
-  auto quiet_opts = opts;
-  quiet_opts.user_prefix = "q";
-  pubsub_driver quiet{{"meshrt", spread, [] { return make_meshrt_codec(true); }, endpoints.size()},
-                      quiet_opts};
-  quiet.connect();
-  std::this_thread::sleep_for(500ms);
-  measure_messaging(r, "meshrt_dm_quiet", quiet, endpoints.size(), cpu);
 
-  // healing: kill -9 the first storage node (endpoint 2), until the
-  // location of every user connected elsewhere resolves again
-  caf::scoped_actor self{sys};
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  dm_cluster cluster;
+};
+
+/// The time from a kill -9 of the first storage node (endpoint 2) until the
+/// location of every user connected elsewhere (`prefix` and its index,
+/// connected now) resolves again.
+void measure_healing(bench_report& r, meshrt_under_test& m, const pubsub_options& opts) {
+  const auto& endpoints = m.cluster.client_endpoints();
+  caf::scoped_actor self{m.sys};
   std::vector<std::string> keys;
   for (size_t i = 0; i < opts.users; ++i)
     if (i % endpoints.size() != 2)
-      keys.push_back(location_key(quiet_opts.user_prefix + std::to_string(i)));
+      keys.push_back(location_key(opts.user_prefix + std::to_string(i)));
   auto resolved = [&] {
     size_t n = 0;
-    store_get_many(self, c.self_node(), keys, caf::timespan{500ms})
+    store_get_many(self, m.cluster.self_node(), keys, caf::timespan{500ms})
       .receive(
         [&](std::vector<std::optional<std::string>>& v) {
           n = static_cast<size_t>(
@@ -354,55 +404,52 @@ void run_meshrt(bench_report& r, const dm_bench_options& o, const pubsub_options
   if (resolved() != keys.size())
     throw std::runtime_error("not every user's location resolves before the kill");
   auto t_kill = clock_type::now();
-  c.kill_storage(0);
+  m.cluster.kill_storage(0);
   std::this_thread::sleep_for(50ms);
   if (!wait_until([&] { return resolved() == keys.size(); }, 30s))
     throw std::runtime_error("the users' locations did not come back within 30 s of the kill");
   r.add("meshrt_dm", "heal_after_kill_ms", ms_since(t_kill), "ms");
 }
 
-void run_nats(bench_report& r, const pubsub_options& opts) {
-  auto port = free_port(SOCK_STREAM);
-  auto server
-    = start_tcp_server({nats_server_program(), "-a", "127.0.0.1", "-p", std::to_string(port)},
-                       "/tmp/meshrt-bench-nats-" + std::to_string(::getpid()) + ".log", port);
-  auto endpoint = "127.0.0.1:" + std::to_string(port);
-  run_baseline(r, "nats", *server, {"nats", [&](size_t) { return endpoint; }, make_nats_codec},
-               opts);
+/// Starts meshrt's cluster and measures what only meshrt has (the RPC
+/// round trip, first and cached messages of two users); its contenders:
+/// users whose every send has its result, and users logged in quiet (a
+/// send answered only when it fails, which is what NATS's driver asks for:
+/// verbose:false), other users ("q") so that the first ones' logouts do
+/// not meet their logins. The quiet users' load driver measures the
+/// healing.
+void add_meshrt(bench_report& r, std::vector<contender>& cs, std::unique_ptr<meshrt_under_test>& m,
+                const dm_bench_options& o, const pubsub_options& opts) {
+  m = std::make_unique<meshrt_under_test>(o);
+  auto& c = m->cluster;
+  add_latencies(r, "meshrt_rpc", "rtt", rpc_rtts(m->sys, c, o.rpc));
+  auto [first, cached] = message_latencies(c, o.first, o.cached);
+  add_latencies(r, "meshrt_dm", "first", first);
+  add_latencies(r, "meshrt_dm", "cached", cached);
+  auto endpoints = c.client_endpoints();
+  auto spread = [endpoints](size_t i) { return endpoints[i % endpoints.size()]; };
+  auto rss = [&c] { return c.nodes_rss(); };
+  auto cpu = [&c] { return c.cpu_seconds(); };
+  cs.emplace_back(
+    "meshrt_dm",
+    pubsub_system{"meshrt", spread, [] { return make_meshrt_codec(false); }, endpoints.size()},
+    opts, rss, cpu);
+  auto quiet_opts = opts;
+  quiet_opts.user_prefix = "q";
+  auto& quiet = cs.emplace_back(
+    "meshrt_dm_quiet",
+    pubsub_system{"meshrt", spread, [] { return make_meshrt_codec(true); }, endpoints.size()},
+    quiet_opts, rss, cpu);
+  quiet.report_memory = false;
+  quiet.after_load = [&m, quiet_opts](bench_report& r) { measure_healing(r, *m, quiet_opts); };
 }
 
-/// NATS spread over as many servers as meshrt has gateways, users placed
-/// round robin as on meshrt's: a message between users of two servers
-/// takes a route between them, as meshrt's takes a hop between nodes.
-void run_nats_cluster(bench_report& r, const pubsub_options& opts, size_t servers) {
-  nats_cluster cluster{servers,
-                       "/tmp/meshrt-bench-nats-cluster-" + std::to_string(::getpid()) + "-"};
-  const auto& endpoints = cluster.endpoints();
-  run_baseline(
-    r, "nats_cluster",
-    {"nats_cluster", [&](size_t i) { return endpoints[i % servers]; }, make_nats_codec, servers},
-    opts, [&] { return cluster.rss(); }, [&] { return cluster.cpu_seconds(); });
-}
-
-/// Floor servers (benchmarks/floor_server.hpp) in `servers` processes, users
-/// placed round robin: with one, the floor of NATS's and Redis's shape;
-/// with as many as meshrt has gateways, of meshrt's.
-void run_floor(bench_report& r, const std::string& name, const pubsub_options& opts, size_t servers,
-               const std::string& exe) {
-  auto floor = start_floor_servers(
-    exe, servers, "/tmp/meshrt-bench-" + name + "-" + std::to_string(::getpid()) + "-");
-  const auto& endpoints = floor.endpoints;
-  run_baseline(
-    r, name, {name, [&](size_t i) { return endpoints[i % servers]; }, make_floor_codec, servers},
-    opts, [&] { return rss_bytes(floor.procs); }, [&] { return cpu_seconds(floor.procs); });
-}
-
-void run_redis_pubsub(bench_report& r, const pubsub_options& opts) {
-  auto port = free_port(SOCK_STREAM);
-  auto server = start_redis(port, {"--maxclients", std::to_string(opts.users + 100)});
-  auto endpoint = "127.0.0.1:" + std::to_string(port);
-  run_baseline(r, "redis_pubsub", *server,
-               {"redis", [&](size_t) { return endpoint; }, make_redis_codec}, opts);
+/// One baseline server process, its users all on it.
+contender one_server(const std::string& name, const child_process& server, pubsub_system system,
+                     const pubsub_options& opts) {
+  auto pid = server.pid();
+  return {name, std::move(system), opts, [pid] { return rss_bytes(pid); },
+          [&server] { return server.cpu_seconds(); }};
 }
 
 } // namespace
@@ -419,19 +466,75 @@ bench_report run_dm_bench(const dm_bench_options& o) {
     std::fprintf(stderr, "bench dm: the open-files limit is %llu: %zu users, not %zu\n",
                  static_cast<unsigned long long>(files), opts.users, o.pubsub.users);
   }
+  // Every selected system's servers run from here to the end, so that the
+  // latency rounds can take turns between them.
+  std::vector<contender> cs;
+  std::unique_ptr<meshrt_under_test> meshrt;
   if (selected("meshrt"))
-    run_meshrt(r, o, opts);
-  if (selected("nats"))
-    run_nats(r, opts);
-  if (selected("nats_cluster"))
-    run_nats_cluster(r, opts, dm_gateway_nodes);
-  if (selected("redis"))
-    run_redis_pubsub(r, opts);
+    add_meshrt(r, cs, meshrt, o, opts);
+  std::unique_ptr<child_process> nats;
+  if (selected("nats")) {
+    auto port = free_port(SOCK_STREAM);
+    nats = start_tcp_server({nats_server_program(), "-a", "127.0.0.1", "-p", std::to_string(port)},
+                            "/tmp/meshrt-bench-nats-" + std::to_string(::getpid()) + ".log", port);
+    auto endpoint = "127.0.0.1:" + std::to_string(port);
+    cs.push_back(one_server(
+      "nats", *nats, {"nats", [endpoint](size_t) { return endpoint; }, make_nats_codec}, opts));
+  }
+  // NATS spread over as many servers as meshrt has gateways, users placed
+  // round robin as on meshrt's: a message between users of two servers
+  // takes a route between them, as meshrt's takes a hop between nodes.
+  std::unique_ptr<nats_cluster> cluster;
+  if (selected("nats_cluster")) {
+    cluster = std::make_unique<nats_cluster>(
+      dm_gateway_nodes, "/tmp/meshrt-bench-nats-cluster-" + std::to_string(::getpid()) + "-");
+    auto endpoints = cluster->endpoints();
+    auto* nc = cluster.get();
+    cs.emplace_back(
+      "nats_cluster",
+      pubsub_system{"nats_cluster",
+                    [endpoints](size_t i) { return endpoints[i % endpoints.size()]; },
+                    make_nats_codec, endpoints.size()},
+      opts, [nc] { return nc->rss(); }, [nc] { return nc->cpu_seconds(); });
+  }
+  std::unique_ptr<child_process> redis;
+  if (selected("redis")) {
+    auto port = free_port(SOCK_STREAM);
+    redis = start_redis(port, {"--maxclients", std::to_string(opts.users + 100)});
+    auto endpoint = "127.0.0.1:" + std::to_string(port);
+    cs.push_back(one_server("redis_pubsub", *redis,
+                            {"redis", [endpoint](size_t) { return endpoint; }, make_redis_codec},
+                            opts));
+  }
+  // Floor servers (benchmarks/floor_server.hpp), users placed round robin:
+  // in one process, the floor of NATS's and Redis's shape; in as many as
+  // meshrt has gateways, of meshrt's.
   auto exe = o.meshrt_exe.empty() ? self_exe() : o.meshrt_exe;
-  if (selected("floor"))
-    run_floor(r, "floor", opts, 1, exe);
-  if (selected("floor_cluster"))
-    run_floor(r, "floor_cluster", opts, dm_gateway_nodes, exe);
+  std::vector<std::unique_ptr<floor_processes>> floors;
+  for (auto [name, servers] :
+       {std::pair{"floor", size_t{1}}, {"floor_cluster", dm_gateway_nodes}}) {
+    if (!selected(name))
+      continue;
+    auto& f = *floors.emplace_back(std::make_unique<floor_processes>(start_floor_servers(
+      exe, servers,
+      "/tmp/meshrt-bench-" + std::string{name} + "-" + std::to_string(::getpid()) + "-")));
+    auto endpoints = f.endpoints;
+    cs.emplace_back(
+      name,
+      pubsub_system{name, [endpoints](size_t i) { return endpoints[i % endpoints.size()]; },
+                    make_floor_codec, servers},
+      opts, [&f] { return rss_bytes(f.procs); }, [&f] { return cpu_seconds(f.procs); });
+  }
+  // The one-at-a-time passes, in rounds that take turns between the systems
+  // (each round starting at the next): what this shared machine does
+  // meanwhile falls on all of them alike.
+  auto rounds = std::max(1, std::min(o.latency_rounds, opts.latency_samples));
+  for (int round = 0; round < rounds; ++round)
+    for (size_t i = 0; i < cs.size(); ++i)
+      latency_round(r, cs[(static_cast<size_t>(round) + i) % cs.size()], round, rounds,
+                    o.latency_warmup);
+  for (auto& c : cs)
+    load_runs(r, c);
   return r;
 }
 

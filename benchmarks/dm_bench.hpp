@@ -10,10 +10,18 @@ namespace meshrt::bench {
 
 /// Sizes of the `meshrt bench dm` scenario.
 struct dm_bench_options {
-  int first = 300;        // first messages, each from a user that never wrote before
-  int cached = 2000;      // messages over one cached channel
-  int rpc = 2000;         // node-to-node RPC round trips (the baseline)
-  pubsub_options pubsub;  // the users of the many-users part
+  int first = 300;       // first messages, each from a user that never wrote before
+  int cached = 2000;     // messages over one cached channel
+  int rpc = 2000;        // node-to-node RPC round trips (the baseline)
+  pubsub_options pubsub; // the users of the many-users part
+  /// The one-at-a-time passes of the many-users part, split into rounds
+  /// that take turns between the systems (every system's servers run
+  /// meanwhile): what else this shared machine does falls on all alike.
+  int latency_rounds = 4;
+  /// Unrecorded messages before each round's passes (pubsub_options::
+  /// latency_warmup): past the ~2,000 after which the kernel stops keeping
+  /// the driver and a server that just talked a lot on one CPU.
+  int latency_warmup = 3000;
   std::string meshrt_exe; // the program for MARS and the nodes; empty: this one
   std::string only;       // meshrt, nats, nats_cluster, redis, floor, floor_cluster; empty: all
   /// How the nodes' CAF workers wait (runtime/system_config.hpp): five
@@ -35,6 +43,9 @@ struct dm_bench_options {
 /// to its own subject or channel), servers the bench starts on loopback,
 /// and against floor servers in one process and in four (the least a
 /// server can do, in the shapes of NATS and of meshrt: floor_server.hpp).
+/// Every system's servers run throughout; the one-at-a-time passes take
+/// turns between them in `latency_rounds` rounds (each a new connect of
+/// the users, with pairs of its own), then each system's load runs follow.
 bench_report run_dm_bench(const dm_bench_options& opts);
 
 } // namespace meshrt::bench

@@ -93,7 +93,8 @@ public:
       conns_[i].index = i;
     }
     // the latency passes, then two throughput runs
-    auto total = static_cast<size_t>(latency_passes * o.latency_samples + 2 * o.messages);
+    auto total
+      = static_cast<size_t>(o.latency_warmup + latency_passes * o.latency_samples + 2 * o.messages);
     sent_.resize(total);
     state_.resize(total, unsent);
   }
@@ -174,19 +175,25 @@ public:
   void measure_latency() {
     auto n = conns_.size();
     auto samples = static_cast<uint64_t>(opts_.latency_samples);
+    auto warmup = static_cast<uint64_t>(opts_.latency_warmup);
+    // the warm-up's pairs: user i and i + users/2 + 2, which the passes
+    // never pair (theirs are i + users/2 + 1 and i + servers)
+    std::vector<double> warmup_us;
+    record_ = &warmup_us;
+    for (uint64_t s = 0; s < warmup; ++s) {
+      run_base_ = s;
+      auto from = static_cast<size_t>(s * 7919 % n);
+      one_message(from, (from + n / 2 + 2) % n, s);
+    }
     std::vector<double>* records[latency_passes]
       = {&result_.latency_us, &result_.repeat_us, &result_.near_us, &result_.near_repeat_us};
     for (uint64_t pass = 0; pass < latency_passes; ++pass) {
       record_ = records[pass];
-      run_base_ = pass * samples;
+      run_base_ = warmup + pass * samples;
       for (uint64_t s = 0; s < samples; ++s) {
-        auto seq = pass * samples + s;
-        auto from = static_cast<size_t>(s * 7919 % n);
-        if (!send(from, pass < 2 ? far_from(from) : near_of(from), seq))
-          continue;
-        auto deadline = clock_type::now() + message_limit;
-        while (state_[seq] == 0 && clock_type::now() < deadline)
-          poll(1, nullptr);
+        auto from
+          = static_cast<size_t>((s + static_cast<uint64_t>(opts_.latency_offset)) * 7919 % n);
+        one_message(from, pass < 2 ? far_from(from) : near_of(from), run_base_ + s);
       }
     }
     tally();
@@ -198,7 +205,8 @@ public:
     auto& run = near ? result_.near_load : result_.load;
     record_ = &run.loaded_us;
     auto total = static_cast<uint64_t>(opts_.messages);
-    auto base = static_cast<uint64_t>(latency_passes * opts_.latency_samples) + (near ? total : 0);
+    auto base = static_cast<uint64_t>(opts_.latency_warmup + latency_passes * opts_.latency_samples)
+                + (near ? total : 0);
     auto n = conns_.size();
     run_base_ = base;
     resolved_ = 0;
@@ -247,6 +255,16 @@ private:
   /// server: the next one that server has.
   size_t near_of(size_t from) const {
     return (from + system_.servers) % conns_.size();
+  }
+
+  /// Message `seq` from `from` to `to`, waiting until it arrives (at most
+  /// message_limit).
+  void one_message(size_t from, size_t to, uint64_t seq) {
+    if (!send(from, to, seq))
+      return;
+    auto deadline = clock_type::now() + message_limit;
+    while (state_[seq] == 0 && clock_type::now() < deadline)
+      poll(1, nullptr);
   }
 
   /// Message `seq` from user `from` to user `to`; false if either is not

@@ -60,8 +60,19 @@ struct pubsub_system {
 
 struct pubsub_options {
   size_t users = 10000;
-  size_t payload = 32;           // bytes per message, the same for every system
-  int latency_samples = 2000;    // one message at a time, between spread users
+  size_t payload = 32;        // bytes per message, the same for every system
+  int latency_samples = 2000; // one message at a time, between spread users
+  /// The index of this driver's first latency sample, which picks its
+  /// pairs: passes split over several drivers (bench dm's rounds) take
+  /// other pairs in each.
+  int latency_offset = 0;
+  /// Messages one at a time before the latency passes, not recorded,
+  /// between pairs the passes do not use: on this machine the kernel keeps
+  /// a client and a server that just talked a lot (the logins) on one CPU
+  /// for a while, where a wake-up costs a fifth of one on the other CPU,
+  /// and moves them apart after ~2,000 messages; the warm-up measures every
+  /// system past that.
+  int latency_warmup = 0;
   int messages = 200000;         // messages of the throughput run
   int window = 1000;             // messages in flight in the throughput run
   std::string user_prefix = "u"; // user i is this and i
@@ -107,10 +118,11 @@ public:
   /// cannot all connect within 120 s.
   void connect();
 
-  /// `latency_samples` messages, one at a time, each between two users that
-  /// never talked; then the same pairs again. Then both passes once more
-  /// between users of one server (user i and i + system.servers). One not
-  /// there after 10 s counts as lost.
+  /// `latency_warmup` messages, not recorded; then `latency_samples`
+  /// messages, one at a time, each between two users that never talked;
+  /// then the same pairs again. Then both passes once more between users of
+  /// one server (user i and i + system.servers). One not there after 10 s
+  /// counts as lost.
   void measure_latency();
 
   /// `messages` messages with `window` in flight, into result().load;

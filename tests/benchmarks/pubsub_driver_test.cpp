@@ -7,6 +7,7 @@
 
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <string>
 #include <sys/socket.h>
 
@@ -17,21 +18,35 @@
 using namespace meshrt;
 using namespace meshrt::bench;
 
+namespace {
+
+/// A nats-server on a free loopback port, its log in a directory that goes
+/// after it.
+struct nats_on_loopback {
+  test::temp_dir dir;
+  uint16_t port = free_port(SOCK_STREAM);
+  std::unique_ptr<child_process> server
+    = start_tcp_server({nats_server_program(), "-a", "127.0.0.1", "-p", std::to_string(port)},
+                       dir.path() + "/nats.log", port);
+
+  pubsub_system system() const {
+    REQUIRE(server != nullptr);
+    return {"nats", [e = "127.0.0.1:" + std::to_string(port)](size_t) { return e; },
+            make_nats_codec};
+  }
+};
+
+} // namespace
+
 TEST_SUITE("benchmarks.pubsub_driver") {
   TEST_CASE("users on nats-server: each message arrives once, and the run counts its CPU") {
-    test::temp_dir dir; // declared first: it goes after the server
-    auto port = free_port(SOCK_STREAM);
-    auto server
-      = start_tcp_server({nats_server_program(), "-a", "127.0.0.1", "-p", std::to_string(port)},
-                         dir.path() + "/nats.log", port);
-    REQUIRE(server != nullptr);
-    auto endpoint = "127.0.0.1:" + std::to_string(port);
+    nats_on_loopback nats;
     pubsub_options opts;
     opts.users = 40;
     opts.latency_samples = 10;
     opts.messages = 3000;
     opts.window = 200;
-    pubsub_driver d{{"nats", [&](size_t) { return endpoint; }, make_nats_codec}, opts};
+    pubsub_driver d{nats.system(), opts};
     d.connect();
     d.measure_latency();
     d.measure_throughput();
@@ -50,5 +65,38 @@ TEST_SUITE("benchmarks.pubsub_driver") {
     CHECK(r.lost == 0);
     CHECK(r.duplicated == 0);
     CHECK(r.connections_lost == 0);
+  }
+
+  TEST_CASE("rounds as bench dm runs them: the same users again with a warm-up and other pairs "
+            "and then a load driver without latency passes") {
+    nats_on_loopback server;
+    auto nats = server.system();
+    pubsub_options opts;
+    opts.users = 40;
+    opts.latency_samples = 6;
+    opts.messages = 500;
+    opts.window = 50;
+    for (int round = 0; round < 3; ++round) {
+      CAPTURE(round);
+      auto o = opts;
+      o.latency_offset = round * 6;
+      o.latency_warmup = 30; // not recorded
+      pubsub_driver d{nats, o};
+      d.connect();
+      d.measure_latency();
+      const auto& r = d.result();
+      CHECK(r.latency_us.size() == 6);
+      CHECK(r.near_repeat_us.size() == 6);
+      CHECK(r.lost == 0);
+      CHECK(r.duplicated == 0);
+    }
+    opts.latency_samples = 0;
+    pubsub_driver load{nats, opts};
+    load.connect();
+    load.measure_throughput();
+    const auto& r = load.result();
+    CHECK(r.latency_us.empty());
+    CHECK(r.load.delivered == 500);
+    CHECK(r.lost == 0);
   }
 }
