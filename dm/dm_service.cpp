@@ -18,6 +18,7 @@
 #include "dm/dm_atoms.hpp"
 #include "dm/dm_error.hpp"
 #include "dm/dm_wire.hpp"
+#include "dm/location_shard.hpp"
 #include "dm/ring_view.hpp"
 #include "dm/session_actor.hpp"
 #include "dm/store_atoms.hpp"
@@ -210,29 +211,61 @@ void on_deliver(service_actor* self, dm_deliver& x) {
                });
 }
 
+/// FindData `x` whose recipient's location is `where` (none: unknown):
+/// handed on to the recipient's node, or delivered here, or answered.
+void on_found(service_actor* self, dm_deliver& x, const std::optional<std::string>& where) {
+  auto& st = self->state;
+  if (!where)
+    return answer(self, x.reply_to, x.id, dm_outcome::unknown_user, {});
+  if (*where == st.self_address)
+    return on_deliver(self, x);
+  x.kind = dm_kind::deliver;
+  ++st.forwarded;
+  send_wire(self, *where, encode(x));
+}
+
+/// The recipient's location through the store service, which routes the
+/// read to wherever its slot is now.
+void find_through_store(service_actor* self, dm_deliver x, std::string key) {
+  auto timeout = caf::timespan{std::chrono::milliseconds{x.timeout_ms}};
+  self->request(self->state.store, caf::infinite, store_get_atom::value, std::move(key), timeout)
+    .then([=](std::optional<std::string>& where) mutable { on_found(self, x, where); },
+          [=](caf::error&) { answer(self, x.reply_to, x.id, dm_outcome::lookup_failed, {}); });
+}
+
+/// The shard of this node for `key`'s slot (`slot`) if the ring says this
+/// node owns it, else null.
+caf::actor local_shard_of(service_actor* self, const std::string& key, uint16_t& slot) {
+  auto& st = self->state;
+  auto r = st.ring ? st.ring->load() : nullptr;
+  if (!r || r->empty())
+    return {};
+  slot = static_cast<uint16_t>(r->slot_of(key));
+  if (r->owner(slot) != st.self_address)
+    return {};
+  return st.ring->shard_of_group(shard_group_of(slot));
+}
+
 /// FindData at the node that owns the recipient's location: look it up and
 /// hand the message on (the recipient's node answers the sender's), or
-/// answer at once when there is no location.
+/// answer at once when there is no location. The shard that owns the slot
+/// here answers directly; one whose slot moves says so, and the store
+/// service finds it.
 void on_find(service_actor* self, dm_deliver x) {
-  auto& st = self->state;
-  ++st.finds;
-  auto timeout = std::chrono::milliseconds{x.timeout_ms};
-  auto to = x.to;
-  self
-    ->request(st.store, caf::infinite, store_get_atom::value, location_key(to),
-              caf::timespan{timeout})
+  ++self->state.finds;
+  auto key = location_key(x.to);
+  uint16_t slot = 0;
+  auto shard = local_shard_of(self, key, slot);
+  if (!shard)
+    return find_through_store(self, std::move(x), std::move(key));
+  self->request(shard, caf::infinite, shard_get_atom::value, slot, key)
     .then(
-      [=](std::optional<std::string>& where) mutable {
-        auto& st = self->state;
-        if (!where)
-          return answer(self, x.reply_to, x.id, dm_outcome::unknown_user, {});
-        if (*where == st.self_address)
-          return on_deliver(self, x);
-        x.kind = dm_kind::deliver;
-        ++st.forwarded;
-        send_wire(self, *where, encode(x));
+      [=](bool answered, std::optional<std::string>& where) mutable {
+        if (answered)
+          return on_found(self, x, where);
+        find_through_store(self, std::move(x), std::move(key));
       },
-      [=](caf::error&) { answer(self, x.reply_to, x.id, dm_outcome::lookup_failed, {}); });
+      [=](caf::error&) mutable { find_through_store(self, std::move(x), std::move(key)); });
 }
 
 void on_channel(service_actor* self, const std::string& to, close_reason reason, std::string from,

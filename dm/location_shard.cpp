@@ -435,6 +435,15 @@ caf::behavior location_shard(shard_actor* self, uint16_t group, std::string self
         }
       }
     },
+    [=](shard_get_atom, uint16_t slot, const std::string& key) {
+      auto* st = slot_of(self, slot);
+      if (st == nullptr || st->mode != shard_mode::owned)
+        return std::make_tuple(false, std::optional<std::string>{});
+      std::optional<std::string> value;
+      if (auto e = st->table.find(key, now_ms()))
+        value = std::string{e->value};
+      return std::make_tuple(true, std::move(value));
+    },
     [=](shard_stats_atom) {
       uint64_t keys = 0, bytes = 0;
       for (const auto& [slot, st] : self->state.slots) {

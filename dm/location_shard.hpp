@@ -76,6 +76,10 @@ constexpr uint16_t shard_group_of(uint16_t slot) {
 /// - (shard_peer_gone_atom, std::string node): `node` left the view: the
 ///   entries it owned go, and a migration with it ends (incoming: the slot
 ///   answers with what it has; outgoing: it answers again, as owned).
+/// - (shard_get_atom, uint16_t slot, std::string key) -> (bool answered,
+///   std::optional<std::string> value): the value of `key` for an actor of
+///   this node, answered only while the slot is owned here and not moving
+///   (false otherwise: the store service then routes the read).
 /// - (shard_stats_atom) -> (uint64_t keys, uint64_t bytes), over its slots.
 /// Every change of a slot's mode goes to `service` as (shard_mode_atom,
 /// uint16_t slot, uint8_t shard_mode, std::string peer, uint64_t keys).

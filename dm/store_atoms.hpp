@@ -49,6 +49,11 @@ using shard_peer_gone_atom = caf::atom_constant<caf::atom("shgone")>;
 using shard_mode_atom = caf::atom_constant<caf::atom("shmode")>;
 using shard_stats_atom = caf::atom_constant<caf::atom("shstats")>;
 using shard_expire_atom = caf::atom_constant<caf::atom("shexpire")>;
+/// (shard_get_atom, uint16_t slot, std::string key) -> (bool answered,
+/// std::optional<std::string> value): a read of a slot the shard owns, for
+/// an actor of its node; answered false while the slot moves (or is not
+/// the shard's): the store service routes it then (store_get_atom).
+using shard_get_atom = caf::atom_constant<caf::atom("shget")>;
 using store_response_atom = caf::atom_constant<caf::atom("stresp")>;
 using store_tick_atom = caf::atom_constant<caf::atom("sttick")>;
 using store_pump_atom = caf::atom_constant<caf::atom("stpump")>;

@@ -498,9 +498,11 @@ void reassert_moved(service_actor* self, const hash_ring& before) {
 void spawn_shard(service_actor* self, uint16_t slot, shard_mode mode, const std::string& peer) {
   auto& st = self->state;
   auto group = shard_group_of(slot);
-  if (!st.groups[group])
+  if (!st.groups[group]) {
     st.groups[group] = spawn_location_shard(self->system(), group, st.self_address,
                                             caf::actor_cast<caf::actor>(self), st.transport);
+    st.shared_ring->publish_shards(st.groups);
+  }
   st.shards[slot] = st.groups[group];
   self->send(st.shards[slot], shard_open_atom::value, slot, static_cast<uint8_t>(mode), peer);
   st.modes[slot] = mode == shard_mode::incoming && peer.empty() ? shard_mode::owned : mode;

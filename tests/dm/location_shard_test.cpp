@@ -233,6 +233,38 @@ TEST_SUITE("dm.location_shard") {
     CHECK(longer.answer_at_b->records[0].value == "old");
   }
 
+  TEST_CASE("a read for an actor of its node is answered only while the slot is owned and still") {
+    // The DM service of the node that owns a user's location asks the
+    // shard directly; a slot on its way in or out is the store service's
+    // to route, so the shard declines and the service asks that way.
+    shard_fixture f{48780};
+    auto read = [&](uint16_t slot, const std::string& key) {
+      std::optional<std::optional<std::string>> result; // empty: declined
+      f.self->request(f.shard, 2s, shard_get_atom::value, slot, key)
+        .receive(
+          [&](bool answered, std::optional<std::string>& value) {
+            if (answered)
+              result = std::move(value);
+          },
+          [&](caf::error& err) { FAIL("shard_get failed: " << to_string(err)); });
+      return result;
+    };
+    f.open(3, shard_mode::owned);
+    f.set(3, "k", "v");
+    auto found = read(3, "k");
+    REQUIRE(found);
+    CHECK(*found == std::optional<std::string>{"v"});
+    auto missing = read(3, "nobody");
+    REQUIRE(missing);
+    CHECK_FALSE(missing->has_value());
+    CHECK_FALSE(read(5, "k")); // not a slot of this node
+    f.self->send(f.shard, shard_hand_to_atom::value, uint16_t{3}, f.b);
+    f.expect_mode(3, shard_mode::outgoing, f.b, 1);
+    CHECK_FALSE(read(3, "k")); // moving: its new owner decides who answers
+    f.open(4, shard_mode::incoming, f.b); // pulls from b, which never answers here
+    CHECK_FALSE(read(4, "k"));
+  }
+
   TEST_CASE("records pushed to a slot that answers already add keys, never change its own") {
     // Two nodes whose views differed for a moment both had the slot; the
     // one that answers for it now keeps what its readers saw, and takes
