@@ -13,6 +13,10 @@
 #   report    the bench results reader of `meshrt bench report`
 # Seeds and every input that once crashed a target are in
 # tests/corpus/TARGET/, which the test suite replays (fuzz.corpus).
+# FUZZ_SEED set: libFuzzer's random choices start from it, so a fresh
+# build directory makes the same inputs in the same order (the suite's
+# smoke runs, which must not fail CI on a finding unrelated to a change);
+# unset, each run explores anew (`make fuzz`).
 set -euo pipefail
 src=$1 work=$2 seconds=$3 target=${4:-session}
 libs=()
@@ -44,6 +48,8 @@ clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
 # New inputs go to WORK_DIR's corpus; tests/corpus/TARGET/ is read only.
 # A crashing input lands in WORK_DIR: once fixed, copy it into
 # tests/corpus/TARGET/ so the suite replays it.
-"$work/${target}_fuzz" -max_total_time="$seconds" -rss_limit_mb=4096 -print_final_stats=1 \
+seed=()
+[[ -n "${FUZZ_SEED:-}" ]] && seed=(-seed="$FUZZ_SEED")
+"$work/${target}_fuzz" "${seed[@]}" -max_total_time="$seconds" -rss_limit_mb=4096 -print_final_stats=1 \
   -artifact_prefix="$work/$target-" "$work/$target-corpus" "$src/tests/corpus/$target" 2>&1 |
   tail -n 15
