@@ -381,7 +381,7 @@ struct meshrt_under_test {
 };
 
 /// The time from a kill -9 of the first storage node (endpoint 2) until the
-/// location of every user connected elsewhere (`prefix` and its index,
+/// location of every user of `opts` connected to another node (all of them
 /// connected now) resolves again.
 void measure_healing(bench_report& r, meshrt_under_test& m, const pubsub_options& opts) {
   const auto& endpoints = m.cluster.client_endpoints();
