@@ -270,54 +270,65 @@ void print_dm_targets(const meshrt::bench::bench_report& r) {
     std::printf("    both users on one node, CPU per message %5.2fx\n", near_cpu / redis_cpu);
 }
 
+/// The flags of `meshrt bench` that shape a scenario's run.
+struct bench_flags {
+  std::string only;         // --only: systems, separated by commas; empty: all
+  int entries = 0;          // --entries: store entries, dm users; 0: the scenario's
+  uint32_t ring_size = 300; // --ring-size (store)
+  meshrt::scheduling mode = meshrt::scheduling::efficiency;
+  int latency_rounds = 4; // --latency-rounds (dm)
+  int warmup = 3000;      // --warmup (dm)
+};
+
 /// Runs one scenario beside its baselines and prints its table and targets.
-meshrt::bench::bench_report run_scenario(const std::string& scenario, const std::string& only,
-                                         int entries, uint32_t ring_size, meshrt::scheduling mode) {
+meshrt::bench::bench_report run_scenario(const std::string& scenario, const bench_flags& f) {
   meshrt::bench::bench_report report{scenario};
   if (scenario == "transport") {
     meshrt::bench::transport_bench_options opts;
-    opts.only = only;
-    opts.mode = mode;
+    opts.only = f.only;
+    opts.mode = f.mode;
     report = meshrt::bench::run_transport_bench(opts);
     std::cout << report.table();
-    if (only.empty())
+    if (f.only.empty())
       print_transport_ratios(report);
   } else if (scenario == "membership") {
     meshrt::bench::membership_bench_options opts;
-    opts.mode = mode;
+    opts.mode = f.mode;
     report = meshrt::bench::run_membership_bench(opts);
     std::cout << report.table();
     print_membership_targets(report);
   } else if (scenario == "rpc") {
     meshrt::bench::rpc_bench_options opts;
-    opts.only = only;
-    opts.mode = mode;
+    opts.only = f.only;
+    opts.mode = f.mode;
     report = meshrt::bench::run_rpc_bench(opts);
     std::cout << report.table();
-    if (only.empty())
+    if (f.only.empty())
       print_rpc_ratios(report);
   } else if (scenario == "store") {
     meshrt::bench::store_bench_options opts;
-    opts.only = only;
-    opts.mode = mode;
-    if (entries > 0)
-      opts.entries = entries;
-    opts.ring_size = ring_size;
+    opts.only = f.only;
+    opts.mode = f.mode;
+    if (f.entries > 0)
+      opts.entries = f.entries;
+    opts.ring_size = f.ring_size;
     report = meshrt::bench::run_store_bench(opts);
     std::cout << report.table();
-    if (only.empty())
+    if (f.only.empty())
       print_store_targets(report);
   } else if (scenario == "fanout") {
     meshrt::bench::fanout_bench_options opts;
-    opts.mode = mode;
+    opts.mode = f.mode;
     report = meshrt::bench::run_fanout_bench(opts);
     std::cout << report.table();
   } else if (scenario == "dm") {
     meshrt::bench::dm_bench_options opts;
-    opts.only = only;
-    opts.mode = mode;
-    if (entries > 0)
-      opts.pubsub.users = static_cast<size_t>(entries);
+    opts.only = f.only;
+    opts.mode = f.mode;
+    opts.latency_rounds = f.latency_rounds;
+    opts.latency_warmup = f.warmup;
+    if (f.entries > 0)
+      opts.pubsub.users = static_cast<size_t>(f.entries);
     report = meshrt::bench::run_dm_bench(opts);
     std::cout << report.table();
     print_dm_targets(report);
@@ -339,15 +350,14 @@ void write_text(const std::string& path, const std::string& text) {
 /// `meshrt bench all`: every scenario in turn, their figures and histograms
 /// in one JSON ({"date", "machine", "runs": [...]}). A scenario that fails
 /// is a run with its "error"; the others still run, and the exit code is 1.
-int run_all_benches(const std::string& json_path, int entries, uint32_t ring_size,
-                    meshrt::scheduling mode) {
+int run_all_benches(const std::string& json_path, const bench_flags& f) {
   auto all = nlohmann::json::object();
   auto& runs = all["runs"] = nlohmann::json::array();
   int failed = 0;
   for (const char* scenario : {"transport", "membership", "rpc", "fanout", "store", "dm"}) {
     std::cout << "== " << scenario << " ==\n" << std::flush;
     try {
-      auto doc = nlohmann::json::parse(run_scenario(scenario, "", entries, ring_size, mode).json());
+      auto doc = nlohmann::json::parse(run_scenario(scenario, f).json());
       if (!all.contains("date")) {
         all["date"] = doc["date"];
         all["machine"] = doc["machine"];
@@ -366,14 +376,13 @@ int run_all_benches(const std::string& json_path, int entries, uint32_t ring_siz
   return failed == 0 ? 0 : 1;
 }
 
-int run_bench(const std::string& scenario, const std::string& json_path, const std::string& only,
-              int entries, uint32_t ring_size, meshrt::scheduling mode) {
+int run_bench(const std::string& scenario, const std::string& json_path, const bench_flags& f) {
   if (scenario == "all") {
-    if (!only.empty())
+    if (!f.only.empty())
       throw std::invalid_argument("bench all runs every system; --only needs one scenario");
-    return run_all_benches(json_path, entries, ring_size, mode);
+    return run_all_benches(json_path, f);
   }
-  auto report = run_scenario(scenario, only, entries, ring_size, mode);
+  auto report = run_scenario(scenario, f);
   if (!json_path.empty())
     write_text(json_path, report.json());
   return 0;
@@ -458,9 +467,9 @@ int main(int argc, char** argv) {
     "Run only the systems named, separated by commas (meshrt, raw_udp, and enet for "
     "transport, caf_remote for rpc, redis for store; nats, nats_cluster, redis, floor, "
     "floor_cluster for dm)");
-  int bench_entries = 0;
+  bench_flags bench;
   bench_cmd->add_option(
-    "--entries", bench_entries,
+    "--entries", bench.entries,
     "store: entries for memory and migration (default 1000000); dm: users (default "
     "10000)");
   std::string bench_scheduling = "efficiency";
@@ -471,10 +480,20 @@ int main(int argc, char** argv) {
                  "on this machine's cores")
     ->check(check_scheduling)
     ->capture_default_str();
-  uint32_t bench_ring_size = 300;
   bench_cmd
-    ->add_option("--ring-size", bench_ring_size,
+    ->add_option("--ring-size", bench.ring_size,
                  "store: storageRingSize of every node (shard actors per storage node)")
+    ->capture_default_str();
+  bench_cmd
+    ->add_option("--latency-rounds", bench.latency_rounds,
+                 "dm: rounds in which the systems' one-at-a-time passes take turns (1: one "
+                 "system's passes after the other's)")
+    ->check(CLI::Range(1, 100))
+    ->capture_default_str();
+  bench_cmd
+    ->add_option("--warmup", bench.warmup,
+                 "dm: unrecorded messages one at a time before each round's passes")
+    ->check(CLI::Range(0, 1'000'000))
     ->capture_default_str();
   double bench_duration = 0;
   bench_cmd->add_option("--duration", bench_duration,
@@ -686,8 +705,9 @@ int main(int argc, char** argv) {
         return run_bench_report(bench_file, bench_out);
       if (scenario == "scenario")
         return run_scenario_file(bench_file, json_path, bench_duration);
-      return run_bench(scenario, json_path, only, bench_entries, bench_ring_size,
-                       meshrt::parse_scheduling(bench_scheduling));
+      bench.only = only;
+      bench.mode = meshrt::parse_scheduling(bench_scheduling);
+      return run_bench(scenario, json_path, bench);
     }
     if (*floor_cmd)
       return meshrt::bench::run_floor_server(floor_port, floor_udp_ports, floor_index);

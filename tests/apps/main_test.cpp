@@ -118,6 +118,14 @@ TEST_SUITE("apps.meshrt") {
             != std::string::npos);
       CHECK(std::count(s.err.begin(), s.err.end(), '\n') == 1);
     }
+    // bench dm's rounds and warm-up are checked the same way
+    for (const char* args : {"bench dm --latency-rounds 0", "bench dm --warmup -1"}) {
+      CAPTURE(args);
+      auto s = run_command(cli(args));
+      CHECK(s.exit_code == 2);
+      CHECK(s.err.find("not in range") != std::string::npos);
+      CHECK(std::count(s.err.begin(), s.err.end(), '\n') == 1);
+    }
   }
 
 } // TEST_SUITE
