@@ -276,8 +276,8 @@ struct bench_flags {
   int entries = 0;          // --entries: store entries, dm users; 0: the scenario's
   uint32_t ring_size = 300; // --ring-size (store)
   meshrt::scheduling mode = meshrt::scheduling::efficiency;
-  int latency_rounds = 4; // --latency-rounds (dm)
-  int warmup = 3000;      // --warmup (dm)
+  int latency_rounds = meshrt::bench::dm_bench_options{}.latency_rounds; // --latency-rounds (dm)
+  int warmup = meshrt::bench::dm_bench_options{}.latency_warmup;         // --warmup (dm)
 };
 
 /// Runs one scenario beside its baselines and prints its table and targets.
@@ -461,13 +461,12 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--json", json_path,
                         "Also write the figures as JSON to FILE (bench all: default "
                         "bench-all.json)");
-  std::string only;
+  bench_flags bench;
   bench_cmd->add_option(
-    "--only", only,
+    "--only", bench.only,
     "Run only the systems named, separated by commas (meshrt, raw_udp, and enet for "
     "transport, caf_remote for rpc, redis for store; nats, nats_cluster, redis, floor, "
     "floor_cluster for dm)");
-  bench_flags bench;
   bench_cmd->add_option(
     "--entries", bench.entries,
     "store: entries for memory and migration (default 1000000); dm: users (default "
@@ -705,7 +704,6 @@ int main(int argc, char** argv) {
         return run_bench_report(bench_file, bench_out);
       if (scenario == "scenario")
         return run_scenario_file(bench_file, json_path, bench_duration);
-      bench.only = only;
       bench.mode = meshrt::parse_scheduling(bench_scheduling);
       return run_bench(scenario, json_path, bench);
     }

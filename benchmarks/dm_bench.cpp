@@ -279,6 +279,14 @@ std::unique_ptr<pubsub_driver> connect_users(bench_report& r, const contender& c
   return d;
 }
 
+/// The one-at-a-time passes of a driver's result, with the names the
+/// report gives their latencies.
+const std::pair<const char*, std::vector<double> pubsub_result::*> one_at_a_time_passes[]
+  = {{"c2c", &pubsub_result::latency_us},
+     {"c2c_again", &pubsub_result::repeat_us},
+     {"c2c_near", &pubsub_result::near_us},
+     {"c2c_near_again", &pubsub_result::near_repeat_us}};
+
 void add_losses(pubsub_result& into, const pubsub_result& from) {
   into.lost += from.lost;
   into.refused += from.refused;
@@ -300,15 +308,13 @@ void latency_round(bench_report& r, contender& c, int round, int rounds, int war
     d->measure_latency();
     c.latency_cpu_s += c.cpu_seconds() - cpu0;
     const auto& res = d->result();
-    c.one_at_a_time += static_cast<uint64_t>(o.latency_warmup) + res.latency_us.size()
-                       + res.repeat_us.size() + res.near_us.size() + res.near_repeat_us.size();
-    auto& all = c.passes;
-    for (auto [into, from] : {std::pair{&all.latency_us, &res.latency_us},
-                              {&all.repeat_us, &res.repeat_us},
-                              {&all.near_us, &res.near_us},
-                              {&all.near_repeat_us, &res.near_repeat_us}})
-      into->insert(into->end(), from->begin(), from->end());
-    add_losses(all, res);
+    c.one_at_a_time += static_cast<uint64_t>(o.latency_warmup);
+    for (auto [name, pass] : one_at_a_time_passes) {
+      auto& all = c.passes.*pass;
+      all.insert(all.end(), (res.*pass).begin(), (res.*pass).end());
+      c.one_at_a_time += (res.*pass).size();
+    }
+    add_losses(c.passes, res);
   }
   settle(c);
 }
@@ -348,10 +354,8 @@ void load_runs(bench_report& r, contender& c) {
   measure_load(r, c.name, "", *d, false, c.cpu_seconds);
   if (c.system.servers > 1)
     measure_load(r, c.name, "near_", *d, true, c.cpu_seconds);
-  add_latencies(r, c.name, "c2c", res.latency_us);
-  add_latencies(r, c.name, "c2c_again", res.repeat_us);
-  add_latencies(r, c.name, "c2c_near", res.near_us);
-  add_latencies(r, c.name, "c2c_near_again", res.near_repeat_us);
+  for (auto [name, pass] : one_at_a_time_passes)
+    add_latencies(r, c.name, name, res.*pass);
   add_latencies(r, c.name, "loaded", d->result().load.loaded_us);
   pubsub_result losses;
   add_losses(losses, c.passes);
