@@ -62,6 +62,12 @@ struct dm_config {
   uint32_t storage_migration_batch_size = 10;
   /// `storageMigrationInterval`, ms: pause between migration batches.
   std::chrono::milliseconds storage_migration_interval{1};
+  /// `storageRebuildWindow`, ms (meshrt's own): a slot taken over without
+  /// its entries (their storage node died) gets them again from their
+  /// owners; for this long a read of a key it lacks waits for the key
+  /// instead of answering "not there" (a connected user's location on its
+  /// way). 0: reads answer at once.
+  std::chrono::milliseconds storage_rebuild_window{2000};
 };
 
 } // namespace meshrt

@@ -65,6 +65,12 @@ struct slot_state {
   /// and the keys of them it took, since the pusher's last completion.
   uint64_t merged = 0;
   uint64_t merged_new = 0;
+  /// Taken over without its entries (their holder is gone; their owners
+  /// set them again, store_service's reassert): until this time (ms), a
+  /// read of a key the slot lacks waits in `waiting` for the key, or for
+  /// this time, instead of answering "not there" for a key on its way.
+  int64_t rebuilding_until = 0;
+  std::vector<store_request> waiting;
 };
 
 /// A shard: the slots of one group this node has, and what they share.
@@ -77,6 +83,9 @@ struct shard_state {
   transport::deferred_flush deferred;
   bool in_batch = false; // serving a batch: its answers leave together at its end
   bool expire_scheduled = false;
+  /// How long a slot taken over without its entries lets reads of missing
+  /// keys wait (dm_config::storage_rebuild_window).
+  std::chrono::milliseconds rebuild_window{0};
   std::map<uint16_t, slot_state> slots;
 };
 
@@ -102,7 +111,47 @@ void send_migration(shard_actor* self, const slot_state& st, const std::string& 
   send_to(self, peer, encode(m));
 }
 
+void answer(shard_actor* self, const std::string& origin, const store_response& resp);
+
+/// Answers the reads waiting in the slot: every one (`all`: the rebuild
+/// window is over, or the slot stops answering here), else those whose
+/// keys are all there now.
+void answer_waiting(shard_actor* self, slot_state& st, bool all) {
+  if (st.waiting.empty())
+    return;
+  auto now = now_ms();
+  std::vector<store_request> still;
+  for (auto& req : st.waiting) {
+    if (!all && reads_missing_key(st.table, req, now))
+      still.push_back(std::move(req));
+    else
+      answer(self, req.origin, apply_request(st.table, st.owners, req, now));
+  }
+  st.waiting = std::move(still);
+}
+
+/// The slot answers for entries of a node that is gone: their owners are
+/// setting them again, and for the rebuild window a read of a key not
+/// there yet waits for it.
+void start_rebuild(shard_actor* self, slot_state& st) {
+  auto window = self->state.rebuild_window;
+  if (window.count() == 0)
+    return;
+  st.rebuilding_until = now_ms() + window.count();
+  self->delayed_send(self, window, shard_rebuilt_atom::value, st.slot);
+}
+
+bool rebuilding(const slot_state& st, int64_t now) {
+  return st.rebuilding_until != 0 && now < st.rebuilding_until;
+}
+
 void set_mode(shard_actor* self, slot_state& st, shard_mode mode, std::string peer) {
+  if (mode != shard_mode::owned) {
+    // Whoever answers for the slot now, the waiting reads get this
+    // shard's answer first: the asker would otherwise only time out.
+    st.rebuilding_until = 0;
+    answer_waiting(self, st, true);
+  }
   st.mode = mode;
   st.peer = std::move(peer);
   self->send(self->state.service, shard_mode_atom::value, st.slot, static_cast<uint8_t>(mode),
@@ -185,12 +234,18 @@ void serve(shard_actor* self, slot_state& st, byte_buffer& bytes) {
     answer(self, req->origin, resp);
     return;
   }
+  auto now = now_ms();
+  if (rebuilding(st, now) && reads_missing_key(st.table, *req, now)) {
+    st.waiting.push_back(std::move(*req));
+    return;
+  }
   std::vector<std::string> touched;
-  auto resp = apply_request(st.table, st.owners, *req, now_ms(),
+  auto resp = apply_request(st.table, st.owners, *req, now,
                             st.mode == shard_mode::outgoing ? &touched : nullptr);
   for (const auto& key : touched)
     st.handoff.touched(key);
   answer(self, req->origin, resp);
+  answer_waiting(self, st, false);
   schedule_expiry(self);
 }
 
@@ -198,6 +253,7 @@ void apply_records(shard_actor* self, slot_state& st, const std::vector<store_re
   auto now = now_ms();
   for (const auto& rec : records)
     apply_record(st.table, st.owners, rec, now);
+  answer_waiting(self, st, false);
   schedule_expiry(self);
 }
 
@@ -222,6 +278,7 @@ void merge_records(shard_actor* self, slot_state& st, const std::string& from,
                             st.slot, st.merged, from, st.merged_new);
     st.merged = st.merged_new = 0;
   }
+  answer_waiting(self, st, false);
   schedule_expiry(self);
 }
 
@@ -323,24 +380,33 @@ void serve_one(shard_actor* self, byte_buffer& bytes) {
 }
 
 caf::behavior location_shard(shard_actor* self, uint16_t group, std::string self_address,
-                             caf::actor service, caf::actor transport) {
+                             caf::actor service, caf::actor transport,
+                             std::chrono::milliseconds rebuild_window) {
   auto& sh = self->state;
   sh.group = group;
+  sh.rebuild_window = rebuild_window;
   sh.self_address = std::move(self_address);
   sh.service = std::move(service);
   sh.transport = std::move(transport);
   return {
     [=](shard_open_atom, uint16_t slot, uint8_t mode, const std::string& peer) {
       auto& st = self->state.slots[slot];
+      answer_waiting(self, st, true);
       st = slot_state{};
       st.slot = slot;
       if (static_cast<shard_mode>(mode) == shard_mode::incoming && !peer.empty()) {
         st.mode = shard_mode::incoming;
         st.peer = peer;
         send_migration(self, st, peer, migration_step::pull);
+      } else if (!peer.empty()) {
+        start_rebuild(self, st); // owned, taken over from `peer`
       }
     },
-    [=](shard_close_atom, uint16_t slot) { self->state.slots.erase(slot); },
+    [=](shard_close_atom, uint16_t slot) {
+      if (auto* st = slot_of(self, slot))
+        answer_waiting(self, *st, true);
+      self->state.slots.erase(slot);
+    },
     [=](shard_request_atom, byte_buffer& bytes) { serve_one(self, bytes); },
     [=](shard_request_atom, std::vector<byte_buffer>& batch) {
       auto& sh = self->state;
@@ -378,10 +444,13 @@ caf::behavior location_shard(shard_actor* self, uint16_t group, std::string self
         set_mode(self, *st, shard_mode::owned, {});
       } else if (st->mode == shard_mode::moved) {
         auto holder = st->peer.empty() ? from : st->peer;
-        if (holder.empty())
+        if (holder.empty()) {
+          // Where it went is gone, its entries with it.
           set_mode(self, *st, shard_mode::owned, {});
-        else
+          start_rebuild(self, *st);
+        } else {
           pull(self, *st, holder);
+        }
       }
     },
     [=](shard_batch_atom, uint16_t slot, uint32_t n) -> std::tuple<uint64_t, uint64_t, bool> {
@@ -439,10 +508,20 @@ caf::behavior location_shard(shard_actor* self, uint16_t group, std::string self
       auto* st = slot_of(self, slot);
       if (st == nullptr || st->mode != shard_mode::owned)
         return std::make_tuple(false, std::optional<std::string>{});
+      auto now = now_ms();
       std::optional<std::string> value;
-      if (auto e = st->table.find(key, now_ms()))
+      if (auto e = st->table.find(key, now))
         value = std::string{e->value};
+      else if (rebuilding(*st, now))
+        return std::make_tuple(false, value); // the store request waits for it
       return std::make_tuple(true, std::move(value));
+    },
+    [=](shard_rebuilt_atom, uint16_t slot) {
+      auto* st = slot_of(self, slot);
+      if (st == nullptr || st->rebuilding_until == 0 || rebuilding(*st, now_ms()))
+        return; // not rebuilding, or a later rebuild's own end comes
+      st->rebuilding_until = 0;
+      answer_waiting(self, *st, true);
     },
     [=](shard_stats_atom) {
       uint64_t keys = 0, bytes = 0;
@@ -475,11 +554,12 @@ caf::behavior location_shard(shard_actor* self, uint16_t group, std::string self
 } // namespace
 
 caf::actor spawn_location_shard(caf::actor_system& sys, uint16_t group, std::string self_address,
-                                caf::actor service, caf::actor transport) {
+                                caf::actor service, caf::actor transport,
+                                std::chrono::milliseconds rebuild_window) {
   // Everything goes in as spawn arguments: CAF 0.17 spawning a function of
   // no arguments binds a null reference (UBSan reports it).
   return sys.spawn(location_shard, group, std::move(self_address), std::move(service),
-                   std::move(transport));
+                   std::move(transport), rebuild_window);
 }
 
 } // namespace meshrt

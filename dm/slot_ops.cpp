@@ -171,6 +171,13 @@ store_response apply_request(entry_table& table, owner_names& owners, const stor
   return resp;
 }
 
+bool reads_missing_key(const entry_table& table, const store_request& req, int64_t now_ms) {
+  if (req.op != store_op::get && req.op != store_op::get_many)
+    return false;
+  return std::any_of(req.records.begin(), req.records.end(),
+                     [&](const store_record& rec) { return !table.find(rec.key, now_ms); });
+}
+
 store_record record_of(const entry_table& table, const owner_names& owners, std::string_view key,
                        int64_t now_ms) {
   store_record rec;

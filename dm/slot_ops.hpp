@@ -43,6 +43,11 @@ std::string check_request(const store_request& req, uint8_t& code);
 store_response apply_request(entry_table& table, owner_names& owners, const store_request& req,
                              int64_t now_ms, std::vector<std::string>* touched = nullptr);
 
+/// Whether `req` reads a key `table` lacks at `now_ms` (get, get_many): a
+/// slot taken over from a node that is gone lets such a read wait while
+/// the keys' owners set them again.
+bool reads_missing_key(const entry_table& table, const store_request& req, int64_t now_ms);
+
 /// The current state of `key` as a migration record (present or gone; the
 /// TTL as what is left of it).
 store_record record_of(const entry_table& table, const owner_names& owners, std::string_view key,

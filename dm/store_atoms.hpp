@@ -54,6 +54,9 @@ using shard_expire_atom = caf::atom_constant<caf::atom("shexpire")>;
 /// an actor of its node; answered false while the slot moves (or is not
 /// the shard's): the store service routes it then (store_get_atom).
 using shard_get_atom = caf::atom_constant<caf::atom("shget")>;
+/// (shard_rebuilt_atom, uint16_t slot): the shard's own timer, the end of
+/// a slot's rebuild window.
+using shard_rebuilt_atom = caf::atom_constant<caf::atom("shrebuilt")>;
 using store_response_atom = caf::atom_constant<caf::atom("stresp")>;
 using store_tick_atom = caf::atom_constant<caf::atom("sttick")>;
 using store_pump_atom = caf::atom_constant<caf::atom("stpump")>;

@@ -500,13 +500,15 @@ void spawn_shard(service_actor* self, uint16_t slot, shard_mode mode, const std:
   auto group = shard_group_of(slot);
   if (!st.groups[group]) {
     st.groups[group] = spawn_location_shard(self->system(), group, st.self_address,
-                                            caf::actor_cast<caf::actor>(self), st.transport);
+                                            caf::actor_cast<caf::actor>(self), st.transport,
+                                            st.cfg.storage_rebuild_window);
     st.shared_ring->publish_shards(st.groups);
   }
   st.shards[slot] = st.groups[group];
   self->send(st.shards[slot], shard_open_atom::value, slot, static_cast<uint8_t>(mode), peer);
-  st.modes[slot] = mode == shard_mode::incoming && peer.empty() ? shard_mode::owned : mode;
-  st.peers[slot] = peer;
+  bool pulls = mode == shard_mode::incoming && !peer.empty();
+  st.modes[slot] = pulls ? mode : shard_mode::owned;
+  st.peers[slot] = pulls ? peer : std::string{};
 }
 
 void drop_outgoing(service_actor* self, uint16_t slot) {
@@ -608,10 +610,13 @@ void rebuild(service_actor* self) {
     auto& shard = st.shards[slot];
     if (now == st.self_address) {
       if (!shard) {
-        bool pull = st.cfg.storage_migration && !was.empty() && was != st.self_address
-                    && in_view(self, was);
+        // From a holder that can hand the slot over, it is pulled; else it
+        // is taken over without its entries, which their owners set again
+        // (reassert_moved): the shard waits for them a while.
+        bool held = !was.empty() && was != st.self_address;
+        bool pull = held && st.cfg.storage_migration && in_view(self, was);
         spawn_shard(self, slot, pull ? shard_mode::incoming : shard_mode::owned,
-                    pull ? was : std::string{});
+                    held ? was : std::string{});
       } else if (st.modes[slot] == shard_mode::moved || st.modes[slot] == shard_mode::outgoing) {
         self->send(shard, shard_take_from_atom::value, slot,
                    in_view(self, was) ? was : std::string{});

@@ -222,6 +222,11 @@ const key_spec known_keys[] = {
      cfg.dm.storage_migration_interval
        = std::chrono::milliseconds{in.integer(0, 60000, "milliseconds")};
    }},
+  {"storageRebuildWindow",
+   [](const value_reader& in, config& cfg) {
+     cfg.dm.storage_rebuild_window
+       = std::chrono::milliseconds{in.integer(0, 60000, "milliseconds")};
+   }},
 };
 
 std::string known_key_list() {
@@ -386,6 +391,7 @@ std::string to_json(const config& cfg) {
   out["storageMigration"] = d.storage_migration;
   out["storageMigrationBatchSize"] = d.storage_migration_batch_size;
   out["storageMigrationInterval"] = d.storage_migration_interval.count();
+  out["storageRebuildWindow"] = d.storage_rebuild_window.count();
   return out.dump(2);
 }
 

@@ -114,7 +114,8 @@ TEST_SUITE("apps.dm_load") {
     // one thread at a time), so round trips overlap.
     constexpr size_t threads = 4;
     std::vector<std::vector<sent_message>> acked_by(threads);
-    std::vector<std::map<std::string, size_t>> failures_by(threads);
+    // (round, error kind) -> how many, for each thread
+    std::vector<std::map<std::pair<int, std::string>, size_t>> failures_by(threads);
     constexpr int rounds = 4;
     for (int round = 0; round < rounds; ++round) {
       if (round == 1)
@@ -133,7 +134,7 @@ TEST_SUITE("apps.dm_load") {
               auto err = clients[i].send("u" + std::to_string(to), 0, static_cast<uint16_t>(seq),
                                          "u" + std::to_string(i) + "#" + std::to_string(seq));
               if (err)
-                ++failures_by[t][err.kind()];
+                ++failures_by[t][{round, err.kind()}];
               else
                 acked_by[t].push_back({i, to, seq});
             }
@@ -142,11 +143,11 @@ TEST_SUITE("apps.dm_load") {
         w.join();
     }
     std::vector<sent_message> acked;
-    std::map<std::string, size_t> failures;
+    std::map<std::pair<int, std::string>, size_t> failures;
     for (size_t t = 0; t < threads; ++t) {
       acked.insert(acked.end(), acked_by[t].begin(), acked_by[t].end());
-      for (const auto& [kind, n] : failures_by[t])
-        failures[kind] += n;
+      for (const auto& [what, n] : failures_by[t])
+        failures[what] += n;
     }
     // What every user received, in order.
     std::map<std::pair<size_t, size_t>, std::vector<int>> got; // (from, to) -> seqs
@@ -175,22 +176,31 @@ TEST_SUITE("apps.dm_load") {
     }
     size_t total = users * rounds * 2;
     std::string failed;
-    for (const auto& [kind, n] : failures)
-      failed += " " + kind + "=" + std::to_string(n);
+    const char* round_names[rounds] = {"steady", "join", "leave", "kill"};
+    for (const auto& [what, n] : failures)
+      failed
+        += std::string{" "} + round_names[what.first] + ":" + what.second + "=" + std::to_string(n);
     MESSAGE(users << " users, " << total << " messages: " << acked.size() << " acknowledged, "
                   << events
                   << " events received; failures:" << (failed.empty() ? " none" : failed));
     CHECK(missing == 0);
     CHECK(duplicated == 0);
     CHECK(out_of_order == 0);
-    // the failures are reported errors, and few
+    // the failures are reported errors, and few: sends whose lookup went to
+    // the killed node before the views lost it time out (a handful: each
+    // thread waits for its send's timeout)
     CHECK(acked.size() + [&] {
       size_t n = 0;
-      for (const auto& [kind, count] : failures)
+      for (const auto& [what, count] : failures)
         n += count;
       return n;
     }() == total);
-    CHECK(acked.size() >= total * 95 / 100);
+    CHECK(acked.size() >= total * 99 / 100);
+    // Every user stays connected: "not found" would be a wrong answer, even
+    // while a dead node's slots are set again (storageRebuildWindow).
+    for (const auto& [what, n] : failures)
+      CHECK_MESSAGE(what.second != "user_not_found",
+                    n << " user_not_found in the " << round_names[what.first] << " round");
     storage[0]->wait(10s);
   }
 }

@@ -54,7 +54,8 @@ struct shard_fixture {
   std::vector<mode_change> modes;
   uint64_t ids = 100;
 
-  explicit shard_fixture(uint16_t base_port) {
+  explicit shard_fixture(uint16_t base_port,
+                         std::chrono::milliseconds rebuild_window = std::chrono::milliseconds{0}) {
     transport::transport_config tc;
     tc.port = base_port;
     transport_a = transport::spawn_transport(sys, tc, caf::actor{self});
@@ -62,7 +63,7 @@ struct shard_fixture {
     transport_b = transport::spawn_transport(sys, tc, caf::actor{self});
     a = "127.0.0.1:" + std::to_string(test::transport_port(self, transport_a));
     b = "127.0.0.1:" + std::to_string(test::transport_port(self, transport_b));
-    shard = spawn_location_shard(sys, 0, a, caf::actor{self}, transport_a);
+    shard = spawn_location_shard(sys, 0, a, caf::actor{self}, transport_a, rebuild_window);
   }
 
   ~shard_fixture() {
@@ -166,6 +167,20 @@ struct shard_fixture {
     return rec.present ? std::optional<std::string>{rec.value} : std::nullopt;
   }
 
+  /// The shard's direct read of `key` for an actor of its node
+  /// (shard_get_atom): the value or nullopt, or empty when it declines.
+  std::optional<std::optional<std::string>> direct_read(uint16_t slot, const std::string& key) {
+    std::optional<std::optional<std::string>> result;
+    self->request(shard, std::chrono::seconds{2}, shard_get_atom::value, slot, key)
+      .receive(
+        [&](bool answered, std::optional<std::string>& value) {
+          if (answered)
+            result = std::move(value);
+        },
+        [&](caf::error& err) { FAIL("shard_get failed: " << to_string(err)); });
+    return result;
+  }
+
   /// Node b pushes `records` of `slot` to the shard, as a handoff does;
   /// the shard's acknowledgement comes back to b.
   void push(uint16_t slot, migration_step step, std::vector<store_record> records) {
@@ -238,17 +253,7 @@ TEST_SUITE("dm.location_shard") {
     // shard directly; a slot on its way in or out is the store service's
     // to route, so the shard declines and the service asks that way.
     shard_fixture f{48780};
-    auto read = [&](uint16_t slot, const std::string& key) {
-      std::optional<std::optional<std::string>> result; // empty: declined
-      f.self->request(f.shard, 2s, shard_get_atom::value, slot, key)
-        .receive(
-          [&](bool answered, std::optional<std::string>& value) {
-            if (answered)
-              result = std::move(value);
-          },
-          [&](caf::error& err) { FAIL("shard_get failed: " << to_string(err)); });
-      return result;
-    };
+    auto read = [&](uint16_t slot, const std::string& key) { return f.direct_read(slot, key); };
     f.open(3, shard_mode::owned);
     f.set(3, "k", "v");
     auto found = read(3, "k");
@@ -260,9 +265,59 @@ TEST_SUITE("dm.location_shard") {
     CHECK_FALSE(read(5, "k")); // not a slot of this node
     f.self->send(f.shard, shard_hand_to_atom::value, uint16_t{3}, f.b);
     f.expect_mode(3, shard_mode::outgoing, f.b, 1);
-    CHECK_FALSE(read(3, "k")); // moving: its new owner decides who answers
+    CHECK_FALSE(read(3, "k"));            // moving: its new owner decides who answers
     f.open(4, shard_mode::incoming, f.b); // pulls from b, which never answers here
     CHECK_FALSE(read(4, "k"));
+  }
+
+  TEST_CASE("a slot taken over without its entries lets a read of a missing key wait for it") {
+    // Its holder died: the entries' owners set them again, and their views
+    // lose the dead node up to a few hundred ms after this one's. A read
+    // meanwhile waits for its key, or for the rebuild window's end.
+    shard_fixture f{48720, 800ms};
+    const uint16_t slot = 7;
+    auto read = [&](const std::string& key) { return f.direct_read(slot, key); };
+    auto get_request = [&](uint64_t id, const std::string& key) {
+      f.self->send(f.shard, shard_request_atom::value,
+                   shard_fixture::request(store_op::get, id, slot, f.a, key));
+    };
+    auto answer_within = [&](std::chrono::milliseconds wait) {
+      std::optional<store_response> result;
+      f.self->receive([&](store_response_atom,
+                          const byte_buffer& bytes) { result = decode_store_response(bytes); },
+                      caf::after(wait) >> [] {});
+      return result;
+    };
+    f.open(slot, shard_mode::owned, "127.0.0.1:9"); // taken over from a node that is gone
+    f.set(slot, "here", "a");
+    CHECK(f.get(slot, "here") == std::optional<std::string>{"a"}); // what is there answers
+    CHECK(read("here") == std::optional<std::optional<std::string>>{"a"});
+    CHECK_FALSE(read("later")); // a direct read of a missing key is declined...
+    get_request(1, "later");    // ...and the store's request waits
+    CHECK_FALSE(answer_within(100ms));
+    f.set(slot, "later", "b"); // its owner sets it: the waiting read has it
+    auto waited = answer_within(2s);
+    REQUIRE(waited);
+    CHECK(waited->id == 1);
+    REQUIRE(waited->records.size() == 1);
+    CHECK(waited->records[0].present);
+    CHECK(waited->records[0].value == "b");
+    // a key nobody sets is "not there" at the window's end, not before
+    get_request(2, "never");
+    CHECK_FALSE(answer_within(100ms));
+    auto late = answer_within(2s);
+    REQUIRE(late);
+    CHECK(late->id == 2);
+    REQUIRE(late->records.size() == 1);
+    CHECK_FALSE(late->records[0].present);
+    // after it, misses answer at once, directly too
+    CHECK(f.get(slot, "never") == std::nullopt);
+    auto direct = read("never");
+    REQUIRE(direct);
+    CHECK_FALSE(direct->has_value());
+    // a slot opened owned with no holder before it starts complete
+    f.open(8, shard_mode::owned);
+    CHECK(f.get(8, "nothing") == std::nullopt);
   }
 
   TEST_CASE("records pushed to a slot that answers already add keys, never change its own") {

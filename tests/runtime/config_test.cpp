@@ -58,6 +58,7 @@ TEST_SUITE("runtime.config") {
       CHECK(cfg.dm.storage_migration == true);
       CHECK(cfg.dm.storage_migration_batch_size == 10);
       CHECK(cfg.dm.storage_migration_interval == 1ms);
+      CHECK(cfg.dm.storage_rebuild_window == 2000ms);
       CHECK(cfg.warnings.empty());
     }
   }
@@ -69,7 +70,7 @@ TEST_SUITE("runtime.config") {
     "retryTimeout": 900, "strictCheckForExternal": true, "sendInterval": 20,
     "storageTargetNodeType": "UDP", "storageRingSize": 64,
     "storageMigration": false, "storageMigrationBatchSize": 50,
-    "storageMigrationInterval": 3, "linkIdleTimeout": 5000})");
+    "storageMigrationInterval": 3, "storageRebuildWindow": 500, "linkIdleTimeout": 5000})");
     CHECK(cfg.mesh.address == "127.0.0.2");
     CHECK(cfg.mesh.link_idle_timeout == 5000ms);
     CHECK(cfg.mesh.port == 9100);
@@ -85,6 +86,7 @@ TEST_SUITE("runtime.config") {
     CHECK(cfg.dm.storage_migration == false);
     CHECK(cfg.dm.storage_migration_batch_size == 50);
     CHECK(cfg.dm.storage_migration_interval == 3ms);
+    CHECK(cfg.dm.storage_rebuild_window == 500ms);
     CHECK(cfg.warnings.empty());
   }
 
@@ -287,7 +289,8 @@ TEST_SUITE("runtime.config") {
          {"address", "nic", "port", "marsAddress", "marsPort", "marsAddressCacheTTL",
           "retryInterval", "retryTimeout", "linkIdleTimeout", "strictCheckForExternal",
           "sendInterval", "dmEnabled", "storageTargetNodeType", "storageRingSize",
-          "storageMigration", "storageMigrationBatchSize", "storageMigrationInterval"})
+          "storageMigration", "storageMigrationBatchSize", "storageMigrationInterval",
+          "storageRebuildWindow"})
       CHECK(text.find(std::string{"\""} + key + "\"") != std::string::npos);
     // The printed config is itself a valid config (nic resolves: drop it).
     auto again = parse(text.replace(text.find("\"nic\": \"eth0\","), 14, ""));
