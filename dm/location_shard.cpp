@@ -491,6 +491,7 @@ caf::behavior location_shard(shard_actor* self, uint16_t group, std::string self
                                 "answering with the {} keys that came",
                                 st.slot, node, st.table.size());
           set_mode(self, st, shard_mode::owned, node);
+          start_rebuild(self, st); // the owners of the others set them again
         } else if (st.mode == shard_mode::outgoing
                    || (st.mode == shard_mode::moved && st.keeping)) {
           // Its new owner is gone before it had every batch: the entries

@@ -48,13 +48,6 @@ constexpr uint16_t shard_group_of(uint16_t slot) {
 ///   incoming from `peer`, which it pulls; owned with a `peer`: taken over
 ///   from `peer` without its entries, see below); (shard_close_atom,
 ///   uint16_t slot): it is not any more, its entries go.
-/// A slot taken over without its entries (their holder is gone, or
-/// migration is off), or a moved one whose new holder died, has its
-/// entries set again by their owners (store_service.hpp). For
-/// `rebuild_window` after that, a read of a key the slot lacks waits for
-/// the key to be set, or for the window's end, rather than answering "not
-/// there" for a key on its way (a user's location: user_not_found for a
-/// user who is connected). 0: no waiting.
 /// - (shard_request_atom, byte_buffer request): a store request (kind 32)
 ///   for one of its slots: answered (owned, outgoing) or forwarded
 ///   (incoming, moved) with one more hop; outgoing, it sends one that
@@ -84,13 +77,21 @@ constexpr uint16_t shard_group_of(uint16_t slot) {
 ///   again.
 /// - (shard_peer_gone_atom, std::string node): `node` left the view: the
 ///   entries it owned go, and a migration with it ends (incoming: the slot
-///   answers with what it has; outgoing: it answers again, as owned).
+///   answers with what it has, rebuilding; outgoing: it answers again, as
+///   owned).
 /// - (shard_get_atom, uint16_t slot, std::string key) -> (bool answered,
 ///   std::optional<std::string> value): the value of `key` for an actor of
 ///   this node, answered only while the slot is owned here and not moving,
 ///   and the key is there or the slot is not rebuilding (false otherwise:
 ///   the store service then routes the read, which may wait).
 /// - (shard_stats_atom) -> (uint64_t keys, uint64_t bytes), over its slots.
+/// A slot taken over without its entries (their holder is gone, or
+/// migration is off), a moved one whose new holder died, or one whose pull
+/// its old holder's death cut short, has its entries set again by their
+/// owners (store_service.hpp). For `rebuild_window` after that, a read of
+/// a key the slot lacks waits for the key to be set, or for the window's
+/// end, rather than answering "not there" for a key on its way (a user's
+/// location: user_not_found for a user who is connected). 0: no waiting.
 /// Every change of a slot's mode goes to `service` as (shard_mode_atom,
 /// uint16_t slot, uint8_t shard_mode, std::string peer, uint64_t keys).
 caf::actor spawn_location_shard(caf::actor_system& sys, uint16_t group, std::string self_address,

@@ -168,6 +168,12 @@ struct service_state {
   std::map<uint16_t, std::vector<byte_buffer>> to_shards;
   /// incoming: the old owner; outgoing, moved: the new one ("" if gone).
   std::vector<std::string> peers;
+  /// By slot, on every node: the holder this node's ring last moved the
+  /// slot from with a handoff ("" none). Should it leave the view before
+  /// it sent every key, those keys are on no node, and the slot's owner
+  /// stays the same: the owned entries of such slots are set again when
+  /// their old holder leaves (this node cannot see a handoff end).
+  std::vector<std::string> pulled_from;
 
   // -- requests ----------------------------------------------------------
   pending_requests<waiter> pending;
@@ -475,6 +481,41 @@ void reassert(service_actor* self, const std::string& key) {
   });
 }
 
+/// Notes the slots that `before` -> the ring moves with a handoff, and
+/// from whom.
+void note_handoffs(service_actor* self, const hash_ring& before) {
+  auto& st = self->state;
+  if (before.empty() || before.slots() != st.ring.slots())
+    return;
+  st.pulled_from.resize(st.ring.slots());
+  for (uint32_t s = 0; s < st.ring.slots(); ++s) {
+    const auto& was = before.owner(s);
+    if (was != st.ring.owner(s))
+      st.pulled_from[s] = st.cfg.storage_migration && in_view(self, was) ? was : std::string{};
+  }
+}
+
+/// `node` left the view: the owned entries of slots it was handing over
+/// go to their new holder again (the keys it had not sent yet are lost
+/// with it; for those it sent, the set changes nothing).
+void reassert_pulled_from(service_actor* self, const std::string& node) {
+  auto& st = self->state;
+  if (std::find(st.pulled_from.begin(), st.pulled_from.end(), node) == st.pulled_from.end())
+    return;
+  std::vector<std::string> keys;
+  for (const auto& [key, e] : st.owned)
+    if (st.pulled_from[st.ring.slot_of(key)] == node)
+      keys.push_back(key);
+  for (auto& from : st.pulled_from)
+    if (from == node)
+      from.clear();
+  if (!keys.empty())
+    log()->info("setting {} owned entries again: {}, which handed their slots over, is gone",
+                keys.size(), node);
+  for (const auto& key : keys)
+    reassert(self, key);
+}
+
 /// The owned entries whose holder changed from `before` to `after` and
 /// did not hand them over: they go to their new holder again.
 void reassert_moved(service_actor* self, const hash_ring& before) {
@@ -599,6 +640,7 @@ void rebuild(service_actor* self) {
   }
   st.ring = *next;
   st.shared_ring->publish(st.ring);
+  note_handoffs(self, before);
   if (st.ring.empty() && !before.empty()
       && std::any_of(st.shards.begin(), st.shards.end(),
                      [](const caf::actor& a) { return static_cast<bool>(a); }))
@@ -1154,6 +1196,7 @@ void on_node_event(service_actor* self, const node_event& e) {
       for (const auto& shard : st.groups)
         if (shard)
           self->send(shard, shard_peer_gone_atom::value, e.subject);
+      reassert_pulled_from(self, e.subject);
       for (auto& p : st.pending.take_peer(e.subject)) {
         ++st.timeouts;
         fail(p.waiter, store_errc::timeout,

@@ -20,6 +20,19 @@ using meshrt::test::eventually;
 using meshrt::test::node_cluster;
 using meshrt::test::test_system_config;
 
+namespace {
+
+/// Every one of `keys` reads as `value` through `n`.
+bool all_read_as(caf::scoped_actor& self, const node& n, const std::vector<std::string>& keys,
+                 const std::string& value) {
+  auto got = get_many(self, n, keys, 500ms);
+  return got && std::all_of(got.value.begin(), got.value.end(), [&](const opt_string& v) {
+           return v == value;
+         });
+}
+
+} // namespace
+
 TEST_SUITE("dm.store_kill") {
   TEST_CASE("a storage node killed: owned entries come back, others with it are gone") {
     caf::actor_system sys{test_system_config()};
@@ -52,14 +65,7 @@ TEST_SUITE("dm.store_kill") {
     auto t0 = std::chrono::steady_clock::now();
     REQUIRE(rings_hold(self, {a, d, client}, 2));
     auto detected = std::chrono::steady_clock::now() - t0;
-    REQUIRE(eventually(
-      [&] {
-        auto got = get_many(self, client, owned_keys, 500ms);
-        return got && std::all_of(got.value.begin(), got.value.end(), [](const opt_string& v) {
-                 return v == opt_string{"at-client"};
-               });
-      },
-      3s));
+    REQUIRE(eventually([&] { return all_read_as(self, client, owned_keys, "at-client"); }, 3s));
     auto healed = std::chrono::steady_clock::now() - t0;
     MESSAGE(
       "detected in " << std::chrono::duration_cast<std::chrono::milliseconds>(detected).count()
@@ -77,5 +83,48 @@ TEST_SUITE("dm.store_kill") {
       missing += got.value[i] ? 0 : 1;
     }
     CHECK(missing == on_victim);
+  }
+
+  TEST_CASE("a storage node killed while it hands slots to a new one: owned entries come back") {
+    // The new node pulls its slots from their holders, one key every 20 ms,
+    // and one holder dies halfway: the keys that had not come yet are on
+    // no node, and their writer must set them again, though the slots'
+    // owner is the same before and after the holder's death.
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 49400};
+    c.start_mars();
+    dm_config slow;
+    slow.storage_migration_batch_size = 1;
+    slow.storage_migration_interval = 20ms;
+    auto a = c.start_node("HTTP", slow);
+    auto b = c.start_node("HTTP", slow);
+    auto client = c.start_node("UDP", slow);
+    auto& self = c.self();
+    REQUIRE(rings_hold(self, {a, b, client}, 2));
+    REQUIRE(settled(self, {a, b}));
+    auto owned_keys = numbered("user:", 300);
+    store_write_options owned;
+    owned.owned = true;
+    for (const auto& key : owned_keys)
+      REQUIRE(!set(self, client, key, "at-client", owned));
+    auto n = c.start_node("HTTP", slow);
+    REQUIRE(rings_hold(self, {a, b, n, client}, 3));
+    // halfway: the new node holds some keys, and pulls more
+    REQUIRE(eventually(
+      [&] {
+        auto s = stats(self, n);
+        return s["keys"].get<uint64_t>() >= 20 && s["migrations_in_flight"].get<uint64_t>() > 0;
+      },
+      10s));
+    self->send_exit(b.actor(), caf::exit_reason::kill);
+    REQUIRE(rings_hold(self, {a, n, client}, 2));
+    bool back = eventually([&] { return all_read_as(self, client, owned_keys, "at-client"); }, 5s);
+    if (!back) {
+      auto got = get_many(self, client, owned_keys);
+      REQUIRE(got);
+      MESSAGE(std::count(got.value.begin(), got.value.end(), std::nullopt)
+              << " of " << owned_keys.size() << " owned entries missing");
+    }
+    CHECK(back);
   }
 }
