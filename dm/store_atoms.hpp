@@ -52,7 +52,8 @@ using shard_expire_atom = caf::atom_constant<caf::atom("shexpire")>;
 /// (shard_get_atom, uint16_t slot, std::string key) -> (bool answered,
 /// std::optional<std::string> value): a read of a slot the shard owns, for
 /// an actor of its node; answered false while the slot moves (or is not
-/// the shard's): the store service routes it then (store_get_atom).
+/// the shard's), or for a key it lacks while it rebuilds: the store
+/// service routes it then (store_get_atom).
 using shard_get_atom = caf::atom_constant<caf::atom("shget")>;
 /// (shard_rebuilt_atom, uint16_t slot): the shard's own timer, the end of
 /// a slot's rebuild window.

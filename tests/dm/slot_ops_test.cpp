@@ -65,3 +65,25 @@ TEST_CASE("slot ops: del_if_equal removes only the value it names, internal keys
   CHECK(run(store_op::set, std::string(257, 'k'), "x").status
         == static_cast<uint8_t>(store_errc::key_too_long));
 }
+
+TEST_CASE("slot ops: a read waits in a rebuilding slot only for a key the slot lacks") {
+  entry_table t;
+  owner_names owners;
+  auto request = [](store_op op, std::vector<std::string> keys) {
+    store_request req;
+    req.op = op;
+    for (auto& key : keys)
+      req.records.push_back({std::move(key), true, "v", 0, ""});
+    return req;
+  };
+  apply_request(t, owners, request(store_op::set, {"here"}), 0);
+  CHECK_FALSE(reads_missing_key(t, request(store_op::get, {"here"}), 0));
+  CHECK(reads_missing_key(t, request(store_op::get, {"later"}), 0));
+  CHECK_FALSE(reads_missing_key(t, request(store_op::get_many, {"here"}), 0));
+  CHECK(reads_missing_key(t, request(store_op::get_many, {"here", "later"}), 0));
+  // writes and other ops never wait, whatever their keys
+  CHECK_FALSE(reads_missing_key(t, request(store_op::set, {"later"}), 0));
+  CHECK_FALSE(reads_missing_key(t, request(store_op::swap, {"later"}), 0));
+  CHECK_FALSE(reads_missing_key(t, request(store_op::set_if_absent, {"later"}), 0));
+  CHECK_FALSE(reads_missing_key(t, request(store_op::del, {"later"}), 0));
+}
