@@ -481,6 +481,20 @@ void reassert(service_actor* self, const std::string& key) {
   });
 }
 
+/// Sets again the owned entries whose key `lost` says their holder lost,
+/// logging how many and `why`.
+template<class Predicate>
+void reassert_lost(service_actor* self, Predicate lost, const std::string& why) {
+  std::vector<std::string> keys;
+  for (const auto& [key, e] : self->state.owned)
+    if (lost(key))
+      keys.push_back(key);
+  if (!keys.empty())
+    log()->info("setting {} owned entries again: {}", keys.size(), why);
+  for (const auto& key : keys)
+    reassert(self, key);
+}
+
 /// Notes the slots that `before` -> the ring moves with a handoff, and
 /// from whom.
 void note_handoffs(service_actor* self, const hash_ring& before) {
@@ -502,18 +516,12 @@ void reassert_pulled_from(service_actor* self, const std::string& node) {
   auto& st = self->state;
   if (std::find(st.pulled_from.begin(), st.pulled_from.end(), node) == st.pulled_from.end())
     return;
-  std::vector<std::string> keys;
-  for (const auto& [key, e] : st.owned)
-    if (st.pulled_from[st.ring.slot_of(key)] == node)
-      keys.push_back(key);
-  for (auto& from : st.pulled_from)
-    if (from == node)
-      from.clear();
-  if (!keys.empty())
-    log()->info("setting {} owned entries again: {}, which handed their slots over, is gone",
-                keys.size(), node);
-  for (const auto& key : keys)
-    reassert(self, key);
+  reassert_lost(
+    self, [&](const std::string& key) { return st.pulled_from[st.ring.slot_of(key)] == node; },
+    node + ", which handed their slots over, is gone");
+  for (auto& holder : st.pulled_from)
+    if (holder == node)
+      holder.clear();
 }
 
 /// The owned entries whose holder changed from `before` to `after` and
@@ -522,16 +530,13 @@ void reassert_moved(service_actor* self, const hash_ring& before) {
   auto& st = self->state;
   if (before.empty() || st.ring.empty())
     return;
-  std::vector<std::string> keys;
-  for (const auto& [key, e] : st.owned) {
-    const auto& was = before.owner_of(key);
-    if (was != st.ring.owner_of(key) && (!st.cfg.storage_migration || !in_view(self, was)))
-      keys.push_back(key);
-  }
-  if (!keys.empty())
-    log()->info("setting {} owned entries again: their storage node is gone", keys.size());
-  for (const auto& key : keys)
-    reassert(self, key);
+  reassert_lost(
+    self,
+    [&](const std::string& key) {
+      const auto& was = before.owner_of(key);
+      return was != st.ring.owner_of(key) && (!st.cfg.storage_migration || !in_view(self, was));
+    },
+    "their storage node is gone");
 }
 
 // -- shards and the ring -------------------------------------------------------

@@ -88,12 +88,12 @@ struct shard_fixture {
     modes.push_back({slot, static_cast<shard_mode>(mode), peer, keys});
   }
 
-  /// The next answer or message within 2 s (changes of mode on the way go
-  /// to `modes`).
-  seen next() {
+  /// The next answer or message within `within` (changes of mode on the
+  /// way go to `modes`).
+  seen next(std::chrono::milliseconds within = std::chrono::seconds{2}) {
     seen result;
     bool done = false;
-    for (int i = 0; i < 50 && !done; ++i)
+    for (auto i = (within + 39ms) / 40ms; i > 0 && !done; --i) // rounded up
       self->receive(
         [&](store_response_atom, const byte_buffer& bytes) {
           result.answer_at_a = decode_store_response(bytes);
@@ -281,13 +281,7 @@ TEST_SUITE("dm.location_shard") {
       f.self->send(f.shard, shard_request_atom::value,
                    shard_fixture::request(store_op::get, id, slot, f.a, key));
     };
-    auto answer_within = [&](std::chrono::milliseconds wait) {
-      std::optional<store_response> result;
-      f.self->receive([&](store_response_atom,
-                          const byte_buffer& bytes) { result = decode_store_response(bytes); },
-                      caf::after(wait) >> [] {});
-      return result;
-    };
+    auto answer_within = [&](std::chrono::milliseconds wait) { return f.next(wait).answer_at_a; };
     f.open(slot, shard_mode::owned, "127.0.0.1:9"); // taken over from a node that is gone
     f.set(slot, "here", "a");
     CHECK(f.get(slot, "here") == std::optional<std::string>{"a"}); // what is there answers
