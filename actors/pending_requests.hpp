@@ -42,6 +42,17 @@ public:
     return id;
   }
 
+  /// Files `e`, taken from this table before, again under its own id and
+  /// deadline (a request sent again elsewhere, whose answer still carries
+  /// that id). An id already filed is left as it is.
+  void put_back(entry e) {
+    if (entries_.count(e.id) != 0)
+      return;
+    auto pos = deadlines_.emplace(e.deadline_us, e.id);
+    auto id = e.id;
+    entries_.emplace(id, stored{std::move(e), pos});
+  }
+
   /// The entry a response with `id` answers, removed; nullopt if the id is
   /// unknown, already answered or expired.
   std::optional<entry> take(uint64_t id) {

@@ -54,6 +54,9 @@ using dm_hook_clear_atom = caf::atom_constant<caf::atom("dmhookclr")>;
 /// the DM service that holds the session gets it.
 using dm_session_call_atom = caf::atom_constant<caf::atom("dmsesscall")>;
 using dm_tick_atom = caf::atom_constant<caf::atom("dmtick")>;
+/// Time to look whether the ring has a new owner for the finds whose
+/// storage node left before it answered.
+using dm_refind_atom = caf::atom_constant<caf::atom("dmrefind")>;
 
 /// A hook to add (dm_add_hook_atom): one of the four, function or actor.
 struct dm_hook_registration {

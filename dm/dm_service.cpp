@@ -19,6 +19,7 @@
 #include "dm/dm_error.hpp"
 #include "dm/dm_wire.hpp"
 #include "dm/location_shard.hpp"
+#include "dm/recent_answers.hpp"
 #include "dm/ring_view.hpp"
 #include "dm/session_actor.hpp"
 #include "dm/store_atoms.hpp"
@@ -43,8 +44,32 @@ using transport::send_failed_atom;
 /// How long a login waits for the user's location to be stored.
 constexpr std::chrono::seconds login_timeout{5};
 
+/// How often the finds parked after their storage node left look at the
+/// ring for the slot's new owner.
+constexpr std::chrono::milliseconds refind_interval{20};
+
+/// How much longer than its sender's timeout a recipient's node remembers
+/// a delivery that a storage node handed on (recent_answers): the sender's
+/// deadline is on another clock, and the message was under way a while.
+constexpr uint64_t remember_margin_us = 1'000'000;
+
 struct service_state;
 using service_actor = caf::stateful_actor<service_state>;
+
+/// A delivery waiting for its answer: who hears it, and for a find the
+/// message itself, to send it again through the slot's new owner if the
+/// storage node it went to leaves before it answers.
+struct tracked_delivery {
+  session_host::delivery_done done;
+  std::shared_ptr<dm_deliver> find;
+};
+
+/// A find whose storage node left: it waits for the ring to name another
+/// owner of its slot.
+struct parked_find {
+  pending_requests<tracked_delivery>::entry entry;
+  std::string gone;
+};
 
 /// The service, and the host of its node's user sessions (user_session.hpp):
 /// their state lives here and their messages run here.
@@ -71,8 +96,13 @@ struct service_state : session_host {
   /// the node that said meanwhile that it replaced it (empty: none yet).
   std::unordered_map<uint64_t, std::string> storing;
   /// Deliveries to other nodes waiting for their answer.
-  pending_requests<delivery_done> pending;
+  pending_requests<tracked_delivery> pending;
   uint64_t timer_at = UINT64_MAX;
+  /// Finds whose storage node left before it answered.
+  std::vector<parked_find> parked;
+  bool refind_scheduled = false;
+  /// What this node answered to delivers handed on by storage nodes.
+  recent_answers answers_given;
 
   // -- counters ------------------------------------------------------------
   uint64_t logins = 0;
@@ -83,8 +113,10 @@ struct service_state : session_host {
   uint64_t received_remote = 0;
   uint64_t timeouts = 0;
   uint64_t channels_closed = 0;
-  uint64_t finds = 0;     // FindData handled here, as the owner of a location
-  uint64_t forwarded = 0; // of those, handed on to the recipient's node
+  uint64_t finds = 0;          // FindData handled here, as the owner of a location
+  uint64_t forwarded = 0;      // of those, handed on to the recipient's node
+  uint64_t finds_again = 0;    // finds sent again after their storage node left
+  uint64_t answered_again = 0; // delivers that came again, answered from memory
   uint64_t malformed = 0;
   /// Deliveries here by what became of them, indexed by dm_outcome (an
   /// array: counted for every message, named only when asked for).
@@ -141,25 +173,96 @@ void arm_timer(service_actor* self) {
 void on_find(service_actor* self, dm_deliver x);
 
 /// Sends a deliver or find to `node` (this node too, for a find), its
-/// answer for `done`, within the message's timeout.
+/// answer for `done`, within the message's timeout. A find to another
+/// node is kept until its answer, to be sent again should that node leave.
 void send_tracked(service_actor* self, const std::string& node, dm_deliver x,
                   session_host::delivery_done done) {
   auto& st = self->state;
-  x.id = st.pending.add(node, 0, steady_micros() + uint64_t{x.timeout_ms} * 1000, std::move(done));
+  auto deadline = steady_micros() + uint64_t{x.timeout_ms} * 1000;
+  if (node == st.self_address) {
+    x.id = st.pending.add(node, 0, deadline, {std::move(done), nullptr});
+    arm_timer(self);
+    return on_find(self, std::move(x));
+  }
+  auto kept = x.kind == dm_kind::find ? std::make_shared<dm_deliver>(std::move(x)) : nullptr;
+  auto& sent = kept ? *kept : x;
+  sent.id = st.pending.add(node, 0, deadline, {std::move(done), kept});
   arm_timer(self);
-  if (node == st.self_address)
-    on_find(self, std::move(x));
-  else
-    send_wire(self, node, encode(x));
+  send_wire(self, node, encode(sent));
 }
 
-void fail_pending(service_actor* self,
-                  std::vector<pending_requests<session_host::delivery_done>::entry> es,
+void fail_pending(service_actor* self, std::vector<pending_requests<tracked_delivery>::entry> es,
                   const std::string& why) {
   for (auto& e : es) {
     ++self->state.timeouts;
-    e.waiter(dm_outcome::not_here, {}, make_error(dm_errc::reliable_timeout, why));
+    e.waiter.done(dm_outcome::not_here, {}, make_error(dm_errc::reliable_timeout, why));
   }
+}
+
+void refind(service_actor* self);
+
+void schedule_refind(service_actor* self) {
+  auto& st = self->state;
+  if (st.refind_scheduled || st.parked.empty())
+    return;
+  st.refind_scheduled = true;
+  self->delayed_send(self, refind_interval, dm_refind_atom::value);
+}
+
+/// `node` cannot answer (it left the view, or the link to it gave up): its
+/// deliveries fail, but finds wait for the ring to name the new owner of
+/// their slot (the one the store sets the dead node's locations at again).
+void lost_peer(service_actor* self, const std::string& node, const std::string& why) {
+  auto& st = self->state;
+  std::vector<pending_requests<tracked_delivery>::entry> failed;
+  for (auto& e : st.pending.take_peer(node)) {
+    if (e.waiter.find)
+      st.parked.push_back({std::move(e), node});
+    else
+      failed.push_back(std::move(e));
+  }
+  fail_pending(self, std::move(failed), why);
+  refind(self);
+}
+
+/// Sends the parked finds whose slot has a new owner again, with their own
+/// ids (a deliver their first try made comes to the recipient's node again,
+/// which answers it from memory); those past their deadline fail.
+void refind(service_actor* self) {
+  auto& st = self->state;
+  st.refind_scheduled = false;
+  auto now = steady_micros();
+  auto r = st.ring ? st.ring->load() : nullptr;
+  std::vector<parked_find> waiting;
+  for (auto& p : st.parked) {
+    auto& e = p.entry;
+    if (e.deadline_us <= now) {
+      ++st.timeouts;
+      e.waiter.done(dm_outcome::not_here, {},
+                    make_error(dm_errc::reliable_timeout,
+                               "storage node " + p.gone + " did not answer the lookup of user "
+                                 + e.waiter.find->to + ", and no other took its slot in time"));
+      continue;
+    }
+    auto owner = r && !r->empty() ? r->owner_of(location_key(e.waiter.find->to)) : std::string{};
+    if (owner.empty() || owner == p.gone) {
+      waiting.push_back(std::move(p));
+      continue;
+    }
+    ++st.finds_again;
+    auto x = *e.waiter.find;
+    x.kind = dm_kind::find_again;
+    x.timeout_ms = static_cast<uint32_t>((e.deadline_us - now + 999) / 1000);
+    e.peer = owner;
+    st.pending.put_back(std::move(e));
+    if (owner == st.self_address)
+      on_find(self, std::move(x));
+    else
+      send_wire(self, owner, encode(x));
+  }
+  st.parked = std::move(waiting);
+  arm_timer(self);
+  schedule_refind(self);
 }
 
 /// Hands a message to the session of `to` on this node; `done` gets what
@@ -197,16 +300,35 @@ void answer(service_actor* self, const std::string& reply_to, uint64_t id, dm_ou
   if (reply_to != st.self_address)
     return send_wire(self, reply_to, encode(dm_answer{id, outcome, std::move(at)}));
   if (auto e = st.pending.take(id))
-    e->waiter(outcome, at, {});
+    e->waiter.done(outcome, at, {});
 }
 
 /// A deliver for a user of this node: its answer goes to the sender's node,
-/// which is also where the recipient's reverse channel points.
-void on_deliver(service_actor* self, dm_deliver& x) {
+/// which is also where the recipient's reverse channel points. One that a
+/// storage node handed on (`handed_on`) is remembered with its answer, and
+/// one that comes again is answered from that memory, not delivered twice.
+void on_deliver(service_actor* self, dm_deliver& x, bool handed_on) {
+  auto& st = self->state;
   auto reply_to = x.reply_to;
   auto id = x.id;
+  if (is_again(x.kind)) {
+    if (auto seen = st.answers_given.recall(reply_to, id)) {
+      ++st.answered_again;
+      if (*seen) // else its answer is still to come, with the same id
+        answer(self, reply_to, id, **seen, st.self_address);
+      return;
+    }
+  }
+  handed_on = handed_on || is_again(x.kind);
+  if (handed_on) {
+    auto now = steady_micros();
+    st.answers_given.arrived(reply_to, id, now,
+                             now + uint64_t{x.timeout_ms} * 1000 + remember_margin_us);
+  }
   deliver_here(self, std::move(x.from), x.to, reply_to, x.ver, x.cmd, std::move(x.message),
-               [self, reply_to, id](dm_outcome outcome) {
+               [self, reply_to, id, handed_on](dm_outcome outcome) {
+                 if (handed_on)
+                   self->state.answers_given.answered(reply_to, id, outcome);
                  answer(self, reply_to, id, outcome, self->state.self_address);
                });
 }
@@ -217,9 +339,9 @@ void on_found(service_actor* self, dm_deliver& x, const std::optional<std::strin
   auto& st = self->state;
   if (!where)
     return answer(self, x.reply_to, x.id, dm_outcome::unknown_user, {});
+  x.kind = x.kind == dm_kind::find_again ? dm_kind::deliver_again : dm_kind::deliver;
   if (*where == st.self_address)
-    return on_deliver(self, x);
-  x.kind = dm_kind::deliver;
+    return on_deliver(self, x, x.reply_to != st.self_address);
   ++st.forwarded;
   send_wire(self, *where, encode(x));
 }
@@ -319,14 +441,17 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
     switch (bytes.empty() ? 0 : bytes[0]) {
       case static_cast<uint8_t>(dm_kind::deliver):
       case static_cast<uint8_t>(dm_kind::find):
+      case static_cast<uint8_t>(dm_kind::find_again):
+      case static_cast<uint8_t>(dm_kind::deliver_again):
         if (auto x = decode_dm_deliver(bytes)) {
           if (x->reply_to.empty())
             x->reply_to = peer;
-          if (x->kind == dm_kind::find) {
+          if (x->kind == dm_kind::find || x->kind == dm_kind::find_again) {
             on_find(self, std::move(*x));
           } else {
             ++st.received_remote;
-            on_deliver(self, *x);
+            // from a node other than the sender's: a storage node handed it on
+            on_deliver(self, *x, x->reply_to != peer);
           }
           continue;
         }
@@ -334,7 +459,7 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
       case static_cast<uint8_t>(dm_kind::answer):
         if (auto x = decode_dm_answer(bytes)) {
           if (auto e = st.pending.take(x->id))
-            e->waiter(x->outcome, x->at, {});
+            e->waiter.done(x->outcome, x->at, {});
           continue;
         }
         break;
@@ -526,6 +651,9 @@ std::string stats_json(service_actor* self) {
     {"channels_closed", st.channels_closed},
     {"finds", st.finds},
     {"forwarded", st.forwarded},
+    {"finds_again", st.finds_again},
+    {"answered_again", st.answered_again},
+    {"parked", st.parked.size()},
     {"malformed", st.malformed},
     {"outcomes", outcomes},
   };
@@ -628,7 +756,8 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
   st.store = std::move(store);
   st.transport = transport;
   st.self_address = std::move(self_address);
-  for (auto kind : {dm_kind::deliver, dm_kind::answer, dm_kind::closed, dm_kind::find})
+  for (auto kind : {dm_kind::deliver, dm_kind::answer, dm_kind::closed, dm_kind::find,
+                    dm_kind::find_again, dm_kind::deliver_again})
     self->send(transport, route_atom::value, static_cast<uint8_t>(kind),
                caf::actor_cast<caf::actor>(self));
   self->send(node, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
@@ -642,6 +771,8 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
       return on_sink_down(self, msg.source);
     st.stop_sessions(caf::exit_reason::user_shutdown, "the node's DM service stopped");
     fail_pending(self, st.pending.expire(UINT64_MAX), "the node stopped");
+    for (auto& p : std::exchange(st.parked, {}))
+      fail_pending(self, {std::move(p.entry)}, "the node stopped");
     self->quit(caf::exit_reason::user_shutdown); // linked to it, the client gateway ends too
   });
   return {
@@ -691,14 +822,13 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
       self->state.outbox.flush(self, self->state.transport);
     },
     [=](send_failed_atom, const std::string& peer, const caf::error& err) {
-      fail_pending(self, self->state.pending.take_peer(peer),
-                   "could not reach " + peer + ": " + to_string(err));
+      lost_peer(self, peer, "could not reach " + peer + ": " + to_string(err));
     },
     [=](const node_event& e) {
       if (e.what == node_event::kind::node_left)
-        fail_pending(self, self->state.pending.take_peer(e.subject),
-                     "node " + e.subject + " left before it answered");
+        lost_peer(self, e.subject, "node " + e.subject + " left before it answered");
     },
+    [=](dm_refind_atom) { refind(self); },
     // -- hooks and stats ----------------------------------------------------------------
     [=](dm_add_hook_atom, dm_hook_registration& r) { add_hook(self, r); },
     [=](dm_stats_atom) { return stats_json(self); },

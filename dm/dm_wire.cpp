@@ -36,11 +36,29 @@ bool read_tail(byte_reader& r, std::string& from, std::string& to, uint8_t& ver,
   return r.ok() && r.at_end() && valid_user_id(from) && valid_user_id(to);
 }
 
+/// The kinds with a deliver's fields.
+bool has_deliver_fields(uint8_t kind) {
+  switch (static_cast<dm_kind>(kind)) {
+    case dm_kind::deliver:
+    case dm_kind::find:
+    case dm_kind::find_again:
+    case dm_kind::deliver_again:
+      return true;
+    default:
+      return false;
+  }
+}
+
 } // namespace
+
+bool is_again(dm_kind kind) {
+  return kind == dm_kind::find_again || kind == dm_kind::deliver_again;
+}
 
 byte_buffer encode(const dm_deliver& x) {
   byte_writer w{1 + 8 + 4 + 2 + x.reply_to.size() + tail_size(x.from, x.to, x.message)};
-  w.u8(static_cast<uint8_t>(x.kind == dm_kind::find ? dm_kind::find : dm_kind::deliver));
+  auto kind = static_cast<uint8_t>(x.kind);
+  w.u8(has_deliver_fields(kind) ? kind : static_cast<uint8_t>(dm_kind::deliver));
   w.u64(x.id);
   w.u32(x.timeout_ms);
   w.str16(x.reply_to);
@@ -68,7 +86,7 @@ byte_buffer encode(const dm_closed& x) {
 std::optional<dm_deliver> decode_dm_deliver(byte_view bytes) {
   byte_reader r{bytes};
   auto kind = r.u8();
-  if (kind != static_cast<uint8_t>(dm_kind::deliver) && kind != static_cast<uint8_t>(dm_kind::find))
+  if (!has_deliver_fields(kind))
     return std::nullopt;
   dm_deliver x;
   x.kind = static_cast<dm_kind>(kind);

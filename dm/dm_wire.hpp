@@ -17,6 +17,14 @@
 //     location up and hands the message on as a deliver with the same id
 //     and reply to, so the recipient's node answers the sender's node
 //     itself, or answers at once (unknown_user, lookup_failed).
+//   kind 44, find again: a find whose storage node left the view before
+//     it answered, sent again with the same id to the slot's new owner,
+//     which hands it on as a kind 45.
+//   kind 45, deliver again: a deliver that may have reached the
+//     recipient's node before (its first find's storage node may have
+//     handed it on before it died). That node delivers it only if it has
+//     not seen this reply to and id, and else answers what it answered
+//     then (nothing while that delivery is still under way).
 //   kind 41, delivery answer:
 //     u8 kind | u64 id | u8 outcome | str16 at
 //     `at`: the node the recipient was looked for at (the sender caches it),
@@ -46,7 +54,12 @@ enum class dm_kind : uint8_t {
   answer = 41,
   closed = 42,
   find = 43,
+  find_again = 44,
+  deliver_again = 45,
 };
+
+/// True for find_again and deliver_again.
+bool is_again(dm_kind kind);
 
 /// What became of a delivery, as the recipient's node answers it.
 enum class dm_outcome : uint8_t {
@@ -91,7 +104,7 @@ inline std::string location_key(const std::string& uid) {
   return std::string{"\0dm.loc:", 8} + uid;
 }
 
-/// A deliver (kind 40) or a find (kind 43).
+/// A deliver (kind 40), a find (kind 43), or one of them again (44, 45).
 struct dm_deliver {
   uint64_t id = 0;
   uint32_t timeout_ms = 0;
@@ -123,8 +136,9 @@ byte_buffer encode(const dm_deliver& x);
 byte_buffer encode(const dm_answer& x);
 byte_buffer encode(const dm_closed& x);
 
-/// Decoders (decode_dm_deliver takes finds too): nullopt for another kind, a truncated message, an
-/// unknown outcome or reason, a user id that is empty or too long, or bytes after the end.
+/// Decoders (decode_dm_deliver takes the four kinds with its fields): nullopt for another kind, a
+/// truncated message, an unknown outcome or reason, a user id that is empty or too long, or bytes
+/// after the end.
 std::optional<dm_deliver> decode_dm_deliver(byte_view bytes);
 std::optional<dm_answer> decode_dm_answer(byte_view bytes);
 std::optional<dm_closed> decode_dm_closed(byte_view bytes);

@@ -261,7 +261,7 @@ void user_session::forget(const std::string& peer, const std::string& node) {
 /// What the head of `to`'s queue came to: `at` is the node the recipient
 /// was looked for at (empty when the store had no location).
 void user_session::settle(const std::string& to, dm_outcome outcome, const std::string& at,
-                          bool from_cache) {
+                          attempt how) {
   switch (outcome) {
     case dm_outcome::delivered:
     case dm_outcome::dropped:
@@ -270,7 +270,7 @@ void user_session::settle(const std::string& to, dm_outcome outcome, const std::
       return finish_head(to, {});
     case dm_outcome::not_here:
       forget(to, at);
-      if (from_cache)
+      if (how == attempt::cached)
         return start_head(to, {}); // stale: one fresh lookup
       return finish_head(
         to, make_error(dm_errc::user_not_found, "user " + to + " is not connected to " + at));
@@ -281,6 +281,11 @@ void user_session::settle(const std::string& to, dm_outcome outcome, const std::
       return finish_head(
         to, make_error(dm_errc::user_not_found, "user " + to + " is not connected to the cluster"));
     case dm_outcome::lookup_failed:
+      // The storage node handed nothing on: the slot may have moved, or its
+      // holder died, while it looked. One more lookup, on the ring as it is.
+      if (auto* head = head_of(to);
+          how != attempt::lookup_again && head != nullptr && head->deadline_us > steady_micros())
+        return start_head(to, {}, attempt::lookup_again);
       return finish_head(
         to, make_error(dm_errc::reliable_timeout, "the storage node could not look up user " + to));
   }
@@ -288,25 +293,26 @@ void user_session::settle(const std::string& to, dm_outcome outcome, const std::
 }
 
 /// The head of `to`'s queue goes to `node` (the cache's), or with its
-/// lookup (FindData) when `node` is empty.
-void user_session::start_head(const std::string& to, const std::string& node) {
+/// lookup (FindData) when `node` is empty; `how` says which lookup.
+void user_session::start_head(const std::string& to, const std::string& node, attempt how) {
   auto* head = head_of(to);
   if (head == nullptr)
     return;
   auto self = shared_from_this();
-  bool from_cache = !node.empty();
-  host_.deliver(
-    node, uid_, to, head->ver, head->cmd, head->message, left_of(head->deadline_us),
-    [self, to, node, from_cache](dm_outcome outcome, const std::string& at, caf::error err) {
-      if (!err)
-        return self->settle(to, outcome, at, from_cache);
-      if (!node.empty())
-        self->forget(to, node);
-      if (dm_code_of(err) == 0)
-        err = make_error(dm_errc::reliable_timeout, "delivering to user " + to + ": "
-                                                      + self->host_.actor()->system().render(err));
-      self->finish_head(to, std::move(err));
-    });
+  if (!node.empty())
+    how = attempt::cached;
+  host_.deliver(node, uid_, to, head->ver, head->cmd, head->message, left_of(head->deadline_us),
+                [self, to, node, how](dm_outcome outcome, const std::string& at, caf::error err) {
+                  if (!err)
+                    return self->settle(to, outcome, at, how);
+                  if (!node.empty())
+                    self->forget(to, node);
+                  if (dm_code_of(err) == 0)
+                    err = make_error(dm_errc::reliable_timeout,
+                                     "delivering to user " + to + ": "
+                                       + self->host_.actor()->system().render(err));
+                  self->finish_head(to, std::move(err));
+                });
 }
 
 /// Starts the head of `to`'s queue unless one is in flight; drops heads

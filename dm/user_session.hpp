@@ -170,9 +170,13 @@ private:
 
   outgoing* head_of(const std::string& to);
   void pump(const std::string& to);
-  void start_head(const std::string& to, const std::string& node);
+  /// How the head of a queue went out: to the node in the cache, with a
+  /// lookup, or with a second lookup after the storage node could not do
+  /// the first.
+  enum class attempt : uint8_t { cached, lookup, lookup_again };
+  void start_head(const std::string& to, const std::string& node, attempt how = attempt::lookup);
   void finish_head(const std::string& to, caf::error err);
-  void settle(const std::string& to, dm_outcome outcome, const std::string& at, bool from_cache);
+  void settle(const std::string& to, dm_outcome outcome, const std::string& at, attempt how);
   void forget(const std::string& peer, const std::string& node);
 
   void fail_outgoing(const std::string& why);

@@ -206,6 +206,12 @@ void add_dm(prometheus_text& out, const json& d) {
           num(d, "finds"));
   out.add("meshrt_dm_forwarded_total", counter, "FindData messages handed on from here",
           num(d, "forwarded"));
+  out.add("meshrt_dm_finds_again_total", counter,
+          "FindData sent again after its storage node left before it answered",
+          num(d, "finds_again"));
+  out.add("meshrt_dm_answered_again_total", counter,
+          "Messages handed on again by a storage node, answered from memory, not delivered twice",
+          num(d, "answered_again"));
   out.add("meshrt_dm_channels_closed_total", counter, "Channel caches closed (disconnects)",
           num(d, "channels_closed"));
   out.add("meshrt_dm_malformed_total", counter, "DM messages dropped as malformed",

@@ -66,6 +66,26 @@ TEST_SUITE("actors.pending_requests") {
     CHECK(table.take(check));
   }
 
+  TEST_CASE("an entry put back keeps its id and deadline, and new ids stay apart") {
+    pending_requests<int> table;
+    auto a = table.add("dead", 1, 700, 1);
+    auto failed = table.take_peer("dead");
+    REQUIRE(failed.size() == 1);
+    auto e = failed[0];
+    e.peer = "other"; // sent again elsewhere
+    table.put_back(e);
+    table.put_back(e); // once only
+    CHECK(table.size() == 1);
+    CHECK(table.next_deadline() == 700);
+    auto b = table.add("p", 1, 100, 2);
+    CHECK(b != a);
+    auto back = table.take(a);
+    REQUIRE(back);
+    CHECK(back->waiter == 1);
+    CHECK(back->peer == "other");
+    CHECK(table.next_deadline() == 100);
+  }
+
   TEST_CASE("ten thousand outstanding requests match their own responses") {
     pending_requests<uint64_t> table;
     std::vector<uint64_t> ids;

@@ -116,6 +116,8 @@ TEST_SUITE("apps.dm_load") {
     std::vector<std::vector<sent_message>> acked_by(threads);
     // (round, error kind) -> how many, for each thread
     std::vector<std::map<std::pair<int, std::string>, size_t>> failures_by(threads);
+    // what each error said, the first of each kind in a round, for the report
+    std::vector<std::map<std::pair<int, std::string>, std::string>> why_by(threads);
     constexpr int rounds = 4;
     for (int round = 0; round < rounds; ++round) {
       if (round == 1)
@@ -133,10 +135,10 @@ TEST_SUITE("apps.dm_load") {
               int seq = round * 2 + k;
               auto err = clients[i].send("u" + std::to_string(to), 0, static_cast<uint16_t>(seq),
                                          "u" + std::to_string(i) + "#" + std::to_string(seq));
-              if (err)
-                ++failures_by[t][{round, err.kind()}];
-              else
+              if (!err)
                 acked_by[t].push_back({i, to, seq});
+              else if (++failures_by[t][{round, err.kind()}] == 1)
+                why_by[t][{round, err.kind()}] = err.text;
             }
         });
       for (auto& w : workers)
@@ -144,10 +146,12 @@ TEST_SUITE("apps.dm_load") {
     }
     std::vector<sent_message> acked;
     std::map<std::pair<int, std::string>, size_t> failures;
+    std::map<std::pair<int, std::string>, std::string> why;
     for (size_t t = 0; t < threads; ++t) {
       acked.insert(acked.end(), acked_by[t].begin(), acked_by[t].end());
       for (const auto& [what, n] : failures_by[t])
         failures[what] += n;
+      why.insert(why_by[t].begin(), why_by[t].end());
     }
     // What every user received, in order.
     std::map<std::pair<size_t, size_t>, std::vector<int>> got; // (from, to) -> seqs
@@ -178,24 +182,27 @@ TEST_SUITE("apps.dm_load") {
     std::string failed;
     const char* round_names[rounds] = {"steady", "join", "leave", "kill"};
     for (const auto& [what, n] : failures)
-      failed
-        += std::string{" "} + round_names[what.first] + ":" + what.second + "=" + std::to_string(n);
+      failed += std::string{" "} + round_names[what.first] + ":" + what.second + "="
+                + std::to_string(n) + " (" + why[what] + ")";
     MESSAGE(users << " users, " << total << " messages: " << acked.size() << " acknowledged, "
                   << events
                   << " events received; failures:" << (failed.empty() ? " none" : failed));
     CHECK(missing == 0);
     CHECK(duplicated == 0);
     CHECK(out_of_order == 0);
-    // the failures are reported errors, and few: sends whose lookup went to
-    // the killed node before the views lost it time out (a handful: each
-    // thread waits for its send's timeout)
+    // every failure is a reported error; none is expected: a lookup that
+    // went to the killed node before the views lost it is sent again to the
+    // slot's new owner, and one whose storage node could not read the
+    // location is tried once more (before that: 4-8 timeouts in the kill
+    // round). The bound leaves room for a send slower than its 5 s timeout
+    // on a loaded machine.
     CHECK(acked.size() + [&] {
       size_t n = 0;
       for (const auto& [what, count] : failures)
         n += count;
       return n;
     }() == total);
-    CHECK(acked.size() >= total * 99 / 100);
+    CHECK(acked.size() >= total - total / 1000);
     // Every user stays connected: "not found" would be a wrong answer, even
     // while a dead node's slots are set again (storageRebuildWindow).
     for (const auto& [what, n] : failures)

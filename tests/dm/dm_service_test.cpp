@@ -2,16 +2,21 @@
 
 #include <atomic>
 #include <map>
+#include <thread>
 
 #include <caf/all.hpp>
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "dm/dm_wire.hpp"
+#include "dm/hash_ring.hpp"
 #include "dm/store_atoms.hpp"
 #include "runtime/dm.hpp"
 #include "support/node_cluster.hpp"
+#include "support/store_calls.hpp"
 #include "support/test_system.hpp"
+#include "transport/atoms.hpp"
+#include "transport/packed_messages.hpp"
 
 using namespace std::chrono_literals;
 using namespace meshrt;
@@ -267,6 +272,75 @@ TEST_SUITE("dm.dm_service") {
     CHECK(!send_dm(self, ann, "bob", "three"));
     REQUIRE(eventually([&] { return back.log->count("msg ann 1 7 three") == 1; }, 3s));
     CHECK(bob.log->count("msg ann 1 7 two") == 0);
+  }
+
+  TEST_CASE("a first message whose lookup went to a storage node that dies is looked up again") {
+    dm_cluster k{43900};
+    auto& self = k.c.self();
+    REQUIRE(meshrt::test::store_calls::settled(self, k.storage));
+    auto ann = connect(self, k.udp1, "ann");
+    std::vector<user> bobs;
+    for (int i = 0; i < 20; ++i)
+      bobs.push_back(connect(self, k.udp2, "bob" + std::to_string(i)));
+    auto victim = k.c.address_of(k.storage[1].actor());
+    std::string ring_error;
+    auto ring = hash_ring::build(300, {k.c.address_of(k.storage[0].actor()), victim}, ring_error);
+    REQUIRE(ring);
+    size_t at_victim = 0;
+    for (int i = 0; i < 20; ++i)
+      at_victim += ring->owner_of(location_key("bob" + std::to_string(i))) == victim ? 1 : 0;
+    REQUIRE(at_victim > 0);
+    // The victim dies; the first messages go out before the nodes notice,
+    // so the lookups of the victim's locations go to a dead node.
+    self->send_exit(k.storage[1].actor(), caf::exit_reason::kill);
+    auto first = [&](int i) {
+      return send_message_by_user_id(self, ann.session, "bob" + std::to_string(i), 1, 7,
+                                     bytes_of("first " + std::to_string(i)), 5s);
+    };
+    std::vector<decltype(first(0))> answers;
+    for (int i = 0; i < 20; ++i)
+      answers.push_back(first(i));
+    size_t failed = 0;
+    for (auto& a : answers)
+      a.receive([] {},
+                [&](caf::error& e) {
+                  ++failed;
+                  MESSAGE(k.sys.render(e));
+                });
+    CHECK(failed == 0);
+    for (int i = 0; i < 20; ++i)
+      CHECK(eventually(
+        [&] { return bobs[i].log->count("msg ann 1 7 first " + std::to_string(i)) == 1; }, 2s));
+    std::this_thread::sleep_for(200ms);
+    for (int i = 0; i < 20; ++i)
+      CHECK(bobs[i].log->lines().size() == 1);
+    // each of the victim's finds went out again once, to the new owner
+    CHECK(dm_stats_json(self, k.udp1)["finds_again"] == at_victim);
+  }
+
+  TEST_CASE("a deliver that a storage node hands on again is answered from memory, not "
+            "delivered twice") {
+    dm_cluster k{43950};
+    auto& self = k.c.self();
+    auto bob = connect(self, k.udp2, "bob");
+    auto sender = k.c.address_of(k.udp1.actor());
+    auto storage = k.c.address_of(k.storage[0].actor());
+    // As the recipient's node gets them from a storage node: a deliver
+    // handed on, then the same again (its find sent again after the first
+    // storage node left), then another message's deliver again.
+    auto from_storage = [&](dm_kind kind, uint64_t id, const std::string& text) {
+      dm_deliver x{id, 3000, "ann", "bob", 1, 7, bytes_of(text), sender, kind};
+      self->send(k.udp2.dm(), transport::received_atom::value, storage, packed_messages{encode(x)},
+                 false);
+    };
+    from_storage(dm_kind::deliver, 900001, "once");
+    REQUIRE(eventually([&] { return bob.log->count("msg ann 1 7 once") == 1; }, 2s));
+    from_storage(dm_kind::deliver_again, 900001, "once");
+    from_storage(dm_kind::deliver_again, 900002, "new");
+    REQUIRE(eventually([&] { return bob.log->count("msg ann 1 7 new") == 1; }, 2s));
+    CHECK(eventually([&] { return dm_stats_json(self, k.udp2)["answered_again"] == 1; }, 2s));
+    CHECK(bob.log->count("msg ann 1 7 once") == 1);
+    CHECK(bob.log->lines().size() == 2);
   }
 
   TEST_CASE("a second login of one user on a node replaces the first") {

@@ -27,6 +27,17 @@ TEST_CASE("dm wire: deliver, answer and channel-closed messages round-trip") {
   CHECK(fb->kind == dm_kind::find);
   CHECK(fb->reply_to == "127.0.0.1:7001");
   CHECK(fb->message == d.message);
+  // both again: a find sent again, and the deliver it becomes
+  for (auto kind : {dm_kind::find_again, dm_kind::deliver_again}) {
+    f.kind = kind;
+    auto again = decode_dm_deliver(encode(f));
+    REQUIRE(again);
+    CHECK(again->kind == kind);
+    CHECK(is_again(again->kind));
+    CHECK(again->id == 7);
+  }
+  CHECK_FALSE(is_again(dm_kind::find));
+  CHECK_FALSE(is_again(dm_kind::deliver));
 
   auto a = decode_dm_answer(encode(dm_answer{9, dm_outcome::declined, "127.0.0.1:7002"}));
   REQUIRE(a);
@@ -75,7 +86,7 @@ TEST_CASE("dm wire: truncated, padded, mislabelled and bad-id messages do not de
   CHECK_FALSE(decode_dm_answer(a));
   // another kind in a deliver's place
   auto k = d;
-  k[0] = 44;
+  k[0] = 46;
   CHECK_FALSE(decode_dm_deliver(k));
   auto c = encode(dm_closed{close_reason::clear, "ann", "bob", 0, 0, {}});
   c[1] = 0;
