@@ -319,16 +319,16 @@ void on_deliver(service_actor* self, dm_deliver& x, bool handed_on) {
       return;
     }
   }
-  handed_on = handed_on || is_again(x.kind);
-  if (handed_on) {
+  std::optional<recent_answers::ticket> ticket;
+  if (handed_on || is_again(x.kind)) {
     auto now = steady_micros();
-    st.answers_given.arrived(reply_to, id, now,
-                             now + uint64_t{x.timeout_ms} * 1000 + remember_margin_us);
+    ticket = st.answers_given.arrived(reply_to, id, now,
+                                      now + uint64_t{x.timeout_ms} * 1000 + remember_margin_us);
   }
   deliver_here(self, std::move(x.from), x.to, reply_to, x.ver, x.cmd, std::move(x.message),
-               [self, reply_to, id, handed_on](dm_outcome outcome) {
-                 if (handed_on)
-                   self->state.answers_given.answered(reply_to, id, outcome);
+               [self, reply_to, id, ticket](dm_outcome outcome) {
+                 if (ticket)
+                   self->state.answers_given.answered(*ticket, outcome);
                  answer(self, reply_to, id, outcome, self->state.self_address);
                });
 }

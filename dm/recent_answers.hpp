@@ -5,8 +5,6 @@
 #include <deque>
 #include <optional>
 #include <string>
-#include <unordered_map>
-#include <utility>
 
 #include "dm/dm_wire.hpp"
 
@@ -25,17 +23,22 @@ namespace meshrt {
 /// remembered from the moment it arrives (its outcome unknown while hooks
 /// run) until `until_us`; entries leave in the order they came, each once
 /// its time is up, and the oldest early when more than `capacity` are held.
-/// Keys are a 64-bit hash of the sender's node and the id.
+/// Every first message between nodes adds one, and only a message that
+/// comes again looks for one: 24 bytes each in arrival order (a 64-bit hash
+/// of the sender's node and the id), found by a scan from the newest.
 class recent_answers {
 public:
+  /// Names an arrival, for its answer.
+  using ticket = uint64_t;
+
   explicit recent_answers(size_t capacity = 1'000'000) : capacity_(capacity) {}
 
-  /// A delivery from `reply_to`'s message `id` arrived at `now_us`; its
+  /// A delivery of `reply_to`'s message `id` arrived at `now_us`; its
   /// senders stop asking by `until_us`.
-  void arrived(const std::string& reply_to, uint64_t id, uint64_t now_us, uint64_t until_us);
+  ticket arrived(const std::string& reply_to, uint64_t id, uint64_t now_us, uint64_t until_us);
 
   /// The delivery came to `outcome` (nothing if it is forgotten already).
-  void answered(const std::string& reply_to, uint64_t id, dm_outcome outcome);
+  void answered(ticket t, dm_outcome outcome);
 
   /// Whether a delivery of `reply_to`'s message `id` arrived, and what it
   /// came to: nullopt if none arrived (or it is forgotten), an empty
@@ -43,18 +46,22 @@ public:
   std::optional<std::optional<dm_outcome>> recall(const std::string& reply_to, uint64_t id) const;
 
   size_t size() const {
-    return outcomes_.size();
+    return entries_.size();
   }
 
 private:
+  struct entry {
+    uint64_t until_us;
+    uint64_t key;
+    uint8_t outcome; // 0 while under way
+  };
+
   static uint64_t key_of(const std::string& reply_to, uint64_t id);
-  void forget_until(uint64_t now_us);
 
   size_t capacity_;
-  /// Key -> outcome (0 while under way).
-  std::unordered_map<uint64_t, uint8_t> outcomes_;
-  /// (until, key) in the order of arrival.
-  std::deque<std::pair<uint64_t, uint64_t>> order_;
+  std::deque<entry> entries_;
+  /// The ticket of entries_.front().
+  ticket first_ = 0;
 };
 
 } // namespace meshrt
