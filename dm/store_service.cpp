@@ -77,14 +77,6 @@ caf::error error_of(const store_response& r) {
   return make_error(static_cast<store_errc>(r.status), r.error);
 }
 
-/// A request waiting for its answer: who hears it, and for a read (get, or
-/// a get_many's part) the request itself, to send it again to the slot's new
-/// owner if the node it went to leaves before it answers.
-struct pending_op {
-  waiter w;
-  std::shared_ptr<const store_request> read;
-};
-
 struct view_entry {
   std::string type;
   node_status status = node_status::online;
@@ -184,11 +176,8 @@ struct service_state {
   std::vector<std::string> pulled_from;
 
   // -- requests ----------------------------------------------------------
-  pending_requests<pending_op> pending;
+  pending_requests<waiter> pending;
   uint64_t timer_at = UINT64_MAX;
-  /// Reads whose node left before it answered, sent again once the ring
-  /// goes without it (store_reread_atom).
-  std::vector<pending_requests<pending_op>::entry> rereads;
   std::vector<held_request> held;
   std::vector<held_wire_request> held_wire;
   std::vector<held_pull> held_pulls;
@@ -213,7 +202,6 @@ struct service_state {
   uint64_t requests = 0;
   uint64_t forwarded = 0;
   uint64_t timeouts = 0;
-  uint64_t reads_again = 0; // sent again after their node left the view
   uint64_t late_responses = 0;
   uint64_t malformed = 0;
   uint64_t handed_over_slots = 0;
@@ -287,7 +275,7 @@ void route(service_actor* self, uint16_t slot, byte_buffer bytes, bool from_wire
                                  + std::to_string(max_store_hops) + " hops";
   if (req->origin == st.self_address) {
     if (auto e = st.pending.take(resp.id))
-      e->waiter.w(resp);
+      e->waiter(resp);
   } else {
     send_wire(self, req->origin, encode(resp));
   }
@@ -315,12 +303,9 @@ void send_one(service_actor* self, store_request req, uint16_t slot, uint64_t de
   req.slot = slot;
   req.origin = st.self_address;
   req.hops = 0;
-  bool read = req.op == store_op::get || req.op == store_op::get_many;
-  auto kept = read ? std::make_shared<store_request>(std::move(req)) : nullptr;
-  auto& sent = kept ? *kept : req;
-  sent.id = st.pending.add(st.ring.owner(slot), static_cast<uint16_t>(sent.op), deadline_us,
-                           {std::move(w), kept});
-  route(self, slot, encode(sent), false);
+  req.id
+    = st.pending.add(st.ring.owner(slot), static_cast<uint16_t>(req.op), deadline_us, std::move(w));
+  route(self, slot, encode(req), false);
   arm_timer(self);
 }
 
@@ -431,7 +416,7 @@ void ask_stats(service_actor* self, const std::string& address, uint64_t deadlin
   req.origin = st.self_address;
   req.timeout_ms = remaining_ms(deadline_us);
   req.id
-    = st.pending.add(address, static_cast<uint16_t>(store_op::stats), deadline_us, {std::move(w)});
+    = st.pending.add(address, static_cast<uint16_t>(store_op::stats), deadline_us, std::move(w));
   send_wire(self, address, encode(req));
   arm_timer(self);
 }
@@ -455,37 +440,7 @@ void on_response(service_actor* self, byte_view bytes) {
     ++st.late_responses;
     return;
   }
-  e->waiter.w(*resp);
-}
-
-/// Sends the reads whose node left the view again, each under its own id,
-/// to the owner of its slot on the ring that goes without that node (the
-/// new owner of a dead node's slot waits for the owned entries set again).
-void reread(service_actor* self) {
-  auto& st = self->state;
-  auto now = steady_micros();
-  for (auto& e : std::exchange(st.rereads, {})) {
-    if (e.deadline_us <= now) {
-      ++st.timeouts;
-      fail(e.waiter.w, store_errc::timeout,
-           "storage node " + e.peer + " left the view before it answered, and the read found "
-             + "no time left to go elsewhere");
-      continue;
-    }
-    if (st.ring.empty()) {
-      auto [code, why] = empty_ring(self);
-      fail(e.waiter.w, code, why);
-      continue;
-    }
-    ++st.reads_again;
-    auto req = *e.waiter.read;
-    req.hops = 0;
-    req.timeout_ms = remaining_ms(e.deadline_us);
-    e.peer = st.ring.owner(req.slot);
-    st.pending.put_back(std::move(e));
-    route(self, req.slot, encode(req), false);
-  }
-  arm_timer(self);
+  e->waiter(*resp);
 }
 
 // -- owned entries -------------------------------------------------------------
@@ -969,7 +924,6 @@ void local_stats(service_actor* self, std::function<void(std::string)> done) {
     {"owned_entries", st.owned.size()},
     {"requests", st.requests},
     {"forwarded", st.forwarded},
-    {"reads_again", st.reads_again},
     {"timeouts", st.timeouts},
     {"late_responses", st.late_responses},
     {"malformed", st.malformed},
@@ -1248,21 +1202,12 @@ void on_node_event(service_actor* self, const node_event& e) {
         if (shard)
           self->send(shard, shard_peer_gone_atom::value, e.subject);
       reassert_pulled_from(self, e.subject);
-      // The ring goes without the leaver before the reads it owed are sent
-      // again (the rebuild's message is ahead of the reread's); writes fail:
-      // the leaver may have done them.
-      queue_rebuild(self);
       for (auto& p : st.pending.take_peer(e.subject)) {
-        if (p.waiter.read) {
-          st.rereads.push_back(std::move(p));
-          continue;
-        }
         ++st.timeouts;
-        fail(p.waiter.w, store_errc::timeout,
+        fail(p.waiter, store_errc::timeout,
              "storage node " + e.subject + " left the view before it answered");
       }
-      if (!st.rereads.empty())
-        self->send(self, store_reread_atom::value);
+      queue_rebuild(self);
       break;
     }
     case kind::initial_sync:
@@ -1280,7 +1225,7 @@ void on_tick(service_actor* self) {
   auto now = steady_micros();
   for (auto& e : st.pending.expire(now)) {
     ++st.timeouts;
-    fail(e.waiter.w, store_errc::timeout,
+    fail(e.waiter, store_errc::timeout,
          std::string{"no answer to "} + to_string(static_cast<store_op>(e.command)) + " from "
            + e.peer + " in time");
   }
@@ -1365,7 +1310,7 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
       if (shard)
         self->send_exit(shard, caf::exit_reason::user_shutdown);
     for (auto& e : self->state.pending.expire(UINT64_MAX))
-      fail(e.waiter.w, store_errc::timeout, "the node stopped while the request was pending");
+      fail(e.waiter, store_errc::timeout, "the node stopped while the request was pending");
     self->quit();
   });
   self->request(node, caf::infinite, whoami_atom::value).then([=](const node_record& me) {
@@ -1397,7 +1342,7 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
       auto& st = self->state;
       for (auto& p : st.pending.take_peer(peer)) {
         ++st.timeouts;
-        fail(p.waiter.w, store_errc::timeout, "could not reach " + peer + ": " + to_string(err));
+        fail(p.waiter, store_errc::timeout, "could not reach " + peer + ": " + to_string(err));
       }
     },
     [=](store_tick_atom) { on_tick(self); },
@@ -1409,7 +1354,6 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
         reeval(self);
     },
     [=](store_reassert_atom, const std::string& key) { reassert(self, key); },
-    [=](store_reread_atom) { reread(self); },
     // -- operations ------------------------------------------------------------
     [=](store_ring_view_atom) { return std::shared_ptr<const ring_view>{self->state.shared_ring}; },
     [=](store_owner_atom, const std::string& key) -> caf::result<std::string> {
