@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <unordered_map>
+#include <utility>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
