@@ -202,6 +202,21 @@ void fail_pending(service_actor* self, std::vector<pending_requests<tracked_deli
 
 void refind(service_actor* self);
 
+/// The answer to pending delivery `e`. A find sent again that the new owner
+/// could not look up ends in a timeout, not in `lookup_failed`: the session
+/// would look the user up once more under a new id, and the dead node may
+/// have handed the first try on.
+void settle(pending_requests<tracked_delivery>::entry& e, dm_outcome outcome,
+            const std::string& at) {
+  if (outcome == dm_outcome::lookup_failed && e.waiter.find
+      && e.waiter.find->kind == dm_kind::find_again)
+    return e.waiter.done(
+      dm_outcome::not_here, {},
+      make_error(dm_errc::reliable_timeout,
+                 "the storage node that took over could not look up user " + e.waiter.find->to));
+  e.waiter.done(outcome, at, {});
+}
+
 void schedule_refind(service_actor* self) {
   auto& st = self->state;
   if (st.refind_scheduled || st.parked.empty())
@@ -251,8 +266,8 @@ void refind(service_actor* self) {
       continue;
     }
     ++st.finds_again;
+    e.waiter.find->kind = dm_kind::find_again;
     auto x = *e.waiter.find;
-    x.kind = dm_kind::find_again;
     x.timeout_ms = static_cast<uint32_t>((e.deadline_us - now + 999) / 1000);
     e.peer = owner;
     st.pending.put_back(std::move(e));
@@ -301,7 +316,7 @@ void answer(service_actor* self, const std::string& reply_to, uint64_t id, dm_ou
   if (reply_to != st.self_address)
     return send_wire(self, reply_to, encode(dm_answer{id, outcome, std::move(at)}));
   if (auto e = st.pending.take(id))
-    e->waiter.done(outcome, at, {});
+    settle(*e, outcome, at);
 }
 
 /// A deliver for a user of this node: its answer goes to the sender's node,
@@ -460,7 +475,7 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
       case static_cast<uint8_t>(dm_kind::answer):
         if (auto x = decode_dm_answer(bytes)) {
           if (auto e = st.pending.take(x->id))
-            e->waiter.done(x->outcome, x->at, {});
+            settle(*e, x->outcome, x->at);
           continue;
         }
         break;
