@@ -246,18 +246,15 @@ void lost_peer(service_actor* self, const std::string& node, const std::string& 
 /// which answers it from memory); those past their deadline fail.
 void refind(service_actor* self) {
   auto& st = self->state;
-  st.refind_scheduled = false;
   auto now = steady_micros();
   auto r = st.ring ? st.ring->load() : nullptr;
   std::vector<parked_find> waiting;
   for (auto& p : st.parked) {
     auto& e = p.entry;
     if (e.deadline_us <= now) {
-      ++st.timeouts;
-      e.waiter.done(dm_outcome::not_here, {},
-                    make_error(dm_errc::reliable_timeout,
-                               "storage node " + p.gone + " did not answer the lookup of user "
-                                 + e.waiter.find->to + ", and no other took its slot in time"));
+      auto why = "storage node " + p.gone + " did not answer the lookup of user "
+                 + e.waiter.find->to + ", and no other took its slot in time";
+      fail_pending(self, {std::move(e)}, why);
       continue;
     }
     auto owner = r && !r->empty() ? r->owner_of(location_key(e.waiter.find->to)) : std::string{};
@@ -844,7 +841,10 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
       if (e.what == node_event::kind::node_left)
         lost_peer(self, e.subject, "node " + e.subject + " left before it answered");
     },
-    [=](dm_refind_atom) { refind(self); },
+    [=](dm_refind_atom) {
+      self->state.refind_scheduled = false;
+      refind(self);
+    },
     // -- hooks and stats ----------------------------------------------------------------
     [=](dm_add_hook_atom, dm_hook_registration& r) { add_hook(self, r); },
     [=](dm_stats_atom) { return stats_json(self); },
