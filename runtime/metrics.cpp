@@ -209,6 +209,10 @@ void add_dm(prometheus_text& out, const json& d) {
   out.add("meshrt_dm_finds_again_total", counter,
           "FindData sent again after its storage node left before it answered",
           num(d, "finds_again"));
+  out.add("meshrt_dm_finds_held_total", counter,
+          "FindData sent again that waited here for this node's view to drop the storage node "
+          "its sender lost",
+          num(d, "finds_held"));
   out.add("meshrt_dm_answered_again_total", counter,
           "Messages handed on again by a storage node, answered from memory, not delivered twice",
           num(d, "answered_again"));
