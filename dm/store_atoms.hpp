@@ -63,6 +63,9 @@ using store_tick_atom = caf::atom_constant<caf::atom("sttick")>;
 using store_pump_atom = caf::atom_constant<caf::atom("stpump")>;
 using store_reeval_atom = caf::atom_constant<caf::atom("streeval")>;
 using store_reassert_atom = caf::atom_constant<caf::atom("streassert")>;
+/// Time to send again the reads whose storage node left before it
+/// answered (after the ring that goes without it).
+using store_reread_atom = caf::atom_constant<caf::atom("streread")>;
 using store_leave_timeout_atom = caf::atom_constant<caf::atom("stleaveto")>;
 
 } // namespace meshrt

@@ -77,6 +77,14 @@ caf::error error_of(const store_response& r) {
   return make_error(static_cast<store_errc>(r.status), r.error);
 }
 
+/// A request waiting for its answer: who hears it, and for a read (get, or
+/// a get_many's part) the request itself, to send it again to the slot's new
+/// owner if the node it went to leaves before it answers.
+struct pending_op {
+  waiter w;
+  std::shared_ptr<const store_request> read;
+};
+
 struct view_entry {
   std::string type;
   node_status status = node_status::online;
@@ -91,12 +99,15 @@ struct held_request {
   std::string stats_of = {};
 };
 
-/// A request from another node that came before this node's first view:
-/// the ring says nothing yet, though the sender's already counts this node.
+/// A request from another node that came before this node's first view
+/// (the ring says nothing yet, though the sender's already counts this
+/// node), or a read sent again whose slot this node's ring still gives to
+/// the node its sender lost (`gone`): views change node by node.
 struct held_wire_request {
   uint16_t slot = 0;
   byte_buffer bytes;
   uint64_t deadline_us = 0;
+  std::string gone = {};
 };
 
 /// A migration pull from another node that came before this node's first
@@ -106,9 +117,9 @@ struct held_pull {
   byte_buffer bytes;
 };
 
-/// Requests (and pulls) from other nodes held before the first view, at
-/// most: beyond, one is answered at once (a flood must not grow the node
-/// without bound).
+/// Requests (and pulls) from other nodes held before the first view or for
+/// a ring that lags, at most: beyond, one is routed at once (a flood must
+/// not grow the node without bound).
 constexpr size_t max_held_wire = 10000;
 
 /// An entry this node set as owned: what it sets again when its holder is
@@ -176,8 +187,11 @@ struct service_state {
   std::vector<std::string> pulled_from;
 
   // -- requests ----------------------------------------------------------
-  pending_requests<waiter> pending;
+  pending_requests<pending_op> pending;
   uint64_t timer_at = UINT64_MAX;
+  /// Reads whose node left before it answered, sent again once the ring
+  /// goes without it (store_reread_atom).
+  std::vector<pending_requests<pending_op>::entry> rereads;
   std::vector<held_request> held;
   std::vector<held_wire_request> held_wire;
   std::vector<held_pull> held_pulls;
@@ -202,6 +216,8 @@ struct service_state {
   uint64_t requests = 0;
   uint64_t forwarded = 0;
   uint64_t timeouts = 0;
+  uint64_t reads_again = 0;   // sent again after their node left the view
+  uint64_t requests_held = 0; // from other nodes, held for this node's first or next ring
   uint64_t late_responses = 0;
   uint64_t malformed = 0;
   uint64_t handed_over_slots = 0;
@@ -275,7 +291,7 @@ void route(service_actor* self, uint16_t slot, byte_buffer bytes, bool from_wire
                                  + std::to_string(max_store_hops) + " hops";
   if (req->origin == st.self_address) {
     if (auto e = st.pending.take(resp.id))
-      e->waiter(resp);
+      e->waiter.w(resp);
   } else {
     send_wire(self, req->origin, encode(resp));
   }
@@ -303,9 +319,12 @@ void send_one(service_actor* self, store_request req, uint16_t slot, uint64_t de
   req.slot = slot;
   req.origin = st.self_address;
   req.hops = 0;
-  req.id
-    = st.pending.add(st.ring.owner(slot), static_cast<uint16_t>(req.op), deadline_us, std::move(w));
-  route(self, slot, encode(req), false);
+  bool read = req.op == store_op::get || req.op == store_op::get_many;
+  auto kept = read ? std::make_shared<store_request>(std::move(req)) : nullptr;
+  auto& sent = kept ? *kept : req;
+  sent.id = st.pending.add(st.ring.owner(slot), static_cast<uint16_t>(sent.op), deadline_us,
+                           {std::move(w), kept});
+  route(self, slot, encode(sent), false);
   arm_timer(self);
 }
 
@@ -415,8 +434,8 @@ void ask_stats(service_actor* self, const std::string& address, uint64_t deadlin
   }
   req.origin = st.self_address;
   req.timeout_ms = remaining_ms(deadline_us);
-  req.id
-    = st.pending.add(address, static_cast<uint16_t>(store_op::stats), deadline_us, std::move(w));
+  req.id = st.pending.add(address, static_cast<uint16_t>(store_op::stats), deadline_us,
+                          {std::move(w), nullptr});
   send_wire(self, address, encode(req));
   arm_timer(self);
 }
@@ -440,7 +459,38 @@ void on_response(service_actor* self, byte_view bytes) {
     ++st.late_responses;
     return;
   }
-  e->waiter(*resp);
+  e->waiter.w(*resp);
+}
+
+/// Sends the reads whose node left the view again, each under its own id,
+/// to the owner of its slot on the ring that goes without that node (the
+/// new owner of a dead node's slot waits for the owned entries set again).
+void reread(service_actor* self) {
+  auto& st = self->state;
+  auto now = steady_micros();
+  for (auto& e : std::exchange(st.rereads, {})) {
+    if (e.deadline_us <= now) {
+      ++st.timeouts;
+      fail(e.waiter.w, store_errc::timeout,
+           "storage node " + e.peer + " left the view before it answered, and the read found "
+             + "no time left to go elsewhere");
+      continue;
+    }
+    if (st.ring.empty()) {
+      auto [code, why] = empty_ring(self);
+      fail(e.waiter.w, code, why);
+      continue;
+    }
+    ++st.reads_again;
+    auto req = *e.waiter.read;
+    req.hops = 0;
+    req.gone = e.peer;
+    req.timeout_ms = remaining_ms(e.deadline_us);
+    e.peer = st.ring.owner(req.slot);
+    st.pending.put_back(std::move(e));
+    route(self, req.slot, encode(req), false);
+  }
+  arm_timer(self);
 }
 
 // -- owned entries -------------------------------------------------------------
@@ -607,6 +657,26 @@ std::vector<std::string> candidates(service_actor* self) {
 void check_leave(service_actor* self);
 
 /// Computes the ring from the view and moves what changed.
+void send_to_shards(service_actor* self);
+
+/// Routes the requests held for a ring that did not name their owner yet,
+/// or still named the node their sender lost; the others wait on.
+void release_held_wire(service_actor* self) {
+  auto& st = self->state;
+  if (!st.ready)
+    return;
+  std::vector<held_wire_request> still;
+  for (auto& h : std::exchange(st.held_wire, {})) {
+    if (!h.gone.empty() && st.ring.owner(h.slot) == h.gone)
+      still.push_back(std::move(h));
+    else
+      route(self, h.slot, std::move(h.bytes), true);
+  }
+  st.held_wire.insert(st.held_wire.end(), std::make_move_iterator(still.begin()),
+                      std::make_move_iterator(still.end()));
+  send_to_shards(self);
+}
+
 void rebuild(service_actor* self) {
   auto& st = self->state;
   st.rebuild_queued = false;
@@ -676,6 +746,7 @@ void rebuild(service_actor* self) {
               self_storage ? st.ring.slots_of(st.self_address).size() : 0, st.ring.slots());
   emit(self, store_event{store_event::kind::ring_changed, 0, {}, nodes.size(), 0, 0});
   reassert_moved(self, before);
+  release_held_wire(self);
   check_leave(self);
 }
 
@@ -924,6 +995,8 @@ void local_stats(service_actor* self, std::function<void(std::string)> done) {
     {"owned_entries", st.owned.size()},
     {"requests", st.requests},
     {"forwarded", st.forwarded},
+    {"reads_again", st.reads_again},
+    {"requests_held", st.requests_held},
     {"timeouts", st.timeouts},
     {"late_responses", st.late_responses},
     {"malformed", st.malformed},
@@ -998,12 +1071,16 @@ void on_wire_request(service_actor* self, byte_view bytes) {
     return;
   }
   byte_buffer copy(bytes.data(), bytes.data() + bytes.size());
-  if (!st.ready && st.held_wire.size() < max_held_wire) {
-    // Routed once the first view names the owner; until then this node
-    // would answer that no storage node holds the slot.
+  // Routed once the first view names the owner (until then this node would
+  // answer that no storage node holds the slot), or once the ring drops the
+  // node the sender lost (until then it would go to a dead node).
+  auto gone = request_gone(copy);
+  if ((!st.ready || (!gone.empty() && st.ring.owner(slot) == gone))
+      && st.held_wire.size() < max_held_wire) {
     if (auto req = decode_store_request(copy)) {
       auto deadline = steady_micros() + uint64_t{req->timeout_ms} * 1000;
-      st.held_wire.push_back(held_wire_request{slot, std::move(copy), deadline});
+      st.held_wire.push_back(held_wire_request{slot, std::move(copy), deadline, std::move(gone)});
+      ++st.requests_held;
       arm_timer(self);
       return;
     }
@@ -1139,11 +1216,7 @@ void check_ready(service_actor* self) {
       ask_stats(self, h.stats_of, h.deadline_us, std::move(h.w));
     else
       issue_by(self, std::move(h.req), h.deadline_us, std::move(h.w)); // its time runs on
-  auto held_wire = std::move(st.held_wire);
-  st.held_wire.clear();
-  for (auto& h : held_wire)
-    route(self, h.slot, std::move(h.bytes), true);
-  send_to_shards(self);
+  release_held_wire(self);
   auto held_pulls = std::move(st.held_pulls);
   st.held_pulls.clear();
   for (const auto& p : held_pulls)
@@ -1202,12 +1275,21 @@ void on_node_event(service_actor* self, const node_event& e) {
         if (shard)
           self->send(shard, shard_peer_gone_atom::value, e.subject);
       reassert_pulled_from(self, e.subject);
+      // The ring goes without the leaver before the reads it owed are sent
+      // again (the rebuild's message is ahead of the reread's); writes fail:
+      // the leaver may have done them.
+      queue_rebuild(self);
       for (auto& p : st.pending.take_peer(e.subject)) {
+        if (p.waiter.read) {
+          st.rereads.push_back(std::move(p));
+          continue;
+        }
         ++st.timeouts;
-        fail(p.waiter, store_errc::timeout,
+        fail(p.waiter.w, store_errc::timeout,
              "storage node " + e.subject + " left the view before it answered");
       }
-      queue_rebuild(self);
+      if (!st.rereads.empty())
+        self->send(self, store_reread_atom::value);
       break;
     }
     case kind::initial_sync:
@@ -1225,7 +1307,7 @@ void on_tick(service_actor* self) {
   auto now = steady_micros();
   for (auto& e : st.pending.expire(now)) {
     ++st.timeouts;
-    fail(e.waiter, store_errc::timeout,
+    fail(e.waiter.w, store_errc::timeout,
          std::string{"no answer to "} + to_string(static_cast<store_op>(e.command)) + " from "
            + e.peer + " in time");
   }
@@ -1310,7 +1392,7 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
       if (shard)
         self->send_exit(shard, caf::exit_reason::user_shutdown);
     for (auto& e : self->state.pending.expire(UINT64_MAX))
-      fail(e.waiter, store_errc::timeout, "the node stopped while the request was pending");
+      fail(e.waiter.w, store_errc::timeout, "the node stopped while the request was pending");
     self->quit();
   });
   self->request(node, caf::infinite, whoami_atom::value).then([=](const node_record& me) {
@@ -1342,7 +1424,7 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
       auto& st = self->state;
       for (auto& p : st.pending.take_peer(peer)) {
         ++st.timeouts;
-        fail(p.waiter, store_errc::timeout, "could not reach " + peer + ": " + to_string(err));
+        fail(p.waiter.w, store_errc::timeout, "could not reach " + peer + ": " + to_string(err));
       }
     },
     [=](store_tick_atom) { on_tick(self); },
@@ -1354,6 +1436,7 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
         reeval(self);
     },
     [=](store_reassert_atom, const std::string& key) { reassert(self, key); },
+    [=](store_reread_atom) { reread(self); },
     // -- operations ------------------------------------------------------------
     [=](store_ring_view_atom) { return std::shared_ptr<const ring_view>{self->state.shared_ring}; },
     [=](store_owner_atom, const std::string& key) -> caf::result<std::string> {

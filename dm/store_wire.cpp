@@ -74,7 +74,8 @@ const char* to_string(store_op op) {
 }
 
 byte_buffer encode(const store_request& x) {
-  byte_writer w{request_hops_offset + 1 + 1 + x.origin.size() + 8 + records_size(x.records)};
+  byte_writer w{request_hops_offset + 1 + 1 + x.origin.size() + 1 + x.gone.size() + 8
+                + records_size(x.records)};
   w.u8(static_cast<uint8_t>(store_kind::request));
   w.u8(static_cast<uint8_t>(x.op));
   w.u64(x.id);
@@ -82,6 +83,7 @@ byte_buffer encode(const store_request& x) {
   w.u16(x.slot);
   w.u8(x.hops);
   w.str8(x.origin, "mesh address");
+  w.str8(x.gone, "mesh address");
   w.u64(static_cast<uint64_t>(x.delta));
   write_records(w, x.records);
   return w.take();
@@ -135,6 +137,7 @@ std::optional<store_request> decode_store_request(byte_view bytes) {
   x.slot = r.u16();
   x.hops = r.u8();
   x.origin = r.str8();
+  x.gone = r.str8();
   x.delta = static_cast<int64_t>(r.u64());
   x.records = read_records(r);
   if (!r.ok() || !r.at_end())
@@ -186,6 +189,17 @@ uint16_t request_slot(byte_view bytes) {
 
 uint8_t request_hops(byte_view bytes) {
   return bytes.size() > request_hops_offset ? bytes[request_hops_offset] : 0;
+}
+
+std::string request_gone(byte_view bytes) {
+  auto origin_at = request_hops_offset + 1;
+  if (bytes.size() <= origin_at)
+    return {};
+  auto gone_at = origin_at + 1 + bytes[origin_at];
+  if (bytes.size() <= gone_at || bytes.size() - gone_at - 1 < bytes[gone_at])
+    return {};
+  auto first = reinterpret_cast<const char*>(bytes.data()) + gone_at + 1;
+  return std::string{first, bytes[gone_at]};
 }
 
 bool migration_head(byte_view bytes, migration_step& step, uint16_t& slot) {

@@ -9,9 +9,13 @@
 //   kind 32, store request (from the node an application asked, or
 //   forwarded by a node that does not answer for the slot):
 //     u8 kind | u8 op | u64 request id | u32 timeout ms | u16 slot | u8 hops
-//     | str8 origin | i64 delta | u16 count | count records
+//     | str8 origin | str8 gone | i64 delta | u16 count | count records
 //     The answer goes to `origin` (the asking node), whoever forwarded;
 //     `hops` counts the forwards (a request forwarded 8 times is refused).
+//     `gone` is empty but in a read sent again because the storage node it
+//     went to left the asking node's view: that node. A node whose ring
+//     still gives the slot to it has not seen it leave yet, and holds the
+//     read until its ring drops it (or its time is up).
 //   kind 33, store response:
 //     u8 kind | u8 status | u64 request id | then
 //     status 0: i64 number | u16 count | count records
@@ -130,6 +134,8 @@ struct store_request {
   uint16_t slot = 0;
   uint8_t hops = 0;
   std::string origin;
+  /// A read sent again: the storage node that left before it answered.
+  std::string gone;
   int64_t delta = 0;
   std::vector<store_record> records;
 };
@@ -170,6 +176,10 @@ uint16_t request_slot(byte_view bytes);
 /// How many times a request was forwarded, read without decoding it (0 if
 /// too short).
 uint8_t request_hops(byte_view bytes);
+
+/// A request's `gone` (empty if it has none or is too short), read without
+/// decoding its records.
+std::string request_gone(byte_view bytes);
 
 /// The step and slot of a migration message, read without decoding its
 /// records; false if it is too short or the step unknown.

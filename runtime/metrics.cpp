@@ -183,6 +183,13 @@ void add_store(prometheus_text& out, const json& s) {
           num(s, "requests"));
   out.add("meshrt_store_forwarded_total", counter, "Store requests forwarded to another owner",
           num(s, "forwarded"));
+  out.add("meshrt_store_reads_again_total", counter,
+          "Reads sent again to a slot's new owner after their storage node left the view",
+          num(s, "reads_again"));
+  out.add("meshrt_store_requests_held_total", counter,
+          "Requests from other nodes held for this node's first ring, or for its ring to drop the "
+          "storage node their sender lost",
+          num(s, "requests_held"));
   out.add("meshrt_store_timeouts_total", counter, "Store requests that timed out",
           num(s, "timeouts"));
   out.add("meshrt_store_malformed_total", counter, "Store messages dropped as malformed",

@@ -3,15 +3,19 @@
 // neighbouring test loading the cores broke in CI.
 
 #include <algorithm>
+#include <thread>
 
 #include <caf/all.hpp>
 #include <doctest/doctest.h>
 
 #include "dm/hash_ring.hpp"
+#include "dm/store_wire.hpp"
 #include "runtime/store.hpp"
 #include "support/node_cluster.hpp"
 #include "support/store_calls.hpp"
 #include "support/test_system.hpp"
+#include "transport/atoms.hpp"
+#include "transport/packed_messages.hpp"
 
 using namespace std::chrono_literals;
 using namespace meshrt;
@@ -31,6 +35,16 @@ bool all_read_as(caf::scoped_actor& self, const node& n, const std::vector<std::
          });
 }
 
+/// `keys` written through `n` as its owned entries, each "at-client".
+std::vector<std::string> owned_by(caf::scoped_actor& self, const node& n,
+                                  std::vector<std::string> keys) {
+  store_write_options owned;
+  owned.owned = true;
+  for (const auto& key : keys)
+    REQUIRE(!set(self, n, key, "at-client", owned));
+  return keys;
+}
+
 } // namespace
 
 TEST_SUITE("dm.store_kill") {
@@ -45,11 +59,7 @@ TEST_SUITE("dm.store_kill") {
     auto& self = c.self();
     REQUIRE(rings_hold(self, {a, b, d, client}, 3));
     REQUIRE(settled(self, {a, b, d}));
-    auto owned_keys = numbered("user:", 300);
-    store_write_options owned;
-    owned.owned = true;
-    for (const auto& key : owned_keys)
-      REQUIRE(!set(self, client, key, "at-client", owned));
+    auto owned_keys = owned_by(self, client, numbered("user:", 300));
     auto plain_keys = numbered("plain:", 300);
     set_many(self, client, plain_keys, plain_keys);
     auto victim = c.address_of(b.actor());
@@ -85,6 +95,92 @@ TEST_SUITE("dm.store_kill") {
     CHECK(missing == on_victim);
   }
 
+  TEST_CASE("reads under way at a storage node that is killed go to the slot's new owner") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 49460};
+    c.start_mars();
+    auto a = c.start_node("HTTP");
+    auto b = c.start_node("HTTP");
+    auto client = c.start_node("UDP");
+    auto& self = c.self();
+    REQUIRE(rings_hold(self, {a, b, client}, 2));
+    REQUIRE(settled(self, {a, b}));
+    auto owned_keys = owned_by(self, client, numbered("user:", 100));
+    auto plain_keys = numbered("plain:", 100);
+    set_many(self, client, plain_keys, plain_keys);
+    auto victim = c.address_of(b.actor());
+    std::string ring_error;
+    auto before = hash_ring::build(300, {c.address_of(a.actor()), victim}, ring_error);
+    REQUIRE(before);
+    // Killed, and read at once: the reads of its slots go to a dead node,
+    // and wait there until the views lose it.
+    self->monitor(b.store());
+    self->send_exit(b.actor(), caf::exit_reason::kill);
+    bool down = false;
+    self->receive([&](caf::down_msg&) { down = true; }, caf::after(3s) >> [] {});
+    REQUIRE(down);
+    auto got = get_many(self, client, owned_keys, 5s);
+    REQUIRE_MESSAGE(got, to_string(got.error));
+    CHECK(std::count(got.value.begin(), got.value.end(), opt_string{"at-client"})
+          == static_cast<long>(owned_keys.size()));
+    // a plain key the victim held is gone with it: "not there", not an error
+    auto lost = std::find_if(plain_keys.begin(), plain_keys.end(),
+                             [&](const std::string& k) { return before->owner_of(k) == victim; });
+    REQUIRE(lost != plain_keys.end());
+    auto one = get(self, client, *lost);
+    REQUIRE_MESSAGE(one, to_string(one.error));
+    CHECK(one.value == std::nullopt);
+    CHECK(stats(self, client)["reads_again"].get<uint64_t>() > 0);
+  }
+
+  TEST_CASE("a read sent again waits at the new owner until its ring drops the node the sender "
+            "lost") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 49480};
+    c.start_mars();
+    auto a = c.start_node("HTTP");
+    auto b = c.start_node("HTTP");
+    auto client = c.start_node("UDP");
+    auto& self = c.self();
+    REQUIRE(rings_hold(self, {a, b, client}, 2));
+    REQUIRE(settled(self, {a, b}));
+    auto keeper = c.address_of(a.actor());
+    auto victim = c.address_of(b.actor());
+    std::string ring_error;
+    auto ring = hash_ring::build(300, {keeper, victim}, ring_error);
+    REQUIRE(ring);
+    auto keys = numbered("user:", 100);
+    auto at = [&](const std::string& owner) {
+      return *std::find_if(keys.begin(), keys.end(),
+                           [&](const std::string& k) { return ring->owner_of(k) == owner; });
+    };
+    // As the keeper gets them from a client that saw the victim leave
+    // before the keeper did; the answers go to the client, which waits
+    // for none of them (late responses).
+    auto read_again = [&](uint64_t id, const std::string& key) {
+      store_request req;
+      req.op = store_op::get;
+      req.id = id;
+      req.timeout_ms = 5000;
+      req.slot = static_cast<uint16_t>(ring->slot_of(key));
+      req.origin = c.address_of(client.actor());
+      req.gone = victim;
+      req.records.push_back(store_record{key, true, {}, 0, {}});
+      self->send(a.store(), transport::received_atom::value, c.address_of(client.actor()),
+                 packed_messages{encode(req)}, false);
+    };
+    read_again(990001, at(keeper)); // the keeper's own slot: answered at once
+    REQUIRE(eventually([&] { return stats(self, client)["late_responses"] == 1; }, 2s));
+    read_again(990002, at(victim));
+    REQUIRE(eventually([&] { return stats(self, a)["requests_held"] == 1; }, 2s));
+    std::this_thread::sleep_for(300ms);
+    CHECK(stats(self, client)["late_responses"] == 1);
+    // the victim leaves the keeper's view: the read goes on from there
+    self->send_exit(b.actor(), caf::exit_reason::kill);
+    CHECK(eventually([&] { return stats(self, client)["late_responses"] == 2; }, 5s));
+    CHECK(stats(self, a)["requests_held"] == 1);
+  }
+
   TEST_CASE("a storage node killed while it hands slots to a new one: owned entries come back") {
     // The new node pulls its slots from their holders, one key every 20 ms,
     // and one holder dies halfway: the keys that had not come yet are on
@@ -102,11 +198,7 @@ TEST_SUITE("dm.store_kill") {
     auto& self = c.self();
     REQUIRE(rings_hold(self, {a, b, client}, 2));
     REQUIRE(settled(self, {a, b}));
-    auto owned_keys = numbered("user:", 300);
-    store_write_options owned;
-    owned.owned = true;
-    for (const auto& key : owned_keys)
-      REQUIRE(!set(self, client, key, "at-client", owned));
+    auto owned_keys = owned_by(self, client, numbered("user:", 300));
     auto n = c.start_node("HTTP", slow);
     REQUIRE(rings_hold(self, {a, b, n, client}, 3));
     // halfway: the new node holds some keys, and pulls more

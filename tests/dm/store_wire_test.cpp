@@ -25,6 +25,19 @@ TEST_CASE("store wire: requests, responses and migration messages round-trip") {
   CHECK(back->origin == req.origin);
   CHECK(back->records[0].value == req.records[0].value);
   CHECK(back->records[0].owner == "127.0.0.1:9001");
+  CHECK(back->gone.empty());
+  CHECK(request_gone(bytes).empty());
+  // A read sent again names the node its sender lost, readable without
+  // decoding; a request cut short has none.
+  auto again = req;
+  again.op = store_op::get;
+  again.gone = "127.0.0.1:9002";
+  auto again_bytes = encode(again);
+  CHECK(request_gone(again_bytes) == "127.0.0.1:9002");
+  CHECK(decode_store_request(again_bytes)->gone == "127.0.0.1:9002");
+  CHECK(decode_store_request(again_bytes)->records[0].key == "user-1");
+  for (size_t n = 0; n < request_hops_offset + 3 + req.origin.size() + again.gone.size(); ++n)
+    CHECK(request_gone(byte_view{again_bytes.data(), n}).empty());
   // A forward counts a hop in place, up to max_store_hops - 1.
   auto forwarded = bytes;
   for (int hop = 2; hop < max_store_hops; ++hop)
