@@ -656,7 +656,6 @@ std::vector<std::string> candidates(service_actor* self) {
 
 void check_leave(service_actor* self);
 
-/// Computes the ring from the view and moves what changed.
 void send_to_shards(service_actor* self);
 
 /// Routes the requests held for a ring that did not name their owner yet,
@@ -677,6 +676,7 @@ void release_held_wire(service_actor* self) {
   send_to_shards(self);
 }
 
+/// Computes the ring from the view and moves what changed.
 void rebuild(service_actor* self) {
   auto& st = self->state;
   st.rebuild_queued = false;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <initializer_list>
 #include <optional>
 #include <sstream>
 
@@ -158,75 +159,89 @@ void add_node(prometheus_text& out, const json& n) {
   out.add("meshrt_unhealthy_peers", gauge, "Peers marked unhealthy", num(*c, "unhealthy_peers"));
 }
 
+/// A family with one sample, read from the part's stats JSON at `key`.
+struct stat_family {
+  const char* name;
+  metric_kind kind;
+  const char* help;
+  const char* key;
+};
+
+void add_families(prometheus_text& out, const json& stats,
+                  std::initializer_list<stat_family> families) {
+  for (const auto& f : families)
+    out.add(f.name, f.kind, f.help, num(stats, f.key));
+}
+
 void add_store(prometheus_text& out, const json& s) {
-  out.add("meshrt_store_entries", gauge, "Store entries held by this node's shards",
-          num(s, "keys"));
-  out.add("meshrt_store_entry_bytes", gauge, "Bytes of keys and values held here", num(s, "bytes"));
-  out.add("meshrt_store_owned_entries", gauge,
-          "Entries this node owns and re-asserts (its users' locations)", num(s, "owned_entries"));
-  out.add("meshrt_store_ring_nodes", gauge, "Storage nodes on the hash ring", num(s, "ring_nodes"));
+  add_families(
+    out, s,
+    {
+      {"meshrt_store_entries", gauge, "Store entries held by this node's shards", "keys"},
+      {"meshrt_store_entry_bytes", gauge, "Bytes of keys and values held here", "bytes"},
+      {"meshrt_store_owned_entries", gauge,
+       "Entries this node owns and re-asserts (its users' locations)", "owned_entries"},
+      {"meshrt_store_ring_nodes", gauge, "Storage nodes on the hash ring", "ring_nodes"},
+      {"meshrt_store_migrating_slots", gauge, "Slots being handed over or taken over",
+       "migrations_in_flight"},
+      {"meshrt_store_handed_over_slots_total", counter, "Slots handed to a new owner",
+       "handed_over_slots"},
+      {"meshrt_store_handed_over_keys_total", counter, "Keys handed to a new owner",
+       "handed_over_keys"},
+      {"meshrt_store_taken_over_slots_total", counter, "Slots taken over from an old owner",
+       "taken_over_slots"},
+      {"meshrt_store_reasserted_total", counter, "Owned entries written again after a change",
+       "reasserted"},
+      {"meshrt_store_requests_total", counter, "Store requests issued by this node", "requests"},
+      {"meshrt_store_forwarded_total", counter, "Store requests forwarded to another owner",
+       "forwarded"},
+      {"meshrt_store_reads_again_total", counter,
+       "Reads sent again to a slot's new owner after their storage node left the view",
+       "reads_again"},
+      {"meshrt_store_requests_held_total", counter,
+       "Requests from other nodes held for this node's first ring, or for its ring to drop the "
+       "storage node their sender lost",
+       "requests_held"},
+      {"meshrt_store_timeouts_total", counter, "Store requests that timed out", "timeouts"},
+      {"meshrt_store_malformed_total", counter, "Store messages dropped as malformed", "malformed"},
+    });
   if (auto slots = s.find("slots"); slots != s.end() && slots->is_object())
     for (const auto& [mode, count] : slots->items())
       out.add("meshrt_store_slots", gauge, "Ring slots held here, by mode",
               count.is_number() ? count.get<double>() : 0.0, {{"mode", mode}});
-  out.add("meshrt_store_migrating_slots", gauge, "Slots being handed over or taken over",
-          num(s, "migrations_in_flight"));
-  out.add("meshrt_store_handed_over_slots_total", counter, "Slots handed to a new owner",
-          num(s, "handed_over_slots"));
-  out.add("meshrt_store_handed_over_keys_total", counter, "Keys handed to a new owner",
-          num(s, "handed_over_keys"));
-  out.add("meshrt_store_taken_over_slots_total", counter, "Slots taken over from an old owner",
-          num(s, "taken_over_slots"));
-  out.add("meshrt_store_reasserted_total", counter, "Owned entries written again after a change",
-          num(s, "reasserted"));
-  out.add("meshrt_store_requests_total", counter, "Store requests issued by this node",
-          num(s, "requests"));
-  out.add("meshrt_store_forwarded_total", counter, "Store requests forwarded to another owner",
-          num(s, "forwarded"));
-  out.add("meshrt_store_reads_again_total", counter,
-          "Reads sent again to a slot's new owner after their storage node left the view",
-          num(s, "reads_again"));
-  out.add("meshrt_store_requests_held_total", counter,
-          "Requests from other nodes held for this node's first ring, or for its ring to drop the "
-          "storage node their sender lost",
-          num(s, "requests_held"));
-  out.add("meshrt_store_timeouts_total", counter, "Store requests that timed out",
-          num(s, "timeouts"));
-  out.add("meshrt_store_malformed_total", counter, "Store messages dropped as malformed",
-          num(s, "malformed"));
 }
 
 void add_dm(prometheus_text& out, const json& d) {
-  out.add("meshrt_dm_connected_users", gauge, "Users with a session on this node", num(d, "users"));
-  out.add("meshrt_dm_logins_total", counter, "User sessions started", num(d, "logins"));
-  out.add("meshrt_dm_logouts_total", counter, "User sessions ended", num(d, "logouts"));
+  add_families(
+    out, d,
+    {
+      {"meshrt_dm_connected_users", gauge, "Users with a session on this node", "users"},
+      {"meshrt_dm_logins_total", counter, "User sessions started", "logins"},
+      {"meshrt_dm_logouts_total", counter, "User sessions ended", "logouts"},
+      {"meshrt_dm_received_remote_total", counter, "Direct messages from other nodes",
+       "received_remote"},
+      {"meshrt_dm_pending", gauge, "Sent messages waiting for their outcome", "pending"},
+      {"meshrt_dm_timeouts_total", counter, "Sent messages without an outcome in time", "timeouts"},
+      {"meshrt_dm_finds_total", counter, "First messages sent with their lookup (FindData)",
+       "finds"},
+      {"meshrt_dm_forwarded_total", counter, "FindData messages handed on from here", "forwarded"},
+      {"meshrt_dm_finds_again_total", counter,
+       "FindData sent again after its storage node left before it answered", "finds_again"},
+      {"meshrt_dm_finds_held_total", counter,
+       "FindData sent again that waited here for this node's view to drop the storage node its "
+       "sender lost",
+       "finds_held"},
+      {"meshrt_dm_answered_again_total", counter,
+       "Messages handed on again by a storage node, answered from memory, not delivered twice",
+       "answered_again"},
+      {"meshrt_dm_channels_closed_total", counter, "Channel caches closed (disconnects)",
+       "channels_closed"},
+      {"meshrt_dm_malformed_total", counter, "DM messages dropped as malformed", "malformed"},
+    });
   out.add("meshrt_dm_sent_total", counter, "Direct messages sent, by route", num(d, "sent_local"),
           {{"route", "local"}});
   out.add("meshrt_dm_sent_total", counter, "Direct messages sent, by route", num(d, "sent_remote"),
           {{"route", "remote"}});
-  out.add("meshrt_dm_received_remote_total", counter, "Direct messages from other nodes",
-          num(d, "received_remote"));
-  out.add("meshrt_dm_pending", gauge, "Sent messages waiting for their outcome", num(d, "pending"));
-  out.add("meshrt_dm_timeouts_total", counter, "Sent messages without an outcome in time",
-          num(d, "timeouts"));
-  out.add("meshrt_dm_finds_total", counter, "First messages sent with their lookup (FindData)",
-          num(d, "finds"));
-  out.add("meshrt_dm_forwarded_total", counter, "FindData messages handed on from here",
-          num(d, "forwarded"));
-  out.add("meshrt_dm_finds_again_total", counter,
-          "FindData sent again after its storage node left before it answered",
-          num(d, "finds_again"));
-  out.add("meshrt_dm_finds_held_total", counter,
-          "FindData sent again that waited here for this node's view to drop the storage node "
-          "its sender lost",
-          num(d, "finds_held"));
-  out.add("meshrt_dm_answered_again_total", counter,
-          "Messages handed on again by a storage node, answered from memory, not delivered twice",
-          num(d, "answered_again"));
-  out.add("meshrt_dm_channels_closed_total", counter, "Channel caches closed (disconnects)",
-          num(d, "channels_closed"));
-  out.add("meshrt_dm_malformed_total", counter, "DM messages dropped as malformed",
-          num(d, "malformed"));
   if (auto o = d.find("outcomes"); o != d.end() && o->is_object())
     for (const auto& [outcome, count] : o->items())
       out.add("meshrt_dm_outcomes_total", counter,

@@ -45,6 +45,23 @@ std::vector<std::string> owned_by(caf::scoped_actor& self, const node& n,
   return keys;
 }
 
+/// Two storage nodes, `a` and `b`, and a `client` node that stores nothing,
+/// their rings formed and their first migrations done.
+struct two_stores {
+  caf::actor_system sys{test_system_config()};
+  node_cluster c;
+  node a, b, client;
+
+  two_stores(uint16_t base_port, const dm_config& cfg = {}) : c(sys, base_port) {
+    c.start_mars();
+    a = c.start_node("HTTP", cfg);
+    b = c.start_node("HTTP", cfg);
+    client = c.start_node("UDP", cfg);
+    REQUIRE(rings_hold(c.self(), {a, b, client}, 2));
+    REQUIRE(settled(c.self(), {a, b}));
+  }
+};
+
 } // namespace
 
 TEST_SUITE("dm.store_kill") {
@@ -96,15 +113,10 @@ TEST_SUITE("dm.store_kill") {
   }
 
   TEST_CASE("reads under way at a storage node that is killed go to the slot's new owner") {
-    caf::actor_system sys{test_system_config()};
-    node_cluster c{sys, 49460};
-    c.start_mars();
-    auto a = c.start_node("HTTP");
-    auto b = c.start_node("HTTP");
-    auto client = c.start_node("UDP");
+    two_stores k{49460};
+    auto &a = k.a, &b = k.b, &client = k.client;
+    auto& c = k.c;
     auto& self = c.self();
-    REQUIRE(rings_hold(self, {a, b, client}, 2));
-    REQUIRE(settled(self, {a, b}));
     auto owned_keys = owned_by(self, client, numbered("user:", 100));
     auto plain_keys = numbered("plain:", 100);
     set_many(self, client, plain_keys, plain_keys);
@@ -135,15 +147,10 @@ TEST_SUITE("dm.store_kill") {
 
   TEST_CASE("a read sent again waits at the new owner until its ring drops the node the sender "
             "lost") {
-    caf::actor_system sys{test_system_config()};
-    node_cluster c{sys, 49480};
-    c.start_mars();
-    auto a = c.start_node("HTTP");
-    auto b = c.start_node("HTTP");
-    auto client = c.start_node("UDP");
+    two_stores k{49480};
+    auto &a = k.a, &b = k.b, &client = k.client;
+    auto& c = k.c;
     auto& self = c.self();
-    REQUIRE(rings_hold(self, {a, b, client}, 2));
-    REQUIRE(settled(self, {a, b}));
     auto keeper = c.address_of(a.actor());
     auto victim = c.address_of(b.actor());
     std::string ring_error;
@@ -186,18 +193,13 @@ TEST_SUITE("dm.store_kill") {
     // and one holder dies halfway: the keys that had not come yet are on
     // no node, and their writer must set them again, though the slots'
     // owner is the same before and after the holder's death.
-    caf::actor_system sys{test_system_config()};
-    node_cluster c{sys, 49400};
-    c.start_mars();
     dm_config slow;
     slow.storage_migration_batch_size = 1;
     slow.storage_migration_interval = 20ms;
-    auto a = c.start_node("HTTP", slow);
-    auto b = c.start_node("HTTP", slow);
-    auto client = c.start_node("UDP", slow);
+    two_stores k{49400, slow};
+    auto &a = k.a, &b = k.b, &client = k.client;
+    auto& c = k.c;
     auto& self = c.self();
-    REQUIRE(rings_hold(self, {a, b, client}, 2));
-    REQUIRE(settled(self, {a, b}));
     auto owned_keys = owned_by(self, client, numbered("user:", 300));
     auto n = c.start_node("HTTP", slow);
     REQUIRE(rings_hold(self, {a, b, n, client}, 3));
