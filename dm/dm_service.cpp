@@ -512,6 +512,15 @@ void on_replaced(service_actor* self, const std::string& uid, const std::string&
       });
 }
 
+/// The store says another node (`there`) wrote `key` since this node last
+/// set it: for a user's location, a login there that this node did not hear
+/// of (the store had lost the location, so that login replaced nothing).
+void on_owned_taken(service_actor* self, const std::string& key, const std::string& there) {
+  auto prefix = location_key("");
+  if (key.size() > prefix.size() && key.compare(0, prefix.size(), prefix) == 0)
+    on_replaced(self, key.substr(prefix.size()), there);
+}
+
 void on_received(service_actor* self, const std::string& peer, const packed_messages& batch) {
   auto& st = self->state;
   for (auto bytes : batch.views()) {
@@ -841,6 +850,7 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
     self->send(transport, route_atom::value, static_cast<uint8_t>(kind),
                caf::actor_cast<caf::actor>(self));
   self->send(node, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+  self->send(st.store, store_subscribe_atom::value, caf::actor_cast<caf::actor>(self));
   self->request(st.store, caf::infinite, store_ring_view_atom::value)
     .then([=](std::shared_ptr<const ring_view>& view) { self->state.ring = std::move(view); },
           [](caf::error&) {}); // the store ended: lookups fail there
@@ -907,6 +917,10 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
     [=](const node_event& e) {
       if (e.what == node_event::kind::node_left)
         lost_peer(self, e.subject, "node " + e.subject + " left before it answered");
+    },
+    [=](const store_event& e) {
+      if (e.what == store_event::kind::owned_taken)
+        on_owned_taken(self, e.key, e.peer);
     },
     [=](dm_refind_atom) {
       self->state.refind_scheduled = false;

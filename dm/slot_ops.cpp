@@ -139,6 +139,19 @@ store_response apply_request(entry_table& table, owner_names& owners, const stor
       }
       break;
     }
+    case store_op::reassert: {
+      const auto& rec = req.records[0];
+      auto e = table.find(rec.key, now_ms);
+      if (e && owners.name(e->owner) != rec.owner) {
+        resp.records.push_back(found(rec.key, e));
+        resp.records.back().owner = owners.name(e->owner);
+        break;
+      }
+      table.put(rec.key, rec.value, deadline_of(rec.ttl_ms, now_ms), owners.id(rec.owner));
+      resp.number = 1;
+      wrote(rec.key);
+      break;
+    }
     case store_op::incr: {
       const auto& key = req.records[0].key;
       int64_t value = 0;

@@ -14,6 +14,8 @@ const char* to_string(store_event::kind what) {
       return "ring_changed";
     case store_event::kind::ring_refused:
       return "ring_refused";
+    case store_event::kind::owned_taken:
+      return "owned_taken";
   }
   return "unknown";
 }

@@ -21,6 +21,10 @@ struct store_event {
     /// A storage node (`peer`) was refused: storageRingSize is not greater
     /// than the storage nodes with it (`keys`).
     ring_refused,
+    /// An owned entry of this node (`key`) was written by another node
+    /// (`peer`, "" for a write without owner) since its holder changed:
+    /// this node no longer sets it again.
+    owned_taken,
   };
 
   kind what = kind::ring_changed;
@@ -29,6 +33,7 @@ struct store_event {
   uint64_t keys = 0;
   uint64_t bytes = 0;
   uint64_t ms = 0;
+  std::string key = {};
 };
 
 /// "slot_handed_over", ...

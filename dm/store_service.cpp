@@ -224,6 +224,7 @@ struct service_state {
   uint64_t handed_over_keys = 0;
   uint64_t taken_over_slots = 0;
   uint64_t reasserted = 0;
+  uint64_t owned_taken = 0; // owned entries another node wrote since
 
   static inline const char* name = "meshrt.store";
 };
@@ -511,7 +512,7 @@ void reassert(service_actor* self, const std::string& key) {
   }
   ++st.reasserted;
   store_request req;
-  req.op = store_op::set;
+  req.op = store_op::reassert;
   req.records.push_back(
     store_record{key, true, e.value, static_cast<uint32_t>(ttl), st.self_address});
   issue(self, std::move(req), reassert_timeout, [self, key](store_response& r) {
@@ -519,6 +520,15 @@ void reassert(service_actor* self, const std::string& key) {
     auto i = st.owned.find(key);
     if (i == st.owned.end())
       return;
+    if (r.status == 0 && r.number == 0) {
+      // Another node wrote the key since (a user's login there): its entry
+      // stands, and this node's is no longer its own.
+      auto by = r.records.empty() ? std::string{} : r.records[0].owner;
+      st.owned.erase(i);
+      ++st.owned_taken;
+      emit(self, store_event{store_event::kind::owned_taken, 0, by, 0, 0, 0, key});
+      return;
+    }
     if (r.status == 0) {
       i->second.attempts = 0;
       return;
@@ -1004,6 +1014,7 @@ void local_stats(service_actor* self, std::function<void(std::string)> done) {
     {"handed_over_keys", st.handed_over_keys},
     {"taken_over_slots", st.taken_over_slots},
     {"reasserted", st.reasserted},
+    {"owned_taken", st.owned_taken},
   };
   if (live.empty()) {
     done(j->dump());

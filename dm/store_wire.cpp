@@ -69,6 +69,8 @@ const char* to_string(store_op op) {
       return "del_if_equal";
     case store_op::swap:
       return "swap";
+    case store_op::reassert:
+      return "reassert";
   }
   return "unknown";
 }
@@ -129,7 +131,7 @@ std::optional<store_request> decode_store_request(byte_view bytes) {
     return std::nullopt;
   store_request x;
   auto op = r.u8();
-  if (op < static_cast<uint8_t>(store_op::get) || op > static_cast<uint8_t>(store_op::swap))
+  if (op < static_cast<uint8_t>(store_op::get) || op > static_cast<uint8_t>(store_op::reassert))
     return std::nullopt;
   x.op = static_cast<store_op>(op);
   x.id = r.u64();

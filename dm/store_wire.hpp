@@ -34,6 +34,8 @@
 //   set: one record -> nothing
 //   swap: one record -> the record it replaced (present or not)
 //   set_if_absent: one record -> number 1 if stored, else the record there
+//   reassert: one record (its owner set) -> number 1 if stored (the key was
+//     absent or had that owner), else 0 and the record there
 //   incr: one record (the key), delta -> number, the new value
 //   get_many: the keys -> one record per key, in order
 //   set_many: the records -> nothing
@@ -86,6 +88,10 @@ enum class store_op : uint8_t {
   /// A set that answers the value it replaced (a user's login learns the
   /// node it moves the user from).
   swap = 10,
+  /// An owned entry set again by its owner after its holder changed: stored
+  /// unless the key is there with another owner (another node wrote it
+  /// since, e.g. the user's login on a new node), which it must not undo.
+  reassert = 11,
 };
 
 /// The slot field of a request for the node's store service itself (stats);

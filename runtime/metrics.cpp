@@ -192,6 +192,8 @@ void add_store(prometheus_text& out, const json& s) {
        "taken_over_slots"},
       {"meshrt_store_reasserted_total", counter, "Owned entries written again after a change",
        "reasserted"},
+      {"meshrt_store_owned_taken_total", counter,
+       "Owned entries another node wrote since, so no longer set again from here", "owned_taken"},
       {"meshrt_store_requests_total", counter, "Store requests issued by this node", "requests"},
       {"meshrt_store_forwarded_total", counter, "Store requests forwarded to another owner",
        "forwarded"},

@@ -397,6 +397,26 @@ TEST_SUITE("dm.dm_service") {
     CHECK(held.log->lines().size() == 1);
   }
 
+  TEST_CASE("a session ends when the store says another node took the user's location") {
+    dm_cluster k{43990};
+    auto& self = k.c.self();
+    auto udp2 = k.c.address_of(k.udp2.actor());
+    auto ann = connect(self, k.udp1, "ann");
+    // udp2 stores ann's location as its own, as a login there does when
+    // the store had lost the location: udp1 hears nothing of it
+    store_write_options owned;
+    owned.owned = true;
+    REQUIRE(!meshrt::test::store_calls::set(self, k.udp2, location_key("ann"), udp2, owned));
+    // udp1 sets its entry again, as after a change of its holder
+    self->send(k.udp1.store(), store_reassert_atom::value, location_key("ann"));
+    auto why = "closed logged in again on node " + udp2;
+    REQUIRE(eventually([&] { return ann.log->count(why) == 1; }, 3s));
+    CHECK(dm_stats_json(self, k.udp1)["replaced"] == 1);
+    CHECK(dm_stats_json(self, k.udp1)["users"] == 0);
+    CHECK(meshrt::test::store_stats_json(self, k.udp1)["owned_entries"] == 0);
+    CHECK(meshrt::test::store_calls::get(self, k.udp1, location_key("ann")).value == udp2);
+  }
+
   TEST_CASE("a second login of one user on a node replaces the first") {
     dm_cluster k{43800};
     auto& self = k.c.self();

@@ -40,6 +40,39 @@ TEST_CASE("slot ops: set, get, set_if_absent, swap, incr and the bad-input error
   CHECK(run(store_op::get, "w").records[0].value == "2");
 }
 
+TEST_CASE("slot ops: a reassert stores unless another owner wrote the key since") {
+  entry_table t;
+  owner_names owners;
+  auto run
+    = [&](store_op op, const std::string& key, const std::string& value, const std::string& owner) {
+        store_request req;
+        req.op = op;
+        req.records.push_back({key, true, value, 0, owner});
+        return apply_request(t, owners, req, 0);
+      };
+  auto value_of
+    = [&](const std::string& key) { return run(store_op::get, key, {}, {}).records[0].value; };
+  // absent: stored
+  CHECK(run(store_op::reassert, "u", "at-n1", "n1").number == 1);
+  CHECK(value_of("u") == "at-n1");
+  // there with the same owner: stored over it
+  CHECK(run(store_op::reassert, "u", "at-n1-again", "n1").number == 1);
+  CHECK(value_of("u") == "at-n1-again");
+  // another owner wrote it since: it stays, and the answer names that owner
+  CHECK(run(store_op::swap, "u", "at-n2", "n2").status == 0);
+  auto lost = run(store_op::reassert, "u", "at-n1", "n1");
+  CHECK(lost.status == 0);
+  CHECK(lost.number == 0);
+  REQUIRE(lost.records.size() == 1);
+  CHECK(lost.records[0].value == "at-n2");
+  CHECK(lost.records[0].owner == "n2");
+  CHECK(value_of("u") == "at-n2");
+  // a write without owner counts as another's too
+  CHECK(run(store_op::set, "plain", "v", "").status == 0);
+  CHECK(run(store_op::reassert, "plain", "at-n1", "n1").number == 0);
+  CHECK(value_of("plain") == "v");
+}
+
 TEST_CASE("slot ops: del_if_equal removes only the value it names, internal keys may be longer") {
   entry_table t;
   owner_names owners;

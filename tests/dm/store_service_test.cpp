@@ -167,6 +167,47 @@ TEST_SUITE("dm.store_service") {
     CHECK(get(self, client, "after").value == opt_string{"fine"});
   }
 
+  TEST_CASE("an owned entry that another node wrote since is not set again over it") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 49150};
+    c.start_mars();
+    auto a = c.start_node("HTTP");
+    auto n1 = c.start_node("UDP");
+    auto n2 = c.start_node("UDP");
+    auto& self = c.self();
+    REQUIRE(rings_hold(self, {a, n1, n2}, 1));
+    auto tally = std::make_shared<event_tally>();
+    store_subscribe(self, n1, spawn_tally(sys, tally));
+    store_write_options owned;
+    owned.owned = true;
+    REQUIRE(!set(self, n1, "mine", "at-n1", owned));
+    REQUIRE(!set(self, n1, "taken", "at-n1", owned));
+    REQUIRE(!set(self, n2, "taken", "at-n2", owned)); // n1 does not hear of it
+    CHECK(stats(self, n1)["owned_entries"] == 2);
+    // as after a change of their holder, n1 sets both again
+    self->send(n1.store(), store_reassert_atom::value, std::string{"mine"});
+    self->send(n1.store(), store_reassert_atom::value, std::string{"taken"});
+    REQUIRE(eventually([&] { return tally->count(store_event::kind::owned_taken) == 1; }, 2s));
+    CHECK(get(self, n1, "taken").value == opt_string{"at-n2"});
+    CHECK(get(self, n1, "mine").value == opt_string{"at-n1"});
+    auto st = stats(self, n1);
+    CHECK(st["owned_entries"] == 1);
+    CHECK(st["owned_taken"] == 1);
+    {
+      std::lock_guard<std::mutex> guard{tally->mtx};
+      auto e = std::find_if(tally->events.begin(), tally->events.end(),
+                            [](const auto& x) { return x.what == store_event::kind::owned_taken; });
+      REQUIRE(e != tally->events.end());
+      CHECK(e->key == "taken");
+      CHECK(e->peer == c.address_of(n2.actor()));
+    }
+    // no longer n1's: asked to set it again, n1 sends nothing
+    auto reasserted = stats(self, n1)["reasserted"];
+    self->send(n1.store(), store_reassert_atom::value, std::string{"taken"});
+    CHECK(stats(self, n1)["reasserted"] == reasserted);
+    CHECK(get(self, n1, "taken").value == opt_string{"at-n2"});
+  }
+
   TEST_CASE("no storage node: the reference's Nodes not found") {
     caf::actor_system sys{test_system_config()};
     node_cluster c{sys, 49100};

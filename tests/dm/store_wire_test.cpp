@@ -38,6 +38,15 @@ TEST_CASE("store wire: requests, responses and migration messages round-trip") {
   CHECK(decode_store_request(again_bytes)->records[0].key == "user-1");
   for (size_t n = 0; n < request_hops_offset + 3 + req.origin.size() + again.gone.size(); ++n)
     CHECK(request_gone(byte_view{again_bytes.data(), n}).empty());
+  // The last op decodes; a byte past it is no op.
+  auto last = req;
+  last.op = store_op::reassert;
+  auto last_bytes = encode(last);
+  REQUIRE(decode_store_request(last_bytes));
+  CHECK(decode_store_request(last_bytes)->op == store_op::reassert);
+  CHECK(std::string{to_string(store_op::reassert)} == "reassert");
+  last_bytes[1] = static_cast<uint8_t>(store_op::reassert) + 1;
+  CHECK_FALSE(decode_store_request(last_bytes));
   // A forward counts a hop in place, up to max_store_hops - 1.
   auto forwarded = bytes;
   for (int hop = 2; hop < max_store_hops; ++hop)
