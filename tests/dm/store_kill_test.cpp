@@ -196,7 +196,7 @@ TEST_SUITE("dm.store_kill") {
     dm_config slow;
     slow.storage_migration_batch_size = 1;
     slow.storage_migration_interval = 20ms;
-    two_stores k{49400, slow};
+    two_stores k{49350, slow};
     auto &a = k.a, &b = k.b, &client = k.client;
     auto& c = k.c;
     auto& self = c.self();
