@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <unordered_map>
+#include <utility>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -1403,6 +1404,8 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
       if (shard)
         self->send_exit(shard, caf::exit_reason::user_shutdown);
     for (auto& e : self->state.pending.expire(UINT64_MAX))
+      fail(e.waiter.w, store_errc::timeout, "the node stopped while the request was pending");
+    for (auto& e : std::exchange(self->state.rereads, {}))
       fail(e.waiter.w, store_errc::timeout, "the node stopped while the request was pending");
     self->quit();
   });
