@@ -72,16 +72,6 @@ struct parked_find {
   std::string gone;
 };
 
-/// A find again that came to this node before its ring dropped the storage
-/// node the sender lost (`x.gone`): views change node by node.
-struct held_find {
-  dm_deliver x;
-  uint64_t deadline_us = 0;
-};
-
-/// Finds again held at most at once; more are looked up at once.
-constexpr size_t max_held_finds = 100'000;
-
 /// The service, and the host of its node's user sessions (user_session.hpp):
 /// their state lives here and their messages run here.
 struct service_state : session_host {
@@ -111,8 +101,6 @@ struct service_state : session_host {
   uint64_t timer_at = UINT64_MAX;
   /// Finds whose storage node left before it answered.
   std::vector<parked_find> parked;
-  /// Finds again that wait for this node's ring to drop a storage node.
-  std::vector<held_find> held;
   bool refind_scheduled = false;
   /// What this node answered to delivers handed on by storage nodes.
   recent_answers answers_given;
@@ -129,7 +117,6 @@ struct service_state : session_host {
   uint64_t finds = 0;          // FindData handled here, as the owner of a location
   uint64_t forwarded = 0;      // of those, handed on to the recipient's node
   uint64_t finds_again = 0;    // finds sent again after their storage node left
-  uint64_t finds_held = 0;     // finds again that waited for this node's ring
   uint64_t answered_again = 0; // delivers that came again, answered from memory
   uint64_t malformed = 0;
   /// Deliveries here by what became of them, indexed by dm_outcome (an
@@ -234,7 +221,7 @@ void settle(pending_requests<tracked_delivery>::entry& e, dm_outcome outcome,
 
 void schedule_refind(service_actor* self) {
   auto& st = self->state;
-  if (st.refind_scheduled || (st.parked.empty() && st.held.empty()))
+  if (st.refind_scheduled || st.parked.empty())
     return;
   st.refind_scheduled = true;
   self->delayed_send(self, refind_interval, dm_refind_atom::value);
@@ -261,32 +248,9 @@ uint32_t ms_left(uint64_t deadline_us, uint64_t now) {
   return static_cast<uint32_t>((deadline_us - now + 999) / 1000);
 }
 
-/// Looks up the held finds again whose slot this node's ring no longer gives
-/// to the node their sender lost; those past their deadline fail (their
-/// sender hears lookup_failed, which ends a find again in a timeout).
-void release_held(service_actor* self, const std::shared_ptr<const hash_ring>& r, uint64_t now) {
-  auto& st = self->state;
-  std::vector<held_find> still;
-  for (auto& h : std::exchange(st.held, {})) {
-    if (h.deadline_us <= now) {
-      answer(self, h.x.reply_to, h.x.id, dm_outcome::lookup_failed, {});
-      continue;
-    }
-    if (r && !r->empty() && r->owner_of(location_key(h.x.to)) == h.x.gone) {
-      still.push_back(std::move(h));
-      continue;
-    }
-    h.x.timeout_ms = ms_left(h.deadline_us, now);
-    on_find(self, std::move(h.x));
-  }
-  st.held.insert(st.held.end(), std::make_move_iterator(still.begin()),
-                 std::make_move_iterator(still.end()));
-}
-
 /// Sends the parked finds whose slot has a new owner again, with their own
 /// ids (a deliver their first try made comes to the recipient's node again,
-/// which answers it from memory); those past their deadline fail. Then the
-/// held finds again.
+/// which answers it from memory); those past their deadline fail.
 void refind(service_actor* self) {
   auto& st = self->state;
   auto now = steady_micros();
@@ -307,7 +271,6 @@ void refind(service_actor* self) {
     }
     ++st.finds_again;
     e.waiter.find->kind = dm_kind::find_again;
-    e.waiter.find->gone = p.gone;
     auto x = *e.waiter.find;
     x.timeout_ms = ms_left(e.deadline_us, now);
     e.peer = owner;
@@ -318,7 +281,6 @@ void refind(service_actor* self) {
       send_wire(self, owner, encode(x));
   }
   st.parked = std::move(waiting);
-  release_held(self, r, now);
   arm_timer(self);
   schedule_refind(self);
 }
@@ -426,31 +388,12 @@ caf::actor local_shard_of(service_actor* self, const std::string& key, uint16_t&
   return st.ring->shard_of_group(shard_group_of(slot));
 }
 
-/// Holds find again `x` if this node's ring still gives its slot to the
-/// storage node its sender lost: this node has not seen that node leave
-/// yet, and a lookup now would go to the dead node.
-bool hold_if_behind(service_actor* self, dm_deliver& x) {
-  auto& st = self->state;
-  if (x.kind != dm_kind::find_again || x.gone.empty() || st.held.size() >= max_held_finds)
-    return false;
-  auto r = st.ring ? st.ring->load() : nullptr;
-  if (!r || r->empty() || r->owner_of(location_key(x.to)) != x.gone)
-    return false;
-  ++st.finds_held;
-  auto deadline = steady_micros() + uint64_t{x.timeout_ms} * 1000;
-  st.held.push_back({std::move(x), deadline});
-  schedule_refind(self);
-  return true;
-}
-
 /// FindData at the node that owns the recipient's location: look it up and
 /// hand the message on (the recipient's node answers the sender's), or
 /// answer at once when there is no location. The shard that owns the slot
 /// here answers directly; one whose slot moves says so, and the store
 /// service finds it.
 void on_find(service_actor* self, dm_deliver x) {
-  if (hold_if_behind(self, x))
-    return;
   ++self->state.finds;
   auto key = location_key(x.to);
   uint16_t slot = 0;
@@ -594,8 +537,7 @@ void service_state::deliver(const std::string& to_node, const std::string& from,
                cmd,
                std::move(message),
                self_address,
-               dm_kind::deliver,
-               {}};
+               dm_kind::deliver};
   if (!to_node.empty()) {
     ++sent_remote;
     return send_tracked(self, to_node, std::move(x), std::move(done));
@@ -741,8 +683,6 @@ std::string stats_json(service_actor* self) {
     {"finds_again", st.finds_again},
     {"answered_again", st.answered_again},
     {"parked", st.parked.size()},
-    {"finds_held", st.finds_held},
-    {"held", st.held.size()},
     {"malformed", st.malformed},
     {"outcomes", outcomes},
   };

@@ -56,16 +56,12 @@ bool is_again(dm_kind kind) {
 }
 
 byte_buffer encode(const dm_deliver& x) {
-  auto again = x.kind == dm_kind::find_again;
-  byte_writer w{1 + 8 + 4 + 2 + x.reply_to.size() + (again ? 2 + x.gone.size() : 0)
-                + tail_size(x.from, x.to, x.message)};
+  byte_writer w{1 + 8 + 4 + 2 + x.reply_to.size() + tail_size(x.from, x.to, x.message)};
   auto kind = static_cast<uint8_t>(x.kind);
   w.u8(has_deliver_fields(kind) ? kind : static_cast<uint8_t>(dm_kind::deliver));
   w.u64(x.id);
   w.u32(x.timeout_ms);
   w.str16(x.reply_to);
-  if (again)
-    w.str16(x.gone);
   write_tail(w, x.from, x.to, x.ver, x.cmd, x.message);
   return w.take();
 }
@@ -97,8 +93,6 @@ std::optional<dm_deliver> decode_dm_deliver(byte_view bytes) {
   x.id = r.u64();
   x.timeout_ms = r.u32();
   x.reply_to = r.str16();
-  if (x.kind == dm_kind::find_again)
-    x.gone = r.str16();
   if (!read_tail(r, x.from, x.to, x.ver, x.cmd, x.message))
     return std::nullopt;
   return x;

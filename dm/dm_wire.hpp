@@ -19,12 +19,7 @@
 //     itself, or answers at once (unknown_user, lookup_failed).
 //   kind 44, find again: a find whose storage node left the view before
 //     it answered, sent again with the same id to the slot's new owner,
-//     which hands it on as a kind 45. One field more, after reply to:
-//     u8 kind | u64 id | u32 timeout ms | str16 reply to | str16 gone
-//     | str16 from | ...
-//     `gone`: the storage node the sender lost. A new owner whose ring
-//     still gives the slot to that node has not seen it leave yet, and
-//     holds the find until its ring drops it.
+//     which hands it on as a kind 45.
 //   kind 45, deliver again: a deliver that may have reached the
 //     recipient's node before (its first find's storage node may have
 //     handed it on before it died). That node delivers it only if it has
@@ -120,8 +115,6 @@ struct dm_deliver {
   byte_buffer message;
   std::string reply_to;
   dm_kind kind = dm_kind::deliver;
-  /// find_again only: the storage node the sender lost.
-  std::string gone;
 };
 
 struct dm_answer {

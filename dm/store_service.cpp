@@ -56,6 +56,10 @@ constexpr std::chrono::milliseconds reassert_pause{100};
 constexpr int max_reasserts = 100;
 /// Nodes that left, remembered for redirects that still name them.
 constexpr size_t max_gone = 256;
+/// How long after a change of its ring this node names, in the requests it
+/// sends, the node that held their slot before if that node left the view:
+/// the other nodes' views lose it within about a second of each other.
+constexpr std::chrono::seconds lagging_view_window{3};
 /// How long a graceful leave waits for its handoffs before it leaves
 /// anyway.
 constexpr std::chrono::seconds max_leave_handoff{30};
@@ -91,7 +95,8 @@ struct view_entry {
   node_status status = node_status::online;
 };
 
-/// A request that came before the first view.
+/// A request of this node held for its first view, or for a ring that still
+/// names a node the view has lost (its rebuild queued).
 struct held_request {
   store_request req;
   waiter w;
@@ -154,6 +159,10 @@ struct service_state {
   bool rebuild_queued = false;
   bool reeval_scheduled = false;
   hash_ring ring;
+  /// The ring before the last change, and until when its owners that left
+  /// are named in requests (lagging_view_window).
+  hash_ring ring_before;
+  uint64_t ring_before_until_us = 0;
   /// The ring for the node's other actors (the DM service).
   std::shared_ptr<ring_view> shared_ring = std::make_shared<ring_view>();
   std::string refused; // the node set last refused for ring_too_small
@@ -218,7 +227,7 @@ struct service_state {
   uint64_t forwarded = 0;
   uint64_t timeouts = 0;
   uint64_t reads_again = 0;   // sent again after their node left the view
-  uint64_t requests_held = 0; // from other nodes, held for this node's first or next ring
+  uint64_t requests_held = 0; // held for this node's first or next ring
   uint64_t late_responses = 0;
   uint64_t malformed = 0;
   uint64_t handed_over_slots = 0;
@@ -314,13 +323,43 @@ void arm_timer(service_actor* self) {
                      store_tick_atom::value);
 }
 
+/// The node that held `slot` before this node's ring last changed, if it
+/// left the view since and the change is recent: a node whose view still
+/// holds it would route the request there, and holds it instead when the
+/// request names it (`gone`).
+std::string lost_owner(service_actor* self, uint16_t slot) {
+  auto& st = self->state;
+  if (st.ring_before.empty())
+    return {};
+  if (steady_micros() >= st.ring_before_until_us) {
+    st.ring_before = hash_ring{};
+    return {};
+  }
+  if (slot >= st.ring_before.slots())
+    return {};
+  const auto& was = st.ring_before.owner(slot);
+  if (was == st.ring.owner(slot) || !is_gone(self, was))
+    return {};
+  return was;
+}
+
 /// Files `req` for `slot` (its owner by the ring) and sends it.
 void send_one(service_actor* self, store_request req, uint16_t slot, uint64_t deadline_us,
               waiter w) {
   auto& st = self->state;
+  if (st.rebuild_queued && is_gone(self, st.ring.owner(slot))) {
+    // The view lost the slot's owner and the ring's rebuild is queued
+    // behind this request: sent now, it would go to a node that left, after
+    // the reads owed by that node were sent again.
+    ++st.requests_held;
+    st.held.push_back(held_request{std::move(req), std::move(w), deadline_us});
+    arm_timer(self);
+    return;
+  }
   req.slot = slot;
   req.origin = st.self_address;
   req.hops = 0;
+  req.gone = lost_owner(self, slot);
   bool read = req.op == store_op::get || req.op == store_op::get_many;
   auto kept = read ? std::make_shared<store_request>(std::move(req)) : nullptr;
   auto& sent = kept ? *kept : req;
@@ -688,7 +727,7 @@ void release_held_wire(service_actor* self) {
 }
 
 /// Computes the ring from the view and moves what changed.
-void rebuild(service_actor* self) {
+void rebuild_ring(service_actor* self) {
   auto& st = self->state;
   st.rebuild_queued = false;
   auto nodes = candidates(self);
@@ -726,6 +765,11 @@ void rebuild(service_actor* self) {
   }
   st.ring = *next;
   st.shared_ring->publish(st.ring);
+  st.ring_before = before;
+  st.ring_before_until_us
+    = steady_micros()
+      + static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(lagging_view_window).count());
   note_handoffs(self, before);
   if (st.ring.empty() && !before.empty()
       && std::any_of(st.shards.begin(), st.shards.end(),
@@ -759,6 +803,23 @@ void rebuild(service_actor* self) {
   reassert_moved(self, before);
   release_held_wire(self);
   check_leave(self);
+}
+
+/// Issues the requests of this node held for its first ring, or for a
+/// ring that still named a node the view had lost; their time runs on.
+void release_held(service_actor* self) {
+  auto& st = self->state;
+  for (auto& h : std::exchange(st.held, {}))
+    if (!h.stats_of.empty())
+      ask_stats(self, h.stats_of, h.deadline_us, std::move(h.w));
+    else
+      issue_by(self, std::move(h.req), h.deadline_us, std::move(h.w));
+}
+
+/// The ring from the view, then the requests that waited for it.
+void rebuild(service_actor* self) {
+  rebuild_ring(self);
+  release_held(self);
 }
 
 void queue_rebuild(service_actor* self) {
@@ -1221,13 +1282,6 @@ void check_ready(service_actor* self) {
     return;
   st.ready = true;
   rebuild(self);
-  auto held = std::move(st.held);
-  st.held.clear();
-  for (auto& h : held)
-    if (!h.stats_of.empty())
-      ask_stats(self, h.stats_of, h.deadline_us, std::move(h.w));
-    else
-      issue_by(self, std::move(h.req), h.deadline_us, std::move(h.w)); // its time runs on
   release_held_wire(self);
   auto held_pulls = std::move(st.held_pulls);
   st.held_pulls.clear();
@@ -1329,7 +1383,9 @@ void on_tick(service_actor* self) {
                                     std::make_move_iterator(st.held.end())};
   st.held.erase(due, st.held.end());
   for (auto& h : expired)
-    fail(h.w, store_errc::no_storage_nodes, "the node has not synced with MARS yet");
+    fail(h.w, store_errc::no_storage_nodes,
+         st.ready ? "the ring still named a storage node that had left the view"
+                  : "the node has not synced with MARS yet");
   // Their senders have given up on them by now, and say so themselves.
   st.held_wire.erase(
     std::remove_if(st.held_wire.begin(), st.held_wire.end(),

@@ -12,10 +12,12 @@
 //     | str8 origin | str8 gone | i64 delta | u16 count | count records
 //     The answer goes to `origin` (the asking node), whoever forwarded;
 //     `hops` counts the forwards (a request forwarded 8 times is refused).
-//     `gone` is empty but in a read sent again because the storage node it
-//     went to left the asking node's view: that node. A node whose ring
-//     still gives the slot to it has not seen it leave yet, and holds the
-//     read until its ring drops it (or its time is up).
+//     `gone`: a storage node the asking node's view lost, which held the
+//     slot (the node a read sent again went to first, or for a few seconds
+//     after the asking node's ring changed, the slot's holder before);
+//     empty otherwise. A node whose ring still gives the slot to it has not
+//     seen it leave yet, and holds the request until its ring drops it (or
+//     its time is up).
 //   kind 33, store response:
 //     u8 kind | u8 status | u64 request id | then
 //     status 0: i64 number | u16 count | count records
@@ -140,7 +142,7 @@ struct store_request {
   uint16_t slot = 0;
   uint8_t hops = 0;
   std::string origin;
-  /// A read sent again: the storage node that left before it answered.
+  /// The slot's holder that left the asking node's view, if any (above).
   std::string gone;
   int64_t delta = 0;
   std::vector<store_record> records;

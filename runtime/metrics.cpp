@@ -201,8 +201,8 @@ void add_store(prometheus_text& out, const json& s) {
        "Reads sent again to a slot's new owner after their storage node left the view",
        "reads_again"},
       {"meshrt_store_requests_held_total", counter,
-       "Requests from other nodes held for this node's first ring, or for its ring to drop the "
-       "storage node their sender lost",
+       "Requests held for this node's first ring, or for its ring to drop a storage node the "
+       "view or their sender lost",
        "requests_held"},
       {"meshrt_store_timeouts_total", counter, "Store requests that timed out", "timeouts"},
       {"meshrt_store_malformed_total", counter, "Store messages dropped as malformed", "malformed"},
@@ -229,10 +229,6 @@ void add_dm(prometheus_text& out, const json& d) {
       {"meshrt_dm_forwarded_total", counter, "FindData messages handed on from here", "forwarded"},
       {"meshrt_dm_finds_again_total", counter,
        "FindData sent again after its storage node left before it answered", "finds_again"},
-      {"meshrt_dm_finds_held_total", counter,
-       "FindData sent again that waited here for this node's view to drop the storage node its "
-       "sender lost",
-       "finds_held"},
       {"meshrt_dm_answered_again_total", counter,
        "Messages handed on again by a storage node, answered from memory, not delivered twice",
        "answered_again"},

@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 #include <doctest/doctest.h>
 
+#include "actors/node_event.hpp"
 #include "dm/hash_ring.hpp"
 #include "dm/store_wire.hpp"
 #include "runtime/store.hpp"
@@ -43,6 +44,15 @@ std::vector<std::string> owned_by(caf::scoped_actor& self, const node& n,
   for (const auto& key : keys)
     REQUIRE(!set(self, n, key, "at-client", owned));
   return keys;
+}
+
+/// Kills `n` as kill -9 would and waits until its store service has ended.
+bool kill_and_wait(caf::scoped_actor& self, const node& n) {
+  self->monitor(n.store());
+  self->send_exit(n.actor(), caf::exit_reason::kill);
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; }, caf::after(3s) >> [] {});
+  return down;
 }
 
 /// Two storage nodes, `a` and `b`, and a `client` node that stores nothing,
@@ -126,11 +136,7 @@ TEST_SUITE("dm.store_kill") {
     REQUIRE(before);
     // Killed, and read at once: the reads of its slots go to a dead node,
     // and wait there until the views lose it.
-    self->monitor(b.store());
-    self->send_exit(b.actor(), caf::exit_reason::kill);
-    bool down = false;
-    self->receive([&](caf::down_msg&) { down = true; }, caf::after(3s) >> [] {});
-    REQUIRE(down);
+    REQUIRE(kill_and_wait(self, b));
     auto got = get_many(self, client, owned_keys, 5s);
     REQUIRE_MESSAGE(got, to_string(got.error));
     CHECK(std::count(got.value.begin(), got.value.end(), opt_string{"at-client"})
@@ -186,6 +192,30 @@ TEST_SUITE("dm.store_kill") {
     self->send_exit(b.actor(), caf::exit_reason::kill);
     CHECK(eventually([&] { return stats(self, client)["late_responses"] == 2; }, 5s));
     CHECK(stats(self, a)["requests_held"] == 1);
+  }
+
+  TEST_CASE("requests from a node whose view lost a storage node first wait at the nodes whose "
+            "views still hold it") {
+    two_stores k{49520};
+    auto& self = k.c.self();
+    auto owned_keys = owned_by(self, k.client, numbered("user:", 100));
+    auto victim = k.c.address_of(k.b.actor());
+    REQUIRE(kill_and_wait(self, k.b));
+    // The client's view loses the victim now, a second or two before the
+    // keeper's; the reads come right behind the event, ahead of the ring's
+    // rebuild. Sent to the keeper, whose ring still gives the victim's
+    // slots to the victim, they would be forwarded to a dead node.
+    node_event left;
+    left.what = node_event::kind::node_left;
+    left.subject = victim;
+    self->send(k.client.store(), left);
+    auto got = get_many(self, k.client, owned_keys, 8s);
+    REQUIRE_MESSAGE(got, to_string(got.error));
+    CHECK(std::count(got.value.begin(), got.value.end(), opt_string{"at-client"})
+          == static_cast<long>(owned_keys.size()));
+    CHECK(stats(self, k.client)["requests_held"].get<uint64_t>() > 0); // until its own rebuild
+    CHECK(stats(self, k.a)["requests_held"].get<uint64_t>() > 0);      // until its view lost it
+    CHECK(stats(self, k.client)["reads_again"] == 0);
   }
 
   TEST_CASE("a storage node killed while it hands slots to a new one: owned entries come back") {
