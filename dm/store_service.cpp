@@ -107,8 +107,8 @@ struct held_request {
 
 /// A request from another node that came before this node's first view
 /// (the ring says nothing yet, though the sender's already counts this
-/// node), or a read sent again whose slot this node's ring still gives to
-/// the node its sender lost (`gone`): views change node by node.
+/// node), or one whose slot this node's ring still gives to the node its
+/// sender lost (`gone`): views change node by node.
 struct held_wire_request {
   uint16_t slot = 0;
   byte_buffer bytes;
