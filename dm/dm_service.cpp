@@ -243,11 +243,6 @@ void lost_peer(service_actor* self, const std::string& node, const std::string& 
   refind(self);
 }
 
-/// The milliseconds left until `deadline_us`, rounded up.
-uint32_t ms_left(uint64_t deadline_us, uint64_t now) {
-  return static_cast<uint32_t>((deadline_us - now + 999) / 1000);
-}
-
 /// Sends the parked finds whose slot has a new owner again, with their own
 /// ids (a deliver their first try made comes to the recipient's node again,
 /// which answers it from memory); those past their deadline fail.
@@ -272,7 +267,7 @@ void refind(service_actor* self) {
     ++st.finds_again;
     e.waiter.find->kind = dm_kind::find_again;
     auto x = *e.waiter.find;
-    x.timeout_ms = ms_left(e.deadline_us, now);
+    x.timeout_ms = wire_ms_until(e.deadline_us, now);
     e.peer = owner;
     st.pending.put_back(std::move(e));
     if (owner == st.self_address)
@@ -790,7 +785,8 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
     self->send(transport, route_atom::value, static_cast<uint8_t>(kind),
                caf::actor_cast<caf::actor>(self));
   self->send(node, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
-  self->send(st.store, store_subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+  self->send(st.store, store_subscribe_atom::value, caf::actor_cast<caf::actor>(self),
+             store_event_mask({store_event::kind::owned_taken}));
   self->request(st.store, caf::infinite, store_ring_view_atom::value)
     .then([=](std::shared_ptr<const ring_view>& view) { self->state.ring = std::move(view); },
           [](caf::error&) {}); // the store ended: lookups fail there

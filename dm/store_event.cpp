@@ -20,4 +20,13 @@ const char* to_string(store_event::kind what) {
   return "unknown";
 }
 
+uint32_t store_event_mask(std::initializer_list<store_event::kind> kinds) {
+  if (kinds.size() == 0)
+    return UINT32_MAX;
+  uint32_t mask = 0;
+  for (auto k : kinds)
+    mask |= 1u << static_cast<uint8_t>(k);
+  return mask;
+}
+
 } // namespace meshrt

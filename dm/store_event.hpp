@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 namespace meshrt {
@@ -38,5 +39,14 @@ struct store_event {
 
 /// "slot_handed_over", ...
 const char* to_string(store_event::kind what);
+
+/// The kinds a subscription asks for, one bit each (`1 << kind`); every
+/// kind when `kinds` is empty.
+uint32_t store_event_mask(std::initializer_list<store_event::kind> kinds);
+
+/// Whether `mask` asks for `what`.
+inline bool asks_for(uint32_t mask, store_event::kind what) {
+  return (mask >> static_cast<uint8_t>(what)) & 1u;
+}
 
 } // namespace meshrt

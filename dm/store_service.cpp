@@ -220,7 +220,8 @@ struct service_state {
   bool leaving = false;
   bool left = false;
   std::vector<caf::response_promise> leave_promises;
-  std::vector<caf::actor> subscribers;
+  /// Subscribers, each with the kinds it asked for (store_event_mask).
+  std::vector<std::pair<caf::actor, uint32_t>> subscribers;
 
   // -- counters ----------------------------------------------------------
   uint64_t requests = 0;
@@ -247,8 +248,9 @@ const std::shared_ptr<spdlog::logger>& log() {
 }
 
 void emit(service_actor* self, store_event e) {
-  for (const auto& sub : self->state.subscribers)
-    self->send(sub, e);
+  for (const auto& [sub, kinds] : self->state.subscribers)
+    if (asks_for(kinds, e.what))
+      self->send(sub, e);
 }
 
 bool in_view(service_actor* self, const std::string& address) {
@@ -431,14 +433,6 @@ std::pair<store_errc, std::string> empty_ring(service_actor* self) {
                                         + " storage nodes in the view: this node has no ring"};
 }
 
-/// The milliseconds left until `deadline_us`, at least 1: a request's
-/// timeout on the wire.
-uint32_t remaining_ms(uint64_t deadline_us) {
-  auto now = steady_micros();
-  return static_cast<uint32_t>(
-    std::max<uint64_t>(1, (deadline_us - std::min(deadline_us, now)) / 1000));
-}
-
 void issue_by(service_actor* self, store_request req, uint64_t deadline_us, waiter w) {
   auto& st = self->state;
   if (!st.ready) {
@@ -454,7 +448,7 @@ void issue_by(service_actor* self, store_request req, uint64_t deadline_us, wait
     auto [why_code, why] = empty_ring(self);
     return fail(w, why_code, why);
   }
-  req.timeout_ms = remaining_ms(deadline_us);
+  req.timeout_ms = wire_ms_until(deadline_us, steady_micros());
   if (req.op == store_op::get_many || req.op == store_op::set_many)
     return scatter(self, std::move(req), deadline_us, std::move(w));
   auto slot = static_cast<uint16_t>(st.ring.slot_of(req.records.front().key));
@@ -474,7 +468,7 @@ void ask_stats(service_actor* self, const std::string& address, uint64_t deadlin
     return;
   }
   req.origin = st.self_address;
-  req.timeout_ms = remaining_ms(deadline_us);
+  req.timeout_ms = wire_ms_until(deadline_us, steady_micros());
   req.id = st.pending.add(address, static_cast<uint16_t>(store_op::stats), deadline_us,
                           {std::move(w), nullptr});
   send_wire(self, address, encode(req));
@@ -526,7 +520,7 @@ void reread(service_actor* self) {
     auto req = *e.waiter.read;
     req.hops = 0;
     req.gone = e.peer;
-    req.timeout_ms = remaining_ms(e.deadline_us);
+    req.timeout_ms = wire_ms_until(e.deadline_us, now);
     e.peer = st.ring.owner(req.slot);
     st.pending.put_back(std::move(e));
     route(self, req.slot, encode(req), false);
@@ -1696,8 +1690,8 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
       log()->warn("leaving with slots not handed over after {} s", max_leave_handoff.count());
       finish_leave(self);
     },
-    [=](store_subscribe_atom, const caf::actor& subscriber) {
-      self->state.subscribers.push_back(subscriber);
+    [=](store_subscribe_atom, const caf::actor& subscriber, uint32_t kinds) {
+      self->state.subscribers.emplace_back(subscriber, kinds);
     },
   };
 }

@@ -64,8 +64,9 @@ namespace meshrt {
 ///   std::string: the same of another node, over the mesh.
 /// - (store_leave_atom) -> (): the graceful leave (SIGTERM): status offline,
 ///   every slot handed to its next owner, then the node's leave (leave_atom).
-/// - (store_subscribe_atom, caf::actor) : store_event messages (slots handed
-///   over and taken over, migration done, ring changed or refused).
+/// - (store_subscribe_atom, caf::actor, uint32_t kinds) : store_event messages
+///   of the kinds in `kinds` (store_event_mask): slots handed over and taken
+///   over, migration done, ring changed or refused, owned entries taken.
 caf::actor spawn_store_service(caf::actor_system& sys, caf::actor node, const dm_config& cfg);
 
 } // namespace meshrt

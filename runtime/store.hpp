@@ -142,10 +142,13 @@ auto store_stats(Self&& self, const node& n, std::string mesh_address,
                                   timeout);
 }
 
-/// `subscriber` gets every store_event of this node's store.
+/// `subscriber` gets this node's store_events of the kinds in `kinds`, every
+/// kind when it is empty (a storage node emits one per slot it hands over
+/// or takes over).
 template<class Self>
-void store_subscribe(Self&& self, const node& n, const caf::actor& subscriber) {
-  self->send(n.store(), store_subscribe_atom::value, subscriber);
+void store_subscribe(Self&& self, const node& n, const caf::actor& subscriber,
+                     std::initializer_list<store_event::kind> kinds = {}) {
+  self->send(n.store(), store_subscribe_atom::value, subscriber, store_event_mask(kinds));
 }
 
 } // namespace meshrt

@@ -37,6 +37,10 @@ struct event_tally {
     return static_cast<size_t>(
       std::count_if(events.begin(), events.end(), [&](const auto& e) { return e.what == what; }));
   }
+  size_t size() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return events.size();
+  }
 };
 
 caf::actor spawn_tally(caf::actor_system& sys, std::shared_ptr<event_tally> tally) {
@@ -234,6 +238,8 @@ TEST_SUITE("dm.store_service") {
     REQUIRE(rings_hold(self, {a, b, client}, 2));
     auto tally_b = std::make_shared<event_tally>();
     store_subscribe(self, b, spawn_tally(sys, tally_b));
+    auto done_b = std::make_shared<event_tally>(); // asks for one kind only
+    store_subscribe(self, b, spawn_tally(sys, done_b), {store_event::kind::migration_done});
     auto keys = numbered("key", 3000);
     auto values = numbered("v0-", 3000);
     set_many(self, client, keys, values);
@@ -284,6 +290,13 @@ TEST_SUITE("dm.store_service") {
     CHECK(failures == 0);
     CHECK(tally_b->count(store_event::kind::slot_handed_over) > 0);
     CHECK(tally_b->count(store_event::kind::migration_done) > 0);
+    CHECK(eventually(
+      [&] {
+        return done_b->count(store_event::kind::migration_done)
+               == tally_b->count(store_event::kind::migration_done);
+      },
+      2s));
+    CHECK(done_b->size() == done_b->count(store_event::kind::migration_done));
     // every key has its last acknowledged value, none came back or went
     std::vector<std::string> all_keys;
     for (const auto& kv : model)
