@@ -82,13 +82,41 @@ caf::error error_of(const store_response& r) {
   return make_error(static_cast<store_errc>(r.status), r.error);
 }
 
-/// A request waiting for its answer: who hears it, and for a read (get, or
-/// a get_many's part) the request itself, to send it again to the slot's new
-/// owner if the node it went to leaves before it answers.
+/// A request waiting for its answer: who hears it, and for a request that
+/// may be sent again (sent_again_safely) the request itself, to send it to
+/// the slot's new owner if the node it went to leaves before it answers.
 struct pending_op {
   waiter w;
-  std::shared_ptr<const store_request> read;
+  std::shared_ptr<const store_request> again;
 };
+
+bool is_read(store_op op) {
+  return op == store_op::get || op == store_op::get_many;
+}
+
+/// Whether `req` may go to the slot's new owner when the node it went to
+/// leaves unanswered: a read, or a write whose second doing leaves the same
+/// state (a set, a delete, which may then answer that the key was not
+/// there, an owned entry set again, the swap of an owned entry: a login,
+/// which hears its own node if the first was done). Not an increment, nor
+/// a set-if-absent, whose second doing would answer "there" to the write
+/// that put it there.
+bool sent_again_safely(const store_request& req) {
+  switch (req.op) {
+    case store_op::get:
+    case store_op::get_many:
+    case store_op::set:
+    case store_op::set_many:
+    case store_op::del:
+    case store_op::del_if_equal:
+    case store_op::reassert:
+      return true;
+    case store_op::swap:
+      return !req.records.empty() && !req.records.front().owner.empty();
+    default:
+      return false;
+  }
+}
 
 struct view_entry {
   std::string type;
@@ -199,7 +227,7 @@ struct service_state {
   // -- requests ----------------------------------------------------------
   pending_requests<pending_op> pending;
   uint64_t timer_at = UINT64_MAX;
-  /// Reads whose node left before it answered, sent again once the ring
+  /// Requests whose node left before it answered, sent again once the ring
   /// goes without it (store_reread_atom).
   std::vector<pending_requests<pending_op>::entry> rereads;
   std::vector<held_request> held;
@@ -228,6 +256,7 @@ struct service_state {
   uint64_t forwarded = 0;
   uint64_t timeouts = 0;
   uint64_t reads_again = 0;   // sent again after their node left the view
+  uint64_t writes_again = 0;  // the same
   uint64_t requests_held = 0; // held for this node's first or next ring
   uint64_t late_responses = 0;
   uint64_t malformed = 0;
@@ -362,8 +391,7 @@ void send_one(service_actor* self, store_request req, uint16_t slot, uint64_t de
   req.origin = st.self_address;
   req.hops = 0;
   req.gone = lost_owner(self, slot);
-  bool read = req.op == store_op::get || req.op == store_op::get_many;
-  auto kept = read ? std::make_shared<store_request>(std::move(req)) : nullptr;
+  auto kept = sent_again_safely(req) ? std::make_shared<store_request>(std::move(req)) : nullptr;
   auto& sent = kept ? *kept : req;
   sent.id = st.pending.add(st.ring.owner(slot), static_cast<uint16_t>(sent.op), deadline_us,
                            {std::move(w), kept});
@@ -497,17 +525,21 @@ void on_response(service_actor* self, byte_view bytes) {
   e->waiter.w(*resp);
 }
 
-/// Sends the reads whose node left the view again, each under its own id,
+/// Sends the requests whose node left the view again, each under its own id,
 /// to the owner of its slot on the ring that goes without that node (the
 /// new owner of a dead node's slot waits for the owned entries set again).
 void reread(service_actor* self) {
   auto& st = self->state;
   auto now = steady_micros();
-  for (auto& e : std::exchange(st.rereads, {})) {
+  auto again = std::exchange(st.rereads, {});
+  // in the order they were issued (ids grow): a delete after a set stays
+  // after it
+  std::sort(again.begin(), again.end(), [](const auto& x, const auto& y) { return x.id < y.id; });
+  for (auto& e : again) {
     if (e.deadline_us <= now) {
       ++st.timeouts;
       fail(e.waiter.w, store_errc::timeout,
-           "storage node " + e.peer + " left the view before it answered, and the read found "
+           "storage node " + e.peer + " left the view before it answered, and the request found "
              + "no time left to go elsewhere");
       continue;
     }
@@ -516,8 +548,8 @@ void reread(service_actor* self) {
       fail(e.waiter.w, code, why);
       continue;
     }
-    ++st.reads_again;
-    auto req = *e.waiter.read;
+    auto req = *e.waiter.again;
+    ++(is_read(req.op) ? st.reads_again : st.writes_again);
     req.hops = 0;
     req.gone = e.peer;
     req.timeout_ms = wire_ms_until(e.deadline_us, now);
@@ -1062,6 +1094,7 @@ void local_stats(service_actor* self, std::function<void(std::string)> done) {
     {"requests", st.requests},
     {"forwarded", st.forwarded},
     {"reads_again", st.reads_again},
+    {"writes_again", st.writes_again},
     {"requests_held", st.requests_held},
     {"timeouts", st.timeouts},
     {"late_responses", st.late_responses},
@@ -1322,6 +1355,11 @@ void on_node_event(service_actor* self, const node_event& e) {
       }
       break;
     case kind::node_left: {
+      // A node that set itself offline first left on purpose: it handed
+      // its slots over, and may have done the writes it owed.
+      auto v = st.view.find(e.subject);
+      bool graceful = (v != st.view.end() && v->second.status == node_status::offline)
+                      || st.leavers.count(e.subject) != 0;
       st.view.erase(e.subject);
       st.leavers.erase(e.subject);
       st.unacked.erase(e.subject);
@@ -1335,12 +1373,13 @@ void on_node_event(service_actor* self, const node_event& e) {
         if (shard)
           self->send(shard, shard_peer_gone_atom::value, e.subject);
       reassert_pulled_from(self, e.subject);
-      // The ring goes without the leaver before the reads it owed are sent
-      // again (the rebuild's message is ahead of the reread's); writes fail:
-      // the leaver may have done them.
+      // The ring goes without the leaver before the requests it owed are
+      // sent again (the rebuild's message is ahead of the reread's). Writes
+      // owed by a node that left on purpose fail: it may have done them
+      // and handed the result on, and another node may have written since.
       queue_rebuild(self);
       for (auto& p : st.pending.take_peer(e.subject)) {
-        if (p.waiter.read) {
+        if (p.waiter.again && (!graceful || is_read(p.waiter.again->op))) {
           st.rereads.push_back(std::move(p));
           continue;
         }

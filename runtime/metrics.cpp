@@ -200,6 +200,9 @@ void add_store(prometheus_text& out, const json& s) {
       {"meshrt_store_reads_again_total", counter,
        "Reads sent again to a slot's new owner after their storage node left the view",
        "reads_again"},
+      {"meshrt_store_writes_again_total", counter,
+       "Writes sent again to a slot's new owner after their storage node died before it answered",
+       "writes_again"},
       {"meshrt_store_requests_held_total", counter,
        "Requests held for this node's first ring, or for its ring to drop a storage node the "
        "view or their sender lost",

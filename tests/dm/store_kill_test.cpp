@@ -218,6 +218,55 @@ TEST_SUITE("dm.store_kill") {
     CHECK(stats(self, k.client)["reads_again"] == 0);
   }
 
+  TEST_CASE("writes under way at a storage node that is killed are done at the slot's new "
+            "owner") {
+    two_stores k{49540};
+    auto& self = k.c.self();
+    auto victim = k.c.address_of(k.b.actor());
+    std::string ring_error;
+    auto before = hash_ring::build(300, {k.c.address_of(k.a.actor()), victim}, ring_error);
+    REQUIRE(before);
+    std::vector<std::string> at_victim;
+    for (const auto& key : numbered("login:", 200))
+      if (before->owner_of(key) == victim && at_victim.size() < 20)
+        at_victim.push_back(key);
+    REQUIRE(at_victim.size() == 20);
+    std::string count_key;
+    for (const auto& key : numbered("count:", 100))
+      if (count_key.empty() && before->owner_of(key) == victim)
+        count_key = key;
+    REQUIRE(!count_key.empty());
+    REQUIRE(kill_and_wait(self, k.b));
+    // Written before the views lose the victim: they go to a dead node.
+    store_write_options owned;
+    owned.owned = true;
+    owned.timeout = 8s;
+    std::vector<decltype(store_swap(self, k.client, "", "", owned))> logins;
+    for (const auto& key : at_victim)
+      logins.push_back(store_swap(self, k.client, key, "at-client", owned));
+    auto counter = store_incr(self, k.client, count_key, 1, 8s);
+    size_t failed = 0;
+    for (auto& login : logins)
+      login.receive([](std::optional<std::string>&) {},
+                    [&](caf::error& e) {
+                      ++failed;
+                      MESSAGE(to_string(e));
+                    });
+    CHECK(failed == 0);
+    // an increment may have been done: it fails rather than count twice
+    bool counted = false;
+    std::string why;
+    counter.receive([&](int64_t) { counted = true; }, [&](caf::error& e) { why = to_string(e); });
+    CHECK_FALSE(counted);
+    CHECK(why.find("left the view before it answered") != std::string::npos);
+    auto got = get_many(self, k.client, at_victim, 5s);
+    REQUIRE_MESSAGE(got, to_string(got.error));
+    CHECK(std::count(got.value.begin(), got.value.end(), opt_string{"at-client"})
+          == static_cast<long>(at_victim.size()));
+    CHECK(stats(self, k.client)["writes_again"] == at_victim.size());
+    CHECK(stats(self, k.client)["owned_entries"] == at_victim.size());
+  }
+
   TEST_CASE("a storage node killed while it hands slots to a new one: owned entries come back") {
     // The new node pulls its slots from their holders, one key every 20 ms,
     // and one holder dies halfway: the keys that had not come yet are on
