@@ -1053,8 +1053,11 @@ void check_leave(service_actor* self) {
   for (size_t s = 0; s < st.shards.size(); ++s)
     if (st.shards[s] && st.modes[s] != shard_mode::moved && !st.ring.empty())
       return;
+  // A leaver's acks are not waited for: it refuses what it did not
+  // acknowledge, and with MARS gone it may stay in the view long after it
+  // left (a batch its refusal crossed would hold this leave for 30 s).
   for (const auto& [peer, n] : st.unacked)
-    if (n > 0 && in_view(self, peer))
+    if (n > 0 && in_view(self, peer) && st.leavers.count(peer) == 0)
       return;
   if (st.handed_over_slots > 0)
     log()->info("every slot is handed over; leaving");
