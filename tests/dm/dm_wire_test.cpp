@@ -35,7 +35,13 @@ TEST_CASE("dm wire: deliver, answer and channel-closed messages round-trip") {
     CHECK(again->kind == kind);
     CHECK(is_again(again->kind));
     CHECK(again->id == 7);
+    CHECK(again->reply_to == "127.0.0.1:7001");
+    CHECK(again->from == "ann");
   }
+  f.kind = dm_kind::find_again;
+  auto cut = encode(f);
+  for (size_t n = 0; n < cut.size(); ++n)
+    CHECK_FALSE(decode_dm_deliver(byte_view{cut.data(), n}));
   CHECK_FALSE(is_again(dm_kind::find));
   CHECK_FALSE(is_again(dm_kind::deliver));
 
