@@ -110,6 +110,18 @@ struct dm_cluster {
   }
 };
 
+/// Kills `n` as kill -9 would and waits until its DM and store services
+/// have ended (until then it would still answer what reaches it).
+bool kill_and_wait(caf::scoped_actor& self, const node& n) {
+  self->monitor(n.dm());
+  self->monitor(n.store());
+  self->send_exit(n.actor(), caf::exit_reason::kill);
+  int down = 0;
+  for (int i = 0; i < 2; ++i)
+    self->receive([&](caf::down_msg&) { ++down; }, caf::after(std::chrono::seconds{3}) >> [] {});
+  return down == 2;
+}
+
 } // namespace
 
 TEST_SUITE("dm.dm_service") {
@@ -292,13 +304,7 @@ TEST_SUITE("dm.dm_service") {
     REQUIRE(at_victim > 0);
     // The victim dies; the first messages go out before the nodes notice,
     // so the lookups of the victim's locations go to a dead node.
-    self->monitor(k.storage[1].dm());
-    self->monitor(k.storage[1].store());
-    self->send_exit(k.storage[1].actor(), caf::exit_reason::kill);
-    int down = 0;
-    for (int i = 0; i < 2; ++i)
-      self->receive([&](caf::down_msg&) { ++down; }, caf::after(std::chrono::seconds{3}) >> [] {});
-    REQUIRE(down == 2);
+    REQUIRE(kill_and_wait(self, k.storage[1]));
     auto first = [&](int i) {
       return send_message_by_user_id(self, ann.session, "bob" + std::to_string(i), 1, 7,
                                      bytes_of("first " + std::to_string(i)), 5s);
@@ -365,13 +371,7 @@ TEST_SUITE("dm.dm_service") {
         uid = "bob" + std::to_string(i);
     REQUIRE(!uid.empty());
     auto bob = connect(self, k.udp2, uid);
-    self->monitor(k.storage[1].dm());
-    self->monitor(k.storage[1].store());
-    self->send_exit(k.storage[1].actor(), caf::exit_reason::kill);
-    int down = 0;
-    for (int i = 0; i < 2; ++i)
-      self->receive([&](caf::down_msg&) { ++down; }, caf::after(std::chrono::seconds{3}) >> [] {});
-    REQUIRE(down == 2);
+    REQUIRE(kill_and_wait(self, k.storage[1]));
     // As the keeper gets it from a sender that saw the victim leave before
     // the keeper did (views lose a dead node about 2 s after its death):
     // the keeper's lookup goes to the dead victim first.
