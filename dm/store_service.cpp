@@ -793,9 +793,7 @@ void rebuild_ring(service_actor* self) {
   st.shared_ring->publish(st.ring);
   st.ring_before = before;
   st.ring_before_until_us
-    = steady_micros()
-      + static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(lagging_view_window).count());
+    = steady_micros() + std::chrono::microseconds{lagging_view_window}.count();
   note_handoffs(self, before);
   if (st.ring.empty() && !before.empty()
       && std::any_of(st.shards.begin(), st.shards.end(),
