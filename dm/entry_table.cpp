@@ -13,7 +13,8 @@ struct entry_table::block {
   uint32_t value_size;
   uint16_t key_size;
   uint16_t owner;
-  // key bytes, then value bytes (16 bytes of header in all)
+  // key bytes, then value bytes (16 bytes of header in all), then for an
+  // owned entry (owner != 0) its version, 8 bytes
 
   char* bytes() {
     return reinterpret_cast<char*>(this + 1);
@@ -71,7 +72,10 @@ std::string_view entry_table::key_of(const block* e) {
 }
 
 entry_value entry_table::value_of(const block* e) {
-  return {std::string_view{e->bytes() + e->key_size, e->value_size}, e->expires_ms, e->owner};
+  entry_value x{std::string_view{e->bytes() + e->key_size, e->value_size}, e->expires_ms, e->owner};
+  if (e->owner != 0)
+    std::memcpy(&x.version, e->bytes() + e->key_size + e->value_size, sizeof(x.version));
+  return x;
 }
 
 size_t entry_table::home_of(std::string_view key) const {
@@ -107,11 +111,12 @@ void entry_table::grow() {
 }
 
 void entry_table::put(std::string_view key, std::string_view value, int64_t expires_ms,
-                      uint16_t owner) {
+                      uint16_t owner, uint64_t version) {
   if ((size_ + 1) * 4 > places_.size() * 3)
     grow();
   auto i = place_of(key);
-  auto* e = static_cast<block*>(std::malloc(sizeof(block) + key.size() + value.size()));
+  auto tail = owner != 0 ? sizeof(version) : 0;
+  auto* e = static_cast<block*>(std::malloc(sizeof(block) + key.size() + value.size() + tail));
   if (e == nullptr)
     throw std::bad_alloc{};
   e->expires_ms = expires_ms;
@@ -120,6 +125,8 @@ void entry_table::put(std::string_view key, std::string_view value, int64_t expi
   e->owner = owner;
   std::memcpy(e->bytes(), key.data(), key.size());
   std::memcpy(e->bytes() + key.size(), value.data(), value.size());
+  if (tail != 0)
+    std::memcpy(e->bytes() + key.size() + value.size(), &version, tail);
   if (auto* old = places_[i]) {
     payload_bytes_ -= old->key_size + old->value_size;
     std::free(old);

@@ -8,7 +8,7 @@
 // table is open addressing with linear probing over pointers to those
 // blocks (8 bytes a place, kept at most 3/4 full), and a removal shifts the
 // run behind it back (no tombstones): 16-byte keys with 24-byte values cost
-// about 75 bytes an entry.
+// about 75 bytes an entry. An owned entry has its version behind the value.
 //
 // Expiry costs nothing per idle key: only entries with a TTL are in the
 // expiry heap, and `expire` pops only what is due. A read checks the
@@ -33,6 +33,9 @@ struct entry_value {
   int64_t expires_ms = 0;
   /// Who re-asserts the entry (store_service: an owned entry); 0: nobody.
   uint16_t owner = 0;
+  /// An owned entry's version (slot_ops.hpp: which of two owners' claims
+  /// is the newer); 0 for an entry nobody owns.
+  uint64_t version = 0;
 };
 
 class entry_table {
@@ -48,8 +51,10 @@ public:
   /// The view is valid until the next change to the table.
   std::optional<entry_value> find(std::string_view key, int64_t now_ms) const;
 
-  /// Sets `key` to `value` (replacing what was there).
-  void put(std::string_view key, std::string_view value, int64_t expires_ms, uint16_t owner = 0);
+  /// Sets `key` to `value` (replacing what was there). An owned entry
+  /// keeps `version` (8 bytes more); one nobody owns does not.
+  void put(std::string_view key, std::string_view value, int64_t expires_ms, uint16_t owner = 0,
+           uint64_t version = 0);
 
   /// Removes `key`; whether it was there (and not expired).
   bool erase(std::string_view key, int64_t now_ms);

@@ -59,6 +59,19 @@ store_record found(const entry_table& table, std::string_view key, int64_t now_m
   return found(key, table.find(key, now_ms));
 }
 
+/// Stores `rec` over `before` (the key's entry, if any). An owned entry's
+/// version only grows while the key is there: the writer's version, or one
+/// more than the entry's it replaces. Answers the version stored.
+uint64_t put_record(entry_table& table, owner_names& owners, const store_record& rec,
+                    const std::optional<entry_value>& before, int64_t now_ms) {
+  auto owner = owners.id(rec.owner);
+  uint64_t version = 0;
+  if (owner != 0)
+    version = std::max(rec.version, before ? before->version + 1 : uint64_t{1});
+  table.put(rec.key, rec.value, deadline_of(rec.ttl_ms, now_ms), owner, version);
+  return version;
+}
+
 } // namespace
 
 std::string check_request(const store_request& req, uint8_t& code) {
@@ -110,9 +123,11 @@ store_response apply_request(entry_table& table, owner_names& owners, const stor
       if (req.op == store_op::swap) // the value it replaces
         resp.records.push_back(found(table, req.records[0].key, now_ms));
       for (const auto& rec : req.records) {
-        table.put(rec.key, rec.value, deadline_of(rec.ttl_ms, now_ms), owners.id(rec.owner));
+        resp.version = put_record(table, owners, rec, table.find(rec.key, now_ms), now_ms);
         wrote(rec.key);
       }
+      if (req.records.size() != 1)
+        resp.version = 0;
       break;
     case store_op::del:
       resp.number = table.erase(req.records[0].key, now_ms) ? 1 : 0;
@@ -133,7 +148,7 @@ store_response apply_request(entry_table& table, owner_names& owners, const stor
       if (auto e = table.find(rec.key, now_ms)) {
         resp.records.push_back(found(rec.key, e));
       } else {
-        table.put(rec.key, rec.value, deadline_of(rec.ttl_ms, now_ms), owners.id(rec.owner));
+        resp.version = put_record(table, owners, rec, std::nullopt, now_ms);
         resp.number = 1;
         wrote(rec.key);
       }
@@ -142,12 +157,19 @@ store_response apply_request(entry_table& table, owner_names& owners, const stor
     case store_op::reassert: {
       const auto& rec = req.records[0];
       auto e = table.find(rec.key, now_ms);
-      if (e && owners.name(e->owner) != rec.owner) {
+      bool same_owner = e && owners.name(e->owner) == rec.owner;
+      // Another owner's claim stands unless it is older: set over a key
+      // whose holder had lost it, or set again from an older claim, while
+      // this one's write had replaced that claim's before it was lost.
+      if (e && !same_owner && (e->owner == 0 || rec.version <= e->version)) {
         resp.records.push_back(found(rec.key, e));
         resp.records.back().owner = owners.name(e->owner);
+        resp.records.back().version = e->version;
         break;
       }
-      table.put(rec.key, rec.value, deadline_of(rec.ttl_ms, now_ms), owners.id(rec.owner));
+      auto version = same_owner ? std::max(rec.version, e->version) : rec.version;
+      table.put(rec.key, rec.value, deadline_of(rec.ttl_ms, now_ms), owners.id(rec.owner), version);
+      resp.version = version;
       resp.number = 1;
       wrote(rec.key);
       break;
@@ -157,6 +179,7 @@ store_response apply_request(entry_table& table, owner_names& owners, const stor
       int64_t value = 0;
       int64_t expires = 0;
       uint16_t owner = 0;
+      uint64_t version = 0;
       if (auto e = table.find(key, now_ms)) {
         auto text = e->value;
         auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -166,6 +189,7 @@ store_response apply_request(entry_table& table, owner_names& owners, const stor
                                   + "', whose value is not a decimal int64");
         expires = e->expires_ms; // incr keeps the TTL, as Redis's INCRBY does
         owner = e->owner;
+        version = e->version;
       }
       if ((req.delta > 0 && value > INT64_MAX - req.delta)
           || (req.delta < 0 && value < INT64_MIN - req.delta))
@@ -173,7 +197,7 @@ store_response apply_request(entry_table& table, owner_names& owners, const stor
                               "incr on key '" + key.substr(0, 64) + "' would overflow int64");
       value += req.delta;
       auto text = std::to_string(value);
-      table.put(key, text, expires, owner);
+      table.put(key, text, expires, owner, version);
       resp.number = value;
       wrote(key);
       break;
@@ -204,13 +228,15 @@ store_record record_of(const entry_table& table, const owner_names& owners, std:
   if (e->expires_ms != 0)
     rec.ttl_ms = static_cast<uint32_t>(std::max<int64_t>(1, e->expires_ms - now_ms));
   rec.owner = owners.name(e->owner);
+  rec.version = e->version;
   return rec;
 }
 
 void apply_record(entry_table& table, owner_names& owners, const store_record& rec,
                   int64_t now_ms) {
   if (rec.present)
-    table.put(rec.key, rec.value, deadline_of(rec.ttl_ms, now_ms), owners.id(rec.owner));
+    table.put(rec.key, rec.value, deadline_of(rec.ttl_ms, now_ms), owners.id(rec.owner),
+              rec.version);
   else
     table.erase(rec.key, now_ms);
 }

@@ -162,6 +162,8 @@ struct owned_entry {
   std::string value;
   int64_t expires_ms = 0; // 0: no TTL
   int attempts = 0;
+  /// The version its holder stored (store_wire.hpp).
+  uint64_t version = 0;
 };
 
 /// One slot's handoff as the pacing sees it.
@@ -245,6 +247,8 @@ struct service_state {
 
   // -- owned entries, leave, subscribers -------------------------------------
   std::unordered_map<std::string, owned_entry> owned;
+  /// The last version this node gave or saw (next_version).
+  uint64_t version_clock = 0;
   bool leaving = false;
   bool left = false;
   std::vector<caf::response_promise> leave_promises;
@@ -562,6 +566,26 @@ void reread(service_actor* self) {
 
 // -- owned entries -------------------------------------------------------------
 
+/// The version of an owned write: the wall clock in us, or one more than
+/// the last version given or seen if that is ahead (a hybrid logical clock:
+/// a later login on another node outranks an earlier one even when the two
+/// nodes' clocks differ by less than the time between them, and a write
+/// that replaced an entry outranks it whatever the clocks say).
+uint64_t next_version(service_actor* self) {
+  auto wall = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  auto& clock = self->state.version_clock;
+  clock = std::max(clock + 1, static_cast<uint64_t>(std::max<int64_t>(wall, 0)));
+  return clock;
+}
+
+/// A version the holder stored or answered: the next one given is larger.
+void saw_version(service_actor* self, uint64_t version) {
+  auto& clock = self->state.version_clock;
+  clock = std::max(clock, version);
+}
+
 void reassert(service_actor* self, const std::string& key) {
   auto& st = self->state;
   auto i = st.owned.find(key);
@@ -580,7 +604,7 @@ void reassert(service_actor* self, const std::string& key) {
   store_request req;
   req.op = store_op::reassert;
   req.records.push_back(
-    store_record{key, true, e.value, static_cast<uint32_t>(ttl), st.self_address});
+    store_record{key, true, e.value, static_cast<uint32_t>(ttl), st.self_address, e.version});
   issue(self, std::move(req), reassert_timeout, [self, key](store_response& r) {
     auto& st = self->state;
     auto i = st.owned.find(key);
@@ -590,6 +614,8 @@ void reassert(service_actor* self, const std::string& key) {
       // Another node wrote the key since (a user's login there): its entry
       // stands, and this node's is no longer its own.
       auto by = r.records.empty() ? std::string{} : r.records[0].owner;
+      if (!r.records.empty())
+        saw_version(self, r.records[0].version);
       st.owned.erase(i);
       ++st.owned_taken;
       emit(self, store_event{store_event::kind::owned_taken, 0, by, 0, 0, 0, key});
@@ -597,6 +623,8 @@ void reassert(service_actor* self, const std::string& key) {
     }
     if (r.status == 0) {
       i->second.attempts = 0;
+      i->second.version = std::max(i->second.version, r.version); // a newer write may be kept
+      saw_version(self, r.version);
       return;
     }
     if (++i->second.attempts > max_reasserts) {
@@ -1450,7 +1478,18 @@ std::pair<store_request, std::shared_ptr<owned_entry>> write_of(service_actor* s
     remember = std::make_shared<owned_entry>(owned_entry{value, ttl_ms ? now_ms() + ttl_ms : 0, 0});
   auto req = one_record(op, key, std::move(value), ttl_ms,
                         owned ? self->state.self_address : std::string{});
+  if (owned)
+    req.records[0].version = next_version(self);
   return {std::move(req), std::move(remember)};
+}
+
+/// Keeps `remember` as this node's owned entry `key`, with the version its
+/// holder stored (`r`).
+void keep_owned(service_actor* self, const std::string& key, const owned_entry& remember,
+                const store_response& r) {
+  auto& e = self->state.owned[key] = remember;
+  e.version = r.version;
+  saw_version(self, r.version);
 }
 
 /// This node no longer sets its owned entry `key` again, if `value` is
@@ -1470,7 +1509,7 @@ void set_and_remember(service_actor* self, store_op op, const std::string& key, 
         [self, key, remember = remember, done = std::move(done)](store_response& r) {
           if (r.status == 0) {
             if (remember)
-              self->state.owned[key] = *remember;
+              keep_owned(self, key, *remember, r);
             else
               self->state.owned.erase(key);
           }
@@ -1629,7 +1668,7 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
               if (r.number == 0 && !r.records.empty())
                 existing = std::move(r.records.front().value);
               else if (remember)
-                self->state.owned[key] = *remember;
+                keep_owned(self, key, *remember, r);
               rp.deliver(std::move(existing));
             });
       return rp;

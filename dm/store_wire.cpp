@@ -14,7 +14,8 @@ using transport::byte_writer;
 size_t records_size(const std::vector<store_record>& records) {
   size_t n = 2;
   for (const auto& r : records)
-    n += 2 + r.key.size() + 1 + 4 + r.value.size() + 4 + 1 + r.owner.size();
+    n += 2 + r.key.size() + 1 + 4 + r.value.size() + 4 + 1 + r.owner.size()
+         + (r.owner.empty() ? 0 : 8);
   return n;
 }
 
@@ -26,6 +27,8 @@ void write_records(byte_writer& w, const std::vector<store_record>& records) {
     w.str32(r.value);
     w.u32(r.ttl_ms);
     w.str8(r.owner, "record owner");
+    if (!r.owner.empty())
+      w.u64(r.version);
   }
 }
 
@@ -40,6 +43,8 @@ std::vector<store_record> read_records(byte_reader& r) {
     rec.value = r.str32();
     rec.ttl_ms = r.u32();
     rec.owner = r.str8();
+    if (!rec.owner.empty())
+      rec.version = r.u64();
     result.push_back(std::move(rec));
   }
   return result;
@@ -92,12 +97,13 @@ byte_buffer encode(const store_request& x) {
 }
 
 byte_buffer encode(const store_response& x) {
-  byte_writer w{1 + 1 + 8 + 8 + records_size(x.records) + x.error.size()};
+  byte_writer w{1 + 1 + 8 + 8 + 8 + records_size(x.records) + x.error.size()};
   w.u8(static_cast<uint8_t>(store_kind::response));
   w.u8(x.status);
   w.u64(x.id);
   if (x.status == 0) {
     w.u64(static_cast<uint64_t>(x.number));
+    w.u64(x.version);
     write_records(w, x.records);
   } else {
     w.str32(x.error);
@@ -156,6 +162,7 @@ std::optional<store_response> decode_store_response(byte_view bytes) {
   x.id = r.u64();
   if (x.status == 0) {
     x.number = static_cast<int64_t>(r.u64());
+    x.version = r.u64();
     x.records = read_records(r);
   } else {
     x.error = r.str32();

@@ -20,13 +20,23 @@
 //     its time is up).
 //   kind 33, store response:
 //     u8 kind | u8 status | u64 request id | then
-//     status 0: i64 number | u16 count | count records
+//     status 0: i64 number | u64 version | u16 count | count records
+//     (`version`: what an owned write of one record stored, else 0)
 //     otherwise (a store_errc code): str32 error text
 //   kind 34, migration (between the old and the new owner of a slot):
 //     u8 kind | u8 step | u16 slot | str8 address | u16 count | count records
 //
 // A record: str16 key | u8 present | str32 value | u32 ttl ms (0: none)
-// | str8 owner (the node that re-asserts it; "" for none).
+// | str8 owner (the node that re-asserts it; "" for none) | then, only
+// when it has an owner, u64 version.
+//
+// Versions order the claims of two owners of one key (a user's location,
+// written by the node of each login). A write of an owned record carries
+// its node's clock (max of the wall clock in us and one more than any
+// version the node saw); the holder stores the larger of that and one
+// more than the version it replaces, and answers the version stored. When
+// the holder is lost and each owner sets its entry again (reassert), the
+// claim with the larger version wins, whatever the order of arrival.
 //
 // What each op carries and answers:
 //   get, del: one record (the key) -> get: the record (present or not);
@@ -36,8 +46,9 @@
 //   set: one record -> nothing
 //   swap: one record -> the record it replaced (present or not)
 //   set_if_absent: one record -> number 1 if stored, else the record there
-//   reassert: one record (its owner set) -> number 1 if stored (the key was
-//     absent or had that owner), else 0 and the record there
+//   reassert: one record (its owner and version set) -> number 1 if stored
+//     (the key was absent, had that owner, or another owner's older
+//     version), else 0 and the record there (with its owner and version)
 //   incr: one record (the key), delta -> number, the new value
 //   get_many: the keys -> one record per key, in order
 //   set_many: the records -> nothing
@@ -133,6 +144,8 @@ struct store_record {
   std::string value;
   uint32_t ttl_ms = 0;
   std::string owner;
+  /// An owned record's version (above); 0 without an owner.
+  uint64_t version = 0;
 };
 
 struct store_request {
@@ -153,6 +166,8 @@ struct store_response {
   uint8_t status = 0;
   uint64_t id = 0;
   int64_t number = 0;
+  /// The version an owned write of one record stored (0 otherwise).
+  uint64_t version = 0;
   std::vector<store_record> records;
   /// The error's text (status != 0).
   std::string error;

@@ -16,10 +16,15 @@ TEST_CASE("entry table: put, find, replace and erase 10,000 keys") {
     REQUIRE(e);
     CHECK(e->value == "value-" + std::to_string(i));
   }
-  t.put("key-5", "other", 0, 3);
+  t.put("key-5", "other", 0, 3, 0x0102030405060708);
   CHECK(t.size() == 10000);
   CHECK(t.find("key-5", 0)->value == "other");
   CHECK(t.find("key-5", 0)->owner == 3);
+  CHECK(t.find("key-5", 0)->version == 0x0102030405060708);
+  // An entry nobody owns keeps no version.
+  t.put("key-7", "plain", 0, 0, 99);
+  CHECK(t.find("key-7", 0)->version == 0);
+  CHECK(t.find("key-7", 0)->value == "plain");
   // Erase every other key: the rest stay findable (backward shift).
   for (int i = 0; i < 10000; i += 2)
     CHECK(t.erase("key-" + std::to_string(i), 0));

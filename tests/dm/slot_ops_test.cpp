@@ -73,6 +73,60 @@ TEST_CASE("slot ops: a reassert stores unless another owner wrote the key since"
   CHECK(value_of("plain") == "v");
 }
 
+TEST_CASE("slot ops: owned entries carry versions, and a reassert of the older of two claims loses "
+          "in either order") {
+  entry_table t;
+  owner_names owners;
+  auto run = [&](store_op op, const std::string& key, const std::string& value,
+                 const std::string& owner, uint64_t version) {
+    store_request req;
+    req.op = op;
+    req.records.push_back({key, true, value, 0, owner, version});
+    return apply_request(t, owners, req, 0);
+  };
+  auto value_of
+    = [&](const std::string& key) { return run(store_op::get, key, {}, {}, 0).records[0].value; };
+  // The writer's version is kept over an absent key; a write over an entry
+  // stores one more than the entry's when the writer's is not larger.
+  CHECK(run(store_op::set, "u", "at-n1", "n1", 100).version == 100);
+  CHECK(run(store_op::swap, "u", "at-n2", "n2", 50).version == 101);
+  CHECK(run(store_op::swap, "u", "at-n2", "n2", 500).version == 500);
+  CHECK(run(store_op::set_if_absent, "v", "at-n1", "n1", 7).version == 7);
+  // A write without owner keeps no version.
+  CHECK(run(store_op::set, "plain", "x", "", 9).version == 0);
+  CHECK(record_of(t, owners, "plain", 0).version == 0);
+  // The holder lost "u"; n1 (version 100) and n2 (500) set it again.
+  for (bool n1_first : {true, false}) {
+    CAPTURE(n1_first);
+    REQUIRE(t.erase("u", 0));
+    auto first = n1_first ? run(store_op::reassert, "u", "at-n1", "n1", 100)
+                          : run(store_op::reassert, "u", "at-n2", "n2", 500);
+    auto second = n1_first ? run(store_op::reassert, "u", "at-n2", "n2", 500)
+                           : run(store_op::reassert, "u", "at-n1", "n1", 100);
+    CHECK(first.number == 1);
+    CHECK(second.number == (n1_first ? 1 : 0));
+    CHECK(value_of("u") == "at-n2");
+    CHECK(record_of(t, owners, "u", 0).version == 500);
+    if (!n1_first) {
+      REQUIRE(second.records.size() == 1);
+      CHECK(second.records[0].owner == "n2");
+      CHECK(second.records[0].version == 500);
+    }
+  }
+  // A claim of the same version loses too; an owner's own is stored, its
+  // version not going back.
+  CHECK(run(store_op::reassert, "u", "at-n3", "n3", 500).number == 0);
+  auto own = run(store_op::reassert, "u", "at-n2-again", "n2", 400);
+  CHECK(own.number == 1);
+  CHECK(own.version == 500);
+  // A migration record carries the version to the next holder.
+  entry_table next;
+  owner_names next_owners;
+  apply_record(next, next_owners, record_of(t, owners, "u", 0), 0);
+  CHECK(record_of(next, next_owners, "u", 0).version == 500);
+  CHECK(record_of(next, next_owners, "u", 0).owner == "n2");
+}
+
 TEST_CASE("slot ops: del_if_equal removes only the value it names, internal keys may be longer") {
   entry_table t;
   owner_names owners;

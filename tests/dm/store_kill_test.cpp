@@ -267,6 +267,47 @@ TEST_SUITE("dm.store_kill") {
     CHECK(stats(self, k.client)["owned_entries"] == at_victim.size());
   }
 
+  TEST_CASE("two nodes set one owned key again after its holder is killed: the entry of the later "
+            "write stands whichever arrives first") {
+    two_stores k{49560};
+    auto& self = k.c.self();
+    auto later = k.c.start_node("UDP");
+    REQUIRE(rings_hold(self, {k.a, k.b, k.client, later}, 2));
+    auto victim = k.c.address_of(k.b.actor());
+    std::string ring_error;
+    auto before = hash_ring::build(300, {k.c.address_of(k.a.actor()), victim}, ring_error);
+    REQUIRE(before);
+    std::vector<std::string> keys;
+    for (const auto& key : numbered("login:", 400))
+      if (before->owner_of(key) == victim && keys.size() < 40)
+        keys.push_back(key);
+    REQUIRE(keys.size() == 40);
+    // A user's login on `client`, then on `later`, which replaces it: no
+    // one tells `client` (the DM's `replaced` is still on its way), so both
+    // nodes hold the key as their owned entry when its holder dies.
+    owned_by(self, k.client, keys);
+    store_write_options owned;
+    owned.owned = true;
+    for (const auto& key : keys)
+      REQUIRE(!set(self, later, key, "at-later", owned));
+    REQUIRE(kill_and_wait(self, k.b));
+    REQUIRE(rings_hold(self, {k.a, k.client, later}, 1));
+    auto n = keys.size();
+    REQUIRE(eventually(
+      [&] {
+        return stats(self, k.client)["reasserted"] >= n && stats(self, later)["reasserted"] >= n;
+      },
+      5s));
+    CHECK(eventually([&] { return all_read_as(self, later, keys, "at-later"); }, 5s));
+    std::this_thread::sleep_for(200ms);
+    auto got = get_many(self, k.client, keys);
+    REQUIRE(got);
+    CHECK(std::count(got.value.begin(), got.value.end(), opt_string{"at-later"})
+          == static_cast<long>(n));
+    CHECK(stats(self, later)["owned_taken"] == 0);
+    CHECK(stats(self, later)["owned_entries"] == n);
+  }
+
   TEST_CASE("a storage node killed while it hands slots to a new one: owned entries come back") {
     // The new node pulls its slots from their holders, one key every 20 ms,
     // and one holder dies halfway: the keys that had not come yet are on

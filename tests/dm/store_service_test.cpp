@@ -171,7 +171,8 @@ TEST_SUITE("dm.store_service") {
     CHECK(get(self, client, "after").value == opt_string{"fine"});
   }
 
-  TEST_CASE("an owned entry that another node wrote since is not set again over it") {
+  TEST_CASE("an owned entry that another node wrote since is not set again over it and of two "
+            "claims set again the later write stands") {
     caf::actor_system sys{test_system_config()};
     node_cluster c{sys, 49150};
     c.start_mars();
@@ -210,6 +211,22 @@ TEST_SUITE("dm.store_service") {
     self->send(n1.store(), store_reassert_atom::value, std::string{"taken"});
     CHECK(stats(self, n1)["reasserted"] == reasserted);
     CHECK(get(self, n1, "taken").value == opt_string{"at-n2"});
+    // The holder loses a key that n2 wrote over n1's claim, n1 (not told)
+    // sets it again first: n2's claim, the later write, still wins.
+    REQUIRE(!set(self, n1, "race", "at-n1", owned));
+    REQUIRE(!set(self, n2, "race", "at-n2", owned));
+    store_del(self, a, "race")
+      .receive([](bool there) { CHECK(there); }, [](caf::error& e) { FAIL(to_string(e)); });
+    self->send(n1.store(), store_reassert_atom::value, std::string{"race"});
+    REQUIRE(eventually([&] { return get(self, n2, "race").value == opt_string{"at-n1"}; }, 2s));
+    self->send(n2.store(), store_reassert_atom::value, std::string{"race"});
+    CHECK(eventually([&] { return get(self, n2, "race").value == opt_string{"at-n2"}; }, 2s));
+    // n1's next try finds the later claim and gives its entry up.
+    self->send(n1.store(), store_reassert_atom::value, std::string{"race"});
+    CHECK(eventually([&] { return tally->count(store_event::kind::owned_taken) == 2; }, 2s));
+    CHECK(stats(self, n1)["owned_entries"] == 1);
+    CHECK(stats(self, n2)["owned_taken"] == 0);
+    CHECK(get(self, n1, "race").value == opt_string{"at-n2"});
   }
 
   TEST_CASE("no storage node: the reference's Nodes not found") {

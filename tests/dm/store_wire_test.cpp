@@ -25,7 +25,20 @@ TEST_CASE("store wire: requests, responses and migration messages round-trip") {
   CHECK(back->origin == req.origin);
   CHECK(back->records[0].value == req.records[0].value);
   CHECK(back->records[0].owner == "127.0.0.1:9001");
+  CHECK(back->records[0].version == 0);
   CHECK(back->gone.empty());
+  // An owned record carries its version; one without owner has none.
+  auto versioned = req;
+  versioned.records[0].version = 1764990000123456;
+  versioned.records.push_back({"plain", true, "v", 0, "", 77});
+  auto versioned_bytes = encode(versioned);
+  // (the record without owner adds its fields alone: key, present, value,
+  // ttl, owner)
+  CHECK(versioned_bytes.size() == bytes.size() + 2 + 5 + 1 + 4 + 1 + 4 + 1);
+  auto versioned_back = decode_store_request(versioned_bytes);
+  REQUIRE(versioned_back);
+  CHECK(versioned_back->records[0].version == 1764990000123456);
+  CHECK(versioned_back->records[1].version == 0);
   CHECK(request_gone(bytes).empty());
   // A read sent again names the node its sender lost, readable without
   // decoding; a request cut short has none.
@@ -63,6 +76,16 @@ TEST_CASE("store wire: requests, responses and migration messages round-trip") {
     CHECK_FALSE(decode_store_request(byte_view{bytes.data(), n}));
   bytes.push_back(0);
   CHECK_FALSE(decode_store_request(bytes));
+
+  store_response stored;
+  stored.id = 8;
+  stored.version = 1764990000123457;
+  stored.records.push_back({"u", true, "at-n2", 0, "n2", 1764990000123450});
+  auto stored_back = decode_store_response(encode(stored));
+  REQUIRE(stored_back);
+  CHECK(stored_back->version == 1764990000123457);
+  CHECK(stored_back->records[0].owner == "n2");
+  CHECK(stored_back->records[0].version == 1764990000123450);
 
   store_response resp;
   resp.id = 9;
