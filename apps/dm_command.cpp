@@ -4,9 +4,12 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "apps/guest_join.hpp"
 #include "dm/client.hpp"
+#include "runtime/meshrt.hpp"
 
 namespace meshrt::cli {
 
@@ -123,9 +126,54 @@ int run_listen(const dm_options& opts) {
   return 0;
 }
 
+int run_where(const dm_options& opts) {
+  if (!valid_user_id(opts.user))
+    throw std::invalid_argument("dm where needs --user, a user id of 1 to 256 bytes");
+  auto timeout = opts.timeout_s > 0 ? opts.timeout_s : 3.0;
+  auto cfg = load_config(opts.config_path);
+  apply_mars_flag(opts.mars, cfg.mesh);
+  apply_cluster_key_flag(opts.cluster_key_file, cfg.mesh);
+  caf::actor_system_config sys_cfg;
+  apply_meshrt_defaults(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  bool member = false;
+  auto n = join_as_guest(sys, cfg, opts.app, member);
+  caf::scoped_actor self{sys};
+  int rc = 0;
+  if (!member) {
+    std::fprintf(stderr, "meshrt: MARS at %s did not answer within 2 s\n", opts.mars.c_str());
+    rc = 1;
+  } else {
+    std::optional<std::string> where;
+    caf::error err;
+    dm_locate(self, n, opts.user, caf::timespan{milliseconds{static_cast<int64_t>(timeout * 1000)}})
+      .receive([&](std::optional<std::string>& w) { where = std::move(w); },
+               [&](caf::error& e) { err = std::move(e); });
+    if (err) {
+      std::fprintf(stderr, "meshrt: dm where: %s\n", sys.render(err).c_str());
+      rc = 1;
+    } else {
+      if (opts.json)
+        std::printf("%s\n", nlohmann::json{{"user", opts.user},
+                                           {"node", where ? nlohmann::json(*where) : nullptr}}
+                              .dump()
+                              .c_str());
+      else if (where)
+        std::printf("%s\n", where->c_str());
+      if (!where)
+        std::fprintf(stderr, "meshrt: dm where: %s is not connected\n", opts.user.c_str());
+      rc = where ? 0 : 1;
+    }
+  }
+  self->send_exit(n.actor(), caf::exit_reason::user_shutdown);
+  return rc;
+}
+
 } // namespace
 
 int run_dm(const dm_options& opts) {
+  if (opts.action == "where")
+    return run_where(opts);
   if (opts.node.empty())
     throw std::invalid_argument("dm " + opts.action + " needs --node HOST:CLIENT_PORT");
   if (opts.ver < 0 || opts.ver > 255 || opts.cmd < 0 || opts.cmd > 65535)
@@ -134,7 +182,7 @@ int run_dm(const dm_options& opts) {
     return run_send(opts);
   if (opts.action == "listen")
     return run_listen(opts);
-  throw std::invalid_argument("dm: expected send or listen, got '" + opts.action + "'");
+  throw std::invalid_argument("dm: expected send, listen or where, got '" + opts.action + "'");
 }
 
 } // namespace meshrt::cli

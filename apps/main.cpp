@@ -651,11 +651,19 @@ int main(int argc, char** argv) {
   add_log_level(*store_cmd, log_level);
 
   auto* dm_cmd = app.add_subcommand(
-    "dm", "Send or receive direct messages as a user, through a node's client gateway");
+    "dm", "Send or receive direct messages as a user, through a node's client gateway, or find "
+          "the node a user is connected to");
   meshrt::cli::dm_options dm_opts;
-  dm_cmd->add_option("ACTION", dm_opts.action, "send or listen")->required();
-  dm_cmd->add_option("--node", dm_opts.node, "The node's client gateway, HOST:CLIENT_PORT")
-    ->required();
+  dm_cmd->add_option("ACTION", dm_opts.action, "send, listen or where")->required();
+  dm_cmd->add_option("--node", dm_opts.node,
+                     "send, listen: the node's client gateway, HOST:CLIENT_PORT");
+  dm_cmd->add_option("--mars", dm_opts.mars, "where: MARS address, HOST:PORT")
+    ->capture_default_str();
+  dm_cmd->add_option("--app", dm_opts.app, "where: app name (SetAppName); default: none");
+  dm_cmd->add_option("--config", dm_opts.config_path,
+                     "where: JSON config file (storageTargetNodeType, ...)");
+  dm_cmd->add_option("--cluster-key-file", dm_opts.cluster_key_file,
+                     "where: the cluster key file, where the cluster has one");
   dm_cmd->add_option("--from", dm_opts.from, "send: the sending user's id");
   dm_cmd->add_option("--to", dm_opts.to, "send: the receiving user's id");
   dm_cmd->add_option("--text", dm_opts.text, "send: the message");
@@ -663,14 +671,17 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   dm_cmd->add_option("--cmd", dm_opts.cmd, "send: the message's cmd (0-65535)")
     ->capture_default_str();
-  dm_cmd->add_option("--user", dm_opts.user, "listen: the user to log in as");
+  dm_cmd->add_option("--user", dm_opts.user,
+                     "listen: the user to log in as; where: the user to look for");
   dm_cmd->add_option("--count", dm_opts.count, "listen: stop after N events (0: no limit)")
     ->capture_default_str();
   dm_cmd->add_option("--timeout", dm_opts.timeout_s,
-                     "listen: stop after S seconds (0: none); send: seconds to wait (default 5)");
-  dm_cmd->add_flag("--json", dm_opts.json, "listen: one JSON object per line");
+                     "listen: stop after S seconds (0: none); send: seconds to wait (default "
+                     "5); where: seconds to wait (default 3)");
+  dm_cmd->add_flag("--json", dm_opts.json, "listen: one JSON object per line; where: one object");
   dm_cmd->add_option("--token", dm_opts.token,
                      "The login token, where the gateway requires one (meshrt token issue)");
+  add_log_level(*dm_cmd, log_level);
 
   auto* token_cmd = app.add_subcommand("token", "Issue client login tokens");
   token_cmd->require_subcommand(1);

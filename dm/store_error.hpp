@@ -35,7 +35,7 @@ enum class store_errc : uint8_t {
 
 /// The largest key and value the store takes.
 constexpr size_t max_store_key_size = 256;
-constexpr size_t max_store_value_size = 64 * 1024;
+constexpr size_t max_store_value_size = size_t{64} * 1024;
 
 /// Keys that start with a zero byte are meshrt's own namespaces (the DM
 /// service's user locations: "\0dm.loc:" + a user id of up to 256

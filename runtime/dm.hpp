@@ -30,8 +30,10 @@
 #include "dm/dm_atoms.hpp"
 #include "dm/dm_error.hpp"
 #include "dm/dm_hooks.hpp"
+#include "dm/dm_wire.hpp"
 #include "dm/login_token.hpp"
 #include "runtime/node.hpp"
+#include "runtime/store.hpp"
 #include "transport/byte_buffer.hpp"
 
 namespace meshrt {
@@ -140,6 +142,17 @@ void set_on_clear_cache(Self&& self, const node& n, on_clear_cache_fn fn) {
 template<class Self>
 void set_on_clear_cache(Self&& self, const node& n, const caf::actor& hook) {
   detail::add_dm_hook(self, n, dm_hook_registration{detail::hook_kind::clear_cache, hook});
+}
+
+/// Where user `uid` is connected: the mesh address of its node, as the
+/// cluster's store holds the user's location (the lookup of a first
+/// message), read through node `n`; nullopt when the user is not connected.
+/// For tools and operators (`meshrt dm where`); sending needs no lookup of
+/// its own.
+template<class Self>
+auto dm_locate(Self&& self, const node& n, const std::string& uid,
+               caf::timespan timeout = default_request_timeout) {
+  return store_get(self, n, location_key(uid), timeout);
 }
 
 /// The node's DM service as one JSON object: users, counters, outcomes.

@@ -93,6 +93,15 @@ TEST_SUITE("apps.dm") {
                            dir.path() + "/listen.log"};
     REQUIRE(eventually([&] { return listener.log().find("listening as bob") != std::string::npos; },
                        10s));
+    // where bob is: the mesh address of the second UDP node
+    auto where = dm_cli("where --mars " + mars_flag + " --user bob --log-level warn");
+    CHECK_MESSAGE(where.exit_code == 0, where.err);
+    CHECK(where.out == "127.0.0.1:46731\n");
+    auto nowhere = dm_cli("where --mars " + mars_flag + " --user nobody --json --log-level warn");
+    CHECK(nowhere.exit_code == 1);
+    CHECK(nlohmann::json::parse(nowhere.out)
+          == nlohmann::json{{"user", "nobody"}, {"node", nullptr}});
+    CHECK(nowhere.err.find("nobody is not connected") != std::string::npos);
     // ann sends through the CLI from the first gateway, then disconnects
     auto r = dm_cli("send --node " + eps[0]
                     + " --from ann --to bob --ver 2 --cmd 40 --text "

@@ -268,14 +268,27 @@ TEST_SUITE("dm.dm_service") {
   TEST_CASE("a recipient that moves to another node is found on the next message") {
     dm_cluster k{49750};
     auto& self = k.c.self();
+    // where a user is, as any node's dm_locate reads it
+    auto where = [&](const std::string& uid) {
+      std::optional<std::string> at{"(no answer)"};
+      dm_locate(self, k.storage[0], uid)
+        .receive([&](std::optional<std::string>& x) { at = std::move(x); },
+                 [&](caf::error& e) { FAIL(k.sys.render(e)); });
+      return at;
+    };
     auto ann = connect(self, k.udp1, "ann");
     auto bob = connect(self, k.udp2, "bob");
+    CHECK(where("bob") == k.c.address_of(k.udp2.actor()));
+    CHECK(where("ann") == k.c.address_of(k.udp1.actor()));
+    CHECK(where("nobody") == std::nullopt);
     CHECK(!send_dm(self, ann, "bob", "one"));
     disconnect(self, bob);
+    CHECK(where("bob") == std::nullopt);
     // gone: the cached channel is stale, the fresh lookup finds nobody
     auto err = send_dm(self, ann, "bob", "lost");
     CHECK_MESSAGE(is(err, dm_errc::user_not_found), k.sys.render(err));
     auto moved = connect(self, k.udp1, "bob");
+    CHECK(where("bob") == k.c.address_of(k.udp1.actor()));
     CHECK(!send_dm(self, ann, "bob", "two"));
     REQUIRE(eventually([&] { return moved.log->count("msg ann 1 7 two") == 1; }, 3s));
     // and back again, with ann's cache pointing at udp1 now
