@@ -130,23 +130,18 @@ int run_where(const dm_options& opts) {
   if (!valid_user_id(opts.user))
     throw std::invalid_argument("dm where needs --user, a user id of 1 to 256 bytes");
   auto timeout = opts.timeout_s > 0 ? opts.timeout_s : 3.0;
-  auto cfg = load_config(opts.config_path);
-  apply_mars_flag(opts.mars, cfg.mesh);
-  apply_cluster_key_flag(opts.cluster_key_file, cfg.mesh);
-  caf::actor_system_config sys_cfg;
-  apply_meshrt_defaults(sys_cfg);
-  caf::actor_system sys{sys_cfg};
-  bool member = false;
-  auto n = join_as_guest(sys, cfg, opts.app, member);
+  guest_node guest{load_config(opts.config_path), opts.mars, opts.cluster_key_file, opts.app};
+  auto& sys = guest.system();
   caf::scoped_actor self{sys};
   int rc = 0;
-  if (!member) {
+  if (!guest.member()) {
     std::fprintf(stderr, "meshrt: MARS at %s did not answer within 2 s\n", opts.mars.c_str());
     rc = 1;
   } else {
     std::optional<std::string> where;
     caf::error err;
-    dm_locate(self, n, opts.user, caf::timespan{milliseconds{static_cast<int64_t>(timeout * 1000)}})
+    dm_locate(self, guest.get(), opts.user,
+              caf::timespan{milliseconds{static_cast<int64_t>(timeout * 1000)}})
       .receive([&](std::optional<std::string>& w) { where = std::move(w); },
                [&](caf::error& e) { err = std::move(e); });
     if (err) {
@@ -165,7 +160,6 @@ int run_where(const dm_options& opts) {
       rc = where ? 0 : 1;
     }
   }
-  self->send_exit(n.actor(), caf::exit_reason::user_shutdown);
   return rc;
 }
 

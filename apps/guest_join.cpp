@@ -9,6 +9,7 @@
 #include "actors/mesh_config.hpp"
 #include "runtime/config.hpp"
 #include "runtime/node.hpp"
+#include "runtime/system_config.hpp"
 #include "transport/endpoint.hpp"
 
 namespace meshrt::cli {
@@ -44,28 +45,62 @@ void apply_cluster_key_flag(const std::string& path, mesh_config& mesh) {
   }
 }
 
-node join_as_guest(caf::actor_system& sys, const config& cfg, const std::string& app,
-                   bool& member) {
+namespace {
+
+caf::actor_system_config& with_defaults(caf::actor_system_config& cfg) {
+  apply_meshrt_defaults(cfg);
+  return cfg;
+}
+
+} // namespace
+
+struct guest_node::impl {
+  impl() : sys(with_defaults(sys_cfg)) {}
+  caf::actor_system_config sys_cfg; // before sys, which keeps a reference
+  caf::actor_system sys;
+  node n;
+  bool member = false;
+};
+
+guest_node::guest_node(config cfg, const std::string& mars, const std::string& cluster_key_file,
+                       const std::string& app) {
+  apply_mars_flag(mars, cfg.mesh);
+  apply_cluster_key_flag(cluster_key_file, cfg.mesh);
+  impl_ = std::make_unique<impl>();
   node_options opts;
   opts.app = app;
   opts.guest = true;
   // A guest left on loopback cannot hear the answers of nodes elsewhere:
   // it binds where the route to MARS leaves from, as a node would with
   // `nic`.
-  auto guest_cfg = cfg;
-  if (guest_cfg.mesh.address == "127.0.0.1")
-    if (auto mars = transport::resolve_ipv4(cfg.mesh.mars_address))
-      if (auto local = transport::source_ipv4_towards(*mars))
-        guest_cfg.mesh.address = *local;
-  auto n = start_node(sys, guest_cfg, opts);
-  caf::scoped_actor self{sys};
-  member = false;
-  for (int i = 0; i < 40 && !member; ++i) {
-    is_part_of_cluster(self, n).receive([&](bool m) { member = m; }, [](caf::error&) {});
-    if (!member)
+  if (cfg.mesh.address == "127.0.0.1")
+    if (auto at = transport::resolve_ipv4(cfg.mesh.mars_address))
+      if (auto local = transport::source_ipv4_towards(*at))
+        cfg.mesh.address = *local;
+  impl_->n = start_node(impl_->sys, cfg, opts);
+  caf::scoped_actor self{impl_->sys};
+  for (int i = 0; i < 40 && !impl_->member; ++i) {
+    is_part_of_cluster(self, impl_->n)
+      .receive([&](bool m) { impl_->member = m; }, [](caf::error&) {});
+    if (!impl_->member)
       std::this_thread::sleep_for(std::chrono::milliseconds{50});
   }
-  return n;
+}
+
+guest_node::~guest_node() {
+  caf::anon_send_exit(impl_->n.actor(), caf::exit_reason::user_shutdown);
+}
+
+caf::actor_system& guest_node::system() {
+  return impl_->sys;
+}
+
+const node& guest_node::get() const {
+  return impl_->n;
+}
+
+bool guest_node::member() const {
+  return impl_->member;
 }
 
 } // namespace meshrt::cli

@@ -1,8 +1,9 @@
 #pragma once
 
-// What the client commands (ping, store) share: the --mars and
+// What the client commands (ping, store, dm where) share: the --mars and
 // --cluster-key-file flags, and joining the cluster as a guest node.
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -32,8 +33,30 @@ std::optional<secret_key> cluster_key_flag(const std::string& path);
 /// Applies a `--cluster-key-file` flag over the config's clusterKeyFile.
 void apply_cluster_key_flag(const std::string& path, mesh_config& mesh);
 
-/// Starts a guest node of `app` with `cfg` and waits up to 2 s for MARS to
-/// answer, as the reference's Guest does; `member` says whether it did.
-node join_as_guest(caf::actor_system& sys, const config& cfg, const std::string& app, bool& member);
+/// What a client command runs on: an actor system of its own and a guest
+/// node of `app`, started with `cfg` under the `--mars` and
+/// `--cluster-key-file` flags (which throw std::invalid_argument as the
+/// apply_* functions do), after waiting up to 2 s for MARS to answer, as
+/// the reference's Guest does. The node ends with it.
+class guest_node {
+public:
+  guest_node(config cfg, const std::string& mars, const std::string& cluster_key_file,
+             const std::string& app);
+  ~guest_node();
+
+  guest_node(const guest_node&) = delete;
+  guest_node& operator=(const guest_node&) = delete;
+
+  caf::actor_system& system();
+
+  const node& get() const;
+
+  /// Whether MARS answered within 2 s.
+  bool member() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
 
 } // namespace meshrt::cli

@@ -102,25 +102,19 @@ int run_ping(const ping_options& opts) {
     throw std::invalid_argument("--count must be at least 1");
   if (opts.timeout_ms < 1)
     throw std::invalid_argument("--timeout must be at least 1 ms");
-  config cfg;
-  apply_mars_flag(opts.mars, cfg.mesh);
-  apply_cluster_key_flag(opts.cluster_key_file, cfg.mesh);
-  caf::actor_system_config sys_cfg;
-  apply_meshrt_defaults(sys_cfg);
-  caf::actor_system sys{sys_cfg};
+  guest_node guest{config{}, opts.mars, opts.cluster_key_file, opts.app};
+  auto& sys = guest.system();
+  const auto& n = guest.get();
+  caf::scoped_actor self{sys};
   // A target that is reachable answers even if MARS does not, so a silent
   // MARS is only a warning.
-  bool member = false;
-  auto n = join_as_guest(sys, cfg, opts.app, member);
-  caf::scoped_actor self{sys};
-  if (!member)
+  if (!guest.member())
     logger("node")->warn("MARS at {} did not answer within 2 s; pinging anyway", opts.mars);
   auto results = std::make_shared<ping_results>();
   auto p = sys.spawn(pinger, n, opts.node, opts, results);
   auto total = std::chrono::milliseconds{(opts.timeout_ms + 1000) * opts.count + 5000};
   self->request(p, total, run_atom::value).receive([] {}, [](caf::error&) {});
   self->send_exit(p, caf::exit_reason::user_shutdown);
-  self->send_exit(n.actor(), caf::exit_reason::user_shutdown);
   const auto& rtt = results->rtt_us;
   auto p50 = bench::percentile(rtt, 0.50);
   auto p99 = bench::percentile(rtt, 0.99);

@@ -135,16 +135,12 @@ int run_store(const store_options& opts) {
   if (opts.timeout_ms < 1)
     throw std::invalid_argument("--timeout must be at least 1 ms");
   auto cfg = load_config(opts.config_path);
-  apply_mars_flag(opts.mars, cfg.mesh);
-  apply_cluster_key_flag(opts.cluster_key_file, cfg.mesh);
-  caf::actor_system_config sys_cfg;
-  apply_meshrt_defaults(sys_cfg);
-  caf::actor_system sys{sys_cfg};
-  bool member = false;
-  auto n = join_as_guest(sys, cfg, opts.app, member);
+  guest_node guest{cfg, opts.mars, opts.cluster_key_file, opts.app};
+  auto& sys = guest.system();
+  const auto& n = guest.get();
   caf::scoped_actor self{sys};
   int rc = 0;
-  if (!member) {
+  if (!guest.member()) {
     std::fprintf(stderr, "meshrt: MARS at %s did not answer within 2 s\n", opts.mars.c_str());
     rc = 1;
   } else if (a == "stats") {
@@ -183,7 +179,6 @@ int run_store(const store_options& opts) {
         std::printf("%s\n", existed ? "deleted" : "not found");
     }
   }
-  self->send_exit(n.actor(), caf::exit_reason::user_shutdown);
   return rc;
 }
 
