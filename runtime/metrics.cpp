@@ -17,6 +17,7 @@
 #include "runtime/node.hpp"
 #include "runtime/prometheus_text.hpp"
 #include "transport/atoms.hpp"
+#include "transport/io_scheduler.hpp"
 
 namespace meshrt {
 
@@ -286,6 +287,16 @@ void add_mars(prometheus_text& out, const json& m) {
 }
 
 /// process_* as Prometheus's client libraries name them, from /proc.
+/// The I/O scheduler's sleeps, where the process runs one
+/// (scheduling::efficiency).
+void add_worker(prometheus_text& out, caf::actor_system& sys) {
+  auto sleeps = transport::io_worker_sleeps(sys);
+  if (sleeps >= 0)
+    out.add("meshrt_worker_sleeps_total", counter,
+            "Times the worker ran out of work and, its idle spin over, slept",
+            static_cast<double>(sleeps));
+}
+
 void add_process(prometheus_text& out) {
   auto page = static_cast<double>(sysconf(_SC_PAGESIZE));
   auto ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
@@ -344,6 +355,7 @@ std::string node_metrics(caf::actor_system& sys, const node& n, std::chrono::mil
     add_dm(out, *j);
   if (auto j = ask_stats(out, self, n.gateway(), timeout, "gateway", gateway_stats_atom::value))
     add_gateway(out, *j);
+  add_worker(out, sys);
   add_process(out);
   return out.render();
 }
@@ -357,6 +369,7 @@ std::string mars_metrics(caf::actor_system& sys, const caf::actor& mars,
     if (auto t = j->find("transport"); t != j->end() && t->is_object())
       add_transport(out, *t);
   }
+  add_worker(out, sys);
   add_process(out);
   return out.render();
 }

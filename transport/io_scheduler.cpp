@@ -1,6 +1,7 @@
 #include "transport/io_scheduler.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -172,6 +173,8 @@ public:
     std::deque<caf::resumable*> queue;
     /// The worker waits in the poller: a new job must wake it.
     bool sleeping = false;
+    /// How many times it went to sleep (io_worker_sleeps).
+    std::atomic<int64_t> sleeps{0};
     io_poller poller;
     worker_clock clock{poller};
   };
@@ -258,6 +261,7 @@ public:
       }
       // Jobs that the handlers enqueue join the queue without a wake-up
       // (push() sees the polling thread).
+      cd.sleeps.fetch_add(1, std::memory_order_relaxed);
       cd.poller.run(cd.clock.begin_wait());
       cd.clock.end_wait();
       {
@@ -407,6 +411,11 @@ bool flush_when_idle(caf::abstract_actor* self) {
 io_poller* io_poller_of(caf::actor_system& sys) {
   auto* sched = dynamic_cast<io_coordinator*>(&sys.scheduler());
   return sched != nullptr ? &sched->data().poller : nullptr;
+}
+
+int64_t io_worker_sleeps(caf::actor_system& sys) {
+  auto* sched = dynamic_cast<io_coordinator*>(&sys.scheduler());
+  return sched != nullptr ? sched->data().sleeps.load(std::memory_order_relaxed) : -1;
 }
 
 } // namespace meshrt::transport

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 namespace caf {
 class abstract_actor;
@@ -72,5 +73,11 @@ bool flush_when_idle(caf::abstract_actor* self);
 /// The poller of `sys`'s worker if `sys` runs the I/O scheduler, else
 /// nullptr (then sockets need threads of their own).
 io_poller* io_poller_of(caf::actor_system& sys);
+
+/// How many times the worker of `sys` ran out of work and, its idle spin
+/// over, went to sleep in the poller: with the spin suited to the traffic,
+/// few (a worker woken from sleep costs a wake-up; on a virtual machine's
+/// halted vCPU, tens of us). -1 if `sys` does not run the I/O scheduler.
+int64_t io_worker_sleeps(caf::actor_system& sys);
 
 } // namespace meshrt::transport

@@ -8,6 +8,7 @@
 
 #include "runtime/meshrt.hpp"
 #include "runtime/metrics_server.hpp"
+#include "support/eventually.hpp"
 #include "support/node_cluster.hpp"
 #include "support/scrape.hpp"
 #include "support/test_system.hpp"
@@ -101,6 +102,28 @@ TEST_SUITE("runtime.metrics") {
     CHECK(http_status(http_a.port(), "/nothing-here") == 404);
     for (const auto& n : {a, b})
       self->send_exit(n.actor(), caf::exit_reason::user_shutdown);
+  }
+
+  TEST_CASE("a node of the I/O scheduler counts its worker's sleeps, one of CAF's does not") {
+    caf::actor_system sys{io_system_config()};
+    node_cluster c{sys, 45580};
+    c.start_mars();
+    auto a = c.start_node("UDP");
+    REQUIRE(c.converged({a.actor()}, 1));
+    // Idle but for its heartbeats and timers: each wakes the worker, which
+    // sleeps again after its spin.
+    auto first = sample(node_metrics(sys, a), "meshrt_worker_sleeps_total");
+    CHECK(first > 0);
+    CHECK(eventually(
+      [&] { return sample(node_metrics(sys, a), "meshrt_worker_sleeps_total") > first; }, 3s));
+    caf::actor_system other{test_system_config()};
+    node_cluster d{other, 45590};
+    d.start_mars();
+    auto b = d.start_node("UDP");
+    REQUIRE(d.converged({b.actor()}, 1));
+    auto text = node_metrics(other, b);
+    CHECK(sample(text, "process_cpu_seconds_total") >= 0);
+    CHECK(sample(text, "meshrt_worker_sleeps_total") == -1);
   }
 
 } // TEST_SUITE
