@@ -70,6 +70,20 @@ struct two_stores {
     REQUIRE(rings_hold(c.self(), {a, b, client}, 2));
     REQUIRE(settled(c.self(), {a, b}));
   }
+
+  /// The first `n` of `candidates` (fewer if they lack them) whose slot b
+  /// holds on the two nodes' ring: the keys b's death takes.
+  std::vector<std::string> held_by_b(const std::vector<std::string>& candidates, size_t n) {
+    std::string ring_error;
+    auto ring
+      = hash_ring::build(300, {c.address_of(a.actor()), c.address_of(b.actor())}, ring_error);
+    REQUIRE(ring);
+    std::vector<std::string> result;
+    for (const auto& key : candidates)
+      if (result.size() < n && ring->owner_of(key) == c.address_of(b.actor()))
+        result.push_back(key);
+    return result;
+  }
 };
 
 } // namespace
@@ -124,16 +138,14 @@ TEST_SUITE("dm.store_kill") {
 
   TEST_CASE("reads under way at a storage node that is killed go to the slot's new owner") {
     two_stores k{49460};
-    auto &a = k.a, &b = k.b, &client = k.client;
+    auto &b = k.b, &client = k.client;
     auto& c = k.c;
     auto& self = c.self();
     auto owned_keys = owned_by(self, client, numbered("user:", 100));
     auto plain_keys = numbered("plain:", 100);
     set_many(self, client, plain_keys, plain_keys);
-    auto victim = c.address_of(b.actor());
-    std::string ring_error;
-    auto before = hash_ring::build(300, {c.address_of(a.actor()), victim}, ring_error);
-    REQUIRE(before);
+    auto lost = k.held_by_b(plain_keys, 1);
+    REQUIRE(lost.size() == 1);
     // Killed, and read at once: the reads of its slots go to a dead node,
     // and wait there until the views lose it.
     REQUIRE(kill_and_wait(self, b));
@@ -142,10 +154,7 @@ TEST_SUITE("dm.store_kill") {
     CHECK(std::count(got.value.begin(), got.value.end(), opt_string{"at-client"})
           == static_cast<long>(owned_keys.size()));
     // a plain key the victim held is gone with it: "not there", not an error
-    auto lost = std::find_if(plain_keys.begin(), plain_keys.end(),
-                             [&](const std::string& k) { return before->owner_of(k) == victim; });
-    REQUIRE(lost != plain_keys.end());
-    auto one = get(self, client, *lost);
+    auto one = get(self, client, lost[0]);
     REQUIRE_MESSAGE(one, to_string(one.error));
     CHECK(one.value == std::nullopt);
     CHECK(stats(self, client)["reads_again"].get<uint64_t>() > 0);
@@ -222,20 +231,11 @@ TEST_SUITE("dm.store_kill") {
             "owner") {
     two_stores k{49540};
     auto& self = k.c.self();
-    auto victim = k.c.address_of(k.b.actor());
-    std::string ring_error;
-    auto before = hash_ring::build(300, {k.c.address_of(k.a.actor()), victim}, ring_error);
-    REQUIRE(before);
-    std::vector<std::string> at_victim;
-    for (const auto& key : numbered("login:", 200))
-      if (before->owner_of(key) == victim && at_victim.size() < 20)
-        at_victim.push_back(key);
+    auto at_victim = k.held_by_b(numbered("login:", 200), 20);
     REQUIRE(at_victim.size() == 20);
-    std::string count_key;
-    for (const auto& key : numbered("count:", 100))
-      if (count_key.empty() && before->owner_of(key) == victim)
-        count_key = key;
-    REQUIRE(!count_key.empty());
+    auto count_keys = k.held_by_b(numbered("count:", 100), 1);
+    REQUIRE(count_keys.size() == 1);
+    const auto& count_key = count_keys[0];
     REQUIRE(kill_and_wait(self, k.b));
     // Written before the views lose the victim: they go to a dead node.
     store_write_options owned;
@@ -273,14 +273,7 @@ TEST_SUITE("dm.store_kill") {
     auto& self = k.c.self();
     auto later = k.c.start_node("UDP");
     REQUIRE(rings_hold(self, {k.a, k.b, k.client, later}, 2));
-    auto victim = k.c.address_of(k.b.actor());
-    std::string ring_error;
-    auto before = hash_ring::build(300, {k.c.address_of(k.a.actor()), victim}, ring_error);
-    REQUIRE(before);
-    std::vector<std::string> keys;
-    for (const auto& key : numbered("login:", 400))
-      if (before->owner_of(key) == victim && keys.size() < 40)
-        keys.push_back(key);
+    auto keys = k.held_by_b(numbered("login:", 400), 40);
     REQUIRE(keys.size() == 40);
     // A user's login on `client`, then on `later`, which replaces it: no
     // one tells `client` (the DM's `replaced` is still on its way), so both
