@@ -4,6 +4,7 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <random>
 #include <unordered_map>
 #include <utility>
 
@@ -54,6 +55,14 @@ constexpr std::chrono::milliseconds refind_interval{20};
 /// deadline is on another clock, and the message was under way a while.
 constexpr uint64_t remember_margin_us = 1'000'000;
 
+/// A service's stream salt: in [2^62, 2^63), so that it plus a session
+/// number is never 0 and never wraps.
+uint64_t random_stream_salt() {
+  std::random_device rd;
+  uint64_t r = (uint64_t{rd()} << 32) | rd();
+  return (r & ((uint64_t{1} << 62) - 1)) | (uint64_t{1} << 62);
+}
+
 struct service_state;
 using service_actor = caf::stateful_actor<service_state>;
 
@@ -93,6 +102,9 @@ struct service_state : session_host {
   /// The users whose receiver is an actor (monitored), by that actor.
   std::unordered_multimap<caf::actor_addr, std::string> actor_sinks;
   uint64_t last_session_id = 0;
+  /// The stream ids of this service's sessions are this plus their number
+  /// (dm_stream_pos): random, so that no two services share one.
+  uint64_t stream_salt = random_stream_salt();
   /// The sessions whose login is still storing the user's location, with
   /// the node that said meanwhile that it replaced it (empty: none yet).
   std::unordered_map<uint64_t, std::string> storing;
@@ -121,7 +133,7 @@ struct service_state : session_host {
   uint64_t malformed = 0;
   /// Deliveries here by what became of them, indexed by dm_outcome (an
   /// array: counted for every message, named only when asked for).
-  std::array<uint64_t, static_cast<size_t>(dm_outcome::lookup_failed) + 1> outcomes{};
+  std::array<uint64_t, static_cast<size_t>(dm_outcome::out_of_order) + 1> outcomes{};
 
   static inline const char* name = "meshrt.dm";
 
@@ -141,9 +153,9 @@ struct service_state : session_host {
   std::shared_ptr<const dm_hooks> hooks() override {
     return hook_set;
   }
-  void deliver(const std::string& node, const std::string& from, const std::string& to, uint8_t ver,
-               uint16_t cmd, byte_buffer message, caf::timespan timeout,
-               delivery_done done) override;
+  void deliver(const std::string& node, const std::string& from, const std::string& to,
+               const dm_stream_pos& pos, uint8_t ver, uint16_t cmd, byte_buffer message,
+               caf::timespan timeout, delivery_done done) override;
   void close_channel(const std::string& node, close_reason reason, const std::string& from,
                      const std::string& to, uint8_t ver, uint16_t cmd,
                      byte_buffer message) override;
@@ -283,7 +295,7 @@ void refind(service_actor* self) {
 /// Hands a message to the session of `to` on this node; `done` gets what
 /// the sender's node hears.
 void deliver_here(service_actor* self, std::string from, const std::string& to, std::string origin,
-                  uint8_t ver, uint16_t cmd, byte_buffer message,
+                  const dm_stream_pos& pos, uint8_t ver, uint16_t cmd, byte_buffer message,
                   std::function<void(dm_outcome)> done) {
   auto& st = self->state;
   auto* session = st.users.find(to);
@@ -293,7 +305,7 @@ void deliver_here(service_actor* self, std::string from, const std::string& to, 
   }
   // An actor hook that answers late makes the answer late: the sender then
   // times out instead of trying again, so nothing arrives twice.
-  (*session)->incoming(std::move(from), std::move(origin), ver, cmd, std::move(message),
+  (*session)->incoming(std::move(from), std::move(origin), pos, ver, cmd, std::move(message),
                        [self, done = std::move(done)](dm_outcome outcome) {
                          ++self->state.outcomes[static_cast<size_t>(outcome)];
                          done(outcome);
@@ -340,7 +352,7 @@ void on_deliver(service_actor* self, dm_deliver& x, bool handed_on) {
     ticket = st.answers_given.arrived(reply_to, id, now,
                                       now + uint64_t{x.timeout_ms} * 1000 + remember_margin_us);
   }
-  deliver_here(self, std::move(x.from), x.to, reply_to, x.ver, x.cmd, std::move(x.message),
+  deliver_here(self, std::move(x.from), x.to, reply_to, x.pos, x.ver, x.cmd, std::move(x.message),
                [self, reply_to, id, ticket](dm_outcome outcome) {
                  if (ticket)
                    self->state.answers_given.answered(*ticket, outcome);
@@ -513,13 +525,14 @@ caf::event_based_actor* service_state::actor() {
 }
 
 void service_state::deliver(const std::string& to_node, const std::string& from,
-                            const std::string& to, uint8_t ver, uint16_t cmd, byte_buffer message,
-                            caf::timespan timeout, delivery_done done) {
+                            const std::string& to, const dm_stream_pos& pos, uint8_t ver,
+                            uint16_t cmd, byte_buffer message, caf::timespan timeout,
+                            delivery_done done) {
   // A recipient connected to this node needs no lookup (FindData): its
   // location is this node, as the store says once its login is stored.
   if (to_node == self_address || (to_node.empty() && users.find(to) != nullptr)) {
     ++sent_local;
-    return deliver_here(self, from, to, self_address, ver, cmd, std::move(message),
+    return deliver_here(self, from, to, self_address, pos, ver, cmd, std::move(message),
                         [self = self, done = std::move(done)](dm_outcome outcome) {
                           done(outcome, self->state.self_address, {});
                         });
@@ -532,7 +545,8 @@ void service_state::deliver(const std::string& to_node, const std::string& from,
                cmd,
                std::move(message),
                self_address,
-               dm_kind::deliver};
+               dm_kind::deliver,
+               pos};
   if (!to_node.empty()) {
     ++sent_remote;
     return send_tracked(self, to_node, std::move(x), std::move(done));
@@ -715,8 +729,8 @@ caf::result<caf::actor> login(service_actor* self, std::string uid, caf::actor s
   auto id = ++st.last_session_id;
   auto handle
     = session_actor::make(self->system(), caf::actor_cast<caf::strong_actor_ptr>(self), uid, id);
-  auto session
-    = std::make_shared<user_session>(st, uid, id, handle, std::move(sink), std::move(direct_sink));
+  auto session = std::make_shared<user_session>(st, uid, id, st.stream_salt + id, handle,
+                                                std::move(sink), std::move(direct_sink));
   if (session->sink()) {
     self->monitor(session->sink());
     st.actor_sinks.emplace(session->sink().address(), uid);

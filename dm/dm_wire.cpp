@@ -9,6 +9,9 @@ using transport::byte_writer;
 
 namespace {
 
+/// A deliver's flags: the message is the first of its stream out.
+constexpr uint8_t first_flag = 0x01;
+
 // Deliver and channel-closed messages end alike: from, to, ver, cmd,
 // message.
 
@@ -56,12 +59,16 @@ bool is_again(dm_kind kind) {
 }
 
 byte_buffer encode(const dm_deliver& x) {
-  byte_writer w{1 + 8 + 4 + 2 + x.reply_to.size() + tail_size(x.from, x.to, x.message)};
+  byte_writer w{1 + 8 + 4 + 2 + x.reply_to.size() + 17 + tail_size(x.from, x.to, x.message)};
   auto kind = static_cast<uint8_t>(x.kind);
   w.u8(has_deliver_fields(kind) ? kind : static_cast<uint8_t>(dm_kind::deliver));
   w.u64(x.id);
   w.u32(x.timeout_ms);
   w.str16(x.reply_to);
+  w.u64(x.pos.stream);
+  w.u32(x.pos.seq);
+  w.u32(x.pos.prev);
+  w.u8(x.pos.first ? first_flag : 0);
   write_tail(w, x.from, x.to, x.ver, x.cmd, x.message);
   return w.take();
 }
@@ -93,7 +100,12 @@ std::optional<dm_deliver> decode_dm_deliver(byte_view bytes) {
   x.id = r.u64();
   x.timeout_ms = r.u32();
   x.reply_to = r.str16();
-  if (!read_tail(r, x.from, x.to, x.ver, x.cmd, x.message))
+  x.pos.stream = r.u64();
+  x.pos.seq = r.u32();
+  x.pos.prev = r.u32();
+  auto flags = r.u8();
+  x.pos.first = (flags & first_flag) != 0;
+  if (!read_tail(r, x.from, x.to, x.ver, x.cmd, x.message) || (flags & ~first_flag) != 0)
     return std::nullopt;
   return x;
 }
@@ -107,7 +119,7 @@ std::optional<dm_answer> decode_dm_answer(byte_view bytes) {
   auto outcome = r.u8();
   x.at = r.str16();
   if (!r.ok() || !r.at_end() || outcome < static_cast<uint8_t>(dm_outcome::delivered)
-      || outcome > static_cast<uint8_t>(dm_outcome::lookup_failed))
+      || outcome > static_cast<uint8_t>(dm_outcome::out_of_order))
     return std::nullopt;
   x.outcome = static_cast<dm_outcome>(outcome);
   return x;
@@ -141,6 +153,8 @@ const char* to_string(dm_outcome x) {
       return "unknown_user";
     case dm_outcome::lookup_failed:
       return "lookup_failed";
+    case dm_outcome::out_of_order:
+      return "out_of_order";
   }
   return "unknown";
 }

@@ -7,11 +7,16 @@
 //
 //   kind 40, deliver (the reference's SendData), to the node the sender
 //   believes has the recipient:
-//     u8 kind | u64 id | u32 timeout ms | str16 reply to | str16 from
-//     | str16 to | u8 ver | u16 cmd | str32 message
+//     u8 kind | u64 id | u32 timeout ms | str16 reply to | u64 stream
+//     | u32 seq | u32 prev | u8 flags | str16 from | str16 to | u8 ver
+//     | u16 cmd | str32 message
 //     Answered by one kind 41 with the same id, to `reply to` (the sender's
 //     node; empty: the node this came from). The recipient's node caches
 //     the reverse channel to the sender's node.
+//     `stream`, `seq`, `prev` and `flags` (bit 0: first; the others 0) put
+//     the message in its sender's stream to the recipient (dm_stream_pos):
+//     a sender has several messages to one recipient out at once, and the
+//     recipient's session takes each only right after the one it follows.
 //   kind 43, find (the reference's FindData), the same fields, to the
 //     storage node that owns the recipient's location: it looks the
 //     location up and hands the message on as a deliver with the same id
@@ -26,7 +31,7 @@
 //     not seen this reply to and id, and else answers what it answered
 //     then (nothing while that delivery is still under way).
 //   kind 41, delivery answer:
-//     u8 kind | u64 id | u8 outcome | str16 at
+//     u8 kind | u64 id | u8 outcome (dm_outcome) | str16 at
 //     `at`: the node the recipient was looked for at (the sender caches it),
 //     empty when the store had no location.
 //   kind 42, channel closed (one-way: ClearCacheByUserID, a user's
@@ -76,7 +81,38 @@ enum class dm_outcome : uint8_t {
   unknown_user = 5,
   /// (find) The storage node could not look the location up.
   lookup_failed = 6,
+  /// The recipient's session did not take the message: it does not follow
+  /// the last message of its stream that the session took (one before it
+  /// was not taken). The sender sends it again after the ones before it.
+  out_of_order = 7,
 };
+
+/// Where a message stands in its sender's stream to one recipient. A
+/// session numbers the messages it sends; those to one recipient form a
+/// stream, several of which can be out at once. The recipient's session
+/// takes a message only when it follows the last one of the stream it
+/// took (`prev`), or when it is `first` (every earlier message of the
+/// stream was answered) and numbered after that one: so messages in
+/// flight together reach the user in the order sent, even when one of
+/// them is refused (the user moved) and the rest arrive anyway.
+struct dm_stream_pos {
+  /// The sending session's stream id, unique in the cluster; 0: no order
+  /// (the message is taken as it comes).
+  uint64_t stream = 0;
+  /// This message's number: numbers grow along a session's messages.
+  uint32_t seq = 0;
+  /// The number of the message sent before it to the same recipient,
+  /// unless `first`.
+  uint32_t prev = 0;
+  /// No earlier message of the stream waits for its answer.
+  bool first = true;
+};
+
+/// True when stream number `a` comes after `b` (serial number arithmetic:
+/// numbers wrap around).
+inline bool seq_after(uint32_t a, uint32_t b) {
+  return static_cast<int32_t>(a - b) > 0;
+}
 
 /// Why a channel closed.
 enum class close_reason : uint8_t {
@@ -115,6 +151,7 @@ struct dm_deliver {
   byte_buffer message;
   std::string reply_to;
   dm_kind kind = dm_kind::deliver;
+  dm_stream_pos pos = {};
 };
 
 struct dm_answer {
@@ -137,8 +174,8 @@ byte_buffer encode(const dm_answer& x);
 byte_buffer encode(const dm_closed& x);
 
 /// Decoders (decode_dm_deliver takes the four kinds with its fields): nullopt for another kind, a
-/// truncated message, an unknown outcome or reason, a user id that is empty or too long, or bytes
-/// after the end.
+/// truncated message, an unknown outcome, reason or flag, a user id that is empty or too long, or
+/// bytes after the end.
 std::optional<dm_deliver> decode_dm_deliver(byte_view bytes);
 std::optional<dm_answer> decode_dm_answer(byte_view bytes);
 std::optional<dm_closed> decode_dm_closed(byte_view bytes);

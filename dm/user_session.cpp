@@ -1,5 +1,7 @@
 #include "dm/user_session.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <optional>
 
 #include <caf/all.hpp>
@@ -46,11 +48,12 @@ struct user_session::incoming_message {
   byte_buffer message;
 };
 
-user_session::user_session(session_host& host, std::string uid, uint64_t id, caf::actor handle,
-                           caf::actor sink, std::shared_ptr<user_sink> direct_sink) :
+user_session::user_session(session_host& host, std::string uid, uint64_t id, uint64_t stream,
+                           caf::actor handle, caf::actor sink,
+                           std::shared_ptr<user_sink> direct_sink) :
   host_(host),
   uid_(std::move(uid)), id_(id), handle_(std::move(handle)), sink_(std::move(sink)),
-  direct_sink_(std::move(direct_sink)) {}
+  direct_sink_(std::move(direct_sink)), stream_(stream) {}
 
 // -- hooks -----------------------------------------------------------------------
 
@@ -172,6 +175,56 @@ void user_session::peer_gone_to_sink(const std::string& peer, byte_buffer messag
 
 // -- receiving -------------------------------------------------------------------
 
+/// Whether a message from `from` at `pos` comes next in its stream; if so,
+/// it is recorded as the stream's last taken.
+bool user_session::take_in_order(const std::string& from, const dm_stream_pos& pos) {
+  if (pos.stream == 0)
+    return true;
+  auto* c = cache_.find(from);
+  bool known = c != nullptr && c->stream == pos.stream;
+  bool next = pos.first ? !known || seq_after(pos.seq, c->last) : known && pos.prev == c->last;
+  if (!next)
+    return false;
+  if (c == nullptr)
+    c = &cache_[from];
+  c->stream = pos.stream;
+  c->last = pos.seq;
+  return true;
+}
+
+/// Runs the hooks over `in` once those over the message from the same
+/// sender before it ended: an actor hook answers later, and the user gets
+/// one sender's messages in the order sent.
+void user_session::receive_in_turn(std::shared_ptr<const incoming_message> in, std::string origin,
+                                   std::function<void(dm_outcome)> done) {
+  auto self = shared_from_this();
+  auto start = [self, in, origin = std::move(origin), done = std::move(done)] {
+    self->receive(in, origin, [self, from = in->from, done](dm_outcome outcome) {
+      done(outcome);
+      self->next_in_turn(from);
+    });
+  };
+  if (auto* waiting = receiving_.find(in->from)) {
+    waiting->push_back(std::move(start));
+    return;
+  }
+  receiving_[in->from]; // the hooks run over one of this sender's messages
+  start();
+}
+
+void user_session::next_in_turn(const std::string& from) {
+  auto* waiting = receiving_.find(from);
+  if (waiting == nullptr)
+    return;
+  if (waiting->empty()) {
+    receiving_.erase(from);
+    return;
+  }
+  auto start = std::move(waiting->front());
+  waiting->pop_front();
+  start();
+}
+
 void user_session::receive(std::shared_ptr<const incoming_message> in, const std::string& origin,
                            std::function<void(dm_outcome)> done) {
   auto self = shared_from_this();
@@ -190,24 +243,27 @@ void user_session::hand_to_user(const std::string& from, const std::string& orig
                                 const std::function<void(dm_outcome)>& done) {
   if (closing_) // it disconnected while the hooks ran
     return done(dm_outcome::not_here);
-  cache_[from] = origin; // the reverse channel: answers need no lookup
+  set_node(from, origin); // the reverse channel: answers need no lookup
   if (message.empty())
     return done(dm_outcome::dropped);
   to_sink(from, ver, cmd, std::move(message));
   done(dm_outcome::delivered);
 }
 
-void user_session::incoming(std::string from, std::string origin, uint8_t ver, uint16_t cmd,
-                            byte_buffer message, std::function<void(dm_outcome)> done) {
+void user_session::incoming(std::string from, std::string origin, const dm_stream_pos& pos,
+                            uint8_t ver, uint16_t cmd, byte_buffer message,
+                            std::function<void(dm_outcome)> done) {
   if (closing_)
     return done(dm_outcome::not_here);
+  if (!take_in_order(from, pos))
+    return done(dm_outcome::out_of_order);
   // Without hooks that could answer later, the message goes on at once:
   // none of the continuations (and their allocations) the chains need.
   if (auto hooks = host_.hooks(); hooks->on_receive_message.empty() && hooks->on_message.empty())
     return hand_to_user(from, origin, ver, cmd, std::move(message), done);
   auto in = std::make_shared<const incoming_message>(
     incoming_message{std::move(from), ver, cmd, std::move(message)});
-  receive(std::move(in), origin, std::move(done));
+  receive_in_turn(std::move(in), std::move(origin), std::move(done));
 }
 
 void user_session::channel(close_reason reason, std::string from, const std::string& origin,
@@ -232,111 +288,192 @@ void user_session::channel(close_reason reason, std::string from, const std::str
   receive(in, origin, [self, in, origin](dm_outcome) { self->forget(in->from, origin); });
 }
 
-// -- sending ---------------------------------------------------------------------
+// -- the channel cache -------------------------------------------------------------
 
-user_session::outgoing* user_session::head_of(const std::string& to) {
-  auto* q = queues_.find(to);
-  if (q == nullptr || q->items.empty())
-    return nullptr;
-  return &q->items.front();
+/// The node the cache names for `peer`, or nullptr.
+const std::string* user_session::cached_node(const std::string& peer) {
+  auto* c = cache_.find(peer);
+  return c != nullptr && !c->node.empty() ? &c->node : nullptr;
 }
 
-/// Answers the head of `to`'s queue (no error: sent) and starts the next.
-void user_session::finish_head(const std::string& to, caf::error err) {
-  auto* q = queues_.find(to);
-  if (q == nullptr || q->items.empty())
+void user_session::set_node(const std::string& peer, const std::string& node) {
+  cache_[peer].node = node;
+}
+
+/// Forgets that `peer` is at `node` (if the cache says so); what the
+/// session took of the peer's stream stays while there is some.
+void user_session::forget(const std::string& peer, const std::string& node) {
+  auto* c = cache_.find(peer);
+  if (c == nullptr || c->node != node)
     return;
-  auto done = std::move(q->items.front().done);
-  q->items.pop_front();
-  q->busy = false;
+  if (c->stream != 0)
+    c->node.clear();
+  else
+    cache_.erase(peer);
+}
+
+// -- sending ---------------------------------------------------------------------
+
+/// Sends what of `to`'s queue can go, one message after the other. A call
+/// from within (an answer given at once, a message's `done`) asks the
+/// running one to look again rather than nesting.
+void user_session::pump(const std::string& to) {
+  auto* q = queues_.find(to);
+  if (q == nullptr)
+    return;
+  if (q->pumping) {
+    q->again = true;
+    return;
+  }
+  q->pumping = true;
+  for (;;) {
+    q->again = false;
+    bool went = start_next(to);
+    // what it called may have changed the queues
+    if (q = queues_.find(to); q == nullptr)
+      return;
+    if (!went && !q->again)
+      break;
+  }
+  q->pumping = false;
+  if (q->items.empty())
+    queues_.erase(to);
+}
+
+/// Sends the oldest message of `to`'s queue that is not out, if it may go
+/// now, or fails it when its time ran out while it waited. True when it
+/// did either.
+bool user_session::start_next(const std::string& to) {
+  auto* q = queues_.find(to);
+  if (q == nullptr)
+    return false;
+  if (q->halted && q->out > 0)
+    return false;
+  q->halted = false;
+  if (q->looking || q->out >= max_in_flight)
+    return false;
+  auto item = std::find_if(q->items.begin(), q->items.end(), [](auto& x) { return !x.out; });
+  if (item == q->items.end())
+    return false;
+  if (item->deadline_us <= steady_micros()) {
+    finish(to, item,
+           make_error(dm_errc::reliable_timeout,
+                      "the message waited for the ones before it past its timeout"));
+    return true;
+  }
+  bool first = item == q->items.begin();
+  auto* cached = cached_node(to);
+  auto how = item->next;
+  if (how == attempt::cached && cached == nullptr)
+    how = attempt::lookup;
+  if (how != attempt::cached) {
+    if (!first)
+      return false; // a lookup goes alone, for the oldest message
+    q->looking = true;
+  }
+  auto node = how == attempt::cached ? *cached : std::string{};
+  dm_stream_pos pos{stream_, item->seq, first ? 0 : std::prev(item)->seq, first};
+  item->out = true;
+  ++q->out;
+  auto self = shared_from_this();
+  auto seq = item->seq;
+  host_.deliver(
+    node, uid_, to, pos, item->ver, item->cmd, item->message, left_of(item->deadline_us),
+    [self, to, seq, how, first, node](dm_outcome outcome, const std::string& at, caf::error err) {
+      self->answered(to, seq, how, first, node, outcome, at, std::move(err));
+    });
+  return true;
+}
+
+/// Answers `item` of `to`'s queue (no error: delivered) and sends what
+/// can go next.
+void user_session::finish(const std::string& to, std::list<outgoing>::iterator item,
+                          caf::error err) {
+  auto* q = queues_.find(to);
+  if (item->out)
+    --q->out;
+  auto done = std::move(item->done);
+  q->items.erase(item);
   done(std::move(err));
   pump(to);
 }
 
-void user_session::forget(const std::string& peer, const std::string& node) {
-  if (auto* cached = cache_.find(peer); cached != nullptr && *cached == node)
-    cache_.erase(peer);
+/// `item` was not taken: it goes again, `how`, once every message out
+/// before it was answered (the ones after it are not taken either).
+void user_session::send_again(const std::string& to, std::list<outgoing>::iterator item,
+                              attempt how, bool first) {
+  auto* q = queues_.find(to);
+  // A message that was the oldest out found its recipient gone from the
+  // cached node: one fresh lookup. One behind others may only have missed
+  // the one before it; it goes as the cache then says.
+  if (how == attempt::cached && first)
+    item->next = attempt::lookup;
+  q->halted = true;
+  pump(to);
 }
 
-/// What the head of `to`'s queue came to: `at` is the node the recipient
-/// was looked for at (empty when the store had no location).
-void user_session::settle(const std::string& to, dm_outcome outcome, const std::string& at,
-                          attempt how) {
+/// What message `seq` to `to` came to, sent `how` (as the oldest out:
+/// `first`) to `node`: `at` is the node the recipient was looked for at
+/// (empty when the store had no location).
+void user_session::answered(const std::string& to, uint32_t seq, attempt how, bool first,
+                            const std::string& node, dm_outcome outcome, const std::string& at,
+                            caf::error err) {
+  auto* q = queues_.find(to);
+  if (q == nullptr)
+    return;
+  auto item = std::find_if(q->items.begin(), q->items.end(),
+                           [seq](auto& x) { return x.seq == seq && x.out; });
+  if (item == q->items.end())
+    return;
+  item->out = false;
+  --q->out;
+  if (how != attempt::cached)
+    q->looking = false;
+  if (err) {
+    if (!node.empty())
+      forget(to, node);
+    if (dm_code_of(err) == 0)
+      err = make_error(dm_errc::reliable_timeout,
+                       "delivering to user " + to + ": " + host_.actor()->system().render(err));
+    return finish(to, item, std::move(err));
+  }
   switch (outcome) {
     case dm_outcome::delivered:
     case dm_outcome::dropped:
       if (!closing_)
-        cache_[to] = at;
-      return finish_head(to, {});
+        set_node(to, at);
+      return finish(to, item, {});
     case dm_outcome::not_here:
       forget(to, at);
       if (how == attempt::cached)
-        return start_head(to, {}); // stale: one fresh lookup
-      return finish_head(
-        to, make_error(dm_errc::user_not_found, "user " + to + " is not connected to " + at));
+        return send_again(to, item, how, first); // stale
+      return finish(
+        to, item, make_error(dm_errc::user_not_found, "user " + to + " is not connected to " + at));
+    case dm_outcome::out_of_order:
+      if (how == attempt::cached)
+        return send_again(to, item, how, first);
+      return finish(to, item,
+                    make_error(dm_errc::reliable_timeout,
+                               "user " + to + "'s node took a later message before this one"));
     case dm_outcome::declined:
-      return finish_head(
-        to, make_error(dm_errc::user_not_found, "user " + to + " did not take the message"));
+      return finish(
+        to, item, make_error(dm_errc::user_not_found, "user " + to + " did not take the message"));
     case dm_outcome::unknown_user:
-      return finish_head(
-        to, make_error(dm_errc::user_not_found, "user " + to + " is not connected to the cluster"));
+      return finish(
+        to, item,
+        make_error(dm_errc::user_not_found, "user " + to + " is not connected to the cluster"));
     case dm_outcome::lookup_failed:
       // The storage node handed nothing on: the slot may have moved, or its
       // holder died, while it looked. One more lookup, on the ring as it is.
-      if (auto* head = head_of(to);
-          how != attempt::lookup_again && head != nullptr && head->deadline_us > steady_micros())
-        return start_head(to, {}, attempt::lookup_again);
-      return finish_head(
-        to, make_error(dm_errc::reliable_timeout, "the storage node could not look up user " + to));
+      if (how != attempt::lookup_again && item->deadline_us > steady_micros()) {
+        item->next = attempt::lookup_again;
+        return pump(to);
+      }
+      return finish(
+        to, item,
+        make_error(dm_errc::reliable_timeout, "the storage node could not look up user " + to));
   }
-  finish_head(to, make_error(dm_errc::reliable_timeout, "an unknown answer for " + to));
-}
-
-/// The head of `to`'s queue goes to `node` (the cache's), or with its
-/// lookup (FindData) when `node` is empty; `how` says which lookup.
-void user_session::start_head(const std::string& to, const std::string& node, attempt how) {
-  auto* head = head_of(to);
-  if (head == nullptr)
-    return;
-  auto self = shared_from_this();
-  if (!node.empty())
-    how = attempt::cached;
-  host_.deliver(node, uid_, to, head->ver, head->cmd, head->message, left_of(head->deadline_us),
-                [self, to, node, how](dm_outcome outcome, const std::string& at, caf::error err) {
-                  if (!err)
-                    return self->settle(to, outcome, at, how);
-                  if (!node.empty())
-                    self->forget(to, node);
-                  if (dm_code_of(err) == 0)
-                    err = make_error(dm_errc::reliable_timeout,
-                                     "delivering to user " + to + ": "
-                                       + self->host_.actor()->system().render(err));
-                  self->finish_head(to, std::move(err));
-                });
-}
-
-/// Starts the head of `to`'s queue unless one is in flight; drops heads
-/// whose time ran out while they waited.
-void user_session::pump(const std::string& to) {
-  auto* q = queues_.find(to);
-  if (q == nullptr || q->busy)
-    return;
-  auto now = steady_micros();
-  while (!q->items.empty() && q->items.front().deadline_us <= now) {
-    auto done = std::move(q->items.front().done);
-    q->items.pop_front();
-    done(make_error(dm_errc::reliable_timeout,
-                    "the message waited for the ones before it past its timeout"));
-    if (q = queues_.find(to); q == nullptr) // what `done` did may have moved it
-      return;
-  }
-  if (q->items.empty()) {
-    queues_.erase(to);
-    return;
-  }
-  q->busy = true;
-  auto* cached = cache_.find(to);
-  start_head(to, cached != nullptr ? *cached : std::string{});
+  finish(to, item, make_error(dm_errc::reliable_timeout, "an unknown answer for " + to));
 }
 
 caf::error user_session::send(std::string to, uint8_t ver, uint16_t cmd, byte_buffer message,
@@ -349,7 +486,8 @@ caf::error user_session::send(std::string to, uint8_t ver, uint16_t cmd, byte_bu
   if (closing_)
     return make_error(dm_errc::reliable_timeout, "the sender is disconnecting");
   auto deadline = steady_micros() + uint64_t{wire_timeout_ms(timeout)} * 1000;
-  queues_[to].items.push_back(outgoing{ver, cmd, std::move(message), deadline, std::move(done)});
+  queues_[to].items.push_back(
+    outgoing{ver, cmd, std::move(message), deadline, std::move(done), next_seq_++});
   pump(to);
   return {};
 }
@@ -372,11 +510,11 @@ void user_session::client_send(uint32_t seq, std::string to, uint8_t ver, uint16
 }
 
 void user_session::clear(const std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer message) {
-  auto* cached = cache_.find(peer);
+  auto* cached = cached_node(peer);
   if (cached == nullptr)
     return; // nothing cached: fails silently, as the reference says
-  auto node = std::move(*cached);
-  cache_.erase(peer);
+  auto node = *cached;
+  forget(peer, node);
   host_.close_channel(node, close_reason::clear, uid_, peer, ver, cmd, std::move(message));
 }
 
@@ -440,8 +578,9 @@ void user_session::disconnect(caf::response_promise rp, caf::error reason) {
   fail_outgoing("the sender disconnected before the message was delivered");
   auto peers = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
   peers->reserve(cache_.size());
-  cache_.for_each([&](const std::string& peer, std::string& node) {
-    peers->emplace_back(peer, std::move(node));
+  cache_.for_each([&](const std::string& peer, cached_peer& c) {
+    if (!c.node.empty())
+      peers->emplace_back(peer, std::move(c.node));
   });
   cache_.clear();
   notify_peers(std::move(peers), 0);

@@ -42,10 +42,11 @@ public:
 
   /// Hands a message from `from` to `to` at the node `node`; with an empty
   /// `node`, together with its lookup (FindData) to the node that owns the
-  /// location of `to`. `done` is called exactly once.
+  /// location of `to`. `pos` is its place in its stream. `done` is called
+  /// exactly once.
   virtual void deliver(const std::string& node, const std::string& from, const std::string& to,
-                       uint8_t ver, uint16_t cmd, byte_buffer message, caf::timespan timeout,
-                       delivery_done done)
+                       const dm_stream_pos& pos, uint8_t ver, uint16_t cmd, byte_buffer message,
+                       caf::timespan timeout, delivery_done done)
     = 0;
 
   /// Closes the channel between `from` (a user here) and `to` at `node`,
@@ -60,13 +61,17 @@ public:
 };
 
 /// One connected user: its channel cache (peer user id -> the node the peer
-/// is connected to) and its outgoing messages, one queue per peer. The head
-/// of a queue goes to the node the cache names, else with its lookup to the
-/// node that owns the peer's location (FindData), and is answered before
-/// the next leaves, so messages from one user to another arrive in the
-/// order sent, and a message is sent again only when the recipient's node
-/// said it did not take it (exactly once). It runs the hooks of what the
-/// user receives and of its disconnect.
+/// is connected to) and its outgoing messages, one queue per peer. The
+/// messages of a queue go to the node the cache names, up to
+/// `max_in_flight` of them at once (a stream, dm_stream_pos, whose order
+/// the recipient's session keeps); without a cached node the oldest goes
+/// alone with its lookup to the node that owns the peer's location
+/// (FindData), and the rest follow once its answer filled the cache. A
+/// message the recipient's node did not take (the user moved, or one
+/// before it was not taken) goes again once every message out before it
+/// was answered: so messages from one user to another arrive in the order
+/// sent, and each at most once. It runs the hooks of what the user
+/// receives, in order per sender, and of its disconnect.
 ///
 /// A session lives in its node's DM service and runs in that actor's
 /// thread; its actor (session_actor.hpp) is its address. Continuations
@@ -74,10 +79,14 @@ public:
 /// (without sending anything new).
 class user_session : public std::enable_shared_from_this<user_session> {
 public:
+  /// Messages to one peer out at once, at most.
+  static constexpr uint32_t max_in_flight = 64;
+
   /// `handle` is the session's actor; the user's messages go to `sink` or,
-  /// when it is set, to `direct_sink`.
-  user_session(session_host& host, std::string uid, uint64_t id, caf::actor handle, caf::actor sink,
-               std::shared_ptr<user_sink> direct_sink);
+  /// when it is set, to `direct_sink`. `stream` (not 0) names the streams
+  /// of the messages it sends, unique in the cluster.
+  user_session(session_host& host, std::string uid, uint64_t id, uint64_t stream, caf::actor handle,
+               caf::actor sink, std::shared_ptr<user_sink> direct_sink);
 
   const std::string& uid() const {
     return uid_;
@@ -118,10 +127,11 @@ public:
 
   // -- what the node hands it --------------------------------------------------------
 
-  /// A message for this user from `from`, whose node is `origin`: through
-  /// the hooks to the user; `done` gets what the sender's node hears.
-  void incoming(std::string from, std::string origin, uint8_t ver, uint16_t cmd,
-                byte_buffer message, std::function<void(dm_outcome)> done);
+  /// A message for this user from `from`, whose node is `origin`, at `pos`
+  /// in its stream: through the hooks to the user; `done` gets what the
+  /// sender's node hears.
+  void incoming(std::string from, std::string origin, const dm_stream_pos& pos, uint8_t ver,
+                uint16_t cmd, byte_buffer message, std::function<void(dm_outcome)> done);
 
   /// `from` at `origin` closed its channel with this user.
   void channel(close_reason reason, std::string from, const std::string& origin, uint8_t ver,
@@ -135,6 +145,11 @@ public:
   void stop(caf::error reason, const std::string& why);
 
 private:
+  /// How a message goes out: to the node in the cache (a lookup when none
+  /// is cached), with a lookup, or with a second lookup after the storage
+  /// node could not do the first.
+  enum class attempt : uint8_t { cached, lookup, lookup_again };
+
   /// A message of this user waiting for, or in, its delivery.
   struct outgoing {
     uint8_t ver = 0;
@@ -143,18 +158,48 @@ private:
     uint64_t deadline_us = 0;
     /// Gets the outcome (no error: delivered).
     std::function<void(caf::error)> done;
+    /// Its number in the session's streams.
+    uint32_t seq = 0;
+    /// How it goes out next.
+    attempt next = attempt::cached;
+    /// Out, its answer awaited.
+    bool out = false;
   };
 
-  /// The messages to one peer: the head is in flight while `busy`. A list,
-  /// since most queues hold one message for its round trip and then go:
-  /// an empty deque already allocates its map and a block.
+  /// The messages to one peer, oldest first: those out, then those
+  /// waiting. A list, since most queues hold one message for its round
+  /// trip and then go: an empty deque already allocates its map and a
+  /// block.
   struct peer_queue {
     std::list<outgoing> items;
-    bool busy = false;
+    /// Of the items, out.
+    uint32_t out = 0;
+    /// The oldest is out with its lookup: the rest wait for the node it
+    /// finds.
+    bool looking = false;
+    /// One was not taken: none goes until those out are answered.
+    bool halted = false;
+    /// pump() runs for this queue; `again`: a call from within it asked
+    /// for another look.
+    bool pumping = false;
+    bool again = false;
+  };
+
+  /// A peer in the channel cache: the node it is connected to (empty: not
+  /// known), and the last message of its stream to this user that this
+  /// session took (stream 0: none yet).
+  struct cached_peer {
+    std::string node;
+    uint64_t stream = 0;
+    uint32_t last = 0;
   };
 
   struct incoming_message;
 
+  bool take_in_order(const std::string& from, const dm_stream_pos& pos);
+  void receive_in_turn(std::shared_ptr<const incoming_message> in, std::string origin,
+                       std::function<void(dm_outcome)> done);
+  void next_in_turn(const std::string& from);
   void receive(std::shared_ptr<const incoming_message> in, const std::string& origin,
                std::function<void(dm_outcome)> done);
   void accept_chain(std::shared_ptr<const incoming_message> in, std::function<void(bool)> done);
@@ -168,16 +213,17 @@ private:
   void to_sink(const std::string& from, uint8_t ver, uint16_t cmd, byte_buffer message);
   void peer_gone_to_sink(const std::string& peer, byte_buffer message);
 
-  outgoing* head_of(const std::string& to);
-  void pump(const std::string& to);
-  /// How the head of a queue went out: to the node in the cache, with a
-  /// lookup, or with a second lookup after the storage node could not do
-  /// the first.
-  enum class attempt : uint8_t { cached, lookup, lookup_again };
-  void start_head(const std::string& to, const std::string& node, attempt how = attempt::lookup);
-  void finish_head(const std::string& to, caf::error err);
-  void settle(const std::string& to, dm_outcome outcome, const std::string& at, attempt how);
+  const std::string* cached_node(const std::string& peer);
+  void set_node(const std::string& peer, const std::string& node);
   void forget(const std::string& peer, const std::string& node);
+
+  void pump(const std::string& to);
+  bool start_next(const std::string& to);
+  void answered(const std::string& to, uint32_t seq, attempt how, bool first,
+                const std::string& node, dm_outcome outcome, const std::string& at, caf::error err);
+  void finish(const std::string& to, std::list<outgoing>::iterator item, caf::error err);
+  void send_again(const std::string& to, std::list<outgoing>::iterator item, attempt how,
+                  bool first);
 
   void fail_outgoing(const std::string& why);
   void notify_peers(std::shared_ptr<std::vector<std::pair<std::string, std::string>>> peers,
@@ -191,8 +237,13 @@ private:
   caf::actor handle_;
   caf::actor sink_;
   std::shared_ptr<user_sink> direct_sink_;
-  peer_table<std::string> cache_;
+  uint64_t stream_;
+  uint32_t next_seq_ = 0;
+  peer_table<cached_peer> cache_;
   peer_table<peer_queue> queues_;
+  /// The senders whose message is in the hooks now, each with the
+  /// messages that wait for it (only while hooks are set).
+  peer_table<std::list<std::function<void()>>> receiving_;
   /// Who waits for the disconnect, and the reason the actor ends with.
   std::vector<caf::response_promise> disconnect_promises_;
   caf::error end_reason_;

@@ -79,6 +79,35 @@ caf::error send_dm(caf::scoped_actor& self, const user& from, const std::string&
   return result;
 }
 
+using send_handle = decltype(std::declval<caf::scoped_actor&>()->request(
+  caf::actor{}, caf::infinite, dm_send_atom::value, std::string{}, uint8_t{}, uint16_t{},
+  byte_buffer{}, caf::timespan{}));
+
+/// `n` messages from `from` to `to` ("<prefix>0", "<prefix>1", ...), all
+/// sent at once, their answers still to come.
+std::vector<send_handle> send_all(caf::scoped_actor& self, const user& from, const std::string& to,
+                                  int n, const std::string& prefix, uint8_t ver, uint16_t cmd) {
+  std::vector<send_handle> sent;
+  for (int i = 0; i < n; ++i)
+    sent.push_back(self->request(from.session, caf::infinite, dm_send_atom::value, to, ver, cmd,
+                                 bytes_of(prefix + std::to_string(i)), caf::timespan{5s}));
+  return sent;
+}
+
+/// How many of `sent` were answered delivered (an error fails the test).
+int acked(std::vector<send_handle>& sent) {
+  int n = 0;
+  for (auto& h : sent)
+    h.receive([&] { ++n; }, [](caf::error& e) { FAIL(to_string(e)); });
+  return n;
+}
+
+/// Hands `x` to the DM service of `n` as if it came over the mesh from the
+/// node `peer`.
+void arrive(caf::scoped_actor& self, const node& n, const std::string& peer, const dm_deliver& x) {
+  self->send(n.dm(), transport::received_atom::value, peer, packed_messages{encode(x)}, false);
+}
+
 void disconnect(caf::scoped_actor& self, const user& u) {
   dm_disconnect(self, u.session).receive([] {}, [](caf::error& e) { FAIL(to_string(e)); });
 }
@@ -173,18 +202,8 @@ TEST_SUITE("dm.dm_service") {
     CHECK(finds() == finds_before);
     CHECK(dm_stats_json(self, k.udp1)["sent_local"] == local_before + 1);
     // 300 messages sent at once arrive once each, in the order sent
-    using handle
-      = decltype(self->request(ann.session, caf::infinite, dm_send_atom::value, std::string{},
-                               uint8_t{}, uint16_t{}, byte_buffer{}, caf::timespan{}));
-    std::vector<handle> sent;
-    for (int i = 0; i < 300; ++i)
-      sent.push_back(self->request(ann.session, caf::infinite, dm_send_atom::value,
-                                   std::string{"bob"}, uint8_t{2}, uint16_t{9},
-                                   bytes_of("n" + std::to_string(i)), caf::timespan{5s}));
-    int acked = 0;
-    for (auto& h : sent)
-      h.receive([&] { ++acked; }, [](caf::error& e) { FAIL(to_string(e)); });
-    CHECK(acked == 300);
+    auto sent = send_all(self, ann, "bob", 300, "n", 2, 9);
+    CHECK(acked(sent) == 300);
     REQUIRE(eventually([&] { return bob.log->lines().size() == 301; }, 5s));
     auto lines = bob.log->lines();
     for (int i = 0; i < 300; ++i)
@@ -355,8 +374,7 @@ TEST_SUITE("dm.dm_service") {
     // storage node left), then another message's deliver again.
     auto from_storage = [&](dm_kind kind, uint64_t id, const std::string& text) {
       dm_deliver x{id, 3000, "ann", "bob", 1, 7, bytes_of(text), sender, kind};
-      self->send(k.udp2.dm(), transport::received_atom::value, storage, packed_messages{encode(x)},
-                 false);
+      arrive(self, k.udp2, storage, x);
     };
     from_storage(dm_kind::deliver, 900001, "once");
     REQUIRE(eventually([&] { return bob.log->count("msg ann 1 7 once") == 1; }, 2s));
@@ -390,12 +408,97 @@ TEST_SUITE("dm.dm_service") {
     // the keeper's lookup goes to the dead victim first.
     auto sender = k.c.address_of(k.udp1.actor());
     dm_deliver x{920001, 8000, "ann", uid, 1, 7, bytes_of("again"), sender, dm_kind::find_again};
-    self->send(k.storage[0].dm(), transport::received_atom::value, sender,
-               packed_messages{encode(x)}, false);
+    arrive(self, k.storage[0], sender, x);
     REQUIRE(eventually([&] { return bob.log->count("msg ann 1 7 again") == 1; }, 8s));
     CHECK(meshrt::test::store_stats_json(self, k.storage[0])["reads_again"] >= 1);
     std::this_thread::sleep_for(200ms);
     CHECK(bob.log->lines().size() == 1);
+  }
+
+  TEST_CASE("messages to one user are out together: a held actor hook sees the first while the "
+            "rest wait in order behind it") {
+    dm_cluster k{43300};
+    auto& self = k.c.self();
+    auto ann = connect(self, k.udp1, "ann");
+    auto bob = connect(self, k.udp2, "bob");
+    CHECK(!send_dm(self, ann, "bob", "warm")); // the channel is cached from here on
+    // A hook that holds every question until it is opened, then answers
+    // all and the next ones at once.
+    auto asked = std::make_shared<std::atomic<int>>(0);
+    auto gate = k.sys.spawn(
+      [](caf::event_based_actor* gate_self,
+         std::shared_ptr<std::atomic<int>> asked) -> caf::behavior {
+        auto held = std::make_shared<std::vector<caf::response_promise>>();
+        auto open = std::make_shared<bool>(false);
+        return {
+          [=](dm_hook_receive_atom, uint8_t, uint16_t, const byte_buffer&, const std::string&,
+              const std::string&) -> caf::result<bool> {
+            ++*asked;
+            if (*open)
+              return true;
+            held->push_back(gate_self->make_response_promise());
+            return caf::delegated<bool>{};
+          },
+          [=](caf::ok_atom) {
+            *open = true;
+            for (auto& rp : *held)
+              rp.deliver(true);
+            held->clear();
+          },
+        };
+      },
+      asked);
+    set_on_receive_message(self, k.udp2, gate);
+    // the registration is a message to the DM service: it is in place once
+    // a later question to the service is answered
+    dm_stats_json(self, k.udp2);
+    auto sent = send_all(self, ann, "bob", 10, "m", 1, 7);
+    // all ten are out at once (the sender's node waits for ten answers),
+    // and the hook was asked about the first only (well within its second)
+    CHECK(eventually(
+      [&] { return dm_stats_json(self, k.udp1)["pending"] == 10 && asked->load() == 1; }, 800ms));
+    std::this_thread::sleep_for(50ms);
+    CHECK(asked->load() == 1);
+    self->send(gate, caf::ok_atom::value);
+    CHECK(acked(sent) == 10);
+    REQUIRE(eventually([&] { return bob.log->lines().size() == 11; }, 3s));
+    auto lines = bob.log->lines();
+    for (int i = 0; i < 10; ++i)
+      CHECK(lines[static_cast<size_t>(i) + 1] == "msg ann 1 7 m" + std::to_string(i));
+    CHECK(asked->load() == 10);
+    anon_send_exit(gate, caf::exit_reason::user_shutdown);
+  }
+
+  TEST_CASE("a recipient takes each sender's stream in order: a message that does not follow the "
+            "last one taken is refused as out of order") {
+    dm_cluster k{43400};
+    auto& self = k.c.self();
+    auto bob = connect(self, k.udp2, "bob");
+    auto sender = k.c.address_of(k.udp1.actor());
+    uint64_t id = 930000;
+    auto deliver = [&](dm_stream_pos pos, const std::string& text) {
+      dm_deliver x{++id, 3000, "ann", "bob", 1, 7, bytes_of(text), sender, dm_kind::deliver, pos};
+      arrive(self, k.udp2, sender, x);
+    };
+    uint64_t s = 0x4000000000000005;
+    deliver({s, 10, 0, true}, "10");         // starts the stream
+    deliver({s, 12, 11, false}, "12 early"); // 11 is missing: refused
+    deliver({s, 11, 10, false}, "11");
+    deliver({s, 12, 11, false}, "12");
+    deliver({s, 11, 0, true}, "11 late");                      // first, but not after 12: refused
+    deliver({s + 1, 3, 2, false}, "other session, not first"); // a stream not seen yet
+    deliver({s + 1, 3, 0, true}, "other session");             // another session of ann starts one
+    deliver({0, 0, 0, true}, "no stream");                     // taken as it comes
+    REQUIRE(eventually([&] { return bob.log->lines().size() == 5; }, 3s));
+    CHECK(bob.log->lines()
+          == std::vector<std::string>{"msg ann 1 7 10", "msg ann 1 7 11", "msg ann 1 7 12",
+                                      "msg ann 1 7 other session", "msg ann 1 7 no stream"});
+    CHECK(eventually(
+      [&] { return dm_stats_json(self, k.udp2)["outcomes"].value("out_of_order", 0) == 3; }, 2s));
+    // stream numbers wrap around
+    CHECK(seq_after(0, 0xffffffff));
+    CHECK_FALSE(seq_after(0xffffffff, 0));
+    CHECK_FALSE(seq_after(7, 7));
   }
 
   TEST_CASE("a session ends when the store says another node took the user's location") {

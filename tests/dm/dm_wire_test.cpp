@@ -17,6 +17,19 @@ TEST_CASE("dm wire: deliver, answer and channel-closed messages round-trip") {
   CHECK(back->message == d.message);
   CHECK(back->reply_to.empty());
   CHECK(back->kind == dm_kind::deliver);
+  CHECK(back->pos.stream == 0);
+  CHECK(back->pos.first);
+
+  // its place in its sender's stream
+  auto s = d;
+  s.pos = dm_stream_pos{0x4000000000000007, 0xfffffffe, 0xfffffffd, false};
+  auto sb = decode_dm_deliver(encode(s));
+  REQUIRE(sb);
+  CHECK(sb->pos.stream == 0x4000000000000007);
+  CHECK(sb->pos.seq == 0xfffffffe);
+  CHECK(sb->pos.prev == 0xfffffffd);
+  CHECK_FALSE(sb->pos.first);
+  CHECK(sb->message == d.message);
 
   // a find carries the node its answer goes to
   auto f = d;
@@ -45,6 +58,10 @@ TEST_CASE("dm wire: deliver, answer and channel-closed messages round-trip") {
   CHECK_FALSE(is_again(dm_kind::find));
   CHECK_FALSE(is_again(dm_kind::deliver));
 
+  auto o = decode_dm_answer(encode(dm_answer{8, dm_outcome::out_of_order, {}}));
+  REQUIRE(o);
+  CHECK(o->outcome == dm_outcome::out_of_order);
+  CHECK(std::string{to_string(o->outcome)} == "out_of_order");
   auto a = decode_dm_answer(encode(dm_answer{9, dm_outcome::declined, "127.0.0.1:7002"}));
   REQUIRE(a);
   CHECK(a->id == 9);
@@ -84,9 +101,18 @@ TEST_CASE("dm wire: truncated, padded, mislabelled and bad-id messages do not de
   CHECK_FALSE(decode_dm_deliver(encode(dm_deliver{1, 10, "", "bob", 0, 0, {}, {}, {}})));
   CHECK_FALSE(
     decode_dm_deliver(encode(dm_deliver{1, 10, "ann", std::string(257, 'b'), 0, 0, {}, {}, {}})));
+  // a flag that means nothing (bit 0 says first; the flags follow kind,
+  // id, timeout, reply to, stream, seq and prev)
+  auto flags_at = size_t{1 + 8 + 4 + 2 + 8 + 4 + 4};
+  REQUIRE(d[flags_at] == 1);
+  auto flagged = d;
+  flagged[flags_at] = 3;
+  CHECK_FALSE(decode_dm_deliver(flagged));
+  flagged[flags_at] = 0;
+  CHECK(decode_dm_deliver(flagged));
   // an unknown outcome or reason
   auto a = encode(dm_answer{1, dm_outcome::delivered, ""});
-  a[9] = 9;
+  a[9] = 8;
   CHECK_FALSE(decode_dm_answer(a));
   a[9] = 0;
   CHECK_FALSE(decode_dm_answer(a));
