@@ -258,6 +258,11 @@ void print_dm_targets(const meshrt::bench::bench_report& r) {
     std::printf("    server CPU per message, meshrt / NATS  %5.2fx\n", cpu / nats_cpu);
   if (auto cluster = r.get("nats_cluster", "msgs_per_s"); rate > 0 && cluster > 0)
     std::printf("    messages/s meshrt / NATS cluster of 4  %5.2fx\n", rate / cluster);
+  // one pair of users, a burst: what a single conversation carries
+  auto pair = r.get("meshrt_dm", "pair_msgs_per_s");
+  if (auto nats_pair = r.get("nats", "pair_msgs_per_s"); pair > 0 && nats_pair > 0)
+    std::printf("    one pair's burst, messages/s meshrt / NATS  %5.2fx (quiet %.2fx)\n",
+                pair / nats_pair, r.get("meshrt_dm_quiet", "pair_msgs_per_s") / nats_pair);
   if (auto cluster_cpu = r.get("nats_cluster", "server_cpu_per_msg_us"); cpu > 0 && cluster_cpu > 0)
     std::printf("    server CPU per message, meshrt / NATS cluster of 4  %5.2fx\n",
                 cpu / cluster_cpu);

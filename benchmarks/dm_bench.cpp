@@ -325,11 +325,14 @@ void latency_round(bench_report& r, contender& c, int round, int rounds, int war
 /// how much they used so far) and of the driver. Unlike messages/s on a
 /// shared machine, what a message costs does not depend on what else runs.
 void measure_load(bench_report& r, const std::string& system, const std::string& prefix,
-                  pubsub_driver& d, bool near, const std::function<double()>& server_cpu) {
+                  pubsub_driver& d, load_shape shape, const std::function<double()>& server_cpu) {
   auto cpu0 = server_cpu();
-  d.measure_throughput(near);
+  d.measure_throughput(shape);
   auto server_cpu_s = server_cpu() - cpu0;
-  const auto& run = near ? d.result().near_load : d.result().load;
+  const auto& res = d.result();
+  const auto& run = shape == load_shape::one_pair ? res.pair_load
+                    : shape == load_shape::near   ? res.near_load
+                                                  : res.load;
   r.add(system, prefix + "msgs_per_s", run.messages_per_s, "msg/s");
   if (run.delivered > 0) {
     auto n = static_cast<double>(run.delivered);
@@ -351,9 +354,12 @@ void load_runs(bench_report& r, contender& c) {
   auto o = c.opts;
   o.latency_samples = 0;
   auto d = connect_users(r, c, o, false);
-  measure_load(r, c.name, "", *d, false, c.cpu_seconds);
+  measure_load(r, c.name, "", *d, load_shape::spread, c.cpu_seconds);
   if (c.system.servers > 1)
-    measure_load(r, c.name, "near_", *d, true, c.cpu_seconds);
+    measure_load(r, c.name, "near_", *d, load_shape::near, c.cpu_seconds);
+  // a burst between two users (on two servers where there are several):
+  // what one conversation can carry
+  measure_load(r, c.name, "pair_", *d, load_shape::one_pair, c.cpu_seconds);
   for (auto [name, pass] : one_at_a_time_passes)
     add_latencies(r, c.name, name, res.*pass);
   add_latencies(r, c.name, "loaded", d->result().load.loaded_us);

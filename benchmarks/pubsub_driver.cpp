@@ -92,9 +92,9 @@ public:
       conns_[i].owner = this;
       conns_[i].index = i;
     }
-    // the latency passes, then two throughput runs
-    auto total
-      = static_cast<size_t>(o.latency_warmup + latency_passes * o.latency_samples + 2 * o.messages);
+    // the latency passes, then the three throughput runs
+    auto total = static_cast<size_t>(o.latency_warmup + latency_passes * o.latency_samples
+                                     + 2 * o.messages + o.pair_messages);
     sent_.resize(total);
     state_.resize(total, unsent);
   }
@@ -200,13 +200,18 @@ public:
   }
 
   /// Each arrival or refusal lets the next message go, from user k mod n
-  /// for the k-th.
-  void measure_throughput(bool near) {
-    auto& run = near ? result_.near_load : result_.load;
+  /// for the k-th (user 0 for every one, one_pair).
+  void measure_throughput(load_shape shape) {
+    bool near = shape == load_shape::near;
+    bool pair = shape == load_shape::one_pair;
+    auto& run = pair ? result_.pair_load : near ? result_.near_load : result_.load;
     record_ = &run.loaded_us;
-    auto total = static_cast<uint64_t>(opts_.messages);
+    auto messages = static_cast<uint64_t>(opts_.messages);
+    auto total = pair ? static_cast<uint64_t>(opts_.pair_messages) : messages;
     auto base = static_cast<uint64_t>(opts_.latency_warmup + latency_passes * opts_.latency_samples)
-                + (near ? total : 0);
+                + (pair   ? 2 * messages
+                   : near ? messages
+                          : 0);
     auto n = conns_.size();
     run_base_ = base;
     resolved_ = 0;
@@ -219,7 +224,7 @@ public:
     auto seen = resolved_;
     while (resolved_ < total) {
       while (sent < total && sent - resolved_ < static_cast<uint64_t>(opts_.window)) {
-        auto from = static_cast<size_t>(sent % n);
+        auto from = pair ? size_t{0} : static_cast<size_t>(sent % n);
         if (!send(from, near ? near_of(from) : far_from(from), base + sent))
           ++resolved_; // a sender or recipient whose connection broke
         ++sent;
@@ -431,8 +436,8 @@ void pubsub_driver::measure_latency() {
   impl_->measure_latency();
 }
 
-void pubsub_driver::measure_throughput(bool near) {
-  impl_->measure_throughput(near);
+void pubsub_driver::measure_throughput(load_shape shape) {
+  impl_->measure_throughput(shape);
 }
 
 const pubsub_result& pubsub_driver::result() const {

@@ -75,7 +75,18 @@ struct pubsub_options {
   int latency_warmup = 0;
   int messages = 200000;         // messages of the throughput run
   int window = 1000;             // messages in flight in the throughput run
+  int pair_messages = 20000;     // messages of the one-pair run
   std::string user_prefix = "u"; // user i is this and i
+};
+
+/// Who sends to whom in a throughput run.
+enum class load_shape {
+  /// Every user in turn, to the user half the users away (another server).
+  spread,
+  /// Every user in turn, to the next user of its server.
+  near,
+  /// One user to one other, on another server: a burst between two users.
+  one_pair,
 };
 
 /// One throughput run: `messages` messages with `window` in flight.
@@ -94,6 +105,7 @@ struct pubsub_result {
   std::vector<double> near_repeat_us; // the same pairs again
   throughput_run load;                // user i to user i + users/2 + 1
   throughput_run near_load;           // user i to user i + servers
+  throughput_run pair_load;           // user 0 to user users/2 + 1 only
   int lost = 0;                       // sent, never arrived nor refused
   int refused = 0;                    // refused by the system (meshrt's send results)
   int duplicated = 0;
@@ -126,9 +138,11 @@ public:
   void measure_latency();
 
   /// `messages` messages with `window` in flight, into result().load;
-  /// stops when 10 s pass without an arrival. With `near`, between users
-  /// of one server (user i and i + system.servers), into result().near_load.
-  void measure_throughput(bool near = false);
+  /// stops when 10 s pass without an arrival. `near`: between users of one
+  /// server (user i and i + system.servers), into result().near_load.
+  /// `one_pair`: `pair_messages` from one user to one other, into
+  /// result().pair_load. Each shape runs once per driver.
+  void measure_throughput(load_shape shape = load_shape::spread);
 
   const pubsub_result& result() const;
 

@@ -46,6 +46,7 @@ TEST_SUITE("benchmarks.dm_bench") {
     o.pubsub.users = 40;
     o.pubsub.latency_samples = 13; // three rounds of 4, 4 and 5 pairs
     o.pubsub.messages = 400;
+    o.pubsub.pair_messages = 300;
     o.pubsub.window = 40;
     o.latency_rounds = 3;
     o.latency_warmup = 20;
@@ -58,6 +59,7 @@ TEST_SUITE("benchmarks.dm_bench") {
         CHECK(samples(r, system, pass) == 13);
       CHECK(samples(r, system, "loaded_us") == 400);
       CHECK(r.get(system, "msgs_per_s") > 0);
+      CHECK(r.get(system, "pair_msgs_per_s") > 0); // one user's burst to another
       CHECK(r.get(system, "lost") == 0);
       CHECK(r.get(system, "duplicated") == 0);
       CHECK(r.get(system, "users") == 40);

@@ -35,7 +35,7 @@ void check_every_message_arrives(const floor_processes& servers) {
   d.connect();
   d.measure_latency();
   d.measure_throughput();
-  d.measure_throughput(true);
+  d.measure_throughput(load_shape::near);
   const auto& r = d.result();
   CHECK(r.latency_us.size() == 10);
   CHECK(r.near_repeat_us.size() == 10);

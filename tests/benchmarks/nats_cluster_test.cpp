@@ -36,8 +36,8 @@ TEST_SUITE("benchmarks.nats_cluster") {
     // the users' subscriptions reach the other servers over the routes
     std::this_thread::sleep_for(std::chrono::milliseconds{500});
     d.measure_latency();
-    d.measure_throughput();     // user i to user i + 16: another server
-    d.measure_throughput(true); // user i to user i + 3: the same server
+    d.measure_throughput();                 // user i to user i + 16: another server
+    d.measure_throughput(load_shape::near); // user i to user i + 3: the same server
     const auto& r = d.result();
     CHECK(r.latency_us.size() == 10);
     CHECK(r.near_us.size() == 10);

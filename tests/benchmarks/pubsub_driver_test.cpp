@@ -45,18 +45,20 @@ TEST_SUITE("benchmarks.pubsub_driver") {
     opts.users = 40;
     opts.latency_samples = 10;
     opts.messages = 3000;
+    opts.pair_messages = 3000;
     opts.window = 200;
     pubsub_driver d{nats.system(), opts};
     d.connect();
     d.measure_latency();
     d.measure_throughput();
-    d.measure_throughput(true); // user i to user i + 1 (one server)
+    d.measure_throughput(load_shape::near);     // user i to user i + 1 (one server)
+    d.measure_throughput(load_shape::one_pair); // user 0 to user 21 only
     const auto& r = d.result();
     CHECK(r.latency_us.size() == 10);
     CHECK(r.repeat_us.size() == 10);
     CHECK(r.near_us.size() == 10);
     CHECK(r.near_repeat_us.size() == 10);
-    for (const auto* run : {&r.load, &r.near_load}) {
+    for (const auto* run : {&r.load, &r.near_load, &r.pair_load}) {
       CHECK(run->delivered == 3000);
       CHECK(run->loaded_us.size() == 3000);
       CHECK(run->messages_per_s > 0);
