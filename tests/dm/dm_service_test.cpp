@@ -1,6 +1,7 @@
 #include "dm/dm_service.hpp"
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <thread>
 
@@ -316,6 +317,83 @@ TEST_SUITE("dm.dm_service") {
     CHECK(!send_dm(self, ann, "bob", "three"));
     REQUIRE(eventually([&] { return back.log->count("msg ann 1 7 three") == 1; }, 3s));
     CHECK(bob.log->count("msg ann 1 7 two") == 0);
+  }
+
+  TEST_CASE("a burst to a recipient that logs out and in again on its node and then moves: what "
+            "was acknowledged arrives once and everything in the order sent") {
+    dm_cluster k{43500};
+    auto& self = k.c.self();
+    auto ann = connect(self, k.udp1, "ann");
+    std::vector<user> bobs{connect(self, k.udp2, "bob")};
+    CHECK(!send_dm(self, ann, "bob", "warm"));
+    // An actor hook that takes a millisecond over each message, on both
+    // nodes: bob gets about a thousand a second, so the burst is still
+    // under way while bob moves.
+    auto slow = k.sys.spawn([](caf::event_based_actor* hook_self) -> caf::behavior {
+      auto held = std::make_shared<std::deque<caf::response_promise>>();
+      return {
+        [=](dm_hook_receive_atom, uint8_t, uint16_t, const byte_buffer&, const std::string&,
+            const std::string&) -> caf::result<bool> {
+          held->push_back(hook_self->make_response_promise());
+          hook_self->delayed_send(hook_self, 1ms, caf::ok_atom::value);
+          return caf::delegated<bool>{};
+        },
+        [=](caf::ok_atom) {
+          held->front().deliver(true);
+          held->pop_front();
+        },
+      };
+    });
+    set_on_receive_message(self, k.udp1, slow);
+    set_on_receive_message(self, k.udp2, slow);
+    dm_stats_json(self, k.udp1); // both registrations are in place
+    dm_stats_json(self, k.udp2);
+    // 1,000 at once, 64 out at a time; bob logs out once 100 arrived, in
+    // again on the same node (a new session: the messages out to the old
+    // one are refused, and those behind them by the new one), then moves
+    constexpr int n = 1000;
+    auto sent = send_all(self, ann, "bob", n, "n", 1, 7);
+    auto received = [&](const user& u) { return u.log->lines().size(); };
+    REQUIRE(eventually([&] { return received(bobs[0]) > 100; }, 5s));
+    disconnect(self, bobs[0]);
+    bobs.push_back(connect(self, k.udp2, "bob"));
+    REQUIRE(eventually([&] { return received(bobs[1]) > 100; }, 5s));
+    disconnect(self, bobs[1]);
+    bobs.push_back(connect(self, k.udp1, "bob"));
+    std::vector<caf::error> outcome(n);
+    for (int i = 0; i < n; ++i)
+      sent[static_cast<size_t>(i)].receive([] {},
+                                           [&](caf::error& e) { outcome[i] = std::move(e); });
+    // what bob's three sessions received, one after the other
+    std::this_thread::sleep_for(200ms);
+    std::vector<int> got;
+    for (const auto& b : bobs)
+      for (const auto& line : b.log->lines())
+        if (auto at = line.rfind(" n");
+            line.rfind("msg ann 1 7 n", 0) == 0 && at != std::string::npos)
+          got.push_back(std::stoi(line.substr(at + 2)));
+    CHECK(std::is_sorted(got.begin(), got.end()));
+    CHECK(std::adjacent_find(got.begin(), got.end()) == got.end()); // none twice
+    int delivered = 0;
+    for (int i = 0; i < n; ++i) {
+      CAPTURE(i);
+      bool arrived = std::binary_search(got.begin(), got.end(), i);
+      if (!outcome[static_cast<size_t>(i)]) {
+        ++delivered;
+        CHECK(arrived); // acknowledged: it arrived
+      } else if (is(outcome[static_cast<size_t>(i)], dm_errc::user_not_found)) {
+        CHECK_FALSE(arrived); // bob was not there: handed to no one
+      } else {
+        CHECK_MESSAGE(is(outcome[static_cast<size_t>(i)], dm_errc::reliable_timeout),
+                      k.sys.render(outcome[static_cast<size_t>(i)]));
+      }
+    }
+    MESSAGE(delivered << " of " << n << " delivered, " << got.size() << " arrived, "
+                      << received(bobs[0]) << " / " << received(bobs[1]) << " / "
+                      << received(bobs[2]) << " by bob's three sessions");
+    CHECK(delivered > 100);
+    CHECK(dm_stats_json(self, k.udp1)["pending"] == 0);
+    anon_send_exit(slow, caf::exit_reason::user_shutdown);
   }
 
   TEST_CASE("a first message whose lookup went to a storage node that dies is looked up again") {
