@@ -601,6 +601,9 @@ void user_session::stop(caf::error reason, const std::string& why) {
   closing_ = true;
   fail_outgoing(why);
   cache_.clear();
+  // The hooks' answers no longer come to the service: the messages waiting
+  // for them (which hold this session) go.
+  receiving_.clear();
   for (auto& rp : disconnect_promises_)
     rp.deliver(caf::unit);
   disconnect_promises_.clear();

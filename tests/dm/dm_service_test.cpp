@@ -329,21 +329,25 @@ TEST_SUITE("dm.dm_service") {
     // An actor hook that takes a millisecond over each message, on both
     // nodes: bob gets about a thousand a second, so the burst is still
     // under way while bob moves.
-    auto slow = k.sys.spawn([](caf::event_based_actor* hook_self) -> caf::behavior {
-      auto held = std::make_shared<std::deque<caf::response_promise>>();
-      return {
-        [=](dm_hook_receive_atom, uint8_t, uint16_t, const byte_buffer&, const std::string&,
-            const std::string&) -> caf::result<bool> {
-          held->push_back(hook_self->make_response_promise());
-          hook_self->delayed_send(hook_self, 1ms, caf::ok_atom::value);
-          return caf::delegated<bool>{};
-        },
-        [=](caf::ok_atom) {
-          held->front().deliver(true);
-          held->pop_front();
-        },
-      };
-    });
+    // (spawned with an argument: CAF 0.17 binds a null pointer for a
+    // function actor without one, which UBSan reports)
+    auto slow = k.sys.spawn(
+      [](caf::event_based_actor* hook_self, caf::timespan delay) -> caf::behavior {
+        auto held = std::make_shared<std::deque<caf::response_promise>>();
+        return {
+          [=](dm_hook_receive_atom, uint8_t, uint16_t, const byte_buffer&, const std::string&,
+              const std::string&) -> caf::result<bool> {
+            held->push_back(hook_self->make_response_promise());
+            hook_self->delayed_send(hook_self, delay, caf::ok_atom::value);
+            return caf::delegated<bool>{};
+          },
+          [=](caf::ok_atom) {
+            held->front().deliver(true);
+            held->pop_front();
+          },
+        };
+      },
+      caf::timespan{1ms});
     set_on_receive_message(self, k.udp1, slow);
     set_on_receive_message(self, k.udp2, slow);
     dm_stats_json(self, k.udp1); // both registrations are in place
