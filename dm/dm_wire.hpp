@@ -89,7 +89,7 @@ enum class dm_outcome : uint8_t {
 
 /// Where a message stands in its sender's stream to one recipient. A
 /// session numbers the messages it sends; those to one recipient form a
-/// stream, several of which can be out at once. The recipient's session
+/// stream, and several of them can be out at once. The recipient's session
 /// takes a message only when it follows the last one of the stream it
 /// took (`prev`), or when it is `first` (every earlier message of the
 /// stream was answered) and numbered after that one: so messages in
