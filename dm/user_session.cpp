@@ -355,6 +355,14 @@ bool user_session::start_next(const std::string& to) {
   auto item = std::find_if(q->items.begin(), q->items.end(), [](auto& x) { return !x.out; });
   if (item == q->items.end())
     return false;
+  if (item->clears) {
+    if (item != q->items.begin())
+      return false; // once the messages before it were answered
+    auto last = std::move(*item);
+    q->items.erase(item);
+    close_now(to, last.ver, last.cmd, std::move(last.message));
+    return true;
+  }
   if (item->deadline_us <= steady_micros()) {
     finish(to, item,
            make_error(dm_errc::reliable_timeout,
@@ -510,6 +518,18 @@ void user_session::client_send(uint32_t seq, std::string to, uint8_t ver, uint16
 }
 
 void user_session::clear(const std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer message) {
+  if (auto* q = queues_.find(peer); q != nullptr && !q->items.empty()) {
+    outgoing item{ver, cmd, std::move(message), UINT64_MAX, nullptr};
+    item.clears = true;
+    q->items.push_back(std::move(item));
+    return; // start_next() closes the channel when its turn comes
+  }
+  close_now(peer, ver, cmd, std::move(message));
+}
+
+/// Closes the channel with `peer` (and its last message), if one is cached.
+void user_session::close_now(const std::string& peer, uint8_t ver, uint16_t cmd,
+                             byte_buffer message) {
   auto* cached = cached_node(peer);
   if (cached == nullptr)
     return; // nothing cached: fails silently, as the reference says
@@ -525,7 +545,8 @@ void user_session::fail_outgoing(const std::string& why) {
   queues_.clear();
   queues.for_each([&](const std::string&, peer_queue& q) {
     for (auto& item : q.items)
-      item.done(make_error(dm_errc::reliable_timeout, why));
+      if (item.done) // not a ClearCacheByUserID waiting for its turn
+        item.done(make_error(dm_errc::reliable_timeout, why));
   });
 }
 

@@ -117,7 +117,8 @@ public:
   void client_send(uint32_t seq, std::string to, uint8_t ver, uint16_t cmd, byte_buffer message,
                    caf::timespan timeout);
 
-  /// ClearCacheByUserID (silent when nothing is cached).
+  /// ClearCacheByUserID (silent when nothing is cached), after the messages
+  /// to `peer` still waiting or out: its last message is the last.
   void clear(const std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer message);
 
   /// The disconnect: every cached peer gets its on_user_disconnect message,
@@ -164,6 +165,10 @@ private:
     attempt next = attempt::cached;
     /// Out, its answer awaited.
     bool out = false;
+    /// Not a message but ClearCacheByUserID, whose turn comes after the
+    /// messages before it: the channel closes with `message` (if any) as
+    /// its last one. No `done`.
+    bool clears = false;
   };
 
   /// The messages to one peer, oldest first: those out, then those
@@ -224,6 +229,7 @@ private:
   void finish(const std::string& to, std::list<outgoing>::iterator item, caf::error err);
   void send_again(const std::string& to, std::list<outgoing>::iterator item, attempt how,
                   bool first);
+  void close_now(const std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer message);
 
   void fail_outgoing(const std::string& why);
   void notify_peers(std::shared_ptr<std::vector<std::pair<std::string, std::string>>> peers,

@@ -140,6 +140,21 @@ struct dm_cluster {
   }
 };
 
+/// A dm_cluster with ann on the first UDP node and bob on the second, the
+/// channel from ann to bob cached (a first message went).
+struct cached_pair {
+  dm_cluster k;
+  user ann;
+  user bob;
+
+  explicit cached_pair(uint16_t base_port) : k(base_port) {
+    auto& self = k.c.self();
+    ann = connect(self, k.udp1, "ann");
+    bob = connect(self, k.udp2, "bob");
+    CHECK(!send_dm(self, ann, "bob", "warm"));
+  }
+};
+
 /// Kills `n` as kill -9 would and waits until its DM and store services
 /// have ended (until then it would still answer what reaches it).
 bool kill_and_wait(caf::scoped_actor& self, const node& n) {
@@ -321,17 +336,15 @@ TEST_SUITE("dm.dm_service") {
 
   TEST_CASE("a burst to a recipient that logs out and in again on its node and then moves: what "
             "was acknowledged arrives once and everything in the order sent") {
-    dm_cluster k{43500};
-    auto& self = k.c.self();
-    auto ann = connect(self, k.udp1, "ann");
-    std::vector<user> bobs{connect(self, k.udp2, "bob")};
-    CHECK(!send_dm(self, ann, "bob", "warm"));
+    cached_pair p{43500};
+    auto& self = p.k.c.self();
+    std::vector<user> bobs{p.bob};
     // An actor hook that takes a millisecond over each message, on both
     // nodes: bob gets about a thousand a second, so the burst is still
     // under way while bob moves.
     // (spawned with an argument: CAF 0.17 binds a null pointer for a
     // function actor without one, which UBSan reports)
-    auto slow = k.sys.spawn(
+    auto slow = p.k.sys.spawn(
       [](caf::event_based_actor* hook_self, caf::timespan delay) -> caf::behavior {
         auto held = std::make_shared<std::deque<caf::response_promise>>();
         return {
@@ -348,22 +361,22 @@ TEST_SUITE("dm.dm_service") {
         };
       },
       caf::timespan{1ms});
-    set_on_receive_message(self, k.udp1, slow);
-    set_on_receive_message(self, k.udp2, slow);
-    dm_stats_json(self, k.udp1); // both registrations are in place
-    dm_stats_json(self, k.udp2);
+    set_on_receive_message(self, p.k.udp1, slow);
+    set_on_receive_message(self, p.k.udp2, slow);
+    dm_stats_json(self, p.k.udp1); // both registrations are in place
+    dm_stats_json(self, p.k.udp2);
     // 1,000 at once, 64 out at a time; bob logs out once 100 arrived, in
     // again on the same node (a new session: the messages out to the old
     // one are refused, and those behind them by the new one), then moves
     constexpr int n = 1000;
-    auto sent = send_all(self, ann, "bob", n, "n", 1, 7);
+    auto sent = send_all(self, p.ann, "bob", n, "n", 1, 7);
     auto received = [&](const user& u) { return u.log->lines().size(); };
     REQUIRE(eventually([&] { return received(bobs[0]) > 100; }, 5s));
     disconnect(self, bobs[0]);
-    bobs.push_back(connect(self, k.udp2, "bob"));
+    bobs.push_back(connect(self, p.k.udp2, "bob"));
     REQUIRE(eventually([&] { return received(bobs[1]) > 100; }, 5s));
     disconnect(self, bobs[1]);
-    bobs.push_back(connect(self, k.udp1, "bob"));
+    bobs.push_back(connect(self, p.k.udp1, "bob"));
     std::vector<caf::error> outcome(n);
     for (int i = 0; i < n; ++i)
       sent[static_cast<size_t>(i)].receive([] {},
@@ -389,15 +402,32 @@ TEST_SUITE("dm.dm_service") {
         CHECK_FALSE(arrived); // bob was not there: handed to no one
       } else {
         CHECK_MESSAGE(is(outcome[static_cast<size_t>(i)], dm_errc::reliable_timeout),
-                      k.sys.render(outcome[static_cast<size_t>(i)]));
+                      p.k.sys.render(outcome[static_cast<size_t>(i)]));
       }
     }
     MESSAGE(delivered << " of " << n << " delivered, " << got.size() << " arrived, "
                       << received(bobs[0]) << " / " << received(bobs[1]) << " / "
                       << received(bobs[2]) << " by bob's three sessions");
     CHECK(delivered > 100);
-    CHECK(dm_stats_json(self, k.udp1)["pending"] == 0);
+    CHECK(dm_stats_json(self, p.k.udp1)["pending"] == 0);
     anon_send_exit(slow, caf::exit_reason::user_shutdown);
+  }
+
+  TEST_CASE("ClearCacheByUserID after a burst: its last message arrives after the burst and a "
+            "message after it after that") {
+    cached_pair p{43600};
+    auto& self = p.k.c.self();
+    // 300 at once: 64 out, the rest waiting when the clear comes
+    auto sent = send_all(self, p.ann, "bob", 300, "n", 1, 7);
+    clear_cache_by_user_id(self, p.ann.session, "bob", 3, 4, bytes_of("last words"));
+    CHECK(acked(sent) == 300);
+    CHECK(!send_dm(self, p.ann, "bob", "again")); // a new channel, through a lookup
+    REQUIRE(eventually([&] { return p.bob.log->lines().size() == 303; }, 5s));
+    auto lines = p.bob.log->lines();
+    for (int i = 0; i < 300; ++i)
+      CHECK(lines[static_cast<size_t>(i) + 1] == "msg ann 1 7 n" + std::to_string(i));
+    CHECK(lines[301] == "msg ann 3 4 last words");
+    CHECK(lines[302] == "msg ann 1 7 again");
   }
 
   TEST_CASE("a first message whose lookup went to a storage node that dies is looked up again") {
@@ -499,15 +529,12 @@ TEST_SUITE("dm.dm_service") {
 
   TEST_CASE("messages to one user are out together: a held actor hook sees the first while the "
             "rest wait in order behind it") {
-    dm_cluster k{43300};
-    auto& self = k.c.self();
-    auto ann = connect(self, k.udp1, "ann");
-    auto bob = connect(self, k.udp2, "bob");
-    CHECK(!send_dm(self, ann, "bob", "warm")); // the channel is cached from here on
+    cached_pair p{43300};
+    auto& self = p.k.c.self();
     // A hook that holds every question until it is opened, then answers
     // all and the next ones at once.
     auto asked = std::make_shared<std::atomic<int>>(0);
-    auto gate = k.sys.spawn(
+    auto gate = p.k.sys.spawn(
       [](caf::event_based_actor* gate_self,
          std::shared_ptr<std::atomic<int>> asked) -> caf::behavior {
         auto held = std::make_shared<std::vector<caf::response_promise>>();
@@ -530,21 +557,21 @@ TEST_SUITE("dm.dm_service") {
         };
       },
       asked);
-    set_on_receive_message(self, k.udp2, gate);
+    set_on_receive_message(self, p.k.udp2, gate);
     // the registration is a message to the DM service: it is in place once
     // a later question to the service is answered
-    dm_stats_json(self, k.udp2);
-    auto sent = send_all(self, ann, "bob", 10, "m", 1, 7);
+    dm_stats_json(self, p.k.udp2);
+    auto sent = send_all(self, p.ann, "bob", 10, "m", 1, 7);
     // all ten are out at once (the sender's node waits for ten answers),
     // and the hook was asked about the first only (well within its second)
     CHECK(eventually(
-      [&] { return dm_stats_json(self, k.udp1)["pending"] == 10 && asked->load() == 1; }, 800ms));
+      [&] { return dm_stats_json(self, p.k.udp1)["pending"] == 10 && asked->load() == 1; }, 800ms));
     std::this_thread::sleep_for(50ms);
     CHECK(asked->load() == 1);
     self->send(gate, caf::ok_atom::value);
     CHECK(acked(sent) == 10);
-    REQUIRE(eventually([&] { return bob.log->lines().size() == 11; }, 3s));
-    auto lines = bob.log->lines();
+    REQUIRE(eventually([&] { return p.bob.log->lines().size() == 11; }, 3s));
+    auto lines = p.bob.log->lines();
     for (int i = 0; i < 10; ++i)
       CHECK(lines[static_cast<size_t>(i) + 1] == "msg ann 1 7 m" + std::to_string(i));
     CHECK(asked->load() == 10);
