@@ -266,6 +266,7 @@ struct service_state {
   uint64_t malformed = 0;
   uint64_t handed_over_slots = 0;
   uint64_t handed_over_keys = 0;
+  uint64_t migrations_done = 0; // handovers finished (each a migration_done event)
   uint64_t taken_over_slots = 0;
   uint64_t reasserted = 0;
   uint64_t owned_taken = 0; // owned entries another node wrote since
@@ -931,6 +932,7 @@ void finish_move(service_actor* self) {
               .count();
   log()->info("migration done: {} slots, {} keys, {} bytes handed over in {} ms", st.move_slots,
               st.move_keys, st.move_bytes, ms);
+  ++st.migrations_done;
   emit(self, store_event{store_event::kind::migration_done,
                          0,
                          {},
@@ -1130,6 +1132,10 @@ void local_stats(service_actor* self, std::function<void(std::string)> done) {
     {"malformed", st.malformed},
     {"handed_over_slots", st.handed_over_slots},
     {"handed_over_keys", st.handed_over_keys},
+    {"migrations_done", st.migrations_done},
+    // slots went to their new owners and the handover's end (its
+    // migration_done) is still to come, a pump later
+    {"handover_open", st.move_slots > 0},
     {"taken_over_slots", st.taken_over_slots},
     {"reasserted", st.reasserted},
     {"owned_taken", st.owned_taken},

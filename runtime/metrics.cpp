@@ -189,6 +189,8 @@ void add_store(prometheus_text& out, const json& s) {
        "handed_over_slots"},
       {"meshrt_store_handed_over_keys_total", counter, "Keys handed to a new owner",
        "handed_over_keys"},
+      {"meshrt_store_migrations_done_total", counter, "Handovers of slots to new owners finished",
+       "migrations_done"},
       {"meshrt_store_taken_over_slots_total", counter, "Slots taken over from an old owner",
        "taken_over_slots"},
       {"meshrt_store_reasserted_total", counter, "Owned entries written again after a change",

@@ -55,12 +55,13 @@ inline bool rings_hold(caf::scoped_actor& self, const std::vector<node>& nodes, 
   return meshrt::test::store_rings_hold(self, nodes, count);
 }
 
-/// No slot of any of `nodes` is moving.
+/// No slot of any of `nodes` is moving, and each handover that ended was
+/// reported (its migration_done emitted).
 inline bool settled(caf::scoped_actor& self, const std::vector<node>& nodes) {
   return eventually(
     [&] {
       for (const auto& n : nodes)
-        if (stats(self, n)["migrations_in_flight"] != 0)
+        if (auto s = stats(self, n); s["migrations_in_flight"] != 0 || s["handover_open"] == true)
           return false;
       return true;
     },
