@@ -128,9 +128,12 @@ TEST_SUITE("apps.store") {
       store_get(self, client, probe)
         .receive(
           [&](opt_string& v) {
-            auto i = model.find(probe);
-            if (v != (i == model.end() ? std::nullopt : opt_string{i->second}))
-              ++bad_reads;
+            auto at = model.find(probe);
+            auto want = at == model.end() ? std::nullopt : opt_string{at->second};
+            if (v != want && ++bad_reads <= 3) // what it read, for the log
+              MESSAGE("get " << probe << " after write " << i << ": "
+                             << (v ? *v : std::string{"(none)"}) << ", expected "
+                             << (want ? *want : std::string{"(none)"}));
           },
           [&](caf::error& e) {
             ++failed_ops;
