@@ -222,8 +222,10 @@ TEST_SUITE("dm.store_kill") {
     REQUIRE_MESSAGE(got, to_string(got.error));
     CHECK(std::count(got.value.begin(), got.value.end(), opt_string{"at-client"})
           == static_cast<long>(owned_keys.size()));
-    CHECK(stats(self, k.client)["requests_held"].get<uint64_t>() > 0); // until its own rebuild
-    CHECK(stats(self, k.a)["requests_held"].get<uint64_t>() > 0);      // until its view lost it
+    // Held at the keeper until its view lost the victim. (At the client
+    // too, until its own rebuild, when the reads came ahead of it; a slow
+    // run, as under ASan, rebuilds first and holds none there.)
+    CHECK(stats(self, k.a)["requests_held"].get<uint64_t>() > 0);
     CHECK(stats(self, k.client)["reads_again"] == 0);
   }
 
