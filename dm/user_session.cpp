@@ -406,15 +406,16 @@ void user_session::finish(const std::string& to, std::list<outgoing>::iterator i
   pump(to);
 }
 
-/// `item` was not taken: it goes again, `how`, once every message out
-/// before it was answered (the ones after it are not taken either).
+/// `item`, sent to the cached node (as the oldest out: `first`), was not
+/// taken: it goes again once every message out before it was answered (the
+/// ones after it are not taken either).
 void user_session::send_again(const std::string& to, std::list<outgoing>::iterator item,
-                              attempt how, bool first) {
+                              bool first) {
   auto* q = queues_.find(to);
   // A message that was the oldest out found its recipient gone from the
   // cached node: one fresh lookup. One behind others may only have missed
   // the one before it; it goes as the cache then says.
-  if (how == attempt::cached && first)
+  if (first)
     item->next = attempt::lookup;
   q->halted = true;
   pump(to);
@@ -454,12 +455,12 @@ void user_session::answered(const std::string& to, uint32_t seq, attempt how, bo
     case dm_outcome::not_here:
       forget(to, at);
       if (how == attempt::cached)
-        return send_again(to, item, how, first); // stale
+        return send_again(to, item, first); // stale
       return finish(
         to, item, make_error(dm_errc::user_not_found, "user " + to + " is not connected to " + at));
     case dm_outcome::out_of_order:
       if (how == attempt::cached)
-        return send_again(to, item, how, first);
+        return send_again(to, item, first);
       return finish(to, item,
                     make_error(dm_errc::reliable_timeout,
                                "user " + to + "'s node took a later message before this one"));

@@ -227,8 +227,7 @@ private:
   void answered(const std::string& to, uint32_t seq, attempt how, bool first,
                 const std::string& node, dm_outcome outcome, const std::string& at, caf::error err);
   void finish(const std::string& to, std::list<outgoing>::iterator item, caf::error err);
-  void send_again(const std::string& to, std::list<outgoing>::iterator item, attempt how,
-                  bool first);
+  void send_again(const std::string& to, std::list<outgoing>::iterator item, bool first);
   void close_now(const std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer message);
 
   void fail_outgoing(const std::string& why);

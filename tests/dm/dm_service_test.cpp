@@ -103,6 +103,13 @@ int acked(std::vector<send_handle>& sent) {
   return n;
 }
 
+/// A message from ann to bob (ver 1, cmd 7, 3 s) as the DM wire carries it,
+/// its answer to `reply_to`.
+dm_deliver ann_to_bob(uint64_t id, const std::string& text, const std::string& reply_to,
+                      dm_kind kind, dm_stream_pos pos = {}) {
+  return dm_deliver{id, 3000, "ann", "bob", 1, 7, bytes_of(text), reply_to, kind, pos};
+}
+
 /// Hands `x` to the DM service of `n` as if it came over the mesh from the
 /// node `peer`.
 void arrive(caf::scoped_actor& self, const node& n, const std::string& peer, const dm_deliver& x) {
@@ -485,8 +492,7 @@ TEST_SUITE("dm.dm_service") {
     // handed on, then the same again (its find sent again after the first
     // storage node left), then another message's deliver again.
     auto from_storage = [&](dm_kind kind, uint64_t id, const std::string& text) {
-      dm_deliver x{id, 3000, "ann", "bob", 1, 7, bytes_of(text), sender, kind};
-      arrive(self, k.udp2, storage, x);
+      arrive(self, k.udp2, storage, ann_to_bob(id, text, sender, kind));
     };
     from_storage(dm_kind::deliver, 900001, "once");
     REQUIRE(eventually([&] { return bob.log->count("msg ann 1 7 once") == 1; }, 2s));
@@ -586,8 +592,7 @@ TEST_SUITE("dm.dm_service") {
     auto sender = k.c.address_of(k.udp1.actor());
     uint64_t id = 930000;
     auto deliver = [&](dm_stream_pos pos, const std::string& text) {
-      dm_deliver x{++id, 3000, "ann", "bob", 1, 7, bytes_of(text), sender, dm_kind::deliver, pos};
-      arrive(self, k.udp2, sender, x);
+      arrive(self, k.udp2, sender, ann_to_bob(++id, text, sender, dm_kind::deliver, pos));
     };
     uint64_t s = 0x4000000000000005;
     deliver({s, 10, 0, true}, "10");         // starts the stream
