@@ -437,6 +437,42 @@ TEST_SUITE("dm.dm_service") {
     CHECK(lines[302] == "msg ann 1 7 again");
   }
 
+  TEST_CASE("a user who disconnects while a burst and a ClearCacheByUserID wait: the peer gets "
+            "what was acknowledged in order, then the disconnect message, not the clear's") {
+    cached_pair p{43750};
+    auto& self = p.k.c.self();
+    set_on_user_disconnect(self, p.k.udp1, [](const std::string& gone, const std::string& peer) {
+      return bytes_of(gone + " left, bye " + peer);
+    });
+    // 300 at once: 64 out, the rest waiting when the clear and the
+    // disconnect come
+    auto sent = send_all(self, p.ann, "bob", 300, "n", 1, 7);
+    clear_cache_by_user_id(self, p.ann.session, "bob", 3, 4, bytes_of("last words"));
+    disconnect(self, p.ann);
+    std::vector<bool> ok;
+    int failed = 0;
+    for (auto& h : sent)
+      h.receive([&] { ok.push_back(true); },
+                [&](caf::error& e) {
+                  CHECK(is(e, dm_errc::reliable_timeout)); // not sent, or its answer lost
+                  ok.push_back(false);
+                  ++failed;
+                });
+    CHECK(failed > 0); // those still waiting in the queue
+    REQUIRE(eventually([&] { return p.bob.log->count("gone ann ann left, bye bob") == 1; }, 5s));
+    auto lines = p.bob.log->lines();
+    REQUIRE(lines.size() >= 2);
+    CHECK(lines.back() == "gone ann ann left, bye bob");
+    CHECK(p.bob.log->count("msg ann 3 4 last words") == 0);
+    // after "warm": a prefix of the burst in order, each acknowledged one
+    // among it (one out may have arrived while its answer did not)
+    size_t got = lines.size() - 2;
+    for (size_t i = 0; i < got; ++i)
+      CHECK(lines[i + 1] == "msg ann 1 7 n" + std::to_string(i));
+    for (size_t i = got; i < ok.size(); ++i)
+      CHECK(!ok[i]);
+  }
+
   TEST_CASE("a first message whose lookup went to a storage node that dies is looked up again") {
     dm_cluster k{43900};
     auto& self = k.c.self();

@@ -16,6 +16,9 @@ temp_dir::temp_dir() {
 }
 
 temp_dir::~temp_dir() {
+  // MESHRT_KEEP_TEST_DIRS=1 keeps the processes' logs of a run to read.
+  if (const char* keep = std::getenv("MESHRT_KEEP_TEST_DIRS"); keep != nullptr && *keep == '1')
+    return;
   std::error_code ignored;
   std::filesystem::remove_all(path_, ignored);
 }
