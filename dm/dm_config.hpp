@@ -52,6 +52,11 @@ struct dm_config {
   /// `exposeCommands` (the reference's ExposeCommands); its address is the
   /// node's.
   client_gateway_config gateway;
+  /// `dmMessagesOutPerPeer` (meshrt's own): messages from one user to one
+  /// peer on their way at once, each waiting for its answer; those behind
+  /// wait in the sender's queue. Order holds whatever the number; 1 makes
+  /// a burst to one peer take a round trip per message.
+  uint32_t messages_out_per_peer = 64;
   /// `storageTargetNodeType`: node type that hosts user-location shards.
   std::string storage_target_node_type = "HTTP";
   /// `storageRingSize`: slots of the hash ring (must exceed the node count).

@@ -89,6 +89,7 @@ struct service_state : session_host {
   caf::actor store;
   caf::actor transport;
   std::string self_address;
+  uint32_t max_out = 64; // dm_config::messages_out_per_peer
   mesh_outbox outbox;
   transport::deferred_flush deferred;
   /// The hooks, replaced as a whole when one is added: a hook chain that
@@ -152,6 +153,9 @@ struct service_state : session_host {
   caf::event_based_actor* actor() override;
   std::shared_ptr<const dm_hooks> hooks() override {
     return hook_set;
+  }
+  uint32_t messages_out_per_peer() const override {
+    return max_out;
   }
   void deliver(const std::string& node, const std::string& from, const std::string& to,
                const dm_stream_pos& pos, uint8_t ver, uint16_t cmd, byte_buffer message,
@@ -787,9 +791,11 @@ void on_sink_down(service_actor* self, const caf::actor_addr& sink) {
 }
 
 caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
-                         caf::actor transport, std::string self_address) {
+                         caf::actor transport, std::string self_address,
+                         uint32_t messages_out_per_peer) {
   auto& st = self->state;
   st.self = self;
+  st.max_out = std::max(messages_out_per_peer, uint32_t{1});
   st.node = node;
   st.store = std::move(store);
   st.transport = transport;
@@ -885,9 +891,10 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
 } // namespace
 
 caf::actor spawn_dm_service(caf::actor_system& sys, caf::actor node, caf::actor store,
-                            caf::actor transport, std::string self_address) {
+                            caf::actor transport, std::string self_address,
+                            uint32_t messages_out_per_peer) {
   return sys.spawn(dm_service, std::move(node), std::move(store), std::move(transport),
-                   std::move(self_address));
+                   std::move(self_address), messages_out_per_peer);
 }
 
 } // namespace meshrt

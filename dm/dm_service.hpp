@@ -35,7 +35,11 @@ namespace meshrt {
 ///   (user_not_found otherwise).
 /// - (dm_add_hook_atom, dm_hook_registration): adds a hook (dm_hooks.hpp).
 /// - (dm_stats_atom) -> std::string: users and counters as one JSON object.
+///
+/// A session has at most `messages_out_per_peer` messages to one peer on
+/// their way at once (dm_config::messages_out_per_peer).
 caf::actor spawn_dm_service(caf::actor_system& sys, caf::actor node, caf::actor store,
-                            caf::actor transport, std::string self_address);
+                            caf::actor transport, std::string self_address,
+                            uint32_t messages_out_per_peer = 64);
 
 } // namespace meshrt

@@ -350,7 +350,7 @@ bool user_session::start_next(const std::string& to) {
   if (q->halted && q->out > 0)
     return false;
   q->halted = false;
-  if (q->looking || q->out >= max_in_flight)
+  if (q->looking || q->out >= host_.messages_out_per_peer())
     return false;
   auto item = std::find_if(q->items.begin(), q->items.end(), [](auto& x) { return !x.out; });
   if (item == q->items.end())

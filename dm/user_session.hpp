@@ -40,6 +40,9 @@ public:
   /// The hooks as they are now.
   virtual std::shared_ptr<const dm_hooks> hooks() = 0;
 
+  /// Messages to one peer out at once, at most (dm_config).
+  virtual uint32_t messages_out_per_peer() const = 0;
+
   /// Hands a message from `from` to `to` at the node `node`; with an empty
   /// `node`, together with its lookup (FindData) to the node that owns the
   /// location of `to`. `pos` is its place in its stream. `done` is called
@@ -63,7 +66,7 @@ public:
 /// One connected user: its channel cache (peer user id -> the node the peer
 /// is connected to) and its outgoing messages, one queue per peer. The
 /// messages of a queue go to the node the cache names, up to
-/// `max_in_flight` of them at once (a stream, dm_stream_pos, whose order
+/// `messages_out_per_peer` of them at once (a stream, dm_stream_pos, whose order
 /// the recipient's session keeps); without a cached node the oldest goes
 /// alone with its lookup to the node that owns the peer's location
 /// (FindData), and the rest follow once its answer filled the cache. A
@@ -79,9 +82,6 @@ public:
 /// (without sending anything new).
 class user_session : public std::enable_shared_from_this<user_session> {
 public:
-  /// Messages to one peer out at once, at most.
-  static constexpr uint32_t max_in_flight = 64;
-
   /// `handle` is the session's actor; the user's messages go to `sink` or,
   /// when it is set, to `direct_sink`. `stream` (not 0) names the streams
   /// of the messages it sends, unique in the cluster.

@@ -176,6 +176,10 @@ const key_spec known_keys[] = {
      cfg.mesh.cluster_key = in.key_file();
    }},
   {"dmEnabled", [](const value_reader& in, config& cfg) { cfg.dm.enabled = in.boolean(); }},
+  {"dmMessagesOutPerPeer",
+   [](const value_reader& in, config& cfg) {
+     cfg.dm.messages_out_per_peer = static_cast<uint32_t>(in.integer(1, 4096, "messages"));
+   }},
   {"clientPort", [](const value_reader& in, config& cfg) { cfg.dm.gateway.port = in.port(); }},
   {"metricsPort", [](const value_reader& in, config& cfg) { cfg.metrics_port = in.port(); }},
   {"exposeCommands",
@@ -375,6 +379,7 @@ std::string to_json(const config& cfg) {
   if (!m.cluster_key_file.empty())
     out["clusterKeyFile"] = m.cluster_key_file;
   out["dmEnabled"] = d.enabled;
+  out["dmMessagesOutPerPeer"] = d.messages_out_per_peer;
   if (d.gateway.port != 0) // none: no gateway
     out["clientPort"] = d.gateway.port;
   if (cfg.metrics_port != 0) // none: no metrics endpoint

@@ -37,7 +37,8 @@ node start_node(caf::actor_system& sys, const config& cfg, const node_options& o
     self->request(node_actor, caf::infinite, whoami_atom::value)
       .receive([&](node_record& me) { address = me.mesh_address; }, [](caf::error&) {});
     if (transport && !address.empty())
-      dm = spawn_dm_service(sys, node_actor, store, std::move(transport), address);
+      dm = spawn_dm_service(sys, node_actor, store, std::move(transport), address,
+                            cfg.dm.messages_out_per_peer);
     if (dm && cfg.dm.gateway.port != 0) {
       auto gw_cfg = cfg.dm.gateway;
       gw_cfg.address = address.substr(0, address.rfind(':'));

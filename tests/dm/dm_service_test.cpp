@@ -134,12 +134,13 @@ struct dm_cluster {
   std::vector<node> storage;
   node udp1, udp2;
 
-  explicit dm_cluster(uint16_t base_port) : c(sys, base_port) {
+  /// `dm`: the UDP nodes' DM settings.
+  explicit dm_cluster(uint16_t base_port, const dm_config& dm = {}) : c(sys, base_port) {
     c.start_mars();
     for (int i = 0; i < 2; ++i)
       storage.push_back(c.start_node("HTTP"));
-    udp1 = c.start_node("UDP");
-    udp2 = c.start_node("UDP");
+    udp1 = c.start_node("UDP", dm);
+    udp2 = c.start_node("UDP", dm);
     auto all = storage;
     all.push_back(udp1);
     all.push_back(udp2);
@@ -172,6 +173,43 @@ bool kill_and_wait(caf::scoped_actor& self, const node& n) {
   for (int i = 0; i < 2; ++i)
     self->receive([&](caf::down_msg&) { ++down; }, caf::after(std::chrono::seconds{3}) >> [] {});
   return down == 2;
+}
+
+using release_atom = caf::atom_constant<caf::atom("release")>;
+
+/// An on_receive_message actor hook that holds each question until the
+/// test lets it go: `release_atom` answers those held, `ok_atom` those and
+/// every later one at once; `asked` counts the questions. (Spawned with an
+/// argument: CAF 0.17 binds a null pointer for a function actor without
+/// one, which UBSan reports.)
+caf::actor spawn_gate(caf::actor_system& sys, std::shared_ptr<std::atomic<int>> asked) {
+  return sys.spawn(
+    [](caf::event_based_actor* gate_self,
+       std::shared_ptr<std::atomic<int>> asked) -> caf::behavior {
+      auto held = std::make_shared<std::vector<caf::response_promise>>();
+      auto open = std::make_shared<bool>(false);
+      auto release = [held] {
+        for (auto& rp : *held)
+          rp.deliver(true);
+        held->clear();
+      };
+      return {
+        [=](dm_hook_receive_atom, uint8_t, uint16_t, const byte_buffer&, const std::string&,
+            const std::string&) -> caf::result<bool> {
+          ++*asked;
+          if (*open)
+            return true;
+          held->push_back(gate_self->make_response_promise());
+          return caf::delegated<bool>{};
+        },
+        [=](release_atom) { release(); },
+        [=](caf::ok_atom) {
+          *open = true;
+          release();
+        },
+      };
+    },
+    std::move(asked));
 }
 
 } // namespace
@@ -437,6 +475,35 @@ TEST_SUITE("dm.dm_service") {
     CHECK(lines[302] == "msg ann 1 7 again");
   }
 
+  TEST_CASE("dmMessagesOutPerPeer 1: the next message to a peer leaves once the one before is "
+            "answered") {
+    dm_config one_out;
+    one_out.messages_out_per_peer = 1;
+    dm_cluster k{43850, one_out};
+    auto& self = k.c.self();
+    auto ann = connect(self, k.udp1, "ann");
+    auto bob = connect(self, k.udp2, "bob");
+    auto asked = std::make_shared<std::atomic<int>>(0);
+    auto gate = spawn_gate(k.sys, asked);
+    set_on_receive_message(self, k.udp2, gate);
+    dm_stats_json(self, k.udp2); // the registration is in place
+    auto received = [&] { return dm_stats_json(self, k.udp2)["received_remote"].get<int>(); };
+    auto sent = send_all(self, ann, "bob", 10, "n", 1, 7);
+    for (int i = 1; i <= 10; ++i) {
+      REQUIRE(eventually([&] { return asked->load() == i; }, 3s));
+      std::this_thread::sleep_for(50ms); // room for another one to come
+      CHECK(received() == i);            // the first came with its lookup
+      CHECK(asked->load() == i);
+      self->send(gate, release_atom::value);
+    }
+    CHECK(acked(sent) == 10);
+    auto lines = bob.log->lines();
+    REQUIRE(lines.size() == 10);
+    for (size_t i = 0; i < lines.size(); ++i)
+      CHECK(lines[i] == "msg ann 1 7 n" + std::to_string(i));
+    anon_send_exit(gate, caf::exit_reason::user_shutdown);
+  }
+
   TEST_CASE("a user who disconnects while a burst and a ClearCacheByUserID wait: the peer gets "
             "what was acknowledged in order, then the disconnect message, not the clear's") {
     cached_pair p{43750};
@@ -576,29 +643,7 @@ TEST_SUITE("dm.dm_service") {
     // A hook that holds every question until it is opened, then answers
     // all and the next ones at once.
     auto asked = std::make_shared<std::atomic<int>>(0);
-    auto gate = p.k.sys.spawn(
-      [](caf::event_based_actor* gate_self,
-         std::shared_ptr<std::atomic<int>> asked) -> caf::behavior {
-        auto held = std::make_shared<std::vector<caf::response_promise>>();
-        auto open = std::make_shared<bool>(false);
-        return {
-          [=](dm_hook_receive_atom, uint8_t, uint16_t, const byte_buffer&, const std::string&,
-              const std::string&) -> caf::result<bool> {
-            ++*asked;
-            if (*open)
-              return true;
-            held->push_back(gate_self->make_response_promise());
-            return caf::delegated<bool>{};
-          },
-          [=](caf::ok_atom) {
-            *open = true;
-            for (auto& rp : *held)
-              rp.deliver(true);
-            held->clear();
-          },
-        };
-      },
-      asked);
+    auto gate = spawn_gate(p.k.sys, asked);
     set_on_receive_message(self, p.k.udp2, gate);
     // the registration is a message to the DM service: it is in place once
     // a later question to the service is answered

@@ -59,6 +59,7 @@ TEST_SUITE("runtime.config") {
       CHECK(cfg.dm.storage_migration_batch_size == 10);
       CHECK(cfg.dm.storage_migration_interval == 1ms);
       CHECK(cfg.dm.storage_rebuild_window == 2000ms);
+      CHECK(cfg.dm.messages_out_per_peer == 64);
       CHECK(cfg.warnings.empty());
     }
   }
@@ -70,7 +71,8 @@ TEST_SUITE("runtime.config") {
     "retryTimeout": 900, "strictCheckForExternal": true, "sendInterval": 20,
     "storageTargetNodeType": "UDP", "storageRingSize": 64,
     "storageMigration": false, "storageMigrationBatchSize": 50,
-    "storageMigrationInterval": 3, "storageRebuildWindow": 500, "linkIdleTimeout": 5000})");
+    "storageMigrationInterval": 3, "storageRebuildWindow": 500, "linkIdleTimeout": 5000,
+    "dmMessagesOutPerPeer": 8})");
     CHECK(cfg.mesh.address == "127.0.0.2");
     CHECK(cfg.mesh.link_idle_timeout == 5000ms);
     CHECK(cfg.mesh.port == 9100);
@@ -87,6 +89,7 @@ TEST_SUITE("runtime.config") {
     CHECK(cfg.dm.storage_migration_batch_size == 50);
     CHECK(cfg.dm.storage_migration_interval == 3ms);
     CHECK(cfg.dm.storage_rebuild_window == 500ms);
+    CHECK(cfg.dm.messages_out_per_peer == 8);
     CHECK(cfg.warnings.empty());
   }
 
@@ -247,6 +250,7 @@ TEST_SUITE("runtime.config") {
       {R"({"storageMigration": 1})", "storageMigration", "expected true or false, got 1"},
       {R"({"storageMigrationBatchSize": 0})", "storageMigrationBatchSize", "from 1 to 100000"},
       {R"({"storageMigrationInterval": {}})", "storageMigrationInterval", "got {}"},
+      {R"({"dmMessagesOutPerPeer": 0})", "dmMessagesOutPerPeer", "from 1 to 4096 (messages)"},
     };
     for (const auto& c : cases) {
       CAPTURE(c.json);
@@ -288,9 +292,9 @@ TEST_SUITE("runtime.config") {
     for (const char* key :
          {"address", "nic", "port", "marsAddress", "marsPort", "marsAddressCacheTTL",
           "retryInterval", "retryTimeout", "linkIdleTimeout", "strictCheckForExternal",
-          "sendInterval", "dmEnabled", "storageTargetNodeType", "storageRingSize",
-          "storageMigration", "storageMigrationBatchSize", "storageMigrationInterval",
-          "storageRebuildWindow"})
+          "sendInterval", "dmEnabled", "dmMessagesOutPerPeer", "storageTargetNodeType",
+          "storageRingSize", "storageMigration", "storageMigrationBatchSize",
+          "storageMigrationInterval", "storageRebuildWindow"})
       CHECK(text.find(std::string{"\""} + key + "\"") != std::string::npos);
     // The printed config is itself a valid config (nic resolves: drop it).
     auto again = parse(text.replace(text.find("\"nic\": \"eth0\","), 14, ""));
