@@ -10,6 +10,14 @@
 
 namespace meshrt {
 
+/// Where a table's ids start: random in [1, 2^62), different in every
+/// process. A node that restarts at the same address must not reuse the
+/// ids of its previous run: an answer to that run still on its way (a
+/// retransmission its exit left unacknowledged), or a peer's memory of
+/// what it answered (dm/recent_answers.hpp), would then match a request
+/// of the new run.
+uint64_t first_request_id();
+
 /// The request correlator's table, free of actors and clocks: request ids,
 /// deadlines and matching. Each entry leaves the table exactly once — by its
 /// response (`take`), its deadline (`expire`) or its peer's failure
@@ -29,6 +37,12 @@ public:
     Waiter waiter;
     uint64_t sent_us = 0;
   };
+
+  /// A table whose ids start at first_request_id().
+  pending_requests() : next_id_(first_request_id()) {}
+
+  /// A table whose ids start at `first_id` (tests that name ids).
+  explicit pending_requests(uint64_t first_id) : next_id_(first_id) {}
 
   /// Files a request to `peer`, sent at `sent_us`, that expires at
   /// `deadline_us`; returns its id.
@@ -110,7 +124,7 @@ private:
     std::multimap<uint64_t, uint64_t>::iterator deadline_pos;
   };
 
-  uint64_t next_id_ = 1;
+  uint64_t next_id_;
   std::unordered_map<uint64_t, stored> entries_;
   std::multimap<uint64_t, uint64_t> deadlines_; // deadline -> id
 };

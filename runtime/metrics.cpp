@@ -94,6 +94,10 @@ void add_transport(prometheus_text& out, const json& t) {
             "Reliable messages given up after retryTimeout", num(s, "give_ups"), p);
     out.add("meshrt_transport_peer_resets_total", counter,
             "Times the peer came back as a new incarnation", num(s, "peer_resets"), p);
+    out.add("meshrt_transport_peer_restarts_total", counter,
+            "Times the peer came back as a new session that had heard nothing from this node (a "
+            "restart): what it had not acknowledged failed",
+            num(s, "peer_restarts"), p);
     // Received packets that were not used, by why.
     for (auto [reason, key] : {std::pair{"malformed", "rejected"},
                                {"stale_epoch", "stale_epoch"},

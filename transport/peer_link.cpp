@@ -51,6 +51,7 @@ std::string stats_json(const session& sess) {
   field("oversized", s.oversized);
   field("interrupted", s.interrupted);
   field("peer_resets", s.peer_resets);
+  field("peer_restarts", s.peer_restarts);
   field("srtt_us", sess.srtt_us());
   field("cwnd", sess.congestion_window());
   field("pending_segments", sess.pending_segments());

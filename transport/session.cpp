@@ -174,7 +174,7 @@ void session::flush(uint64_t now_us, const std::function<void(const uint8_t*, si
   // Opens a packet; a pending ack rides along with as many ranges as leave
   // `reserve` bytes for the segment the packet is opened for.
   auto start = [&](size_t reserve) {
-    pb.begin(epoch_, static_cast<uint32_t>(snd_una_), srtt_us_);
+    pb.begin(epoch_, static_cast<uint32_t>(snd_una_), srtt_us_, !have_remote_);
     if (ack_pending_ && have_remote_) {
       auto ranges
         = std::min(build_ack_ranges(), (pb.room() - ack_fixed_size - reserve) / ack_range_size);
@@ -365,6 +365,10 @@ void session::check_timers(uint64_t now_us) {
 
 void session::give_up() {
   ++stats_.give_ups;
+  start_over();
+}
+
+void session::start_over() {
   for (auto& seg : tx_)
     complete(seg, false);
   // The peer may hold part of the stream; a new epoch tells it to start over
@@ -401,6 +405,16 @@ decode_error session::input(const uint8_t* data, size_t size, uint64_t now_us) {
   }
   ++stats_.datagrams_in;
   stats_.bytes_in += size;
+  if (have_remote_ && hdr.epoch > remote_epoch_ && hdr.fresh) {
+    // A new session at the peer's address that has heard nothing from this
+    // one (its process restarted): what is unacknowledged here was sent to
+    // the one before, and the new one would take it as its own (an answer
+    // to a request it never made). It fails here instead, and this stream
+    // starts over in a new epoch, which the peer adopts.
+    ++stats_.peer_restarts;
+    if (!tx_.empty())
+      start_over();
+  }
   if (!have_remote_ || hdr.epoch > remote_epoch_)
     adopt_epoch(hdr.epoch, hdr.snd_una);
   if (hdr.rtt_hint_us != 0 && srtt_us_ == 0 && rtt_hint_us_ == 0)

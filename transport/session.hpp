@@ -78,6 +78,7 @@ struct session_stats {
   uint64_t oversized = 0;          // received messages over max_message_size, dropped
   uint64_t interrupted = 0;        // split messages cut short by a bundle, dropped
   uint64_t peer_resets = 0;        // the peer came back with a new epoch
+  uint64_t peer_restarts = 0;      // of them, as a new session (fresh): a restart
   uint64_t unreliable_dropped = 0; // partial unreliable messages evicted
   std::array<uint64_t, decode_error_count> rejected_by{}; // indexed by decode_error
 };
@@ -253,6 +254,9 @@ private:
   void adopt_epoch(uint64_t epoch, uint32_t snd_una);
   void check_timers(uint64_t now_us);
   void give_up();
+  /// Fails every segment not acknowledged yet and starts the stream over
+  /// at the next sequence in a new epoch.
+  void start_over();
   uint32_t send_window() const;
   /// A queued reliable segment may go: receive window and cwnd allow it.
   bool window_open() const;

@@ -53,12 +53,16 @@ decode_error packet_reader::parse(const uint8_t* data, size_t size) {
   if (data[1] != protocol_version)
     return decode_error::bad_version;
   uint8_t flags = data[2];
-  if ((flags & ~(header_flag_has_ack | header_flag_authenticated | header_flag_chacha)) != 0)
+  if ((flags
+       & ~(header_flag_has_ack | header_flag_authenticated | header_flag_chacha
+           | header_flag_fresh))
+      != 0)
     return decode_error::bad_flags;
   header_.rtt_hint_us = decode_rtt_hint(data[3]);
   header_.epoch = load64(data + 4);
   header_.snd_una = load32(data + 12);
   header_.has_ack = (flags & header_flag_has_ack) != 0;
+  header_.fresh = (flags & header_flag_fresh) != 0;
   pos_ = header_size;
   if (header_.has_ack) {
     if (size - pos_ < ack_fixed_size)
@@ -187,10 +191,10 @@ uint64_t decode_rtt_hint(uint8_t hint) {
   return hint == 0 ? 0 : uint64_t{1} << std::min<uint8_t>(hint, 31);
 }
 
-void packet_builder::begin(uint64_t epoch, uint32_t snd_una, uint64_t srtt_us) {
+void packet_builder::begin(uint64_t epoch, uint32_t snd_una, uint64_t srtt_us, bool fresh) {
   buf_[0] = wire_magic;
   buf_[1] = protocol_version;
-  buf_[2] = 0;
+  buf_[2] = fresh ? header_flag_fresh : 0;
   buf_[3] = encode_rtt_hint(srtt_us);
   store64(buf_ + 4, epoch);
   store32(buf_ + 12, snd_una);

@@ -19,7 +19,14 @@
 //                              the sender refused our packets (wrong cluster
 //                              key, or one of us has none); chacha = 0x08:
 //                              the trailer's tag is ChaCha20-Poly1305's, not
-//                              AES-256-GCM's; other bits must be zero
+//                              AES-256-GCM's; fresh = 0x10: the sender's
+//                              session has heard nothing yet from the
+//                              receiver (a new process at its address, or a
+//                              link made anew), so a receiver holding
+//                              unacknowledged segments sent to an earlier
+//                              session there fails them and starts its
+//                              stream over (a new epoch) instead of handing
+//                              them to a stranger; other bits must be zero
 //   3   u8   rtt_hint          the sender's smoothed round-trip time, about
 //                              2^n microseconds (rounded up, n <= 31); 0: no
 //                              estimate yet. A peer that has sent nothing yet
@@ -86,12 +93,13 @@ constexpr size_t max_message_size = 10'000'000;
 // ---- constants of the format ---------------------------------------------------
 
 constexpr uint8_t wire_magic = 0xA7;
-constexpr uint8_t protocol_version = 2; // 2: bundles, rtt_hint
+constexpr uint8_t protocol_version = 3; // 2: bundles, rtt_hint; 3: fresh
 
 constexpr uint8_t header_flag_has_ack = 0x01;
 constexpr uint8_t header_flag_authenticated = 0x02;
 constexpr uint8_t header_flag_refused = 0x04;
 constexpr uint8_t header_flag_chacha = 0x08;
+constexpr uint8_t header_flag_fresh = 0x10;
 constexpr uint8_t segment_flag_more = 0x01;
 constexpr uint8_t segment_flag_bundle = 0x02;
 
@@ -140,6 +148,7 @@ struct packet_header {
   uint64_t epoch = 0;
   uint32_t snd_una = 0;
   bool has_ack = false;
+  bool fresh = false;       // header_flag_fresh
   uint64_t rtt_hint_us = 0; // decoded rtt_hint; 0: none
 };
 
@@ -239,8 +248,9 @@ void for_each_bundled(const uint8_t* data, size_t size, F&& f) {
 /// builder never writes past max_packet_size.
 class packet_builder {
 public:
-  /// Starts a packet; `srtt_us` (0: none) becomes its rtt_hint.
-  void begin(uint64_t epoch, uint32_t snd_una, uint64_t srtt_us = 0);
+  /// Starts a packet; `srtt_us` (0: none) becomes its rtt_hint; `fresh`
+  /// sets header_flag_fresh.
+  void begin(uint64_t epoch, uint32_t snd_una, uint64_t srtt_us = 0, bool fresh = false);
 
   /// Writes the ack block; must directly follow begin(). Writes at most
   /// `max_ranges` ranges of the `count` given.

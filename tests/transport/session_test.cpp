@@ -581,6 +581,65 @@ TEST_SUITE("transport.session") {
     CHECK(link.a.stats().peer_resets == 1);
   }
 
+  TEST_CASE("a peer that restarts and speaks first gets none of what was sent to the one before: "
+            "those messages fail, the stream starts over") {
+    sim_link link;
+    link.b.send(pattern(5, 1), reliability::reliable, link.now); // A knows B
+    REQUIRE(link.run([&] { return link.at_a.size() == 1; }));
+    // B's acks are lost: A still holds five messages when B restarts.
+    link.b_to_a_cut = true;
+    for (uint32_t i = 0; i < 5; ++i)
+      link.a.send(pattern(50, i), reliability::reliable, link.now, true);
+    REQUIRE(link.run([&] { return link.at_b.size() == 5; }));
+    CHECK(link.a.pending_segments() > 0);
+    // B restarts; what was on its way to the old one is lost with it, and
+    // so is what A sends until the new one speaks (were it not, the new
+    // one would take A's stream before it spoke: a race this cannot close).
+    link.b = session{{}, 300};
+    link.wire.clear();
+    link.a_to_b_cut = true;
+    link.b_to_a_cut = false;
+    link.at_b.clear();
+    // The new B speaks first (a request, say): it is fresh, A starts over.
+    link.b.send(pattern(5, 9), reliability::reliable, link.now);
+    REQUIRE(link.run([&] { return link.at_a.size() == 2 && link.done_at_a.size() == 5; }));
+    CHECK(link.a.stats().peer_restarts == 1);
+    for (const auto& d : link.done_at_a)
+      CHECK_FALSE(d.delivered);
+    link.a_to_b_cut = false;
+    auto epoch_before = link.a.epoch();
+    // What A sends now reaches the new B, and nothing from before does.
+    link.a.send(pattern(50, 7), reliability::reliable, link.now);
+    REQUIRE(link.run([&] { return !link.at_b.empty() && link.a.pending_segments() == 0; }));
+    link.run([] { return false; }, 500'000); // any late retransmission arrives
+    REQUIRE(link.at_b.size() == 1);
+    CHECK(link.at_b[0].data == pattern(50, 7));
+    CHECK(link.a.epoch() == epoch_before); // started over once
+    // A peer that only gives up (its stream, not its session) is no restart.
+    CHECK(link.b.stats().peer_restarts == 0);
+  }
+
+  TEST_CASE("a fresh packet says so until its session has heard from the peer") {
+    sim_link link;
+    std::vector<bool> fresh;
+    auto watch = [&](session& s) {
+      s.flush(link.now, [&](const uint8_t* d, size_t n) {
+        packet_reader r;
+        REQUIRE(r.parse(d, n) == decode_error::none);
+        fresh.push_back(r.header().fresh);
+        link.transmit(&s == &link.a, d, n);
+      });
+    };
+    link.a.send(pattern(5, 1), reliability::reliable, link.now);
+    watch(link.a); // A has heard nothing from B
+    REQUIRE(link.run([&] { return link.at_b.size() == 1; }));
+    link.b.send(pattern(5, 2), reliability::reliable, link.now);
+    watch(link.b); // B has heard from A
+    REQUIRE(fresh.size() == 2);
+    CHECK(fresh[0]);
+    CHECK_FALSE(fresh[1]);
+  }
+
   TEST_CASE("datagrams of an older incarnation are dropped as stale") {
     sim_link link;
     std::vector<byte_buffer> old_packets;
