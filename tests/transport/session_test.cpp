@@ -615,8 +615,34 @@ TEST_SUITE("transport.session") {
     REQUIRE(link.at_b.size() == 1);
     CHECK(link.at_b[0].data == pattern(50, 7));
     CHECK(link.a.epoch() == epoch_before); // started over once
-    // A peer that only gives up (its stream, not its session) is no restart.
-    CHECK(link.b.stats().peer_restarts == 0);
+  }
+
+  TEST_CASE("a peer that gives up its stream is no restart: what was sent to it goes on") {
+    session_options opts;
+    opts.retry_interval_us = 100'000;
+    opts.retry_timeout_us = 1'000'000;
+    sim_link link{opts};
+    auto patient = opts; // A would give up only after 10 s
+    patient.retry_timeout_us = 10'000'000;
+    link.a = session{patient, 100};
+    link.b.send(pattern(5, 1), reliability::reliable, link.now); // both know each other
+    REQUIRE(link.run([&] { return link.at_a.size() == 1; }));
+    link.a.send(pattern(5, 2), reliability::reliable, link.now);
+    REQUIRE(link.run([&] { return link.at_b.size() == 1 && link.b.pending_segments() == 0; }));
+    // B's way to A is cut: B gives up a message (a new epoch), while A's
+    // three reach B, whose acks are lost.
+    link.b_to_a_cut = true;
+    link.b.send(pattern(5, 3), reliability::reliable, link.now);
+    for (uint32_t i = 0; i < 3; ++i)
+      link.a.send(pattern(50, i), reliability::reliable, link.now, true);
+    REQUIRE(link.run([&] { return link.b.stats().give_ups == 1; }));
+    link.b_to_a_cut = false;
+    REQUIRE(link.run([&] { return link.done_at_a.size() == 3; }));
+    CHECK(link.a.stats().peer_resets == 1);
+    CHECK(link.a.stats().peer_restarts == 0);
+    for (const auto& d : link.done_at_a)
+      CHECK(d.delivered);
+    CHECK(link.at_b.size() == 4); // once each
   }
 
   TEST_CASE("a fresh packet says so until its session has heard from the peer") {
