@@ -518,6 +518,68 @@ TEST_SUITE("transport.live") {
     CHECK(f.receive_in_order(50, 5s) == 50);
   }
 
+  TEST_CASE("a process that comes back at the same address and speaks first gets nothing sent "
+            "to the one before: that fails at the sender") {
+    pair_fixture f;
+    f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), numbered(0, 10), true);
+    REQUIRE(f.receive_in_order(1, 5s) == 1);
+    auto addr_a = "127.0.0.1:" + std::to_string(f.port_a);
+    f.at_b->send(f.b, mesh_send_atom::value, addr_a, numbered(0, 10), true); // A knows B
+    f.at_a->receive([](received_atom, const std::string&, const packed_messages&, bool) {},
+                    caf::after(5s) >> [] { FAIL("B's message did not arrive"); });
+    // B's acks are lost: B gets message 1, A does not learn it. Then B's
+    // process ends, and A's retransmissions are lost until B is back (so
+    // that the new B speaks first).
+    f.at_a->send(f.b, faults_atom::value, 100.0);
+    f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), numbered(1, 10), true, uint64_t{7});
+    f.at_b->receive([](received_atom, const std::string&, const packed_messages&, bool) {},
+                    caf::after(5s) >> [] { FAIL("message 1 did not reach the old B"); });
+    f.at_a->send(f.a, faults_atom::value, 100.0);
+    f.at_a->monitor(f.b);
+    f.at_a->send_exit(f.b, caf::exit_reason::kill);
+    f.at_a->receive([](caf::down_msg&) {}, caf::after(5s) >> [] { FAIL("B did not end"); });
+    // The new B, at B's port, speaks first.
+    caf::scoped_actor at_new_b{f.sys};
+    transport_config cfg;
+    cfg.port = f.port_b;
+    caf::actor new_b;
+    REQUIRE(meshrt::test::eventually([&] { // until the old socket is closed
+      if (new_b)
+        at_new_b->send_exit(new_b, caf::exit_reason::user_shutdown);
+      new_b = spawn_transport(f.sys, cfg, at_new_b);
+      return test::transport_port(at_new_b, new_b) == f.port_b;
+    }));
+    at_new_b->send(new_b, mesh_send_atom::value, addr_a, numbered(2, 10), true);
+    // A hears it, and fails message 1 instead of handing it to the new B.
+    bool heard = false, failed = false;
+    for (int i = 0; i < 2; ++i)
+      f.at_a->receive(
+        [&](received_atom, const std::string&, const packed_messages& m, bool) {
+          heard = number_of(m.unpack().at(0)) == 2;
+        },
+        [&](send_failed_atom, const std::string& peer, const caf::error& err, uint64_t tag) {
+          failed = peer == f.addr_b() && tag == 7 && is(err, mesh_errc::network_error);
+        },
+        caf::after(5s) >> [] {});
+    CHECK(heard);
+    CHECK(failed);
+    CHECK(f.stats(f.a)["peers"][f.addr_b()]["peer_restarts"] == 1);
+    // What A sends now reaches the new B, and message 1 never does.
+    f.at_a->send(f.a, faults_atom::value, 0.0);
+    f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), numbered(3, 10), true);
+    std::vector<uint32_t> got;
+    auto collect = [&](received_atom, const std::string&, const packed_messages& m, bool) {
+      for (const auto& data : m.unpack())
+        got.push_back(number_of(data));
+    };
+    at_new_b->receive(
+      collect, caf::after(5s) >> [] {});
+    at_new_b->receive(
+      collect, caf::after(300ms) >> [] {}); // anything else that comes
+    CHECK(got == std::vector<uint32_t>{3});
+    at_new_b->send_exit(new_b, caf::exit_reason::user_shutdown);
+  }
+
   TEST_CASE("shutdown is quick and leaves nothing running") {
     auto threads_before = meshrt::test::thread_ids();
     uint16_t port = 0;
