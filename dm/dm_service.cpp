@@ -89,7 +89,7 @@ struct service_state : session_host {
   caf::actor store;
   caf::actor transport;
   std::string self_address;
-  uint32_t max_out = 64; // dm_config::messages_out_per_peer
+  uint32_t max_out = 1; // dm_config::messages_out_per_peer, set by the behavior
   mesh_outbox outbox;
   transport::deferred_flush deferred;
   /// The hooks, replaced as a whole when one is added: a hook chain that

@@ -40,6 +40,6 @@ namespace meshrt {
 /// their way at once (dm_config::messages_out_per_peer).
 caf::actor spawn_dm_service(caf::actor_system& sys, caf::actor node, caf::actor store,
                             caf::actor transport, std::string self_address,
-                            uint32_t messages_out_per_peer = 64);
+                            uint32_t messages_out_per_peer);
 
 } // namespace meshrt

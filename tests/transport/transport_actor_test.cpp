@@ -67,6 +67,10 @@ struct pair_fixture {
     at_a->send_exit(b, caf::exit_reason::user_shutdown);
   }
 
+  std::string addr_a() const {
+    return "127.0.0.1:" + std::to_string(port_a);
+  }
+
   std::string addr_b() const {
     return "127.0.0.1:" + std::to_string(port_b);
   }
@@ -177,7 +181,7 @@ TEST_SUITE("transport.live") {
       [&](received_atom, const std::string& from, const packed_messages& packed_batch, bool) {
         auto batch = packed_batch.unpack();
         got = true;
-        CHECK(from == "127.0.0.1:" + std::to_string(f.port_a));
+        CHECK(from == f.addr_a());
         REQUIRE(batch.size() == 1);
         CHECK(batch[0] == big);
       },
@@ -308,7 +312,7 @@ TEST_SUITE("transport.live") {
     MESSAGE("receiver: " << s.dump());
     auto rejected = s["peers"][junk_peer]["rejected"].get<uint64_t>();
     CHECK(rejected >= garbage * 9 / 10); // random bytes rarely parse, the rest never
-    CHECK(s["peers"]["127.0.0.1:" + std::to_string(f.port_a)]["rejected"].get<uint64_t>() == 0);
+    CHECK(s["peers"][f.addr_a()]["rejected"].get<uint64_t>() == 0);
     close(fd);
   }
 
@@ -523,8 +527,7 @@ TEST_SUITE("transport.live") {
     pair_fixture f;
     f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), numbered(0, 10), true);
     REQUIRE(f.receive_in_order(1, 5s) == 1);
-    auto addr_a = "127.0.0.1:" + std::to_string(f.port_a);
-    f.at_b->send(f.b, mesh_send_atom::value, addr_a, numbered(0, 10), true); // A knows B
+    f.at_b->send(f.b, mesh_send_atom::value, f.addr_a(), numbered(0, 10), true); // A knows B
     f.at_a->receive([](received_atom, const std::string&, const packed_messages&, bool) {},
                     caf::after(5s) >> [] { FAIL("B's message did not arrive"); });
     // B's acks are lost: B gets message 1, A does not learn it. Then B's
@@ -549,7 +552,7 @@ TEST_SUITE("transport.live") {
       new_b = spawn_transport(f.sys, cfg, at_new_b);
       return test::transport_port(at_new_b, new_b) == f.port_b;
     }));
-    at_new_b->send(new_b, mesh_send_atom::value, addr_a, numbered(2, 10), true);
+    at_new_b->send(new_b, mesh_send_atom::value, f.addr_a(), numbered(2, 10), true);
     // A hears it, and fails message 1 instead of handing it to the new B.
     bool heard = false, failed = false;
     for (int i = 0; i < 2; ++i)
