@@ -13,11 +13,11 @@ namespace meshrt {
 /// the reference's Setup). It logs users in and out (a user session each,
 /// user_session.hpp, whose state it holds and whose actor,
 /// session_actor.hpp, hands it the session's messages; the user's location
-/// is an owned entry of
-/// `store`, so it comes back by itself after a storage node dies), carries
-/// the sessions' messages to other nodes and theirs to its sessions (the
-/// transport's kinds 40-42, dm/dm_wire.hpp), and holds the hooks. It ends
-/// with the node.
+/// is an owned entry of `store`, so it comes back by itself after a storage
+/// node dies), carries the sessions' messages to other nodes and theirs to
+/// its sessions (the transport's kinds 40-45, dm/dm_wire.hpp, which it
+/// routes to itself before it answers anything: start_node waits for
+/// that), and holds the hooks. It ends with the node.
 ///
 /// - (dm_connect_atom, std::string uid, caf::actor sink) -> caf::actor: the
 ///   user's session, once its location is in the store; `sink` gets what

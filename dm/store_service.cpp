@@ -1523,7 +1523,8 @@ void set_and_remember(service_actor* self, store_op op, const std::string& key, 
         });
 }
 
-caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg) {
+caf::behavior store_service(service_actor* self, caf::actor node, caf::actor transport,
+                            std::string self_address, dm_config cfg) {
   auto& st = self->state;
   st.node = node;
   st.cfg = cfg;
@@ -1544,18 +1545,14 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
       fail(e.waiter.w, store_errc::timeout, "the node stopped while the request was pending");
     self->quit();
   });
-  self->request(node, caf::infinite, whoami_atom::value).then([=](const node_record& me) {
-    self->state.self_address = me.mesh_address;
-    self->request(self->state.node, caf::infinite, transport_atom::value)
-      .then([=](caf::actor& transport) {
-        auto& st = self->state;
-        st.transport = transport;
-        for (auto kind : {store_kind::request, store_kind::response, store_kind::migration})
-          self->send(transport, route_atom::value, static_cast<uint8_t>(kind),
-                     caf::actor_cast<caf::actor>(self));
-        self->send(st.node, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
-      });
-  });
+  st.self_address = std::move(self_address);
+  st.transport = transport;
+  // Before any answer of this service (start_node counts on it); a request
+  // from another node that comes before the first view waits here for it.
+  for (auto kind : {store_kind::request, store_kind::response, store_kind::migration})
+    self->send(transport, route_atom::value, static_cast<uint8_t>(kind),
+               caf::actor_cast<caf::actor>(self));
+  self->send(node, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
   return {
     [=](const node_event& e) { on_node_event(self, e); },
     [=](received_atom, const std::string& peer, const packed_messages& batch, bool) {
@@ -1783,8 +1780,10 @@ caf::behavior store_service(service_actor* self, caf::actor node, dm_config cfg)
 
 } // namespace
 
-caf::actor spawn_store_service(caf::actor_system& sys, caf::actor node, const dm_config& cfg) {
-  return sys.spawn(store_service, std::move(node), cfg);
+caf::actor spawn_store_service(caf::actor_system& sys, caf::actor node, caf::actor transport,
+                               std::string self_address, const dm_config& cfg) {
+  return sys.spawn(store_service, std::move(node), std::move(transport), std::move(self_address),
+                   cfg);
 }
 
 } // namespace meshrt

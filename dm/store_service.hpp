@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include "dm/dm_config.hpp"
 
 namespace caf {
@@ -15,9 +17,11 @@ namespace meshrt {
 /// location shards of the slots this node owns, sends each request to the
 /// owner of its key's slot and answers the caller, and moves slots when the
 /// ring changes (`cfg.storage_migration`, paced by
-/// `storage_migration_batch_size` / `storage_migration_interval`). The
-/// transport's kinds 32-34 (dm/store_wire.hpp) are routed to it. It ends
-/// with the node.
+/// `storage_migration_batch_size` / `storage_migration_interval`).
+/// `transport` is the node's (transport_atom) and `self_address` its mesh
+/// address (whoami_atom). The service routes the transport's kinds 32-34
+/// (dm/store_wire.hpp) to itself first thing, before it answers anything
+/// (start_node waits for that). It ends with the node.
 ///
 /// Operations, each answered once (by its `timeout` at the latest) with the
 /// value or a store_errc error (store_error.hpp): no_storage_nodes when the
@@ -67,6 +71,7 @@ namespace meshrt {
 /// - (store_subscribe_atom, caf::actor, uint32_t kinds) : store_event messages
 ///   of the kinds in `kinds` (store_event_mask): slots handed over and taken
 ///   over, migration done, ring changed or refused, owned entries taken.
-caf::actor spawn_store_service(caf::actor_system& sys, caf::actor node, const dm_config& cfg);
+caf::actor spawn_store_service(caf::actor_system& sys, caf::actor node, caf::actor transport,
+                               std::string self_address, const dm_config& cfg);
 
 } // namespace meshrt

@@ -6,7 +6,10 @@
 #include <caf/all.hpp>
 
 #include "dm/client_gateway.hpp"
+#include "dm/dm_atoms.hpp"
 #include "dm/dm_service.hpp"
+#include "dm/ring_view.hpp"
+#include "dm/store_atoms.hpp"
 #include "dm/store_service.hpp"
 
 namespace meshrt {
@@ -25,20 +28,22 @@ node start_node(caf::actor_system& sys, const config& cfg, const node_options& o
     self->send_exit(node_actor, caf::exit_reason::user_shutdown);
     throw std::runtime_error("the node did not start: " + to_string(failed));
   }
-  auto store = spawn_store_service(sys, node_actor, cfg.dm);
+  caf::actor transport;
+  std::string address;
+  self->request(node_actor, caf::infinite, transport_atom::value)
+    .receive([&](caf::actor& t) { transport = std::move(t); }, [](caf::error&) {});
+  self->request(node_actor, caf::infinite, whoami_atom::value)
+    .receive([&](node_record& me) { address = me.mesh_address; }, [](caf::error&) {});
+  if (!transport || address.empty()) {
+    self->send_exit(node_actor, caf::exit_reason::user_shutdown);
+    throw std::runtime_error("the node did not start: it names no transport or address");
+  }
+  auto store = spawn_store_service(sys, node_actor, transport, address, cfg.dm);
   caf::actor dm;
   caf::actor gateway;
   uint16_t client_port = 0;
   if (cfg.dm.enabled) {
-    caf::actor transport;
-    std::string address;
-    self->request(node_actor, caf::infinite, transport_atom::value)
-      .receive([&](caf::actor& t) { transport = std::move(t); }, [](caf::error&) {});
-    self->request(node_actor, caf::infinite, whoami_atom::value)
-      .receive([&](node_record& me) { address = me.mesh_address; }, [](caf::error&) {});
-    if (transport && !address.empty())
-      dm = spawn_dm_service(sys, node_actor, store, std::move(transport), address,
-                            cfg.dm.messages_out_per_peer);
+    dm = spawn_dm_service(sys, node_actor, store, transport, address, cfg.dm.messages_out_per_peer);
     if (dm && cfg.dm.gateway.port != 0) {
       auto gw_cfg = cfg.dm.gateway;
       gw_cfg.address = address.substr(0, address.rfind(':'));
@@ -49,6 +54,17 @@ node start_node(caf::actor_system& sys, const config& cfg, const node_options& o
         .receive([] {}, [](caf::error&) {});
     }
   }
+  // Each service routes its message kinds to itself first thing (CAF runs
+  // that after spawn returns): once each has answered a question, and then
+  // the transport, every message that reaches the transport from now on
+  // finds its service, not the node (which drops what it does not know).
+  self->request(store, caf::infinite, store_ring_view_atom::value)
+    .receive([](std::shared_ptr<const ring_view>&) {}, [](caf::error&) {});
+  if (dm)
+    self->request(dm, caf::infinite, dm_stats_atom::value)
+      .receive([](std::string&) {}, [](caf::error&) {});
+  self->request(transport, caf::infinite, transport::port_atom::value)
+    .receive([](uint16_t) {}, [](caf::error&) {});
   return node{std::move(node_actor), std::move(requester), std::move(store),
               std::move(dm),         std::move(gateway),   client_port};
 }

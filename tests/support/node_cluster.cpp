@@ -4,6 +4,7 @@
 
 #include "actors/node_atoms.hpp"
 #include "runtime/store.hpp"
+#include "transport/transport_actor.hpp"
 
 namespace meshrt::test {
 
@@ -95,7 +96,7 @@ node_cluster::node_cluster(caf::actor_system& sys, uint16_t base_port) :
 }
 
 node_cluster::~node_cluster() {
-  for (const auto& n : nodes_)
+  for (const auto& n : owned_)
     self_->send_exit(n, caf::exit_reason::user_shutdown);
   if (mars_)
     self_->send_exit(mars_, caf::exit_reason::user_shutdown);
@@ -137,8 +138,16 @@ caf::actor node_cluster::add_node(const std::string& type, const std::string& ap
 
 caf::actor node_cluster::add_node(const config& cfg, const node_options& opts) {
   auto n = spawn_node(sys_, cfg.mesh, opts);
-  nodes_.push_back(n);
+  owned_.push_back(n);
   return n;
+}
+
+caf::actor node_cluster::add_transport(uint16_t port) {
+  transport::transport_config tc;
+  tc.port = port;
+  auto t = transport::spawn_transport(sys_, tc, caf::actor{self_});
+  owned_.push_back(t);
+  return t;
 }
 
 node node_cluster::start_node(const std::string& type) {
@@ -151,7 +160,7 @@ node node_cluster::start_node(const std::string& type, const dm_config& dm) {
   auto cfg = node_config();
   cfg.dm = dm;
   auto n = meshrt::start_node(sys_, cfg, opts);
-  nodes_.push_back(n.actor());
+  owned_.push_back(n.actor());
   return n;
 }
 

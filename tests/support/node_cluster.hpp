@@ -112,6 +112,11 @@ public:
   /// The mesh address of a node.
   std::string address_of(const caf::actor& node);
 
+  /// A bare transport on `port` (0: any) whose received messages go to
+  /// self(), for a test that speaks the wire itself; stopped with the
+  /// cluster, also when a REQUIRE ends the test early.
+  caf::actor add_transport(uint16_t port);
+
   caf::scoped_actor& self() {
     return self_;
   }
@@ -127,7 +132,7 @@ private:
   caf::scoped_actor self_;
   uint16_t base_port_;
   caf::actor mars_;
-  std::vector<caf::actor> nodes_;
+  std::vector<caf::actor> owned_; // nodes and transports, stopped at the end
 };
 
 } // namespace meshrt::test
