@@ -1,13 +1,11 @@
 #include "actors/pending_requests.hpp"
 
-#include <random>
+#include "actors/random_bits.hpp"
 
 namespace meshrt {
 
 uint64_t first_request_id() {
-  std::random_device rd;
-  uint64_t r = (uint64_t{rd()} << 32) | rd();
-  return (r & ((uint64_t{1} << 62) - 1)) | 1; // odd: never 0, and 2^62 ids before a wrap
+  return random_bits_62() | 1; // odd: never 0, and 2^62 ids before a wrap
 }
 
 } // namespace meshrt

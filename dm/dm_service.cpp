@@ -4,7 +4,6 @@
 #include <array>
 #include <map>
 #include <memory>
-#include <random>
 #include <unordered_map>
 #include <utility>
 
@@ -16,6 +15,7 @@
 #include "actors/node_atoms.hpp"
 #include "actors/node_event.hpp"
 #include "actors/pending_requests.hpp"
+#include "actors/random_bits.hpp"
 #include "actors/request_correlator.hpp"
 #include "dm/dm_atoms.hpp"
 #include "dm/dm_error.hpp"
@@ -58,9 +58,7 @@ constexpr uint64_t remember_margin_us = 1'000'000;
 /// A service's stream salt: in [2^62, 2^63), so that it plus a session
 /// number is never 0 and never wraps.
 uint64_t random_stream_salt() {
-  std::random_device rd;
-  uint64_t r = (uint64_t{rd()} << 32) | rd();
-  return (r & ((uint64_t{1} << 62) - 1)) | (uint64_t{1} << 62);
+  return random_bits_62() | (uint64_t{1} << 62);
 }
 
 struct service_state;
