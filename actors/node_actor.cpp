@@ -219,6 +219,15 @@ void leave_step(node_actor* self) {
 
 /// The transport is bound: the node has its address, its correlator, and
 /// starts heartbeating.
+/// Starts the heartbeats, the first of which makes the node known.
+void join(node_actor* self) {
+  auto& st = self->state;
+  if (st.joined)
+    return;
+  st.joined = true;
+  self->send(self, tick_atom::value);
+}
+
 void on_transport_ready(node_actor* self, caf::actor transport, uint16_t port) {
   auto& st = self->state;
   st.transport = std::move(transport);
@@ -236,7 +245,8 @@ void on_transport_ready(node_actor* self, caf::actor transport, uint16_t port) {
                        st.self_record.mesh_address, st.self_record.type, st.opts.app,
                        st.mesh.mars_address, st.mesh.mars_port);
   publish(self, node_event::kind::ready);
-  self->send(self, tick_atom::value);
+  if (!st.opts.join_when_told || st.join_told)
+    join(self);
 }
 
 /// What arrived from one peer: MARS's records, or mesh messages.
@@ -431,6 +441,11 @@ caf::behavior node(node_actor* self, const mesh_config& mesh, const node_options
         const byte_buffer& payload,
         uint16_t limit) { return start_fanout(self, command, addrs, payload, limit, false); },
     // -- leaving --------------------------------------------------------------------
+    [=](join_atom) {
+      self->state.join_told = true;
+      if (self->state.ready)
+        join(self);
+    },
     [=](leave_atom) { return leave(self); },
     [=](leave_step_atom) { leave_step(self); },
   };

@@ -32,6 +32,10 @@ struct node_options {
   /// After `leave`: how long the node stays listed as offline before it
   /// leaves MARS, so that peers see "offline, then gone".
   std::chrono::milliseconds drain{1000};
+  /// Heartbeats to MARS start only with join_atom: no peer learns of the
+  /// node before then. start_node holds them until the node's services
+  /// take their messages.
+  bool join_when_told = false;
 };
 
 /// How long a request waits for its response unless the call says
@@ -153,6 +157,8 @@ std::string default_role(const std::string& type);
 ///
 /// Calls a node makes to its own address skip the network (the correlator
 /// hands them back to the node, which runs its handlers).
+/// - (join_atom): the first heartbeat to MARS, for a node spawned with
+///   join_when_told (otherwise it heartbeats from the start; once is enough).
 /// - (leave_atom) -> (): SIGTERM's path: status offline at once,
 ///   `drain` later a leave message to MARS, then the node exits.
 ///

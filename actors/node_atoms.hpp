@@ -46,6 +46,7 @@ using wait_latest_atom = caf::atom_constant<caf::atom("waitlatest")>;
 using handle_atom = caf::atom_constant<caf::atom("handle")>;
 using send_atom = caf::atom_constant<caf::atom("send")>;
 using usend_atom = caf::atom_constant<caf::atom("usend")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
 using rpc_atom = caf::atom_constant<caf::atom("rpc")>;
 using send_many_atom = caf::atom_constant<caf::atom("sendmany")>;

@@ -43,6 +43,10 @@ struct node_state {
   caf::actor transport;
   caf::actor correlator;
   bool ready = false;
+  /// Heartbeats run: from the transport's ready on, or, with
+  /// node_options::join_when_told, once join_atom came (join_told) too.
+  bool joined = false;
+  bool join_told = false;
   std::unique_ptr<std::mt19937_64> rng;
   std::vector<caf::actor> subscribers; // node_subscribers
 

@@ -15,7 +15,11 @@
 namespace meshrt {
 
 node start_node(caf::actor_system& sys, const config& cfg, const node_options& opts) {
-  auto node_actor = spawn_node(sys, cfg.mesh, opts);
+  // Not known to MARS, so to no peer, before its services take their
+  // messages: it joins at the end (unless the caller joins it itself).
+  auto held = opts;
+  held.join_when_told = true;
+  auto node_actor = spawn_node(sys, cfg.mesh, held);
   // spawn_node returns once the transport is bound and the node told so:
   // the correlator exists when this question is answered.
   caf::scoped_actor self{sys};
@@ -65,6 +69,8 @@ node start_node(caf::actor_system& sys, const config& cfg, const node_options& o
       .receive([](std::string&) {}, [](caf::error&) {});
   self->request(transport, caf::infinite, transport::port_atom::value)
     .receive([](uint16_t) {}, [](caf::error&) {});
+  if (!opts.join_when_told)
+    self->send(node_actor, join_atom::value);
   return node{std::move(node_actor), std::move(requester), std::move(store),
               std::move(dm),         std::move(gateway),   client_port};
 }

@@ -106,9 +106,11 @@ private:
 /// service with the DM part (spawn_store_service) and, unless dmEnabled is
 /// false, its DM service (spawn_dm_service) and, with a clientPort, its
 /// client gateway (spawn_client_gateway; the node's public endpoint becomes
-/// address:port), and returns once it is bound and takes requests: a store
-/// or DM message from another node that reaches it from then on finds its
-/// service. Throws std::runtime_error if no port can be bound.
+/// address:port), and returns once it is bound and takes requests. Its first
+/// heartbeat to MARS, which makes it known to the cluster, leaves once its
+/// services take their messages (never a store or DM message dropped for
+/// coming too early), at the return, or with join_atom when `opts` says
+/// join_when_told. Throws std::runtime_error if no port can be bound.
 node start_node(caf::actor_system& sys, const config& cfg, const node_options& opts);
 
 namespace detail {

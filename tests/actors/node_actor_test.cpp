@@ -502,6 +502,34 @@ TEST_SUITE("actors.node") {
     CHECK(c.converged({stays}, 1, 100ms));
   }
 
+  TEST_CASE("a node spawned with join_when_told is known to nobody until join_atom") {
+    // start_node holds the first heartbeat until the node's services take
+    // their messages: a peer that learned of the node earlier could send
+    // it a store request that only the node would get, and drop.
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 45700};
+    c.start_mars();
+    auto known = c.add_node("HTTP");
+    REQUIRE(c.converged({known}, 1));
+    auto cfg = c.node_config();
+    node_options opts;
+    opts.type = "UDP";
+    opts.heartbeat = 100ms;
+    opts.join_when_told = true;
+    auto held = c.add_node(cfg, opts);
+    auto& self = c.self();
+    auto held_address = c.address_of(held); // bound, and answers
+    // ten of its heartbeats' time
+    CHECK_FALSE(c.converged({known}, 2, 1s));
+    self->send(held, join_atom::value);
+    REQUIRE(c.converged({known, held}, 2));
+    auto seen = ask<std::vector<std::string>>(self, known, addresses_atom::value,
+                                              std::vector<std::string>{});
+    CHECK(std::count(seen.begin(), seen.end(), held_address) == 1);
+    self->send(held, join_atom::value); // a second join changes nothing
+    CHECK(c.converged({known, held}, 2, 300ms));
+  }
+
   TEST_CASE("a killed node is gone from every view within 3 s") {
     caf::actor_system sys{test_system_config()};
     node_cluster c{sys, 44700};
