@@ -159,8 +159,7 @@ struct service_state : session_host {
                const dm_stream_pos& pos, uint8_t ver, uint16_t cmd, byte_buffer message,
                caf::timespan timeout, delivery_done done) override;
   void close_channel(const std::string& node, close_reason reason, const std::string& from,
-                     const std::string& to, uint8_t ver, uint16_t cmd,
-                     byte_buffer message) override;
+                     const std::string& to, byte_buffer message) override;
   void logout(const std::string& uid, uint64_t id, std::function<void()> done) override;
 };
 
@@ -420,11 +419,11 @@ void on_find(service_actor* self, dm_deliver x) {
 }
 
 void on_channel(service_actor* self, const std::string& to, close_reason reason, std::string from,
-                const std::string& origin, uint8_t ver, uint16_t cmd, byte_buffer message) {
+                const std::string& origin, byte_buffer message) {
   auto& st = self->state;
   ++st.channels_closed;
   if (auto* session = st.users.find(to))
-    (*session)->channel(reason, std::move(from), origin, ver, cmd, std::move(message));
+    (*session)->channel(reason, std::move(from), origin, std::move(message));
 }
 
 void forget_actor_sink(service_actor* self, const user_session& session);
@@ -506,8 +505,7 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
           if (x->reason == close_reason::replaced)
             on_replaced(self, x->to, x->from);
           else
-            on_channel(self, x->to, x->reason, std::move(x->from), peer, x->ver, x->cmd,
-                       std::move(x->message));
+            on_channel(self, x->to, x->reason, std::move(x->from), peer, std::move(x->message));
           continue;
         }
         break;
@@ -577,11 +575,11 @@ void service_state::deliver(const std::string& to_node, const std::string& from,
 }
 
 void service_state::close_channel(const std::string& to_node, close_reason reason,
-                                  const std::string& from, const std::string& to, uint8_t ver,
-                                  uint16_t cmd, byte_buffer message) {
+                                  const std::string& from, const std::string& to,
+                                  byte_buffer message) {
   if (to_node == self_address)
-    return on_channel(self, to, reason, from, self_address, ver, cmd, std::move(message));
-  send_wire(self, to_node, encode(dm_closed{reason, from, to, ver, cmd, std::move(message)}));
+    return on_channel(self, to, reason, from, self_address, std::move(message));
+  send_wire(self, to_node, encode(dm_closed{reason, from, to, 0, 0, std::move(message)}));
 }
 
 /// Forgets that `session`'s receiver is an actor it watches.

@@ -11,6 +11,8 @@ namespace {
 
 /// A deliver's flags: the message is the first of its stream out.
 constexpr uint8_t first_flag = 0x01;
+/// ClearCacheByUserID's last message: the channel closes after it.
+constexpr uint8_t closes_flag = 0x02;
 
 // Deliver and channel-closed messages end alike: from, to, ver, cmd,
 // message.
@@ -68,7 +70,7 @@ byte_buffer encode(const dm_deliver& x) {
   w.u64(x.pos.stream);
   w.u32(x.pos.seq);
   w.u32(x.pos.prev);
-  w.u8(x.pos.first ? first_flag : 0);
+  w.u8(static_cast<uint8_t>((x.pos.first ? first_flag : 0) | (x.pos.closes ? closes_flag : 0)));
   write_tail(w, x.from, x.to, x.ver, x.cmd, x.message);
   return w.take();
 }
@@ -105,7 +107,9 @@ std::optional<dm_deliver> decode_dm_deliver(byte_view bytes) {
   x.pos.prev = r.u32();
   auto flags = r.u8();
   x.pos.first = (flags & first_flag) != 0;
-  if (!read_tail(r, x.from, x.to, x.ver, x.cmd, x.message) || (flags & ~first_flag) != 0)
+  x.pos.closes = (flags & closes_flag) != 0;
+  if (!read_tail(r, x.from, x.to, x.ver, x.cmd, x.message)
+      || (flags & ~(first_flag | closes_flag)) != 0)
     return std::nullopt;
   return x;
 }
@@ -136,6 +140,8 @@ std::optional<dm_closed> decode_dm_closed(byte_view bytes) {
       || reason > static_cast<uint8_t>(close_reason::replaced))
     return std::nullopt;
   x.reason = static_cast<close_reason>(reason);
+  if (x.reason == close_reason::clear && !x.message.empty())
+    return std::nullopt; // a clear's last message comes as a deliver
   return x;
 }
 

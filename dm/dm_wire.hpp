@@ -13,10 +13,12 @@
 //     Answered by one kind 41 with the same id, to `reply to` (the sender's
 //     node; empty: the node this came from). The recipient's node caches
 //     the reverse channel to the sender's node.
-//     `stream`, `seq`, `prev` and `flags` (bit 0: first; the others 0) put
-//     the message in its sender's stream to the recipient (dm_stream_pos):
-//     a sender has several messages to one recipient out at once, and the
-//     recipient's session takes each only right after the one it follows.
+//     `stream`, `seq`, `prev` and `flags` (bit 0: first; bit 1: closes;
+//     the others 0) put the message in its sender's stream to the
+//     recipient (dm_stream_pos): a sender has several messages to one
+//     recipient out at once, and the recipient's session takes each only
+//     right after the one it follows. `closes`: ClearCacheByUserID's last
+//     message; the recipient's node forgets the sender's channel after it.
 //   kind 43, find (the reference's FindData), the same fields, to the
 //     storage node that owns the recipient's location: it looks the
 //     location up and hands the message on as a deliver with the same id
@@ -34,12 +36,16 @@
 //     u8 kind | u64 id | u8 outcome (dm_outcome) | str16 at
 //     `at`: the node the recipient was looked for at (the sender caches it),
 //     empty when the store had no location.
-//   kind 42, channel closed (one-way: ClearCacheByUserID, a user's
-//   disconnect):
+//   kind 42, channel closed (one-way: ClearCacheByUserID without a last
+//   message, a user's disconnect):
 //     u8 kind | u8 reason | str16 from | str16 to | u8 ver | u16 cmd
 //     | str32 message
 //     The node of `to` forgets `from` in to's channel cache; a non-empty
-//     message reaches to's client (a last DM, or the disconnect message).
+//     message (the disconnect message) reaches to's client. ver and cmd
+//     are 0 (the tail is a deliver's). A clear with a last message goes
+//     as a deliver that `closes`, in its stream, so that what the sender
+//     sends after it arrives after it; a kind 42 clear with a message does
+//     not decode.
 //     Reason 3 (replaced) names a node in `from`: `to` logged in there,
 //     and its session on the receiving node ends.
 //
@@ -106,6 +112,8 @@ struct dm_stream_pos {
   uint32_t prev = 0;
   /// No earlier message of the stream waits for its answer.
   bool first = true;
+  /// ClearCacheByUserID's last message: the channel closes after it.
+  bool closes = false;
 };
 
 /// True when stream number `a` comes after `b` (serial number arithmetic:

@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/node_actor.hpp"
 #include "actors/request_correlator.hpp"
 #include "dm/dm_atoms.hpp"
 #include "dm/dm_error.hpp"
@@ -17,6 +18,11 @@
 namespace meshrt {
 
 namespace {
+
+/// ClearCacheByUserID has no timeout of its own: its last message has
+/// SendMessageByUserID's default.
+constexpr uint64_t clear_timeout_us
+  = std::chrono::duration_cast<std::chrono::microseconds>(default_request_timeout).count();
 
 caf::timespan left_of(uint64_t deadline_us) {
   auto now = steady_micros();
@@ -257,6 +263,11 @@ void user_session::incoming(std::string from, std::string origin, const dm_strea
     return done(dm_outcome::not_here);
   if (!take_in_order(from, pos))
     return done(dm_outcome::out_of_order);
+  if (pos.closes) // ClearCacheByUserID's last message: the channel closes after it
+    done = [self = shared_from_this(), from, origin, done = std::move(done)](dm_outcome outcome) {
+      self->forget(from, origin);
+      done(outcome);
+    };
   // Without hooks that could answer later, the message goes on at once:
   // none of the continuations (and their allocations) the chains need.
   if (auto hooks = host_.hooks(); hooks->on_receive_message.empty() && hooks->on_message.empty())
@@ -267,7 +278,7 @@ void user_session::incoming(std::string from, std::string origin, const dm_strea
 }
 
 void user_session::channel(close_reason reason, std::string from, const std::string& origin,
-                           uint8_t ver, uint16_t cmd, byte_buffer message) {
+                           byte_buffer message) {
   if (closing_)
     return;
   forget(from, origin);
@@ -278,14 +289,9 @@ void user_session::channel(close_reason reason, std::string from, const std::str
       run_clear_hooks(from);
     return;
   }
-  if (message.empty())
-    return run_clear_hooks(from);
-  // ClearCacheByUserID's last message: a DM like any other, after which the
-  // channel stays closed.
-  auto in = std::make_shared<const incoming_message>(
-    incoming_message{std::move(from), ver, cmd, std::move(message)});
-  auto self = shared_from_this();
-  receive(in, origin, [self, in, origin](dm_outcome) { self->forget(in->from, origin); });
+  // ClearCacheByUserID without a last message (one with it comes as a
+  // message that closes, in its stream)
+  run_clear_hooks(from);
 }
 
 // -- the channel cache -------------------------------------------------------------
@@ -356,12 +362,20 @@ bool user_session::start_next(const std::string& to) {
   if (item == q->items.end())
     return false;
   if (item->clears) {
+    // Its turn comes once the messages before it were answered.
     if (item != q->items.begin())
-      return false; // once the messages before it were answered
-    auto last = std::move(*item);
-    q->items.erase(item);
-    close_now(to, last.ver, last.cmd, std::move(last.message));
-    return true;
+      return false;
+    if (item->deadline_us == UINT64_MAX) {
+      if (item->message.empty() || cached_node(to) == nullptr) {
+        q->items.erase(item);
+        close_now(to); // silent when nothing is cached
+        return true;
+      }
+      // The last message goes as the next of the stream, answered, so what
+      // follows it waits for it: a one-way close beside a later message's
+      // lookup could arrive after that message.
+      item->deadline_us = steady_micros() + clear_timeout_us;
+    }
   }
   if (item->deadline_us <= steady_micros()) {
     finish(to, item,
@@ -380,7 +394,9 @@ bool user_session::start_next(const std::string& to) {
     q->looking = true;
   }
   auto node = how == attempt::cached ? *cached : std::string{};
-  dm_stream_pos pos{stream_, item->seq, first ? 0 : std::prev(item)->seq, first};
+  dm_stream_pos pos{stream_, item->seq, first ? 0 : std::prev(item)->seq, first, item->clears};
+  if (item->clears && !node.empty())
+    forget(to, node); // what comes after it looks the peer up, after its answer
   item->out = true;
   ++q->out;
   auto self = shared_from_this();
@@ -402,7 +418,8 @@ void user_session::finish(const std::string& to, std::list<outgoing>::iterator i
     --q->out;
   auto done = std::move(item->done);
   q->items.erase(item);
-  done(std::move(err));
+  if (done) // not a ClearCacheByUserID's last message
+    done(std::move(err));
   pump(to);
 }
 
@@ -449,7 +466,7 @@ void user_session::answered(const std::string& to, uint32_t seq, attempt how, bo
   switch (outcome) {
     case dm_outcome::delivered:
     case dm_outcome::dropped:
-      if (!closing_)
+      if (!closing_ && !item->clears) // a clear's last message closed the channel
         set_node(to, at);
       return finish(to, item, {});
     case dm_outcome::not_here:
@@ -519,24 +536,24 @@ void user_session::client_send(uint32_t seq, std::string to, uint8_t ver, uint16
 }
 
 void user_session::clear(const std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer message) {
-  if (auto* q = queues_.find(peer); q != nullptr && !q->items.empty()) {
-    outgoing item{ver, cmd, std::move(message), UINT64_MAX, nullptr};
-    item.clears = true;
-    q->items.push_back(std::move(item));
-    return; // start_next() closes the channel when its turn comes
-  }
-  close_now(peer, ver, cmd, std::move(message));
+  auto* q = queues_.find(peer);
+  if (message.empty() && (q == nullptr || q->items.empty()))
+    return close_now(peer);
+  // start_next() closes the channel when its turn comes
+  outgoing item{ver, cmd, std::move(message), UINT64_MAX, nullptr, next_seq_++};
+  item.clears = true;
+  queues_[peer].items.push_back(std::move(item));
+  pump(peer);
 }
 
-/// Closes the channel with `peer` (and its last message), if one is cached.
-void user_session::close_now(const std::string& peer, uint8_t ver, uint16_t cmd,
-                             byte_buffer message) {
+/// Closes the channel with `peer`, if one is cached.
+void user_session::close_now(const std::string& peer) {
   auto* cached = cached_node(peer);
   if (cached == nullptr)
     return; // nothing cached: fails silently, as the reference says
   auto node = *cached;
   forget(peer, node);
-  host_.close_channel(node, close_reason::clear, uid_, peer, ver, cmd, std::move(message));
+  host_.close_channel(node, close_reason::clear, uid_, peer, {});
 }
 
 // -- the end -------------------------------------------------------------------------
@@ -577,8 +594,7 @@ void user_session::notify_peers(
     auto done_now = std::make_shared<bool>(false);
     disconnect_chain((*peers)[i].first, [=](byte_buffer msg) {
       const auto& [peer, node] = (*peers)[i];
-      self->host_.close_channel(node, close_reason::disconnect, self->uid_, peer, 0, 0,
-                                std::move(msg));
+      self->host_.close_channel(node, close_reason::disconnect, self->uid_, peer, std::move(msg));
       if (*in_loop)
         *done_now = true; // the loop goes on
       else

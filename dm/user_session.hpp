@@ -53,9 +53,9 @@ public:
     = 0;
 
   /// Closes the channel between `from` (a user here) and `to` at `node`,
-  /// with a last message (maybe empty).
+  /// with a disconnect message (maybe empty; a clear has none).
   virtual void close_channel(const std::string& node, close_reason reason, const std::string& from,
-                             const std::string& to, uint8_t ver, uint16_t cmd, byte_buffer message)
+                             const std::string& to, byte_buffer message)
     = 0;
 
   /// The session of `uid`, number `id`, closed: its location goes (unless
@@ -134,9 +134,10 @@ public:
   void incoming(std::string from, std::string origin, const dm_stream_pos& pos, uint8_t ver,
                 uint16_t cmd, byte_buffer message, std::function<void(dm_outcome)> done);
 
-  /// `from` at `origin` closed its channel with this user.
-  void channel(close_reason reason, std::string from, const std::string& origin, uint8_t ver,
-               uint16_t cmd, byte_buffer message);
+  /// `from` at `origin` closed its channel with this user (a disconnect:
+  /// with its message, maybe empty).
+  void channel(close_reason reason, std::string from, const std::string& origin,
+               byte_buffer message);
 
   /// The user logged in again on this node: this session ends quietly (no
   /// disconnect messages; the location is the new session's).
@@ -165,9 +166,11 @@ private:
     attempt next = attempt::cached;
     /// Out, its answer awaited.
     bool out = false;
-    /// Not a message but ClearCacheByUserID, whose turn comes after the
-    /// messages before it: the channel closes with `message` (if any) as
-    /// its last one. No `done`.
+    /// ClearCacheByUserID, whose turn comes after the messages before it:
+    /// the channel closes, with `message` (if any) as its last one, sent
+    /// as the stream's next message (dm_stream_pos::closes) and answered
+    /// like one, so what comes after it waits. No `done`; `deadline_us`
+    /// UINT64_MAX until its turn.
     bool clears = false;
   };
 
@@ -228,7 +231,7 @@ private:
                 const std::string& node, dm_outcome outcome, const std::string& at, caf::error err);
   void finish(const std::string& to, std::list<outgoing>::iterator item, caf::error err);
   void send_again(const std::string& to, std::list<outgoing>::iterator item, bool first);
-  void close_now(const std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer message);
+  void close_now(const std::string& peer);
 
   void fail_outgoing(const std::string& why);
   void notify_peers(std::shared_ptr<std::vector<std::pair<std::string, std::string>>> peers,

@@ -475,6 +475,30 @@ TEST_SUITE("dm.dm_service") {
     CHECK(lines[302] == "msg ann 1 7 again");
   }
 
+  TEST_CASE("ClearCacheByUserID's last message comes before the next message also when the "
+            "way to the recipient's node is slower than a lookup's") {
+    // The last message went one way, straight to bob's node, and the next
+    // one with its lookup through a storage node: it came first once the
+    // straight way was the slower (seen under load; here it loses every
+    // packet until the test heals it).
+    cached_pair p{43550};
+    auto& self = p.k.c.self();
+    auto transport = meshrt::test::ask<caf::actor>(self, p.k.udp1.actor(), transport_atom::value);
+    auto link = meshrt::test::ask<caf::actor>(self, transport, transport::peer_atom::value,
+                                              p.k.c.address_of(p.k.udp2.actor()));
+    self->send(link, transport::faults_atom::value, 100.0);
+    clear_cache_by_user_id(self, p.ann.session, "bob", 3, 4, bytes_of("last words"));
+    auto again = send_all(self, p.ann, "bob", 1, "again", 1, 7);
+    std::this_thread::sleep_for(300ms);    // the lookup's way is open all along
+    CHECK(p.bob.log->lines().size() == 1); // "warm" only
+    self->send(link, transport::faults_atom::value, 0.0);
+    CHECK(acked(again) == 1);
+    REQUIRE(eventually([&] { return p.bob.log->lines().size() == 3; }, 5s));
+    auto lines = p.bob.log->lines();
+    CHECK(lines[1] == "msg ann 3 4 last words");
+    CHECK(lines[2] == "msg ann 1 7 again0");
+  }
+
   TEST_CASE("dmMessagesOutPerPeer 1: the next message to a peer leaves once the one before is "
             "answered") {
     dm_config one_out;

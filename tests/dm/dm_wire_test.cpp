@@ -101,15 +101,21 @@ TEST_CASE("dm wire: truncated, padded, mislabelled and bad-id messages do not de
   CHECK_FALSE(decode_dm_deliver(encode(dm_deliver{1, 10, "", "bob", 0, 0, {}, {}, {}})));
   CHECK_FALSE(
     decode_dm_deliver(encode(dm_deliver{1, 10, "ann", std::string(257, 'b'), 0, 0, {}, {}, {}})));
-  // a flag that means nothing (bit 0 says first; the flags follow kind,
-  // id, timeout, reply to, stream, seq and prev)
+  // a flag that means nothing (bit 0 says first, bit 1 closes; the flags
+  // follow kind, id, timeout, reply to, stream, seq and prev)
   auto flags_at = size_t{1 + 8 + 4 + 2 + 8 + 4 + 4};
   REQUIRE(d[flags_at] == 1);
   auto flagged = d;
-  flagged[flags_at] = 3;
+  flagged[flags_at] = 5;
   CHECK_FALSE(decode_dm_deliver(flagged));
   flagged[flags_at] = 0;
   CHECK(decode_dm_deliver(flagged));
+  flagged[flags_at] = 3;
+  auto closing = decode_dm_deliver(flagged);
+  REQUIRE(closing);
+  CHECK(closing->pos.first);
+  CHECK(closing->pos.closes);
+  CHECK(encode(*closing) == flagged);
   // an unknown outcome or reason
   auto a = encode(dm_answer{1, dm_outcome::delivered, ""});
   a[9] = 8;
@@ -121,6 +127,10 @@ TEST_CASE("dm wire: truncated, padded, mislabelled and bad-id messages do not de
   k[0] = 46;
   CHECK_FALSE(decode_dm_deliver(k));
   auto c = encode(dm_closed{close_reason::clear, "ann", "bob", 0, 0, {}});
+  CHECK(decode_dm_closed(c));
   c[1] = 0;
   CHECK_FALSE(decode_dm_closed(c));
+  // a clear's last message comes as a deliver that closes, in its stream
+  CHECK_FALSE(decode_dm_closed(
+    encode(dm_closed{close_reason::clear, "ann", "bob", 0, 0, byte_buffer{'h', 'i'}})));
 }
