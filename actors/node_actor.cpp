@@ -217,8 +217,6 @@ void leave_step(node_actor* self) {
   self->quit();
 }
 
-/// The transport is bound: the node has its address, its correlator, and
-/// starts heartbeating.
 /// Starts the heartbeats, the first of which makes the node known.
 void join(node_actor* self) {
   auto& st = self->state;
@@ -228,6 +226,8 @@ void join(node_actor* self) {
   self->send(self, tick_atom::value);
 }
 
+/// The transport is bound: the node has its address, its correlator, and
+/// starts heartbeating (with join_when_told: once join_atom came).
 void on_transport_ready(node_actor* self, caf::actor transport, uint16_t port) {
   auto& st = self->state;
   st.transport = std::move(transport);
@@ -440,7 +440,7 @@ caf::behavior node(node_actor* self, const mesh_config& mesh, const node_options
     [=](usend_many_atom, uint16_t command, const std::vector<std::string>& addrs,
         const byte_buffer& payload,
         uint16_t limit) { return start_fanout(self, command, addrs, payload, limit, false); },
-    // -- leaving --------------------------------------------------------------------
+    // -- joining and leaving ---------------------------------------------------------
     [=](join_atom) {
       self->state.join_told = true;
       if (self->state.ready)
