@@ -1340,7 +1340,7 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
 
 void check_ready(service_actor* self) {
   auto& st = self->state;
-  if (st.ready || !st.synced || st.view_queries > 0 || !st.transport)
+  if (st.ready || !st.synced || st.view_queries > 0)
     return;
   st.ready = true;
   rebuild(self);
