@@ -124,11 +124,11 @@ struct service_state : session_host {
   uint64_t sent_local = 0;
   uint64_t received_remote = 0;
   uint64_t timeouts = 0;
-  uint64_t channels_closed = 0;
-  uint64_t finds = 0;          // FindData handled here, as the owner of a location
-  uint64_t forwarded = 0;      // of those, handed on to the recipient's node
-  uint64_t finds_again = 0;    // finds sent again after their storage node left
-  uint64_t answered_again = 0; // delivers that came again, answered from memory
+  uint64_t channels_closed = 0; // by a peer's disconnect (kind 42)
+  uint64_t finds = 0;           // FindData handled here, as the owner of a location
+  uint64_t forwarded = 0;       // of those, handed on to the recipient's node
+  uint64_t finds_again = 0;     // finds sent again after their storage node left
+  uint64_t answered_again = 0;  // delivers that came again, answered from memory
   uint64_t malformed = 0;
   /// Deliveries here by what became of them, indexed by dm_outcome (an
   /// array: counted for every message, named only when asked for).
@@ -158,8 +158,8 @@ struct service_state : session_host {
   void deliver(const std::string& node, const std::string& from, const std::string& to,
                const dm_stream_pos& pos, uint8_t ver, uint16_t cmd, byte_buffer message,
                caf::timespan timeout, delivery_done done) override;
-  void close_channel(const std::string& node, close_reason reason, const std::string& from,
-                     const std::string& to, byte_buffer message) override;
+  void send_disconnect(const std::string& node, const std::string& from, const std::string& to,
+                       byte_buffer message) override;
   void logout(const std::string& uid, uint64_t id, std::function<void()> done) override;
 };
 
@@ -418,12 +418,14 @@ void on_find(service_actor* self, dm_deliver x) {
       [=](caf::error&) mutable { find_through_store(self, std::move(x), std::move(key)); });
 }
 
-void on_channel(service_actor* self, const std::string& to, close_reason reason, std::string from,
-                const std::string& origin, byte_buffer message) {
+/// `from`, a user of node `origin`, disconnected: `to`'s session here
+/// hears of it.
+void on_peer_disconnected(service_actor* self, const std::string& to, std::string from,
+                          const std::string& origin, byte_buffer message) {
   auto& st = self->state;
   ++st.channels_closed;
   if (auto* session = st.users.find(to))
-    (*session)->channel(reason, std::move(from), origin, std::move(message));
+    (*session)->peer_disconnected(std::move(from), origin, std::move(message));
 }
 
 void forget_actor_sink(service_actor* self, const user_session& session);
@@ -505,7 +507,7 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
           if (x->reason == close_reason::replaced)
             on_replaced(self, x->to, x->from);
           else
-            on_channel(self, x->to, x->reason, std::move(x->from), peer, std::move(x->message));
+            on_peer_disconnected(self, x->to, std::move(x->from), peer, std::move(x->message));
           continue;
         }
         break;
@@ -574,12 +576,12 @@ void service_state::deliver(const std::string& to_node, const std::string& from,
       });
 }
 
-void service_state::close_channel(const std::string& to_node, close_reason reason,
-                                  const std::string& from, const std::string& to,
-                                  byte_buffer message) {
+void service_state::send_disconnect(const std::string& to_node, const std::string& from,
+                                    const std::string& to, byte_buffer message) {
   if (to_node == self_address)
-    return on_channel(self, to, reason, from, self_address, std::move(message));
-  send_wire(self, to_node, encode(dm_closed{reason, from, to, 0, 0, std::move(message)}));
+    return on_peer_disconnected(self, to, from, self_address, std::move(message));
+  send_wire(self, to_node,
+            encode(dm_closed{close_reason::disconnect, from, to, 0, 0, std::move(message)}));
 }
 
 /// Forgets that `session`'s receiver is an actor it watches.

@@ -11,7 +11,7 @@ namespace {
 
 /// A deliver's flags: the message is the first of its stream out.
 constexpr uint8_t first_flag = 0x01;
-/// ClearCacheByUserID's last message: the channel closes after it.
+/// ClearCacheByUserID: the channel closes after the message (empty: the clear alone).
 constexpr uint8_t closes_flag = 0x02;
 
 // Deliver and channel-closed messages end alike: from, to, ver, cmd,
@@ -111,6 +111,8 @@ std::optional<dm_deliver> decode_dm_deliver(byte_view bytes) {
   if (!read_tail(r, x.from, x.to, x.ver, x.cmd, x.message)
       || (flags & ~(first_flag | closes_flag)) != 0)
     return std::nullopt;
+  if (x.message.empty() && !x.pos.closes)
+    return std::nullopt; // an empty message is not sent; only a clear alone has none
   return x;
 }
 
@@ -136,12 +138,10 @@ std::optional<dm_closed> decode_dm_closed(byte_view bytes) {
   dm_closed x;
   auto reason = r.u8();
   if (!read_tail(r, x.from, x.to, x.ver, x.cmd, x.message)
-      || reason < static_cast<uint8_t>(close_reason::clear)
+      || reason < static_cast<uint8_t>(close_reason::disconnect)
       || reason > static_cast<uint8_t>(close_reason::replaced))
-    return std::nullopt;
+    return std::nullopt; // reason 1 was a clear, which goes in its stream now
   x.reason = static_cast<close_reason>(reason);
-  if (x.reason == close_reason::clear && !x.message.empty())
-    return std::nullopt; // a clear's last message comes as a deliver
   return x;
 }
 

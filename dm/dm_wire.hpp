@@ -17,8 +17,10 @@
 //     the others 0) put the message in its sender's stream to the
 //     recipient (dm_stream_pos): a sender has several messages to one
 //     recipient out at once, and the recipient's session takes each only
-//     right after the one it follows. `closes`: ClearCacheByUserID's last
-//     message; the recipient's node forgets the sender's channel after it.
+//     right after the one it follows. `closes`: ClearCacheByUserID, with
+//     its last message or with none (empty: the recipient's on_clear_cache
+//     hooks run); the recipient's node forgets the sender's channel after
+//     it. Only a deliver that closes has an empty message.
 //   kind 43, find (the reference's FindData), the same fields, to the
 //     storage node that owns the recipient's location: it looks the
 //     location up and hands the message on as a deliver with the same id
@@ -36,18 +38,16 @@
 //     u8 kind | u64 id | u8 outcome (dm_outcome) | str16 at
 //     `at`: the node the recipient was looked for at (the sender caches it),
 //     empty when the store had no location.
-//   kind 42, channel closed (one-way: ClearCacheByUserID without a last
-//   message, a user's disconnect):
+//   kind 42, channel closed (one-way):
 //     u8 kind | u8 reason | str16 from | str16 to | u8 ver | u16 cmd
 //     | str32 message
-//     The node of `to` forgets `from` in to's channel cache; a non-empty
-//     message (the disconnect message) reaches to's client. ver and cmd
-//     are 0 (the tail is a deliver's). A clear with a last message goes
-//     as a deliver that `closes`, in its stream, so that what the sender
-//     sends after it arrives after it; a kind 42 clear with a message does
-//     not decode.
-//     Reason 3 (replaced) names a node in `from`: `to` logged in there,
-//     and its session on the receiving node ends.
+//     Reason 2 (disconnect): `from` disconnected; the node of `to` forgets
+//     `from` in to's channel cache, and a non-empty message (the
+//     disconnect message) reaches to's client. ver and cmd are 0 (the
+//     tail is a deliver's). Reason 3 (replaced) names a node in `from`:
+//     `to` logged in there, and its session on the receiving node ends.
+//     (ClearCacheByUserID is a deliver that closes, in its stream, so that
+//     what the sender sends after it arrives after it.)
 //
 // User ids have 1 to 256 bytes (max_user_id_size).
 
@@ -112,7 +112,8 @@ struct dm_stream_pos {
   uint32_t prev = 0;
   /// No earlier message of the stream waits for its answer.
   bool first = true;
-  /// ClearCacheByUserID's last message: the channel closes after it.
+  /// ClearCacheByUserID: the channel closes after this message (its last
+  /// one, or an empty one when the clear has none).
   bool closes = false;
 };
 
@@ -122,10 +123,9 @@ inline bool seq_after(uint32_t a, uint32_t b) {
   return static_cast<int32_t>(a - b) > 0;
 }
 
-/// Why a channel closed.
+/// What a kind 42 says. (1 is not used: it was ClearCacheByUserID, which
+/// now goes in its stream as a deliver that `closes`.)
 enum class close_reason : uint8_t {
-  /// ClearCacheByUserID.
-  clear = 1,
   /// The user disconnected (or its connection dropped).
   disconnect = 2,
   /// `to` logged in on node `from`: its session on the receiving node ends
@@ -169,7 +169,7 @@ struct dm_answer {
 };
 
 struct dm_closed {
-  close_reason reason = close_reason::clear;
+  close_reason reason = close_reason::disconnect;
   std::string from;
   std::string to;
   uint8_t ver = 0;

@@ -263,6 +263,14 @@ void user_session::incoming(std::string from, std::string origin, const dm_strea
     return done(dm_outcome::not_here);
   if (!take_in_order(from, pos))
     return done(dm_outcome::out_of_order);
+  if (pos.closes && message.empty()) {
+    // ClearCacheByUserID without a last message: it comes after every
+    // message of the channel before it was answered, so none is in the
+    // hooks still
+    forget(from, origin);
+    run_clear_hooks(from);
+    return done(dm_outcome::delivered);
+  }
   if (pos.closes) // ClearCacheByUserID's last message: the channel closes after it
     done = [self = shared_from_this(), from, origin, done = std::move(done)](dm_outcome outcome) {
       self->forget(from, origin);
@@ -277,21 +285,15 @@ void user_session::incoming(std::string from, std::string origin, const dm_strea
   receive_in_turn(std::move(in), std::move(origin), std::move(done));
 }
 
-void user_session::channel(close_reason reason, std::string from, const std::string& origin,
-                           byte_buffer message) {
+void user_session::peer_disconnected(std::string from, const std::string& origin,
+                                     byte_buffer message) {
   if (closing_)
     return;
   forget(from, origin);
-  if (reason == close_reason::disconnect) {
-    bool quiet = message.empty();
-    peer_gone_to_sink(from, std::move(message));
-    if (quiet)
-      run_clear_hooks(from);
-    return;
-  }
-  // ClearCacheByUserID without a last message (one with it comes as a
-  // message that closes, in its stream)
-  run_clear_hooks(from);
+  bool quiet = message.empty();
+  peer_gone_to_sink(from, std::move(message));
+  if (quiet)
+    run_clear_hooks(from);
 }
 
 // -- the channel cache -------------------------------------------------------------
@@ -366,14 +368,13 @@ bool user_session::start_next(const std::string& to) {
     if (item != q->items.begin())
       return false;
     if (item->deadline_us == UINT64_MAX) {
-      if (item->message.empty() || cached_node(to) == nullptr) {
-        q->items.erase(item);
-        close_now(to); // silent when nothing is cached
+      if (cached_node(to) == nullptr) {
+        q->items.erase(item); // silent when nothing is cached
         return true;
       }
-      // The last message goes as the next of the stream, answered, so what
-      // follows it waits for it: a one-way close beside a later message's
-      // lookup could arrive after that message.
+      // The clear (with its last message, if any) goes as the next of the
+      // stream, answered, so what follows it waits for it: a one-way close
+      // beside a later message's lookup could arrive after that message.
       item->deadline_us = steady_micros() + clear_timeout_us;
     }
   }
@@ -418,7 +419,7 @@ void user_session::finish(const std::string& to, std::list<outgoing>::iterator i
     --q->out;
   auto done = std::move(item->done);
   q->items.erase(item);
-  if (done) // not a ClearCacheByUserID's last message
+  if (done) // not a ClearCacheByUserID
     done(std::move(err));
   pump(to);
 }
@@ -471,8 +472,8 @@ void user_session::answered(const std::string& to, uint32_t seq, attempt how, bo
       return finish(to, item, {});
     case dm_outcome::not_here:
       forget(to, at);
-      if (how == attempt::cached)
-        return send_again(to, item, first); // stale
+      if (how == attempt::cached && !(item->clears && item->message.empty()))
+        return send_again(to, item, first); // stale (a clear alone: nothing left to close)
       return finish(
         to, item, make_error(dm_errc::user_not_found, "user " + to + " is not connected to " + at));
     case dm_outcome::out_of_order:
@@ -536,24 +537,11 @@ void user_session::client_send(uint32_t seq, std::string to, uint8_t ver, uint16
 }
 
 void user_session::clear(const std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer message) {
-  auto* q = queues_.find(peer);
-  if (message.empty() && (q == nullptr || q->items.empty()))
-    return close_now(peer);
   // start_next() closes the channel when its turn comes
   outgoing item{ver, cmd, std::move(message), UINT64_MAX, nullptr, next_seq_++};
   item.clears = true;
   queues_[peer].items.push_back(std::move(item));
   pump(peer);
-}
-
-/// Closes the channel with `peer`, if one is cached.
-void user_session::close_now(const std::string& peer) {
-  auto* cached = cached_node(peer);
-  if (cached == nullptr)
-    return; // nothing cached: fails silently, as the reference says
-  auto node = *cached;
-  forget(peer, node);
-  host_.close_channel(node, close_reason::clear, uid_, peer, {});
 }
 
 // -- the end -------------------------------------------------------------------------
@@ -594,7 +582,7 @@ void user_session::notify_peers(
     auto done_now = std::make_shared<bool>(false);
     disconnect_chain((*peers)[i].first, [=](byte_buffer msg) {
       const auto& [peer, node] = (*peers)[i];
-      self->host_.close_channel(node, close_reason::disconnect, self->uid_, peer, std::move(msg));
+      self->host_.send_disconnect(node, self->uid_, peer, std::move(msg));
       if (*in_loop)
         *done_now = true; // the loop goes on
       else

@@ -52,10 +52,10 @@ public:
                        caf::timespan timeout, delivery_done done)
     = 0;
 
-  /// Closes the channel between `from` (a user here) and `to` at `node`,
-  /// with a disconnect message (maybe empty; a clear has none).
-  virtual void close_channel(const std::string& node, close_reason reason, const std::string& from,
-                             const std::string& to, byte_buffer message)
+  /// Tells `to` at `node` that `from` (a user here) disconnected, with its
+  /// disconnect message (maybe empty): their channel closes.
+  virtual void send_disconnect(const std::string& node, const std::string& from,
+                               const std::string& to, byte_buffer message)
     = 0;
 
   /// The session of `uid`, number `id`, closed: its location goes (unless
@@ -130,14 +130,16 @@ public:
 
   /// A message for this user from `from`, whose node is `origin`, at `pos`
   /// in its stream: through the hooks to the user; `done` gets what the
-  /// sender's node hears.
+  /// sender's node hears. An empty one that `closes` is a
+  /// ClearCacheByUserID without a last message: the channel closes and the
+  /// on_clear_cache hooks run.
   void incoming(std::string from, std::string origin, const dm_stream_pos& pos, uint8_t ver,
                 uint16_t cmd, byte_buffer message, std::function<void(dm_outcome)> done);
 
-  /// `from` at `origin` closed its channel with this user (a disconnect:
-  /// with its message, maybe empty).
-  void channel(close_reason reason, std::string from, const std::string& origin,
-               byte_buffer message);
+  /// `from` at `origin` disconnected: its channel with this user closes,
+  /// with its disconnect message (maybe empty: the on_clear_cache hooks run
+  /// instead).
+  void peer_disconnected(std::string from, const std::string& origin, byte_buffer message);
 
   /// The user logged in again on this node: this session ends quietly (no
   /// disconnect messages; the location is the new session's).
@@ -168,9 +170,10 @@ private:
     bool out = false;
     /// ClearCacheByUserID, whose turn comes after the messages before it:
     /// the channel closes, with `message` (if any) as its last one, sent
-    /// as the stream's next message (dm_stream_pos::closes) and answered
-    /// like one, so what comes after it waits. No `done`; `deadline_us`
-    /// UINT64_MAX until its turn.
+    /// as the stream's next message (dm_stream_pos::closes; empty: the
+    /// clear alone) and answered like one, so what comes after it waits.
+    /// Dropped when nothing is cached at its turn. No `done`;
+    /// `deadline_us` UINT64_MAX until its turn.
     bool clears = false;
   };
 
@@ -231,7 +234,6 @@ private:
                 const std::string& node, dm_outcome outcome, const std::string& at, caf::error err);
   void finish(const std::string& to, std::list<outgoing>::iterator item, caf::error err);
   void send_again(const std::string& to, std::list<outgoing>::iterator item, bool first);
-  void close_now(const std::string& peer);
 
   void fail_outgoing(const std::string& why);
   void notify_peers(std::shared_ptr<std::vector<std::pair<std::string, std::string>>> peers,

@@ -163,6 +163,27 @@ struct cached_pair {
   }
 };
 
+/// ann's ClearCacheByUserID for bob (ver 3, cmd 4, with `last` as its last
+/// message if not empty), then a message "again0" (ver 1, cmd 7), while
+/// the straight way from ann's node to bob's loses every packet for 300 ms
+/// and the message's lookup goes through a storage node: bob's log once
+/// both arrived ("warm" first).
+std::vector<std::string> clear_then_send_the_slow_way(cached_pair& p, byte_buffer last) {
+  auto& self = p.k.c.self();
+  auto transport = meshrt::test::ask<caf::actor>(self, p.k.udp1.actor(), transport_atom::value);
+  auto link = meshrt::test::ask<caf::actor>(self, transport, transport::peer_atom::value,
+                                            p.k.c.address_of(p.k.udp2.actor()));
+  self->send(link, transport::faults_atom::value, 100.0);
+  clear_cache_by_user_id(self, p.ann.session, "bob", 3, 4, std::move(last));
+  auto again = send_all(self, p.ann, "bob", 1, "again", 1, 7);
+  std::this_thread::sleep_for(300ms);    // the lookup's way is open all along
+  CHECK(p.bob.log->lines().size() == 1); // "warm" only
+  self->send(link, transport::faults_atom::value, 0.0);
+  CHECK(acked(again) == 1);
+  CHECK(eventually([&] { return p.bob.log->lines().size() == 3; }, 5s));
+  return p.bob.log->lines();
+}
+
 /// Kills `n` as kill -9 would and waits until its DM and store services
 /// have ended (until then it would still answer what reaches it).
 bool kill_and_wait(caf::scoped_actor& self, const node& n) {
@@ -482,21 +503,41 @@ TEST_SUITE("dm.dm_service") {
     // straight way was the slower (seen under load; here it loses every
     // packet until the test heals it).
     cached_pair p{43550};
-    auto& self = p.k.c.self();
-    auto transport = meshrt::test::ask<caf::actor>(self, p.k.udp1.actor(), transport_atom::value);
-    auto link = meshrt::test::ask<caf::actor>(self, transport, transport::peer_atom::value,
-                                              p.k.c.address_of(p.k.udp2.actor()));
-    self->send(link, transport::faults_atom::value, 100.0);
-    clear_cache_by_user_id(self, p.ann.session, "bob", 3, 4, bytes_of("last words"));
-    auto again = send_all(self, p.ann, "bob", 1, "again", 1, 7);
-    std::this_thread::sleep_for(300ms);    // the lookup's way is open all along
-    CHECK(p.bob.log->lines().size() == 1); // "warm" only
-    self->send(link, transport::faults_atom::value, 0.0);
-    CHECK(acked(again) == 1);
-    REQUIRE(eventually([&] { return p.bob.log->lines().size() == 3; }, 5s));
-    auto lines = p.bob.log->lines();
+    auto lines = clear_then_send_the_slow_way(p, bytes_of("last words"));
+    REQUIRE(lines.size() == 3);
     CHECK(lines[1] == "msg ann 3 4 last words");
     CHECK(lines[2] == "msg ann 1 7 again0");
+  }
+
+  TEST_CASE("ClearCacheByUserID without a last message also comes before the next message when "
+            "the way to the recipient's node is slower than a lookup's") {
+    // It went one way (kind 42) straight to bob's node, and the next
+    // message with its lookup through a storage node: once the straight
+    // way was the slower, bob's on_clear_cache hook ran after that message,
+    // and bob's node forgot the channel the message had just cached.
+    cached_pair p{43560};
+    auto& self = p.k.c.self();
+    auto bob_log = p.bob.log;
+    set_on_clear_cache(self, p.k.udp2,
+                       [bob_log](const std::string& who, const std::string& stayed) {
+                         bob_log->add("cleared " + who + " from " + stayed);
+                       });
+    dm_stats_json(self, p.k.udp2); // the registration is in place
+    auto lines = clear_then_send_the_slow_way(p, {});
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[1] == "cleared ann from bob");
+    CHECK(lines[2] == "msg ann 1 7 again0");
+    // bob's node keeps the channel the message opened: no lookup for the
+    // answer
+    auto finds = [&] {
+      int n = 0;
+      for (auto& s : p.k.storage)
+        n += dm_stats_json(self, s)["finds"].get<int>();
+      return n;
+    };
+    auto before = finds();
+    CHECK(!send_dm(self, p.bob, "ann", "back"));
+    CHECK(finds() == before);
   }
 
   TEST_CASE("dmMessagesOutPerPeer 1: the next message to a peer leaves once the one before is "

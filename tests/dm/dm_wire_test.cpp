@@ -98,9 +98,9 @@ TEST_CASE("dm wire: truncated, padded, mislabelled and bad-id messages do not de
   CHECK_FALSE(decode_dm_answer(d));
   CHECK_FALSE(decode_dm_closed(d));
   // user ids: empty, or over 256 bytes
-  CHECK_FALSE(decode_dm_deliver(encode(dm_deliver{1, 10, "", "bob", 0, 0, {}, {}, {}})));
-  CHECK_FALSE(
-    decode_dm_deliver(encode(dm_deliver{1, 10, "ann", std::string(257, 'b'), 0, 0, {}, {}, {}})));
+  CHECK_FALSE(decode_dm_deliver(encode(dm_deliver{1, 10, "", "bob", 0, 0, {'h'}, {}, {}})));
+  CHECK_FALSE(decode_dm_deliver(
+    encode(dm_deliver{1, 10, "ann", std::string(257, 'b'), 0, 0, {'h'}, {}, {}})));
   // a flag that means nothing (bit 0 says first, bit 1 closes; the flags
   // follow kind, id, timeout, reply to, stream, seq and prev)
   auto flags_at = size_t{1 + 8 + 4 + 2 + 8 + 4 + 4};
@@ -116,6 +116,15 @@ TEST_CASE("dm wire: truncated, padded, mislabelled and bad-id messages do not de
   CHECK(closing->pos.first);
   CHECK(closing->pos.closes);
   CHECK(encode(*closing) == flagged);
+  // an empty message: only a ClearCacheByUserID without a last message,
+  // which closes
+  dm_deliver bare{1, 10, "ann", "bob", 0, 0, {}, {}, {}};
+  CHECK_FALSE(decode_dm_deliver(encode(bare)));
+  bare.pos.closes = true;
+  auto clear = decode_dm_deliver(encode(bare));
+  REQUIRE(clear);
+  CHECK(clear->pos.closes);
+  CHECK(clear->message.empty());
   // an unknown outcome or reason
   auto a = encode(dm_answer{1, dm_outcome::delivered, ""});
   a[9] = 8;
@@ -126,11 +135,12 @@ TEST_CASE("dm wire: truncated, padded, mislabelled and bad-id messages do not de
   auto k = d;
   k[0] = 46;
   CHECK_FALSE(decode_dm_deliver(k));
-  auto c = encode(dm_closed{close_reason::clear, "ann", "bob", 0, 0, {}});
+  auto c = encode(dm_closed{close_reason::disconnect, "ann", "bob", 0, 0, {}});
   CHECK(decode_dm_closed(c));
   c[1] = 0;
   CHECK_FALSE(decode_dm_closed(c));
-  // a clear's last message comes as a deliver that closes, in its stream
-  CHECK_FALSE(decode_dm_closed(
-    encode(dm_closed{close_reason::clear, "ann", "bob", 0, 0, byte_buffer{'h', 'i'}})));
+  // reason 1 was a clear, which comes as a deliver that closes, in its
+  // stream
+  c[1] = 1;
+  CHECK_FALSE(decode_dm_closed(c));
 }
