@@ -102,7 +102,8 @@ int run_ping(const ping_options& opts) {
     throw std::invalid_argument("--count must be at least 1");
   if (opts.timeout_ms < 1)
     throw std::invalid_argument("--timeout must be at least 1 ms");
-  guest_node guest{config{}, opts.mars, opts.cluster_key_file, opts.app};
+  config cfg; // the defaults (a temporary here: GCC 12 sees its strings as uninitialized)
+  guest_node guest{cfg, opts.mars, opts.cluster_key_file, opts.app};
   auto& sys = guest.system();
   const auto& n = guest.get();
   caf::scoped_actor self{sys};

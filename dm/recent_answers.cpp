@@ -33,9 +33,11 @@ std::optional<std::optional<dm_outcome>> recent_answers::recall(const std::strin
   for (auto i = entries_.rbegin(); i != entries_.rend(); ++i) {
     if (i->key != key)
       continue;
-    if (i->outcome == 0)
-      return std::optional<dm_outcome>{};
-    return std::optional<dm_outcome>{static_cast<dm_outcome>(i->outcome)};
+    std::optional<std::optional<dm_outcome>> seen;
+    seen.emplace(); // seen, not answered yet
+    if (i->outcome != 0)
+      *seen = static_cast<dm_outcome>(i->outcome);
+    return seen;
   }
   return std::nullopt;
 }
