@@ -219,6 +219,13 @@ void print_dm_targets(const meshrt::bench::bench_report& r) {
   nats = r.get("nats", "c2c_near_again_p50_us");
   if (auto near = r.get("meshrt_dm", "c2c_near_again_p50_us"); near > 0 && nats > 0)
     std::printf("    both users on one node, next     %6.2fx\n", near / nats);
+  // one pair of users on two nodes, message after message: two nodes of
+  // four at work, where the passes above rotate over all four
+  nats = r.get("nats", "c2c_pair_p50_us");
+  if (auto pair = r.get("meshrt_dm", "c2c_pair_p50_us"); pair > 0 && nats > 0)
+    std::printf("    one conversation, next message   %6.2fx\n", pair / nats);
+  if (auto pair = r.get("meshrt_dm_quiet", "c2c_pair_p50_us"); pair > 0 && nats > 0)
+    std::printf("    one conversation, quiet sends    %6.2fx\n", pair / nats);
   // what the latency costs the servers, one message at a time (meshrt's
   // nodes look for work a while before they sleep)
   auto lat_cpu = r.get("meshrt_dm", "latency_server_cpu_per_msg_us");

@@ -285,7 +285,8 @@ const std::pair<const char*, std::vector<double> pubsub_result::*> one_at_a_time
   = {{"c2c", &pubsub_result::latency_us},
      {"c2c_again", &pubsub_result::repeat_us},
      {"c2c_near", &pubsub_result::near_us},
-     {"c2c_near_again", &pubsub_result::near_repeat_us}};
+     {"c2c_near_again", &pubsub_result::near_repeat_us},
+     {"c2c_pair", &pubsub_result::conversation_us}};
 
 void add_losses(pubsub_result& into, const pubsub_result& from) {
   into.lost += from.lost;

@@ -28,8 +28,9 @@ constexpr size_t max_connecting = 256; // logins in flight while connecting
 constexpr int max_attempts = 5;        // per user, while connecting
 constexpr auto connect_limit = 120s;
 constexpr auto message_limit = 10s; // then a message counts as lost
-/// Latency passes: far pairs, again, pairs on one server, again.
-constexpr size_t latency_passes = 4;
+/// Latency passes: far pairs, again, pairs on one server, again, one
+/// conversation.
+constexpr size_t latency_passes = 5;
 
 /// CPU time (user + system) of the calling thread, in seconds.
 double thread_cpu_seconds() {
@@ -171,7 +172,8 @@ public:
 
   /// Two passes over the same pairs: the first messages between them, then
   /// the same pairs again (meshrt's channels are cached by then); then two
-  /// such passes between users of one server.
+  /// such passes between users of one server; then as many messages of the
+  /// first pair only, a conversation.
   void measure_latency() {
     auto n = conns_.size();
     auto samples = static_cast<uint64_t>(opts_.latency_samples);
@@ -186,14 +188,17 @@ public:
       one_message(from, (from + n / 2 + 2) % n, s);
     }
     std::vector<double>* records[latency_passes]
-      = {&result_.latency_us, &result_.repeat_us, &result_.near_us, &result_.near_repeat_us};
+      = {&result_.latency_us, &result_.repeat_us, &result_.near_us, &result_.near_repeat_us,
+         &result_.conversation_us};
+    auto from_of = [&](uint64_t s) {
+      return static_cast<size_t>((s + static_cast<uint64_t>(opts_.latency_offset)) * 7919 % n);
+    };
     for (uint64_t pass = 0; pass < latency_passes; ++pass) {
       record_ = records[pass];
       run_base_ = warmup + pass * samples;
       for (uint64_t s = 0; s < samples; ++s) {
-        auto from
-          = static_cast<size_t>((s + static_cast<uint64_t>(opts_.latency_offset)) * 7919 % n);
-        one_message(from, pass < 2 ? far_from(from) : near_of(from), run_base_ + s);
+        auto from = from_of(pass < 4 ? s : 0);
+        one_message(from, pass < 2 || pass == 4 ? far_from(from) : near_of(from), run_base_ + s);
       }
     }
     tally();

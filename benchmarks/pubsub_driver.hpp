@@ -98,16 +98,17 @@ struct throughput_run {
 };
 
 struct pubsub_result {
-  double connect_s = 0;               // all users connected and reachable
-  std::vector<double> latency_us;     // one message at a time, send to arrival
-  std::vector<double> repeat_us;      // the same pairs again
-  std::vector<double> near_us;        // one at a time, both users on one server
-  std::vector<double> near_repeat_us; // the same pairs again
-  throughput_run load;                // user i to user i + users/2 + 1
-  throughput_run near_load;           // user i to user i + servers
-  throughput_run pair_load;           // user 0 to user users/2 + 1 only
-  int lost = 0;                       // sent, never arrived nor refused
-  int refused = 0;                    // refused by the system (meshrt's send results)
+  double connect_s = 0;                // all users connected and reachable
+  std::vector<double> latency_us;      // one message at a time, send to arrival
+  std::vector<double> repeat_us;       // the same pairs again
+  std::vector<double> near_us;         // one at a time, both users on one server
+  std::vector<double> near_repeat_us;  // the same pairs again
+  std::vector<double> conversation_us; // one at a time, the first far pair only
+  throughput_run load;                 // user i to user i + users/2 + 1
+  throughput_run near_load;            // user i to user i + servers
+  throughput_run pair_load;            // user 0 to user users/2 + 1 only
+  int lost = 0;                        // sent, never arrived nor refused
+  int refused = 0;                     // refused by the system (meshrt's send results)
   int duplicated = 0;
   int connections_lost = 0; // closed by the system after the login
 };
@@ -133,8 +134,9 @@ public:
   /// `latency_warmup` messages, not recorded; then `latency_samples`
   /// messages, one at a time, each between two users that never talked;
   /// then the same pairs again. Then both passes once more between users of
-  /// one server (user i and i + system.servers). One not there after 10 s
-  /// counts as lost.
+  /// one server (user i and i + system.servers). Then `latency_samples`
+  /// messages of the first pair alone: a conversation. One not there after
+  /// 10 s counts as lost.
   void measure_latency();
 
   /// `messages` messages with `window` in flight, into result().load;

@@ -55,7 +55,8 @@ TEST_SUITE("benchmarks.dm_bench") {
     auto r = run_dm_bench(o);
     for (const char* system : {"meshrt_dm", "meshrt_dm_quiet", "floor"}) {
       CAPTURE(system);
-      for (const char* pass : {"c2c_us", "c2c_again_us", "c2c_near_us", "c2c_near_again_us"})
+      for (const char* pass :
+           {"c2c_us", "c2c_again_us", "c2c_near_us", "c2c_near_again_us", "c2c_pair_us"})
         CHECK(samples(r, system, pass) == 13);
       CHECK(samples(r, system, "loaded_us") == 400);
       CHECK(r.get(system, "msgs_per_s") > 0);
