@@ -13,6 +13,7 @@
 #include <cstring>
 #include <ctime>
 #include <deque>
+#include <iterator>
 #include <stdexcept>
 #include <type_traits>
 
@@ -28,9 +29,22 @@ constexpr size_t max_connecting = 256; // logins in flight while connecting
 constexpr int max_attempts = 5;        // per user, while connecting
 constexpr auto connect_limit = 120s;
 constexpr auto message_limit = 10s; // then a message counts as lost
-/// Latency passes: far pairs, again, pairs on one server, again, one
-/// conversation.
-constexpr size_t latency_passes = 5;
+
+/// One pass of measure_latency(): where it records, whether its pairs are
+/// on two servers, and whether it repeats one pair (a conversation).
+struct latency_pass {
+  std::vector<double> pubsub_result::*record;
+  bool far;
+  bool one_pair;
+};
+
+/// Far pairs, again, pairs on one server, again, one conversation.
+constexpr latency_pass latency_pass_list[] = {
+  {&pubsub_result::latency_us, true, false},     {&pubsub_result::repeat_us, true, false},
+  {&pubsub_result::near_us, false, false},       {&pubsub_result::near_repeat_us, false, false},
+  {&pubsub_result::conversation_us, true, true},
+};
+constexpr size_t latency_passes = std::size(latency_pass_list);
 
 /// CPU time (user + system) of the calling thread, in seconds.
 double thread_cpu_seconds() {
@@ -187,18 +201,15 @@ public:
       auto from = static_cast<size_t>(s * 7919 % n);
       one_message(from, (from + n / 2 + 2) % n, s);
     }
-    std::vector<double>* records[latency_passes]
-      = {&result_.latency_us, &result_.repeat_us, &result_.near_us, &result_.near_repeat_us,
-         &result_.conversation_us};
-    auto from_of = [&](uint64_t s) {
-      return static_cast<size_t>((s + static_cast<uint64_t>(opts_.latency_offset)) * 7919 % n);
-    };
     for (uint64_t pass = 0; pass < latency_passes; ++pass) {
-      record_ = records[pass];
+      const auto& p = latency_pass_list[pass];
+      record_ = &(result_.*p.record);
       run_base_ = warmup + pass * samples;
       for (uint64_t s = 0; s < samples; ++s) {
-        auto from = from_of(pass < 4 ? s : 0);
-        one_message(from, pass < 2 || pass == 4 ? far_from(from) : near_of(from), run_base_ + s);
+        auto i = p.one_pair ? 0 : s;
+        auto from
+          = static_cast<size_t>((i + static_cast<uint64_t>(opts_.latency_offset)) * 7919 % n);
+        one_message(from, p.far ? far_from(from) : near_of(from), run_base_ + s);
       }
     }
     tally();

@@ -148,6 +148,15 @@ struct dm_cluster {
   }
 };
 
+/// FindData the storage nodes of `k` handled so far: a message sent
+/// without a lookup leaves it as it was.
+int storage_finds(caf::scoped_actor& self, const dm_cluster& k) {
+  int n = 0;
+  for (const auto& s : k.storage)
+    n += dm_stats_json(self, s)["finds"].get<int>();
+  return n;
+}
+
 /// A dm_cluster with ann on the first UDP node and bob on the second, the
 /// channel from ann to bob cached (a first message went).
 struct cached_pair {
@@ -271,17 +280,11 @@ TEST_SUITE("dm.dm_service") {
     REQUIRE(eventually([&] { return ann.log->count("msg bob 1 7 hi ann") == 1; }, 3s));
     CHECK(meshrt::test::store_stats_json(self, k.udp2)["requests"] == lookups);
     // on the same node: without a lookup, the recipient is right here
-    auto finds = [&] {
-      int n = 0;
-      for (const auto& s : k.storage)
-        n += dm_stats_json(self, s)["finds"].get<int>();
-      return n;
-    };
-    auto finds_before = finds();
+    auto finds_before = storage_finds(self, k);
     auto local_before = dm_stats_json(self, k.udp1)["sent_local"].get<int>();
     CHECK(!send_dm(self, ann, "cat", "next door"));
     REQUIRE(eventually([&] { return cat.log->count("msg ann 1 7 next door") == 1; }, 3s));
-    CHECK(finds() == finds_before);
+    CHECK(storage_finds(self, k) == finds_before);
     CHECK(dm_stats_json(self, k.udp1)["sent_local"] == local_before + 1);
     // 300 messages sent at once arrive once each, in the order sent
     auto sent = send_all(self, ann, "bob", 300, "n", 2, 9);
@@ -529,15 +532,9 @@ TEST_SUITE("dm.dm_service") {
     CHECK(lines[2] == "msg ann 1 7 again0");
     // bob's node keeps the channel the message opened: no lookup for the
     // answer
-    auto finds = [&] {
-      int n = 0;
-      for (auto& s : p.k.storage)
-        n += dm_stats_json(self, s)["finds"].get<int>();
-      return n;
-    };
-    auto before = finds();
+    auto before = storage_finds(self, p.k);
     CHECK(!send_dm(self, p.bob, "ann", "back"));
-    CHECK(finds() == before);
+    CHECK(storage_finds(self, p.k) == before);
   }
 
   TEST_CASE("dmMessagesOutPerPeer 1: the next message to a peer leaves once the one before is "
