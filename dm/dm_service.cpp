@@ -123,6 +123,9 @@ struct service_state : session_host {
   uint64_t sent_remote = 0;
   uint64_t sent_local = 0;
   uint64_t received_remote = 0;
+  /// ClearCacheByUserID without a last message, sent from here: it goes in
+  /// its stream as an empty deliver, counted here rather than as a message.
+  uint64_t clears = 0;
   uint64_t timeouts = 0;
   uint64_t channels_closed = 0; // by a peer's disconnect (kind 42)
   uint64_t finds = 0;           // FindData handled here, as the owner of a location
@@ -306,9 +309,11 @@ void deliver_here(service_actor* self, std::string from, const std::string& to, 
   }
   // An actor hook that answers late makes the answer late: the sender then
   // times out instead of trying again, so nothing arrives twice.
+  bool counted = !is_bare_clear(pos, message);
   (*session)->incoming(std::move(from), std::move(origin), pos, ver, cmd, std::move(message),
-                       [self, done = std::move(done)](dm_outcome outcome) {
-                         ++self->state.outcomes[static_cast<size_t>(outcome)];
+                       [self, counted, done = std::move(done)](dm_outcome outcome) {
+                         if (counted)
+                           ++self->state.outcomes[static_cast<size_t>(outcome)];
                          done(outcome);
                        });
 }
@@ -488,7 +493,8 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
           if (x->kind == dm_kind::find || x->kind == dm_kind::find_again) {
             on_find(self, std::move(*x));
           } else {
-            ++st.received_remote;
+            if (!is_bare_clear(x->pos, x->message))
+              ++st.received_remote;
             // from a node other than the sender's: a storage node handed it on
             on_deliver(self, *x, x->reply_to != peer);
           }
@@ -532,8 +538,10 @@ void service_state::deliver(const std::string& to_node, const std::string& from,
                             delivery_done done) {
   // A recipient connected to this node needs no lookup (FindData): its
   // location is this node, as the store says once its login is stored.
-  if (to_node == self_address || (to_node.empty() && users.find(to) != nullptr)) {
-    ++sent_local;
+  bool here = to_node == self_address || (to_node.empty() && users.find(to) != nullptr);
+  bool clear = is_bare_clear(pos, message); // counted as a clear, not as a message
+  if (here) {
+    ++(clear ? clears : sent_local);
     return deliver_here(self, from, to, self_address, pos, ver, cmd, std::move(message),
                         [self = self, done = std::move(done)](dm_outcome outcome) {
                           done(outcome, self->state.self_address, {});
@@ -550,13 +558,13 @@ void service_state::deliver(const std::string& to_node, const std::string& from,
                dm_kind::deliver,
                pos};
   if (!to_node.empty()) {
-    ++sent_remote;
+    ++(clear ? clears : sent_remote);
     return send_tracked(self, to_node, std::move(x), std::move(done));
   }
   // FindData: to the node that owns the recipient's location
   x.kind = dm_kind::find;
   if (auto r = ring ? ring->load() : nullptr; r && !r->empty()) {
-    ++sent_remote;
+    ++(clear ? clears : sent_remote);
     // Named before the call: x moves into its parameter, maybe before an
     // argument reading x.to is evaluated (the order is unspecified).
     auto owner = r->owner_of(location_key(x.to));
@@ -565,8 +573,8 @@ void service_state::deliver(const std::string& to_node, const std::string& from,
   auto self = this->self; // no ring yet: the store answers, or says why it cannot
   self->request(store, caf::infinite, store_owner_atom::value, location_key(x.to))
     .then(
-      [self, x, done](std::string& owner) mutable {
-        ++self->state.sent_remote;
+      [self, x, done, clear](std::string& owner) mutable {
+        ++(clear ? self->state.clears : self->state.sent_remote);
         send_tracked(self, owner, std::move(x), std::move(done));
       },
       [self, to = x.to, done](caf::error& err) {
@@ -686,6 +694,7 @@ std::string stats_json(service_actor* self) {
     {"replaced", st.replaced},
     {"sent_local", st.sent_local},
     {"received_remote", st.received_remote},
+    {"clears", st.clears},
     {"pending", st.pending.size()},
     {"timeouts", st.timeouts},
     {"channels_closed", st.channels_closed},

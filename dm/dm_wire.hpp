@@ -117,6 +117,13 @@ struct dm_stream_pos {
   bool closes = false;
 };
 
+/// Whether a deliver is ClearCacheByUserID without a last message (the
+/// only deliver with an empty message): a clear, not a message.
+template<class Bytes>
+bool is_bare_clear(const dm_stream_pos& pos, const Bytes& message) {
+  return pos.closes && message.empty();
+}
+
 /// True when stream number `a` comes after `b` (serial number arithmetic:
 /// numbers wrap around).
 inline bool seq_after(uint32_t a, uint32_t b) {

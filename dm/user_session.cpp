@@ -263,7 +263,7 @@ void user_session::incoming(std::string from, std::string origin, const dm_strea
     return done(dm_outcome::not_here);
   if (!take_in_order(from, pos))
     return done(dm_outcome::out_of_order);
-  if (pos.closes && message.empty()) {
+  if (is_bare_clear(pos, message)) {
     // ClearCacheByUserID without a last message: it comes after every
     // message of the channel before it was answered, so none is in the
     // hooks still

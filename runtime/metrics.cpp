@@ -244,6 +244,9 @@ void add_dm(prometheus_text& out, const json& d) {
        "answered_again"},
       {"meshrt_dm_channels_closed_total", counter, "Channel caches closed (disconnects)",
        "channels_closed"},
+      {"meshrt_dm_clears_total", counter,
+       "ClearCacheByUserID without a last message sent from this node (not counted as messages)",
+       "clears"},
       {"meshrt_dm_malformed_total", counter, "DM messages dropped as malformed", "malformed"},
     });
   out.add("meshrt_dm_sent_total", counter, "Direct messages sent, by route", num(d, "sent_local"),

@@ -966,8 +966,18 @@ TEST_SUITE("dm.dm_service") {
     // ClearCache without a message runs on_clear_cache on the user that stayed
     auto eve = connect(self, k.udp1, "eve");
     CHECK(!send_dm(self, eve, "bob", "hello"));
+    auto sender_before = dm_stats_json(self, k.udp1);
+    auto recipient_before = dm_stats_json(self, k.udp2);
     clear_cache_by_user_id(self, eve.session, "bob", 0, 0, {});
     REQUIRE(eventually([&] { return cleared->count("eve cleared from bob") == 1; }, 3s));
+    // it went as an empty deliver in the channel's stream, but it is a
+    // clear, not a message: the message counters stay
+    auto sender_after = dm_stats_json(self, k.udp1);
+    auto recipient_after = dm_stats_json(self, k.udp2);
+    CHECK(sender_after["clears"] == sender_before["clears"].get<int>() + 1);
+    CHECK(sender_after["sent_remote"] == sender_before["sent_remote"]);
+    CHECK(recipient_after["received_remote"] == recipient_before["received_remote"]);
+    CHECK(recipient_after["outcomes"] == recipient_before["outcomes"]);
     // a dropped connection (its inbox ends) disconnects the user too
     CHECK(!send_dm(self, eve, "cat", "hello"));
     anon_send_exit(eve.inbox, caf::exit_reason::user_shutdown);
