@@ -279,15 +279,6 @@ std::unique_ptr<pubsub_driver> connect_users(bench_report& r, const contender& c
   return d;
 }
 
-/// The one-at-a-time passes of a driver's result, with the names the
-/// report gives their latencies.
-const std::pair<const char*, std::vector<double> pubsub_result::*> one_at_a_time_passes[]
-  = {{"c2c", &pubsub_result::latency_us},
-     {"c2c_again", &pubsub_result::repeat_us},
-     {"c2c_near", &pubsub_result::near_us},
-     {"c2c_near_again", &pubsub_result::near_repeat_us},
-     {"c2c_pair", &pubsub_result::conversation_us}};
-
 void add_losses(pubsub_result& into, const pubsub_result& from) {
   into.lost += from.lost;
   into.refused += from.refused;
@@ -310,10 +301,10 @@ void latency_round(bench_report& r, contender& c, int round, int rounds, int war
     c.latency_cpu_s += c.cpu_seconds() - cpu0;
     const auto& res = d->result();
     c.one_at_a_time += static_cast<uint64_t>(o.latency_warmup);
-    for (auto [name, pass] : one_at_a_time_passes) {
-      auto& all = c.passes.*pass;
-      all.insert(all.end(), (res.*pass).begin(), (res.*pass).end());
-      c.one_at_a_time += (res.*pass).size();
+    for (const auto& pass : latency_passes) {
+      auto& all = c.passes.*pass.record;
+      all.insert(all.end(), (res.*pass.record).begin(), (res.*pass.record).end());
+      c.one_at_a_time += (res.*pass.record).size();
     }
     add_losses(c.passes, res);
   }
@@ -361,8 +352,8 @@ void load_runs(bench_report& r, contender& c) {
   // a burst between two users (on two servers where there are several):
   // what one conversation can carry
   measure_load(r, c.name, "pair_", *d, load_shape::one_pair, c.cpu_seconds);
-  for (auto [name, pass] : one_at_a_time_passes)
-    add_latencies(r, c.name, name, res.*pass);
+  for (const auto& pass : latency_passes)
+    add_latencies(r, c.name, pass.name, res.*pass.record);
   add_latencies(r, c.name, "loaded", d->result().load.loaded_us);
   pubsub_result losses;
   add_losses(losses, c.passes);

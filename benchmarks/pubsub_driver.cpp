@@ -30,22 +30,6 @@ constexpr int max_attempts = 5;        // per user, while connecting
 constexpr auto connect_limit = 120s;
 constexpr auto message_limit = 10s; // then a message counts as lost
 
-/// One pass of measure_latency(): where it records, whether its pairs are
-/// on two servers, and whether it repeats one pair (a conversation).
-struct latency_pass {
-  std::vector<double> pubsub_result::*record;
-  bool far;
-  bool one_pair;
-};
-
-/// Far pairs, again, pairs on one server, again, one conversation.
-constexpr latency_pass latency_pass_list[] = {
-  {&pubsub_result::latency_us, true, false},     {&pubsub_result::repeat_us, true, false},
-  {&pubsub_result::near_us, false, false},       {&pubsub_result::near_repeat_us, false, false},
-  {&pubsub_result::conversation_us, true, true},
-};
-constexpr size_t latency_passes = std::size(latency_pass_list);
-
 /// CPU time (user + system) of the calling thread, in seconds.
 double thread_cpu_seconds() {
   timespec ts{};
@@ -108,8 +92,9 @@ public:
       conns_[i].index = i;
     }
     // the latency passes, then the three throughput runs
-    auto total = static_cast<size_t>(o.latency_warmup + latency_passes * o.latency_samples
-                                     + 2 * o.messages + o.pair_messages);
+    auto total
+      = static_cast<size_t>(o.latency_warmup + std::size(latency_passes) * o.latency_samples
+                            + 2 * o.messages + o.pair_messages);
     sent_.resize(total);
     state_.resize(total, unsent);
   }
@@ -201,8 +186,8 @@ public:
       auto from = static_cast<size_t>(s * 7919 % n);
       one_message(from, (from + n / 2 + 2) % n, s);
     }
-    for (uint64_t pass = 0; pass < latency_passes; ++pass) {
-      const auto& p = latency_pass_list[pass];
+    for (uint64_t pass = 0; pass < std::size(latency_passes); ++pass) {
+      const auto& p = latency_passes[pass];
       record_ = &(result_.*p.record);
       run_base_ = warmup + pass * samples;
       for (uint64_t s = 0; s < samples; ++s) {
@@ -224,7 +209,8 @@ public:
     record_ = &run.loaded_us;
     auto messages = static_cast<uint64_t>(opts_.messages);
     auto total = pair ? static_cast<uint64_t>(opts_.pair_messages) : messages;
-    auto base = static_cast<uint64_t>(opts_.latency_warmup + latency_passes * opts_.latency_samples)
+    auto base = static_cast<uint64_t>(opts_.latency_warmup
+                                      + std::size(latency_passes) * opts_.latency_samples)
                 + (pair   ? 2 * messages
                    : near ? messages
                           : 0);

@@ -113,6 +113,26 @@ struct pubsub_result {
   int connections_lost = 0; // closed by the system after the login
 };
 
+/// One pass of pubsub_driver::measure_latency(): the name a report gives
+/// its latencies, where it records them, whether its pairs are on two
+/// servers, and whether it repeats one pair (a conversation).
+struct latency_pass {
+  const char* name;
+  std::vector<double> pubsub_result::*record;
+  bool far;
+  bool one_pair;
+};
+
+/// The passes in the order they run: far pairs, the same again, pairs on
+/// one server, the same again, one conversation.
+inline constexpr latency_pass latency_passes[] = {
+  {"c2c", &pubsub_result::latency_us, true, false},
+  {"c2c_again", &pubsub_result::repeat_us, true, false},
+  {"c2c_near", &pubsub_result::near_us, false, false},
+  {"c2c_near_again", &pubsub_result::near_repeat_us, false, false},
+  {"c2c_pair", &pubsub_result::conversation_us, true, true},
+};
+
 /// Drives `opts.users` users of `system` (user i is "u<i>"); messages go
 /// from user i to user i + users/2 + 1 (another node for meshrt's
 /// round-robin placement), except the passes and the run between users of
