@@ -45,6 +45,9 @@ constexpr size_t read_burst = 64 * 1024;
 /// A connection's frame buffer above this size is given back once empty
 /// (an idle user keeps none of a large frame's memory).
 constexpr size_t keep_buffer = 1024;
+/// What a node keeps of a client's send besides its recipient id and
+/// message, roughly (clientPendingSendBytes counts sends by both).
+constexpr size_t send_bookkeeping = 128;
 /// Open files the node keeps for itself beside its clients' sockets.
 constexpr uint64_t own_files = 256;
 /// Ports tried from the configured one upward.
@@ -187,6 +190,17 @@ public:
     ++logins_;
   }
 
+  void count_send() {
+    ++sends_;
+  }
+
+  /// A connection stopped reading (+1) or went on (-1).
+  void count_pause(int change) {
+    if (change > 0)
+      ++read_pauses_;
+    paused_ += change;
+  }
+
   /// A connection at the clientMaxConnections limit: the oldest connection
   /// that has not logged in makes room for it (a flood of silent sockets
   /// never locks users out); false if every open one is a user's.
@@ -210,6 +224,9 @@ public:
                           {"accepted", accepted_.load()},
                           {"open", open_.load()},
                           {"logins", logins_.load()},
+                          {"sends", sends_.load()},
+                          {"read_pauses", read_pauses_.load()},
+                          {"paused", paused_.load()},
                           {"closed", closed_}}
       .dump();
   }
@@ -242,6 +259,9 @@ private:
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> open_{0};
   std::atomic<uint64_t> logins_{0};
+  std::atomic<uint64_t> sends_{0};
+  std::atomic<uint64_t> read_pauses_{0};
+  std::atomic<int64_t> paused_{0}; // connections that read nothing now
 };
 
 /// One client's connection: frames in, frames out, and the user's sink.
@@ -337,7 +357,8 @@ public:
     });
   }
 
-  void send_result(uint32_t seq, uint8_t code, const std::string& text) override {
+  void send_result(uint32_t seq, uint8_t code, const std::string& text, size_t bytes) override {
+    answered(bytes + send_bookkeeping);
     if (code == 0 && quiet_)
       return;
     client_frame f;
@@ -345,24 +366,39 @@ public:
     f.seq = seq;
     f.code = code;
     f.user = text;
-    write_from_any_thread(encode(f), false);
+    // bounded as a push is: a client that sends and never reads is slow
+    write_from_any_thread(encode(f), true);
+  }
+
+  void cleared(size_t bytes) override {
+    answered(bytes + send_bookkeeping);
   }
 
 private:
   // -- reading ---------------------------------------------------------------------
 
+  /// Calls on_readable() when the socket has data, unless a call is
+  /// already on its way.
   void arm_read() {
+    if (read_scheduled_)
+      return;
+    read_scheduled_ = true;
     socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](asio::error_code ec) {
+      self->read_scheduled_ = false;
       if (!ec && !self->closing_)
         self->on_readable();
     });
   }
 
   void on_readable() {
+    if (!take_frames())
+      return; // resume() goes on from here
     auto& buf = gw_->read_buffer();
     for (size_t total = 0;;) {
       if (total >= read_burst) { // the others' turn, then on from here
+        read_scheduled_ = true;
         asio::post(socket_.get_executor(), [self = shared_from_this()] {
+          self->read_scheduled_ = false;
           if (!self->closing_)
             self->on_readable();
         });
@@ -375,13 +411,8 @@ private:
       if (ec)
         return shut("client_closed", true);
       reader_.feed(buf.data(), n);
-      while (auto f = reader_.next()) {
-        on_frame(*f);
-        if (closing_)
-          return;
-      }
-      if (auto e = reader_.error())
-        return refuse(*e, reader_.error_text());
+      if (!take_frames())
+        return;
       total += n;
       if (n < buf.size())
         break; // the socket had no more: asking again would only say so (a syscall per frame)
@@ -389,6 +420,64 @@ private:
     if (reader_.buffered() == 0)
       reader_.release(keep_buffer);
     arm_read();
+  }
+
+  /// Handles the frames the reader holds, until reading pauses; false if
+  /// it paused or the connection closes (then the rest stays in the
+  /// reader).
+  bool take_frames() {
+    while (!paused_.load()) {
+      auto f = reader_.next();
+      if (!f)
+        break;
+      on_frame(*f);
+      if (closing_)
+        return false;
+    }
+    if (paused_.load())
+      return false;
+    if (auto e = reader_.error()) {
+      refuse(*e, reader_.error_text());
+      return false;
+    }
+    return true;
+  }
+
+  // -- sends on their way (clientPendingSendBytes) ------------------------------------
+
+  /// A send or clear went to the session, weighing `weight` (the
+  /// gateway's thread).
+  void sending(size_t weight) {
+    auto limit = gw_->config().pending_send_bytes;
+    if (pending_bytes_.fetch_add(weight) + weight < limit)
+      return;
+    // Too much on its way: no more frames until half of it was answered.
+    // The answers may all have come meanwhile: then whoever sets paused_
+    // back first goes on.
+    paused_.store(true);
+    gw_->count_pause(+1);
+    if (pending_bytes_.load() <= limit / 2 && paused_.exchange(false))
+      gw_->count_pause(-1);
+  }
+
+  /// A send's outcome came, or a clear left the session's queue (any
+  /// thread).
+  void answered(size_t weight) {
+    auto left = pending_bytes_.fetch_sub(weight) - weight;
+    if (left > gw_->config().pending_send_bytes / 2 || !paused_.load() || !paused_.exchange(false))
+      return;
+    gw_->count_pause(-1);
+    gw_->post([self = shared_from_this()] { self->resume(); });
+  }
+
+  /// Reading goes on after a pause: the frames the reader holds first
+  /// (the gateway's thread).
+  void resume() {
+    if (closing_)
+      return;
+    if (!read_scheduled_)
+      return on_readable();
+    take_frames(); // the call on its way reads the socket
   }
 
   void on_frame(client_frame& f) {
@@ -421,12 +510,16 @@ private:
                         "this gateway does not take DM commands (exposeCommands is off)");
         if (!session_)
           return refuse(gateway_errc::not_logged_in, "log in first");
-        if (f.cmd == client_cmd::clear)
-          caf::anon_send(session_, dm_clear_atom::value, std::move(f.user), f.ver, f.dm_cmd,
+        // counted before its end can come
+        sending(f.user.size() + f.message.size() + send_bookkeeping);
+        if (f.cmd == client_cmd::clear) {
+          caf::anon_send(session_, dm_client_clear_atom::value, std::move(f.user), f.ver, f.dm_cmd,
                          std::move(f.message));
-        else
+        } else {
+          gw_->count_send();
           caf::anon_send(session_, dm_client_send_atom::value, f.seq, std::move(f.user), f.ver,
                          f.dm_cmd, std::move(f.message), caf::timespan{send_timeout});
+        }
         return;
       default:
         return refuse(gateway_errc::unknown_command,
@@ -458,7 +551,10 @@ private:
     write_from_any_thread(std::move(bytes), true);
   }
 
-  void write_from_any_thread(byte_buffer bytes, bool is_push) {
+  /// Writes `bytes` or queues them; a `bounded` frame (a push, a send
+  /// result) that finds more than clientSendQueueBytes unread cuts the
+  /// client off.
+  void write_from_any_thread(byte_buffer bytes, bool bounded) {
     std::unique_lock<std::mutex> guard{out_mtx_};
     if (!taking_frames_)
       return;
@@ -477,7 +573,7 @@ private:
     }
     out_.insert(out_.end(), bytes.begin() + static_cast<ptrdiff_t>(sent), bytes.end());
     auto unsent = out_.size() + writing_.size();
-    bool too_slow = is_push && unsent > gw_->config().send_queue_bytes;
+    bool too_slow = bounded && unsent > gw_->config().send_queue_bytes;
     if (too_slow)
       taking_frames_ = false;
     guard.unlock();
@@ -558,6 +654,8 @@ private:
   }
 
   void finish() {
+    if (paused_.exchange(false))
+      gw_->count_pause(-1);
     asio::error_code ec;
     {
       // No thread writes to the descriptor once it may be another socket's.
@@ -589,6 +687,12 @@ private:
   /// Set before the session exists, read by whichever thread answers.
   bool quiet_ = false;
   bool closing_ = false;
+  /// An on_readable() call is on its way (a wait armed, or posted).
+  bool read_scheduled_ = false;
+  /// The weight of the sends on their way (clientPendingSendBytes).
+  std::atomic<size_t> pending_bytes_{0};
+  /// Reading stopped until half of pending_bytes_ was answered.
+  std::atomic<bool> paused_{false};
 };
 
 void gateway_core::accept() {

@@ -24,6 +24,10 @@ using dm_clear_atom = caf::atom_constant<caf::atom("dmclear")>;
 /// receiver is a user_sink: SendMessageByUserID, the outcome to the sink's
 /// send_result(seq, ...) instead of a response.
 using dm_client_send_atom = caf::atom_constant<caf::atom("dmclisend")>;
+/// (dm_client_clear_atom, std::string peer, uint8_t ver, uint16_t cmd,
+/// byte_buffer message) to a session whose receiver is a user_sink:
+/// ClearCacheByUserID, its end told to the sink's cleared().
+using dm_client_clear_atom = caf::atom_constant<caf::atom("dmcliclear")>;
 using dm_stats_atom = caf::atom_constant<caf::atom("dmstats")>;
 using dm_add_hook_atom = caf::atom_constant<caf::atom("dmaddhook")>;
 using gateway_stats_atom = caf::atom_constant<caf::atom("gwstats")>;

@@ -665,6 +665,10 @@ void on_session_call(service_actor* self, const std::string& uid, uint64_t id, c
   } else if (m.match_elements<dm_clear_atom, std::string, uint8_t, uint16_t, byte_buffer>()) {
     session->clear(m.get_as<std::string>(1), m.get_as<uint8_t>(2), m.get_as<uint16_t>(3),
                    std::move(m.get_mutable_as<byte_buffer>(4)));
+  } else if (m.match_elements<dm_client_clear_atom, std::string, uint8_t, uint16_t,
+                              byte_buffer>()) {
+    session->client_clear(std::move(m.get_mutable_as<std::string>(1)), m.get_as<uint8_t>(2),
+                          m.get_as<uint16_t>(3), std::move(m.get_mutable_as<byte_buffer>(4)));
   } else if (m.match_elements<dm_disconnect_atom>()) {
     session->disconnect(std::move(rp));
   } else if (m.match_elements<caf::exit_msg>()) {

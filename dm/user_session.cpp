@@ -369,7 +369,11 @@ bool user_session::start_next(const std::string& to) {
       return false;
     if (item->deadline_us == UINT64_MAX) {
       if (cached_node(to) == nullptr) {
-        q->items.erase(item); // silent when nothing is cached
+        // silent when nothing is cached
+        auto done = std::move(item->done);
+        q->items.erase(item);
+        if (done)
+          done({});
         return true;
       }
       // The clear (with its last message, if any) goes as the next of the
@@ -419,7 +423,7 @@ void user_session::finish(const std::string& to, std::list<outgoing>::iterator i
     --q->out;
   auto done = std::move(item->done);
   q->items.erase(item);
-  if (done) // not a ClearCacheByUserID
+  if (done) // a send's, or a gateway's clear's
     done(std::move(err));
   pump(to);
 }
@@ -525,23 +529,33 @@ void user_session::client_send(uint32_t seq, std::string to, uint8_t ver, uint16
   if (!sink)
     return;
   auto* sys = &host_.actor()->system();
-  auto report = [sys, sink, seq](const caf::error& e) {
+  auto report = [sys, sink, seq, bytes = to.size() + message.size()](const caf::error& e) {
     if (!e)
-      return sink->send_result(seq, 0, {});
+      return sink->send_result(seq, 0, {}, bytes);
     auto code = dm_code_of(e);
     sink->send_result(seq, code != 0 ? code : static_cast<uint8_t>(dm_errc::reliable_timeout),
-                      sys->render(e));
+                      sys->render(e), bytes);
   };
   if (auto err = send(std::move(to), ver, cmd, std::move(message), timeout, report))
     report(err);
 }
 
-void user_session::clear(const std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer message) {
+void user_session::clear(const std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer message,
+                         std::function<void(caf::error)> done) {
   // start_next() closes the channel when its turn comes
-  outgoing item{ver, cmd, std::move(message), UINT64_MAX, nullptr, next_seq_++};
+  outgoing item{ver, cmd, std::move(message), UINT64_MAX, std::move(done), next_seq_++};
   item.clears = true;
   queues_[peer].items.push_back(std::move(item));
   pump(peer);
+}
+
+void user_session::client_clear(std::string peer, uint8_t ver, uint16_t cmd, byte_buffer message) {
+  auto sink = direct_sink_;
+  if (!sink)
+    return;
+  auto bytes = peer.size() + message.size();
+  clear(peer, ver, cmd, std::move(message),
+        [sink, bytes](const caf::error&) { sink->cleared(bytes); });
 }
 
 // -- the end -------------------------------------------------------------------------
@@ -551,7 +565,7 @@ void user_session::fail_outgoing(const std::string& why) {
   queues_.clear();
   queues.for_each([&](const std::string&, peer_queue& q) {
     for (auto& item : q.items)
-      if (item.done) // not a ClearCacheByUserID waiting for its turn
+      if (item.done) // a send's, or a gateway's clear's
         item.done(make_error(dm_errc::reliable_timeout, why));
   });
 }

@@ -118,8 +118,13 @@ public:
                    caf::timespan timeout);
 
   /// ClearCacheByUserID (silent when nothing is cached), after the messages
-  /// to `peer` still waiting or out: its last message is the last.
-  void clear(const std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer message);
+  /// to `peer` still waiting or out: its last message is the last. `done`,
+  /// if any, is called once the clear has left the queue, gone or failed.
+  void clear(const std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer message,
+             std::function<void(caf::error)> done = nullptr);
+
+  /// The same for a gateway connection: its end to the sink's cleared().
+  void client_clear(std::string peer, uint8_t ver, uint16_t cmd, byte_buffer message);
 
   /// The disconnect: every cached peer gets its on_user_disconnect message,
   /// the location goes, then `rp` is answered and the actor ends with

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -29,8 +30,14 @@ public:
   virtual void closed(const std::string& why) = 0;
 
   /// The outcome of the user's send `seq` (dm_client_send_atom): `code` 0
-  /// when delivered, else a dm_errc, with a text.
-  virtual void send_result(uint32_t seq, uint8_t code, const std::string& text) = 0;
+  /// when delivered, else a dm_errc, with a text. `bytes` are the send's
+  /// recipient id and message together (what the sink counted it by).
+  virtual void send_result(uint32_t seq, uint8_t code, const std::string& text, size_t bytes) = 0;
+
+  /// A clear of the user's (dm_client_clear_atom) left its session's queue,
+  /// gone or failed (a clear is not answered to the client). `bytes` are
+  /// its peer id and message together.
+  virtual void cleared(size_t bytes) = 0;
 };
 
 } // namespace meshrt

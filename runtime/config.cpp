@@ -194,6 +194,11 @@ const key_spec known_keys[] = {
      cfg.dm.gateway.send_queue_bytes
        = static_cast<uint32_t>(in.integer(1024, 1024 * 1024 * 1024, "bytes"));
    }},
+  {"clientPendingSendBytes",
+   [](const value_reader& in, config& cfg) {
+     cfg.dm.gateway.pending_send_bytes
+       = static_cast<uint32_t>(in.integer(1024, 1024 * 1024 * 1024, "bytes"));
+   }},
   {"clientMaxConnections",
    [](const value_reader& in, config& cfg) {
      cfg.dm.gateway.max_connections = static_cast<uint32_t>(in.integer(1, 1000000, "connections"));
@@ -387,6 +392,7 @@ std::string to_json(const config& cfg) {
   out["exposeCommands"] = d.gateway.expose_commands;
   out["clientMaxFrameSize"] = d.gateway.max_frame_size;
   out["clientSendQueueBytes"] = d.gateway.send_queue_bytes;
+  out["clientPendingSendBytes"] = d.gateway.pending_send_bytes;
   out["clientMaxConnections"] = d.gateway.max_connections;
   out["clientLoginTimeout"] = d.gateway.login_timeout.count();
   if (!d.gateway.token_key_file.empty())

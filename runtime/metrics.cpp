@@ -265,6 +265,14 @@ void add_gateway(prometheus_text& out, const json& g) {
           num(g, "accepted"));
   out.add("meshrt_gateway_connections", gauge, "Open client connections", num(g, "open"));
   out.add("meshrt_gateway_logins_total", counter, "Client logins", num(g, "logins"));
+  out.add("meshrt_gateway_sends_total", counter, "Send frames taken from clients", num(g, "sends"));
+  out.add("meshrt_gateway_read_pauses_total", counter,
+          "Times a client's frames were left unread while its sends on their way weighed "
+          "clientPendingSendBytes",
+          num(g, "read_pauses"));
+  out.add("meshrt_gateway_paused_connections", gauge,
+          "Client connections whose frames are left unread now (clientPendingSendBytes)",
+          num(g, "paused"));
   if (auto c = g.find("closed"); c != g.end() && c->is_object())
     for (const auto& [reason, count] : c->items())
       out.add("meshrt_gateway_connections_closed_total", counter,

@@ -10,6 +10,7 @@
 #include "dm/dm_error.hpp"
 #include "runtime/dm.hpp"
 #include "support/gateway_wire.hpp"
+#include "support/hook_gate.hpp"
 #include "support/node_cluster.hpp"
 #include "support/test_key.hpp"
 #include "support/test_system.hpp"
@@ -184,6 +185,87 @@ void deliver_in_order_to_a_late_reader(caf::actor_system_config& cfg, uint16_t b
   CHECK_FALSE(k.stats(k.udp2)["closed"].contains("slow_client"));
 }
 
+/// A client that sends faster than its messages are delivered: once its
+/// sends on their way weigh clientPendingSendBytes, the gateway reads none
+/// of its frames until half were answered; then every message arrives, in
+/// order.
+void hold_back_a_client_that_sends_too_fast(caf::actor_system_config& cfg, uint16_t base_port) {
+  client_gateway_config gw;
+  gw.pending_send_bytes = 1024;
+  gateway_cluster k{base_port, gw, cfg};
+  // bob's node holds each message at a hook (each up to its 1 s limit):
+  // no answer comes back for a while
+  meshrt::test::hook_gate gate{k.sys};
+  set_on_receive_message(k.c.self(), k.udp2, gate.actor());
+  auto bob = k.client(k.udp2, "bob"); // a login: after the hook, at the same service
+  dm_client ann;
+  ann.set_quiet(true); // its sends do not wait for their results
+  auto err = ann.connect("127.0.0.1", k.udp1.client_port());
+  REQUIRE_MESSAGE(!err, err.text);
+  err = ann.login("ann");
+  REQUIRE_MESSAGE(!err, err.text);
+  auto text = [](int i) { return std::string(200, static_cast<char>('a' + i % 26)); };
+  constexpr int count = 30;
+  for (int i = 0; i < count; ++i) {
+    err = ann.send("bob", 1, static_cast<uint16_t>(i), text(i));
+    REQUIRE_MESSAGE(!err, err.text);
+  }
+  // each send weighs 3 + 200 + 128 = 331 bytes: the fourth makes 1,324
+  auto held_at_four = [&] {
+    auto s = k.stats(k.udp1);
+    return s["sends"] == 4 && s["paused"] == 1;
+  };
+  REQUIRE(eventually(held_at_four, 900ms));
+  std::this_thread::sleep_for(50ms);
+  CHECK(held_at_four());
+  CHECK(gate.asked() == 1);
+  gate.open();
+  for (int i = 0; i < count; ++i) {
+    auto got = bob.receive(3s);
+    REQUIRE(got);
+    CHECK(got->cmd == i);
+    CHECK(got->message == text(i));
+  }
+  // the last ones' answers are on their way back: reading goes on when
+  // they come (there is nothing more to read here)
+  CHECK(eventually([&] { return k.stats(k.udp1)["paused"] == 0; }, 3s));
+  auto s = k.stats(k.udp1);
+  CHECK(s["sends"] == count);
+  CHECK(s["read_pauses"] >= 1);
+  CHECK_FALSE(s["closed"].contains("slow_client"));
+  // nothing failed: a quiet client hears only of failures
+  CHECK_FALSE(ann.receive(100ms));
+  // A clear weighs as a send does, until it has left the session's queue:
+  // behind a held message three make 1,324 bytes again.
+  meshrt::test::hook_gate gate_again{k.sys};
+  set_on_receive_message(k.c.self(), k.udp2, gate_again.actor());
+  k.c.self()
+    ->request(k.udp2.dm(), caf::infinite, dm_stats_atom::value)
+    .receive([](const std::string&) {}, [](caf::error&) {}); // the hook is in place
+  auto pauses = s["read_pauses"].get<int>();
+  err = ann.send("bob", 1, 100, text(0));
+  REQUIRE_MESSAGE(!err, err.text);
+  for (int i = 0; i < 10; ++i) {
+    err = ann.clear("bob", 1, static_cast<uint16_t>(200 + i), text(i));
+    REQUIRE_MESSAGE(!err, err.text);
+  }
+  REQUIRE(eventually(
+    [&] {
+      s = k.stats(k.udp1);
+      return s["paused"] == 1 && s["read_pauses"] == pauses + 1 && gate_again.asked() == 1;
+    },
+    900ms));
+  gate_again.open();
+  auto got = bob.receive(3s);
+  REQUIRE(got);
+  CHECK(got->cmd == 100);
+  got = bob.receive(3s); // the first clear's last message; the rest find nothing cached
+  REQUIRE(got);
+  CHECK(got->cmd == 200);
+  CHECK(eventually([&] { return k.stats(k.udp1)["paused"] == 0; }, 3s));
+  CHECK_FALSE(bob.receive(100ms));
+}
+
 } // namespace
 
 TEST_SUITE("dm.client_gateway") {
@@ -355,6 +437,16 @@ TEST_SUITE("dm.client_gateway") {
 
   TEST_CASE("with the I/O scheduler a client that does not read is dropped") {
     drop_a_client_that_does_not_read(io_system_config(), 50350);
+  }
+
+  TEST_CASE("a client that sends faster than its messages are delivered is read no further "
+            "while its sends on their way weigh clientPendingSendBytes") {
+    hold_back_a_client_that_sends_too_fast(test_system_config(), 50500);
+  }
+
+  TEST_CASE("with the I/O scheduler a client that sends too fast is held back, and loses "
+            "nothing") {
+    hold_back_a_client_that_sends_too_fast(io_system_config(), 50550);
   }
 
   TEST_CASE("a client that reads late gets every message, whole and in order") {

@@ -13,6 +13,7 @@
 #include "dm/hash_ring.hpp"
 #include "dm/store_atoms.hpp"
 #include "runtime/dm.hpp"
+#include "support/hook_gate.hpp"
 #include "support/node_cluster.hpp"
 #include "support/store_calls.hpp"
 #include "support/test_system.hpp"
@@ -23,6 +24,7 @@ using namespace std::chrono_literals;
 using namespace meshrt;
 using meshrt::test::event_log;
 using meshrt::test::eventually;
+using meshrt::test::hook_gate;
 using meshrt::test::node_cluster;
 using meshrt::test::test_system_config;
 
@@ -203,43 +205,6 @@ bool kill_and_wait(caf::scoped_actor& self, const node& n) {
   for (int i = 0; i < 2; ++i)
     self->receive([&](caf::down_msg&) { ++down; }, caf::after(std::chrono::seconds{3}) >> [] {});
   return down == 2;
-}
-
-using release_atom = caf::atom_constant<caf::atom("release")>;
-
-/// An on_receive_message actor hook that holds each question until the
-/// test lets it go: `release_atom` answers those held, `ok_atom` those and
-/// every later one at once; `asked` counts the questions. (Spawned with an
-/// argument: CAF 0.17 binds a null pointer for a function actor without
-/// one, which UBSan reports.)
-caf::actor spawn_gate(caf::actor_system& sys, std::shared_ptr<std::atomic<int>> asked) {
-  return sys.spawn(
-    [](caf::event_based_actor* gate_self,
-       std::shared_ptr<std::atomic<int>> asked) -> caf::behavior {
-      auto held = std::make_shared<std::vector<caf::response_promise>>();
-      auto open = std::make_shared<bool>(false);
-      auto release = [held] {
-        for (auto& rp : *held)
-          rp.deliver(true);
-        held->clear();
-      };
-      return {
-        [=](dm_hook_receive_atom, uint8_t, uint16_t, const byte_buffer&, const std::string&,
-            const std::string&) -> caf::result<bool> {
-          ++*asked;
-          if (*open)
-            return true;
-          held->push_back(gate_self->make_response_promise());
-          return caf::delegated<bool>{};
-        },
-        [=](release_atom) { release(); },
-        [=](caf::ok_atom) {
-          *open = true;
-          release();
-        },
-      };
-    },
-    std::move(asked));
 }
 
 } // namespace
@@ -545,25 +510,23 @@ TEST_SUITE("dm.dm_service") {
     auto& self = k.c.self();
     auto ann = connect(self, k.udp1, "ann");
     auto bob = connect(self, k.udp2, "bob");
-    auto asked = std::make_shared<std::atomic<int>>(0);
-    auto gate = spawn_gate(k.sys, asked);
-    set_on_receive_message(self, k.udp2, gate);
+    hook_gate gate{k.sys};
+    set_on_receive_message(self, k.udp2, gate.actor());
     dm_stats_json(self, k.udp2); // the registration is in place
     auto received = [&] { return dm_stats_json(self, k.udp2)["received_remote"].get<int>(); };
     auto sent = send_all(self, ann, "bob", 10, "n", 1, 7);
     for (int i = 1; i <= 10; ++i) {
-      REQUIRE(eventually([&] { return asked->load() == i; }, 3s));
+      REQUIRE(eventually([&] { return gate.asked() == i; }, 3s));
       std::this_thread::sleep_for(50ms); // room for another one to come
       CHECK(received() == i);            // the first came with its lookup
-      CHECK(asked->load() == i);
-      self->send(gate, release_atom::value);
+      CHECK(gate.asked() == i);
+      gate.release();
     }
     CHECK(acked(sent) == 10);
     auto lines = bob.log->lines();
     REQUIRE(lines.size() == 10);
     for (size_t i = 0; i < lines.size(); ++i)
       CHECK(lines[i] == "msg ann 1 7 n" + std::to_string(i));
-    anon_send_exit(gate, caf::exit_reason::user_shutdown);
   }
 
   TEST_CASE("a user who disconnects while a burst and a ClearCacheByUserID wait: the peer gets "
@@ -704,9 +667,8 @@ TEST_SUITE("dm.dm_service") {
     auto& self = p.k.c.self();
     // A hook that holds every question until it is opened, then answers
     // all and the next ones at once.
-    auto asked = std::make_shared<std::atomic<int>>(0);
-    auto gate = spawn_gate(p.k.sys, asked);
-    set_on_receive_message(self, p.k.udp2, gate);
+    hook_gate gate{p.k.sys};
+    set_on_receive_message(self, p.k.udp2, gate.actor());
     // the registration is a message to the DM service: it is in place once
     // a later question to the service is answered
     dm_stats_json(self, p.k.udp2);
@@ -714,17 +676,16 @@ TEST_SUITE("dm.dm_service") {
     // all ten are out at once (the sender's node waits for ten answers),
     // and the hook was asked about the first only (well within its second)
     CHECK(eventually(
-      [&] { return dm_stats_json(self, p.k.udp1)["pending"] == 10 && asked->load() == 1; }, 800ms));
+      [&] { return dm_stats_json(self, p.k.udp1)["pending"] == 10 && gate.asked() == 1; }, 800ms));
     std::this_thread::sleep_for(50ms);
-    CHECK(asked->load() == 1);
-    self->send(gate, caf::ok_atom::value);
+    CHECK(gate.asked() == 1);
+    gate.open();
     CHECK(acked(sent) == 10);
     REQUIRE(eventually([&] { return p.bob.log->lines().size() == 11; }, 3s));
     auto lines = p.bob.log->lines();
     for (int i = 0; i < 10; ++i)
       CHECK(lines[static_cast<size_t>(i) + 1] == "msg ann 1 7 m" + std::to_string(i));
-    CHECK(asked->load() == 10);
-    anon_send_exit(gate, caf::exit_reason::user_shutdown);
+    CHECK(gate.asked() == 10);
   }
 
   TEST_CASE("a recipient takes each sender's stream in order: a message that does not follow the "

@@ -304,12 +304,15 @@ TEST_SUITE("runtime.config") {
     CHECK(again.dm.enabled);
     CHECK_FALSE(parse(R"({"dmEnabled": false})").dm.enabled);
     auto gw = parse(R"({"clientPort": "7000", "exposeCommands": false, "clientMaxFrameSize": 4096,
-                        "clientSendQueueBytes": 65536, "clientLoginTimeout": 2500,
+                        "clientSendQueueBytes": 65536, "clientPendingSendBytes": 32768,
+                        "clientLoginTimeout": 2500,
                         "clientMaxConnections": 300})");
     CHECK(gw.dm.gateway.port == 7000);
     CHECK_FALSE(gw.dm.gateway.expose_commands);
     CHECK(gw.dm.gateway.max_frame_size == 4096);
     CHECK(gw.dm.gateway.send_queue_bytes == 65536);
+    CHECK(gw.dm.gateway.pending_send_bytes == 32768);
+    CHECK(parse("{}").dm.gateway.pending_send_bytes == 4 * 1024 * 1024);
     CHECK(gw.dm.gateway.login_timeout == 2500ms);
     CHECK(gw.dm.gateway.max_connections == 300);
     CHECK(parse("{}").dm.gateway.max_connections == 10000);
