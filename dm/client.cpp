@@ -191,7 +191,7 @@ client_error dm_client::connect(const std::string& host, uint16_t port, millis t
   return {};
 }
 
-client_error dm_client::write_frame(const client_frame& f) {
+client_error dm_client::write_frame(const client_frame& f, clock_type::time_point deadline) {
   if (fd_ < 0)
     return {client_errc::closed, 0, "not connected"};
   auto bytes = encode(f);
@@ -205,8 +205,16 @@ client_error dm_client::write_frame(const client_frame& f) {
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // The gateway reads no faster than the node takes the client's sends
+      // (clientPendingSendBytes): wait for it, but not past the deadline.
+      auto left = millis_left(deadline);
+      if (left == 0 && done == 0)
+        return {client_errc::timeout, 0,
+                "the gateway took nothing of the frame within the timeout"};
+      if (left == 0) // the rest of the frame can never follow another one
+        return fail_closed("the gateway took only part of a frame within the timeout");
       pollfd p{fd_, POLLOUT, 0};
-      ::poll(&p, 1, 1000);
+      ::poll(&p, 1, left);
       continue;
     }
     return fail_closed(std::string{"the connection broke: "} + std::strerror(errno));
@@ -301,12 +309,12 @@ client_error dm_client::login(const std::string& user, const std::string& token,
   f.flags = quiet_ ? login_quiet : 0;
   f.user = user;
   f.token = token;
-  if (auto err = write_frame(f))
+  auto deadline = clock_type::now() + timeout;
+  if (auto err = write_frame(f, deadline))
     return err;
   client_error err;
   if (await_answer(
-        clock_type::now() + timeout,
-        [](const client_frame& a) { return a.cmd == client_cmd::login_ok; }, err))
+        deadline, [](const client_frame& a) { return a.cmd == client_cmd::login_ok; }, err))
     logged_in_ = true;
   return err;
 }
@@ -322,11 +330,12 @@ client_error dm_client::send(const std::string& to, uint8_t ver, uint16_t cmd,
   f.ver = ver;
   f.dm_cmd = cmd;
   f.message.assign(message.begin(), message.end());
-  if (auto err = write_frame(f); err || quiet_)
+  auto deadline = clock_type::now() + timeout;
+  if (auto err = write_frame(f, deadline); err || quiet_)
     return err;
   client_error err;
   auto answer = await_answer(
-    clock_type::now() + timeout,
+    deadline,
     [&](const client_frame& a) { return a.cmd == client_cmd::send_result && a.seq == f.seq; }, err);
   if (answer && answer->code != 0)
     return {client_errc::not_delivered, answer->code, std::move(answer->user)};
@@ -334,7 +343,7 @@ client_error dm_client::send(const std::string& to, uint8_t ver, uint16_t cmd,
 }
 
 client_error dm_client::clear(const std::string& peer, uint8_t ver, uint16_t cmd,
-                              const std::string& message) {
+                              const std::string& message, millis timeout) {
   if (!logged_in_)
     return {client_errc::usage, 0, "clear before login"};
   client_frame f;
@@ -343,7 +352,7 @@ client_error dm_client::clear(const std::string& peer, uint8_t ver, uint16_t cmd
   f.ver = ver;
   f.dm_cmd = cmd;
   f.message.assign(message.begin(), message.end());
-  return write_frame(f);
+  return write_frame(f, clock_type::now() + timeout);
 }
 
 std::optional<client_event> dm_client::receive(millis timeout, client_error* err) {

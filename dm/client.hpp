@@ -137,13 +137,17 @@ public:
 
   /// SendMessageByUserID: waits for the result (the gateway answers within
   /// 5 s); what arrives meanwhile is kept for receive(). Quiet: returns once
-  /// the frame is written.
+  /// the frame is written. A gateway that takes no more of this client's
+  /// frames for now (its sends on their way weigh clientPendingSendBytes)
+  /// is waited for, within `timeout`: a frame it took nothing of is a
+  /// `timeout` (not sent), one cut short closes the connection.
   client_error send(const std::string& to, uint8_t ver, uint16_t cmd, const std::string& message,
                     millis timeout = millis{10000});
 
-  /// ClearCacheByUserID (no answer).
-  client_error clear(const std::string& peer, uint8_t ver, uint16_t cmd,
-                     const std::string& message);
+  /// ClearCacheByUserID (no answer); its frame written within `timeout`,
+  /// as a send's.
+  client_error clear(const std::string& peer, uint8_t ver, uint16_t cmd, const std::string& message,
+                     millis timeout = millis{10000});
 
   /// The next event, waiting up to `timeout`; nullopt with `err` set to
   /// timeout or closed (or a protocol error) when there is none.
@@ -157,7 +161,8 @@ public:
   }
 
 private:
-  client_error write_frame(const client_frame& f);
+  /// Writes `f` whole, waiting for the socket until `deadline`.
+  client_error write_frame(const client_frame& f, std::chrono::steady_clock::time_point deadline);
   /// The next frame, read as it arrives until the deadline; nullopt with
   /// `err` set when none came or the connection ended.
   std::optional<client_frame> read_frame(std::chrono::steady_clock::time_point deadline,

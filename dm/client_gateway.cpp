@@ -451,7 +451,7 @@ private:
     auto limit = gw_->config().pending_send_bytes;
     if (pending_bytes_.fetch_add(weight) + weight < limit)
       return;
-    // Too much on its way: no more frames until half of it was answered.
+    // Too much on its way: no more frames until half of it is done with.
     // The answers may all have come meanwhile: then whoever sets paused_
     // back first goes on.
     paused_.store(true);
@@ -691,7 +691,7 @@ private:
   bool read_scheduled_ = false;
   /// The weight of the sends on their way (clientPendingSendBytes).
   std::atomic<size_t> pending_bytes_{0};
-  /// Reading stopped until half of pending_bytes_ was answered.
+  /// Reading stopped until half of pending_bytes_ is done with.
   std::atomic<bool> paused_{false};
 };
 

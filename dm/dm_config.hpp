@@ -25,12 +25,12 @@ struct client_gateway_config {
   uint32_t send_queue_bytes = 4 * 1024 * 1024;
   /// Bytes of a client's sends and clears on their way at most: taken from
   /// its socket and not yet done with (a send's outcome not known, a clear
-  /// still in the queue), each counted as its peer's id and message plus 128
-  /// bytes for what the node keeps of it. Beyond it the
-  /// gateway reads no more of that client's frames until half of them were
-  /// answered, so TCP's flow control slows a client that sends faster than
-  /// its messages are delivered, and its node's memory stays bounded;
-  /// nothing is refused [clientPendingSendBytes].
+  /// still in the queue), each counted as its peer's id and message plus
+  /// 128 bytes for what the node keeps of it. Beyond it the gateway reads
+  /// no more of that client's frames until half of that weight is done
+  /// with, so TCP's flow control slows a client that sends faster than its
+  /// messages are delivered, and its node's memory stays bounded; nothing
+  /// is refused [clientPendingSendBytes].
   uint32_t pending_send_bytes = 4 * 1024 * 1024;
   /// Open client connections at most [clientMaxConnections]. At the limit
   /// a new connection makes the oldest one that has not logged in close
