@@ -267,8 +267,8 @@ void add_gateway(prometheus_text& out, const json& g) {
   out.add("meshrt_gateway_logins_total", counter, "Client logins", num(g, "logins"));
   out.add("meshrt_gateway_sends_total", counter, "Send frames taken from clients", num(g, "sends"));
   out.add("meshrt_gateway_read_pauses_total", counter,
-          "Times a client's frames were left unread while its sends on their way weighed "
-          "clientPendingSendBytes",
+          "Times a client's frames were left unread while its sends and clears on their way "
+          "weighed clientPendingSendBytes",
           num(g, "read_pauses"));
   out.add("meshrt_gateway_paused_connections", gauge,
           "Client connections whose frames are left unread now (clientPendingSendBytes)",
