@@ -45,9 +45,12 @@ constexpr size_t read_burst = 64 * 1024;
 /// A connection's frame buffer above this size is given back once empty
 /// (an idle user keeps none of a large frame's memory).
 constexpr size_t keep_buffer = 1024;
-/// What a node keeps of a client's send besides its recipient id and
-/// message, roughly (clientPendingSendBytes counts sends by both).
-constexpr size_t send_bookkeeping = 128;
+/// What a client's send or clear weighs toward clientPendingSendBytes:
+/// its peer's id and message (`bytes`) and, roughly, what a node keeps of
+/// it beside them.
+constexpr size_t weight_of(size_t bytes) {
+  return bytes + 128;
+}
 /// Open files the node keeps for itself beside its clients' sockets.
 constexpr uint64_t own_files = 256;
 /// Ports tried from the configured one upward.
@@ -358,7 +361,7 @@ public:
   }
 
   void send_result(uint32_t seq, uint8_t code, const std::string& text, size_t bytes) override {
-    answered(bytes + send_bookkeeping);
+    answered(bytes);
     if (code == 0 && quiet_)
       return;
     client_frame f;
@@ -371,7 +374,7 @@ public:
   }
 
   void cleared(size_t bytes) override {
-    answered(bytes + send_bookkeeping);
+    answered(bytes);
   }
 
 private:
@@ -445,9 +448,10 @@ private:
 
   // -- sends on their way (clientPendingSendBytes) ------------------------------------
 
-  /// A send or clear went to the session, weighing `weight` (the
-  /// gateway's thread).
-  void sending(size_t weight) {
+  /// A send or clear of `bytes` (its peer's id and message) went to the
+  /// session (the gateway's thread).
+  void sending(size_t bytes) {
+    auto weight = weight_of(bytes);
     auto limit = gw_->config().pending_send_bytes;
     if (pending_bytes_.fetch_add(weight) + weight < limit)
       return;
@@ -460,9 +464,10 @@ private:
       gw_->count_pause(-1);
   }
 
-  /// A send's outcome came, or a clear left the session's queue (any
-  /// thread).
-  void answered(size_t weight) {
+  /// A send of `bytes` had its outcome, or a clear left the session's
+  /// queue (any thread).
+  void answered(size_t bytes) {
+    auto weight = weight_of(bytes);
     auto left = pending_bytes_.fetch_sub(weight) - weight;
     if (left > gw_->config().pending_send_bytes / 2 || !paused_.load() || !paused_.exchange(false))
       return;
@@ -511,7 +516,7 @@ private:
         if (!session_)
           return refuse(gateway_errc::not_logged_in, "log in first");
         // counted before its end can come
-        sending(f.user.size() + f.message.size() + send_bookkeeping);
+        sending(f.user.size() + f.message.size());
         if (f.cmd == client_cmd::clear) {
           caf::anon_send(session_, dm_client_clear_atom::value, std::move(f.user), f.ver, f.dm_cmd,
                          std::move(f.message));
