@@ -70,10 +70,10 @@ soak: build
 
 FUZZ_SECONDS ?= 120
 
-FUZZ_TARGETS ?= session mars mesh store dm client command config scenario report
+FUZZ_TARGETS ?= $(shell sed -n 's/^set(MESHRT_FUZZ_TARGETS \(.*\))$$/\1/p' tests/fuzz/targets.cmake)
 
 # libFuzzer over every decoder of bytes from the network or a file
-# (tests/fuzz/run.sh lists them), FUZZ_SECONDS each.
+# (tests/fuzz/targets.cmake lists them), FUZZ_SECONDS each.
 fuzz: deps
 	@for t in $(FUZZ_TARGETS); do \
 	  echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \

@@ -1,16 +1,10 @@
 #!/usr/bin/env bash
-# Builds one libFuzzer target with clang (ASan + UBSan) and runs it for a
-# bounded time. Usage: run.sh SOURCE_DIR WORK_DIR SECONDS [TARGET]
-#   session   the packet decoder and the RUDP session core (default)
-#   mars      MARS's message decoder
-#   mesh      the mesh envelope decoder (messages between nodes)
-#   store     the store's requests, responses and migration messages
-#   dm        the DM service's deliveries, answers and closed notices
-#   client    the client gateway's frame reader (end-user connections)
-#   command   typed command payloads (request_data, TransportData, msgpack)
-#   config    the node config parser
-#   scenario  the bench scenario parser
-#   report    the bench results reader of `meshrt bench report`
+# Runs one libFuzzer target (clang, ASan + UBSan) for a bounded time.
+# Usage: run.sh SOURCE_DIR WORK_DIR SECONDS [TARGET]
+# TARGET is one of tests/fuzz/targets.cmake's, each with what it decodes
+# (default session). WORK_DIR is a build directory of tests/fuzz/: configured
+# here when it is new, and the target built (nothing to do when the suite's
+# build made it, which is how the smoke tests run).
 # Seeds and every input that once crashed a target are in
 # tests/corpus/TARGET/, which the test suite replays (fuzz.corpus).
 # FUZZ_SEED set: libFuzzer's random choices start from it, so a fresh
@@ -19,32 +13,20 @@
 # unset, each run explores anew (`make fuzz`).
 set -euo pipefail
 src=$1 work=$2 seconds=$3 target=${4:-session}
-libs=()
-case "$target" in
-  session)  sources=(transport/session.cpp transport/wire.cpp transport/packed_messages.cpp) ;;
-  mars)     sources=(actors/mars_protocol.cpp actors/node_record.cpp actors/mesh_envelope.cpp
-                     actors/msgpack_codec.cpp) ;;
-  mesh)     sources=(actors/mesh_envelope.cpp) ;;
-  store)    sources=(dm/store_wire.cpp) ;;
-  dm)       sources=(dm/dm_wire.cpp) ;;
-  client)   sources=(dm/client_protocol.cpp) ;;
-  command)  sources=(runtime/request_data.cpp runtime/transport_data.cpp actors/mesh_error.cpp
-                     actors/msgpack_codec.cpp transport/context_error.cpp transport/send_error.cpp)
-            libs=(-lcaf_core) ;;
-  config)   sources=(runtime/config.cpp runtime/config_error.cpp actors/mesh_config.cpp
-                     dm/store_wire.cpp transport/secret_key.cpp)
-            libs=(-lsodium) ;;
-  scenario) sources=(benchmarks/scenario.cpp) ;;
-  report)   sources=(benchmarks/bench_charts.cpp benchmarks/bench_report.cpp
-                     benchmarks/child_process.cpp benchmarks/latency_histogram.cpp) ;;
-  *) echo "run.sh: unknown fuzz target '$target'" \
-          "(session, mars, mesh, store, dm, client, command, config, scenario, report)" >&2
-     exit 2 ;;
-esac
+if [[ ! -f "$src/tests/fuzz/${target}_fuzz.cpp" ]]; then
+  echo "run.sh: unknown fuzz target '$target' (tests/fuzz/targets.cmake lists them)" >&2
+  exit 2
+fi
+if [[ ! -f "$work/CMakeCache.txt" ]]; then
+  generator=()
+  command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+  cmake -S "$src/tests/fuzz" -B "$work" "${generator[@]}" -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+fi
+if ! out=$(cmake --build "$work" --target "${target}_fuzz" 2>&1); then
+  printf '%s\n' "$out" >&2
+  exit 1
+fi
 mkdir -p "$work/$target-corpus"
-clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I"$src" -I"$src/tests" "$src/tests/fuzz/${target}_fuzz.cpp" "${sources[@]/#/$src/}" "${libs[@]}" \
-  -o "$work/${target}_fuzz"
 # New inputs go to WORK_DIR's corpus; tests/corpus/TARGET/ is read only.
 # A crashing input lands in WORK_DIR: once fixed, copy it into
 # tests/corpus/TARGET/ so the suite replays it.
