@@ -19,6 +19,7 @@
 
 #include "dm/client.hpp"
 #include "dm/client_protocol.hpp"
+#include "dm/client_write_batch.hpp"
 #include "dm/dm_atoms.hpp"
 #include "dm/dm_error.hpp"
 #include "dm/dm_wire.hpp"
@@ -197,6 +198,17 @@ public:
     ++sends_;
   }
 
+  /// A frame for a client was taken to be written.
+  void count_frame_out() {
+    ++frames_out_;
+  }
+
+  /// A write to a client's socket (a `send`, or an Asio write of what
+  /// waited): with frames_out, how well frames share writes.
+  void count_write() {
+    ++writes_;
+  }
+
   /// A connection stopped reading (+1) or went on (-1).
   void count_pause(int change) {
     if (change > 0)
@@ -228,6 +240,8 @@ public:
                           {"open", open_.load()},
                           {"logins", logins_.load()},
                           {"sends", sends_.load()},
+                          {"frames_out", frames_out_.load()},
+                          {"writes", writes_.load()},
                           {"read_pauses", read_pauses_.load()},
                           {"paused", paused_.load()},
                           {"closed", closed_}}
@@ -263,13 +277,17 @@ private:
   std::atomic<uint64_t> open_{0};
   std::atomic<uint64_t> logins_{0};
   std::atomic<uint64_t> sends_{0};
+  std::atomic<uint64_t> frames_out_{0};
+  std::atomic<uint64_t> writes_{0};
   std::atomic<uint64_t> read_pauses_{0};
   std::atomic<int64_t> paused_{0}; // connections that read nothing now
 };
 
 /// One client's connection: frames in, frames out, and the user's sink.
-/// Everything but the user_sink calls runs in the gateway's thread.
+/// Everything but the user_sink calls and end_batch() runs in the
+/// gateway's thread.
 class client_connection final : public user_sink,
+                                public client_write_batch::writer,
                                 public std::enable_shared_from_this<client_connection> {
 public:
   client_connection(std::shared_ptr<gateway_core> gw, tcp::socket socket) :
@@ -539,8 +557,10 @@ private:
   // error, closed) and those a session hands over from the DM service's
   // thread (messages, send results). A frame that finds nothing queued or
   // in flight is written at once, by the thread that has it, so a message
-  // does not wait for the gateway's thread to wake up; what the socket does
-  // not take at once waits in `out_` for the gateway's thread. `out_mtx_`
+  // does not wait for the gateway's thread to wake up; inside a
+  // client_write_batch of that thread it waits in `out_` with those after
+  // it until the batch ends, and leaves with them. What the socket does not
+  // take at once waits in `out_` for the gateway's thread. `out_mtx_`
   // guards the buffers and the socket's end.
 
   void write_frame(const client_frame& f) {
@@ -563,17 +583,18 @@ private:
     std::unique_lock<std::mutex> guard{out_mtx_};
     if (!taking_frames_)
       return;
-    size_t sent = 0;
-    if (out_.empty() && writing_.empty()) {
-      auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-        taking_frames_ = false;
-        guard.unlock();
-        gw_->post([self = shared_from_this()] { self->shut("client_closed", true); });
-        return;
+    gw_->count_frame_out();
+    bool idle = out_.empty() && writing_.empty();
+    if (idle && !batched_) {
+      if (auto* batch = client_write_batch::current()) {
+        batched_ = true;
+        batch->add(shared_from_this());
       }
-      sent = n > 0 ? static_cast<size_t>(n) : 0;
-      if (sent == bytes.size())
+    }
+    size_t sent = 0;
+    if (idle && !batched_) {
+      sent = send_now(guard, bytes);
+      if (sent == bytes.size() || !taking_frames_)
         return;
     }
     out_.insert(out_.end(), bytes.begin() + static_cast<ptrdiff_t>(sent), bytes.end());
@@ -581,6 +602,8 @@ private:
     bool too_slow = bounded && unsent > gw_->config().send_queue_bytes;
     if (too_slow)
       taking_frames_ = false;
+    else if (batched_)
+      return; // end_batch() writes it
     guard.unlock();
     gw_->post([self = shared_from_this(), too_slow, unsent] {
       if (!too_slow)
@@ -589,6 +612,42 @@ private:
                   unsent, self->gw_->config().send_queue_bytes);
       self->shut("slow_client", true);
     });
+  }
+
+  /// The batch that held this connection's frames closed (the thread that
+  /// opened it): what the socket takes at once goes now, the rest waits
+  /// for the gateway's thread.
+  void end_batch() override {
+    std::unique_lock<std::mutex> guard{out_mtx_};
+    batched_ = false;
+    if (out_.empty())
+      return;
+    if (taking_frames_ && writing_.empty()) {
+      auto sent = send_now(guard, out_);
+      if (!taking_frames_)
+        return;
+      out_.erase(out_.begin(), out_.begin() + static_cast<ptrdiff_t>(sent));
+      if (out_.empty())
+        return;
+    }
+    guard.unlock();
+    gw_->post([self = shared_from_this()] { self->flush(); });
+  }
+
+  /// Sends what the socket takes of `bytes` at once (`guard` holds
+  /// `out_mtx_`), nothing written before being in flight; the number of
+  /// bytes it took. A connection that failed stops taking frames and
+  /// closes (`guard` released).
+  size_t send_now(std::unique_lock<std::mutex>& guard, const byte_buffer& bytes) {
+    gw_->count_write();
+    auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      taking_frames_ = false;
+      guard.unlock();
+      gw_->post([self = shared_from_this()] { self->shut("client_closed", true); });
+      return 0;
+    }
+    return n > 0 ? static_cast<size_t>(n) : 0;
   }
 
   /// Writes what waits in `out_` (the gateway's thread).
@@ -600,6 +659,7 @@ private:
       writing_.swap(out_);
     }
     // Other threads only look at writing_'s size while it is in flight.
+    gw_->count_write();
     asio::async_write(socket_, asio::buffer(writing_),
                       [self = shared_from_this()](asio::error_code ec, size_t) {
                         bool drained = false;
@@ -684,6 +744,7 @@ private:
   byte_buffer writing_; // the write in flight
   /// Until the connection shuts: frames are written.
   bool taking_frames_ = true;
+  bool batched_ = false; // frames in out_ wait for a client_write_batch's end
   /// The login timeout, then the linger of a closing connection; none
   /// while a logged-in connection is open.
   std::unique_ptr<asio::steady_timer> timer_;

@@ -17,6 +17,7 @@
 #include "actors/pending_requests.hpp"
 #include "actors/random_bits.hpp"
 #include "actors/request_correlator.hpp"
+#include "dm/client_write_batch.hpp"
 #include "dm/dm_atoms.hpp"
 #include "dm/dm_error.hpp"
 #include "dm/dm_wire.hpp"
@@ -481,6 +482,7 @@ void on_owned_taken(service_actor* self, const std::string& key, const std::stri
 
 void on_received(service_actor* self, const std::string& peer, const packed_messages& batch) {
   auto& st = self->state;
+  client_write_batch frames; // what the batch brings a client leaves in one send
   for (auto bytes : batch.views()) {
     switch (bytes.empty() ? 0 : bytes[0]) {
       case static_cast<uint8_t>(dm_kind::deliver):

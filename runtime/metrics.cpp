@@ -266,6 +266,10 @@ void add_gateway(prometheus_text& out, const json& g) {
   out.add("meshrt_gateway_connections", gauge, "Open client connections", num(g, "open"));
   out.add("meshrt_gateway_logins_total", counter, "Client logins", num(g, "logins"));
   out.add("meshrt_gateway_sends_total", counter, "Send frames taken from clients", num(g, "sends"));
+  out.add("meshrt_gateway_frames_out_total", counter, "Frames written to clients",
+          num(g, "frames_out"));
+  out.add("meshrt_gateway_writes_total", counter,
+          "Writes to client sockets (frames that leave together share one)", num(g, "writes"));
   out.add("meshrt_gateway_read_pauses_total", counter,
           "Times a client's frames were left unread while its sends and clears on their way "
           "weighed clientPendingSendBytes",

@@ -8,12 +8,15 @@
 
 #include "dm/client.hpp"
 #include "dm/dm_error.hpp"
+#include "dm/dm_wire.hpp"
 #include "runtime/dm.hpp"
 #include "support/gateway_wire.hpp"
 #include "support/hook_gate.hpp"
 #include "support/node_cluster.hpp"
 #include "support/test_key.hpp"
 #include "support/test_system.hpp"
+#include "transport/atoms.hpp"
+#include "transport/packed_messages.hpp"
 
 using namespace std::chrono_literals;
 using namespace meshrt;
@@ -266,9 +269,51 @@ void hold_back_a_client_that_sends_too_fast(caf::actor_system_config& cfg, uint1
   CHECK_FALSE(bob.receive(100ms));
 }
 
+/// What one batch of datagrams brings a client leaves in one write: five
+/// messages for bob handed to his node's DM service together, as its
+/// transport hands over what one wake-up read.
+void one_write_for_one_batch(caf::actor_system_config& cfg, uint16_t base_port) {
+  gateway_cluster k{base_port, {}, cfg};
+  auto bob = k.client(k.udp2, "bob");
+  auto before = k.stats(k.udp2);
+  auto sender = k.c.address_of(k.udp1.actor());
+  constexpr int count = 5;
+  packed_messages batch;
+  for (int i = 0; i < count; ++i) {
+    auto text = "m" + std::to_string(i);
+    batch.add(encode(dm_deliver{970001 + static_cast<uint64_t>(i), 3000, "ann", "bob", 1,
+                                static_cast<uint16_t>(i), byte_buffer(text.begin(), text.end()),
+                                sender, dm_kind::deliver}));
+  }
+  k.c.self()->send(k.udp2.dm(), transport::received_atom::value, sender, batch, false);
+  for (int i = 0; i < count; ++i) {
+    auto got = bob.receive(3s);
+    REQUIRE(got);
+    CHECK(got->cmd == i);
+    CHECK(got->message == "m" + std::to_string(i));
+  }
+  auto after = k.stats(k.udp2);
+  CHECK(after["frames_out"].get<int>() - before["frames_out"].get<int>() == count);
+  CHECK(after["writes"].get<int>() - before["writes"].get<int>() == 1);
+  // a message on its own leaves at once, as before
+  auto ann = k.client(k.udp1, "ann");
+  REQUIRE(!ann.send("bob", 1, 99, "alone"));
+  auto got = bob.receive(3s);
+  REQUIRE(got);
+  CHECK(got->message == "alone");
+}
+
 } // namespace
 
 TEST_SUITE("dm.client_gateway") {
+  TEST_CASE("messages for one client from one batch of datagrams leave in one write") {
+    one_write_for_one_batch(test_system_config(), 50600);
+  }
+
+  TEST_CASE("with the I/O scheduler messages from one batch of datagrams leave in one write") {
+    one_write_for_one_batch(io_system_config(), 50650);
+  }
+
   TEST_CASE("clients on two gateways exchange messages through the client library") {
     exchange_through_two_gateways(test_system_config(), 49950);
   }

@@ -102,7 +102,7 @@ caf::behavior batching_echo(caf::event_based_actor* self, int) {
 uint64_t datagrams_for_answers(caf::actor_system& sys, caf::actor responder, uint32_t rounds) {
   caf::scoped_actor at_a{sys};
   transport_config cfg;
-  cfg.port = 50520;
+  cfg.port = 52220;
   auto a = spawn_transport(sys, cfg, at_a);
   auto b = spawn_transport(sys, cfg, responder);
   auto port_b = test::transport_port(at_a, b);
@@ -547,7 +547,7 @@ TEST_SUITE("transport.io_scheduler") {
     caf::scoped_actor at_b{sys};
     auto threads = test::thread_ids();
     transport_config cfg;
-    cfg.port = 50500;
+    cfg.port = 52200;
     auto a = spawn_transport(sys, cfg, at_a);
     auto b = spawn_transport(sys, cfg, at_b);
     auto port_b = test::transport_port(at_a, b);
