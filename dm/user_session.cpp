@@ -121,7 +121,11 @@ void user_session::rewrite_chain(std::shared_ptr<const incoming_message> in,
           },
           [=](caf::error&) { next(); });
     },
-    [=] { done(*result ? std::move(**result) : in->message); });
+    [=] {
+      if (*result) // the rewritten message moves on; the one that came is shared
+        return done(std::move(**result));
+      done(in->message);
+    });
 }
 
 /// The on_user_disconnect hooks for `peer`: the last non-empty message.
