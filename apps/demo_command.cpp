@@ -270,9 +270,9 @@ bool start_children(caf::actor_system& sys, uint16_t port, const config& cfg,
                                   "--scheduling",
                                   "efficiency"};
     if (with_clients) {
-      args.push_back("--client-port");
+      args.emplace_back("--client-port");
       args.push_back(std::to_string(port + 40 + i));
-      args.push_back("--config");
+      args.emplace_back("--config");
       args.push_back(gateway_config);
     }
     auto log = dir + "/node" + std::to_string(i) + ".log";
@@ -354,6 +354,7 @@ int run_demo(uint16_t port, bool processes) {
     }
   }
   std::vector<std::string> addrs;
+  addrs.reserve(members.size());
   for (const auto& m : members)
     addrs.push_back(m.address);
   say("MARS 127.0.0.1:" + std::to_string(port) + "; nodes " + join(addrs)

@@ -9,7 +9,8 @@ namespace meshrt::cli {
 namespace {
 
 /// The news handler: tells the sender what this node heard.
-caf::behavior news_listener(caf::event_based_actor* self, node n, std::string address) {
+caf::behavior news_listener(caf::event_based_actor* self, const node& n,
+                            const std::string& address) {
   return {
     [=](mesh_message_atom, uint16_t, const std::string& from, const byte_buffer& text) {
       auto line = address + " heard from " + from + ": " + std::string{text.begin(), text.end()};
@@ -19,7 +20,7 @@ caf::behavior news_listener(caf::event_based_actor* self, node n, std::string ad
 }
 
 /// The read_shared handler: asks its node's view, answers later.
-caf::behavior shared_reader(caf::event_based_actor* self, node n) {
+caf::behavior shared_reader(caf::event_based_actor* self, const node& n) {
   return {
     [=](mesh_request_atom, uint16_t, const std::string&,
         const byte_buffer& payload) -> caf::result<byte_buffer> {

@@ -103,8 +103,8 @@ int run_stats(caf::actor_system& sys, caf::scoped_actor& self, const node& n,
         continue;
       }
       std::printf("%-22s %8llu %10llu %12llu %6llu %10llu\n", j["node"].get<std::string>().c_str(),
-                  static_cast<unsigned long long>(j["slots"]["owned"].get<uint64_t>()
-                                                  + j["slots"]["outgoing"].get<uint64_t>()),
+                  static_cast<unsigned long long>(j["slots"]["owned"].get<uint64_t>())
+                    + static_cast<unsigned long long>(j["slots"]["outgoing"].get<uint64_t>()),
                   static_cast<unsigned long long>(j["keys"].get<uint64_t>()),
                   static_cast<unsigned long long>(j["bytes"].get<uint64_t>()),
                   static_cast<unsigned long long>(j["ring_nodes"].get<uint64_t>()),

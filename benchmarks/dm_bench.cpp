@@ -34,7 +34,7 @@ using namespace std::chrono_literals;
 /// Nodes of each kind (UDP, storage) in meshrt's cluster, each with a client
 /// gateway; the NATS cluster has as many servers as meshrt has gateways.
 constexpr int nodes_per_type = 2;
-constexpr size_t dm_gateway_nodes = 2 * nodes_per_type;
+constexpr size_t dm_gateway_nodes = size_t{2} * nodes_per_type;
 
 /// MARS, two storage (HTTP) nodes and two UDP nodes, each a process with
 /// a client gateway, and a node in this process for the RPC baseline and
@@ -105,8 +105,8 @@ public:
 private:
   std::unique_ptr<child_process> spawn(std::vector<std::string> args, const std::string& name) {
     args.insert(args.begin(), exe_);
-    args.push_back("--log-level");
-    args.push_back("warn");
+    args.emplace_back("--log-level");
+    args.emplace_back("warn");
     return std::make_unique<child_process>(args, dir_ + "/" + name + ".log");
   }
 
@@ -167,6 +167,7 @@ std::pair<std::vector<double>, std::vector<double>> message_latencies(const dm_c
   const auto& gws = c.gateways();
   auto rcv = user_at(gws[1].second, "bench-rcv");
   std::vector<dm_client> senders;
+  senders.reserve(static_cast<size_t>(first));
   for (int i = 0; i < first; ++i)
     senders.push_back(user_at(gws[0].second, "bench-first-" + std::to_string(i)));
   auto chatty = user_at(gws[0].second, "bench-cached");

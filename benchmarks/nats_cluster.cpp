@@ -38,7 +38,7 @@ nats_cluster::nats_cluster(size_t servers, const std::string& log_prefix) {
                                   "--cluster",
                                   "nats://127.0.0.1:" + std::to_string(route_ports[i])};
     if (!routes.empty()) {
-      args.push_back("--routes");
+      args.emplace_back("--routes");
       args.push_back(routes);
     }
     servers_.push_back(

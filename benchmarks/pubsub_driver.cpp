@@ -81,7 +81,8 @@ struct connection final : pubsub_sink {
 
 class pubsub_driver::impl final : public ledger {
 public:
-  impl(pubsub_system s, pubsub_options o) : system_(std::move(s)), opts_(o), conns_(o.users) {
+  impl(pubsub_system s, const pubsub_options& o) :
+    system_(std::move(s)), opts_(o), conns_(o.users) {
     if (o.users < 2 || o.payload < 8)
       throw std::invalid_argument("pubsub_driver: at least 2 users and 8-byte payloads");
     ep_ = ::epoll_create1(0);
@@ -94,12 +95,12 @@ public:
     // the latency passes, then the three throughput runs
     auto total
       = static_cast<size_t>(o.latency_warmup + std::size(latency_passes) * o.latency_samples
-                            + 2 * o.messages + o.pair_messages);
+                            + size_t{2} * o.messages + o.pair_messages);
     sent_.resize(total);
     state_.resize(total, unsent);
   }
 
-  ~impl() {
+  ~impl() override {
     for (auto& c : conns_)
       if (c.fd >= 0)
         ::close(c.fd);
@@ -423,7 +424,7 @@ private:
   pubsub_result result_;
 };
 
-pubsub_driver::pubsub_driver(pubsub_system system, pubsub_options opts) :
+pubsub_driver::pubsub_driver(pubsub_system system, const pubsub_options& opts) :
   impl_(std::make_unique<impl>(std::move(system), opts)) {
   // nop
 }

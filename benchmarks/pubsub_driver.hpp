@@ -140,7 +140,7 @@ inline constexpr latency_pass latency_passes[] = {
 /// benchmark can look at the system in between the steps.
 class pubsub_driver {
 public:
-  pubsub_driver(pubsub_system system, pubsub_options opts);
+  pubsub_driver(pubsub_system system, const pubsub_options& opts);
   ~pubsub_driver();
 
   pubsub_driver(const pubsub_driver&) = delete;

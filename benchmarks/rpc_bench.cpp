@@ -67,7 +67,7 @@ struct peer_process {
       exe,      "bench-peer", "--kind",      kind,   "--port",       std::to_string(port),
       "--mars", mars,         "--log-level", "warn", "--scheduling", to_string(mode)};
     if (!key_file.empty()) {
-      args.push_back("--cluster-key-file");
+      args.emplace_back("--cluster-key-file");
       args.push_back(key_file);
     }
     proc = std::make_unique<child_process>(args, "/tmp/meshrt-bench-peer-" + kind + "-"

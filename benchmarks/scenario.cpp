@@ -100,11 +100,11 @@ private:
 scenario_load read_load(const std::string& op, const field& f) {
   std::vector<std::string> known{"rate", "payload"};
   if (op == "fanout")
-    known.push_back("limit");
+    known.emplace_back("limit");
   if (op == "store")
-    known.push_back("keys");
+    known.emplace_back("keys");
   if (op == "dm")
-    known.push_back("users");
+    known.emplace_back("users");
   f.object(known);
   scenario_load load;
   if (!f.has("rate"))

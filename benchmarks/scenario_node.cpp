@@ -21,7 +21,7 @@ namespace {
 constexpr size_t stamp_size = 17;
 
 /// The sink: reports each arrival to the message's sender.
-caf::behavior sink(caf::event_based_actor* self, node n, std::string address) {
+caf::behavior sink(caf::event_based_actor* self, const node& n, const std::string& address) {
   return {
     [=](mesh_message_atom, uint16_t, const std::string& from, const byte_buffer& data) {
       auto s = read_stamp(data);

@@ -422,7 +422,7 @@ caf::behavior driver(driver_actor* self, std::shared_ptr<run_state> run, std::st
 }
 
 /// Where DM users receive: every arrival counted once, with its latency.
-caf::behavior dm_inbox(caf::event_based_actor*, std::shared_ptr<run_state> run) {
+caf::behavior dm_inbox(caf::event_based_actor*, const std::shared_ptr<run_state>& run) {
   return {
     [=](dm_message_atom, const std::string&, uint8_t, uint16_t, const byte_buffer& message) {
       if (auto s = read_stamp(message)) {
@@ -706,7 +706,8 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
                          + fmt(s.duration_s, 1) + " s] " + run->phase.load();
       uint64_t failed = 0;
       for (const auto& [op, c] : counts) {
-        line += " | " + op + " " + fmt((c.first - last[op].first) / std::max(dt, 1e-3)) + "/s";
+        auto rate = static_cast<double>(c.first - last[op].first) / std::max(dt, 1e-3);
+        line += " | " + op + " " + fmt(rate) + "/s";
         failed += c.second;
       }
       line += " | failed " + std::to_string(failed);
@@ -804,8 +805,8 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
     };
     // Until every node but `except` sees (or no longer sees) `address`:
     // the ms since the fault, -1 if not within 15 s.
-    auto watch = [&, at_ms, record](std::string address, bool present, std::string except,
-                                    bool detects = true) {
+    auto watch = [&, at_ms, record](const std::string& address, bool present,
+                                    const std::string& except, bool detects = true) {
       watchers.emplace_back([&, address, present, except, at_ms, record, detects] {
         caf::scoped_actor me{sys};
         auto deadline = steady::now() + 15s;
@@ -910,8 +911,7 @@ scenario_result run_scenario(const scenario& s, const scenario_run_options& opts
         start_mars();
         // Healed when the new MARS lists every node that runs: asked as
         // `meshrt status` asks it, from a guest node of its own.
-        auto mars_now = mars;
-        watchers.emplace_back([&, mars_now, at_ms, record] {
+        watchers.emplace_back([&, mars_now = mars, at_ms, record] {
           caf::scoped_actor me{sys};
           auto deadline = steady::now() + 15s;
           while (steady::now() < deadline && !run->stopping) {

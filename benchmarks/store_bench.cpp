@@ -289,7 +289,7 @@ void run_meshrt(bench_report& r, const store_bench_options& o) {
     // One storage node process, as Redis is one: on two cores, more node
     // processes each polling for work take CPU from the one a request is for.
     store_cluster c{sys, exe, 1, 1000, o.ring_size, 47600, o.mode};
-    auto client = c.client();
+    const auto& client = c.client();
     auto set = [client](int i) {
       return [client, i](caf::event_based_actor* self, const std::function<void(bool)>& done) {
         store_set(self, client, key_of("bk", i), value_of(i))
@@ -304,7 +304,7 @@ void run_meshrt(bench_report& r, const store_bench_options& o) {
       };
     };
     using maker = std::function<issue_fn(int)>;
-    auto numbered = [](maker make, int modulo) {
+    auto numbered = [](const maker& make, int modulo) {
       auto n = std::make_shared<int>(0);
       return issue_fn{
         [make, n, modulo](caf::event_based_actor* self, std::function<void(bool)> done) {

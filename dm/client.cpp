@@ -186,7 +186,7 @@ client_error dm_client::connect(const std::string& host, uint16_t port, millis t
       return fail(std::string{"cannot connect ("} + std::strerror(err) + ") to");
   }
   fd_ = fd;
-  reader_ = frame_reader{16 * 1024 * 1024};
+  reader_ = frame_reader{size_t{16} * 1024 * 1024};
   events_.clear();
   return {};
 }

@@ -179,7 +179,7 @@ private:
   bool ask_quiet_ = false; // set_quiet(): for the next login
   bool quiet_ = false;     // the login in effect asked for quiet sends
   uint32_t next_seq_ = 1;
-  frame_reader reader_{16 * 1024 * 1024};
+  frame_reader reader_{size_t{16} * 1024 * 1024};
   std::deque<client_event> events_;
 };
 

@@ -42,7 +42,7 @@ constexpr std::chrono::seconds send_timeout{5};
 /// How long a closing connection has to write its last frame.
 constexpr std::chrono::milliseconds linger{200};
 /// The most one connection reads before the others get their turn.
-constexpr size_t read_burst = 64 * 1024;
+constexpr size_t read_burst = size_t{64} * 1024;
 /// A connection's frame buffer above this size is given back once empty
 /// (an idle user keeps none of a large frame's memory).
 constexpr size_t keep_buffer = 1024;
@@ -835,8 +835,8 @@ void gateway_core::close_all() {
 /// The gateway's actor: logs users in at the DM service for the
 /// connections, answers stats, and stops the TCP side when it ends (with
 /// the DM service, to which it is linked).
-caf::behavior gateway(caf::event_based_actor* self, caf::actor dm,
-                      std::shared_ptr<gateway_core> core) {
+caf::behavior gateway(caf::event_based_actor* self, const caf::actor& dm,
+                      const std::shared_ptr<gateway_core>& core) {
   self->link_to(dm);
   self->attach_functor([core] { core->stop(); });
   return {

@@ -209,7 +209,7 @@ std::optional<client_frame> frame_reader::next() {
   if (pos_ == buf_.size()) {
     buf_.clear();
     pos_ = 0;
-  } else if (pos_ > 64 * 1024 && pos_ * 2 > buf_.size()) {
+  } else if (pos_ > size_t{64} * 1024 && pos_ * 2 > buf_.size()) {
     buf_.erase(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(pos_));
     pos_ = 0;
   }

@@ -203,13 +203,15 @@ void send_tracked(service_actor* self, const std::string& node, dm_deliver x,
     return on_find(self, std::move(x));
   }
   auto kept = x.kind == dm_kind::find ? std::make_shared<dm_deliver>(std::move(x)) : nullptr;
-  auto& sent = kept ? *kept : x;
+  // x is moved from only when kept holds it
+  auto& sent = kept ? *kept : x; // NOLINT(bugprone-use-after-move)
   sent.id = st.pending.add(node, 0, deadline, {std::move(done), kept});
   arm_timer(self);
   send_wire(self, node, encode(sent));
 }
 
-void fail_pending(service_actor* self, std::vector<pending_requests<tracked_delivery>::entry> es,
+void fail_pending(service_actor* self,
+                  const std::vector<pending_requests<tracked_delivery>::entry>& es,
                   const std::string& why) {
   for (auto& e : es) {
     ++self->state.timeouts;
@@ -256,7 +258,7 @@ void lost_peer(service_actor* self, const std::string& node, const std::string& 
     else
       failed.push_back(std::move(e));
   }
-  fail_pending(self, std::move(failed), why);
+  fail_pending(self, failed, why);
   refind(self);
 }
 
@@ -426,12 +428,12 @@ void on_find(service_actor* self, dm_deliver x) {
 
 /// `from`, a user of node `origin`, disconnected: `to`'s session here
 /// hears of it.
-void on_peer_disconnected(service_actor* self, const std::string& to, std::string from,
+void on_peer_disconnected(service_actor* self, const std::string& to, const std::string& from,
                           const std::string& origin, byte_buffer message) {
   auto& st = self->state;
   ++st.channels_closed;
   if (auto* session = st.users.find(to))
-    (*session)->peer_disconnected(std::move(from), origin, std::move(message));
+    (*session)->peer_disconnected(from, origin, std::move(message));
 }
 
 void forget_actor_sink(service_actor* self, const user_session& session);
@@ -515,7 +517,7 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
           if (x->reason == close_reason::replaced)
             on_replaced(self, x->to, x->from);
           else
-            on_peer_disconnected(self, x->to, std::move(x->from), peer, std::move(x->message));
+            on_peer_disconnected(self, x->to, x->from, peer, std::move(x->message));
           continue;
         }
         break;
@@ -629,15 +631,14 @@ void service_state::logout(const std::string& uid, uint64_t id, std::function<vo
 }
 
 /// SendMessageByUserID from `session`, its outcome the answer of `rp`.
-void send_answering(user_session& session, std::string to, uint8_t ver, uint16_t cmd,
+void send_answering(user_session& session, const std::string& to, uint8_t ver, uint16_t cmd,
                     byte_buffer message, caf::timespan timeout, caf::response_promise rp) {
-  auto err = session.send(std::move(to), ver, cmd, std::move(message), timeout,
-                          [rp](caf::error e) mutable {
-                            if (e)
-                              rp.deliver(std::move(e));
-                            else
-                              rp.deliver(caf::unit);
-                          });
+  auto err = session.send(to, ver, cmd, std::move(message), timeout, [rp](caf::error e) mutable {
+    if (e)
+      rp.deliver(std::move(e));
+    else
+      rp.deliver(caf::unit);
+  });
   if (err)
     rp.deliver(std::move(err));
 }
@@ -656,21 +657,21 @@ void on_session_call(service_actor* self, const std::string& uid, uint64_t id, c
   auto session = *current; // the handlers may end it
   if (m.match_elements<dm_client_send_atom, uint32_t, std::string, uint8_t, uint16_t, byte_buffer,
                        caf::timespan>()) {
-    session->client_send(m.get_as<uint32_t>(1), std::move(m.get_mutable_as<std::string>(2)),
-                         m.get_as<uint8_t>(3), m.get_as<uint16_t>(4),
-                         std::move(m.get_mutable_as<byte_buffer>(5)), m.get_as<caf::timespan>(6));
+    session->client_send(m.get_as<uint32_t>(1), m.get_as<std::string>(2), m.get_as<uint8_t>(3),
+                         m.get_as<uint16_t>(4), std::move(m.get_mutable_as<byte_buffer>(5)),
+                         m.get_as<caf::timespan>(6));
   } else if (m.match_elements<dm_send_atom, std::string, uint8_t, uint16_t, byte_buffer,
                               caf::timespan>()) {
-    send_answering(*session, std::move(m.get_mutable_as<std::string>(1)), m.get_as<uint8_t>(2),
-                   m.get_as<uint16_t>(3), std::move(m.get_mutable_as<byte_buffer>(4)),
-                   m.get_as<caf::timespan>(5), std::move(rp));
+    send_answering(*session, m.get_as<std::string>(1), m.get_as<uint8_t>(2), m.get_as<uint16_t>(3),
+                   std::move(m.get_mutable_as<byte_buffer>(4)), m.get_as<caf::timespan>(5),
+                   std::move(rp));
   } else if (m.match_elements<dm_clear_atom, std::string, uint8_t, uint16_t, byte_buffer>()) {
     session->clear(m.get_as<std::string>(1), m.get_as<uint8_t>(2), m.get_as<uint16_t>(3),
                    std::move(m.get_mutable_as<byte_buffer>(4)));
   } else if (m.match_elements<dm_client_clear_atom, std::string, uint8_t, uint16_t,
                               byte_buffer>()) {
-    session->client_clear(std::move(m.get_mutable_as<std::string>(1)), m.get_as<uint8_t>(2),
-                          m.get_as<uint16_t>(3), std::move(m.get_mutable_as<byte_buffer>(4)));
+    session->client_clear(m.get_as<std::string>(1), m.get_as<uint8_t>(2), m.get_as<uint16_t>(3),
+                          std::move(m.get_mutable_as<byte_buffer>(4)));
   } else if (m.match_elements<dm_disconnect_atom>()) {
     session->disconnect(std::move(rp));
   } else if (m.match_elements<caf::exit_msg>()) {
@@ -737,7 +738,7 @@ void add_hook(service_actor* self, dm_hook_registration& r) {
 
 /// A login: the user's session (its receiver `sink` or `direct_sink`),
 /// whose location the store has before the answer.
-caf::result<caf::actor> login(service_actor* self, std::string uid, caf::actor sink,
+caf::result<caf::actor> login(service_actor* self, const std::string& uid, caf::actor sink,
                               std::shared_ptr<user_sink> direct_sink) {
   auto& st = self->state;
   if (!valid_user_id(uid))
@@ -803,8 +804,8 @@ void on_sink_down(service_actor* self, const caf::actor_addr& sink) {
       (*current)->disconnect(caf::response_promise{});
 }
 
-caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
-                         caf::actor transport, std::string self_address,
+caf::behavior dm_service(service_actor* self, const caf::actor& node, caf::actor store,
+                         const caf::actor& transport, std::string self_address,
                          uint32_t messages_out_per_peer) {
   auto& st = self->state;
   st.self = self;
@@ -839,13 +840,13 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
     [=](dm_connect_atom, std::string& uid, caf::actor& sink) -> caf::result<caf::actor> {
       if (!sink)
         return make_error(dm_errc::bad_user_id, "a login needs an actor for the user's messages");
-      return login(self, std::move(uid), std::move(sink), nullptr);
+      return login(self, uid, std::move(sink), nullptr);
     },
     [=](dm_connect_atom, std::string& uid,
         std::shared_ptr<user_sink>& sink) -> caf::result<caf::actor> {
       if (!sink)
         return make_error(dm_errc::bad_user_id, "a login needs a sink for the user's messages");
-      return login(self, std::move(uid), caf::actor{}, std::move(sink));
+      return login(self, uid, caf::actor{}, std::move(sink));
     },
     // -- the sessions' actors ---------------------------------------------------
     [=](dm_session_call_atom, std::string& uid, uint64_t id,
@@ -862,7 +863,7 @@ caf::behavior dm_service(service_actor* self, caf::actor node, caf::actor store,
         return make_error(dm_errc::user_not_found,
                           "the sender " + from + " is not connected to this node");
       auto rp = self->make_response_promise();
-      send_answering(**sender, std::move(to), ver, cmd, std::move(message), timeout, rp);
+      send_answering(**sender, to, ver, cmd, std::move(message), timeout, rp);
       return rp;
     },
     [=](dm_tick_atom) {

@@ -178,7 +178,7 @@ void answer(shard_actor* self, const std::string& origin, const store_response& 
   if (origin == self->state.self_address)
     self->send(self->state.service, store_response_atom::value, std::move(bytes));
   else
-    send_to(self, origin, std::move(bytes));
+    send_to(self, origin, bytes);
 }
 
 void start_handoff(shard_actor* self, slot_state& st, const std::string& to) {
@@ -208,14 +208,14 @@ void serve(shard_actor* self, slot_state& st, byte_buffer& bytes) {
     // a write through the other node would have been missing for a read
     // through this one. Only requests nobody forwarded yet go: one the new
     // owner sends back, or one on a longer way, is answered here.
-    send_to(self, st.peer, std::move(bytes));
+    send_to(self, st.peer, bytes);
     return;
   }
   if (st.mode == shard_mode::incoming || st.mode == shard_mode::moved) {
     // Not this shard's to answer: the node that is gets it, and answers
     // the origin itself.
     if (add_hop(bytes)) {
-      send_to(self, st.peer, std::move(bytes));
+      send_to(self, st.peer, bytes);
       return;
     }
   }
@@ -290,11 +290,9 @@ void on_migration(shard_actor* self, slot_state& st, const std::string& from,
       // request: two nodes whose views differ for a moment would otherwise
       // pull one slot back and forth. Meanwhile it answers what the puller
       // forwards. Only a shard that does not hold the slot answers a pull.
-      if (st.mode == shard_mode::incoming)
-        send_migration(self, st, from, migration_step::redirect, {}, st.peer);
-      else if (st.mode == shard_mode::moved && st.peer == from)
+      if (st.mode == shard_mode::moved && st.peer == from)
         send_migration(self, st, from, migration_step::complete); // it is all there
-      else if (st.mode == shard_mode::moved)
+      else if (st.mode == shard_mode::incoming || st.mode == shard_mode::moved)
         send_migration(self, st, from, migration_step::redirect, {}, st.peer);
       return;
     case migration_step::batch:

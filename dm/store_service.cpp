@@ -281,7 +281,7 @@ const std::shared_ptr<spdlog::logger>& log() {
   return result;
 }
 
-void emit(service_actor* self, store_event e) {
+void emit(service_actor* self, const store_event& e) {
   for (const auto& [sub, kinds] : self->state.subscribers)
     if (asks_for(kinds, e.what))
       self->send(sub, e);
@@ -298,7 +298,7 @@ bool is_gone(service_actor* self, const std::string& address) {
 
 // -- routing -------------------------------------------------------------------
 
-void send_wire(service_actor* self, const std::string& peer, byte_buffer bytes) {
+void send_wire(service_actor* self, const std::string& peer, const byte_buffer& bytes) {
   auto& st = self->state;
   st.outbox.queue_and_flush(self, st.transport, peer, bytes, true, st.deferred);
 }
@@ -324,7 +324,7 @@ void route(service_actor* self, uint16_t slot, byte_buffer bytes, bool from_wire
   if (!owner.empty() && owner != st.self_address && (!from_wire || add_hop(bytes))) {
     if (from_wire)
       ++st.forwarded;
-    send_wire(self, owner, std::move(bytes));
+    send_wire(self, owner, bytes);
     return;
   }
   auto req = decode_store_request(bytes);
@@ -397,7 +397,8 @@ void send_one(service_actor* self, store_request req, uint16_t slot, uint64_t de
   req.hops = 0;
   req.gone = lost_owner(self, slot);
   auto kept = sent_again_safely(req) ? std::make_shared<store_request>(std::move(req)) : nullptr;
-  auto& sent = kept ? *kept : req;
+  // req is moved from only when kept holds it
+  auto& sent = kept ? *kept : req; // NOLINT(bugprone-use-after-move)
   sent.id = st.pending.add(st.ring.owner(slot), static_cast<uint16_t>(sent.op), deadline_us,
                            {std::move(w), kept});
   route(self, slot, encode(sent), false);
@@ -424,7 +425,10 @@ void scatter(service_actor* self, store_request req, uint64_t deadline_us, waite
     g->w(g->result);
     return;
   }
-  for (auto& [slot, indices] : by_slot) {
+  for (auto& entry : by_slot) {
+    // (a structured binding cannot be captured in C++17)
+    auto slot = entry.first;
+    const auto& indices = entry.second;
     store_request part;
     part.op = req.op;
     part.timeout_ms = req.timeout_ms;
@@ -1094,7 +1098,7 @@ void check_leave(service_actor* self) {
 
 // -- stats -------------------------------------------------------------------
 
-void local_stats(service_actor* self, std::function<void(std::string)> done) {
+void local_stats(service_actor* self, const std::function<void(std::string)>& done) {
   auto& st = self->state;
   auto j = std::make_shared<nlohmann::json>();
   std::map<std::string, uint64_t> by_mode{
@@ -1523,8 +1527,9 @@ void set_and_remember(service_actor* self, store_op op, const std::string& key, 
         });
 }
 
-caf::behavior store_service(service_actor* self, caf::actor node, caf::actor transport,
-                            std::string self_address, dm_config cfg) {
+caf::behavior store_service(service_actor* self, const caf::actor& node,
+                            const caf::actor& transport, std::string self_address,
+                            const dm_config& cfg) {
   auto& st = self->state;
   st.node = node;
   st.cfg = cfg;

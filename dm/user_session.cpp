@@ -64,8 +64,8 @@ user_session::user_session(session_host& host, std::string uid, uint64_t id, uin
 // -- hooks -----------------------------------------------------------------------
 
 /// The on_receive_message hooks: `done(true)` when none declined.
-void user_session::accept_chain(std::shared_ptr<const incoming_message> in,
-                                std::function<void(bool)> done) {
+void user_session::accept_chain(const std::shared_ptr<const incoming_message>& in,
+                                const std::function<void(bool)>& done) {
   auto hooks = host_.hooks();
   if (hooks->on_receive_message.empty())
     return done(true);
@@ -73,7 +73,7 @@ void user_session::accept_chain(std::shared_ptr<const incoming_message> in,
   auto self = shared_from_this();
   each_hook<dm_hook<on_receive_message_fn>>(
     hooks, &hooks->on_receive_message, 0,
-    [=](const dm_hook<on_receive_message_fn>& h, std::function<void()> next) {
+    [=](const dm_hook<on_receive_message_fn>& h, const std::function<void()>& next) {
       if (!*accepted)
         return next();
       if (!h.actor) {
@@ -95,8 +95,8 @@ void user_session::accept_chain(std::shared_ptr<const incoming_message> in,
 
 /// The on_message hooks: `done` gets the message to hand on (the last
 /// non-nullopt result, else the message as it came).
-void user_session::rewrite_chain(std::shared_ptr<const incoming_message> in,
-                                 std::function<void(byte_buffer)> done) {
+void user_session::rewrite_chain(const std::shared_ptr<const incoming_message>& in,
+                                 const std::function<void(byte_buffer)>& done) {
   auto hooks = host_.hooks();
   if (hooks->on_message.empty())
     return done(in->message);
@@ -104,7 +104,7 @@ void user_session::rewrite_chain(std::shared_ptr<const incoming_message> in,
   auto self = shared_from_this();
   each_hook<dm_hook<on_message_fn>>(
     hooks, &hooks->on_message, 0,
-    [=](const dm_hook<on_message_fn>& h, std::function<void()> next) {
+    [=](const dm_hook<on_message_fn>& h, const std::function<void()>& next) {
       if (!h.actor) {
         if (auto r = h.fn(in->ver, in->cmd, in->message, in->from, self->uid_))
           *result = std::move(r);
@@ -130,13 +130,13 @@ void user_session::rewrite_chain(std::shared_ptr<const incoming_message> in,
 
 /// The on_user_disconnect hooks for `peer`: the last non-empty message.
 void user_session::disconnect_chain(const std::string& peer,
-                                    std::function<void(byte_buffer)> done) {
+                                    const std::function<void(byte_buffer)>& done) {
   auto hooks = host_.hooks();
   auto result = std::make_shared<byte_buffer>();
   auto self = shared_from_this();
   each_hook<dm_hook<on_user_disconnect_fn>>(
     hooks, &hooks->on_user_disconnect, 0,
-    [=](const dm_hook<on_user_disconnect_fn>& h, std::function<void()> next) {
+    [=](const dm_hook<on_user_disconnect_fn>& h, const std::function<void()>& next) {
       if (!h.actor) {
         if (auto r = h.fn(self->uid_, peer); !r.empty())
           *result = std::move(r);
@@ -205,8 +205,8 @@ bool user_session::take_in_order(const std::string& from, const dm_stream_pos& p
 /// Runs the hooks over `in` once those over the message from the same
 /// sender before it ended: an actor hook answers later, and the user gets
 /// one sender's messages in the order sent.
-void user_session::receive_in_turn(std::shared_ptr<const incoming_message> in, std::string origin,
-                                   std::function<void(dm_outcome)> done) {
+void user_session::receive_in_turn(const std::shared_ptr<const incoming_message>& in,
+                                   std::string origin, std::function<void(dm_outcome)> done) {
   auto self = shared_from_this();
   auto start = [self, in, origin = std::move(origin), done = std::move(done)] {
     self->receive(in, origin, [self, from = in->from, done](dm_outcome outcome) {
@@ -235,8 +235,8 @@ void user_session::next_in_turn(const std::string& from) {
   start();
 }
 
-void user_session::receive(std::shared_ptr<const incoming_message> in, const std::string& origin,
-                           std::function<void(dm_outcome)> done) {
+void user_session::receive(const std::shared_ptr<const incoming_message>& in,
+                           const std::string& origin, const std::function<void(dm_outcome)>& done) {
   auto self = shared_from_this();
   accept_chain(in, [=](bool accepted) {
     if (!accepted)
@@ -286,10 +286,10 @@ void user_session::incoming(std::string from, std::string origin, const dm_strea
     return hand_to_user(from, origin, ver, cmd, std::move(message), done);
   auto in = std::make_shared<const incoming_message>(
     incoming_message{std::move(from), ver, cmd, std::move(message)});
-  receive_in_turn(std::move(in), std::move(origin), std::move(done));
+  receive_in_turn(in, std::move(origin), std::move(done));
 }
 
-void user_session::peer_disconnected(std::string from, const std::string& origin,
+void user_session::peer_disconnected(const std::string& from, const std::string& origin,
                                      byte_buffer message) {
   if (closing_)
     return;
@@ -511,7 +511,7 @@ void user_session::answered(const std::string& to, uint32_t seq, attempt how, bo
   finish(to, item, make_error(dm_errc::reliable_timeout, "an unknown answer for " + to));
 }
 
-caf::error user_session::send(std::string to, uint8_t ver, uint16_t cmd, byte_buffer message,
+caf::error user_session::send(const std::string& to, uint8_t ver, uint16_t cmd, byte_buffer message,
                               caf::timespan timeout, std::function<void(caf::error)> done) {
   if (message.empty())
     return make_error(dm_errc::message_nil, "an empty message is not sent");
@@ -527,7 +527,7 @@ caf::error user_session::send(std::string to, uint8_t ver, uint16_t cmd, byte_bu
   return {};
 }
 
-void user_session::client_send(uint32_t seq, std::string to, uint8_t ver, uint16_t cmd,
+void user_session::client_send(uint32_t seq, const std::string& to, uint8_t ver, uint16_t cmd,
                                byte_buffer message, caf::timespan timeout) {
   auto sink = direct_sink_;
   if (!sink)
@@ -540,7 +540,7 @@ void user_session::client_send(uint32_t seq, std::string to, uint8_t ver, uint16
     sink->send_result(seq, code != 0 ? code : static_cast<uint8_t>(dm_errc::reliable_timeout),
                       sys->render(e), bytes);
   };
-  if (auto err = send(std::move(to), ver, cmd, std::move(message), timeout, report))
+  if (auto err = send(to, ver, cmd, std::move(message), timeout, report))
     report(err);
 }
 
@@ -553,7 +553,8 @@ void user_session::clear(const std::string& peer, uint8_t ver, uint16_t cmd, byt
   pump(peer);
 }
 
-void user_session::client_clear(std::string peer, uint8_t ver, uint16_t cmd, byte_buffer message) {
+void user_session::client_clear(const std::string& peer, uint8_t ver, uint16_t cmd,
+                                byte_buffer message) {
   auto sink = direct_sink_;
   if (!sink)
     return;
@@ -593,7 +594,7 @@ void user_session::finish_close() {
 /// a loop while the hooks answer at once (functions), from an actor hook's
 /// answer otherwise, so a user with many peers does not deepen the stack.
 void user_session::notify_peers(
-  std::shared_ptr<std::vector<std::pair<std::string, std::string>>> peers, size_t i) {
+  const std::shared_ptr<std::vector<std::pair<std::string, std::string>>>& peers, size_t i) {
   auto self = shared_from_this();
   for (; i < peers->size(); ++i) {
     auto in_loop = std::make_shared<bool>(true);
@@ -627,7 +628,7 @@ void user_session::disconnect(caf::response_promise rp, caf::error reason) {
       peers->emplace_back(peer, std::move(c.node));
   });
   cache_.clear();
-  notify_peers(std::move(peers), 0);
+  notify_peers(peers, 0);
 }
 
 void user_session::replaced(const std::string& why) {

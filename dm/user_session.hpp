@@ -109,13 +109,13 @@ public:
   /// SendMessageByUserID: queues the message for `to`; `done` gets the
   /// outcome (no error: delivered). An error returned at once refuses it
   /// (then `done` is not called).
-  caf::error send(std::string to, uint8_t ver, uint16_t cmd, byte_buffer message,
+  caf::error send(const std::string& to, uint8_t ver, uint16_t cmd, byte_buffer message,
                   caf::timespan timeout, std::function<void(caf::error)> done);
 
   /// The same for a gateway connection: the outcome to its sink's
   /// send_result(seq, ...).
-  void client_send(uint32_t seq, std::string to, uint8_t ver, uint16_t cmd, byte_buffer message,
-                   caf::timespan timeout);
+  void client_send(uint32_t seq, const std::string& to, uint8_t ver, uint16_t cmd,
+                   byte_buffer message, caf::timespan timeout);
 
   /// ClearCacheByUserID (silent when nothing is cached), after the messages
   /// to `peer` still waiting or out: its last message is the last. `done`,
@@ -124,7 +124,7 @@ public:
              std::function<void(caf::error)> done = nullptr);
 
   /// The same for a gateway connection: its end to the sink's cleared().
-  void client_clear(std::string peer, uint8_t ver, uint16_t cmd, byte_buffer message);
+  void client_clear(const std::string& peer, uint8_t ver, uint16_t cmd, byte_buffer message);
 
   /// The disconnect: every cached peer gets its on_user_disconnect message,
   /// the location goes, then `rp` is answered and the actor ends with
@@ -144,7 +144,7 @@ public:
   /// `from` at `origin` disconnected: its channel with this user closes,
   /// with its disconnect message (maybe empty: the on_clear_cache hooks run
   /// instead).
-  void peer_disconnected(std::string from, const std::string& origin, byte_buffer message);
+  void peer_disconnected(const std::string& from, const std::string& origin, byte_buffer message);
 
   /// The user logged in again on this node: this session ends quietly (no
   /// disconnect messages; the location is the new session's).
@@ -213,15 +213,16 @@ private:
   struct incoming_message;
 
   bool take_in_order(const std::string& from, const dm_stream_pos& pos);
-  void receive_in_turn(std::shared_ptr<const incoming_message> in, std::string origin,
+  void receive_in_turn(const std::shared_ptr<const incoming_message>& in, std::string origin,
                        std::function<void(dm_outcome)> done);
   void next_in_turn(const std::string& from);
-  void receive(std::shared_ptr<const incoming_message> in, const std::string& origin,
-               std::function<void(dm_outcome)> done);
-  void accept_chain(std::shared_ptr<const incoming_message> in, std::function<void(bool)> done);
-  void rewrite_chain(std::shared_ptr<const incoming_message> in,
-                     std::function<void(byte_buffer)> done);
-  void disconnect_chain(const std::string& peer, std::function<void(byte_buffer)> done);
+  void receive(const std::shared_ptr<const incoming_message>& in, const std::string& origin,
+               const std::function<void(dm_outcome)>& done);
+  void accept_chain(const std::shared_ptr<const incoming_message>& in,
+                    const std::function<void(bool)>& done);
+  void rewrite_chain(const std::shared_ptr<const incoming_message>& in,
+                     const std::function<void(byte_buffer)>& done);
+  void disconnect_chain(const std::string& peer, const std::function<void(byte_buffer)>& done);
   void run_clear_hooks(const std::string& cleared);
   void hand_to_user(const std::string& from, const std::string& origin, uint8_t ver, uint16_t cmd,
                     byte_buffer message, const std::function<void(dm_outcome)>& done);
@@ -241,7 +242,7 @@ private:
   void send_again(const std::string& to, std::list<outgoing>::iterator item, bool first);
 
   void fail_outgoing(const std::string& why);
-  void notify_peers(std::shared_ptr<std::vector<std::pair<std::string, std::string>>> peers,
+  void notify_peers(const std::shared_ptr<std::vector<std::pair<std::string, std::string>>>& peers,
                     size_t i);
   void finish_close();
   void end_actor(caf::error reason);

@@ -187,17 +187,17 @@ const key_spec known_keys[] = {
   {"clientMaxFrameSize",
    [](const value_reader& in, config& cfg) {
      cfg.dm.gateway.max_frame_size
-       = static_cast<uint32_t>(in.integer(64, 16 * 1024 * 1024, "bytes"));
+       = static_cast<uint32_t>(in.integer(64, int64_t{16} * 1024 * 1024, "bytes"));
    }},
   {"clientSendQueueBytes",
    [](const value_reader& in, config& cfg) {
      cfg.dm.gateway.send_queue_bytes
-       = static_cast<uint32_t>(in.integer(1024, 1024 * 1024 * 1024, "bytes"));
+       = static_cast<uint32_t>(in.integer(1024, int64_t{1024} * 1024 * 1024, "bytes"));
    }},
   {"clientPendingSendBytes",
    [](const value_reader& in, config& cfg) {
      cfg.dm.gateway.pending_send_bytes
-       = static_cast<uint32_t>(in.integer(1024, 1024 * 1024 * 1024, "bytes"));
+       = static_cast<uint32_t>(in.integer(1024, int64_t{1024} * 1024 * 1024, "bytes"));
    }},
   {"clientMaxConnections",
    [](const value_reader& in, config& cfg) {

@@ -17,7 +17,7 @@ std::string context_line(const caf::error& err, caf::atom_value category) {
 }
 
 void add_context_category(caf::actor_system_config& cfg, caf::atom_value category,
-                          std::string prefix, std::string (*name_of)(uint8_t code)) {
+                          const std::string& prefix, std::string (*name_of)(uint8_t code)) {
   cfg.add_error_category(category,
                          [prefix, name_of](uint8_t code, caf::atom_value, const caf::message& ctx) {
                            std::string result = prefix + "." + name_of(code);

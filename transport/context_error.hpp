@@ -24,6 +24,6 @@ std::string context_line(const caf::error& err, caf::atom_value category);
 /// Lets CAF render errors of `category` as "<prefix>.<name_of(code)>:
 /// <context>".
 void add_context_category(caf::actor_system_config& cfg, caf::atom_value category,
-                          std::string prefix, std::string (*name_of)(uint8_t code));
+                          const std::string& prefix, std::string (*name_of)(uint8_t code));
 
 } // namespace meshrt::transport

@@ -34,8 +34,8 @@ constexpr uint32_t runs_per_idle_flush = 32;
 
 /// Where set_idle_spin() leaves the idle spin for the coordinator: its
 /// base and the longest it may grow to.
-constexpr const char* idle_spin_key = "meshrt.idle-spin-us";
-constexpr const char* idle_spin_max_key = "meshrt.idle-spin-max-us";
+constexpr char idle_spin_key[] = "meshrt.idle-spin-us";
+constexpr char idle_spin_max_key[] = "meshrt.idle-spin-max-us";
 
 /// CAF's timers (delayed messages, request and receive timeouts) kept for
 /// the worker instead of for a clock thread: the worker ships what is due
@@ -49,6 +49,8 @@ constexpr const char* idle_spin_max_key = "meshrt.idle-spin-max-us";
 /// coordinator returns that type); it uses only the schedule of the simple
 /// clock underneath, under its own lock, never the queue and thread of the
 /// thread-safe one.
+// The calls to the simple clock's members skip the thread-safe clock's on
+// purpose (above): NOLINTBEGIN(bugprone-parent-virtual-call)
 class worker_clock final : public caf::detail::thread_safe_actor_clock {
 public:
   using base = caf::detail::simple_actor_clock;
@@ -149,6 +151,7 @@ private:
   bool waiting_ = false;
   time_point waiting_until_;
 };
+// NOLINTEND(bugprone-parent-virtual-call)
 
 class io_policy;
 

@@ -94,7 +94,7 @@ const char* to_string(guard_verdict x) {
 
 packet_guard::packet_guard(std::optional<secret_key> key, uint64_t epoch, const endpoint& self,
                            packet_cipher cipher) :
-  key_(std::move(key)),
+  key_(key),
   epoch_(epoch), self_(self), aes_(false), seal_aes_(false) {
   if (!key_)
     return;

@@ -292,14 +292,12 @@ void check_idle(peer_link_actor* self) {
   st.out_ptrs = {};
 }
 
-/// A message for a link that forwards: to the transport, with its sender.
+/// A message for a link that forwards (`forwarding`): to the transport,
+/// with its sender.
 template<class... Ts>
-bool forwarded(peer_link_actor* self, Ts&&... xs) {
+void forward(peer_link_actor* self, Ts&&... xs) {
   auto& st = *self->state.link;
-  if (!st.forwarding)
-    return false;
   self->delegate(st.transport, mesh_send_atom::value, st.peer_name, std::forward<Ts>(xs)...);
-  return true;
 }
 
 caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<udp_socket> sock,
@@ -335,22 +333,22 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
       schedule_flush(self);
     },
     [=](mesh_send_atom, byte_buffer& data, bool reliable) {
-      if (forwarded(self, std::move(data), reliable))
-        return;
+      if (self->state.link->forwarding)
+        return forward(self, std::move(data), reliable);
       self->state.link->last_active_us = steady_micros();
       enqueue(self, std::move(data), reliable, self->state.link->last_active_us);
       schedule_flush(self);
     },
     [=](mesh_send_atom, byte_buffer& data, bool reliable, uint64_t tag) {
-      if (forwarded(self, std::move(data), reliable, tag))
-        return;
+      if (self->state.link->forwarding)
+        return forward(self, std::move(data), reliable, tag);
       self->state.link->last_active_us = steady_micros();
       enqueue(self, std::move(data), reliable, self->state.link->last_active_us, tag);
       schedule_flush(self);
     },
     [=](mesh_send_atom, std::vector<byte_buffer>& batch, bool reliable) {
-      if (forwarded(self, std::move(batch), reliable))
-        return;
+      if (self->state.link->forwarding)
+        return forward(self, std::move(batch), reliable);
       auto now = steady_micros(); // one clock read per batch
       self->state.link->last_active_us = now;
       for (auto& data : batch)
@@ -358,8 +356,8 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
       schedule_flush(self);
     },
     [=](mesh_send_atom, packed_messages& messages, bool reliable) {
-      if (forwarded(self, std::move(messages), reliable))
-        return;
+      if (self->state.link->forwarding)
+        return forward(self, std::move(messages), reliable);
       self->state.link->last_active_us = steady_micros();
       enqueue_packed(self, messages, reliable, self->state.link->last_active_us);
       schedule_flush(self);
