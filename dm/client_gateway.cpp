@@ -584,18 +584,16 @@ private:
     if (!taking_frames_)
       return;
     gw_->count_frame_out();
-    bool idle = out_.empty() && writing_.empty();
-    if (idle && !batched_) {
+    size_t sent = 0;
+    if (out_.empty() && writing_.empty() && !batched_) {
       if (auto* batch = client_write_batch::current()) {
         batched_ = true;
         batch->add(shared_from_this());
+      } else {
+        sent = send_now(guard, bytes);
+        if (sent == bytes.size() || !taking_frames_)
+          return;
       }
-    }
-    size_t sent = 0;
-    if (idle && !batched_) {
-      sent = send_now(guard, bytes);
-      if (sent == bytes.size() || !taking_frames_)
-        return;
     }
     out_.insert(out_.end(), bytes.begin() + static_cast<ptrdiff_t>(sent), bytes.end());
     auto unsent = out_.size() + writing_.size();
