@@ -256,6 +256,9 @@ caf::behavior server_actor(caf::event_based_actor* self, int batch) {
       for (auto n = before; n < *received / batch; ++n)
         self->send(*transport, mesh_send_atom::value, peer, byte_buffer(1, 1), true);
     },
+    [=](transport::unreachable_atom, const std::string&) {
+      // the client's side closed first at the end of a run
+    },
   };
 }
 
@@ -283,6 +286,9 @@ caf::behavior pinger_actor(caf::event_based_actor* self, int rounds, const caf::
         ping();
       else
         self->send(report_to, std::move(st->rtts));
+    },
+    [=](transport::unreachable_atom, const std::string&) {
+      // the server's side closed first at the end of a run
     },
   };
 }

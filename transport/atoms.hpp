@@ -25,5 +25,10 @@ using faults_atom = caf::atom_constant<caf::atom("faults")>;
 /// (link_idle_atom, uint32_t address, uint16_t port) from a peer link to
 /// its transport: nothing moved for transport_config::link_idle_timeout.
 using link_idle_atom = caf::atom_constant<caf::atom("linkidle")>;
+/// (unreachable_atom, uint32_t address, uint16_t port) from the receive
+/// loop to its transport, and (unreachable_atom, std::string peer) from the
+/// transport to its receiver: the peer's host answered a datagram with
+/// ICMP port unreachable, nothing is bound to that port any more.
+using unreachable_atom = caf::atom_constant<caf::atom("unreach")>;
 
 } // namespace meshrt::transport

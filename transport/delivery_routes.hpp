@@ -61,6 +61,11 @@ public:
       f(*to, std::move(part));
   }
 
+  /// Who gets what has no route of its own.
+  const caf::actor& receiver() const {
+    return receiver_;
+  }
+
 private:
   const caf::actor& destination(byte_view message) const {
     if (!message.empty())

@@ -97,6 +97,9 @@ void receive_loop::dispatch(size_t max_batches) {
   std::vector<std::pair<endpoint, packed_messages>> groups;
   for (size_t n = 0; max_batches == 0 || n < max_batches; ++n) {
     const auto& batch = sock_->receive_batch();
+    if (sock_->has_unreachable())
+      for (const auto& to : sock_->take_unreachable())
+        caf::anon_send(transport_, unreachable_atom::value, to.address, to.port);
     if (batch.empty())
       return;
     datagrams_.fetch_add(batch.size(), std::memory_order_relaxed);

@@ -22,7 +22,9 @@ enum class guard_verdict : uint8_t;
 /// each batch of those it passes to the peer link of their sender (or to
 /// the transport actor for a sender it has not seen). A datagram the guard
 /// refuses is dropped, its sender sent a refusal notice (at most once a
-/// second), and the first of each kind from each sender logged.
+/// second), and the first of each kind from each sender logged. A peer
+/// whose host reported its port closed (ICMP port unreachable) is named to
+/// the transport actor as (unreachable_atom, address, port).
 ///
 /// It waits in `poller`, the actor system's worker (io_scheduler.hpp),
 /// when there is one; then it reads a few batches per turn and lets the

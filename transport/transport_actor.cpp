@@ -30,6 +30,8 @@ struct transport_state {
   std::unordered_map<endpoint, caf::actor> links;
   /// Links ended for idleness.
   uint64_t links_closed = 0;
+  /// Peers whose port was reported closed (ICMP port unreachable).
+  uint64_t unreachable = 0;
   transport_config cfg;
   /// Every peer link, present and future, delivers by these.
   delivery_routes routes{caf::actor{}};
@@ -131,6 +133,13 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
       self->send(link_for(self, endpoint{address, port}), datagram_atom::value,
                  std::move(datagrams));
     },
+    [=](unreachable_atom, uint32_t address, uint16_t port) {
+      // Only the receiver can tell what it means (a member gone, a client
+      // of a status query that quit): it hears of it and decides.
+      ++self->state.unreachable;
+      self->send(self->state.routes.receiver(), unreachable_atom::value,
+                 endpoint{address, port}.to_string());
+    },
     [=](route_atom, uint8_t kind, const caf::actor& to) {
       self->state.routes.set(kind, to);
       for (auto& [peer, link] : self->state.links)
@@ -161,9 +170,11 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
       auto collected = std::make_shared<std::vector<std::string>>();
       auto head = "{\"port\": " + std::to_string(self->state.sock->local().port)
                   + ", \"datagrams_received\": " + std::to_string(self->state.loop->datagrams())
-                  + ", \"auth\": " + guard_json(*self->state.guard) + ", \"trains\": "
-                  + (self->state.sock->sends_trains() ? "true" : "false") + ", \"links_closed\": "
-                  + std::to_string(self->state.links_closed) + ", \"peers\": {";
+                  + ", \"auth\": " + guard_json(*self->state.guard)
+                  + ", \"trains\": " + (self->state.sock->sends_trains() ? "true" : "false")
+                  + ", \"links_closed\": " + std::to_string(self->state.links_closed)
+                  + ", \"unreachable\": " + std::to_string(self->state.unreachable)
+                  + ", \"peers\": {";
       if (links.empty()) {
         rp.deliver(head + "}}");
         return rp;

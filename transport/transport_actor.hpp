@@ -88,7 +88,12 @@ struct transport_config {
 /// since the last delivery, reliable ones in the order they were sent.
 /// Packing here is what keeps small messages cheap: one actor message and
 /// one buffer per burst, not per message; a message reassembled from
-/// fragments comes in a packed_messages of its own, never copied.
+/// fragments comes in a packed_messages of its own, never copied. And
+/// (unreachable_atom, std::string peer) when the host of a peer answered
+/// one of our datagrams with ICMP port unreachable: nothing is bound to that
+/// port now, which on one host or a LAN means the process there died or
+/// closed its socket (a silent network reports nothing; only the receiver
+/// knows what the peer was).
 ///
 /// Exiting the transport actor (e.g. anon_send_exit) stops the thread,
 /// closes the socket and ends every peer link.

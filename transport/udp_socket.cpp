@@ -3,6 +3,7 @@
 #include "transport/packet_guard.hpp"
 
 #include <arpa/inet.h>
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
@@ -62,6 +63,29 @@ bool enable_coalescing(int fd) {
   return setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
 }
 
+/// ICMP errors for the datagrams the socket sent come back to it (an
+/// unconnected UDP socket hears of none otherwise).
+void enable_error_reports(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+}
+
+/// Most distinct refused destinations kept between two take_unreachable().
+constexpr size_t max_unreachable = 64;
+
+/// An error that an ICMP report for an earlier datagram (IP_RECVERR) left
+/// on the socket: the next send call fails with it once, whatever its
+/// destination, and taking it clears it. The receive side reads the report
+/// itself from the error queue.
+bool left_by_a_report(int e) {
+  return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH || e == EHOSTDOWN
+         || e == EPROTO;
+}
+
+/// Send calls one batch may repeat after such a failure (each report fails
+/// one call; a few may arrive while it sends).
+constexpr int max_report_retries = 4;
+
 } // namespace
 
 udp_socket udp_socket::bind_scan(const std::string& address, uint16_t first_port, int attempts) {
@@ -89,6 +113,7 @@ udp_socket udp_socket::bind_scan(const std::string& address, uint16_t first_port
       result.local_ = endpoint::from_sockaddr(bound);
       result.segmentation_.store(kernel_segments(fd));
       result.coalescing_ = enable_coalescing(fd);
+      enable_error_reports(fd);
       result.rx_slots_ = result.coalescing_ ? rx_train_slots : max_batch;
       result.rx_slot_size_ = result.coalescing_ ? rx_train_slot_size : rx_slot_size;
       // Not value-initialised: pages the kernel never writes stay unmapped.
@@ -124,6 +149,7 @@ udp_socket& udp_socket::operator=(udp_socket&& other) noexcept {
     rx_slot_size_ = other.rx_slot_size_;
     rx_buffers_ = std::move(other.rx_buffers_);
     rx_views_ = std::move(other.rx_views_);
+    unreachable_ = std::move(other.unreachable_);
   }
   return *this;
 }
@@ -144,6 +170,7 @@ size_t udp_socket::send_batch(const endpoint& to, const uint8_t* const* packets,
   iovec iov[max_send_iov];
   alignas(cmsghdr) uint8_t control[max_batch][CMSG_SPACE(sizeof(uint16_t))];
   size_t sent = 0;
+  int retries = 0;
   while (sent < count) {
     // Trains of consecutive packets of one size; the last packet of a train
     // may be shorter (the kernel cuts the buffer into segments of the first
@@ -183,6 +210,8 @@ size_t udp_socket::send_batch(const endpoint& to, const uint8_t* const* packets,
     int rc = sendmmsg(fd_, msgs, static_cast<unsigned>(trains), 0);
     if (rc < 0 && errno == EINTR)
       continue;
+    if (rc < 0 && left_by_a_report(errno) && retries++ < max_report_retries)
+      continue; // another destination's report, not this batch's failure
     if (rc < 0 && (errno == EIO || errno == EINVAL) && train_length[0] > 1) {
       // This route cannot segment (no checksum offload, or a kernel limit):
       // from now on every packet goes as a datagram of its own.
@@ -202,6 +231,7 @@ size_t udp_socket::send_each(const void* sa, const uint8_t* const* packets, cons
   mmsghdr msgs[max_batch];
   iovec iov[max_batch];
   size_t sent = 0;
+  int retries = 0;
   while (sent < count) {
     size_t n = std::min(count - sent, max_batch);
     for (size_t i = 0; i < n; ++i) {
@@ -217,6 +247,8 @@ size_t udp_socket::send_each(const void* sa, const uint8_t* const* packets, cons
     if (rc <= 0) {
       if (rc < 0 && errno == EINTR)
         continue;
+      if (rc < 0 && left_by_a_report(errno) && retries++ < max_report_retries)
+        continue; // another destination's report, not this batch's failure
       // A full send buffer drops the rest; the protocol treats it as loss.
       return sent;
     }
@@ -227,6 +259,22 @@ size_t udp_socket::send_each(const void* sa, const uint8_t* const* packets, cons
 
 const std::vector<datagram_view>& udp_socket::receive_batch() {
   rx_views_.clear();
+  int rc = receive_into_views();
+  if (rc < 0) {
+    // An ICMP error for a datagram we sent (IP_RECVERR) fails one receive
+    // call; its details wait in the error queue, and the datagrams that
+    // arrived are still queued behind it. A wake-up that found nothing
+    // looks there too, so that no report is left to keep the socket
+    // signalled (EPOLLERR).
+    bool failed = errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+    take_errors();
+    if (failed)
+      receive_into_views();
+  }
+  return rx_views_;
+}
+
+int udp_socket::receive_into_views() {
   mmsghdr msgs[max_batch];
   iovec iov[max_batch];
   sockaddr_in from[max_batch];
@@ -275,7 +323,39 @@ const std::vector<datagram_view>& udp_socket::receive_batch() {
     for (size_t offset = 0; offset < size; offset += segment)
       rx_views_.push_back({sender, data + offset, std::min(segment, size - offset)});
   }
-  return rx_views_;
+  return rc;
+}
+
+void udp_socket::take_errors() {
+  // Until it is empty (bounded: the socket's buffer bounds the queue).
+  for (size_t i = 0; i < 4096; ++i) {
+    sockaddr_in offender{};
+    uint8_t payload[64];
+    iovec iov{payload, sizeof(payload)};
+    alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(sock_extended_err) + sizeof(sockaddr_in))];
+    msghdr hdr{};
+    hdr.msg_name = &offender; // where the datagram that failed was going
+    hdr.msg_namelen = sizeof(offender);
+    hdr.msg_iov = &iov;
+    hdr.msg_iovlen = 1;
+    hdr.msg_control = control;
+    hdr.msg_controllen = sizeof(control);
+    if (recvmsg(fd_, &hdr, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+      return;
+    for (auto* cm = CMSG_FIRSTHDR(&hdr); cm != nullptr; cm = CMSG_NXTHDR(&hdr, cm)) {
+      if (cm->cmsg_level != IPPROTO_IP || cm->cmsg_type != IP_RECVERR)
+        continue;
+      sock_extended_err ee{};
+      std::memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+      bool refused = ee.ee_origin == SO_EE_ORIGIN_ICMP && ee.ee_errno == ECONNREFUSED;
+      if (!refused || hdr.msg_namelen != sizeof(sockaddr_in))
+        continue;
+      auto to = endpoint::from_sockaddr(offender);
+      if (unreachable_.size() < max_unreachable
+          && std::find(unreachable_.begin(), unreachable_.end(), to) == unreachable_.end())
+        unreachable_.push_back(to);
+    }
+  }
 }
 
 } // namespace meshrt::transport

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "transport/endpoint.hpp"
@@ -70,6 +71,20 @@ public:
     return batch_was_full_;
   }
 
+  /// The destinations whose host answered one of our datagrams with ICMP
+  /// port unreachable since the last call (nothing bound to that port: on
+  /// the same host or a LAN, a process that died or closed its socket),
+  /// each once. receive_batch() collects them as the kernel reports them
+  /// (IP_RECVERR); the datagrams queued meanwhile are not lost. A host or
+  /// firewall that sends no ICMP reports nothing.
+  std::vector<endpoint> take_unreachable() {
+    return std::exchange(unreachable_, {});
+  }
+
+  bool has_unreachable() const {
+    return !unreachable_.empty();
+  }
+
   /// Whether trains are sent (UDP_SEGMENT) and taken in (UDP_GRO).
   bool sends_trains() const {
     return segmentation_.load(std::memory_order_relaxed);
@@ -95,6 +110,11 @@ public:
 private:
   size_t send_each(const void* sa, const uint8_t* const* packets, const size_t* sizes,
                    size_t count);
+  /// One recvmmsg into the receive buffers: what it returned.
+  int receive_into_views();
+  /// Reads the socket's error queue, keeping the destinations that were
+  /// refused (port unreachable) in unreachable_.
+  void take_errors();
 
   int fd_ = -1;
   endpoint local_;
@@ -106,6 +126,7 @@ private:
   size_t rx_slot_size_ = 0;
   std::unique_ptr<uint8_t[]> rx_buffers_;
   std::vector<datagram_view> rx_views_;
+  std::vector<endpoint> unreachable_;
 };
 
 } // namespace meshrt::transport

@@ -53,8 +53,12 @@ struct pair_fixture {
   uint16_t port_a = 0;
   uint16_t port_b = 0;
 
-  explicit pair_fixture(transport_config cfg = {}, fault_options faults_b = {}) {
-    cfg.port = 43100;
+  /// `first_port`: where binding starts. A test that binds a port again
+  /// after closing it takes a range of its own, where no other test's
+  /// transports scan into the moment it is free.
+  explicit pair_fixture(transport_config cfg = {}, fault_options faults_b = {},
+                        uint16_t first_port = 43100) {
+    cfg.port = first_port;
     a = spawn_transport(sys, cfg, at_a);
     cfg.faults = faults_b;
     b = spawn_transport(sys, cfg, at_b);
@@ -397,6 +401,23 @@ TEST_SUITE("transport.live") {
     CHECK(got == 10);
   }
 
+  TEST_CASE("a peer whose port closed is named to the receiver") {
+    pair_fixture f;
+    auto gone = f.addr_b();
+    f.at_a->send_exit(f.b, caf::exit_reason::kill);
+    f.at_a->wait_for(f.b);
+    // Once b's socket is closed (its peer links let it go a moment after
+    // the transport), a's datagrams to it bounce off the closed port.
+    bool told = false;
+    for (uint32_t i = 0; i < 50 && !told; ++i) {
+      f.at_a->send(f.a, mesh_send_atom::value, gone, numbered(i, 10), false);
+      f.at_a->receive([&](unreachable_atom, const std::string& peer) { told = peer == gone; },
+                      caf::after(100ms) >> [] {});
+    }
+    CHECK(told);
+    CHECK(f.stats(f.a)["unreachable"] >= 1);
+  }
+
   TEST_CASE("a send without acknowledgement fails with a network error naming the peer") {
     transport_config cfg;
     cfg.session.retry_interval_us = 50'000;
@@ -524,7 +545,7 @@ TEST_SUITE("transport.live") {
 
   TEST_CASE("a process that comes back at the same address and speaks first gets nothing sent "
             "to the one before: that fails at the sender") {
-    pair_fixture f;
+    pair_fixture f{{}, {}, 52400};
     f.at_a->send(f.a, mesh_send_atom::value, f.addr_b(), numbered(0, 10), true);
     REQUIRE(f.receive_in_order(1, 5s) == 1);
     f.at_b->send(f.b, mesh_send_atom::value, f.addr_a(), numbered(0, 10), true); // A knows B

@@ -55,6 +55,13 @@ std::vector<std::vector<uint8_t>> receive(udp_socket& sock, size_t count) {
   return result;
 }
 
+/// An address where nothing is bound: a port bound a moment and closed
+/// again (scanning from where the tests' other sockets start, after them).
+endpoint closed_port() {
+  auto b = udp_socket::bind_scan("127.0.0.1", 48100);
+  return b.local();
+}
+
 void check_round_trip(bool trains, const std::vector<size_t>& sizes) {
   auto a = udp_socket::bind_scan("127.0.0.1", 48100);
   auto b = udp_socket::bind_scan("127.0.0.1", 48100);
@@ -140,5 +147,41 @@ TEST_SUITE("transport.udp_socket") {
     REQUIRE(got.size() == 2);
     CHECK(got[0].size() > max_packet_size);
     CHECK(got[1].size() == sizeof(small));
+  }
+
+  TEST_CASE("a datagram to a closed port is reported unreachable, and what arrived is kept") {
+    auto a = udp_socket::bind_scan("127.0.0.1", 48100);
+    auto c = udp_socket::bind_scan("127.0.0.1", 48100);
+    auto gone = closed_port();
+    // c's datagram waits at a; then a's datagram to the closed port
+    // bounces, and the kernel's report of it comes before c's datagram
+    auto hello = packets_of({20});
+    REQUIRE(send_all(c, a.local(), hello) == 1);
+    REQUIRE(send_all(a, gone, packets_of({10})) == 1);
+    auto got = receive(a, 1);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0] == hello[0]);
+    CHECK(a.take_unreachable() == std::vector<endpoint>{gone});
+    CHECK(a.take_unreachable().empty()); // each report once
+    // a live port reports nothing
+    REQUIRE(send_all(a, c.local(), packets_of({10})) == 1);
+    CHECK(receive(c, 1).size() == 1);
+    CHECK(c.take_unreachable().empty());
+    CHECK_FALSE(a.has_unreachable());
+  }
+
+  TEST_CASE("a report of a closed port fails no send to another destination") {
+    // The kernel leaves the report's error on the socket, where the next
+    // send call, to anyone, meets it once.
+    auto a = udp_socket::bind_scan("127.0.0.1", 48100);
+    auto c = udp_socket::bind_scan("127.0.0.1", 48100);
+    auto gone = closed_port();
+    REQUIRE(send_all(a, gone, packets_of({10})) == 1);
+    auto after = packets_of({30, 30, 12});
+    CHECK(send_all(a, c.local(), after) == after.size());
+    CHECK(receive(c, after.size()) == after);
+    // the report itself is still read: at the latest when a finds nothing
+    a.receive_batch();
+    CHECK(a.take_unreachable() == std::vector<endpoint>{gone});
   }
 }
