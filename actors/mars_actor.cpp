@@ -1,6 +1,10 @@
 #include "actors/mars_actor.hpp"
 
 #include <chrono>
+#include <iterator>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -23,7 +27,21 @@ using transport::port_atom;
 using transport::received_atom;
 using transport::stats_atom;
 using transport::tick_atom;
+using transport::unreachable_atom;
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
+
+/// How long a probe of a suspected member waits for its bounce: a closed
+/// port on the same host or a LAN answers within a round trip.
+constexpr uint64_t probe_wait_us = 1'000'000;
+
+/// The probe of a suspected member (mars_suspect): sent once, its bounce
+/// awaited, the reporters answered when it comes.
+struct suspect_probe {
+  std::string app;
+  uint64_t sent_us = 0;
+  /// (reporter, view epoch, view version) of each report meanwhile.
+  std::vector<std::tuple<std::string, uint64_t, uint64_t>> reporters;
+};
 
 struct mars_state {
   std::unique_ptr<registry> reg;
@@ -35,6 +53,9 @@ struct mars_state {
   uint64_t payload_out = 0;
   uint64_t rejected = 0;
   uint64_t started_us = 0;
+  /// Suspected members whose probe is out, by mesh address.
+  std::unordered_map<std::string, suspect_probe> probes;
+  uint64_t removed_closed = 0; // members removed because their port closed
 
   static inline const char* name = "meshrt.mars";
 };
@@ -87,6 +108,55 @@ void answer_status(mars_actor* self, const std::string& peer, const std::string&
       });
 }
 
+/// A member reports `s.mesh_address` unreachable: MARS probes it and waits
+/// for the bounce (on_unreachable). A report about a node already gone gets
+/// the reporter the change at once; reports from outside the app, about
+/// the reporter itself or about a node MARS never had are answered so too
+/// and probe nothing.
+void on_suspect(mars_actor* self, const std::string& peer, mars_suspect& s, uint64_t now) {
+  auto& st = self->state;
+  if (!st.reg->has(s.app, peer))
+    return; // only members report; anyone else gets nothing
+  if (s.mesh_address == peer || !st.reg->has(s.app, s.mesh_address)) {
+    reply(self, peer, st.reg->answer(s.app, s.epoch, s.version, now));
+    return;
+  }
+  auto& probe = st.probes[s.mesh_address];
+  probe.app = s.app;
+  probe.reporters.emplace_back(peer, s.epoch, s.version);
+  if (probe.sent_us != 0)
+    return; // one probe out is enough
+  probe.sent_us = now;
+  logger("mars")->debug("{} reports {} unreachable; probing", peer, s.mesh_address);
+  // Unreliable: a dead peer's port answers the first datagram; nothing to
+  // resend.
+  auto bytes = encode(mars_message{mars_probe{}});
+  st.payload_out += bytes.size();
+  self->send(st.transport, mesh_send_atom::value, s.mesh_address, std::move(bytes), false);
+}
+
+/// MARS's own datagram to `peer` bounced (ICMP port unreachable). With a
+/// probe out for a member there, the member is gone: removed now rather
+/// than after its heartbeats' expiry, and the reporters hear of it.
+void on_unreachable(mars_actor* self, const std::string& peer) {
+  auto& st = self->state;
+  auto i = st.probes.find(peer);
+  if (i == st.probes.end())
+    return; // a status client that left, or a bounce nobody asked about
+  auto probe = std::move(i->second);
+  st.probes.erase(i);
+  auto now = steady_micros();
+  if (!st.reg->remove(probe.app, peer, now))
+    return;
+  ++st.removed_closed;
+  logger("mars")->info("{} removed from app '{}': its port is closed (reported by {}, confirmed "
+                       "by MARS's probe)",
+                       peer, probe.app, std::get<0>(probe.reporters.front()));
+  for (const auto& [reporter, epoch, version] : probe.reporters)
+    if (st.reg->has(probe.app, reporter))
+      reply(self, reporter, st.reg->answer(probe.app, epoch, version, now));
+}
+
 void handle(mars_actor* self, const std::string& peer, byte_view bytes) {
   auto& st = self->state;
   auto log = logger("mars");
@@ -129,9 +199,11 @@ void handle(mars_actor* self, const std::string& peer, byte_view bytes) {
     }
   } else if (auto* q = std::get_if<mars_status_request>(&*msg)) {
     answer_status(self, peer, q->app);
+  } else if (auto* sus = std::get_if<mars_suspect>(&*msg)) {
+    on_suspect(self, peer, *sus, now);
   } else {
     ++st.rejected;
-    log->warn("dropped a message from {}: views and status go from MARS, not to it", peer);
+    log->warn("dropped a message from {}: views, status and probes go from MARS, not to it", peer);
   }
 }
 
@@ -157,10 +229,17 @@ caf::behavior mars(mars_actor* self, const mars_config& cfg) {
       for (auto bytes : messages.views())
         handle(self, peer, bytes);
     },
+    [=](unreachable_atom, const std::string& peer) { on_unreachable(self, peer); },
     [=](tick_atom) {
-      for (const auto& [app, addr] : self->state.reg->expire(steady_micros()))
+      auto now = steady_micros();
+      for (const auto& [app, addr] : self->state.reg->expire(now))
         logger("mars")->info("{} expired from app '{}' (silent for {} ms)", addr, app,
                              self->state.cfg.expiry_us / 1000);
+      // A probe that did not bounce: the member lives, or its network
+      // sends no ICMP; its heartbeats decide.
+      auto& probes = self->state.probes;
+      for (auto i = probes.begin(); i != probes.end();)
+        i = now - i->second.sent_us > probe_wait_us ? probes.erase(i) : std::next(i);
       self->delayed_send(self, std::chrono::microseconds{self->state.cfg.sweep_interval_us},
                          tick_atom::value);
     },
@@ -184,7 +263,8 @@ caf::behavior mars(mars_actor* self, const mars_config& cfg) {
                        {"messages_in", s.messages_in},
                        {"payload_in", s.payload_in},
                        {"payload_out", s.payload_out},
-                       {"rejected", s.rejected}};
+                       {"rejected", s.rejected},
+                       {"removed_port_closed", s.removed_closed}};
       auto& apps = j["apps"] = nlohmann::json::object();
       for (const auto& app : s.reg->apps())
         apps[app] = {{"nodes", s.reg->nodes(app).size()}, {"shared", s.reg->shared(app).size()}};

@@ -60,6 +60,10 @@ mars_status query_mars_status(caf::actor_system& sys, const std::string& mars,
       [&](transport::send_failed_atom, const std::string&, const caf::error& err) {
         failure = "cannot reach MARS at " + mars + ": " + context_of(err);
       },
+      [&](transport::unreachable_atom, const std::string&) {
+        failure = "cannot reach MARS at " + mars
+                  + ": nothing listens on that port (ICMP port unreachable)";
+      },
       caf::after(limit) >>
         [&] {
           failure

@@ -20,6 +20,8 @@ enum class kind : uint8_t {
   view = 4,
   status_request = 5,
   status = 6,
+  suspect = 7,
+  probe = 8,
 };
 
 // The wire shapes, as msgpack arrays.
@@ -34,6 +36,8 @@ using view_t
   = std::tuple<uint8_t, uint64_t, uint64_t, bool, std::vector<record_t>, std::vector<std::string>,
                std::vector<std::pair<std::string, int16_t>>, std::vector<std::string>>;
 using status_request_t = std::tuple<uint8_t, std::string>;
+using suspect_t = std::tuple<uint8_t, std::string, std::string, uint64_t, uint64_t>;
+using probe_t = std::tuple<uint8_t>;
 using status_t = std::tuple<uint8_t, std::vector<std::pair<record_t, uint64_t>>, shared_list_t,
                             uint64_t, uint64_t, uint64_t, uint64_t>;
 
@@ -97,6 +101,13 @@ struct encoder {
       nodes.emplace_back(to_tuple(e.record), e.last_seen_ms);
     return record(status_t{static_cast<uint8_t>(kind::status), nodes, m.shared, m.uptime_ms,
                            m.messages_in, m.bytes_in, m.bytes_out});
+  }
+  byte_buffer operator()(const mars_suspect& m) const {
+    return record(
+      suspect_t{static_cast<uint8_t>(kind::suspect), m.app, m.mesh_address, m.epoch, m.version});
+  }
+  byte_buffer operator()(const mars_probe&) const {
+    return record(probe_t{static_cast<uint8_t>(kind::probe)});
   }
 };
 
@@ -168,6 +179,14 @@ std::optional<mars_message> decode(const msgpack::object& obj, std::string& erro
       st.bytes_out = std::get<6>(t);
       return st;
     }
+    case kind::suspect: {
+      auto t = obj.as<suspect_t>();
+      return mars_suspect{std::move(std::get<1>(t)), std::move(std::get<2>(t)), std::get<3>(t),
+                          std::get<4>(t)};
+    }
+    case kind::probe:
+      obj.as<probe_t>();
+      return mars_probe{};
   }
   error = "unknown MARS message kind " + std::to_string(obj.via.array.ptr[0].via.u64);
   return std::nullopt;

@@ -64,10 +64,28 @@ struct mars_status {
   uint64_t bytes_out = 0;
 };
 
+/// A node's report that a member's port is closed: a datagram to
+/// `mesh_address` came back as ICMP port unreachable (its process died, on
+/// this host or a LAN). MARS checks for itself with a mars_probe and, when
+/// its own datagram bounces as well, removes the member at once instead of
+/// after its heartbeats' expiry; the reporter, whose view is at `epoch` and
+/// `version`, gets the change as an answer right away. Reported again while
+/// the member stays in the reporter's view, at most a few times a second.
+struct mars_suspect {
+  std::string app;
+  std::string mesh_address;
+  uint64_t epoch = 0;
+  uint64_t version = 0;
+};
+
+/// MARS's check of a suspected member: a datagram that a live node takes
+/// and ignores, and whose bounce tells MARS the port is closed.
+struct mars_probe {};
+
 /// Everything that travels between nodes and MARS. MARS answers every
 /// announce with a view_delta and every status request with a status.
 using mars_message = std::variant<mars_announce, mars_leave, mars_shared, view_delta,
-                                  mars_status_request, mars_status>;
+                                  mars_status_request, mars_status, mars_suspect, mars_probe>;
 
 /// The mesh layer's kind byte for MARS records (mesh_envelope.hpp), then msgpack:
 /// an array whose first element names the record.

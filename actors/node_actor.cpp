@@ -40,6 +40,7 @@ using transport::received_atom;
 using transport::route_atom;
 using transport::send_failed_atom;
 using transport::tick_atom;
+using transport::unreachable_atom;
 using leave_step_atom = caf::atom_constant<caf::atom("leavestep")>;
 
 /// Non-members whose dropped messages are logged by name; past this many,
@@ -149,6 +150,8 @@ nlohmann::json stats_json(node_actor* self) {
                    {"unhandled", st.handlers.unhandled},
                    {"handler_errors", st.handlers.failed},
                    {"mars_send_failures", st.mars.send_failures},
+                   {"suspects_reported", st.mars.suspects_reported},
+                   {"mars_probes", st.mars.probes},
                    {"requests_in", st.requests.requests_in},
                    {"responses_forwarded", st.responses_forwarded},
                    {"handler_timeouts", st.requests.handler_timeouts},
@@ -310,6 +313,7 @@ caf::behavior node(node_actor* self, const mesh_config& mesh, const node_options
       self->state.deferred.arrived();
       self->state.outbox.flush(self, self->state.transport);
     },
+    [=](unreachable_atom, const std::string& peer) { on_peer_unreachable(self, peer); },
     [=](send_failed_atom, const std::string& peer, const caf::error& err) {
       // What the node sends on its own behalf, untagged: MARS traffic and
       // responses (whose callers time out).

@@ -1,6 +1,7 @@
 #include "actors/node_mars.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -127,9 +128,35 @@ void on_mars_message(node_actor* self, byte_view bytes) {
     on_view(self, std::get<view_delta>(*msg));
     return;
   }
+  if (msg && std::holds_alternative<mars_probe>(*msg)) {
+    ++mars.probes; // someone thought this node gone; the datagram's arrival says otherwise
+    return;
+  }
   ++mars.malformed;
   logger("node")->warn("dropped a message from MARS at {}: {}", mars.address,
                        msg ? "not a view" : error);
+}
+
+void on_peer_unreachable(node_actor* self, const std::string& peer) {
+  auto& st = self->state;
+  auto& mars = st.mars;
+  // MARS's own silence is judged by its answers; a guest is nobody's
+  // member and MARS would not take its word.
+  if (peer == mars.address || mars.left || !mars.answering || st.opts.guest
+      || st.view.find(peer) == nullptr)
+    return;
+  auto now = steady_micros();
+  auto& last = mars.reported_closed[peer];
+  if (last != 0 && now - last < suspect_report_interval_us)
+    return;
+  last = now;
+  if (mars.reported_closed.size() > 64) // members long gone
+    for (auto i = mars.reported_closed.begin(); i != mars.reported_closed.end();)
+      i = now - i->second > suspect_report_interval_us ? mars.reported_closed.erase(i)
+                                                       : std::next(i);
+  ++mars.suspects_reported;
+  logger("node")->debug("{}'s port is closed (ICMP port unreachable); telling MARS", peer);
+  send_to_mars(self, mars_suspect{st.opts.app, peer, st.view.epoch(), st.view.version()}, true);
 }
 
 bool is_member(const mars_sync& mars, uint64_t now) {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,10 @@ namespace meshrt {
 /// How long MARS may stay silent before the node counts as cut off
 /// (IsPartOfCluster false, mars_lost event): the reference's two seconds.
 constexpr uint64_t mars_silence_us = 2'000'000;
+
+/// How often at most a node reports one member's port closed to MARS while
+/// its datagrams to it keep bouncing (mars_suspect).
+constexpr uint64_t suspect_report_interval_us = 250'000;
 
 /// The node's part that keeps up with MARS: heartbeats out, views in, and
 /// whether MARS answers.
@@ -37,6 +42,11 @@ struct mars_sync {
   uint64_t answers = 0;
   uint64_t malformed = 0;
   uint64_t send_failures = 0;
+  /// Members reported to MARS as closed (mars_suspect), with the time of
+  /// the last report; and MARS's probes of this node, ignored.
+  std::unordered_map<std::string, uint64_t> reported_closed;
+  uint64_t suspects_reported = 0;
+  uint64_t probes = 0;
 };
 
 /// MARS's "a.b.c.d:port", resolved again once marsAddressCacheTTL passed;
@@ -56,6 +66,11 @@ void check_mars_silence(node_actor* self, uint64_t now);
 
 /// A record from MARS's address: a view answer is applied and published.
 void on_mars_message(node_actor* self, byte_view bytes);
+
+/// The transport says `peer`'s port is closed (ICMP port unreachable): a
+/// member is reported to MARS (mars_suspect), which checks and removes it
+/// without waiting for its heartbeats to expire.
+void on_peer_unreachable(node_actor* self, const std::string& peer);
 
 /// IsPartOfCluster: MARS answered within mars_silence_us.
 bool is_member(const mars_sync& mars, uint64_t now);

@@ -146,6 +146,11 @@ uint64_t registry::version(const std::string& app) const {
   return a == apps_.end() ? 0 : a->second.version;
 }
 
+bool registry::has(const std::string& app, const std::string& mesh_address) const {
+  auto a = apps_.find(app);
+  return a != apps_.end() && a->second.nodes.count(mesh_address) > 0;
+}
+
 std::vector<registry::node_entry> registry::nodes(const std::string& app) const {
   std::vector<node_entry> result;
   auto a = apps_.find(app);

@@ -100,6 +100,9 @@ public:
   /// The current version of `app`'s view (0 if the app is unknown).
   uint64_t version(const std::string& app) const;
 
+  /// Whether `mesh_address` is a node of `app`.
+  bool has(const std::string& app, const std::string& mesh_address) const;
+
   /// Every node of `app`, ordered by mesh address.
   std::vector<node_entry> nodes(const std::string& app) const;
 

@@ -9,6 +9,8 @@
 #include <caf/all.hpp>
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "actors/cluster_view.hpp"
 #include "actors/mars_protocol.hpp"
 #include "runtime/logging.hpp"
@@ -30,10 +32,12 @@ struct test_node {
   node_record record;
   std::string mars;
 
-  test_node(caf::actor_system& sys, const std::string& mars_addr, const std::string& type) :
-    self(sys), mars(mars_addr) {
+  test_node(caf::actor_system& sys, const std::string& mars_addr, const std::string& type,
+            uint16_t first_port = 43700) :
+    self(sys),
+    mars(mars_addr) {
     transport_config cfg;
-    cfg.port = 43700;
+    cfg.port = first_port;
     transport = spawn_transport(sys, cfg, self);
     record.type = type;
     record.role = type;
@@ -49,25 +53,61 @@ struct test_node {
       = encode(mars_message{mars_announce{app, record, view.epoch(), view.version(), false, {}}});
     self->send(transport, mesh_send_atom::value, mars, std::move(msg), true);
     bool answered = false;
-    self->receive(
-      [&](received_atom, const std::string&, const packed_messages& packed_batch, bool) {
-        auto batch = packed_batch.unpack();
-        for (const auto& bytes : batch) {
-          std::string error;
-          auto decoded = decode_mars(bytes, error);
-          REQUIRE_MESSAGE(decoded, error);
-          // Only the answer to a heartbeat counts (an operator's status may
-          // share the delivery).
-          if (const auto* delta = std::get_if<view_delta>(&*decoded)) {
-            view.apply(*delta);
-            answered = true;
+    return take_views([&](bool view_came) { return answered = answered || view_came; }, 1s);
+  }
+
+  /// Tells MARS that `member`'s port is closed; true if MARS's answer, a
+  /// view without it, came within `limit`.
+  bool report_closed(const std::string& member, std::chrono::milliseconds limit) {
+    self->send(transport, mesh_send_atom::value, mars,
+               encode(mars_message{mars_suspect{"app", member, view.epoch(), view.version()}}),
+               true);
+    return take_views([&](bool) { return view.find(member) == nullptr; }, limit);
+  }
+
+  /// Applies the views MARS sends until `done(a view came in this
+  /// delivery)` holds (true) or nothing came for `limit` (false). Only
+  /// views count: an operator's status or a probe may come between.
+  template<class Done>
+  bool take_views(Done done, std::chrono::milliseconds limit) {
+    bool finished = false;
+    bool late = false;
+    while (!finished && !late)
+      self->receive(
+        [&](received_atom, const std::string&, const packed_messages& batch, bool) {
+          bool view_came = false;
+          for (auto bytes : batch.views()) {
+            std::string error;
+            auto decoded = decode_mars(bytes, error);
+            REQUIRE_MESSAGE(decoded, error);
+            if (const auto* delta = std::get_if<view_delta>(&*decoded)) {
+              view.apply(*delta);
+              view_came = true;
+            }
           }
-        }
-      },
-      caf::after(1s) >> [] {});
-    return answered;
+          finished = done(view_came);
+        },
+        caf::after(limit) >> [&] { late = true; });
+    return finished;
   }
 };
+
+/// The port MARS bound.
+uint16_t bound_port(caf::scoped_actor& self, const caf::actor& mars) {
+  uint16_t port = 0;
+  self->request(mars, 5s, port_atom::value)
+    .receive([&](uint16_t p) { port = p; }, [](caf::error&) {});
+  return port;
+}
+
+/// MARS's counter of members removed because their port closed.
+uint64_t removed_port_closed(caf::scoped_actor& self, const caf::actor& mars) {
+  uint64_t n = 0;
+  self->request(mars, 5s, stats_atom::value)
+    .receive([&](const std::string& s) { n = nlohmann::json::parse(s)["removed_port_closed"]; },
+             [](caf::error&) {});
+  return n;
+}
 
 } // namespace
 
@@ -82,9 +122,7 @@ TEST_SUITE("actors.mars") {
     cfg.sweep_interval_us = 50'000;
     auto mars = spawn_mars(sys, cfg);
     caf::scoped_actor self{sys};
-    uint16_t port = 0;
-    self->request(mars, 5s, port_atom::value)
-      .receive([&](uint16_t p) { port = p; }, [](caf::error&) {});
+    auto port = bound_port(self, mars);
     REQUIRE(port >= 43650);
     auto addr = "127.0.0.1:" + std::to_string(port);
     {
@@ -151,6 +189,55 @@ TEST_SUITE("actors.mars") {
       CHECK(gone);
       CHECK(a.view.size() == 1);
     }
+    self->send_exit(mars, caf::exit_reason::user_shutdown);
+  }
+
+  TEST_CASE("a member whose port closed is removed at once when another reports it") {
+    // Long before its heartbeats would expire: only the report, and MARS's
+    // own probe bouncing off the closed port, can remove it.
+    set_log_level("warn");
+    caf::actor_system sys{test::test_system_config()};
+    mars_config cfg;
+    cfg.port = 53100;
+    cfg.expiry_us = 60'000'000;
+    auto mars = spawn_mars(sys, cfg);
+    caf::scoped_actor self{sys};
+    REQUIRE(bound_port(self, mars) == 53100);
+    auto addr = "127.0.0.1:53100";
+    test_node a{sys, addr, "HTTP", 53110};
+    test_node b{sys, addr, "UDP", 53110};
+    test_node c{sys, addr, "TCP", 53110};
+    for (int round = 0; round < 2; ++round)
+      for (auto* n : {&a, &b, &c})
+        REQUIRE(n->heartbeat());
+    REQUIRE(a.view.size() == 3);
+    auto b_addr = b.view.addresses_by_type("UDP").at(0);
+    auto c_addr = c.view.addresses_by_type("TCP").at(0);
+    // A live member reported closed: MARS's probe reaches it, nothing bounces.
+    CHECK_FALSE(a.report_closed(c_addr, 300ms));
+    CHECK(removed_port_closed(self, mars) == 0);
+    // b's process ends without a word: its socket closes with its transport.
+    b.self->send_exit(b.transport, caf::exit_reason::kill);
+    b.self->wait_for(b.transport);
+    // Once nothing is bound to b's port any more (its peer links let the
+    // socket go a moment after the transport), a's report removes it and
+    // MARS answers with the view without it.
+    bool gone = false;
+    for (int i = 0; i < 20 && !gone; ++i)
+      gone = a.report_closed(b_addr, 250ms);
+    CHECK(gone);
+    CHECK(removed_port_closed(self, mars) == 1);
+    REQUIRE(c.heartbeat());
+    CHECK(c.view.find(b_addr) == nullptr);
+    CHECK(c.view.find(c_addr) != nullptr);
+    CHECK(c.view.size() == 2);
+    // A report from outside the app, or about an unknown address, removes
+    // nothing and probes nothing.
+    self->send(a.transport, mesh_send_atom::value, std::string{addr},
+               encode(mars_message{mars_suspect{"app", "127.0.0.1:1", 0, 0}}), true);
+    REQUIRE(a.heartbeat());
+    CHECK(a.view.size() == 2);
+    CHECK(removed_port_closed(self, mars) == 1);
     self->send_exit(mars, caf::exit_reason::user_shutdown);
   }
 

@@ -82,6 +82,12 @@ TEST_SUITE("actors.mars_protocol") {
     CHECK(back.messages_in == 10);
     CHECK(back.bytes_in == 490);
     CHECK(back.bytes_out == 190);
+    auto sus = round_trip(mars_suspect{"game", "127.0.0.1:8002", 77, 13});
+    CHECK(sus.app == "game");
+    CHECK(sus.mesh_address == "127.0.0.1:8002");
+    CHECK(sus.epoch == 77);
+    CHECK(sus.version == 13);
+    round_trip(mars_probe{});
   }
 
   TEST_CASE("a heartbeat and an empty answer are small") {

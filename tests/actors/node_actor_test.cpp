@@ -547,6 +547,33 @@ TEST_SUITE("actors.node") {
     CHECK(std::chrono::steady_clock::now() - start < 3s);
   }
 
+  TEST_CASE("a killed node is removed as soon as a datagram to it bounces off its closed port") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 53200};
+    c.start_mars(60'000'000); // its heartbeats would take a minute to expire
+    std::vector<caf::actor> nodes;
+    for (int i = 0; i < 3; ++i)
+      nodes.push_back(c.add_node("UDP"));
+    REQUIRE(c.converged(nodes, 3));
+    auto& self = c.self();
+    auto victim = nodes.back();
+    nodes.pop_back();
+    auto victim_addr = ask<node_record>(self, victim, whoami_atom::value).mesh_address;
+    self->send_exit(victim, caf::exit_reason::kill);
+    // The first node's messages to it bounce (once its socket is closed, a
+    // moment after the actor); the node tells MARS, whose own probe bounces.
+    CHECK(eventually(
+      [&] {
+        self->send(nodes[0], usend_atom::value, uint16_t{9}, victim_addr, bytes_of("anyone?"));
+        return c.converged({nodes[0]}, 2, 100ms);
+      },
+      5s));
+    CHECK(stats_of(self, nodes[0])["suspects_reported"] >= 1);
+    // The other node learns it from MARS with its next heartbeat.
+    CHECK(c.converged(nodes, 2, 3s));
+    CHECK(stats_of(self, nodes[1])["suspects_reported"] == 0);
+  }
+
   TEST_CASE("a MARS restart heals every view with no spurious event") {
     caf::actor_system sys{test_system_config()};
     node_cluster c{sys, 44800};

@@ -102,9 +102,10 @@ node_cluster::~node_cluster() {
     self_->send_exit(mars_, caf::exit_reason::user_shutdown);
 }
 
-void node_cluster::start_mars() {
+void node_cluster::start_mars(uint64_t expiry_us) {
   mars_config mc;
   mc.port = base_port_;
+  mc.expiry_us = expiry_us;
   // A killed MARS's socket closes a moment after the actor ends.
   REQUIRE(eventually([&] {
     try {

@@ -79,8 +79,9 @@ public:
   node_cluster(caf::actor_system& sys, uint16_t base_port);
   ~node_cluster();
 
-  /// Starts (or restarts) MARS on base_port.
-  void start_mars();
+  /// Starts (or restarts) MARS on base_port; a node silent for `expiry_us`
+  /// expires (mars_config's default: three heartbeats).
+  void start_mars(uint64_t expiry_us = 1'500'000);
 
   /// Stops MARS as a crash would: no goodbye to anyone.
   void kill_mars();
