@@ -55,6 +55,11 @@ struct mars_state {
   uint64_t started_us = 0;
   /// Suspected members whose probe is out, by mesh address.
   std::unordered_map<std::string, suspect_probe> probes;
+  /// The view (epoch, version) each member's last heartbeat said it holds:
+  /// what a change MARS sends unasked is computed from. Views only move
+  /// forward, and a delta from an older version holds nothing a newer view
+  /// has not applied already.
+  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> views;
   uint64_t removed_closed = 0; // members removed because their port closed
 
   static inline const char* name = "meshrt.mars";
@@ -137,7 +142,7 @@ void on_suspect(mars_actor* self, const std::string& peer, mars_suspect& s, uint
 
 /// MARS's own datagram to `peer` bounced (ICMP port unreachable). With a
 /// probe out for a member there, the member is gone: removed now rather
-/// than after its heartbeats' expiry, and the reporters hear of it.
+/// than after its heartbeats' expiry, and every member hears of it now.
 void on_unreachable(mars_actor* self, const std::string& peer) {
   auto& st = self->state;
   auto i = st.probes.find(peer);
@@ -149,12 +154,25 @@ void on_unreachable(mars_actor* self, const std::string& peer) {
   if (!st.reg->remove(probe.app, peer, now))
     return;
   ++st.removed_closed;
+  st.views.erase(peer);
   logger("mars")->info("{} removed from app '{}': its port is closed (reported by {}, confirmed "
                        "by MARS's probe)",
                        peer, probe.app, std::get<0>(probe.reporters.front()));
+  // Every member hears of it now, not at its next heartbeat: the reporters
+  // from the views their reports named, the others from their last
+  // heartbeat's.
+  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> told;
   for (const auto& [reporter, epoch, version] : probe.reporters)
-    if (st.reg->has(probe.app, reporter))
-      reply(self, reporter, st.reg->answer(probe.app, epoch, version, now));
+    told.emplace(reporter, std::pair{epoch, version});
+  for (const auto& e : st.reg->nodes(probe.app)) {
+    const auto& member = e.record.mesh_address;
+    auto t = told.find(member);
+    auto v = st.views.find(member);
+    if (t != told.end())
+      reply(self, member, st.reg->answer(probe.app, t->second.first, t->second.second, now));
+    else if (v != st.views.end())
+      reply(self, member, st.reg->answer(probe.app, v->second.first, v->second.second, now));
+  }
 }
 
 void handle(mars_actor* self, const std::string& peer, byte_view bytes) {
@@ -182,9 +200,11 @@ void handle(mars_actor* self, const std::string& peer, byte_view bytes) {
       if (st.reg->announce(a->app, a->record, now))
         log->debug("{} in app '{}': {} {} {}", peer, a->app, a->record.type, a->record.role,
                    to_string(a->record.status));
+      st.views[peer] = {a->epoch, a->version};
     }
     reply(self, peer, st.reg->answer(a->app, a->epoch, a->version, now));
   } else if (auto* l = std::get_if<mars_leave>(&*msg)) {
+    st.views.erase(peer);
     if (st.reg->remove(l->app, peer, now))
       log->info("{} left app '{}'", peer, l->app);
   } else if (auto* s = std::get_if<mars_shared>(&*msg)) {
@@ -232,9 +252,11 @@ caf::behavior mars(mars_actor* self, const mars_config& cfg) {
     [=](unreachable_atom, const std::string& peer) { on_unreachable(self, peer); },
     [=](tick_atom) {
       auto now = steady_micros();
-      for (const auto& [app, addr] : self->state.reg->expire(now))
+      for (const auto& [app, addr] : self->state.reg->expire(now)) {
+        self->state.views.erase(addr);
         logger("mars")->info("{} expired from app '{}' (silent for {} ms)", addr, app,
                              self->state.cfg.expiry_us / 1000);
+      }
       // A probe that did not bounce: the member lives, or its network
       // sends no ICMP; its heartbeats decide.
       auto& probes = self->state.probes;

@@ -36,12 +36,15 @@ struct mars_config {
 /// Spawns MARS: the registry actor with a transport of its own. Nodes
 /// announce themselves (mars_announce) and get back what changed in their
 /// app's view since the version they hold (view_delta); silent nodes expire.
-/// Throws std::runtime_error if no port can be bound.
+/// A node reported with a closed port (mars_suspect) is probed and, when
+/// the probe bounces off the closed port too, removed at once, every member
+/// told unasked. Throws std::runtime_error if no port can be bound.
 ///
 /// The registry actor answers (transport::port_atom) -> uint16_t, the bound
 /// port, and (transport::stats_atom) -> std::string, its counters as JSON
-/// (apps with their nodes and shared keys, messages and payload bytes, its
-/// transport's under "transport"). Exiting it stops its transport.
+/// (apps with their nodes and shared keys, messages and payload bytes,
+/// members removed because their port closed, its transport's under
+/// "transport"). Exiting it stops its transport.
 caf::actor spawn_mars(caf::actor_system& sys, const mars_config& cfg);
 
 } // namespace meshrt

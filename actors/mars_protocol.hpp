@@ -68,8 +68,9 @@ struct mars_status {
 /// `mesh_address` came back as ICMP port unreachable (its process died, on
 /// this host or a LAN). MARS checks for itself with a mars_probe and, when
 /// its own datagram bounces as well, removes the member at once instead of
-/// after its heartbeats' expiry; the reporter, whose view is at `epoch` and
-/// `version`, gets the change as an answer right away. Reported again while
+/// after its heartbeats' expiry and sends every member the change: the
+/// reporter from its view at `epoch` and `version`, the others from the
+/// view their last heartbeat named. Reported again while
 /// the member stays in the reporter's view, at most a few times a second.
 struct mars_suspect {
   std::string app;

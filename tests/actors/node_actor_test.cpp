@@ -569,7 +569,7 @@ TEST_SUITE("actors.node") {
       },
       5s));
     CHECK(stats_of(self, nodes[0])["suspects_reported"] >= 1);
-    // The other node learns it from MARS with its next heartbeat.
+    // MARS tells the other node at once.
     CHECK(c.converged(nodes, 2, 3s));
     CHECK(stats_of(self, nodes[1])["suspects_reported"] == 0);
   }
