@@ -114,10 +114,10 @@ void answer_status(mars_actor* self, const std::string& peer, const std::string&
 }
 
 /// A member reports `s.mesh_address` unreachable: MARS probes it and waits
-/// for the bounce (on_unreachable). A report about a node already gone gets
-/// the reporter the change at once; reports from outside the app, about
-/// the reporter itself or about a node MARS never had are answered so too
-/// and probe nothing.
+/// for the bounce (on_unreachable). A report about a node MARS does not
+/// have (gone already) or about the reporter itself probes nothing and gets
+/// the reporter the present view; a report from outside the app is
+/// ignored.
 void on_suspect(mars_actor* self, const std::string& peer, mars_suspect& s, uint64_t now) {
   auto& st = self->state;
   if (!st.reg->has(s.app, peer))
