@@ -2,9 +2,7 @@
 
 #include <chrono>
 #include <iterator>
-#include <tuple>
 #include <unordered_map>
-#include <vector>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -35,12 +33,11 @@ using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
 constexpr uint64_t probe_wait_us = 1'000'000;
 
 /// The probe of a suspected member (mars_suspect): sent once, its bounce
-/// awaited, the reporters answered when it comes.
+/// awaited.
 struct suspect_probe {
   std::string app;
   uint64_t sent_us = 0;
-  /// (reporter, view epoch, view version) of each report meanwhile.
-  std::vector<std::tuple<std::string, uint64_t, uint64_t>> reporters;
+  std::string reported_by; // the first reporter, for the log
 };
 
 struct mars_state {
@@ -127,10 +124,10 @@ void on_suspect(mars_actor* self, const std::string& peer, mars_suspect& s, uint
     return;
   }
   auto& probe = st.probes[s.mesh_address];
-  probe.app = s.app;
-  probe.reporters.emplace_back(peer, s.epoch, s.version);
   if (probe.sent_us != 0)
     return; // one probe out is enough
+  probe.app = s.app;
+  probe.reported_by = peer;
   probe.sent_us = now;
   logger("mars")->debug("{} reports {} unreachable; probing", peer, s.mesh_address);
   // Unreliable: a dead peer's port answers the first datagram; nothing to
@@ -157,20 +154,13 @@ void on_unreachable(mars_actor* self, const std::string& peer) {
   st.views.erase(peer);
   logger("mars")->info("{} removed from app '{}': its port is closed (reported by {}, confirmed "
                        "by MARS's probe)",
-                       peer, probe.app, std::get<0>(probe.reporters.front()));
-  // Every member hears of it now, not at its next heartbeat: the reporters
-  // from the views their reports named, the others from their last
-  // heartbeat's.
-  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> told;
-  for (const auto& [reporter, epoch, version] : probe.reporters)
-    told.emplace(reporter, std::pair{epoch, version});
+                       peer, probe.app, probe.reported_by);
+  // Every member hears of it now, not at its next heartbeat, from the view
+  // its last heartbeat named (the reporters' too: their reports' views are
+  // no older).
   for (const auto& e : st.reg->nodes(probe.app)) {
     const auto& member = e.record.mesh_address;
-    auto t = told.find(member);
-    auto v = st.views.find(member);
-    if (t != told.end())
-      reply(self, member, st.reg->answer(probe.app, t->second.first, t->second.second, now));
-    else if (v != st.views.end())
+    if (auto v = st.views.find(member); v != st.views.end())
       reply(self, member, st.reg->answer(probe.app, v->second.first, v->second.second, now));
   }
 }

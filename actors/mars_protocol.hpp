@@ -68,10 +68,11 @@ struct mars_status {
 /// `mesh_address` came back as ICMP port unreachable (its process died, on
 /// this host or a LAN). MARS checks for itself with a mars_probe and, when
 /// its own datagram bounces as well, removes the member at once instead of
-/// after its heartbeats' expiry and sends every member the change: the
-/// reporter from its view at `epoch` and `version`, the others from the
-/// view their last heartbeat named. Reported again while
-/// the member stays in the reporter's view, at most a few times a second.
+/// after its heartbeats' expiry and sends every member the change, from the
+/// view its last heartbeat named. A report about a node MARS no longer has
+/// gets the reporter the change from `epoch` and `version`, its view's.
+/// Reported again while the member stays in the reporter's view, at most a
+/// few times a second.
 struct mars_suspect {
   std::string app;
   std::string mesh_address;
