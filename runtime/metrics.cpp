@@ -92,6 +92,10 @@ void add_transport(prometheus_text& out, const json& t) {
             "Retransmission timers that expired", num(s, "timeouts"), p);
     out.add("meshrt_transport_give_ups_total", counter,
             "Reliable messages given up after retryTimeout", num(s, "give_ups"), p);
+    out.add("meshrt_transport_abandoned_total", counter,
+            "Times what the peer had not acknowledged failed at once: its port was closed and "
+            "the cluster's view lost it",
+            num(s, "abandoned"), p);
     out.add("meshrt_transport_peer_resets_total", counter,
             "Times the peer came back as a new incarnation", num(s, "peer_resets"), p);
     out.add("meshrt_transport_peer_restarts_total", counter,

@@ -3,6 +3,8 @@
 // The atoms of the transport's actor messages. Each handler's message shape
 // is documented where the actor is declared (transport_actor.hpp).
 
+#include <cstddef>
+
 #include <caf/atom.hpp>
 
 namespace meshrt::transport {
@@ -30,5 +32,13 @@ using link_idle_atom = caf::atom_constant<caf::atom("linkidle")>;
 /// transport to its receiver: the peer's host answered a datagram with
 /// ICMP port unreachable, nothing is bound to that port any more.
 using unreachable_atom = caf::atom_constant<caf::atom("unreach")>;
+/// (peer_gone_atom, std::string peer, bool gone) to a transport: the
+/// cluster's view lost that peer (true) or has it again (false); and
+/// (peer_gone_atom, bool gone) from the transport to the peer's link.
+using peer_gone_atom = caf::atom_constant<caf::atom("peergone")>;
+/// The most peers a receiver of peer_gone_atom keeps as gone at once (each
+/// a few dozen bytes); beyond it, what would have failed at once waits for
+/// retryTimeout as before.
+constexpr size_t max_gone_peers = 65536;
 
 } // namespace meshrt::transport

@@ -10,9 +10,12 @@
 #include "transport/clock.hpp"
 #include "transport/deferred_flush.hpp"
 #include "transport/delivery_routes.hpp"
+#include "transport/logger.hpp"
 #include "transport/packet_guard.hpp"
 #include "transport/send_error.hpp"
 #include "transport/udp_socket.hpp"
+
+#include <spdlog/spdlog.h>
 
 namespace meshrt::transport {
 
@@ -48,6 +51,7 @@ std::string stats_json(const session& sess) {
   field("spurious_timeouts", s.spurious_timeouts);
   field("probes", s.probes);
   field("give_ups", s.give_ups);
+  field("abandoned", s.abandoned);
   field("oversized", s.oversized);
   field("interrupted", s.interrupted);
   field("peer_resets", s.peer_resets);
@@ -108,6 +112,14 @@ struct link_parts {
   caf::actor transport;
   uint64_t idle_timeout_us = 0;
   uint64_t last_active_us = 0;
+  /// The peer's host reported its port closed (ICMP port unreachable)
+  /// since the last datagram from it, and the cluster's view lost it
+  /// (peer_gone_atom): together, the process there is gone and nothing
+  /// unacknowledged will ever be (give_up_if_gone()).
+  bool port_closed = false;
+  bool gone = false;
+  /// Why the messages the session fails next failed; empty: retryTimeout.
+  std::string failure_context;
   /// Idle, reported to the transport, which forgot this link: whatever
   /// still reaches it (from a sender that cached its handle, a datagram
   /// the receive thread routed just before) goes on to the transport, and
@@ -175,11 +187,36 @@ void hand_over(peer_link_actor* self) {
       if (!done.delivered && waiting.message_id >= done.first_id)
         report_failure(st, waiting.sender, waiting.tag,
                        make_send_error(send_errc::network_error,
-                                       "no acknowledgement from " + st.peer_name
-                                         + " within retryTimeout ("
-                                         + std::to_string(st.retry_timeout_ms) + " ms)"));
+                                       !st.failure_context.empty()
+                                         ? st.failure_context
+                                         : "no acknowledgement from " + st.peer_name
+                                             + " within retryTimeout ("
+                                             + std::to_string(st.retry_timeout_ms) + " ms)"));
     }
   }
+  st.failure_context.clear();
+}
+
+/// A peer whose port closed and that left the cluster's view is gone: what
+/// it has not acknowledged fails now rather than after retryTimeout. Either
+/// alone is not enough: a port reported closed may belong to a process that
+/// has not joined yet, and a member that leaves the view by saying goodbye
+/// may still acknowledge what is on its way; the store and the DM service
+/// re-route work under way at a member when the view loses it, before any
+/// of this fails (the node tells them first).
+void give_up_if_gone(peer_link_actor* self) {
+  auto& st = *self->state.link;
+  if (!st.port_closed || !st.gone || st.sess.pending_segments() == 0)
+    return;
+  logger("transport")
+    ->debug("{} is gone (its port is closed and the cluster lost it): {} "
+            "unacknowledged segment(s) fail now",
+            st.peer_name, st.sess.pending_segments());
+  st.failure_context = st.peer_name
+                       + " is gone: its port is closed (ICMP port unreachable) and the "
+                         "cluster's view lost it; nothing sent to it will be acknowledged";
+  st.sess.abandon();
+  hand_over(self);
 }
 
 /// Runs the session: flush, send what it produced, hand over what arrived
@@ -325,6 +362,7 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
       }
       auto now = steady_micros();
       self->state.link->last_active_us = now;
+      self->state.link->port_closed = false; // something listens there again
       for (auto dg : datagrams.views())
         self->state.link->sess.input(dg.data(), dg.size(), now);
       // The receivers first: under the I/O scheduler the ack then waits for
@@ -379,6 +417,14 @@ caf::behavior peer_link(peer_link_actor* self, endpoint peer, std::shared_ptr<ud
     [=](link_idle_atom) {
       if (!self->state.link->forwarding)
         check_idle(self);
+    },
+    [=](unreachable_atom) {
+      self->state.link->port_closed = true;
+      give_up_if_gone(self);
+    },
+    [=](peer_gone_atom, bool gone) {
+      self->state.link->gone = gone;
+      give_up_if_gone(self);
     },
     [=](faults_atom, double drop_percent) {
       auto& st = *self->state.link;

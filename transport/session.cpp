@@ -368,6 +368,11 @@ void session::give_up() {
   start_over();
 }
 
+void session::abandon() {
+  ++stats_.abandoned;
+  start_over();
+}
+
 void session::start_over() {
   for (auto& seg : tx_)
     complete(seg, false);

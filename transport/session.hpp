@@ -75,6 +75,7 @@ struct session_stats {
   uint64_t spurious_timeouts = 0;  // of them, undone: the peer had what followed
   uint64_t probes = 0;             // tail-loss probes sent
   uint64_t give_ups = 0;           // session resets after retryTimeout
+  uint64_t abandoned = 0;          // session resets by abandon(): the peer is gone
   uint64_t oversized = 0;          // received messages over max_message_size, dropped
   uint64_t interrupted = 0;        // split messages cut short by a bundle, dropped
   uint64_t peer_resets = 0;        // the peer came back with a new epoch
@@ -126,6 +127,12 @@ public:
   /// Feeds one received datagram. A malformed or stale datagram is counted
   /// and dropped whole; the return value says why (none if accepted).
   decode_error input(const uint8_t* data, size_t size, uint64_t now_us);
+
+  /// The peer is known to be gone for good (its process died): fails every
+  /// reliable message not acknowledged yet, as retryTimeout would but at
+  /// once (their completions report them not delivered), and starts the
+  /// stream over in a new epoch for whatever is sent next.
+  void abandon();
 
   /// Calls `emit` for every packet that is due: acknowledgements,
   /// retransmissions, and new data within the send window.

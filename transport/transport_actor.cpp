@@ -1,6 +1,7 @@
 #include "transport/transport_actor.hpp"
 
 #include <unordered_map>
+#include <unordered_set>
 
 #include <caf/all.hpp>
 
@@ -32,6 +33,8 @@ struct transport_state {
   uint64_t links_closed = 0;
   /// Peers whose port was reported closed (ICMP port unreachable).
   uint64_t unreachable = 0;
+  /// Peers the cluster's view lost (peer_gone_atom), for links to come.
+  std::unordered_set<endpoint> gone;
   transport_config cfg;
   /// Every peer link, present and future, delivers by these.
   delivery_routes routes{caf::actor{}};
@@ -50,6 +53,8 @@ caf::actor link_for(transport_actor* self, const endpoint& peer) {
                               st.cfg.faults, st.cfg.link_idle_timeout);
   st.links.emplace(peer, link);
   st.directory->add(peer, link);
+  if (st.gone.count(peer) != 0)
+    self->send(link, peer_gone_atom::value, true);
   return link;
 }
 
@@ -136,9 +141,24 @@ caf::behavior transport(transport_actor* self, std::shared_ptr<udp_socket> sock,
     [=](unreachable_atom, uint32_t address, uint16_t port) {
       // Only the receiver can tell what it means (a member gone, a client
       // of a status query that quit): it hears of it and decides.
-      ++self->state.unreachable;
-      self->send(self->state.routes.receiver(), unreachable_atom::value,
-                 endpoint{address, port}.to_string());
+      auto& st = self->state;
+      ++st.unreachable;
+      endpoint peer{address, port};
+      self->send(st.routes.receiver(), unreachable_atom::value, peer.to_string());
+      if (auto i = st.links.find(peer); i != st.links.end())
+        self->send(i->second, unreachable_atom::value);
+    },
+    [=](peer_gone_atom, const std::string& peer, bool gone) {
+      auto addr = endpoint::parse(peer);
+      if (!addr)
+        return;
+      auto& st = self->state;
+      if (!gone)
+        st.gone.erase(*addr);
+      else if (st.gone.size() < max_gone_peers)
+        st.gone.insert(*addr);
+      if (auto i = st.links.find(*addr); i != st.links.end())
+        self->send(i->second, peer_gone_atom::value, gone);
     },
     [=](route_atom, uint8_t kind, const caf::actor& to) {
       self->state.routes.set(kind, to);

@@ -78,6 +78,11 @@ struct transport_config {
 ///   present and future (delivery_routes.hpp); an invalid `to` ends the
 ///   route. Routes set before the first message to or from a peer apply to
 ///   all of that peer's messages.
+/// - (peer_gone_atom, std::string peer, bool gone): the cluster's view
+///   lost that peer (true) or has it again (false). A peer that is gone and
+///   whose port was reported closed (ICMP port unreachable) is dead: what
+///   it has not acknowledged fails at once, as a network_error naming
+///   both, instead of after retryTimeout.
 /// - (port_atom) -> uint16_t: the bound port.
 /// - (stats_atom) -> std::string: counters of the socket, of the cluster
 ///   key's guard ("auth": datagrams dropped by verdict) and of every peer

@@ -455,6 +455,34 @@ TEST_SUITE("transport.session") {
     CHECK(done[1].delivered);
   }
 
+  TEST_CASE("an abandoned session fails what is unacknowledged at once and goes on") {
+    auto link = cut_link();
+    std::vector<uint64_t> ids;
+    for (uint32_t i = 0; i < 3; ++i)
+      ids.push_back(*link.a.send(pattern(10, i), reliability::reliable, link.now, true));
+    link.step(); // sent, lost on the cut
+    auto epoch = link.a.epoch();
+    link.a.abandon();
+    link.step();
+    auto& done = link.done_at_a;
+    REQUIRE(done.size() == 3);
+    for (size_t i = 0; i < 3; ++i) {
+      CHECK(done[i].id == ids[i]);
+      CHECK_FALSE(done[i].delivered);
+    }
+    CHECK(link.a.stats().abandoned == 1);
+    CHECK(link.a.stats().give_ups == 0);
+    CHECK(link.a.epoch() == epoch + 1);
+    CHECK(link.a.pending_segments() == 0);
+    // What is sent next arrives, in the new epoch; the abandoned never do.
+    link.a_to_b_cut = false;
+    link.a.send(pattern(20, 9), reliability::reliable, link.now, true);
+    REQUIRE(link.run([&] { return done.size() == 4; }));
+    CHECK(done[3].delivered);
+    REQUIRE(link.at_b.size() == 1);
+    CHECK(link.at_b[0].data == pattern(20, 9));
+  }
+
   TEST_CASE("messages split above 1300 bytes and reassemble") {
     for (size_t size : {0, 1, 1299, 1300, 1301, 2600, 2601}) {
       CAPTURE(size);

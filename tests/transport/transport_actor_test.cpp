@@ -418,6 +418,58 @@ TEST_SUITE("transport.live") {
     CHECK(f.stats(f.a)["unreachable"] >= 1);
   }
 
+  TEST_CASE("what a peer gone with its port closed has not acknowledged fails at once") {
+    transport_config cfg;
+    cfg.session.retry_timeout_us = 30'000'000; // only the two signs together fail it
+    pair_fixture f{cfg, {}, 52600};            // b's port, once free, is no one else's
+    auto dead = f.addr_b();
+    f.at_a->send_exit(f.b, caf::exit_reason::kill);
+    f.at_a->wait_for(f.b);
+    std::vector<std::string> failures;
+    int bounces = 0;
+    // What arrives at a's receiver within `d`.
+    auto listen = [&](caf::timespan d) {
+      auto until = std::chrono::steady_clock::now() + d;
+      for (auto now = std::chrono::steady_clock::now(); now < until;
+           now = std::chrono::steady_clock::now())
+        f.at_a->receive([&](unreachable_atom, const std::string& peer) { bounces += peer == dead; },
+                        [&](send_failed_atom, const std::string& peer, const caf::error& err) {
+                          CHECK(peer == dead);
+                          CHECK(is(err, mesh_errc::network_error));
+                          failures.push_back(context_of(err));
+                        },
+                        caf::after(until - now) >> [] {});
+    };
+    // The port bounces, but the peer is not known to be gone: it waits.
+    size_t sent = 0;
+    for (uint32_t i = 0; i < 50 && bounces == 0; ++i, ++sent) {
+      f.at_a->send(f.a, mesh_send_atom::value, dead, numbered(i, 10), true);
+      listen(100ms);
+    }
+    REQUIRE(bounces > 0);
+    listen(300ms);
+    CHECK(failures.empty());
+    // The cluster's view loses it: everything unacknowledged fails now.
+    auto start = std::chrono::steady_clock::now();
+    f.at_a->send(f.a, peer_gone_atom::value, dead, true);
+    for (int i = 0; i < 20 && failures.size() < sent; ++i)
+      listen(50ms);
+    CHECK(std::chrono::steady_clock::now() - start < 1s);
+    REQUIRE(failures.size() == sent); // each message's sender told
+    CHECK(failures[0].find(dead + " is gone: its port is closed") == 0);
+    // Gone first, bounce after: a new message fails as soon as it bounces.
+    f.at_a->send(f.a, mesh_send_atom::value, dead, numbered(100, 10), true);
+    for (int i = 0; i < 20 && failures.size() < sent + 1; ++i)
+      listen(50ms);
+    CHECK(failures.size() == sent + 1);
+    // Back in the view (a new process there, say): bounces alone wait again.
+    f.at_a->send(f.a, peer_gone_atom::value, dead, false);
+    f.at_a->send(f.a, mesh_send_atom::value, dead, numbered(101, 10), true);
+    listen(500ms);
+    CHECK(failures.size() == sent + 1);
+    CHECK(f.stats(f.a)["peers"][dead]["abandoned"] == 2);
+  }
+
   TEST_CASE("a send without acknowledgement fails with a network error naming the peer") {
     transport_config cfg;
     cfg.session.retry_interval_us = 50'000;
