@@ -31,8 +31,19 @@ void on_view(node_actor* self, const view_delta& delta) {
   }
   mars.answering_epoch = delta.epoch;
   publish(self, node_event::kind::update);
-  for (const auto& ev : st.view.apply(delta))
+  for (const auto& ev : st.view.apply(delta)) {
     publish(self, ev);
+    // After the subscribers heard of it: the store and the DM service
+    // re-route what they had under way at a member that left before the
+    // transport fails it (a dead one's, at once: peer_gone_atom).
+    if (st.transport
+        && (ev.what == node_event::kind::node_left || ev.what == node_event::kind::node_joined)) {
+      bool gone = ev.what == node_event::kind::node_left;
+      self->send(st.transport, transport::peer_gone_atom::value, ev.subject, gone);
+      if (st.correlator)
+        self->send(st.correlator, transport::peer_gone_atom::value, ev.subject, gone);
+    }
+  }
   if (st.view.epoch() == delta.epoch && mars.synced_epoch != delta.epoch) {
     mars.synced_epoch = delta.epoch;
     if (!mars.initial_synced) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -107,6 +108,12 @@ public:
       }
     }
     return result;
+  }
+
+  /// Whether an entry waits on `peer`.
+  bool waits_on(const std::string& peer) const {
+    return std::any_of(entries_.begin(), entries_.end(),
+                       [&](const auto& kv) { return kv.second.value.peer == peer; });
   }
 
   /// The earliest deadline, UINT64_MAX when nothing is pending.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -83,6 +84,9 @@ struct correlator_state {
   correlator_options opts;
   pending_requests<waiter> table;
   std::unordered_map<std::string, peer_health> health;
+  /// Peers the cluster's view lost (peer_gone_atom from the node): a
+  /// failure reported for one ends every request to it.
+  std::unordered_set<std::string> gone;
   uint64_t timer_at = UINT64_MAX;
 
   uint64_t requests = 0;
@@ -286,14 +290,32 @@ caf::behavior correlator(correlator_actor* self, caf::actor node, caf::actor tra
       // retryTimeout or more before it. (Not the health check sent on the
       // first report: taking it on the next report of the same give-up
       // made one unlucky give-up at 40% loss mark the peer unhealthy.)
+      // A member the view lost whose port closed fails as soon as the
+      // transport learns both, whatever was sent when: then all go.
       auto& st = self->state;
       auto rt = static_cast<uint64_t>(st.opts.retry_timeout.count()) * 1000;
       auto now = steady_micros();
-      auto failed = st.table.take_peer(peer, now > rt ? now - rt : 0);
+      auto sent_until = st.gone.count(peer) != 0 ? UINT64_MAX : now > rt ? now - rt : 0;
+      auto failed = st.table.take_peer(peer, sent_until);
       st.network_failures += failed.size();
       for (auto& e : failed)
         fail(self, e, err);
       if (!failed.empty())
+        start_health_check(self, peer);
+    },
+    [=](transport::peer_gone_atom, const std::string& peer, bool gone) {
+      auto& st = self->state;
+      if (!gone) {
+        st.gone.erase(peer);
+        return;
+      }
+      if (st.gone.size() < transport::max_gone_peers)
+        st.gone.insert(peer);
+      // Requests it had taken may have been acknowledged and wait for an
+      // answer a dead process will never send: a health check finds out
+      // (a closed port bounces it at once, and the transport's give-up
+      // ends them all; a member that left alive answers).
+      if (st.table.waits_on(peer))
         start_health_check(self, peer);
     },
     [=](tick_atom) {

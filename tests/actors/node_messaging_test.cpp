@@ -248,6 +248,48 @@ TEST_SUITE("actors.node_messaging") {
     CHECK(is(huge.error(), mesh_errc::message_too_large));
   }
 
+  TEST_CASE("requests to a member that was killed fail once it is gone, not at their timeout") {
+    caf::actor_system sys{test_system_config()};
+    node_cluster c{sys, 53300};
+    c.start_mars(); // a silent member leaves the view after 1.5 s
+    auto cfg = c.node_config();
+    cfg.mesh.retry_timeout = 10s; // only the closed port can make it fast
+    auto a = c.add_node(cfg, node_options{});
+    auto victim = c.add_node(cfg, node_options{});
+    REQUIRE(c.converged({a, victim}, 2));
+    auto& self = c.self();
+    auto addr_v = c.address_of(victim);
+    self->send(victim, handle_atom::value, uint16_t{4}, slow_handler(sys, 60s));
+    // A request the victim took (its transport acknowledged it) and will
+    // never answer: the process dies.
+    auto t0 = std::chrono::steady_clock::now();
+    auto taken = self->request(a, 60s, rpc_atom::value, uint16_t{4}, addr_v, bytes_of("x"),
+                               caf::timespan{40s});
+    REQUIRE(eventually([&] { return stats_of(self, victim)["requests_in"] >= 1; }));
+    self->send_exit(victim, caf::exit_reason::kill);
+    caf::error err;
+    taken.receive([](byte_buffer&) { FAIL("a dead node answered"); },
+                  [&](caf::error& e) { err = std::move(e); });
+    auto took = std::chrono::steady_clock::now() - t0;
+    MESSAGE("the request the dead member had taken failed after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+    CHECK_MESSAGE(is(err, mesh_errc::network_error), to_string(err));
+    CHECK(context_of(err).find("port is closed") != std::string::npos);
+    CHECK_MESSAGE(took < 8s,
+                  "took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                          << " ms");
+    // It is gone from the view, and the next request fails at once.
+    CHECK(c.converged({a}, 1, 1s));
+    auto t1 = std::chrono::steady_clock::now();
+    auto next = call_bytes(self, a, 4, addr_v, bytes_of("y"), 30s);
+    CHECK_FALSE(next);
+    CHECK(std::chrono::steady_clock::now() - t1 < 1s);
+    auto transport = ask<caf::actor>(self, a, transport_atom::value);
+    auto link = nlohmann::json::parse(
+      ask<std::string>(self, transport, stats_atom::value))["peers"][addr_v];
+    CHECK_MESSAGE(link["abandoned"] >= 1, link.dump());
+  }
+
   TEST_CASE("map-style requests and TransportData cross the wire") {
     caf::actor_system sys{test_system_config()};
     node_cluster c{sys, 47800};
