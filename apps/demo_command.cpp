@@ -211,6 +211,16 @@ void dm_steps(caf::scoped_actor& self, std::vector<demo_member>& members, const 
     measured.emplace_back("users' locations back after the kill",
                           std::to_string(static_cast<long>(ms)) + " ms");
   }
+  // A request to the dead node now: its port bounces and the view has lost
+  // it, so it fails at once instead of after retryTimeout (3 s).
+  auto t_ask = std::chrono::steady_clock::now();
+  send_rpc(self, observer, uint16_t{42}, storage.address, byte_buffer{})
+    .receive([&](byte_buffer&) { failed.check(false, "the dead node answered a request"); },
+             [&](caf::error& e) {
+               auto us = us_since(t_ask);
+               say("a request to it fails after " + us_text(us) + ": " + context_of(e));
+               measured.emplace_back("a request to the dead node fails", us_text(us));
+             });
   dm_client cat; // a user who never wrote to bob: a fresh lookup
   // Ann's node learns of the death from MARS up to a heartbeat after the
   // node asked above: until then its lookup may still go to the dead owner,

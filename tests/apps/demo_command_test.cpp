@@ -32,6 +32,10 @@ TEST_SUITE("apps.demo") {
           "ann sent 'nice try, noob'; bob got 'nice try, ****'\n",
           "== a storage node dies without a word (127.0.0.1:46305)\n", "the cluster noticed after",
           "ann's and bob's locations resolve",
+          // at once, not after retryTimeout
+          "a request to it fails after",
+          "127.0.0.1:46305 is gone: its port is closed (ICMP port unreachable) and the cluster's "
+          "view lost it",
           "cat, new at 127.0.0.1:46302, reaches bob: 'hi bob, I'm new here'\n",
           "bob: ann is gone: 'ann has left the lobby'\n",
           "127.0.0.1:46303 is offline in the view of",
@@ -62,6 +66,8 @@ TEST_SUITE("apps.demo") {
           "ann sent 'nice try, noob'; bob got 'nice try, ****'\n",
           "== a storage node dies without a word (127.0.0.1:46505)\n",
           "ann's and bob's locations resolve",
+          "127.0.0.1:46505 is gone: its port is closed (ICMP port unreachable) and the cluster's "
+          "view lost it",
           "cat, new at 127.0.0.1:46502, reaches bob: 'hi bob, I'm new here'\n",
           "bob: ann is gone: 'ann has left the lobby'\n",
           "127.0.0.1:46503 is gone; the view holds 127.0.0.1:46501, 127.0.0.1:46502, "
