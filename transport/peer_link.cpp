@@ -118,8 +118,6 @@ struct link_parts {
   /// unacknowledged will ever be (give_up_if_gone()).
   bool port_closed = false;
   bool gone = false;
-  /// Why the messages the session fails next failed; empty: retryTimeout.
-  std::string failure_context;
   /// Idle, reported to the transport, which forgot this link: whatever
   /// still reaches it (from a sender that cached its handle, a datagram
   /// the receive thread routed just before) goes on to the transport, and
@@ -169,8 +167,9 @@ void send_out(link_parts& st) {
 /// Hands over what the session delivered, one actor message per run of one
 /// kind (reliable ones in order): one message and one buffer per burst, not
 /// per message, is what lets small messages flow at millions per second.
-/// Then settles the senders of what it completed.
-void hand_over(peer_link_actor* self) {
+/// Then settles the senders of what it completed; those that failed hear
+/// `why` (empty: the session gave up after retryTimeout).
+void hand_over(peer_link_actor* self, const std::string& why = {}) {
   auto& st = *self->state.link;
   for (auto& batch : st.sess.take_batches()) {
     bool reliable = batch.kind == reliability::reliable;
@@ -187,14 +186,13 @@ void hand_over(peer_link_actor* self) {
       if (!done.delivered && waiting.message_id >= done.first_id)
         report_failure(st, waiting.sender, waiting.tag,
                        make_send_error(send_errc::network_error,
-                                       !st.failure_context.empty()
-                                         ? st.failure_context
+                                       !why.empty()
+                                         ? why
                                          : "no acknowledgement from " + st.peer_name
                                              + " within retryTimeout ("
                                              + std::to_string(st.retry_timeout_ms) + " ms)"));
     }
   }
-  st.failure_context.clear();
 }
 
 /// A peer whose port closed and that left the cluster's view is gone: what
@@ -212,11 +210,10 @@ void give_up_if_gone(peer_link_actor* self) {
     ->debug("{} is gone (its port is closed and the cluster lost it): {} "
             "unacknowledged segment(s) fail now",
             st.peer_name, st.sess.pending_segments());
-  st.failure_context = st.peer_name
-                       + " is gone: its port is closed (ICMP port unreachable) and the "
-                         "cluster's view lost it; nothing sent to it will be acknowledged";
   st.sess.abandon();
-  hand_over(self);
+  hand_over(self, st.peer_name
+                    + " is gone: its port is closed (ICMP port unreachable) and the "
+                      "cluster's view lost it; nothing sent to it will be acknowledged");
 }
 
 /// Runs the session: flush, send what it produced, hand over what arrived
