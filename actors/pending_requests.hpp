@@ -116,6 +116,18 @@ public:
                        [&](const auto& kv) { return kv.second.value.peer == peer; });
   }
 
+  /// The peers that an entry sent at `sent_until` or before waits on, each
+  /// once, in order of address.
+  std::vector<std::string> peers_waiting_since(uint64_t sent_until) const {
+    std::vector<std::string> result;
+    for (const auto& kv : entries_)
+      if (kv.second.value.sent_us <= sent_until)
+        result.push_back(kv.second.value.peer);
+    std::sort(result.begin(), result.end());
+    result.erase(std::unique(result.begin(), result.end()), result.end());
+    return result;
+  }
+
   /// The earliest deadline, UINT64_MAX when nothing is pending.
   uint64_t next_deadline() const {
     return deadlines_.empty() ? UINT64_MAX : deadlines_.begin()->first;

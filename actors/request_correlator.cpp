@@ -62,6 +62,7 @@ using transport::send_failed_atom;
 using transport::stats_atom;
 using transport::tick_atom;
 using recheck_atom = caf::atom_constant<caf::atom("recheck")>;
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
 
 /// A caller's promise; empty (not pending) for the correlator's own health
 /// checks.
@@ -88,6 +89,8 @@ struct correlator_state {
   /// failure reported for one ends every request to it.
   std::unordered_set<std::string> gone;
   uint64_t timer_at = UINT64_MAX;
+  /// A probe_atom is on its way (probe_waiting()).
+  bool probing = false;
 
   uint64_t requests = 0;
   uint64_t responses = 0;
@@ -97,6 +100,7 @@ struct correlator_state {
   uint64_t network_failures = 0;
   uint64_t refused_unhealthy = 0;
   uint64_t health_checks = 0;
+  uint64_t probes = 0; // of them, for requests waiting probe_after or longer
 
   static inline const char* name = "meshrt.correlator";
 };
@@ -113,10 +117,20 @@ void arm_timer(correlator_actor* self, uint64_t now) {
   self->delayed_send(self, std::chrono::microseconds{delay}, tick_atom::value);
 }
 
+/// Looks again at what waits after probe_after, unless a look is due.
+void arm_probe(correlator_actor* self) {
+  auto& st = self->state;
+  if (st.probing || st.opts.probe_after.count() == 0)
+    return;
+  st.probing = true;
+  self->delayed_send(self, st.opts.probe_after, probe_atom::value);
+}
+
 void send_request(correlator_actor* self, const std::string& peer, uint16_t command,
                   const byte_buffer& payload, uint32_t timeout_ms, waiter w) {
   auto& st = self->state;
   auto now = steady_micros();
+  arm_probe(self);
   envelope env;
   env.kind = envelope_kind::request;
   env.command = command;
@@ -136,6 +150,25 @@ void start_health_check(correlator_actor* self, const std::string& peer) {
   ++self->state.health_checks;
   auto timeout = static_cast<uint32_t>(self->state.opts.health_timeout.count());
   send_request(self, peer, health_check_command, {}, timeout, waiter{});
+}
+
+/// Checks each peer that a request has waited on for probe_after or
+/// longer (request_correlator.hpp says why), and looks again later while
+/// anything waits.
+void probe_waiting(correlator_actor* self) {
+  auto& st = self->state;
+  st.probing = false;
+  auto now = steady_micros();
+  auto after = static_cast<uint64_t>(st.opts.probe_after.count()) * 1000;
+  for (const auto& peer : st.table.peers_waiting_since(now > after ? now - after : 0)) {
+    auto i = st.health.find(peer);
+    if (i != st.health.end() && (i->second.checking || i->second.unhealthy))
+      continue; // a check is under way, or the recheck takes care of it
+    ++st.probes;
+    start_health_check(self, peer);
+  }
+  if (st.table.size() != 0)
+    arm_probe(self);
 }
 
 /// The peer answered something: it is alive.
@@ -335,6 +368,7 @@ caf::behavior correlator(correlator_actor* self, caf::actor node, caf::actor tra
       }
       arm_timer(self, now);
     },
+    [=](probe_atom) { probe_waiting(self); },
     [=](recheck_atom, const std::string& peer) {
       auto i = self->state.health.find(peer);
       if (i != self->state.health.end() && i->second.unhealthy)
@@ -354,6 +388,7 @@ caf::behavior correlator(correlator_actor* self, caf::actor node, caf::actor tra
                        {"network_failures", st.network_failures},
                        {"refused_unhealthy", st.refused_unhealthy},
                        {"health_checks", st.health_checks},
+                       {"probes", st.probes},
                        {"unhealthy_peers", unhealthy}};
       return j.dump();
     },

@@ -44,6 +44,15 @@ struct correlator_options {
   /// An unhealthy peer nobody sent a request to for this long is forgotten
   /// (and no longer checked).
   std::chrono::milliseconds forget_after{30000};
+  /// A peer that a request has waited on this long gets a health check,
+  /// and another every probe_after while requests wait on it (0: never).
+  /// A member whose process died after its transport took a request sends
+  /// nothing and is sent nothing: the check bounces off its closed port,
+  /// the cluster's view loses it at once, and the request fails then,
+  /// where it waited for MARS to expire the member (1.5 s by default) or
+  /// for its own timeout. A live member answers the check, however long
+  /// its handler takes.
+  std::chrono::milliseconds probe_after{250};
 };
 
 /// Spawns the request correlator of a node, linked to `owner` (the node
@@ -81,7 +90,8 @@ struct correlator_options {
 /// correlator send that peer the built-in health check (at most one at a
 /// time, the next at once when one fails); after missed_checks failed in
 /// a row the peer is unhealthy, and is checked again every
-/// recheck_interval until it answers.
+/// recheck_interval until it answers. So does a request still waiting
+/// after probe_after (see there).
 caf::actor spawn_request_correlator(caf::event_based_actor* owner, caf::actor transport,
                                     std::string self_address, correlator_options opts);
 

@@ -251,7 +251,10 @@ TEST_SUITE("actors.node_messaging") {
   TEST_CASE("requests to a member that was killed fail once it is gone, not at their timeout") {
     caf::actor_system sys{test_system_config()};
     node_cluster c{sys, 53300};
-    c.start_mars(); // a silent member leaves the view after 1.5 s
+    // MARS forgets a silent member only after a minute: what ends the
+    // request is the correlator's probe of a request waiting, which
+    // bounces off the dead process's port, and the view losing it then.
+    c.start_mars(60'000'000);
     auto cfg = c.node_config();
     cfg.mesh.retry_timeout = 10s; // only the closed port can make it fast
     auto a = c.add_node(cfg, node_options{});
@@ -275,6 +278,7 @@ TEST_SUITE("actors.node_messaging") {
             << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
     CHECK_MESSAGE(is(err, mesh_errc::network_error), to_string(err));
     CHECK(context_of(err).find("port is closed") != std::string::npos);
+    CHECK(stats_of(self, a)["correlator"]["probes"] >= 1);
     CHECK_MESSAGE(took < 8s,
                   "took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
                           << " ms");

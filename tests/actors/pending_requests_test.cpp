@@ -86,6 +86,20 @@ TEST_SUITE("actors.pending_requests") {
     CHECK(table.next_deadline() == 100);
   }
 
+  TEST_CASE("the peers requests have waited on since a time are named once each") {
+    pending_requests<int> table;
+    CHECK(table.peers_waiting_since(UINT64_MAX).empty());
+    table.add("b", 1, 9000, 1, 100);
+    table.add("a", 1, 9000, 2, 200);
+    table.add("b", 1, 9000, 3, 150);
+    auto late = table.add("c", 1, 9000, 4, 900);
+    CHECK(table.peers_waiting_since(99).empty());
+    CHECK(table.peers_waiting_since(150) == std::vector<std::string>{"b"});
+    CHECK(table.peers_waiting_since(900) == std::vector<std::string>{"a", "b", "c"});
+    table.take(late);
+    CHECK(table.peers_waiting_since(UINT64_MAX) == std::vector<std::string>{"a", "b"});
+  }
+
   TEST_CASE("ten thousand outstanding requests match their own responses") {
     pending_requests<uint64_t> table;
     std::vector<uint64_t> ids;
