@@ -92,8 +92,8 @@ struct correlator_state {
   /// A probe_atom is on its way (probe_waiting()).
   bool probing = false;
 
-  uint64_t requests = 0;
-  uint64_t responses = 0;
+  uint64_t requests = 0;  // the application's; the correlator's own
+  uint64_t responses = 0; // health checks count in health_checks only
   uint64_t timeouts = 0;
   uint64_t late_responses = 0;
   uint64_t malformed = 0;
@@ -135,8 +135,9 @@ void send_request(correlator_actor* self, const std::string& peer, uint16_t comm
   env.kind = envelope_kind::request;
   env.command = command;
   env.timeout_ms = timeout_ms;
+  if (w.pending())
+    ++st.requests; // the application's; its own health checks count apart
   env.id = st.table.add(peer, command, now + uint64_t{timeout_ms} * 1000, std::move(w), now);
-  ++st.requests;
   st.outbox.queue_and_flush(self, st.transport, peer, encode_envelope(env, payload), true,
                             st.deferred);
   arm_timer(self, now);
@@ -229,10 +230,10 @@ void on_response(correlator_actor* self, const std::string& peer, envelope& r) {
                           r.id);
     return;
   }
-  ++st.responses;
   mark_healthy(self, peer);
   if (!entry->waiter.pending())
     return; // our own health check
+  ++st.responses;
   if (r.status == response_status::ok)
     entry->waiter.deliver(std::move(r.payload));
   else

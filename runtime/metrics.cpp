@@ -152,9 +152,11 @@ void add_node(prometheus_text& out, const json& n) {
   auto c = n.find("correlator");
   if (c == n.end() || !c->is_object())
     return;
-  out.add("meshrt_requests_sent_total", counter, "Requests this node sent", num(*c, "requests"));
-  out.add("meshrt_responses_received_total", counter, "Responses matched to a pending request",
-          num(*c, "responses"));
+  out.add("meshrt_requests_sent_total", counter,
+          "Requests this node sent for the application (its own health checks apart)",
+          num(*c, "requests"));
+  out.add("meshrt_responses_received_total", counter,
+          "Responses matched to a pending request of the application", num(*c, "responses"));
   out.add("meshrt_requests_pending", gauge, "Requests waiting for their response",
           num(*c, "pending"));
   out.add("meshrt_request_timeouts_total", counter, "Requests that timed out", num(*c, "timeouts"));
@@ -165,6 +167,9 @@ void add_node(prometheus_text& out, const json& n) {
           num(*c, "late_responses"));
   out.add("meshrt_health_checks_total", counter, "Health checks sent to peers",
           num(*c, "health_checks"));
+  out.add("meshrt_request_probes_total", counter,
+          "Of the health checks, those sent to a peer requests had waited on for a while",
+          num(*c, "probes"));
   out.add("meshrt_unhealthy_peers", gauge, "Peers marked unhealthy", num(*c, "unhealthy_peers"));
 }
 
