@@ -198,9 +198,13 @@ void health_check_failed(correlator_actor* self, const std::string& peer) {
   if (!h.unhealthy) {
     h.unhealthy = true;
     h.last_request_us = now;
-    logger("node")->warn("{} did not answer {} health checks in a row ({} ms each): unhealthy, "
-                         "requests to it fail at once until it answers one",
-                         peer, h.missed, st.opts.health_timeout.count());
+    // A member the view lost is expected not to answer: no warning then.
+    auto level = st.gone.count(peer) != 0 ? spdlog::level::info : spdlog::level::warn;
+    logger("node")->log(level,
+                        "{} did not answer {} health checks in a row (none within {} ms, or "
+                        "the transport could not deliver it): unhealthy, requests to it fail at "
+                        "once until it answers one",
+                        peer, h.missed, st.opts.health_timeout.count());
   }
   if (now - h.last_request_us > static_cast<uint64_t>(st.opts.forget_after.count()) * 1000) {
     st.health.erase(peer); // nobody asks for it any more
