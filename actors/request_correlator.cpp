@@ -143,14 +143,16 @@ void send_request(correlator_actor* self, const std::string& peer, uint16_t comm
   arm_timer(self, now);
 }
 
-void start_health_check(correlator_actor* self, const std::string& peer) {
+/// Sends `peer` a health check unless one is under way; whether it did.
+bool start_health_check(correlator_actor* self, const std::string& peer) {
   auto& h = self->state.health[peer];
   if (h.checking)
-    return;
+    return false;
   h.checking = true;
   ++self->state.health_checks;
   auto timeout = static_cast<uint32_t>(self->state.opts.health_timeout.count());
   send_request(self, peer, health_check_command, {}, timeout, waiter{});
+  return true;
 }
 
 /// Checks each peer that a request has waited on for probe_after or
@@ -162,11 +164,10 @@ void probe_waiting(correlator_actor* self) {
   auto now = steady_micros();
   auto after = static_cast<uint64_t>(st.opts.probe_after.count()) * 1000;
   for (const auto& peer : st.table.peers_waiting_since(now > after ? now - after : 0)) {
-    auto i = st.health.find(peer);
-    if (i != st.health.end() && (i->second.checking || i->second.unhealthy))
-      continue; // a check is under way, or the recheck takes care of it
-    ++st.probes;
-    start_health_check(self, peer);
+    if (auto i = st.health.find(peer); i != st.health.end() && i->second.unhealthy)
+      continue; // the recheck takes care of it
+    if (start_health_check(self, peer))
+      ++st.probes;
   }
   if (st.table.size() != 0)
     arm_probe(self);
