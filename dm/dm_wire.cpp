@@ -1,5 +1,7 @@
 #include "dm/dm_wire.hpp"
 
+#include <algorithm>
+
 #include "transport/byte_codec.hpp"
 
 namespace meshrt {
@@ -92,6 +94,23 @@ byte_buffer encode(const dm_closed& x) {
   return w.take();
 }
 
+byte_buffer encode(const dm_locations& x) {
+  size_t size = 1 + 1 + 2;
+  for (const auto& uid : x.users)
+    size += 2 + uid.size();
+  byte_writer w{size};
+  w.u8(static_cast<uint8_t>(dm_kind::locations));
+  w.u8(static_cast<uint8_t>(x.op));
+  w.u16(static_cast<uint16_t>(x.users.size()));
+  for (const auto& uid : x.users)
+    w.str16(uid);
+  return w.take();
+}
+
+byte_buffer encode_locations_wanted() {
+  return byte_buffer{static_cast<uint8_t>(dm_kind::locations_wanted)};
+}
+
 std::optional<dm_deliver> decode_dm_deliver(byte_view bytes) {
   byte_reader r{bytes};
   auto kind = r.u8();
@@ -143,6 +162,32 @@ std::optional<dm_closed> decode_dm_closed(byte_view bytes) {
     return std::nullopt; // reason 1 was a clear, which goes in its stream now
   x.reason = static_cast<close_reason>(reason);
   return x;
+}
+
+std::optional<dm_locations> decode_dm_locations(byte_view bytes) {
+  byte_reader r{bytes};
+  if (r.u8() != static_cast<uint8_t>(dm_kind::locations))
+    return std::nullopt;
+  dm_locations x;
+  auto op = r.u8();
+  if (op < static_cast<uint8_t>(locations_op::here) || op > static_cast<uint8_t>(locations_op::all))
+    return std::nullopt;
+  x.op = static_cast<locations_op>(op);
+  auto count = r.u16();
+  // no more ids than the bytes could hold: a bad count reserves nothing
+  x.users.reserve(std::min<size_t>(count, bytes.size() / 3));
+  for (uint16_t i = 0; i < count && r.ok(); ++i) {
+    x.users.push_back(r.str16());
+    if (!valid_user_id(x.users.back()))
+      return std::nullopt;
+  }
+  if (!r.ok() || !r.at_end())
+    return std::nullopt;
+  return x;
+}
+
+bool is_locations_wanted(byte_view bytes) {
+  return bytes.size() == 1 && bytes[0] == static_cast<uint8_t>(dm_kind::locations_wanted);
 }
 
 const char* to_string(dm_outcome x) {

@@ -48,12 +48,26 @@
 //     `to` logged in there, and its session on the receiving node ends.
 //     (ClearCacheByUserID is a deliver that closes, in its stream, so that
 //     what the sender sends after it arrives after it.)
+//   kind 46, locations (one-way), the users connected to the sending node,
+//     to each node that asked (kind 47):
+//     u8 kind | u8 op | u16 count | count x str16 user id
+//     op 1 (here): they logged in there; op 2 (left): they left it; op 3
+//     (all): the start of its whole list, sent to a node that asked: that
+//     node forgets every user it heard of from the sender, then takes these
+//     (and those of the op 1 messages that follow) as connected there. The
+//     receiver keeps them as hints (location_hints.hpp): a first message to
+//     one of them goes straight to the node named, not through the storage
+//     node; a hint the node then answers `not_here` to costs that lookup.
+//   kind 47, locations wanted (one-way): u8 kind. Sent to each node that
+//     joins the sender's view: it answers with its whole list (kind 46,
+//     op 3 then op 1) and sends every login and logout after it.
 //
 // User ids have 1 to 256 bytes (max_user_id_size).
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "transport/byte_buffer.hpp"
 #include "transport/byte_view.hpp"
@@ -67,6 +81,8 @@ enum class dm_kind : uint8_t {
   find = 43,
   find_again = 44,
   deliver_again = 45,
+  locations = 46,
+  locations_wanted = 47,
 };
 
 /// True for find_again and deliver_again.
@@ -184,9 +200,26 @@ struct dm_closed {
   byte_buffer message;
 };
 
+/// What a kind 46 says of its users.
+enum class locations_op : uint8_t {
+  here = 1,
+  left = 2,
+  /// The start of the sender's whole list.
+  all = 3,
+};
+
+/// A kind 46: at most 65,535 users.
+struct dm_locations {
+  locations_op op = locations_op::here;
+  std::vector<std::string> users;
+};
+
 byte_buffer encode(const dm_deliver& x);
 byte_buffer encode(const dm_answer& x);
 byte_buffer encode(const dm_closed& x);
+byte_buffer encode(const dm_locations& x);
+/// A kind 47.
+byte_buffer encode_locations_wanted();
 
 /// Decoders (decode_dm_deliver takes the four kinds with its fields): nullopt for another kind, a
 /// truncated message, an unknown outcome, reason or flag, a user id that is empty or too long, or
@@ -194,6 +227,9 @@ byte_buffer encode(const dm_closed& x);
 std::optional<dm_deliver> decode_dm_deliver(byte_view bytes);
 std::optional<dm_answer> decode_dm_answer(byte_view bytes);
 std::optional<dm_closed> decode_dm_closed(byte_view bytes);
+std::optional<dm_locations> decode_dm_locations(byte_view bytes);
+/// True for a well-formed kind 47.
+bool is_locations_wanted(byte_view bytes);
 
 /// "delivered", "not_here", ...
 const char* to_string(dm_outcome x);

@@ -144,3 +144,44 @@ TEST_CASE("dm wire: truncated, padded, mislabelled and bad-id messages do not de
   c[1] = 1;
   CHECK_FALSE(decode_dm_closed(c));
 }
+
+TEST_CASE("dm wire: locations and locations wanted round-trip, and bad ones do not decode") {
+  dm_locations all{locations_op::all, {"ann", "bob", std::string(256, 'c')}};
+  auto bytes = encode(all);
+  CHECK(bytes[0] == 46);
+  auto back = decode_dm_locations(bytes);
+  REQUIRE(back);
+  CHECK(back->op == locations_op::all);
+  CHECK(back->users == all.users);
+  auto none = decode_dm_locations(encode(dm_locations{locations_op::left, {}}));
+  REQUIRE(none);
+  CHECK(none->op == locations_op::left);
+  CHECK(none->users.empty());
+  auto wanted = encode_locations_wanted();
+  CHECK(wanted.size() == 1);
+  CHECK(is_locations_wanted(wanted));
+  CHECK_FALSE(decode_dm_locations(wanted));
+  // every truncation, a padded one, an unknown op, an empty or too long id,
+  // a count beyond the bytes
+  for (size_t n = 0; n < bytes.size(); ++n)
+    CHECK_FALSE(decode_dm_locations(byte_view{bytes.data(), n}));
+  auto padded = bytes;
+  padded.push_back(0);
+  CHECK_FALSE(decode_dm_locations(padded));
+  auto op = bytes;
+  op[1] = 4;
+  CHECK_FALSE(decode_dm_locations(op));
+  op[1] = 0;
+  CHECK_FALSE(decode_dm_locations(op));
+  CHECK_FALSE(decode_dm_locations(encode(dm_locations{locations_op::here, {""}})));
+  CHECK_FALSE(
+    decode_dm_locations(encode(dm_locations{locations_op::here, {std::string(257, 'x')}})));
+  auto count = encode(dm_locations{locations_op::here, {"ann"}});
+  count[2] = 0xFF;
+  count[3] = 0xFF;
+  CHECK_FALSE(decode_dm_locations(count));
+  auto long_wanted = wanted;
+  long_wanted.push_back(0);
+  CHECK_FALSE(is_locations_wanted(long_wanted));
+  CHECK_FALSE(is_locations_wanted(bytes));
+}

@@ -102,6 +102,7 @@ TEST_SUITE("fuzz.corpus") {
     CHECK(meshrt::decode_dm_deliver(view(read("dm", "find"))));
     CHECK(meshrt::decode_dm_answer(view(read("dm", "answer"))));
     CHECK(meshrt::decode_dm_closed(view(read("dm", "closed"))));
+    CHECK(meshrt::decode_dm_locations(view(read("dm", "locations"))));
   }
 
 } // TEST_SUITE

@@ -1,7 +1,7 @@
 // libFuzzer target: the DM service's wire records between nodes (FindData
-// and SendData deliveries, their answers, channel-closed notices). Any bytes
-// decode or are refused: no crash, and what decodes encodes back to bytes
-// that decode to the same.
+// and SendData deliveries, their answers, channel-closed notices, the users'
+// locations a node announces). Any bytes decode or are refused: no crash,
+// and what decodes encodes back to bytes that decode to the same.
 
 #include <cstddef>
 #include <cstdint>
@@ -22,5 +22,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::check_round_trip(*x, decode_dm_answer);
   if (auto x = decode_dm_closed(bytes))
     fuzz::check_round_trip(*x, decode_dm_closed);
+  if (auto x = decode_dm_locations(bytes)) {
+    for (const auto& uid : x->users)
+      if (!valid_user_id(uid))
+        __builtin_trap();
+    fuzz::check_round_trip(*x, decode_dm_locations);
+  }
   return 0;
 }
