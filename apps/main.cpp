@@ -290,6 +290,7 @@ struct bench_flags {
   meshrt::scheduling mode = meshrt::scheduling::efficiency;
   int latency_rounds = meshrt::bench::dm_bench_options{}.latency_rounds; // --latency-rounds (dm)
   int warmup = meshrt::bench::dm_bench_options{}.latency_warmup;         // --warmup (dm)
+  bool no_location_hints = false;                                        // --no-location-hints (dm)
 };
 
 /// Runs one scenario beside its baselines and prints its table and targets.
@@ -339,6 +340,7 @@ meshrt::bench::bench_report run_scenario(const std::string& scenario, const benc
     opts.mode = f.mode;
     opts.latency_rounds = f.latency_rounds;
     opts.latency_warmup = f.warmup;
+    opts.location_hints = !f.no_location_hints;
     if (f.entries > 0)
       opts.pubsub.users = static_cast<size_t>(f.entries);
     report = meshrt::bench::run_dm_bench(opts);
@@ -506,6 +508,9 @@ int main(int argc, char** argv) {
                  "dm: unrecorded messages one at a time before each round's passes")
     ->check(CLI::Range(0, 1'000'000))
     ->capture_default_str();
+  bench_cmd->add_flag("--no-location-hints", bench.no_location_hints,
+                      "dm: the nodes run with dmLocationHints off (every first message takes "
+                      "its lookup through a storage node)");
   double bench_duration = 0;
   bench_cmd->add_option("--duration", bench_duration,
                         "scenario: seconds of load instead of the file's duration_s (repeated "

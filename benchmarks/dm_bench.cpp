@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -41,10 +42,16 @@ constexpr size_t dm_gateway_nodes = size_t{2} * nodes_per_type;
 /// the location probes.
 class dm_cluster {
 public:
-  dm_cluster(caf::actor_system& sys, const std::string& exe, scheduling mode) :
+  dm_cluster(caf::actor_system& sys, const std::string& exe, scheduling mode, bool location_hints) :
     sys_(sys), exe_(exe) {
     dir_ = "/tmp/meshrt-bench-dm-" + std::to_string(::getpid());
     std::system(("mkdir -p " + dir_).c_str());
+    std::vector<std::string> node_config;
+    if (!location_hints) {
+      auto path = dir_ + "/node.json";
+      std::ofstream{path} << R"({"dmLocationHints": false})" << '\n';
+      node_config = {"--config", path};
+    }
     auto mars_port = free_port(SOCK_DGRAM);
     mars_flag_ = "127.0.0.1:" + std::to_string(mars_port);
     mars_ = spawn({"mars", "--port", std::to_string(mars_port)}, "mars");
@@ -52,16 +59,18 @@ public:
       for (int i = 0; i < nodes_per_type; ++i) {
         auto client_port = std::to_string(free_port(SOCK_STREAM));
         auto& group = type == std::string{"UDP"} ? gateways_ : storage_;
-        group.push_back(
-          spawn({"node", "--type", type, "--port", std::to_string(free_port(SOCK_DGRAM)), "--mars",
-                 mars_flag_, "--client-port", client_port, "--scheduling", to_string(mode)},
-                std::string{type} + std::to_string(i)));
+        std::vector<std::string> args{"node", "--type", type, "--mars", mars_flag_};
+        args.insert(args.end(), {"--port", std::to_string(free_port(SOCK_DGRAM)), "--client-port",
+                                 client_port, "--scheduling", to_string(mode)});
+        args.insert(args.end(), node_config.begin(), node_config.end());
+        group.push_back(spawn(std::move(args), std::string{type} + std::to_string(i)));
         client_endpoints_.push_back("127.0.0.1:" + client_port);
       }
     config cfg;
     cfg.mesh.mars_address = "127.0.0.1";
     cfg.mesh.mars_port = mars_port;
     cfg.mesh.port = free_port(SOCK_DGRAM);
+    cfg.dm.location_hints = location_hints;
     node_options opts;
     opts.type = "BENCH";
     self_node_ = start_node(sys_, cfg, opts);
@@ -371,7 +380,7 @@ void load_runs(bench_report& r, contender& c) {
 struct meshrt_under_test {
   explicit meshrt_under_test(const dm_bench_options& o) :
     sys(configured(cfg, o.mode)),
-    cluster(sys, o.meshrt_exe.empty() ? self_exe() : o.meshrt_exe, o.mode) {}
+    cluster(sys, o.meshrt_exe.empty() ? self_exe() : o.meshrt_exe, o.mode, o.location_hints) {}
 
   static caf::actor_system_config& configured(caf::actor_system_config& cfg, scheduling mode) {
     apply_meshrt_defaults(cfg, mode); // as the node processes

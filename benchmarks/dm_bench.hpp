@@ -27,6 +27,9 @@ struct dm_bench_options {
   /// How the nodes' CAF workers wait (runtime/system_config.hpp): five
   /// processes share this machine's cores, where efficiency is the rule.
   scheduling mode = scheduling::efficiency;
+  /// dmLocationHints of the nodes: off, every first message takes its
+  /// lookup through the storage node that owns the recipient's location.
+  bool location_hints = true;
 };
 
 /// Direct messages, client to client through the gateways of node processes

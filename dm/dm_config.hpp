@@ -67,6 +67,14 @@ struct dm_config {
   /// wait in the sender's queue. Order holds whatever the number; 1 makes
   /// a burst to one peer take a round trip per message.
   uint32_t messages_out_per_peer = 64;
+  /// `dmLocationHints` (meshrt's own): each node tells every other node
+  /// which users log in and out on it, and a first message to a user goes
+  /// straight to the node named so (dm/location_hints.hpp), where it took
+  /// the hop through the storage node that owns the user's location. Costs
+  /// each node about 14 bytes per user of the other nodes, and each login
+  /// and logout a small message to every node. Off: every first message
+  /// takes its lookup.
+  bool location_hints = true;
   /// `storageTargetNodeType`: node type that hosts user-location shards.
   std::string storage_target_node_type = "HTTP";
   /// `storageRingSize`: slots of the hash ring (must exceed the node count).

@@ -21,6 +21,7 @@
 #include "dm/dm_atoms.hpp"
 #include "dm/dm_error.hpp"
 #include "dm/dm_wire.hpp"
+#include "dm/location_hints.hpp"
 #include "dm/location_shard.hpp"
 #include "dm/recent_answers.hpp"
 #include "dm/ring_view.hpp"
@@ -46,6 +47,9 @@ using transport::send_failed_atom;
 
 /// How long a login waits for the user's location to be stored.
 constexpr std::chrono::seconds login_timeout{5};
+
+/// Users per kind 46 message of a node's whole list.
+constexpr size_t locations_per_message = 1024;
 
 /// How often the finds parked after their storage node left look at the
 /// ring for the slot's new owner.
@@ -88,7 +92,8 @@ struct service_state : session_host {
   caf::actor store;
   caf::actor transport;
   std::string self_address;
-  uint32_t max_out = 1; // dm_config::messages_out_per_peer, set by the behavior
+  uint32_t max_out = 1;   // dm_config::messages_out_per_peer, set by the behavior
+  bool want_hints = true; // dm_config::location_hints
   mesh_outbox outbox;
   transport::deferred_flush deferred;
   /// The hooks, replaced as a whole when one is added: a hook chain that
@@ -116,6 +121,11 @@ struct service_state : session_host {
   bool refind_scheduled = false;
   /// What this node answered to delivers handed on by storage nodes.
   recent_answers answers_given;
+  /// Where the other nodes' users are, as they announce it.
+  location_hints hints;
+  /// The nodes that asked for this node's users (kind 47), told of every
+  /// login and logout here.
+  std::vector<std::string> hint_subscribers;
 
   // -- counters ------------------------------------------------------------
   uint64_t logins = 0;
@@ -133,6 +143,8 @@ struct service_state : session_host {
   uint64_t forwarded = 0;       // of those, handed on to the recipient's node
   uint64_t finds_again = 0;     // finds sent again after their storage node left
   uint64_t answered_again = 0;  // delivers that came again, answered from memory
+  uint64_t hinted = 0;          // first messages sent straight to the node a hint named
+  uint64_t hint_misses = 0;     // of those, answered not_here (then looked up)
   uint64_t malformed = 0;
   /// Deliveries here by what became of them, indexed by dm_outcome (an
   /// array: counted for every message, named only when asked for).
@@ -162,6 +174,8 @@ struct service_state : session_host {
   void deliver(const std::string& node, const std::string& from, const std::string& to,
                const dm_stream_pos& pos, uint8_t ver, uint16_t cmd, byte_buffer message,
                caf::timespan timeout, delivery_done done) override;
+  const std::string* hinted_node(const std::string& uid) override;
+  void hint_missed(const std::string& uid, const std::string& node) override;
   void send_disconnect(const std::string& node, const std::string& from, const std::string& to,
                        byte_buffer message) override;
   void logout(const std::string& uid, uint64_t id, std::function<void()> done) override;
@@ -175,6 +189,65 @@ const std::shared_ptr<spdlog::logger>& log() {
 void send_wire(service_actor* self, const std::string& peer, const byte_buffer& bytes) {
   auto& st = self->state;
   st.outbox.queue_and_flush(self, st.transport, peer, bytes, true, st.deferred);
+}
+
+/// Tells the nodes that asked that `uid` logged in here or left.
+void announce(service_actor* self, locations_op op, const std::string& uid) {
+  auto& st = self->state;
+  if (st.hint_subscribers.empty())
+    return;
+  auto bytes = encode(dm_locations{op, {uid}});
+  for (const auto& peer : st.hint_subscribers)
+    send_wire(self, peer, bytes);
+}
+
+/// `peer` asks for this node's users: their whole list now, and every
+/// login and logout from now on (in order behind it, on the one stream).
+void on_locations_wanted(service_actor* self, const std::string& peer) {
+  auto& st = self->state;
+  if (std::find(st.hint_subscribers.begin(), st.hint_subscribers.end(), peer)
+      == st.hint_subscribers.end())
+    st.hint_subscribers.push_back(peer);
+  dm_locations part{locations_op::all, {}};
+  auto send_part = [&] {
+    send_wire(self, peer, encode(part));
+    part.op = locations_op::here;
+    part.users.clear();
+  };
+  st.users.for_each([&](const std::shared_ptr<user_session>& session) {
+    part.users.push_back(session->uid());
+    if (part.users.size() == locations_per_message)
+      send_part();
+  });
+  if (part.op == locations_op::all || !part.users.empty())
+    send_part(); // the list starts even when it is empty
+}
+
+/// What node `peer` says of its users.
+void on_locations(service_actor* self, const std::string& peer, const dm_locations& x) {
+  auto& hints = self->state.hints;
+  if (x.op == locations_op::all)
+    hints.drop_node(peer);
+  for (const auto& uid : x.users)
+    if (x.op == locations_op::left)
+      hints.remove(uid, peer);
+    else
+      hints.set(uid, peer);
+}
+
+/// A node joined the view: ask it for its users, if hints are on.
+void on_node_joined(service_actor* self, const std::string& peer) {
+  auto& st = self->state;
+  if (st.want_hints && peer != st.self_address)
+    send_wire(self, peer, encode_locations_wanted());
+}
+
+/// A node left the view: its users' hints go, and it hears no more.
+void on_node_left(service_actor* self, const std::string& peer) {
+  auto& st = self->state;
+  st.hints.drop_node(peer);
+  auto& subs = st.hint_subscribers;
+  subs.erase(std::remove(subs.begin(), subs.end(), peer), subs.end());
 }
 
 void arm_timer(service_actor* self) {
@@ -463,6 +536,7 @@ void on_replaced(service_actor* self, const std::string& uid, const std::string&
         auto session = st.users.erase(uid);
         forget_actor_sink(self, *session);
         ++st.replaced;
+        announce(self, locations_op::left, uid);
         // The entry is the other node's now: not set again from here.
         self->send(st.store, store_disown_atom::value, location_key(uid), st.self_address);
         session->replaced("logged in again on node " + there);
@@ -509,6 +583,18 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
         if (auto x = decode_dm_answer(bytes)) {
           if (auto e = st.pending.take(x->id))
             settle(*e, x->outcome, x->at);
+          continue;
+        }
+        break;
+      case static_cast<uint8_t>(dm_kind::locations):
+        if (auto x = decode_dm_locations(bytes)) {
+          on_locations(self, peer, *x);
+          continue;
+        }
+        break;
+      case static_cast<uint8_t>(dm_kind::locations_wanted):
+        if (is_locations_wanted(bytes)) {
+          on_locations_wanted(self, peer);
           continue;
         }
         break;
@@ -588,6 +674,20 @@ void service_state::deliver(const std::string& to_node, const std::string& from,
       });
 }
 
+const std::string* service_state::hinted_node(const std::string& uid) {
+  if (users.find(uid) != nullptr)
+    return nullptr; // here: no lookup needed, and no hint
+  auto* node = hints.find(uid);
+  if (node != nullptr)
+    ++hinted;
+  return node;
+}
+
+void service_state::hint_missed(const std::string& uid, const std::string& node) {
+  ++hint_misses;
+  hints.remove(uid, node);
+}
+
 void service_state::send_disconnect(const std::string& to_node, const std::string& from,
                                     const std::string& to, byte_buffer message) {
   if (to_node == self_address)
@@ -619,6 +719,7 @@ void service_state::logout(const std::string& uid, uint64_t id, std::function<vo
   forget_actor_sink(self, **current);
   users.erase(uid);
   ++logouts;
+  announce(self, locations_op::left, uid);
   self
     ->request(store, caf::infinite, store_del_if_atom::value, location_key(uid), self_address,
               caf::timespan{login_timeout})
@@ -709,6 +810,10 @@ std::string stats_json(service_actor* self) {
     {"forwarded", st.forwarded},
     {"finds_again", st.finds_again},
     {"answered_again", st.answered_again},
+    {"hinted", st.hinted},
+    {"hint_misses", st.hint_misses},
+    {"hints", st.hints.size()},
+    {"hint_subscribers", st.hint_subscribers.size()},
     {"parked", st.parked.size()},
     {"malformed", st.malformed},
     {"outcomes", outcomes},
@@ -773,6 +878,7 @@ caf::result<caf::actor> login(service_actor* self, const std::string& uid, caf::
           send_wire(self, *before,
                     encode(dm_closed{close_reason::replaced, st.self_address, uid, 0, 0, {}}));
         rp.deliver(handle);
+        announce(self, locations_op::here, uid);
         if (!replaced_by.empty())
           on_replaced(self, uid, replaced_by);
       },
@@ -782,6 +888,7 @@ caf::result<caf::actor> login(service_actor* self, const std::string& uid, caf::
         if (auto* current = st.users.find(uid); current != nullptr && *current == session) {
           forget_actor_sink(self, *session);
           st.users.erase(uid);
+          announce(self, locations_op::left, uid);
         }
         session->stop(caf::exit_reason::user_shutdown, "the login failed");
         rp.deliver(make_error(dm_code_of_store_error(err), "storing the location of user " + uid
@@ -806,16 +913,18 @@ void on_sink_down(service_actor* self, const caf::actor_addr& sink) {
 
 caf::behavior dm_service(service_actor* self, const caf::actor& node, caf::actor store,
                          const caf::actor& transport, std::string self_address,
-                         uint32_t messages_out_per_peer) {
+                         const dm_config& cfg) {
   auto& st = self->state;
   st.self = self;
-  st.max_out = std::max(messages_out_per_peer, uint32_t{1});
+  st.max_out = std::max(cfg.messages_out_per_peer, uint32_t{1});
+  st.want_hints = cfg.location_hints;
   st.node = node;
   st.store = std::move(store);
   st.transport = transport;
   st.self_address = std::move(self_address);
-  for (auto kind : {dm_kind::deliver, dm_kind::answer, dm_kind::closed, dm_kind::find,
-                    dm_kind::find_again, dm_kind::deliver_again})
+  for (auto kind :
+       {dm_kind::deliver, dm_kind::answer, dm_kind::closed, dm_kind::find, dm_kind::find_again,
+        dm_kind::deliver_again, dm_kind::locations, dm_kind::locations_wanted})
     self->send(transport, route_atom::value, static_cast<uint8_t>(kind),
                caf::actor_cast<caf::actor>(self));
   self->send(node, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
@@ -885,8 +994,12 @@ caf::behavior dm_service(service_actor* self, const caf::actor& node, caf::actor
       lost_peer(self, peer, "could not reach " + peer + ": " + to_string(err));
     },
     [=](const node_event& e) {
-      if (e.what == node_event::kind::node_left)
+      if (e.what == node_event::kind::node_joined) {
+        on_node_joined(self, e.subject);
+      } else if (e.what == node_event::kind::node_left) {
+        on_node_left(self, e.subject);
         lost_peer(self, e.subject, "node " + e.subject + " left before it answered");
+      }
     },
     [=](const store_event& e) {
       if (e.what == store_event::kind::owned_taken)
@@ -905,10 +1018,9 @@ caf::behavior dm_service(service_actor* self, const caf::actor& node, caf::actor
 } // namespace
 
 caf::actor spawn_dm_service(caf::actor_system& sys, caf::actor node, caf::actor store,
-                            caf::actor transport, std::string self_address,
-                            uint32_t messages_out_per_peer) {
+                            caf::actor transport, std::string self_address, const dm_config& cfg) {
   return sys.spawn(dm_service, std::move(node), std::move(store), std::move(transport),
-                   std::move(self_address), messages_out_per_peer);
+                   std::move(self_address), cfg);
 }
 
 } // namespace meshrt

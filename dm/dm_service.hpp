@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "dm/dm_config.hpp"
+
 namespace caf {
 class actor;
 class actor_system;
@@ -15,7 +17,7 @@ namespace meshrt {
 /// session_actor.hpp, hands it the session's messages; the user's location
 /// is an owned entry of `store`, so it comes back by itself after a storage
 /// node dies), carries the sessions' messages to other nodes and theirs to
-/// its sessions (the transport's kinds 40-45, dm/dm_wire.hpp, which it
+/// its sessions (the transport's kinds 40-47, dm/dm_wire.hpp, which it
 /// routes to itself before it answers anything: start_node waits for
 /// that), and holds the hooks. It ends with the node.
 ///
@@ -36,10 +38,11 @@ namespace meshrt {
 /// - (dm_add_hook_atom, dm_hook_registration): adds a hook (dm_hooks.hpp).
 /// - (dm_stats_atom) -> std::string: users and counters as one JSON object.
 ///
-/// A session has at most `messages_out_per_peer` messages to one peer on
-/// their way at once (dm_config::messages_out_per_peer).
+/// Of `cfg` it reads messages_out_per_peer (a session's messages to one
+/// peer on their way at once) and location_hints (whether it asks the
+/// other nodes for their users, kinds 46-47; it answers those that ask
+/// either way).
 caf::actor spawn_dm_service(caf::actor_system& sys, caf::actor node, caf::actor store,
-                            caf::actor transport, std::string self_address,
-                            uint32_t messages_out_per_peer);
+                            caf::actor transport, std::string self_address, const dm_config& cfg);
 
 } // namespace meshrt

@@ -395,14 +395,17 @@ bool user_session::start_next(const std::string& to) {
   bool first = item == q->items.begin();
   auto* cached = cached_node(to);
   auto how = item->next;
-  if (how == attempt::cached && cached == nullptr)
-    how = attempt::lookup;
+  const std::string* hinted = nullptr;
+  if (how == attempt::cached && cached == nullptr) {
+    hinted = first ? host_.hinted_node(to) : nullptr;
+    how = hinted != nullptr ? attempt::hinted : attempt::lookup;
+  }
   if (how != attempt::cached) {
     if (!first)
-      return false; // a lookup goes alone, for the oldest message
+      return false; // a lookup (or a hint's try) goes alone, for the oldest message
     q->looking = true;
   }
-  auto node = how == attempt::cached ? *cached : std::string{};
+  auto node = how == attempt::cached ? *cached : how == attempt::hinted ? *hinted : std::string{};
   dm_stream_pos pos{stream_, item->seq, first ? 0 : std::prev(item)->seq, first, item->clears};
   if (item->clears && !node.empty())
     forget(to, node); // what comes after it looks the peer up, after its answer
@@ -480,12 +483,18 @@ void user_session::answered(const std::string& to, uint32_t seq, attempt how, bo
       return finish(to, item, {});
     case dm_outcome::not_here:
       forget(to, at);
+      if (how == attempt::hinted) {
+        // The hint was stale: the lookup the message would have taken.
+        host_.hint_missed(to, node);
+        item->next = attempt::lookup;
+        return pump(to);
+      }
       if (how == attempt::cached && !(item->clears && item->message.empty()))
         return send_again(to, item, first); // stale (a clear alone: nothing left to close)
       return finish(
         to, item, make_error(dm_errc::user_not_found, "user " + to + " is not connected to " + at));
     case dm_outcome::out_of_order:
-      if (how == attempt::cached)
+      if (how == attempt::cached || how == attempt::hinted)
         return send_again(to, item, first);
       return finish(to, item,
                     make_error(dm_errc::reliable_timeout,

@@ -52,6 +52,14 @@ public:
                        caf::timespan timeout, delivery_done done)
     = 0;
 
+  /// The node a hint (location_hints.hpp) names for `uid`, a user of
+  /// another node, or nullptr: a first message may go straight there.
+  virtual const std::string* hinted_node(const std::string& uid) = 0;
+
+  /// The hint that `uid` is at `node` was wrong: that node answered
+  /// `not_here`.
+  virtual void hint_missed(const std::string& uid, const std::string& node) = 0;
+
   /// Tells `to` at `node` that `from` (a user here) disconnected, with its
   /// disconnect message (maybe empty): their channel closes.
   virtual void send_disconnect(const std::string& node, const std::string& from,
@@ -68,8 +76,9 @@ public:
 /// messages of a queue go to the node the cache names, up to
 /// `messages_out_per_peer` of them at once (a stream, dm_stream_pos, whose order
 /// the recipient's session keeps); without a cached node the oldest goes
-/// alone with its lookup to the node that owns the peer's location
-/// (FindData), and the rest follow once its answer filled the cache. A
+/// alone, to the node a hint names or with its lookup to the node that owns
+/// the peer's location (FindData), and the rest follow once its answer
+/// filled the cache. A
 /// message the recipient's node did not take (the user moved, or one
 /// before it was not taken) goes again once every message out before it
 /// was answered: so messages from one user to another arrive in the order
@@ -154,10 +163,12 @@ public:
   void stop(caf::error reason, const std::string& why);
 
 private:
-  /// How a message goes out: to the node in the cache (a lookup when none
-  /// is cached), with a lookup, or with a second lookup after the storage
+  /// How a message goes out: to the node in the cache (when none is
+  /// cached, to the node a hint names or with a lookup), to the node a
+  /// hint names (alone, as a lookup goes; `not_here` sends it again with a
+  /// lookup), with a lookup, or with a second lookup after the storage
   /// node could not do the first.
-  enum class attempt : uint8_t { cached, lookup, lookup_again };
+  enum class attempt : uint8_t { cached, hinted, lookup, lookup_again };
 
   /// A message of this user waiting for, or in, its delivery.
   struct outgoing {

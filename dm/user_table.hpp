@@ -93,6 +93,15 @@ public:
     return result;
   }
 
+  /// Calls f(session) for each session, in no particular order; f must
+  /// not change the table.
+  template<class F>
+  void for_each(F&& f) const {
+    for (const auto& s : slots_)
+      if (s.session)
+        f(s.session);
+  }
+
   size_t size() const {
     return size_;
   }

@@ -180,6 +180,8 @@ const key_spec known_keys[] = {
    [](const value_reader& in, config& cfg) {
      cfg.dm.messages_out_per_peer = static_cast<uint32_t>(in.integer(1, 4096, "messages"));
    }},
+  {"dmLocationHints",
+   [](const value_reader& in, config& cfg) { cfg.dm.location_hints = in.boolean(); }},
   {"clientPort", [](const value_reader& in, config& cfg) { cfg.dm.gateway.port = in.port(); }},
   {"metricsPort", [](const value_reader& in, config& cfg) { cfg.metrics_port = in.port(); }},
   {"exposeCommands",
@@ -385,6 +387,7 @@ std::string to_json(const config& cfg) {
     out["clusterKeyFile"] = m.cluster_key_file;
   out["dmEnabled"] = d.enabled;
   out["dmMessagesOutPerPeer"] = d.messages_out_per_peer;
+  out["dmLocationHints"] = d.location_hints;
   if (d.gateway.port != 0) // none: no gateway
     out["clientPort"] = d.gateway.port;
   if (cfg.metrics_port != 0) // none: no metrics endpoint

@@ -47,7 +47,7 @@ node start_node(caf::actor_system& sys, const config& cfg, const node_options& o
   caf::actor gateway;
   uint16_t client_port = 0;
   if (cfg.dm.enabled) {
-    dm = spawn_dm_service(sys, node_actor, store, transport, address, cfg.dm.messages_out_per_peer);
+    dm = spawn_dm_service(sys, node_actor, store, transport, address, cfg.dm);
     if (cfg.dm.gateway.port != 0) {
       auto gw_cfg = cfg.dm.gateway;
       gw_cfg.address = address.substr(0, address.rfind(':'));

@@ -150,6 +150,20 @@ struct dm_cluster {
   }
 };
 
+/// DM settings whose nodes ask no other node for its users: every first
+/// message takes its lookup (FindData), as the tests of that path need.
+dm_config without_hints() {
+  dm_config dm;
+  dm.location_hints = false;
+  return dm;
+}
+
+/// Hands `x` to the DM service of `n` as if node `peer` had announced it.
+void announce_from(caf::scoped_actor& self, const node& n, const std::string& peer,
+                   const dm_locations& x) {
+  self->send(n.dm(), transport::received_atom::value, peer, packed_messages{encode(x)}, false);
+}
+
 /// FindData the storage nodes of `k` handled so far: a message sent
 /// without a lookup leaves it as it was.
 int storage_finds(caf::scoped_actor& self, const dm_cluster& k) {
@@ -211,7 +225,7 @@ bool kill_and_wait(caf::scoped_actor& self, const node& n) {
 
 TEST_SUITE("dm.dm_service") {
   TEST_CASE("users on different nodes exchange messages, in order, and replies need no lookup") {
-    dm_cluster k{49600};
+    dm_cluster k{49600, without_hints()};
     auto& self = k.c.self();
     auto ann = connect(self, k.udp1, "ann");
     auto bob = connect(self, k.udp2, "bob");
@@ -239,6 +253,7 @@ TEST_SUITE("dm.dm_service") {
       CHECK(meshrt::test::store_stats_json(self, n)["forwarded"] == 0);
     }
     CHECK(dm_stats_json(self, k.udp2)["received_remote"] == 5);
+    CHECK(dm_stats_json(self, k.udp1)["hints"] == 0); // it asked for none
     // the answer travels the reverse channel
     auto lookups = meshrt::test::store_stats_json(self, k.udp2)["requests"];
     CHECK(!send_dm(self, bob, "ann", "hi ann"));
@@ -267,6 +282,52 @@ TEST_SUITE("dm.dm_service") {
     auto stats = dm_stats_json(self, k.udp2);
     CHECK(stats["users"] == 5);
     CHECK(stats["outcomes"]["delivered"] >= 301);
+  }
+
+  TEST_CASE("a first message goes straight to the node the recipient's login was announced from, "
+            "a stale hint costs the lookup, a logout takes the hint away") {
+    dm_cluster k{50700};
+    auto& self = k.c.self();
+    auto udp2 = k.c.address_of(k.udp2.actor());
+    auto hints_at = [&](const node& n) { return dm_stats_json(self, n)["hints"].get<int>(); };
+    auto ann = connect(self, k.udp1, "ann");
+    auto bob = connect(self, k.udp2, "bob");
+    REQUIRE(eventually([&] { return hints_at(k.udp1) == 1; }, 3s)); // bob (ann is its own)
+    auto finds = storage_finds(self, k);
+    CHECK(!send_dm(self, ann, "bob", "straight"));
+    REQUIRE(eventually([&] { return bob.log->count("msg ann 1 7 straight") == 1; }, 3s));
+    CHECK(storage_finds(self, k) == finds);
+    CHECK(dm_stats_json(self, k.udp1)["hinted"] == 1);
+    // A node that joins later gets the whole list of each node.
+    auto late = k.c.start_node("UDP", dm_config{});
+    REQUIRE(eventually([&] { return hints_at(late) == 2; }, 5s)); // ann and bob
+    // A hint that names the wrong node: that node answers not_here, and the
+    // message takes its lookup, once, and arrives once.
+    auto zed = connect(self, k.storage[0], "zed");
+    REQUIRE(eventually([&] { return hints_at(k.udp1) == 2; }, 3s));
+    announce_from(self, k.udp1, udp2, dm_locations{locations_op::here, {"zed"}});
+    finds = storage_finds(self, k);
+    CHECK(!send_dm(self, ann, "zed", "found anyway"));
+    REQUIRE(eventually([&] { return zed.log->count("msg ann 1 7 found anyway") == 1; }, 3s));
+    auto stats = dm_stats_json(self, k.udp1);
+    CHECK(stats["hinted"] == 2);
+    CHECK(stats["hint_misses"] == 1);
+    CHECK(storage_finds(self, k) == finds + 1);
+    CHECK(zed.log->lines().size() == 1);
+    // bob logs out: udp1 forgets him, and a message to him is looked up
+    // and fails as for any user not connected
+    disconnect(self, bob);
+    REQUIRE(eventually([&] { return hints_at(k.udp1) == 0; }, 3s)); // zed's went with the miss
+    auto err = send_dm(self, ann, "bob", "gone?");
+    CHECK_MESSAGE(is(err, dm_errc::user_not_found), k.sys.render(err));
+    CHECK(dm_stats_json(self, k.udp1)["hinted"] == 2);
+    // an announcement that does not decode is counted and dropped
+    auto malformed = dm_stats_json(self, k.udp1)["malformed"].get<int>();
+    auto bad = encode(dm_locations{locations_op::here, {"x"}});
+    bad[1] = 9;
+    self->send(k.udp1.dm(), transport::received_atom::value, udp2, packed_messages{bad}, false);
+    CHECK(
+      eventually([&] { return dm_stats_json(self, k.udp1)["malformed"] == malformed + 1; }, 2s));
   }
 
   TEST_CASE("every error case of SendMessageByUserID reaches the sender") {
@@ -566,7 +627,7 @@ TEST_SUITE("dm.dm_service") {
   }
 
   TEST_CASE("a first message whose lookup went to a storage node that dies is looked up again") {
-    dm_cluster k{43900};
+    dm_cluster k{43900, without_hints()};
     auto& self = k.c.self();
     REQUIRE(meshrt::test::store_calls::settled(self, k.storage));
     auto ann = connect(self, k.udp1, "ann");

@@ -60,6 +60,7 @@ TEST_SUITE("runtime.config") {
       CHECK(cfg.dm.storage_migration_interval == 1ms);
       CHECK(cfg.dm.storage_rebuild_window == 2000ms);
       CHECK(cfg.dm.messages_out_per_peer == 64);
+      CHECK(cfg.dm.location_hints);
       CHECK(cfg.warnings.empty());
     }
   }
@@ -72,7 +73,7 @@ TEST_SUITE("runtime.config") {
     "storageTargetNodeType": "UDP", "storageRingSize": 64,
     "storageMigration": false, "storageMigrationBatchSize": 50,
     "storageMigrationInterval": 3, "storageRebuildWindow": 500, "linkIdleTimeout": 5000,
-    "dmMessagesOutPerPeer": 8})");
+    "dmMessagesOutPerPeer": 8, "dmLocationHints": false})");
     CHECK(cfg.mesh.address == "127.0.0.2");
     CHECK(cfg.mesh.link_idle_timeout == 5000ms);
     CHECK(cfg.mesh.port == 9100);
@@ -90,6 +91,7 @@ TEST_SUITE("runtime.config") {
     CHECK(cfg.dm.storage_migration_interval == 3ms);
     CHECK(cfg.dm.storage_rebuild_window == 500ms);
     CHECK(cfg.dm.messages_out_per_peer == 8);
+    CHECK_FALSE(cfg.dm.location_hints);
     CHECK(cfg.warnings.empty());
   }
 
@@ -289,12 +291,15 @@ TEST_SUITE("runtime.config") {
     auto original = parse(R"({"port": 9000, "sendInterval": 30, "storageRingSize": 77,
                             "strictCheckForExternal": true})");
     auto text = to_json(original);
-    for (const char* key :
-         {"address", "nic", "port", "marsAddress", "marsPort", "marsAddressCacheTTL",
-          "retryInterval", "retryTimeout", "linkIdleTimeout", "strictCheckForExternal",
-          "sendInterval", "dmEnabled", "dmMessagesOutPerPeer", "storageTargetNodeType",
-          "storageRingSize", "storageMigration", "storageMigrationBatchSize",
-          "storageMigrationInterval", "storageRebuildWindow"})
+    // clang-format off
+    const char* keys[] = {
+      "address", "nic", "port", "marsAddress", "marsPort", "marsAddressCacheTTL",
+      "retryInterval", "retryTimeout", "linkIdleTimeout", "strictCheckForExternal",
+      "sendInterval", "dmEnabled", "dmMessagesOutPerPeer", "dmLocationHints",
+      "storageTargetNodeType", "storageRingSize", "storageMigration",
+      "storageMigrationBatchSize", "storageMigrationInterval", "storageRebuildWindow"};
+    // clang-format on
+    for (const char* key : keys)
       CHECK(text.find(std::string{"\""} + key + "\"") != std::string::npos);
     // The printed config is itself a valid config (nic resolves: drop it).
     auto again = parse(text.replace(text.find("\"nic\": \"eth0\","), 14, ""));
