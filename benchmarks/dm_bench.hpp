@@ -34,8 +34,9 @@ struct dm_bench_options {
 
 /// Direct messages, client to client through the gateways of node processes
 /// (MARS, two storage nodes and two UDP nodes, each with a client port):
-/// the latency of a first message to a user (one store lookup, then the
-/// delivery) and of a message over a cached channel, each from the send
+/// the latency of a first message to a user (straight to the node a
+/// location hint names, or with `location_hints` off one store lookup, then
+/// the delivery) and of a message over a cached channel, each from the send
 /// until the recipient's client has it, beside the node-to-node RPC round
 /// trip of the same run (a node in this process asking a UDP node). Then
 /// `pubsub.users` users spread over the four nodes: memory per user (RSS
