@@ -108,7 +108,8 @@ struct service_state : session_host {
   std::unordered_multimap<caf::actor_addr, std::string> actor_sinks;
   uint64_t last_session_id = 0;
   /// The stream ids of this service's sessions are this plus their number
-  /// (dm_stream_pos): random, so that no two services share one.
+  /// (dm_stream_pos): random, so that no two services share one. It names
+  /// this start of the service to the nodes it asks for their users, too.
   uint64_t stream_salt = random_stream_salt();
   /// The sessions whose login is still storing the user's location, with
   /// the node that said meanwhile that it replaced it (empty: none yet).
@@ -126,6 +127,8 @@ struct service_state : session_host {
   /// The nodes that asked for this node's users (kind 47), told of every
   /// login and logout here.
   std::vector<std::string> hint_subscribers;
+  /// The incarnation each of them last asked with.
+  std::unordered_map<std::string, uint64_t> subscriber_incarnations;
 
   // -- counters ------------------------------------------------------------
   uint64_t logins = 0;
@@ -201,13 +204,23 @@ void announce(service_actor* self, locations_op op, const std::string& uid) {
     send_wire(self, peer, bytes);
 }
 
-/// `peer` asks for this node's users: their whole list now, and every
-/// login and logout from now on (in order behind it, on the one stream).
-void on_locations_wanted(service_actor* self, const std::string& peer) {
+/// `peer`, started as `incarnation`, asks for this node's users: their
+/// whole list now, and every login and logout from now on (in order behind
+/// it, on the one stream). A peer that asked before as another incarnation
+/// is a new process at that address, which knows nothing of this node's
+/// asking: its hints go, and it is asked again.
+void on_locations_wanted(service_actor* self, const std::string& peer, uint64_t incarnation) {
   auto& st = self->state;
   if (std::find(st.hint_subscribers.begin(), st.hint_subscribers.end(), peer)
       == st.hint_subscribers.end())
     st.hint_subscribers.push_back(peer);
+  auto [known, first] = st.subscriber_incarnations.try_emplace(peer, incarnation);
+  if (!first && known->second != incarnation) {
+    known->second = incarnation;
+    st.hints.drop_node(peer);
+    if (st.want_hints)
+      send_wire(self, peer, encode_locations_wanted(st.stream_salt));
+  }
   dm_locations part{locations_op::all, {}};
   auto send_part = [&] {
     send_wire(self, peer, encode(part));
@@ -239,7 +252,7 @@ void on_locations(service_actor* self, const std::string& peer, const dm_locatio
 void on_node_joined(service_actor* self, const std::string& peer) {
   auto& st = self->state;
   if (st.want_hints && peer != st.self_address)
-    send_wire(self, peer, encode_locations_wanted());
+    send_wire(self, peer, encode_locations_wanted(st.stream_salt));
 }
 
 /// A node left the view: its users' hints go, and it hears no more.
@@ -248,6 +261,7 @@ void on_node_left(service_actor* self, const std::string& peer) {
   st.hints.drop_node(peer);
   auto& subs = st.hint_subscribers;
   subs.erase(std::remove(subs.begin(), subs.end(), peer), subs.end());
+  st.subscriber_incarnations.erase(peer);
 }
 
 void arm_timer(service_actor* self) {
@@ -593,8 +607,8 @@ void on_received(service_actor* self, const std::string& peer, const packed_mess
         }
         break;
       case static_cast<uint8_t>(dm_kind::locations_wanted):
-        if (is_locations_wanted(bytes)) {
-          on_locations_wanted(self, peer);
+        if (auto incarnation = decode_locations_wanted(bytes)) {
+          on_locations_wanted(self, peer, *incarnation);
           continue;
         }
         break;

@@ -107,8 +107,11 @@ byte_buffer encode(const dm_locations& x) {
   return w.take();
 }
 
-byte_buffer encode_locations_wanted() {
-  return byte_buffer{static_cast<uint8_t>(dm_kind::locations_wanted)};
+byte_buffer encode_locations_wanted(uint64_t incarnation) {
+  byte_writer w{1 + 8};
+  w.u8(static_cast<uint8_t>(dm_kind::locations_wanted));
+  w.u64(incarnation);
+  return w.take();
 }
 
 std::optional<dm_deliver> decode_dm_deliver(byte_view bytes) {
@@ -186,8 +189,14 @@ std::optional<dm_locations> decode_dm_locations(byte_view bytes) {
   return x;
 }
 
-bool is_locations_wanted(byte_view bytes) {
-  return bytes.size() == 1 && bytes[0] == static_cast<uint8_t>(dm_kind::locations_wanted);
+std::optional<uint64_t> decode_locations_wanted(byte_view bytes) {
+  byte_reader r{bytes};
+  if (r.u8() != static_cast<uint8_t>(dm_kind::locations_wanted))
+    return std::nullopt;
+  auto incarnation = r.u64();
+  if (!r.ok() || !r.at_end())
+    return std::nullopt;
+  return incarnation;
 }
 
 const char* to_string(dm_outcome x) {

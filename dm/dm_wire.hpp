@@ -58,9 +58,13 @@
 //     receiver keeps them as hints (location_hints.hpp): a first message to
 //     one of them goes straight to the node named, not through the storage
 //     node; a hint the node then answers `not_here` to costs that lookup.
-//   kind 47, locations wanted (one-way): u8 kind. Sent to each node that
-//     joins the sender's view: it answers with its whole list (kind 46,
-//     op 3 then op 1) and sends every login and logout after it.
+//   kind 47, locations wanted (one-way): u8 kind | u64 incarnation.
+//     Sent to each node that joins the sender's view: it answers with its
+//     whole list (kind 46, op 3 then op 1) and sends every login and logout
+//     after it. `incarnation` is random per start of the sender's DM
+//     service: one that differs from the last heard from that address is a
+//     new process there, which knows nothing of who asked the one before,
+//     so the receiver asks it again (a restart quicker than the views).
 //
 // User ids have 1 to 256 bytes (max_user_id_size).
 
@@ -218,8 +222,8 @@ byte_buffer encode(const dm_deliver& x);
 byte_buffer encode(const dm_answer& x);
 byte_buffer encode(const dm_closed& x);
 byte_buffer encode(const dm_locations& x);
-/// A kind 47.
-byte_buffer encode_locations_wanted();
+/// A kind 47 from the DM service started as `incarnation`.
+byte_buffer encode_locations_wanted(uint64_t incarnation);
 
 /// Decoders (decode_dm_deliver takes the four kinds with its fields): nullopt for another kind, a
 /// truncated message, an unknown outcome, reason or flag, a user id that is empty or too long, or
@@ -228,8 +232,8 @@ std::optional<dm_deliver> decode_dm_deliver(byte_view bytes);
 std::optional<dm_answer> decode_dm_answer(byte_view bytes);
 std::optional<dm_closed> decode_dm_closed(byte_view bytes);
 std::optional<dm_locations> decode_dm_locations(byte_view bytes);
-/// True for a well-formed kind 47.
-bool is_locations_wanted(byte_view bytes);
+/// The incarnation of a well-formed kind 47, else nullopt.
+std::optional<uint64_t> decode_locations_wanted(byte_view bytes);
 
 /// "delivered", "not_here", ...
 const char* to_string(dm_outcome x);

@@ -330,6 +330,64 @@ TEST_SUITE("dm.dm_service") {
       eventually([&] { return dm_stats_json(self, k.udp1)["malformed"] == malformed + 1; }, 2s));
   }
 
+  TEST_CASE("a node that asks for the users again as a new process at the same address is asked "
+            "in turn") {
+    dm_cluster k{50750};
+    auto& self = k.c.self();
+    auto ann = connect(self, k.udp1, "ann");
+    auto udp1 = k.c.address_of(k.udp1.actor());
+    // The asking node: a transport of the test's own, answers to `self`.
+    auto peer = k.c.add_transport(50790);
+    auto ask_users = [&](uint64_t incarnation) {
+      self->send(peer, transport::mesh_send_atom::value, udp1, encode_locations_wanted(incarnation),
+                 true);
+    };
+    // What udp1 sends the asker until its whole list came: the users it
+    // named, and whether it asked the asker for its own users.
+    auto answer = [&] {
+      std::vector<std::string> users;
+      bool listed = false;
+      bool asked = false;
+      for (int i = 0; i < 20 && !listed; ++i)
+        self->receive(
+          [&](transport::received_atom, const std::string&, const packed_messages& batch, bool) {
+            for (auto bytes : batch.views()) {
+              if (auto x = decode_dm_locations(bytes)) {
+                listed = listed || x->op == locations_op::all;
+                users.insert(users.end(), x->users.begin(), x->users.end());
+              }
+              asked = asked || decode_locations_wanted(bytes).has_value();
+            }
+          },
+          caf::after(100ms) >> [] {});
+      // an ask sent with the list may come in the next batch
+      self->receive(
+        [&](transport::received_atom, const std::string&, const packed_messages& batch, bool) {
+          for (auto bytes : batch.views())
+            asked = asked || decode_locations_wanted(bytes).has_value();
+        },
+        caf::after(200ms) >> [] {});
+      REQUIRE(listed);
+      return std::make_pair(users, asked);
+    };
+    ask_users(1);
+    auto [users, asked] = answer();
+    CHECK(users == std::vector<std::string>{"ann"});
+    CHECK_FALSE(asked); // a first ask: the asker's view will have udp1 join
+    ask_users(1);
+    std::tie(users, asked) = answer();
+    CHECK(users == std::vector<std::string>{"ann"});
+    CHECK_FALSE(asked);
+    // Another incarnation at that address: a process that knows nothing of
+    // udp1's asking, quicker than udp1's view saw it go.
+    ask_users(2);
+    std::tie(users, asked) = answer();
+    CHECK(users == std::vector<std::string>{"ann"});
+    CHECK(asked);
+    // three nodes and the asker, each once
+    CHECK(eventually([&] { return dm_stats_json(self, k.udp1)["hint_subscribers"] == 4; }, 3s));
+  }
+
   TEST_CASE("every error case of SendMessageByUserID reaches the sender") {
     dm_cluster k{49650};
     auto& self = k.c.self();

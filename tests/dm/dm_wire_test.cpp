@@ -157,9 +157,9 @@ TEST_CASE("dm wire: locations and locations wanted round-trip, and bad ones do n
   REQUIRE(none);
   CHECK(none->op == locations_op::left);
   CHECK(none->users.empty());
-  auto wanted = encode_locations_wanted();
-  CHECK(wanted.size() == 1);
-  CHECK(is_locations_wanted(wanted));
+  auto wanted = encode_locations_wanted(0x1122334455667788);
+  CHECK(wanted.size() == 9);
+  CHECK(decode_locations_wanted(wanted) == uint64_t{0x1122334455667788});
   CHECK_FALSE(decode_dm_locations(wanted));
   // every truncation, a padded one, an unknown op, an empty or too long id,
   // a count beyond the bytes
@@ -182,6 +182,7 @@ TEST_CASE("dm wire: locations and locations wanted round-trip, and bad ones do n
   CHECK_FALSE(decode_dm_locations(count));
   auto long_wanted = wanted;
   long_wanted.push_back(0);
-  CHECK_FALSE(is_locations_wanted(long_wanted));
-  CHECK_FALSE(is_locations_wanted(bytes));
+  CHECK_FALSE(decode_locations_wanted(long_wanted));
+  CHECK_FALSE(decode_locations_wanted(byte_view{wanted.data(), 8}));
+  CHECK_FALSE(decode_locations_wanted(bytes));
 }

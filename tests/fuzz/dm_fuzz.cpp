@@ -28,5 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         __builtin_trap();
     fuzz::check_round_trip(*x, decode_dm_locations);
   }
+  if (auto incarnation = decode_locations_wanted(bytes))
+    if (encode_locations_wanted(*incarnation) != byte_buffer(bytes.begin(), bytes.end()))
+      __builtin_trap();
   return 0;
 }
