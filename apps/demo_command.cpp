@@ -166,7 +166,8 @@ void dm_steps(caf::scoped_actor& self, std::vector<demo_member>& members, const 
   auto first = exchange(ann, "gg! rematch?", got);
   if (first >= 0) {
     say("bob got from ann: '" + got + "' -- first message " + us_text(first)
-        + " until delivered (its lookup travels with it: FindData)");
+        + " until delivered (straight to bob's node, which told the others of bob's login: a "
+          "location hint)");
     measured.emplace_back("DM, first message to a user", us_text(first));
   }
   std::vector<double> cached;
@@ -221,10 +222,12 @@ void dm_steps(caf::scoped_actor& self, std::vector<demo_member>& members, const 
                say("a request to it fails after " + us_text(us) + ": " + context_of(e));
                measured.emplace_back("a request to the dead node fails", us_text(us));
              });
-  dm_client cat; // a user who never wrote to bob: a fresh lookup
-  // Ann's node learns of the death from MARS up to a heartbeat after the
-  // node asked above: until then its lookup may still go to the dead owner,
-  // and cat hears why (then sends again).
+  dm_client cat; // a user who never wrote to bob: a first message again
+  // It goes by bob's location hint, past the dead storage node. Without
+  // hints (dmLocationHints off) its lookup could still go to the dead
+  // owner until ann's node learns of the death from MARS (up to a
+  // heartbeat after the node asked above), and cat would hear why and send
+  // again.
   if (failed.check(!cat.open("127.0.0.1", ann_node.client_port, "cat", token("cat")), "cat logs in")
       && exchange(cat, "hi bob, I'm new here", got, true) >= 0)
     say("cat, new at " + ann_node.address + ", reaches bob: '" + got + "'");
