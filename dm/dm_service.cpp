@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <caf/all.hpp>
@@ -129,6 +130,8 @@ struct service_state : session_host {
   std::vector<std::string> hint_subscribers;
   /// The incarnation each of them last asked with.
   std::unordered_map<std::string, uint64_t> subscriber_incarnations;
+  /// The nodes in the view.
+  std::unordered_set<std::string> members;
 
   // -- counters ------------------------------------------------------------
   uint64_t logins = 0;
@@ -251,14 +254,27 @@ void on_locations(service_actor* self, const std::string& peer, const dm_locatio
 /// A node joined the view: ask it for its users, if hints are on.
 void on_node_joined(service_actor* self, const std::string& peer) {
   auto& st = self->state;
+  st.members.insert(peer);
   if (st.want_hints && peer != st.self_address)
     send_wire(self, peer, encode_locations_wanted(st.stream_salt));
 }
 
-/// A node left the view: its users' hints go, and it hears no more.
+/// A node left the view: its users' hints go (it is asked again if it
+/// comes back). It still hears of the logins here until a message to it
+/// fails: a node only the view lost (its MARS record expired while it
+/// lived) would not know to ask again.
 void on_node_left(service_actor* self, const std::string& peer) {
   auto& st = self->state;
+  st.members.erase(peer);
   st.hints.drop_node(peer);
+}
+
+/// A message to `peer` failed: if the view lost it too, it hears no more
+/// (a node that lives asks again when it joins the view again).
+void on_unreachable(service_actor* self, const std::string& peer) {
+  auto& st = self->state;
+  if (st.members.count(peer) != 0)
+    return;
   auto& subs = st.hint_subscribers;
   subs.erase(std::remove(subs.begin(), subs.end(), peer), subs.end());
   st.subscriber_incarnations.erase(peer);
@@ -1005,6 +1021,7 @@ caf::behavior dm_service(service_actor* self, const caf::actor& node, caf::actor
       self->state.outbox.flush(self, self->state.transport);
     },
     [=](send_failed_atom, const std::string& peer, const caf::error& err) {
+      on_unreachable(self, peer);
       lost_peer(self, peer, "could not reach " + peer + ": " + to_string(err));
     },
     [=](const node_event& e) {

@@ -331,7 +331,7 @@ TEST_SUITE("dm.dm_service") {
   }
 
   TEST_CASE("a node that asks for the users again as a new process at the same address is asked "
-            "in turn") {
+            "in turn, and one out of the view hears of logins until a message to it fails") {
     dm_cluster k{50750};
     auto& self = k.c.self();
     auto ann = connect(self, k.udp1, "ann");
@@ -386,6 +386,24 @@ TEST_SUITE("dm.dm_service") {
     CHECK(asked);
     // three nodes and the asker, each once
     CHECK(eventually([&] { return dm_stats_json(self, k.udp1)["hint_subscribers"] == 4; }, 3s));
+    // Not in udp1's view, the asker still hears of a login there (a node
+    // only the view lost would not know to ask again).
+    auto cat = connect(self, k.udp1, "cat");
+    bool heard = false;
+    for (int i = 0; i < 20 && !heard; ++i)
+      self->receive(
+        [&](transport::received_atom, const std::string&, const packed_messages& batch, bool) {
+          for (auto bytes : batch.views())
+            if (auto x = decode_dm_locations(bytes))
+              heard = x->op == locations_op::here && x->users == std::vector<std::string>{"cat"};
+        },
+        caf::after(100ms) >> [] {});
+    CHECK(heard);
+    // Gone, and out of the view: the next login's word to it fails, and it
+    // hears no more.
+    self->send_exit(peer, caf::exit_reason::kill);
+    auto dan = connect(self, k.udp1, "dan");
+    CHECK(eventually([&] { return dm_stats_json(self, k.udp1)["hint_subscribers"] == 3; }, 8s));
   }
 
   TEST_CASE("every error case of SendMessageByUserID reaches the sender") {
