@@ -78,12 +78,11 @@ public:
 /// the recipient's session keeps); without a cached node the oldest goes
 /// alone, to the node a hint names or with its lookup to the node that owns
 /// the peer's location (FindData), and the rest follow once its answer
-/// filled the cache. A
-/// message the recipient's node did not take (the user moved, or one
-/// before it was not taken) goes again once every message out before it
-/// was answered: so messages from one user to another arrive in the order
-/// sent, and each at most once. It runs the hooks of what the user
-/// receives, in order per sender, and of its disconnect.
+/// filled the cache. A message the recipient's node did not take (the user
+/// moved, or one before it was not taken) goes again once every message out
+/// before it was answered: so messages from one user to another arrive in
+/// the order sent, and each at most once. It runs the hooks of what the
+/// user receives, in order per sender, and of its disconnect.
 ///
 /// A session lives in its node's DM service and runs in that actor's
 /// thread; its actor (session_actor.hpp) is its address. Continuations
