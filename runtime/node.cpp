@@ -7,6 +7,7 @@
 
 #include "dm/client_gateway.hpp"
 #include "dm/dm_atoms.hpp"
+#include "dm/dm_off.hpp"
 #include "dm/dm_service.hpp"
 #include "dm/ring_view.hpp"
 #include "dm/store_atoms.hpp"
@@ -46,7 +47,10 @@ node start_node(caf::actor_system& sys, const config& cfg, const node_options& o
   caf::actor dm;
   caf::actor gateway;
   uint16_t client_port = 0;
-  if (cfg.dm.enabled) {
+  caf::actor dm_off; // with DM off, what takes the DM's messages (dm/dm_off.hpp)
+  if (!cfg.dm.enabled) {
+    dm_off = spawn_dm_off(sys, transport);
+  } else {
     dm = spawn_dm_service(sys, node_actor, store, transport, address, cfg.dm);
     if (cfg.dm.gateway.port != 0) {
       auto gw_cfg = cfg.dm.gateway;
@@ -64,9 +68,10 @@ node start_node(caf::actor_system& sys, const config& cfg, const node_options& o
   // finds its service, not the node (which drops what it does not know).
   self->request(store, caf::infinite, store_ring_view_atom::value)
     .receive([](std::shared_ptr<const ring_view>&) {}, [](caf::error&) {});
-  if (dm)
-    self->request(dm, caf::infinite, dm_stats_atom::value)
-      .receive([](std::string&) {}, [](caf::error&) {});
+  for (const auto& service : {dm, dm_off})
+    if (service)
+      self->request(service, caf::infinite, dm_stats_atom::value)
+        .receive([](std::string&) {}, [](caf::error&) {});
   self->request(transport, caf::infinite, transport::port_atom::value)
     .receive([](uint16_t) {}, [](caf::error&) {});
   if (!opts.join_when_told)
