@@ -30,9 +30,9 @@ struct dm_off_state {
 using dm_off_actor = caf::stateful_actor<dm_off_state>;
 
 caf::behavior dm_off(dm_off_actor* self, const caf::actor& transport) {
-  for (auto kind = static_cast<uint8_t>(dm_kind::deliver);
-       kind <= static_cast<uint8_t>(dm_kind::locations_wanted); ++kind)
-    self->send(transport, transport::route_atom::value, kind, caf::actor_cast<caf::actor>(self));
+  for (auto kind : all_dm_kinds)
+    self->send(transport, transport::route_atom::value, static_cast<uint8_t>(kind),
+               caf::actor_cast<caf::actor>(self));
   self->monitor(transport);
   self->set_down_handler([=](caf::down_msg&) { self->quit(); });
   return {

@@ -126,10 +126,8 @@ struct service_state : session_host {
   /// Where the other nodes' users are, as they announce it.
   location_hints hints;
   /// The nodes that asked for this node's users (kind 47), told of every
-  /// login and logout here.
-  std::vector<std::string> hint_subscribers;
-  /// The incarnation each of them last asked with.
-  std::unordered_map<std::string, uint64_t> subscriber_incarnations;
+  /// login and logout here, each with the incarnation it last asked as.
+  std::unordered_map<std::string, uint64_t> hint_subscribers;
   /// The nodes in the view.
   std::unordered_set<std::string> members;
 
@@ -203,8 +201,8 @@ void announce(service_actor* self, locations_op op, const std::string& uid) {
   if (st.hint_subscribers.empty())
     return;
   auto bytes = encode(dm_locations{op, {uid}});
-  for (const auto& peer : st.hint_subscribers)
-    send_wire(self, peer, bytes);
+  for (const auto& subscriber : st.hint_subscribers)
+    send_wire(self, subscriber.first, bytes);
 }
 
 /// `peer`, started as `incarnation`, asks for this node's users: their
@@ -214,10 +212,7 @@ void announce(service_actor* self, locations_op op, const std::string& uid) {
 /// asking: its hints go, and it is asked again.
 void on_locations_wanted(service_actor* self, const std::string& peer, uint64_t incarnation) {
   auto& st = self->state;
-  if (std::find(st.hint_subscribers.begin(), st.hint_subscribers.end(), peer)
-      == st.hint_subscribers.end())
-    st.hint_subscribers.push_back(peer);
-  auto [known, first] = st.subscriber_incarnations.try_emplace(peer, incarnation);
+  auto [known, first] = st.hint_subscribers.try_emplace(peer, incarnation);
   if (!first && known->second != incarnation) {
     known->second = incarnation;
     st.hints.drop_node(peer);
@@ -273,11 +268,8 @@ void on_node_left(service_actor* self, const std::string& peer) {
 /// (a node that lives asks again when it joins the view again).
 void on_unreachable(service_actor* self, const std::string& peer) {
   auto& st = self->state;
-  if (st.members.count(peer) != 0)
-    return;
-  auto& subs = st.hint_subscribers;
-  subs.erase(std::remove(subs.begin(), subs.end(), peer), subs.end());
-  st.subscriber_incarnations.erase(peer);
+  if (st.members.count(peer) == 0)
+    st.hint_subscribers.erase(peer);
 }
 
 void arm_timer(service_actor* self) {
@@ -952,9 +944,7 @@ caf::behavior dm_service(service_actor* self, const caf::actor& node, caf::actor
   st.store = std::move(store);
   st.transport = transport;
   st.self_address = std::move(self_address);
-  for (auto kind :
-       {dm_kind::deliver, dm_kind::answer, dm_kind::closed, dm_kind::find, dm_kind::find_again,
-        dm_kind::deliver_again, dm_kind::locations, dm_kind::locations_wanted})
+  for (auto kind : all_dm_kinds)
     self->send(transport, route_atom::value, static_cast<uint8_t>(kind),
                caf::actor_cast<caf::actor>(self));
   self->send(node, subscribe_atom::value, caf::actor_cast<caf::actor>(self));

@@ -89,6 +89,13 @@ enum class dm_kind : uint8_t {
   locations_wanted = 47,
 };
 
+/// Every kind: the transport routes them to the node's DM service (or, with
+/// DM off, to what stands in for it).
+inline constexpr dm_kind all_dm_kinds[] = {
+  dm_kind::deliver,    dm_kind::answer,        dm_kind::closed,    dm_kind::find,
+  dm_kind::find_again, dm_kind::deliver_again, dm_kind::locations, dm_kind::locations_wanted,
+};
+
 /// True for find_again and deliver_again.
 bool is_again(dm_kind kind);
 

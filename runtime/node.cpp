@@ -68,10 +68,8 @@ node start_node(caf::actor_system& sys, const config& cfg, const node_options& o
   // finds its service, not the node (which drops what it does not know).
   self->request(store, caf::infinite, store_ring_view_atom::value)
     .receive([](std::shared_ptr<const ring_view>&) {}, [](caf::error&) {});
-  for (const auto& service : {dm, dm_off})
-    if (service)
-      self->request(service, caf::infinite, dm_stats_atom::value)
-        .receive([](std::string&) {}, [](caf::error&) {});
+  self->request(dm ? dm : dm_off, caf::infinite, dm_stats_atom::value)
+    .receive([](std::string&) {}, [](caf::error&) {});
   self->request(transport, caf::infinite, transport::port_atom::value)
     .receive([](uint16_t) {}, [](caf::error&) {});
   if (!opts.join_when_told)
